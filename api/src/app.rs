@@ -1,0 +1,153 @@
+//! Application state and the server's life: connect, migrate, build the router, serve until
+//! a shutdown signal, then drain in-flight requests.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::http::{HeaderValue, Method};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::jwt::{self, JwtKeys};
+use crate::config::ServeConfig;
+use crate::domain::quota::QuotaLimits;
+use crate::store;
+
+/// Settings the handlers need, fixed at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub login_max_failures: u32,
+    pub login_window: Duration,
+    pub default_quota: QuotaLimits,
+    pub trust_forwarded_for: bool,
+    pub body_limit_bytes: usize,
+    pub request_timeout: Duration,
+    pub cors_origins: Arc<Vec<HeaderValue>>,
+}
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub jwt: Arc<JwtKeys>,
+    pub settings: Arc<Settings>,
+    /// `(method, route template) → OpenAPI operation id`, naming actions in the audit log.
+    pub operation_ids: Arc<HashMap<(Method, String), String>>,
+}
+
+impl AppState {
+    /// Builds the state from configuration and an open pool.
+    pub fn new(config: &ServeConfig, db: PgPool) -> anyhow::Result<Self> {
+        let auth = &config.auth;
+        let ttl = Duration::from_secs(auth.token_ttl_seconds);
+        let jwt = match &auth.jwt_keys {
+            Some(spec) => {
+                let keys = jwt::parse_keys(spec).map_err(anyhow::Error::msg)?;
+                JwtKeys::hs256(keys, &auth.jwt_issuer, &auth.jwt_audience, ttl).map_err(anyhow::Error::msg)?
+            }
+            None => {
+                tracing::warn!("PGPLANE_JWT_KEYS is not set: using a random key; tokens will not survive a restart and replicas will not accept each other's tokens");
+                JwtKeys::random(&auth.jwt_issuer, &auth.jwt_audience, ttl)
+            }
+        };
+        let q = &config.default_quota;
+        let settings = Settings {
+            login_max_failures: auth.login_max_failures,
+            login_window: Duration::from_secs(auth.login_window_seconds),
+            default_quota: QuotaLimits {
+                max_clusters: q.default_max_clusters,
+                max_instances: q.default_max_instances,
+                max_cpu_millis: q.default_max_cpu_millis,
+                max_memory_mib: q.default_max_memory_mib,
+                max_storage_gib: q.default_max_storage_gib,
+            },
+            trust_forwarded_for: config.http.trust_forwarded_for,
+            body_limit_bytes: config.http.body_limit_bytes,
+            request_timeout: config.request_timeout(),
+            cors_origins: Arc::new(config.http.cors_origins.iter().filter_map(|o| o.parse().ok()).collect()),
+        };
+        let _ = crate::telemetry::prometheus();
+        Ok(Self {
+            db,
+            jwt: Arc::new(jwt),
+            settings: Arc::new(settings),
+            operation_ids: Arc::new(crate::openapi::operation_ids(&crate::http::openapi())),
+        })
+    }
+}
+
+/// Connects to the metadata database and applies migrations.
+pub async fn connect_and_migrate(config: &ServeConfig) -> anyhow::Result<PgPool> {
+    let db = store::connect(&config.database.database_url, config.database.db_max_connections)
+        .await
+        .context("connecting to the metadata database (DATABASE_URL)")?;
+    store::migrate(&db).await.context("applying migrations")?;
+    Ok(db)
+}
+
+/// A running HTTP server.
+pub struct Server {
+    pub local_addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Binds `addr` (port 0 picks a free port) and serves `state` in the background.
+    pub async fn start(state: AppState, addr: SocketAddr) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let local_addr = listener.local_addr()?;
+        let shutdown = CancellationToken::new();
+        let app = crate::http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).with_graceful_shutdown(token.cancelled_owned()).await
+        });
+        Ok(Self { local_addr, shutdown, task })
+    }
+
+    /// Stops accepting connections and waits for in-flight requests to finish.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.task.await??;
+        Ok(())
+    }
+}
+
+/// `pgplane serve`: run until SIGINT/SIGTERM, then shut down gracefully.
+pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let db = connect_and_migrate(&config).await?;
+    let state = AppState::new(&config, db.clone())?;
+    let server = Server::start(state, config.http.listen).await?;
+    tracing::info!(address = %server.local_addr, "pgplane API listening");
+    shutdown_signal().await;
+    tracing::info!("shutting down: draining in-flight requests");
+    server.stop().await?;
+    db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

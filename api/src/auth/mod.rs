@@ -1,0 +1,7 @@
+//! Credential mechanics shared by the HTTP layer and the CLI: password hashing (argon2id),
+//! access tokens (JWT with rotating keys) and API keys (opaque, stored as SHA-256).
+//! Nothing here touches the database or HTTP.
+
+pub mod api_key;
+pub mod jwt;
+pub mod password;

@@ -1,0 +1,154 @@
+//! Typed configuration, parsed once from flags and `PGPLANE_*` / `DATABASE_URL` variables.
+//!
+//! clap lists every option with its variable in `--help`; [`ServeConfig::validate`] then checks
+//! what clap cannot (key formats, bounds) and reports every problem at once.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+/// Where the metadata database is.
+#[derive(Args, Clone, Debug)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL of pgplane's own metadata database.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+
+    /// Maximum connections in the metadata database pool.
+    #[arg(long, env = "PGPLANE_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+/// Token issuing and login protection.
+#[derive(Args, Clone, Debug)]
+pub struct AuthConfig {
+    /// JWT signing keys as `kid:secret` pairs separated by commas. The first signs new tokens;
+    /// all verify, so a key can be rotated without logging anyone out. Secrets need at least 32
+    /// bytes. When unset, a random key is generated at start (tokens then die with the process).
+    #[arg(long, env = "PGPLANE_JWT_KEYS", hide_env_values = true)]
+    pub jwt_keys: Option<String>,
+
+    /// JWT algorithm; fixed here and never taken from a token.
+    #[arg(long, env = "PGPLANE_JWT_ALGORITHM", value_enum, default_value = "hs256")]
+    pub jwt_algorithm: JwtAlgorithm,
+
+    /// `iss` claim written into and required of every token.
+    #[arg(long, env = "PGPLANE_JWT_ISSUER", default_value = "pgplane")]
+    pub jwt_issuer: String,
+
+    /// `aud` claim written into and required of every token.
+    #[arg(long, env = "PGPLANE_JWT_AUDIENCE", default_value = "pgplane-api")]
+    pub jwt_audience: String,
+
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, env = "PGPLANE_TOKEN_TTL_SECONDS", default_value_t = 900)]
+    pub token_ttl_seconds: u64,
+
+    /// Failed logins allowed per account, and per client address, within the window.
+    #[arg(long, env = "PGPLANE_LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: u32,
+
+    /// Length of the failed-login window and of the lockout that follows, in seconds.
+    #[arg(long, env = "PGPLANE_LOGIN_WINDOW_SECONDS", default_value_t = 900)]
+    pub login_window_seconds: u64,
+}
+
+/// The only JWT algorithms pgplane signs with (RSA is avoided: see CONVENTIONS.md).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    Hs256,
+}
+
+/// HTTP server behaviour.
+#[derive(Args, Clone, Debug)]
+pub struct HttpConfig {
+    /// Address the HTTP API listens on.
+    #[arg(long, env = "PGPLANE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Origins allowed by CORS (comma-separated), e.g. the portal's origin. Empty: none.
+    #[arg(long, env = "PGPLANE_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "PGPLANE_BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
+    pub body_limit_bytes: usize,
+
+    /// Time after which a request is answered 503, in seconds.
+    #[arg(long, env = "PGPLANE_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub request_timeout_seconds: u64,
+
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    #[arg(long, env = "PGPLANE_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+}
+
+/// Limits given to a new tenant until a platform admin sets its quota.
+#[derive(Args, Clone, Debug)]
+pub struct DefaultQuotaConfig {
+    #[arg(long, env = "PGPLANE_DEFAULT_MAX_CLUSTERS", default_value_t = 10)]
+    pub default_max_clusters: i32,
+    #[arg(long, env = "PGPLANE_DEFAULT_MAX_INSTANCES", default_value_t = 30)]
+    pub default_max_instances: i32,
+    #[arg(long, env = "PGPLANE_DEFAULT_MAX_CPU_MILLIS", default_value_t = 32_000)]
+    pub default_max_cpu_millis: i64,
+    #[arg(long, env = "PGPLANE_DEFAULT_MAX_MEMORY_MIB", default_value_t = 131_072)]
+    pub default_max_memory_mib: i64,
+    #[arg(long, env = "PGPLANE_DEFAULT_MAX_STORAGE_GIB", default_value_t = 2_000)]
+    pub default_max_storage_gib: i64,
+}
+
+/// Everything `pgplane serve` needs.
+#[derive(Args, Clone, Debug)]
+pub struct ServeConfig {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub http: HttpConfig,
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    #[command(flatten)]
+    pub default_quota: DefaultQuotaConfig,
+}
+
+/// Log output format.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl ServeConfig {
+    /// Checks what clap cannot, returning every problem found (not just the first).
+    pub fn validate(&self) -> Result<(), Vec<String>> {
+        let mut problems = Vec::new();
+        if let Some(keys) = &self.auth.jwt_keys
+            && let Err(e) = crate::auth::jwt::parse_keys(keys)
+        {
+            problems.push(format!("PGPLANE_JWT_KEYS: {e}"));
+        }
+        if self.auth.token_ttl_seconds < 60 || self.auth.token_ttl_seconds > 24 * 3600 {
+            problems.push("PGPLANE_TOKEN_TTL_SECONDS: must be between 60 and 86400".into());
+        }
+        if self.auth.login_max_failures == 0 {
+            problems.push("PGPLANE_LOGIN_MAX_FAILURES: must be at least 1".into());
+        }
+        if self.http.body_limit_bytes < 1024 {
+            problems.push("PGPLANE_BODY_LIMIT_BYTES: must be at least 1024".into());
+        }
+        if self.http.request_timeout_seconds == 0 {
+            problems.push("PGPLANE_REQUEST_TIMEOUT_SECONDS: must be at least 1".into());
+        }
+        for origin in &self.http.cors_origins {
+            if origin.parse::<axum::http::HeaderValue>().is_err() || !origin.contains("://") {
+                problems.push(format!("PGPLANE_CORS_ORIGINS: `{origin}` is not an origin"));
+            }
+        }
+        if problems.is_empty() { Ok(()) } else { Err(problems) }
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.http.request_timeout_seconds)
+    }
+}

@@ -1,0 +1,105 @@
+//! Extractors that reject with problem+json instead of axum's plain-text rejections.
+//! JSON bodies go through `serde_path_to_error`, so a 422 names the exact field path.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::domain::FieldError;
+
+/// A JSON request body.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let is_json = content_type
+            .and_then(|ct| ct.split(';').next())
+            .map(|ct| ct.trim().to_ascii_lowercase())
+            .is_some_and(|ct| ct == "application/json" || ct.ends_with("+json"));
+        if !is_json {
+            return Err(ApiError::status(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "request body must be JSON (Content-Type: application/json)",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(body_rejection)?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Parses JSON, telling syntax errors (400) from shape errors (422 naming the field).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." { "body".to_string() } else { path };
+                ApiError::validation(vec![FieldError::new(field, data_error_message(&inner))])
+            }
+            _ => ApiError::bad_request(format!("request body is not valid JSON: {inner}")),
+        }
+    })
+}
+
+/// serde's message without the trailing " at line 1 column 9", which means nothing to a client.
+fn data_error_message(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(cut) => text[..cut].to_string(),
+        None => text,
+    }
+}
+
+fn body_rejection(rejection: BytesRejection) -> ApiError {
+    let status = rejection.status();
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::status(status, "request body is larger than the server accepts")
+    } else {
+        ApiError::bad_request(format!("request body could not be read: {rejection}"))
+    }
+}
+
+/// Path parameters.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(ApiError::bad_request(format!("invalid path: {}", rejection.body_text()))),
+        }
+    }
+}
+
+/// Query parameters.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::try_from_uri(&parts.uri) {
+            Ok(Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => {
+                // axum says "Failed to deserialize query string: <field>: <why>".
+                let text = rejection.body_text();
+                let reason = text.split_once(": ").map_or(text.as_str(), |(_, rest)| rest);
+                Err(match reason.split_once(": ") {
+                    Some((field, why)) if !field.contains(' ') => ApiError::bad_parameter(field, why),
+                    _ => ApiError::bad_request(format!("invalid query string: {reason}")),
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! Liveness, readiness and metrics endpoints (unauthenticated; for probes and scrapers).
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::app::AppState;
+use crate::store;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(get_metrics))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HealthOut {
+    pub status: &'static str,
+}
+
+/// Process is up.
+#[utoipa::path(get, path = "/healthz", operation_id = "health.live", tag = "health", security(()),
+    responses((status = 200, body = HealthOut)))]
+async fn healthz() -> axum::Json<HealthOut> {
+    axum::Json(HealthOut { status: "ok" })
+}
+
+/// Ready to serve: the metadata database answers and its migrations are current.
+#[utoipa::path(get, path = "/readyz", operation_id = "health.ready", tag = "health", security(()),
+    responses((status = 200, body = HealthOut), (status = 503, body = HealthOut)))]
+async fn readyz(State(state): State<AppState>) -> Response {
+    let ready = matches!(store::migrations_current(&state.db).await, Ok(true));
+    let (status, text) = if ready { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready") };
+    (status, axum::Json(HealthOut { status: text })).into_response()
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", operation_id = "health.metrics", tag = "health", security(()),
+    responses((status = 200, content_type = "text/plain", body = String)))]
+async fn get_metrics(State(state): State<AppState>) -> Response {
+    metrics::gauge!("pgplane_db_pool_connections").set(f64::from(state.db.size()));
+    metrics::gauge!("pgplane_db_pool_idle_connections").set(state.db.num_idle() as f64);
+    match crate::telemetry::prometheus() {
+        Some(handle) => {
+            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
+        }
+        None => (StatusCode::SERVICE_UNAVAILABLE, "metrics recorder unavailable").into_response(),
+    }
+}

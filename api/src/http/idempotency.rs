@@ -1,0 +1,106 @@
+//! `Idempotency-Key` on writes: the same key with the same request replays the first response
+//! (marked `Idempotent-Replayed: true`); the same key with a different request is 422; a retry
+//! while the first is still running is 409. Keys are scoped by credential, so one caller can
+//! never see another's stored response. Server errors are not stored, so they can be retried.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use super::audit::is_mutation;
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::store::idempotency::{self, Claim, StoredResponse};
+
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+const REPLAYED: &str = "idempotent-replayed";
+/// Response headers kept with a stored response.
+const KEPT_HEADERS: [HeaderName; 4] = [header::CONTENT_TYPE, header::LOCATION, header::ETAG, header::RETRY_AFTER];
+
+pub async fn idempotent_writes(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(key) = request.headers().get(IDEMPOTENCY_KEY) else {
+        return next.run(request).await;
+    };
+    if !is_mutation(request.method()) {
+        return next.run(request).await;
+    }
+    let key = match key.to_str() {
+        Ok(k) if (1..=255).contains(&k.len()) => k.to_string(),
+        _ => return ApiError::bad_parameter("Idempotency-Key", "must be 1-255 visible ASCII characters").into_response(),
+    };
+    let scope = Sha256::digest(
+        request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes()).unwrap_or(b"anonymous"),
+    )
+    .to_vec();
+    let (parts, body) = request.into_parts();
+    let body = match to_bytes(body, state.settings.body_limit_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return ApiError::status(StatusCode::PAYLOAD_TOO_LARGE, "request body is larger than the server accepts")
+                .into_response();
+        }
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str());
+    hasher.update(b" ");
+    hasher.update(parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or_default());
+    hasher.update(b"\n");
+    hasher.update(&body);
+    let request_hash = hasher.finalize().to_vec();
+
+    match idempotency::claim(&state.db, &scope, &key, &request_hash).await {
+        Err(error) => ApiError::from(error).into_response(),
+        Ok(Claim::Mismatch) => ApiError::invalid_field(
+            "Idempotency-Key",
+            "was already used with a different request; use a new key for a new request",
+        )
+        .into_response(),
+        Ok(Claim::InFlight) => ApiError::conflict("a request with this Idempotency-Key is still being processed")
+            .with_retry_after(1)
+            .into_response(),
+        Ok(Claim::Replay(stored)) => replay(stored),
+        Ok(Claim::New) => {
+            let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+            remember(&state, &scope, &key, response).await
+        }
+    }
+}
+
+async fn remember(state: &AppState, scope: &[u8], key: &str, response: Response) -> Response {
+    let status = response.status();
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
+        let _ = idempotency::release(&state.db, scope, key).await;
+        return ApiError::internal("response body could not be buffered").into_response();
+    };
+    let retryable = status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
+    let outcome = if retryable {
+        idempotency::release(&state.db, scope, key).await
+    } else {
+        let headers = KEPT_HEADERS
+            .iter()
+            .filter_map(|name| Some((name.to_string(), parts.headers.get(name)?.to_str().ok()?.to_string())))
+            .collect();
+        let stored = StoredResponse { status: status.as_u16(), headers, body: bytes.to_vec() };
+        idempotency::complete(&state.db, scope, key, &stored).await
+    };
+    if let Err(error) = outcome {
+        tracing::error!(%error, "failed to store idempotent response");
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn replay(stored: StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, stored.body).into_response();
+    for (name, value) in stored.headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response.headers_mut().insert(REPLAYED, HeaderValue::from_static("true"));
+    response
+}

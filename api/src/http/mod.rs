@@ -1,0 +1,104 @@
+//! The HTTP API: one module per resource (each owns its `router()`, DTOs and handlers), plus the
+//! cross-cutting layers: request ids, tracing, metrics, authentication, audit, idempotency,
+//! problem+json for every error, CORS, compression, body limits and timeouts.
+
+pub mod api_keys;
+pub mod audit;
+pub mod audit_events;
+pub mod auth_token;
+pub mod error;
+pub mod etag;
+pub mod extract;
+pub mod health;
+pub mod idempotency;
+pub mod me;
+pub mod members;
+pub mod metrics;
+pub mod pagination;
+pub mod principal;
+pub mod problems;
+pub mod quotas;
+pub mod tenants;
+pub mod users;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware;
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::app::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Every API route with its OpenAPI description, without state or layers.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::base())
+        .merge(health::router())
+        .merge(auth_token::router())
+        .merge(me::router())
+        .merge(api_keys::router())
+        .merge(tenants::router())
+        .merge(members::router())
+        .merge(quotas::router())
+        .merge(users::router())
+        .merge(audit_events::router())
+}
+
+/// The finished OpenAPI document, as served at `/openapi.json` and committed in `openapi/`.
+pub fn openapi() -> OpenApi {
+    crate::openapi::finish(api_routes().into_openapi())
+}
+
+/// The complete application: routes, docs and every layer.
+pub fn router(state: AppState) -> Router {
+    let (routes, spec) = api_routes().split_for_parts();
+    let spec = crate::openapi::finish(spec);
+    let settings = state.settings.clone();
+    let routes = routes
+        .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotent_writes))
+        .route_layer(middleware::from_fn_with_state(state.clone(), principal::authenticate))
+        .route_layer(middleware::from_fn_with_state(state.clone(), audit::record_mutations))
+        .route_layer(middleware::from_fn(metrics::track_requests))
+        .with_state(state);
+    Router::new()
+        .merge(routes)
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", spec))
+        .fallback(problems::not_found)
+        .method_not_allowed_fallback(problems::method_not_allowed)
+        .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, settings.request_timeout))
+        .layer(CompressionLayer::new())
+        .layer(cors(&settings.cors_origins))
+        .layer(middleware::from_fn(problems::as_problem_json))
+        .layer(CatchPanicLayer::custom(problems::panic_response))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %request_id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+fn cors(origins: &Arc<Vec<HeaderValue>>) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            HeaderName::from_static(idempotency::IDEMPOTENCY_KEY),
+        ])
+        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER, REQUEST_ID])
+}

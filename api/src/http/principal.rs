@@ -1,0 +1,176 @@
+//! Who is calling, and what they may do to which tenant.
+//!
+//! [`authenticate`] turns an `Authorization: Bearer` credential (a JWT or a `pgp_` API key) into
+//! a [`Principal`] stored in the request (and echoed into the response for the audit layer). Handlers
+//! take `Principal` as an extractor (401 when absent) and ask [`tenant_access`] for the tenant,
+//! which answers 404 to callers with no role in it, so other tenants' existence never leaks.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use super::error::{ApiError, ApiResult};
+use crate::app::AppState;
+use crate::auth;
+use crate::domain::permissions::{self, Action, Role, TenantRole};
+use crate::store::{self, api_keys::ApiKeyRow, tenants::TenantRow};
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// A person, by password token or by their personal API key.
+    User { user_id: Uuid, email: String, is_platform_admin: bool, api_key_id: Option<Uuid> },
+    /// A tenant service key holding one role in one tenant.
+    ServiceKey { key_id: Uuid, tenant_id: Uuid, role: TenantRole },
+}
+
+impl Principal {
+    pub fn is_platform_admin(&self) -> bool {
+        matches!(self, Principal::User { is_platform_admin: true, .. })
+    }
+
+    /// The user behind the call, if it is a person.
+    pub fn user_id(&self) -> Option<Uuid> {
+        match self {
+            Principal::User { user_id, .. } => Some(*user_id),
+            Principal::ServiceKey { .. } => None,
+        }
+    }
+
+    /// 403 unless the caller may perform a platform-wide action (one not about one tenant).
+    pub fn require_platform(&self, action: Action) -> ApiResult<()> {
+        if self.is_platform_admin() && permissions::allows(Role::PlatformAdmin, action) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("this action needs a platform admin"))
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("authentication required: send `Authorization: Bearer <token or API key>`"))
+    }
+}
+
+/// Middleware: resolves the bearer credential, if any. A credential that is present but not
+/// valid is a 401 at once; an absent one is left to the handler (public routes exist).
+pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let Some(header) = request.headers().get(AUTHORIZATION) else {
+        return next.run(request).await;
+    };
+    let principal = match resolve(&state, header.to_str().unwrap_or_default()).await {
+        Ok(principal) => principal,
+        Err(error) => return error.into_response(),
+    };
+    request.extensions_mut().insert(principal.clone());
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(principal);
+    response
+}
+
+async fn resolve(state: &AppState, header: &str) -> ApiResult<Principal> {
+    let credential = match header.split_once(' ') {
+        Some((scheme, value)) if scheme.eq_ignore_ascii_case("bearer") => value.trim(),
+        _ => return Err(ApiError::unauthorized("the Authorization header must be `Bearer <credential>`")),
+    };
+    if auth::api_key::looks_like_api_key(credential) {
+        let key = store::api_keys::authenticate(&state.db, &auth::api_key::hash(credential)).await?;
+        let key = key.ok_or_else(|| ApiError::unauthorized("the API key is unknown, revoked or expired"))?;
+        return principal_for_key(state, key).await;
+    }
+    let (user_id, _claims) = state
+        .jwt
+        .verify(credential)
+        .map_err(|e| {
+            tracing::debug!(error = %e, "token refused");
+            ApiError::unauthorized("the access token is invalid or expired")
+        })?;
+    principal_for_user(state, user_id, None).await
+}
+
+async fn principal_for_key(state: &AppState, key: ApiKeyRow) -> ApiResult<Principal> {
+    match (key.user_id, key.tenant_id, key.role.as_deref().and_then(TenantRole::parse)) {
+        (Some(user_id), _, _) => principal_for_user(state, user_id, Some(key.id)).await,
+        (None, Some(tenant_id), Some(role)) => Ok(Principal::ServiceKey { key_id: key.id, tenant_id, role }),
+        _ => Err(ApiError::internal(format!("API key {} has no owner", key.id))),
+    }
+}
+
+async fn principal_for_user(state: &AppState, user_id: Uuid, api_key_id: Option<Uuid>) -> ApiResult<Principal> {
+    let user = store::users::find(&state.db, user_id).await?;
+    match user {
+        Some(user) if !user.disabled => Ok(Principal::User {
+            user_id: user.id,
+            email: user.email,
+            is_platform_admin: user.is_platform_admin,
+            api_key_id,
+        }),
+        _ => Err(ApiError::unauthorized("the account is disabled or no longer exists")),
+    }
+}
+
+/// A tenant the caller may act on, with the role they act with.
+#[derive(Debug, Clone)]
+pub struct TenantAccess {
+    pub tenant: TenantRow,
+    pub role: Role,
+}
+
+impl TenantAccess {
+    /// 403 unless the caller's role allows `action` here.
+    pub fn require(&self, action: Action) -> ApiResult<()> {
+        if permissions::allows(self.role, action) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "your role in tenant `{}` does not allow this",
+                self.tenant.name
+            )))
+        }
+    }
+
+    /// The caller's tenant role (platform admins act as owners).
+    pub fn tenant_role(&self) -> TenantRole {
+        match self.role {
+            Role::PlatformAdmin => TenantRole::Owner,
+            Role::Tenant(role) => role,
+        }
+    }
+}
+
+/// The role `principal` holds in `tenant`, if any.
+pub async fn role_in(state: &AppState, principal: &Principal, tenant: &TenantRow) -> ApiResult<Option<Role>> {
+    Ok(match principal {
+        _ if principal.is_platform_admin() => Some(Role::PlatformAdmin),
+        Principal::User { user_id, .. } => {
+            store::memberships::role_of(&state.db, tenant.id, *user_id).await?.map(Role::Tenant)
+        }
+        Principal::ServiceKey { tenant_id, role, .. } => (*tenant_id == tenant.id).then_some(Role::Tenant(*role)),
+    })
+}
+
+/// Loads tenant `name` for `principal` and checks `action`: 404 when the tenant does not exist
+/// or the caller has no role in it, 403 when the role does not allow the action.
+pub async fn tenant_access(
+    state: &AppState,
+    principal: &Principal,
+    name: &str,
+    action: Action,
+) -> ApiResult<TenantAccess> {
+    let not_found = || ApiError::not_found(format!("tenant `{name}`"));
+    let tenant = store::tenants::find_by_name(&state.db, name).await?.ok_or_else(not_found)?;
+    let role = role_in(state, principal, &tenant).await?.ok_or_else(not_found)?;
+    let access = TenantAccess { tenant, role };
+    access.require(action)?;
+    Ok(access)
+}

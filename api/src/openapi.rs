@@ -1,0 +1,131 @@
+//! The OpenAPI 3.1 document. Paths come from the `#[utoipa::path]` annotations on handlers;
+//! this module adds what is common to all of them: the bearer security scheme, the default
+//! security requirement, and the error responses every operation can give.
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi as _};
+
+use crate::http::error::{PROBLEM_JSON, Problem};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "pgplane",
+        description = "Postgres as a service on Kubernetes (Crunchy Data PGO): tenants, quotas, users, clusters and operations. \
+Authenticate with `Authorization: Bearer <token>` (from `POST /v1/auth/token`) or `Bearer <API key>`.",
+        license(name = "Apache-2.0")
+    ),
+    components(schemas(Problem)),
+    modifiers(&Conventions),
+    tags(
+        (name = "auth", description = "Password login"),
+        (name = "me", description = "The caller"),
+        (name = "api-keys", description = "Personal and tenant service API keys"),
+        (name = "tenants", description = "Tenants"),
+        (name = "members", description = "Tenant members and roles"),
+        (name = "quotas", description = "Tenant quotas and usage"),
+        (name = "users", description = "Users (platform admins)"),
+        (name = "audit", description = "Audit log"),
+        (name = "health", description = "Probes and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document before paths are merged in from the routers.
+pub fn base() -> OpenApi {
+    ApiDoc::openapi()
+}
+
+struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An access token from POST /v1/auth/token, or an API key (pgp_...)"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Error responses every operation documents, added where the handler did not document its own.
+const COMMON_ERRORS: [(&str, &str); 6] = [
+    ("400", "Malformed request (bad JSON, query or path value)"),
+    ("401", "Missing or invalid credentials"),
+    ("403", "Authenticated, but the role does not allow this"),
+    ("404", "Not found (also for other tenants' resources)"),
+    ("422", "Invalid fields; `errors[]` names each one"),
+    ("500", "Internal error"),
+];
+
+/// Applies the conventions to a finished document (after the routers merged their paths).
+pub fn finish(mut openapi: OpenApi) -> OpenApi {
+    for item in openapi.paths.paths.values_mut() {
+        for operation in operations_mut(item) {
+            let public = operation.security.as_ref().is_some_and(|s| s.iter().all(is_empty_requirement));
+            if operation.security.is_none() {
+                operation.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+            }
+            for (status, description) in COMMON_ERRORS {
+                if public && matches!(status, "401" | "403") {
+                    continue;
+                }
+                operation.responses.responses.entry(status.to_string()).or_insert_with(|| {
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+                        .build()
+                        .into()
+                });
+            }
+        }
+    }
+    openapi
+}
+
+fn is_empty_requirement(requirement: &SecurityRequirement) -> bool {
+    requirement == &SecurityRequirement::default()
+}
+
+fn operations_mut(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.options.as_mut(),
+        item.head.as_mut(),
+        item.patch.as_mut(),
+        item.trace.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// `(method, path template) → operation id`, for the audit log and metrics.
+pub fn operation_ids(openapi: &OpenApi) -> std::collections::HashMap<(axum::http::Method, String), String> {
+    use axum::http::Method;
+    let mut ids = std::collections::HashMap::new();
+    for (path, item) in &openapi.paths.paths {
+        let methods = [
+            (Method::GET, &item.get),
+            (Method::PUT, &item.put),
+            (Method::POST, &item.post),
+            (Method::DELETE, &item.delete),
+            (Method::PATCH, &item.patch),
+        ];
+        for (method, operation) in methods {
+            if let Some(id) = operation.as_ref().and_then(|op| op.operation_id.clone()) {
+                ids.insert((method, path.clone()), id);
+            }
+        }
+    }
+    ids
+}

@@ -1,0 +1,126 @@
+//! The metadata database: the only module that writes SQL. Every function on a request path
+//! that touches tenant data takes the tenant id, so no unscoped finder exists to misuse.
+//! Constraint names from `migrations/` surface as [`StoreError::Constraint`] for the HTTP layer
+//! to map to 409/422 at the call site.
+
+pub mod api_keys;
+pub mod audit;
+pub mod idempotency;
+pub mod login_throttle;
+pub mod memberships;
+pub mod quotas;
+pub mod tenants;
+pub mod users;
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+
+/// The embedded migrations from `migrations/`.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Errors of the store layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A named constraint refused the write (unique, foreign key or check).
+    #[error("constraint {constraint} violated ({kind:?})")]
+    Constraint { kind: ConstraintKind, constraint: String },
+    #[error(transparent)]
+    Database(sqlx::Error),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConstraintKind {
+    Unique,
+    ForeignKey,
+    Check,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if let sqlx::Error::RowNotFound = err {
+            return StoreError::NotFound;
+        }
+        if let Some(db) = err.as_database_error() {
+            let kind = match db.code().as_deref() {
+                Some("23505") => Some(ConstraintKind::Unique),
+                Some("23503") => Some(ConstraintKind::ForeignKey),
+                Some("23514") => Some(ConstraintKind::Check),
+                _ => None,
+            };
+            if let (Some(kind), Some(constraint)) = (kind, db.constraint()) {
+                return StoreError::Constraint { kind, constraint: constraint.to_string() };
+            }
+        }
+        StoreError::Database(err)
+    }
+}
+
+impl StoreError {
+    /// True when the named constraint refused the write.
+    pub fn is_constraint(&self, name: &str) -> bool {
+        matches!(self, StoreError::Constraint { constraint, .. } if constraint == name)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Opens the pool. Connections are checked before use so a restarted database is survived.
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    let options: PgConnectOptions = url.parse()?;
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(true)
+        .connect_with(options.application_name("pgplane"))
+        .await
+}
+
+/// Applies pending migrations. sqlx holds an advisory lock meanwhile, so replicas starting
+/// together migrate once.
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// True when every embedded migration is applied (and none failed half-way).
+pub async fn migrations_current(pool: &PgPool) -> StoreResult<bool> {
+    let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    let applied: Option<i64> = sqlx::query_scalar(
+        "select max(version) from _sqlx_migrations where success",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(applied == Some(latest))
+}
+
+/// Begins a transaction on a spawned task. sqlx 0.9.0 can hand out a connection still inside a
+/// transaction when a `begin()` future is dropped mid-way (a cancelled request); running it to
+/// completion on its own task avoids that (see CONVENTIONS.md).
+pub async fn begin(pool: &PgPool) -> StoreResult<Transaction<'static, Postgres>> {
+    let pool = pool.clone();
+    match tokio::spawn(async move { pool.begin().await }).await {
+        Ok(result) => Ok(result?),
+        Err(join_error) => Err(StoreError::Database(sqlx::Error::Io(std::io::Error::other(
+            join_error.to_string(),
+        )))),
+    }
+}
+
+/// One page of a keyset-paginated list: rows after `after`, ordered by id (UUIDv7, so by
+/// creation time), and whether more follow.
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_more: bool,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from `limit + 1` fetched rows.
+    pub fn from_overfetch(mut rows: Vec<T>, limit: i64) -> Self {
+        let has_more = rows.len() as i64 > limit;
+        rows.truncate(limit.max(0) as usize);
+        Page { items: rows, has_more }
+    }
+}
