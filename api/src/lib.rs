@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod embedded_pg;
 pub mod http;
 pub mod openapi;
 pub mod store;

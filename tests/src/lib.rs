@@ -1,1 +1,10 @@
+//! Test harness for pgplane's integration tests: a real PostgreSQL (from `DATABASE_URL`, or a
+//! throwaway server started from the installed binaries), a fresh database per test, the real
+//! HTTP server on a loopback port, and a typed client that asserts statuses inside its helpers.
 
+pub mod app;
+pub mod client;
+pub mod postgres;
+
+pub use app::TestApp;
+pub use client::{Call, TestClient};

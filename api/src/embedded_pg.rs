@@ -1,0 +1,164 @@
+//! A PostgreSQL server run from the binaries installed on this machine (initdb + pg_ctl), for
+//! `pgplane dev` and the test harness. The data directory is created on first start and reused
+//! afterwards. PostgreSQL refuses to run as root, so as root the server runs as the `postgres`
+//! user (or `nobody`) through `runuser`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+/// How to install the server binaries, for the error message when they are missing.
+pub const INSTALL_HINT: &str = "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found. \
+Install them, e.g. `sudo apt-get install postgresql` on Debian/Ubuntu, `brew install postgresql` on macOS, \
+or set PGPLANE_PG_BIN_DIR to the directory that holds them; or point DATABASE_URL at an existing database.";
+
+/// Directory holding `initdb`, `pg_ctl` and `postgres`: `$PGPLANE_PG_BIN_DIR`, then
+/// `pg_config --bindir`, then the newest `/usr/lib/postgresql/*/bin`, then `PATH`.
+pub fn find_bin_dir() -> Option<PathBuf> {
+    let has_server = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|b| dir.join(b).is_file());
+    if let Ok(dir) = std::env::var("PGPLANE_PG_BIN_DIR") {
+        return Some(PathBuf::from(dir)).filter(|d| has_server(d));
+    }
+    let from_pg_config = Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let mut versioned: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|entries| entries.flatten().map(|e| e.path().join("bin")).collect())
+        .unwrap_or_default();
+    versioned.sort_by_key(|p| {
+        p.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str()).and_then(|v| v.parse::<u32>().ok())
+    });
+    let on_path = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .unwrap_or_default();
+    from_pg_config.into_iter().chain(versioned.into_iter().rev()).chain(on_path).find(|d| has_server(d))
+}
+
+/// A free TCP port on loopback (racy by nature; the caller binds it right away).
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A PostgreSQL server with its data directory.
+#[derive(Debug, Clone)]
+pub struct EmbeddedPostgres {
+    pub bin_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub port: u16,
+    /// The OS user the server runs as when we are root.
+    run_as: Option<String>,
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc_geteuid() == 0 }
+}
+
+unsafe extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+impl EmbeddedPostgres {
+    /// Describes a server in `data_dir` listening on `port`; nothing runs yet.
+    pub fn new(data_dir: impl Into<PathBuf>, port: u16) -> anyhow::Result<Self> {
+        let bin_dir = find_bin_dir().context(INSTALL_HINT)?;
+        let run_as = is_root().then(|| {
+            let exists = |user: &str| Command::new("id").arg("-u").arg(user).output().is_ok_and(|o| o.status.success());
+            if exists("postgres") { "postgres".to_string() } else { "nobody".to_string() }
+        });
+        Ok(Self { bin_dir, data_dir: data_dir.into(), port, run_as })
+    }
+
+    /// URL of the `postgres` superuser database (trust authentication on loopback).
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    fn command(&self, binary: &str) -> Command {
+        let path = self.bin_dir.join(binary);
+        match &self.run_as {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.arg("-u").arg(user).arg("--").arg(path);
+                c
+            }
+            None => Command::new(path),
+        }
+    }
+
+    fn run(&self, mut command: Command, what: &str) -> anyhow::Result<()> {
+        let output = command.output().with_context(|| format!("running {what}"))?;
+        if !output.status.success() {
+            bail!(
+                "{what} failed: {}{}",
+                String::from_utf8_lossy(&output.stderr),
+                String::from_utf8_lossy(&output.stdout)
+            );
+        }
+        Ok(())
+    }
+
+    /// Creates the data directory with initdb unless it already holds a cluster.
+    pub fn init(&self) -> anyhow::Result<()> {
+        if self.data_dir.join("PG_VERSION").exists() {
+            return Ok(());
+        }
+        std::fs::create_dir_all(&self.data_dir)?;
+        if let Some(user) = &self.run_as {
+            self.run(
+                {
+                    let mut c = Command::new("chown");
+                    c.arg("-R").arg(format!("{user}:")).arg(&self.data_dir);
+                    c
+                },
+                "chown of the data directory",
+            )?;
+        }
+        let mut initdb = self.command("initdb");
+        initdb
+            .arg("-D")
+            .arg(&self.data_dir)
+            .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-instructions"]);
+        self.run(initdb, "initdb")
+    }
+
+    /// Starts the server (waiting until it accepts connections). Listens on loopback only,
+    /// with its socket inside the data directory so nothing outside it is touched.
+    pub fn start(&self) -> anyhow::Result<()> {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c max_connections=200 -c fsync=off -c synchronous_commit=off",
+            self.port,
+            self.data_dir.display()
+        );
+        let mut pg_ctl = self.command("pg_ctl");
+        pg_ctl
+            .arg("-D")
+            .arg(&self.data_dir)
+            .arg("-l")
+            .arg(self.data_dir.join("server.log"))
+            .arg("-o")
+            .arg(options)
+            .args(["-w", "-t", "60", "start"]);
+        self.run(pg_ctl, "pg_ctl start")
+    }
+
+    /// Stops the server (fast shutdown).
+    pub fn stop(&self) -> anyhow::Result<()> {
+        let mut pg_ctl = self.command("pg_ctl");
+        pg_ctl.arg("-D").arg(&self.data_dir).args(["-m", "fast", "-w", "stop"]);
+        self.run(pg_ctl, "pg_ctl stop")
+    }
+
+    /// True when a server is running on this data directory.
+    pub fn is_running(&self) -> bool {
+        let mut pg_ctl = self.command("pg_ctl");
+        pg_ctl.arg("-D").arg(&self.data_dir).arg("status");
+        pg_ctl.output().is_ok_and(|o| o.status.success())
+    }
+}

@@ -1,0 +1,112 @@
+//! `TestApp`: the real pgplane HTTP server on a loopback port, over a fresh database, with a
+//! bootstrapped platform admin and builders for the usual fixtures (tenants, users, members).
+
+use clap::Parser;
+use pgplane::app::{AppState, Server};
+use pgplane::config::{DatabaseConfig, ServeConfig};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::client::TestClient;
+
+/// JWT key the test server signs with, so tests can forge tokens with chosen claims.
+pub const JWT_KID: &str = "test-key";
+pub const JWT_SECRET: &str = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+pub const JWT_ISSUER: &str = "pgplane";
+pub const JWT_AUDIENCE: &str = "pgplane-api";
+/// Password given to every user the fixtures create.
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+
+#[derive(Parser)]
+struct ServeArgs {
+    #[command(flatten)]
+    config: ServeConfig,
+}
+
+pub struct TestApp {
+    pub base_url: String,
+    pub database_url: String,
+    pub db: PgPool,
+    /// Personal API key of the bootstrapped platform admin.
+    pub admin_key: String,
+    server: Option<Server>,
+}
+
+impl TestApp {
+    /// A server with default settings.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[]).await
+    }
+
+    /// A server with extra `pgplane serve` flags (e.g. `--login-max-failures 3`).
+    pub async fn spawn_with(extra_args: &[&str]) -> TestApp {
+        let database_url = crate::postgres::fresh_database().await;
+        let jwt_keys = format!("{JWT_KID}:{JWT_SECRET}");
+        let mut args = vec!["pgplane", "--database-url", &database_url, "--jwt-keys", &jwt_keys, "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra_args);
+        let config = ServeArgs::try_parse_from(args).expect("valid test configuration").config;
+        config.validate().expect("valid test configuration");
+        let db = pgplane::app::connect_and_migrate(&config).await.expect("migrate test database");
+        let database = DatabaseConfig { database_url: database_url.clone(), db_max_connections: 4 };
+        let admin_key = pgplane::cli::bootstrap_admin(&database, ADMIN_EMAIL, PASSWORD, "Admin")
+            .await
+            .expect("bootstrap admin");
+        let state = AppState::new(&config, db.clone()).expect("app state");
+        let server = Server::start(state, config.http.listen).await.expect("start server");
+        TestApp {
+            base_url: format!("http://{}", server.local_addr),
+            database_url,
+            db,
+            admin_key,
+            server: Some(server),
+        }
+    }
+
+    /// Stops the server gracefully (in-flight requests finish).
+    pub async fn stop(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.expect("graceful stop");
+        }
+    }
+
+    pub fn client(&self, credential: &str) -> TestClient {
+        TestClient::new(&self.base_url, Some(credential.to_string()))
+    }
+
+    pub fn anonymous(&self) -> TestClient {
+        TestClient::new(&self.base_url, None)
+    }
+
+    pub fn admin(&self) -> TestClient {
+        self.client(&self.admin_key)
+    }
+
+    /// Creates a tenant as the platform admin and returns it.
+    pub async fn create_tenant(&self, name: &str) -> Value {
+        self.admin().post("/v1/tenants", json!({"name": name})).await.expect(201).json()
+    }
+
+    /// Creates a user (password [`PASSWORD`]) and returns it.
+    pub async fn create_user(&self, email: &str) -> Value {
+        let body = json!({"email": email, "password": PASSWORD, "name": email});
+        self.admin().post("/v1/users", body).await.expect(201).json()
+    }
+
+    /// Logs in with [`PASSWORD`] and returns the access token.
+    pub async fn login(&self, email: &str) -> String {
+        let call = self.anonymous().post("/v1/auth/token", json!({"email": email, "password": PASSWORD})).await;
+        call.expect(200).json()["access_token"].as_str().expect("token").to_string()
+    }
+
+    /// A new user holding `role` in `tenant`, as a client authenticated by their access token.
+    pub async fn member(&self, tenant: &str, role: &str) -> TestClient {
+        let email = format!("{role}-{}@{tenant}.example.com", uuid::Uuid::new_v4().simple());
+        self.create_user(&email).await;
+        self.admin()
+            .put(&format!("/v1/tenants/{tenant}/members/{email}"), json!({"role": role}))
+            .await
+            .expect(201);
+        self.client(&self.login(&email).await)
+    }
+}
