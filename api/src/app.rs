@@ -47,10 +47,13 @@ impl AppState {
         let jwt = match &auth.jwt_keys {
             Some(spec) => {
                 let keys = jwt::parse_keys(spec).map_err(anyhow::Error::msg)?;
-                JwtKeys::hs256(keys, &auth.jwt_issuer, &auth.jwt_audience, ttl).map_err(anyhow::Error::msg)?
+                JwtKeys::hs256(keys, &auth.jwt_issuer, &auth.jwt_audience, ttl)
+                    .map_err(anyhow::Error::msg)?
             }
             None => {
-                tracing::warn!("PGPLANE_JWT_KEYS is not set: using a random key; tokens will not survive a restart and replicas will not accept each other's tokens");
+                tracing::warn!(
+                    "PGPLANE_JWT_KEYS is not set: using a random key; tokens will not survive a restart and replicas will not accept each other's tokens"
+                );
                 JwtKeys::random(&auth.jwt_issuer, &auth.jwt_audience, ttl)
             }
         };
@@ -68,7 +71,14 @@ impl AppState {
             trust_forwarded_for: config.http.trust_forwarded_for,
             body_limit_bytes: config.http.body_limit_bytes,
             request_timeout: config.request_timeout(),
-            cors_origins: Arc::new(config.http.cors_origins.iter().filter_map(|o| o.parse().ok()).collect()),
+            cors_origins: Arc::new(
+                config
+                    .http
+                    .cors_origins
+                    .iter()
+                    .filter_map(|o| o.parse().ok())
+                    .collect(),
+            ),
         };
         let _ = crate::telemetry::prometheus();
         Ok(Self {
@@ -82,9 +92,12 @@ impl AppState {
 
 /// Connects to the metadata database and applies migrations.
 pub async fn connect_and_migrate(config: &ServeConfig) -> anyhow::Result<PgPool> {
-    let db = store::connect(&config.database.database_url, config.database.db_max_connections)
-        .await
-        .context("connecting to the metadata database (DATABASE_URL)")?;
+    let db = store::connect(
+        &config.database.database_url,
+        config.database.db_max_connections,
+    )
+    .await
+    .context("connecting to the metadata database (DATABASE_URL)")?;
     store::migrate(&db).await.context("applying migrations")?;
     Ok(db)
 }
@@ -99,15 +112,23 @@ pub struct Server {
 impl Server {
     /// Binds `addr` (port 0 picks a free port) and serves `state` in the background.
     pub async fn start(state: AppState, addr: SocketAddr) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
         let local_addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
         let app = crate::http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let token = shutdown.clone();
         let task = tokio::spawn(async move {
-            axum::serve(listener, app).with_graceful_shutdown(token.cancelled_owned()).await
+            axum::serve(listener, app)
+                .with_graceful_shutdown(token.cancelled_owned())
+                .await
         });
-        Ok(Self { local_addr, shutdown, task })
+        Ok(Self {
+            local_addr,
+            shutdown,
+            task,
+        })
     }
 
     /// Stops accepting connections and waits for in-flight requests to finish.
@@ -131,7 +152,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

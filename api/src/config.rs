@@ -30,7 +30,12 @@ pub struct AuthConfig {
     pub jwt_keys: Option<String>,
 
     /// JWT algorithm; fixed here and never taken from a token.
-    #[arg(long, env = "PGPLANE_JWT_ALGORITHM", value_enum, default_value = "hs256")]
+    #[arg(
+        long,
+        env = "PGPLANE_JWT_ALGORITHM",
+        value_enum,
+        default_value = "hs256"
+    )]
     pub jwt_algorithm: JwtAlgorithm,
 
     /// `iss` claim written into and required of every token.
@@ -87,16 +92,45 @@ pub struct HttpConfig {
 /// Limits given to a new tenant until a platform admin sets its quota.
 #[derive(Args, Clone, Debug)]
 pub struct DefaultQuotaConfig {
+    /// Clusters a new tenant may have.
     #[arg(long, env = "PGPLANE_DEFAULT_MAX_CLUSTERS", default_value_t = 10)]
     pub default_max_clusters: i32,
+    /// Postgres instances (pods) a new tenant may run.
     #[arg(long, env = "PGPLANE_DEFAULT_MAX_INSTANCES", default_value_t = 30)]
     pub default_max_instances: i32,
+    /// CPU a new tenant may request, in millicores.
     #[arg(long, env = "PGPLANE_DEFAULT_MAX_CPU_MILLIS", default_value_t = 32_000)]
     pub default_max_cpu_millis: i64,
-    #[arg(long, env = "PGPLANE_DEFAULT_MAX_MEMORY_MIB", default_value_t = 131_072)]
+    /// Memory a new tenant may request, in MiB.
+    #[arg(
+        long,
+        env = "PGPLANE_DEFAULT_MAX_MEMORY_MIB",
+        default_value_t = 131_072
+    )]
     pub default_max_memory_mib: i64,
+    /// Storage a new tenant may request, in GiB.
     #[arg(long, env = "PGPLANE_DEFAULT_MAX_STORAGE_GIB", default_value_t = 2_000)]
     pub default_max_storage_gib: i64,
+}
+
+/// Everything `pgplane dev` needs: like `serve`, but the database is optional (an embedded
+/// PostgreSQL is started in the data directory when `DATABASE_URL` is unset).
+#[derive(Args, Clone, Debug)]
+pub struct DevConfig {
+    /// Use this database instead of the embedded one.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Where `pgplane dev` keeps its embedded database, keys and credentials.
+    #[arg(long, env = "PGPLANE_DATA_DIR", default_value = ".pgplane")]
+    pub data_dir: std::path::PathBuf,
+
+    #[command(flatten)]
+    pub http: HttpConfig,
+    #[command(flatten)]
+    pub auth: AuthConfig,
+    #[command(flatten)]
+    pub default_quota: DefaultQuotaConfig,
 }
 
 /// Everything `pgplane serve` needs.
@@ -145,7 +179,11 @@ impl ServeConfig {
                 problems.push(format!("PGPLANE_CORS_ORIGINS: `{origin}` is not an origin"));
             }
         }
-        if problems.is_empty() { Ok(()) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        }
     }
 
     pub fn request_timeout(&self) -> Duration {

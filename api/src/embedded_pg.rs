@@ -17,7 +17,11 @@ or set PGPLANE_PG_BIN_DIR to the directory that holds them; or point DATABASE_UR
 /// Directory holding `initdb`, `pg_ctl` and `postgres`: `$PGPLANE_PG_BIN_DIR`, then
 /// `pg_config --bindir`, then the newest `/usr/lib/postgresql/*/bin`, then `PATH`.
 pub fn find_bin_dir() -> Option<PathBuf> {
-    let has_server = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|b| dir.join(b).is_file());
+    let has_server = |dir: &Path| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|b| dir.join(b).is_file())
+    };
     if let Ok(dir) = std::env::var("PGPLANE_PG_BIN_DIR") {
         return Some(PathBuf::from(dir)).filter(|d| has_server(d));
     }
@@ -31,12 +35,19 @@ pub fn find_bin_dir() -> Option<PathBuf> {
         .map(|entries| entries.flatten().map(|e| e.path().join("bin")).collect())
         .unwrap_or_default();
     versioned.sort_by_key(|p| {
-        p.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str()).and_then(|v| v.parse::<u32>().ok())
+        p.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
     });
     let on_path = std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
         .unwrap_or_default();
-    from_pg_config.into_iter().chain(versioned.into_iter().rev()).chain(on_path).find(|d| has_server(d))
+    from_pg_config
+        .into_iter()
+        .chain(versioned.into_iter().rev())
+        .chain(on_path)
+        .find(|d| has_server(d))
 }
 
 /// A free TCP port on loopback (racy by nature; the caller binds it right away).
@@ -69,10 +80,25 @@ impl EmbeddedPostgres {
     pub fn new(data_dir: impl Into<PathBuf>, port: u16) -> anyhow::Result<Self> {
         let bin_dir = find_bin_dir().context(INSTALL_HINT)?;
         let run_as = is_root().then(|| {
-            let exists = |user: &str| Command::new("id").arg("-u").arg(user).output().is_ok_and(|o| o.status.success());
-            if exists("postgres") { "postgres".to_string() } else { "nobody".to_string() }
+            let exists = |user: &str| {
+                Command::new("id")
+                    .arg("-u")
+                    .arg(user)
+                    .output()
+                    .is_ok_and(|o| o.status.success())
+            };
+            if exists("postgres") {
+                "postgres".to_string()
+            } else {
+                "nobody".to_string()
+            }
         });
-        Ok(Self { bin_dir, data_dir: data_dir.into(), port, run_as })
+        Ok(Self {
+            bin_dir,
+            data_dir: data_dir.into(),
+            port,
+            run_as,
+        })
     }
 
     /// URL of the `postgres` superuser database (trust authentication on loopback).
@@ -93,7 +119,9 @@ impl EmbeddedPostgres {
     }
 
     fn run(&self, mut command: Command, what: &str) -> anyhow::Result<()> {
-        let output = command.output().with_context(|| format!("running {what}"))?;
+        let output = command
+            .output()
+            .with_context(|| format!("running {what}"))?;
         if !output.status.success() {
             bail!(
                 "{what} failed: {}{}",
@@ -121,10 +149,13 @@ impl EmbeddedPostgres {
             )?;
         }
         let mut initdb = self.command("initdb");
-        initdb
-            .arg("-D")
-            .arg(&self.data_dir)
-            .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8", "--no-instructions"]);
+        initdb.arg("-D").arg(&self.data_dir).args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-instructions",
+        ]);
         self.run(initdb, "initdb")
     }
 
@@ -151,7 +182,10 @@ impl EmbeddedPostgres {
     /// Stops the server (fast shutdown).
     pub fn stop(&self) -> anyhow::Result<()> {
         let mut pg_ctl = self.command("pg_ctl");
-        pg_ctl.arg("-D").arg(&self.data_dir).args(["-m", "fast", "-w", "stop"]);
+        pg_ctl
+            .arg("-D")
+            .arg(&self.data_dir)
+            .args(["-m", "fast", "-w", "stop"]);
         self.run(pg_ctl, "pg_ctl stop")
     }
 

@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod dev;
 pub mod domain;
 pub mod embedded_pg;
 pub mod http;

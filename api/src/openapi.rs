@@ -48,7 +48,9 @@ impl Modify for Conventions {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An access token from POST /v1/auth/token, or an API key (pgp_...)"))
+                    .description(Some(
+                        "An access token from POST /v1/auth/token, or an API key (pgp_...)",
+                    ))
                     .build(),
             ),
         );
@@ -69,21 +71,36 @@ const COMMON_ERRORS: [(&str, &str); 6] = [
 pub fn finish(mut openapi: OpenApi) -> OpenApi {
     for item in openapi.paths.paths.values_mut() {
         for operation in operations_mut(item) {
-            let public = operation.security.as_ref().is_some_and(|s| s.iter().all(is_empty_requirement));
+            let public = operation
+                .security
+                .as_ref()
+                .is_some_and(|s| s.iter().all(is_empty_requirement));
             if operation.security.is_none() {
-                operation.security = Some(vec![SecurityRequirement::new("bearer", Vec::<String>::new())]);
+                operation.security = Some(vec![SecurityRequirement::new(
+                    "bearer",
+                    Vec::<String>::new(),
+                )]);
             }
             for (status, description) in COMMON_ERRORS {
                 if public && matches!(status, "401" | "403") {
                     continue;
                 }
-                operation.responses.responses.entry(status.to_string()).or_insert_with(|| {
-                    ResponseBuilder::new()
-                        .description(description)
-                        .content(PROBLEM_JSON, ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
-                        .build()
-                        .into()
-                });
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description(description)
+                            .content(
+                                PROBLEM_JSON,
+                                ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name("Problem")))
+                                    .build(),
+                            )
+                            .build()
+                            .into()
+                    });
             }
         }
     }
@@ -110,7 +127,9 @@ fn operations_mut(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = 
 }
 
 /// `(method, path template) → operation id`, for the audit log and metrics.
-pub fn operation_ids(openapi: &OpenApi) -> std::collections::HashMap<(axum::http::Method, String), String> {
+pub fn operation_ids(
+    openapi: &OpenApi,
+) -> std::collections::HashMap<(axum::http::Method, String), String> {
     use axum::http::Method;
     let mut ids = std::collections::HashMap::new();
     for (path, item) in &openapi.paths.paths {

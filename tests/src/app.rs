@@ -43,17 +43,34 @@ impl TestApp {
     pub async fn spawn_with(extra_args: &[&str]) -> TestApp {
         let database_url = crate::postgres::fresh_database().await;
         let jwt_keys = format!("{JWT_KID}:{JWT_SECRET}");
-        let mut args = vec!["pgplane", "--database-url", &database_url, "--jwt-keys", &jwt_keys, "--listen", "127.0.0.1:0"];
+        let mut args = vec![
+            "pgplane",
+            "--database-url",
+            &database_url,
+            "--jwt-keys",
+            &jwt_keys,
+            "--listen",
+            "127.0.0.1:0",
+        ];
         args.extend_from_slice(extra_args);
-        let config = ServeArgs::try_parse_from(args).expect("valid test configuration").config;
+        let config = ServeArgs::try_parse_from(args)
+            .expect("valid test configuration")
+            .config;
         config.validate().expect("valid test configuration");
-        let db = pgplane::app::connect_and_migrate(&config).await.expect("migrate test database");
-        let database = DatabaseConfig { database_url: database_url.clone(), db_max_connections: 4 };
+        let db = pgplane::app::connect_and_migrate(&config)
+            .await
+            .expect("migrate test database");
+        let database = DatabaseConfig {
+            database_url: database_url.clone(),
+            db_max_connections: 4,
+        };
         let admin_key = pgplane::cli::bootstrap_admin(&database, ADMIN_EMAIL, PASSWORD, "Admin")
             .await
             .expect("bootstrap admin");
         let state = AppState::new(&config, db.clone()).expect("app state");
-        let server = Server::start(state, config.http.listen).await.expect("start server");
+        let server = Server::start(state, config.http.listen)
+            .await
+            .expect("start server");
         TestApp {
             base_url: format!("http://{}", server.local_addr),
             database_url,
@@ -84,27 +101,50 @@ impl TestApp {
 
     /// Creates a tenant as the platform admin and returns it.
     pub async fn create_tenant(&self, name: &str) -> Value {
-        self.admin().post("/v1/tenants", json!({"name": name})).await.expect(201).json()
+        self.admin()
+            .post("/v1/tenants", json!({"name": name}))
+            .await
+            .expect(201)
+            .json()
     }
 
     /// Creates a user (password [`PASSWORD`]) and returns it.
     pub async fn create_user(&self, email: &str) -> Value {
         let body = json!({"email": email, "password": PASSWORD, "name": email});
-        self.admin().post("/v1/users", body).await.expect(201).json()
+        self.admin()
+            .post("/v1/users", body)
+            .await
+            .expect(201)
+            .json()
     }
 
     /// Logs in with [`PASSWORD`] and returns the access token.
     pub async fn login(&self, email: &str) -> String {
-        let call = self.anonymous().post("/v1/auth/token", json!({"email": email, "password": PASSWORD})).await;
-        call.expect(200).json()["access_token"].as_str().expect("token").to_string()
+        let call = self
+            .anonymous()
+            .post(
+                "/v1/auth/token",
+                json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        call.expect(200).json()["access_token"]
+            .as_str()
+            .expect("token")
+            .to_string()
     }
 
     /// A new user holding `role` in `tenant`, as a client authenticated by their access token.
     pub async fn member(&self, tenant: &str, role: &str) -> TestClient {
-        let email = format!("{role}-{}@{tenant}.example.com", uuid::Uuid::new_v4().simple());
+        let email = format!(
+            "{role}-{}@{tenant}.example.com",
+            uuid::Uuid::new_v4().simple()
+        );
         self.create_user(&email).await;
         self.admin()
-            .put(&format!("/v1/tenants/{tenant}/members/{email}"), json!({"role": role}))
+            .put(
+                &format!("/v1/tenants/{tenant}/members/{email}"),
+                json!({"role": role}),
+            )
             .await
             .expect(201);
         self.client(&self.login(&email).await)

@@ -45,7 +45,10 @@ impl Call {
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(String::from)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
     }
 
     /// Asserts an RFC 9457 problem with this status, naming `field` in `errors[]` if given.
@@ -53,14 +56,28 @@ impl Call {
     pub fn expect_problem(self, status: u16, field: Option<&str>) -> Value {
         let call = self.expect(status);
         let content_type = call.header("content-type").unwrap_or_default();
-        assert!(content_type.starts_with("application/problem+json"), "content-type {content_type}");
+        assert!(
+            content_type.starts_with("application/problem+json"),
+            "content-type {content_type}"
+        );
         let body = call.json();
         assert_eq!(body["status"], status, "{body}");
-        assert!(body["type"].as_str().is_some_and(|t| !t.is_empty()), "{body}");
-        assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+        assert!(
+            body["type"].as_str().is_some_and(|t| !t.is_empty()),
+            "{body}"
+        );
+        assert!(
+            body["title"].is_string() && body["detail"].is_string(),
+            "{body}"
+        );
         if let Some(field) = field {
-            let fields: Vec<&str> = body["errors"].as_array().map_or(vec![], |e| e.iter().filter_map(|e| e["field"].as_str()).collect());
-            assert!(fields.contains(&field), "expected an error on `{field}`, got {body}");
+            let fields: Vec<&str> = body["errors"].as_array().map_or(vec![], |e| {
+                e.iter().filter_map(|e| e["field"].as_str()).collect()
+            });
+            assert!(
+                fields.contains(&field),
+                "expected an error on `{field}`, got {body}"
+            );
         }
         body
     }
@@ -68,17 +85,32 @@ impl Call {
 
 impl TestClient {
     pub fn new(base_url: &str, credential: Option<String>) -> Self {
-        Self { http: reqwest::Client::new(), base_url: base_url.to_string(), credential }
+        Self {
+            http: reqwest::Client::new(),
+            base_url: base_url.to_string(),
+            credential,
+        }
     }
 
     /// The same client with another credential.
     pub fn with_credential(&self, credential: &str) -> Self {
-        Self { credential: Some(credential.to_string()), ..self.clone() }
+        Self {
+            credential: Some(credential.to_string()),
+            ..self.clone()
+        }
     }
 
     /// Sends a request with optional JSON body and extra headers.
-    pub async fn send(&self, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Call {
-        let mut request = self.http.request(method.clone(), format!("{}{}", self.base_url, path));
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Call {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{}", self.base_url, path));
         if let Some(credential) = &self.credential {
             request = request.bearer_auth(credential);
         }
@@ -88,29 +120,53 @@ impl TestClient {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = request.send().await.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         Call {
             method,
             path: path.to_string(),
             status: response.status().as_u16(),
             headers: response.headers().clone(),
-            body: response.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
+            body: response
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+                .unwrap_or_default(),
         }
     }
 
     /// Sends raw bytes with a content type (for malformed-input tests).
-    pub async fn send_raw(&self, method: Method, path: &str, content_type: &str, body: Vec<u8>) -> Call {
-        let mut request = self.http.request(method.clone(), format!("{}{}", self.base_url, path));
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Call {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{}", self.base_url, path));
         if let Some(credential) = &self.credential {
             request = request.bearer_auth(credential);
         }
-        let response = request.header("content-type", content_type).body(body).send().await.expect("send");
+        let response = request
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("send");
         Call {
             method,
             path: path.to_string(),
             status: response.status().as_u16(),
             headers: response.headers().clone(),
-            body: response.bytes().await.map(|b| b.to_vec()).unwrap_or_default(),
+            body: response
+                .bytes()
+                .await
+                .map(|b| b.to_vec())
+                .unwrap_or_default(),
         }
     }
 

@@ -62,12 +62,22 @@ pub struct JwtKeys {
 pub fn parse_keys(spec: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut keys: Vec<(String, Vec<u8>)> = Vec::new();
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (kid, secret) = part.split_once(':').ok_or("each key must be `kid:secret`")?;
-        if kid.is_empty() || !kid.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-            return Err(format!("key id `{kid}` must be letters, digits, `-`, `_` or `.`"));
+        let (kid, secret) = part
+            .split_once(':')
+            .ok_or("each key must be `kid:secret`")?;
+        if kid.is_empty()
+            || !kid
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(format!(
+                "key id `{kid}` must be letters, digits, `-`, `_` or `.`"
+            ));
         }
         if secret.len() < MIN_SECRET_BYTES {
-            return Err(format!("secret of key `{kid}` needs at least {MIN_SECRET_BYTES} bytes"));
+            return Err(format!(
+                "secret of key `{kid}` needs at least {MIN_SECRET_BYTES} bytes"
+            ));
         }
         if keys.iter().any(|(k, _)| k == kid) {
             return Err(format!("key id `{kid}` appears twice"));
@@ -81,7 +91,10 @@ pub fn parse_keys(spec: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
 }
 
 fn now_seconds() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 impl JwtKeys {
@@ -166,7 +179,11 @@ impl JwtKeys {
         validation.leeway = LEEWAY_SECONDS;
         let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
             .map_err(TokenError::Invalid)?;
-        let user_id = data.claims.sub.parse().map_err(|_| TokenError::BadSubject)?;
+        let user_id = data
+            .claims
+            .sub
+            .parse()
+            .map_err(|_| TokenError::BadSubject)?;
         Ok((user_id, data.claims))
     }
 }
@@ -176,8 +193,13 @@ mod tests {
     use super::*;
 
     fn keys(spec: &str) -> JwtKeys {
-        JwtKeys::hs256(parse_keys(spec).unwrap(), "pgplane", "pgplane-api", Duration::from_secs(900))
-            .unwrap()
+        JwtKeys::hs256(
+            parse_keys(spec).unwrap(),
+            "pgplane",
+            "pgplane-api",
+            Duration::from_secs(900),
+        )
+        .unwrap()
     }
 
     const A: &str = "a:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -198,7 +220,10 @@ mod tests {
         let rotated = keys(&format!("{B},{A}"));
         assert!(rotated.verify(&token).is_ok());
         let retired = keys(B);
-        assert!(matches!(retired.verify(&token), Err(TokenError::UnknownKey)));
+        assert!(matches!(
+            retired.verify(&token),
+            Err(TokenError::UnknownKey)
+        ));
     }
 
     #[test]

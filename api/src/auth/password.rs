@@ -11,12 +11,16 @@ pub const MAX_PASSWORD_CHARS: usize = 256;
 
 /// Hashes a password with argon2id and a random salt.
 pub fn hash(password: &str) -> Result<String, argon2::password_hash::Error> {
-    Ok(Argon2::default().hash_password(password.as_bytes())?.to_string())
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes())?
+        .to_string())
 }
 
 /// True when `password` matches the PHC string `hash`; false for any malformed hash.
 pub fn verify(password: &str, hash: &str) -> bool {
-    Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
 }
 
 static DUMMY_HASH: LazyLock<String> =

@@ -12,7 +12,10 @@ pub fn dns1123_label_error(name: &str) -> Option<String> {
     if name.len() > DNS_LABEL_MAX {
         return Some(format!("must be at most {DNS_LABEL_MAX} characters"));
     }
-    if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         return Some("must consist of lowercase letters, digits and '-'".into());
     }
     if name.starts_with('-') || name.ends_with('-') {
@@ -63,7 +66,16 @@ mod tests {
         for ok in ["a", "acme", "acme-2", "0abc", &"a".repeat(63)] {
             assert_eq!(dns1123_label_error(ok), None, "{ok}");
         }
-        for bad in ["", "Acme", "-acme", "acme-", "ac_me", "ac.me", &"a".repeat(64), "ünï"] {
+        for bad in [
+            "",
+            "Acme",
+            "-acme",
+            "acme-",
+            "ac_me",
+            "ac.me",
+            &"a".repeat(64),
+            "ünï",
+        ] {
             assert!(dns1123_label_error(bad).is_some(), "{bad}");
         }
     }

@@ -5,7 +5,17 @@ use serde::{Deserialize, Serialize};
 
 /// A role a tenant member (or tenant service key) holds within one tenant.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum TenantRole {
@@ -159,7 +169,10 @@ mod tests {
         ];
         assert_eq!(TABLE.len(), Action::ALL.len());
         for action in Action::ALL {
-            let (_, expected) = TABLE.iter().find(|(a, _)| *a == action).expect("action in table");
+            let (_, expected) = TABLE
+                .iter()
+                .find(|(a, _)| *a == action)
+                .expect("action in table");
             for (role, allowed) in roles.iter().zip(expected) {
                 assert_eq!(allows(*role, action), *allowed, "{role:?} × {action:?}");
             }

@@ -60,18 +60,51 @@ pub struct ExceededLimit {
 
 /// The limits that `usage_after` would exceed. Only limits that grow are checked, so a tenant
 /// already over a lowered limit can still shrink or leave other resources alone.
-pub fn exceeded(limits: &QuotaLimits, current: ResourceUsage, after: ResourceUsage) -> Vec<ExceededLimit> {
+pub fn exceeded(
+    limits: &QuotaLimits,
+    current: ResourceUsage,
+    after: ResourceUsage,
+) -> Vec<ExceededLimit> {
     let checks = [
-        ("max_clusters", i64::from(limits.max_clusters), current.clusters, after.clusters),
-        ("max_instances", i64::from(limits.max_instances), current.instances, after.instances),
-        ("max_cpu_millis", limits.max_cpu_millis, current.cpu_millis, after.cpu_millis),
-        ("max_memory_mib", limits.max_memory_mib, current.memory_mib, after.memory_mib),
-        ("max_storage_gib", limits.max_storage_gib, current.storage_gib, after.storage_gib),
+        (
+            "max_clusters",
+            i64::from(limits.max_clusters),
+            current.clusters,
+            after.clusters,
+        ),
+        (
+            "max_instances",
+            i64::from(limits.max_instances),
+            current.instances,
+            after.instances,
+        ),
+        (
+            "max_cpu_millis",
+            limits.max_cpu_millis,
+            current.cpu_millis,
+            after.cpu_millis,
+        ),
+        (
+            "max_memory_mib",
+            limits.max_memory_mib,
+            current.memory_mib,
+            after.memory_mib,
+        ),
+        (
+            "max_storage_gib",
+            limits.max_storage_gib,
+            current.storage_gib,
+            after.storage_gib,
+        ),
     ];
     checks
         .into_iter()
         .filter(|(_, allowed, before, requested)| requested > before && requested > allowed)
-        .map(|(limit, allowed, _, requested)| ExceededLimit { limit, allowed, requested })
+        .map(|(limit, allowed, _, requested)| ExceededLimit {
+            limit,
+            allowed,
+            requested,
+        })
         .collect()
 }
 
@@ -108,7 +141,13 @@ mod tests {
     }
 
     fn usage(clusters: i64, instances: i64) -> ResourceUsage {
-        ResourceUsage { clusters, instances, cpu_millis: 1000 * instances, memory_mib: 1024 * instances, storage_gib: 10 * instances }
+        ResourceUsage {
+            clusters,
+            instances,
+            cpu_millis: 1000 * instances,
+            memory_mib: 1024 * instances,
+            storage_gib: 10 * instances,
+        }
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! under `/v1/tenants/{tenant}/api-keys` (hold one role in one tenant). The key itself is in the
 //! create response only.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -17,9 +17,12 @@ use super::pagination::{PageQuery, into_page, list_type};
 use super::principal::{Principal, tenant_access};
 use crate::app::AppState;
 use crate::auth::api_key;
-use crate::domain::permissions::{Action, TenantRole};
 use crate::domain::FieldError;
-use crate::store::{self, api_keys::{ApiKeyRow, KeyOwner, NewApiKey}};
+use crate::domain::permissions::{Action, TenantRole};
+use crate::store::{
+    self,
+    api_keys::{ApiKeyRow, KeyOwner, NewApiKey},
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -71,13 +74,38 @@ pub struct ApiKeyOut {
 impl From<ApiKeyRow> for ApiKeyOut {
     fn from(row: ApiKeyRow) -> Self {
         let ApiKeyRow {
-            id, name, prefix, user_id, tenant_id, role, created_by, expires_at, last_used_at, revoked_at,
-            created_at, updated_at,
+            id,
+            name,
+            prefix,
+            user_id,
+            tenant_id,
+            role,
+            created_by,
+            expires_at,
+            last_used_at,
+            revoked_at,
+            created_at,
+            updated_at,
         } = row;
-        let kind = if tenant_id.is_some() { ApiKeyKind::Tenant } else { ApiKeyKind::Personal };
+        let kind = if tenant_id.is_some() {
+            ApiKeyKind::Tenant
+        } else {
+            ApiKeyKind::Personal
+        };
         Self {
-            id, name, kind, prefix, user_id, tenant_id, role, created_by, expires_at, last_used_at,
-            revoked_at, created_at, updated_at,
+            id,
+            name,
+            kind,
+            prefix,
+            user_id,
+            tenant_id,
+            role,
+            created_by,
+            expires_at,
+            last_used_at,
+            revoked_at,
+            created_at,
+            updated_at,
         }
     }
 }
@@ -111,17 +139,31 @@ fn validate(input: &ApiKeyIn, personal: bool) -> ApiResult<()> {
         errors.push(FieldError::new("name", "must be 1-100 characters"));
     }
     match (personal, input.role) {
-        (true, Some(_)) => errors.push(FieldError::new("role", "personal keys act as you; roles are for tenant keys")),
+        (true, Some(_)) => errors.push(FieldError::new(
+            "role",
+            "personal keys act as you; roles are for tenant keys",
+        )),
         (false, None) => errors.push(FieldError::new("role", "is required for a tenant key")),
         _ => {}
     }
     if input.expires_at.is_some_and(|t| t <= Utc::now()) {
         errors.push(FieldError::new("expires_at", "must be in the future"));
     }
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::validation(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
 }
 
-async fn create_key(state: &AppState, input: &ApiKeyIn, owner: KeyOwner, role: Option<TenantRole>, created_by: Option<Uuid>, collection: &str) -> ApiResult<Response> {
+async fn create_key(
+    state: &AppState,
+    input: &ApiKeyIn,
+    owner: KeyOwner,
+    role: Option<TenantRole>,
+    created_by: Option<Uuid>,
+    collection: &str,
+) -> ApiResult<Response> {
     let generated = api_key::generate();
     let row = store::api_keys::create(
         &state.db,
@@ -140,39 +182,68 @@ async fn create_key(state: &AppState, input: &ApiKeyIn, owner: KeyOwner, role: O
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(ApiKeyCreatedOut { api_key: row.into(), key: generated.secret }),
+        Json(ApiKeyCreatedOut {
+            api_key: row.into(),
+            key: generated.secret,
+        }),
     )
         .into_response())
 }
 
 fn personal_owner(principal: &Principal) -> ApiResult<Uuid> {
-    principal.user_id().ok_or_else(|| ApiError::forbidden("service keys have no personal API keys"))
+    principal
+        .user_id()
+        .ok_or_else(|| ApiError::forbidden("service keys have no personal API keys"))
 }
 
 /// List your personal API keys.
 #[utoipa::path(get, path = "/v1/me/api-keys", operation_id = "me.api_keys.list", tag = "api-keys",
     params(PageQuery), responses((status = 200, body = ApiKeyList)))]
-async fn list_my_api_keys(State(state): State<AppState>, principal: Principal, ApiQuery(page): ApiQuery<PageQuery>) -> ApiResult<Json<ApiKeyList>> {
+async fn list_my_api_keys(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<ApiKeyList>> {
     let user = personal_owner(&principal)?;
     let page = page.parse()?;
-    let rows = store::api_keys::list(&state.db, KeyOwner::User(user), page.after, page.limit).await?;
+    let rows =
+        store::api_keys::list(&state.db, KeyOwner::User(user), page.after, page.limit).await?;
     let (items, next_page_token) = into_page(rows, |r| r.id, ApiKeyOut::from);
-    Ok(Json(ApiKeyList { items, next_page_token }))
+    Ok(Json(ApiKeyList {
+        items,
+        next_page_token,
+    }))
 }
 
 /// Create a personal API key; the response holds the key, once.
 #[utoipa::path(post, path = "/v1/me/api-keys", operation_id = "me.api_keys.create", tag = "api-keys",
     request_body = ApiKeyIn, responses((status = 201, body = ApiKeyCreatedOut)))]
-async fn create_my_api_key(State(state): State<AppState>, principal: Principal, ApiJson(input): ApiJson<ApiKeyIn>) -> ApiResult<Response> {
+async fn create_my_api_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<ApiKeyIn>,
+) -> ApiResult<Response> {
     let user = personal_owner(&principal)?;
     validate(&input, true)?;
-    create_key(&state, &input, KeyOwner::User(user), None, Some(user), "/v1/me/api-keys").await
+    create_key(
+        &state,
+        &input,
+        KeyOwner::User(user),
+        None,
+        Some(user),
+        "/v1/me/api-keys",
+    )
+    .await
 }
 
 /// Revoke one of your personal API keys.
 #[utoipa::path(delete, path = "/v1/me/api-keys/{id}", operation_id = "me.api_keys.revoke", tag = "api-keys",
     params(("id" = Uuid, Path)), responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn revoke_my_api_key(State(state): State<AppState>, principal: Principal, ApiPath(path): ApiPath<KeyPath>) -> ApiResult<StatusCode> {
+async fn revoke_my_api_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(path): ApiPath<KeyPath>,
+) -> ApiResult<StatusCode> {
     let user = personal_owner(&principal)?;
     if store::api_keys::revoke(&state.db, KeyOwner::User(user), path.id).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -184,33 +255,60 @@ async fn revoke_my_api_key(State(state): State<AppState>, principal: Principal, 
 /// List the service API keys of a tenant.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/api-keys", operation_id = "tenants.api_keys.list", tag = "api-keys",
     params(("tenant" = String, Path), PageQuery), responses((status = 200, body = ApiKeyList)))]
-async fn list_tenant_api_keys(State(state): State<AppState>, principal: Principal, ApiPath(tenant): ApiPath<String>, ApiQuery(page): ApiQuery<PageQuery>) -> ApiResult<Json<ApiKeyList>> {
+async fn list_tenant_api_keys(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<String>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<ApiKeyList>> {
     let access = tenant_access(&state, &principal, &tenant, Action::ViewApiKeys).await?;
     let page = page.parse()?;
     let owner = KeyOwner::Tenant(access.tenant.id);
     let rows = store::api_keys::list(&state.db, owner, page.after, page.limit).await?;
     let (items, next_page_token) = into_page(rows, |r| r.id, ApiKeyOut::from);
-    Ok(Json(ApiKeyList { items, next_page_token }))
+    Ok(Json(ApiKeyList {
+        items,
+        next_page_token,
+    }))
 }
 
 /// Create a tenant service key (for Terraform, CI). Its role cannot exceed yours.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/api-keys", operation_id = "tenants.api_keys.create", tag = "api-keys",
     params(("tenant" = String, Path)), request_body = ApiKeyIn, responses((status = 201, body = ApiKeyCreatedOut)))]
-async fn create_tenant_api_key(State(state): State<AppState>, principal: Principal, ApiPath(tenant): ApiPath<String>, ApiJson(input): ApiJson<ApiKeyIn>) -> ApiResult<Response> {
+async fn create_tenant_api_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(input): ApiJson<ApiKeyIn>,
+) -> ApiResult<Response> {
     let access = tenant_access(&state, &principal, &tenant, Action::ManageApiKeys).await?;
     validate(&input, false)?;
     let role = input.role.unwrap_or(TenantRole::Viewer);
     if role > access.tenant_role() {
-        return Err(ApiError::forbidden("a key cannot hold a higher role than yours"));
+        return Err(ApiError::forbidden(
+            "a key cannot hold a higher role than yours",
+        ));
     }
     let collection = format!("/v1/tenants/{}/api-keys", access.tenant.name);
-    create_key(&state, &input, KeyOwner::Tenant(access.tenant.id), Some(role), principal.user_id(), &collection).await
+    create_key(
+        &state,
+        &input,
+        KeyOwner::Tenant(access.tenant.id),
+        Some(role),
+        principal.user_id(),
+        &collection,
+    )
+    .await
 }
 
 /// Revoke a tenant service key.
 #[utoipa::path(delete, path = "/v1/tenants/{tenant}/api-keys/{id}", operation_id = "tenants.api_keys.revoke", tag = "api-keys",
     params(("tenant" = String, Path), ("id" = Uuid, Path)), responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
-async fn revoke_tenant_api_key(State(state): State<AppState>, principal: Principal, ApiPath(path): ApiPath<TenantKeyPath>) -> ApiResult<StatusCode> {
+async fn revoke_tenant_api_key(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(path): ApiPath<TenantKeyPath>,
+) -> ApiResult<StatusCode> {
     let access = tenant_access(&state, &principal, &path.tenant, Action::ManageApiKeys).await?;
     let owner = KeyOwner::Tenant(access.tenant.id);
     if store::api_keys::revoke(&state.db, owner, path.id).await? {

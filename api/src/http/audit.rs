@@ -12,23 +12,40 @@ use crate::app::AppState;
 use crate::store::{self, audit::NewAuditEvent};
 
 pub fn is_mutation(method: &Method) -> bool {
-    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+    !matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
 }
 
 /// Middleware (a route layer, outside authentication).
-pub async fn record_mutations(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn record_mutations(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     if !is_mutation(request.method()) {
         return next.run(request).await;
     }
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let template = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let template = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
     let (mut parts, body) = request.into_parts();
     let tenant_param = match axum::RequestPartsExt::extract::<RawPathParams>(&mut parts).await {
-        Ok(params) => params.iter().find(|(k, _)| *k == "tenant").map(|(_, v)| v.to_string()),
+        Ok(params) => params
+            .iter()
+            .find(|(k, _)| *k == "tenant")
+            .map(|(_, v)| v.to_string()),
         Err(_) => None,
     };
-    let request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(String::from);
+    let request_id = parts
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
     let response = next.run(Request::from_parts(parts, body)).await;
 
     let template = template.unwrap_or_else(|| path.clone());
@@ -37,14 +54,24 @@ pub async fn record_mutations(State(state): State<AppState>, request: Request, n
         .get(&(method.clone(), template.clone()))
         .cloned()
         .unwrap_or_else(|| format!("{method} {template}"));
-    let location = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(String::from);
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
     let tenant_name = tenant_param.or_else(|| {
         // A created tenant names itself in Location: /v1/tenants/{name}.
-        (action == "tenants.create").then(|| location.as_deref()?.rsplit('/').next().map(String::from)).flatten()
+        (action == "tenants.create")
+            .then(|| location.as_deref()?.rsplit('/').next().map(String::from))
+            .flatten()
     });
     let (actor_type, actor_id, actor_label) = match response.extensions().get::<Principal>() {
-        Some(Principal::User { user_id, email, .. }) => ("user", Some(*user_id), Some(email.clone())),
-        Some(Principal::ServiceKey { key_id, .. }) => ("api_key", Some(*key_id), Some(format!("api-key:{key_id}"))),
+        Some(Principal::User { user_id, email, .. }) => {
+            ("user", Some(*user_id), Some(email.clone()))
+        }
+        Some(Principal::ServiceKey { key_id, .. }) => {
+            ("api_key", Some(*key_id), Some(format!("api-key:{key_id}")))
+        }
         None => ("anonymous", None, None),
     };
     let status = response.status();
@@ -54,7 +81,11 @@ pub async fn record_mutations(State(state): State<AppState>, request: Request, n
         _ => "failed",
     };
     let tenant_id = match &tenant_name {
-        Some(name) => store::tenants::find_by_name(&state.db, name).await.ok().flatten().map(|t| t.id),
+        Some(name) => store::tenants::find_by_name(&state.db, name)
+            .await
+            .ok()
+            .flatten()
+            .map(|t| t.id),
         None => None,
     };
     let event = NewAuditEvent {

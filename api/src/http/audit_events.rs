@@ -1,8 +1,8 @@
 //! Reading the audit log: per tenant for its owners and admins, platform-wide for platform admins.
 //! Newest first.
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -14,10 +14,15 @@ use super::pagination::{PageQuery, into_page, list_type};
 use super::principal::{Principal, tenant_access};
 use crate::app::AppState;
 use crate::domain::permissions::Action;
-use crate::store::{self, audit::{AuditFilter, AuditRow}};
+use crate::store::{
+    self,
+    audit::{AuditFilter, AuditRow},
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_tenant_audit_events)).routes(routes!(list_audit_events))
+    OpenApiRouter::new()
+        .routes(routes!(list_tenant_audit_events))
+        .routes(routes!(list_audit_events))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -42,12 +47,32 @@ pub struct AuditEventOut {
 impl From<AuditRow> for AuditEventOut {
     fn from(row: AuditRow) -> Self {
         let AuditRow {
-            id, occurred_at, actor_type, actor_id, actor_label, tenant_id, tenant_name, action, target,
-            request_id, outcome, status_code,
+            id,
+            occurred_at,
+            actor_type,
+            actor_id,
+            actor_label,
+            tenant_id,
+            tenant_name,
+            action,
+            target,
+            request_id,
+            outcome,
+            status_code,
         } = row;
         Self {
-            id, occurred_at, actor_type, actor_id, actor_label, tenant_id, tenant_name, action, target,
-            request_id, outcome, status_code,
+            id,
+            occurred_at,
+            actor_type,
+            actor_id,
+            actor_label,
+            tenant_id,
+            tenant_name,
+            action,
+            target,
+            request_id,
+            outcome,
+            status_code,
         }
     }
 }
@@ -73,13 +98,24 @@ pub struct AuditQuery {
     pub tenant: Option<String>,
 }
 
-async fn list(state: &AppState, query: AuditQuery, tenant_id: Option<Uuid>) -> ApiResult<AuditEventList> {
+async fn list(
+    state: &AppState,
+    query: AuditQuery,
+    tenant_id: Option<Uuid>,
+) -> ApiResult<AuditEventList> {
     if let Some(outcome) = &query.outcome
         && !["allowed", "denied", "failed"].contains(&outcome.as_str())
     {
-        return Err(ApiError::bad_parameter("outcome", "must be allowed, denied or failed"));
+        return Err(ApiError::bad_parameter(
+            "outcome",
+            "must be allowed, denied or failed",
+        ));
     }
-    let page = PageQuery { page_size: query.page_size, page_token: query.page_token }.parse()?;
+    let page = PageQuery {
+        page_size: query.page_size,
+        page_token: query.page_token,
+    }
+    .parse()?;
     let filter = AuditFilter {
         tenant_id,
         actor_id: query.actor_id,
@@ -90,16 +126,27 @@ async fn list(state: &AppState, query: AuditQuery, tenant_id: Option<Uuid>) -> A
     };
     let rows = store::audit::list(&state.db, &filter, page.after, page.limit).await?;
     let (items, next_page_token) = into_page(rows, |r| r.id, AuditEventOut::from);
-    Ok(AuditEventList { items, next_page_token })
+    Ok(AuditEventList {
+        items,
+        next_page_token,
+    })
 }
 
 /// The audit log of one tenant (owners and admins).
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/audit-events", operation_id = "tenants.audit_events.list", tag = "audit",
     params(("tenant" = String, Path), AuditQuery), responses((status = 200, body = AuditEventList)))]
-async fn list_tenant_audit_events(State(state): State<AppState>, principal: Principal, ApiPath(tenant): ApiPath<String>, ApiQuery(query): ApiQuery<AuditQuery>) -> ApiResult<Json<AuditEventList>> {
+async fn list_tenant_audit_events(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<String>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<AuditEventList>> {
     let access = tenant_access(&state, &principal, &tenant, Action::ViewAudit).await?;
     if query.tenant.is_some() {
-        return Err(ApiError::bad_parameter("tenant", "is only accepted on /v1/audit-events"));
+        return Err(ApiError::bad_parameter(
+            "tenant",
+            "is only accepted on /v1/audit-events",
+        ));
     }
     Ok(Json(list(&state, query, Some(access.tenant.id)).await?))
 }
@@ -107,7 +154,11 @@ async fn list_tenant_audit_events(State(state): State<AppState>, principal: Prin
 /// The platform-wide audit log (platform admins); filter by `tenant` name.
 #[utoipa::path(get, path = "/v1/audit-events", operation_id = "audit_events.list", tag = "audit",
     params(AuditQuery), responses((status = 200, body = AuditEventList)))]
-async fn list_audit_events(State(state): State<AppState>, principal: Principal, ApiQuery(query): ApiQuery<AuditQuery>) -> ApiResult<Json<AuditEventList>> {
+async fn list_audit_events(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<AuditEventList>> {
     principal.require_platform(Action::ViewPlatformAudit)?;
     let tenant_id = match &query.tenant {
         Some(name) => Some(

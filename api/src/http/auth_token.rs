@@ -6,9 +6,9 @@
 
 use std::net::SocketAddr;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -62,24 +62,40 @@ async fn create_token(
             wait.as_secs(),
         ));
     }
-    let credentials = if email.len() <= 254 { store::users::find_credentials(&state.db, &email).await? } else { None };
+    let credentials = if email.len() <= 254 {
+        store::users::find_credentials(&state.db, &email).await?
+    } else {
+        None
+    };
     let user_id = match credentials {
-        Some((id, hash, disabled)) => password::verify(&input.password, &hash).then_some(id).filter(|_| !disabled),
+        Some((id, hash, disabled)) => password::verify(&input.password, &hash)
+            .then_some(id)
+            .filter(|_| !disabled),
         None => {
             password::verify_dummy(&input.password);
             None
         }
     };
     let Some(user_id) = user_id else {
-        let (max, window) = (state.settings.login_max_failures, state.settings.login_window);
+        let (max, window) = (
+            state.settings.login_max_failures,
+            state.settings.login_window,
+        );
         for key in &keys {
             login_throttle::record_failure(&state.db, key, max, window).await?;
         }
         return Err(ApiError::unauthorized("invalid email or password"));
     };
     login_throttle::reset(&state.db, &account_key).await?;
-    let token = state.jwt.sign(&state.jwt.claims_for(user_id)).map_err(ApiError::internal)?;
-    Ok(Json(TokenOut { access_token: token, token_type: "Bearer", expires_in: state.jwt.ttl().as_secs() }))
+    let token = state
+        .jwt
+        .sign(&state.jwt.claims_for(user_id))
+        .map_err(ApiError::internal)?;
+    Ok(Json(TokenOut {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: state.jwt.ttl().as_secs(),
+    }))
 }
 
 /// The socket peer, when the server was started with connect info (tests may not).
@@ -88,16 +104,38 @@ struct ClientAddr(Option<SocketAddr>);
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)))
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0),
+        ))
     }
 }
 
 /// The caller's address: the socket peer, or the first `X-Forwarded-For` hop when configured to
 /// trust a proxy in front.
-fn client_address(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded_for: bool) -> String {
+fn client_address(
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    trust_forwarded_for: bool,
+) -> String {
     let forwarded = trust_forwarded_for
-        .then(|| headers.get("x-forwarded-for")?.to_str().ok()?.split(',').next().map(|s| s.trim().to_string()))
+        .then(|| {
+            headers
+                .get("x-forwarded-for")?
+                .to_str()
+                .ok()?
+                .split(',')
+                .next()
+                .map(|s| s.trim().to_string())
+        })
         .flatten();
-    forwarded.or_else(|| peer.map(|p| p.ip().to_string())).unwrap_or_else(|| "unknown".into())
+    forwarded
+        .or_else(|| peer.map(|p| p.ip().to_string()))
+        .unwrap_or_else(|| "unknown".into())
 }

@@ -33,9 +33,13 @@ pub struct Problem {
     pub context: Option<serde_json::Value>,
 }
 
-/// An error on its way to becoming a problem response.
+/// An error on its way to becoming a problem response (boxed: errors travel through every
+/// handler's `Result`, which should stay small).
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<ErrorParts>);
+
+#[derive(Debug)]
+struct ErrorParts {
     status: StatusCode,
     slug: &'static str,
     title: &'static str,
@@ -47,8 +51,13 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, slug: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Self {
+    fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self(Box::new(ErrorParts {
             status,
             slug,
             title,
@@ -57,12 +66,17 @@ impl ApiError {
             context: None,
             retry_after_seconds: None,
             www_authenticate: false,
-        }
+        }))
     }
 
     /// 400: the request cannot be read at all (malformed JSON, bad query or path values).
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad-request", "Bad request", detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "Bad request",
+            detail,
+        )
     }
 
     /// 400 naming one bad parameter.
@@ -79,8 +93,13 @@ impl ApiError {
             [one] => format!("`{}` {}", one.field, one.message),
             _ => format!("{} fields are invalid", errors.len()),
         };
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", "Invalid request", detail)
-            .with_errors(errors)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Invalid request",
+            detail,
+        )
+        .with_errors(errors)
     }
 
     /// 422 for one field.
@@ -90,8 +109,13 @@ impl ApiError {
 
     /// 401: no credential, or one that is not valid.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        let mut e = Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", detail);
-        e.www_authenticate = true;
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            detail,
+        );
+        e.0.www_authenticate = true;
         e
     }
 
@@ -102,7 +126,12 @@ impl ApiError {
 
     /// 404, also used for resources of other tenants so their existence does not leak.
     pub fn not_found(what: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", format!("{} not found", what.into()))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            format!("{} not found", what.into()),
+        )
     }
 
     /// 409: the request conflicts with the current state.
@@ -122,8 +151,13 @@ impl ApiError {
 
     /// 429 with `Retry-After`.
     pub fn too_many_requests(detail: impl Into<String>, retry_after_seconds: u64) -> Self {
-        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests", detail);
-        e.retry_after_seconds = Some(retry_after_seconds);
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+            detail,
+        );
+        e.0.retry_after_seconds = Some(retry_after_seconds);
         e
     }
 
@@ -145,43 +179,44 @@ impl ApiError {
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
-        self.errors = errors;
+        self.0.errors = errors;
         self
     }
 
     pub fn with_context(mut self, context: serde_json::Value) -> Self {
-        self.context = Some(context);
+        self.0.context = Some(context);
         self
     }
 
     pub fn with_retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after_seconds = Some(seconds);
+        self.0.retry_after_seconds = Some(seconds);
         self
     }
 
     pub fn status_code(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let parts = *self.0;
         let problem = Problem {
-            kind: format!("{TYPE_BASE}{}", self.slug),
-            title: self.title.to_string(),
-            status: self.status.as_u16(),
-            detail: self.detail,
-            errors: self.errors,
-            context: self.context,
+            kind: format!("{TYPE_BASE}{}", parts.slug),
+            title: parts.title.to_string(),
+            status: parts.status.as_u16(),
+            detail: parts.detail,
+            errors: parts.errors,
+            context: parts.context,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        let mut response = (self.status, body).into_response();
+        let mut response = (parts.status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-        if let Some(seconds) = self.retry_after_seconds {
+        if let Some(seconds) = parts.retry_after_seconds {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
-        if self.www_authenticate {
+        if parts.www_authenticate {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
@@ -192,9 +227,9 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::NotFound => ApiError::not_found("resource"),
-            StoreError::Constraint { constraint, .. } => {
-                ApiError::conflict(format!("the change conflicts with existing data ({constraint})"))
-            }
+            StoreError::Constraint { constraint, .. } => ApiError::conflict(format!(
+                "the change conflicts with existing data ({constraint})"
+            )),
             StoreError::Database(e) => ApiError::internal(e),
         }
     }

@@ -18,17 +18,27 @@ pub fn check_if_match(headers: &HeaderMap, current: &str) -> ApiResult<()> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(());
     };
-    let value = value.to_str().map_err(|_| ApiError::bad_parameter("If-Match", "is not ASCII"))?;
-    let matches = value.split(',').map(str::trim).any(|tag| {
-        tag == "*" || tag == current || tag.strip_prefix("W/") == Some(current)
-    });
-    if matches { Ok(()) } else { Err(ApiError::precondition_failed()) }
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::bad_parameter("If-Match", "is not ASCII"))?;
+    let matches = value
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag == current || tag.strip_prefix("W/") == Some(current));
+    if matches {
+        Ok(())
+    } else {
+        Err(ApiError::precondition_failed())
+    }
 }
 
 /// The `ETag` header for a representation.
 pub fn header_value<T: Serialize>(value: &T) -> (header::HeaderName, HeaderValue) {
     let tag = of(value);
-    (header::ETAG, HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\"")))
+    (
+        header::ETAG,
+        HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"\"")),
+    )
 }
 
 #[cfg(test)]

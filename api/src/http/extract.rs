@@ -18,7 +18,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
         let is_json = content_type
             .and_then(|ct| ct.split(';').next())
             .map(|ct| ct.trim().to_ascii_lowercase())
@@ -29,7 +32,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 "request body must be JSON (Content-Type: application/json)",
             ));
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(body_rejection)?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -42,7 +47,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = err.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = if path == "." { "body".to_string() } else { path };
+                let field = if path == "." {
+                    "body".to_string()
+                } else {
+                    path
+                };
                 ApiError::validation(vec![FieldError::new(field, data_error_message(&inner))])
             }
             _ => ApiError::bad_request(format!("request body is not valid JSON: {inner}")),
@@ -77,7 +86,10 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(ApiPath(value)),
-            Err(rejection) => Err(ApiError::bad_request(format!("invalid path: {}", rejection.body_text()))),
+            Err(rejection) => Err(ApiError::bad_request(format!(
+                "invalid path: {}",
+                rejection.body_text()
+            ))),
         }
     }
 }
@@ -94,9 +106,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             Err(rejection) => {
                 // axum says "Failed to deserialize query string: <field>: <why>".
                 let text = rejection.body_text();
-                let reason = text.split_once(": ").map_or(text.as_str(), |(_, rest)| rest);
+                let reason = text
+                    .split_once(": ")
+                    .map_or(text.as_str(), |(_, rest)| rest);
                 Err(match reason.split_once(": ") {
-                    Some((field, why)) if !field.contains(' ') => ApiError::bad_parameter(field, why),
+                    Some((field, why)) if !field.contains(' ') => {
+                        ApiError::bad_parameter(field, why)
+                    }
                     _ => ApiError::bad_request(format!("invalid query string: {reason}")),
                 })
             }

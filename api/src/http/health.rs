@@ -10,7 +10,10 @@ use crate::app::AppState;
 use crate::store;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(get_metrics))
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(get_metrics))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -30,7 +33,11 @@ async fn healthz() -> axum::Json<HealthOut> {
     responses((status = 200, body = HealthOut), (status = 503, body = HealthOut)))]
 async fn readyz(State(state): State<AppState>) -> Response {
     let ready = matches!(store::migrations_current(&state.db).await, Ok(true));
-    let (status, text) = if ready { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready") };
+    let (status, text) = if ready {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    };
     (status, axum::Json(HealthOut { status: text })).into_response()
 }
 
@@ -41,9 +48,15 @@ async fn get_metrics(State(state): State<AppState>) -> Response {
     metrics::gauge!("pgplane_db_pool_connections").set(f64::from(state.db.size()));
     metrics::gauge!("pgplane_db_pool_idle_connections").set(state.db.num_idle() as f64);
     match crate::telemetry::prometheus() {
-        Some(handle) => {
-            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
-        }
-        None => (StatusCode::SERVICE_UNAVAILABLE, "metrics recorder unavailable").into_response(),
+        Some(handle) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            handle.render(),
+        )
+            .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metrics recorder unavailable",
+        )
+            .into_response(),
     }
 }

@@ -18,9 +18,18 @@ use crate::store::idempotency::{self, Claim, StoredResponse};
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const REPLAYED: &str = "idempotent-replayed";
 /// Response headers kept with a stored response.
-const KEPT_HEADERS: [HeaderName; 4] = [header::CONTENT_TYPE, header::LOCATION, header::ETAG, header::RETRY_AFTER];
+const KEPT_HEADERS: [HeaderName; 4] = [
+    header::CONTENT_TYPE,
+    header::LOCATION,
+    header::ETAG,
+    header::RETRY_AFTER,
+];
 
-pub async fn idempotent_writes(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn idempotent_writes(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(key) = request.headers().get(IDEMPOTENCY_KEY) else {
         return next.run(request).await;
     };
@@ -29,24 +38,43 @@ pub async fn idempotent_writes(State(state): State<AppState>, request: Request, 
     }
     let key = match key.to_str() {
         Ok(k) if (1..=255).contains(&k.len()) => k.to_string(),
-        _ => return ApiError::bad_parameter("Idempotency-Key", "must be 1-255 visible ASCII characters").into_response(),
+        _ => {
+            return ApiError::bad_parameter(
+                "Idempotency-Key",
+                "must be 1-255 visible ASCII characters",
+            )
+            .into_response();
+        }
     };
     let scope = Sha256::digest(
-        request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes()).unwrap_or(b"anonymous"),
+        request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes())
+            .unwrap_or(b"anonymous"),
     )
     .to_vec();
     let (parts, body) = request.into_parts();
     let body = match to_bytes(body, state.settings.body_limit_bytes).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            return ApiError::status(StatusCode::PAYLOAD_TOO_LARGE, "request body is larger than the server accepts")
-                .into_response();
+            return ApiError::status(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body is larger than the server accepts",
+            )
+            .into_response();
         }
     };
     let mut hasher = Sha256::new();
     hasher.update(parts.method.as_str());
     hasher.update(b" ");
-    hasher.update(parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or_default());
+    hasher.update(
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or_default(),
+    );
     hasher.update(b"\n");
     hasher.update(&body);
     let request_hash = hasher.finalize().to_vec();
@@ -58,9 +86,11 @@ pub async fn idempotent_writes(State(state): State<AppState>, request: Request, 
             "was already used with a different request; use a new key for a new request",
         )
         .into_response(),
-        Ok(Claim::InFlight) => ApiError::conflict("a request with this Idempotency-Key is still being processed")
-            .with_retry_after(1)
-            .into_response(),
+        Ok(Claim::InFlight) => {
+            ApiError::conflict("a request with this Idempotency-Key is still being processed")
+                .with_retry_after(1)
+                .into_response()
+        }
         Ok(Claim::Replay(stored)) => replay(stored),
         Ok(Claim::New) => {
             let response = next.run(Request::from_parts(parts, Body::from(body))).await;
@@ -82,9 +112,18 @@ async fn remember(state: &AppState, scope: &[u8], key: &str, response: Response)
     } else {
         let headers = KEPT_HEADERS
             .iter()
-            .filter_map(|name| Some((name.to_string(), parts.headers.get(name)?.to_str().ok()?.to_string())))
+            .filter_map(|name| {
+                Some((
+                    name.to_string(),
+                    parts.headers.get(name)?.to_str().ok()?.to_string(),
+                ))
+            })
             .collect();
-        let stored = StoredResponse { status: status.as_u16(), headers, body: bytes.to_vec() };
+        let stored = StoredResponse {
+            status: status.as_u16(),
+            headers,
+            body: bytes.to_vec(),
+        };
         idempotency::complete(&state.db, scope, key, &stored).await
     };
     if let Err(error) = outcome {
@@ -101,6 +140,8 @@ fn replay(stored: StoredResponse) -> Response {
             response.headers_mut().insert(name, value);
         }
     }
-    response.headers_mut().insert(REPLAYED, HeaderValue::from_static("true"));
+    response
+        .headers_mut()
+        .insert(REPLAYED, HeaderValue::from_static("true"));
     response
 }

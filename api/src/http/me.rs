@@ -1,7 +1,7 @@
 //! `GET /v1/me`: who the caller is and which tenants they can act in.
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use serde::Serialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -47,8 +47,14 @@ pub struct MeOut {
 #[utoipa::path(get, path = "/v1/me", operation_id = "me.get", tag = "me", responses((status = 200, body = MeOut)))]
 async fn get_me(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<MeOut>> {
     let out = match principal {
-        Principal::User { user_id, api_key_id, .. } => {
-            let user = store::users::find(&state.db, user_id).await?.ok_or(store::StoreError::NotFound)?;
+        Principal::User {
+            user_id,
+            api_key_id,
+            ..
+        } => {
+            let user = store::users::find(&state.db, user_id)
+                .await?
+                .ok_or(store::StoreError::NotFound)?;
             let tenants = store::memberships::tenants_of(&state.db, user_id).await?;
             MeOut {
                 kind: PrincipalKind::User,
@@ -56,20 +62,31 @@ async fn get_me(State(state): State<AppState>, principal: Principal) -> ApiResul
                 api_key_id,
                 tenants: tenants
                     .into_iter()
-                    .map(|t| TenantRoleOut { tenant_id: t.tenant_id, tenant: t.tenant_name, role: t.role })
+                    .map(|t| TenantRoleOut {
+                        tenant_id: t.tenant_id,
+                        tenant: t.tenant_name,
+                        role: t.role,
+                    })
                     .collect(),
             }
         }
-        Principal::ServiceKey { key_id, tenant_id, role } => {
+        Principal::ServiceKey {
+            key_id,
+            tenant_id,
+            role,
+        } => {
             let tenant = store::tenants::get(&state.db, tenant_id).await?.name;
             MeOut {
                 kind: PrincipalKind::ServiceKey,
                 user: None,
                 api_key_id: Some(key_id),
-                tenants: vec![TenantRoleOut { tenant_id, tenant, role: role.as_str().into() }],
+                tenants: vec![TenantRoleOut {
+                    tenant_id,
+                    tenant,
+                    role: role.as_str().into(),
+                }],
             }
         }
     };
     Ok(Json(out))
 }
-

@@ -23,10 +23,10 @@ pub mod users;
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware;
-use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -66,9 +66,18 @@ pub fn router(state: AppState) -> Router {
     let spec = crate::openapi::finish(spec);
     let settings = state.settings.clone();
     let routes = routes
-        .route_layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotent_writes))
-        .route_layer(middleware::from_fn_with_state(state.clone(), principal::authenticate))
-        .route_layer(middleware::from_fn_with_state(state.clone(), audit::record_mutations))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotent_writes,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            principal::authenticate,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            audit::record_mutations,
+        ))
         .route_layer(middleware::from_fn(metrics::track_requests))
         .with_state(state);
     Router::new()
@@ -93,12 +102,23 @@ pub fn router(state: AppState) -> Router {
 fn cors(origins: &Arc<Vec<HeaderValue>>) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins.iter().cloned()))
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::IF_MATCH,
             HeaderName::from_static(idempotency::IDEMPOTENCY_KEY),
         ])
-        .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER, REQUEST_ID])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            REQUEST_ID,
+        ])
 }

@@ -36,7 +36,10 @@ impl PageQuery {
     pub fn parse(&self) -> Result<PageRequest, ApiError> {
         let size = self.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
         if !(1..=MAX_PAGE_SIZE).contains(&size) {
-            return Err(ApiError::bad_parameter("page_size", format!("must be between 1 and {MAX_PAGE_SIZE}")));
+            return Err(ApiError::bad_parameter(
+                "page_size",
+                format!("must be between 1 and {MAX_PAGE_SIZE}"),
+            ));
         }
         let after = match self.page_token.as_deref() {
             None | Some("") => None,
@@ -44,7 +47,10 @@ impl PageQuery {
                 ApiError::bad_parameter("page_token", "is not a token returned by this list")
             })?),
         };
-        Ok(PageRequest { after, limit: i64::from(size) })
+        Ok(PageRequest {
+            after,
+            limit: i64::from(size),
+        })
     }
 }
 
@@ -59,8 +65,16 @@ fn encode(last: Uuid) -> String {
 }
 
 /// Turns a store page into DTOs plus the token of the next page.
-pub fn into_page<R, T>(page: Page<R>, key: impl Fn(&R) -> Uuid, convert: impl Fn(R) -> T) -> (Vec<T>, Option<String>) {
-    let next = if page.has_more { page.items.last().map(|r| encode(key(r))) } else { None };
+pub fn into_page<R, T>(
+    page: Page<R>,
+    key: impl Fn(&R) -> Uuid,
+    convert: impl Fn(R) -> T,
+) -> (Vec<T>, Option<String>) {
+    let next = if page.has_more {
+        page.items.last().map(|r| encode(key(r)))
+    } else {
+        None
+    };
     (page.items.into_iter().map(convert).collect(), next)
 }
 
@@ -87,9 +101,15 @@ mod tests {
         let id = Uuid::now_v7();
         assert_eq!(decode(&encode(id)), Some(id));
         assert_eq!(decode("not-a-token"), None);
-        let q = PageQuery { page_size: Some(0), page_token: None };
+        let q = PageQuery {
+            page_size: Some(0),
+            page_token: None,
+        };
         assert!(q.parse().is_err());
-        let q = PageQuery { page_size: None, page_token: Some("%%%".into()) };
+        let q = PageQuery {
+            page_size: None,
+            page_token: Some("%%%".into()),
+        };
         assert!(q.parse().is_err());
     }
 }

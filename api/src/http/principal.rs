@@ -22,14 +22,29 @@ use crate::store::{self, api_keys::ApiKeyRow, tenants::TenantRow};
 #[derive(Debug, Clone)]
 pub enum Principal {
     /// A person, by password token or by their personal API key.
-    User { user_id: Uuid, email: String, is_platform_admin: bool, api_key_id: Option<Uuid> },
+    User {
+        user_id: Uuid,
+        email: String,
+        is_platform_admin: bool,
+        api_key_id: Option<Uuid>,
+    },
     /// A tenant service key holding one role in one tenant.
-    ServiceKey { key_id: Uuid, tenant_id: Uuid, role: TenantRole },
+    ServiceKey {
+        key_id: Uuid,
+        tenant_id: Uuid,
+        role: TenantRole,
+    },
 }
 
 impl Principal {
     pub fn is_platform_admin(&self) -> bool {
-        matches!(self, Principal::User { is_platform_admin: true, .. })
+        matches!(
+            self,
+            Principal::User {
+                is_platform_admin: true,
+                ..
+            }
+        )
     }
 
     /// The user behind the call, if it is a person.
@@ -54,17 +69,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Principal>()
-            .cloned()
-            .ok_or_else(|| ApiError::unauthorized("authentication required: send `Authorization: Bearer <token or API key>`"))
+        parts.extensions.get::<Principal>().cloned().ok_or_else(|| {
+            ApiError::unauthorized(
+                "authentication required: send `Authorization: Bearer <token or API key>`",
+            )
+        })
     }
 }
 
 /// Middleware: resolves the bearer credential, if any. A credential that is present but not
 /// valid is a 401 at once; an absent one is left to the handler (public routes exist).
-pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let Some(header) = request.headers().get(AUTHORIZATION) else {
         return next.run(request).await;
     };
@@ -81,32 +100,50 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
 async fn resolve(state: &AppState, header: &str) -> ApiResult<Principal> {
     let credential = match header.split_once(' ') {
         Some((scheme, value)) if scheme.eq_ignore_ascii_case("bearer") => value.trim(),
-        _ => return Err(ApiError::unauthorized("the Authorization header must be `Bearer <credential>`")),
+        _ => {
+            return Err(ApiError::unauthorized(
+                "the Authorization header must be `Bearer <credential>`",
+            ));
+        }
     };
     if auth::api_key::looks_like_api_key(credential) {
-        let key = store::api_keys::authenticate(&state.db, &auth::api_key::hash(credential)).await?;
-        let key = key.ok_or_else(|| ApiError::unauthorized("the API key is unknown, revoked or expired"))?;
+        let key =
+            store::api_keys::authenticate(&state.db, &auth::api_key::hash(credential)).await?;
+        let key = key
+            .ok_or_else(|| ApiError::unauthorized("the API key is unknown, revoked or expired"))?;
         return principal_for_key(state, key).await;
     }
-    let (user_id, _claims) = state
-        .jwt
-        .verify(credential)
-        .map_err(|e| {
-            tracing::debug!(error = %e, "token refused");
-            ApiError::unauthorized("the access token is invalid or expired")
-        })?;
+    let (user_id, _claims) = state.jwt.verify(credential).map_err(|e| {
+        tracing::debug!(error = %e, "token refused");
+        ApiError::unauthorized("the access token is invalid or expired")
+    })?;
     principal_for_user(state, user_id, None).await
 }
 
 async fn principal_for_key(state: &AppState, key: ApiKeyRow) -> ApiResult<Principal> {
-    match (key.user_id, key.tenant_id, key.role.as_deref().and_then(TenantRole::parse)) {
+    match (
+        key.user_id,
+        key.tenant_id,
+        key.role.as_deref().and_then(TenantRole::parse),
+    ) {
         (Some(user_id), _, _) => principal_for_user(state, user_id, Some(key.id)).await,
-        (None, Some(tenant_id), Some(role)) => Ok(Principal::ServiceKey { key_id: key.id, tenant_id, role }),
-        _ => Err(ApiError::internal(format!("API key {} has no owner", key.id))),
+        (None, Some(tenant_id), Some(role)) => Ok(Principal::ServiceKey {
+            key_id: key.id,
+            tenant_id,
+            role,
+        }),
+        _ => Err(ApiError::internal(format!(
+            "API key {} has no owner",
+            key.id
+        ))),
     }
 }
 
-async fn principal_for_user(state: &AppState, user_id: Uuid, api_key_id: Option<Uuid>) -> ApiResult<Principal> {
+async fn principal_for_user(
+    state: &AppState,
+    user_id: Uuid,
+    api_key_id: Option<Uuid>,
+) -> ApiResult<Principal> {
     let user = store::users::find(&state.db, user_id).await?;
     match user {
         Some(user) if !user.disabled => Ok(Principal::User {
@@ -115,7 +152,9 @@ async fn principal_for_user(state: &AppState, user_id: Uuid, api_key_id: Option<
             is_platform_admin: user.is_platform_admin,
             api_key_id,
         }),
-        _ => Err(ApiError::unauthorized("the account is disabled or no longer exists")),
+        _ => Err(ApiError::unauthorized(
+            "the account is disabled or no longer exists",
+        )),
     }
 }
 
@@ -149,13 +188,21 @@ impl TenantAccess {
 }
 
 /// The role `principal` holds in `tenant`, if any.
-pub async fn role_in(state: &AppState, principal: &Principal, tenant: &TenantRow) -> ApiResult<Option<Role>> {
+pub async fn role_in(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &TenantRow,
+) -> ApiResult<Option<Role>> {
     Ok(match principal {
         _ if principal.is_platform_admin() => Some(Role::PlatformAdmin),
         Principal::User { user_id, .. } => {
-            store::memberships::role_of(&state.db, tenant.id, *user_id).await?.map(Role::Tenant)
+            store::memberships::role_of(&state.db, tenant.id, *user_id)
+                .await?
+                .map(Role::Tenant)
         }
-        Principal::ServiceKey { tenant_id, role, .. } => (*tenant_id == tenant.id).then_some(Role::Tenant(*role)),
+        Principal::ServiceKey {
+            tenant_id, role, ..
+        } => (*tenant_id == tenant.id).then_some(Role::Tenant(*role)),
     })
 }
 
@@ -168,8 +215,12 @@ pub async fn tenant_access(
     action: Action,
 ) -> ApiResult<TenantAccess> {
     let not_found = || ApiError::not_found(format!("tenant `{name}`"));
-    let tenant = store::tenants::find_by_name(&state.db, name).await?.ok_or_else(not_found)?;
-    let role = role_in(state, principal, &tenant).await?.ok_or_else(not_found)?;
+    let tenant = store::tenants::find_by_name(&state.db, name)
+        .await?
+        .ok_or_else(not_found)?;
+    let role = role_in(state, principal, &tenant)
+        .await?
+        .ok_or_else(not_found)?;
     let access = TenantAccess { tenant, role };
     access.require(action)?;
     Ok(access)

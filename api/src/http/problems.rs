@@ -18,7 +18,11 @@ pub async fn not_found(request: Request) -> ApiError {
 pub async fn method_not_allowed(request: Request) -> ApiError {
     ApiError::status(
         StatusCode::METHOD_NOT_ALLOWED,
-        format!("method {} is not allowed on `{}`", request.method(), request.uri().path()),
+        format!(
+            "method {} is not allowed on `{}`",
+            request.method(),
+            request.uri().path()
+        ),
     )
 }
 
@@ -34,14 +38,19 @@ pub async fn as_problem_json(request: Request, next: Next) -> Response {
         return response;
     }
     let detail = match status {
-        StatusCode::SERVICE_UNAVAILABLE => "the request took too long or the service is unavailable; retry later",
+        StatusCode::SERVICE_UNAVAILABLE => {
+            "the request took too long or the service is unavailable; retry later"
+        }
         StatusCode::PAYLOAD_TOO_LARGE => "request body is larger than the server accepts",
         _ => status.canonical_reason().unwrap_or("request failed"),
     };
     let (mut parts, _) = response.into_parts();
     let problem = ApiError::status(status, detail).into_response();
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(PROBLEM_JSON));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(PROBLEM_JSON),
+    );
     let (_, body) = problem.into_parts();
     Response::from_parts(parts, Body::new(body))
 }

@@ -1,9 +1,9 @@
 //! Tenant quotas: platform admins set the limits; every member can read them with current usage.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
-use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -48,14 +48,32 @@ pub struct QuotaOut {
 }
 
 fn quota_out(limits: QuotaLimits, usage: ResourceUsage, updated_at: DateTime<Utc>) -> QuotaOut {
-    let QuotaLimits { max_clusters, max_instances, max_cpu_millis, max_memory_mib, max_storage_gib } = limits;
-    QuotaOut { max_clusters, max_instances, max_cpu_millis, max_memory_mib, max_storage_gib, usage, updated_at }
+    let QuotaLimits {
+        max_clusters,
+        max_instances,
+        max_cpu_millis,
+        max_memory_mib,
+        max_storage_gib,
+    } = limits;
+    QuotaOut {
+        max_clusters,
+        max_instances,
+        max_cpu_millis,
+        max_memory_mib,
+        max_storage_gib,
+        usage,
+        updated_at,
+    }
 }
 
 /// A tenant's limits and current usage.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/quota", operation_id = "tenants.quota.get", tag = "quotas",
     params(("tenant" = String, Path)), responses((status = 200, body = QuotaOut, headers(("ETag" = String)))))]
-async fn get_quota(State(state): State<AppState>, principal: Principal, ApiPath(tenant): ApiPath<String>) -> ApiResult<impl IntoResponse> {
+async fn get_quota(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<String>,
+) -> ApiResult<impl IntoResponse> {
     let access = tenant_access(&state, &principal, &tenant, Action::ViewQuota).await?;
     let (limits, updated_at) = store::quotas::get(&state.db, access.tenant.id).await?;
     let usage = store::quotas::usage(&state.db, access.tenant.id).await?;
@@ -77,8 +95,20 @@ async fn put_quota(
     ApiJson(input): ApiJson<QuotaIn>,
 ) -> ApiResult<impl IntoResponse> {
     let access = tenant_access(&state, &principal, &tenant, Action::SetQuota).await?;
-    let QuotaIn { max_clusters, max_instances, max_cpu_millis, max_memory_mib, max_storage_gib } = input;
-    let limits = QuotaLimits { max_clusters, max_instances, max_cpu_millis, max_memory_mib, max_storage_gib };
+    let QuotaIn {
+        max_clusters,
+        max_instances,
+        max_cpu_millis,
+        max_memory_mib,
+        max_storage_gib,
+    } = input;
+    let limits = QuotaLimits {
+        max_clusters,
+        max_instances,
+        max_cpu_millis,
+        max_memory_mib,
+        max_storage_gib,
+    };
     let errors = quota::limits_errors(&limits);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));

@@ -1,9 +1,9 @@
 //! Tenants: created and deleted by platform admins, seen by their members only.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -17,7 +17,10 @@ use super::principal::{Principal, tenant_access};
 use crate::app::AppState;
 use crate::domain::permissions::Action;
 use crate::domain::{FieldError, names};
-use crate::store::{self, tenants::{TenantRow, TenantVisibility}};
+use crate::store::{
+    self,
+    tenants::{TenantRow, TenantVisibility},
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -55,8 +58,22 @@ pub struct TenantOut {
 
 impl From<TenantRow> for TenantOut {
     fn from(row: TenantRow) -> Self {
-        let TenantRow { id, name, display_name, suspended, created_at, updated_at } = row;
-        Self { id, name, display_name, suspended, created_at, updated_at }
+        let TenantRow {
+            id,
+            name,
+            display_name,
+            suspended,
+            created_at,
+            updated_at,
+        } = row;
+        Self {
+            id,
+            name,
+            display_name,
+            suspended,
+            created_at,
+            updated_at,
+        }
     }
 }
 
@@ -65,7 +82,11 @@ list_type!(TenantList, TenantOut);
 /// List the tenants you can see (all of them for platform admins).
 #[utoipa::path(get, path = "/v1/tenants", operation_id = "tenants.list", tag = "tenants",
     params(PageQuery), responses((status = 200, body = TenantList)))]
-async fn list_tenants(State(state): State<AppState>, principal: Principal, ApiQuery(page): ApiQuery<PageQuery>) -> ApiResult<Json<TenantList>> {
+async fn list_tenants(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<TenantList>> {
     let page = page.parse()?;
     let visibility = match &principal {
         p if p.is_platform_admin() => TenantVisibility::All,
@@ -74,16 +95,26 @@ async fn list_tenants(State(state): State<AppState>, principal: Principal, ApiQu
     };
     let rows = store::tenants::list(&state.db, visibility, page.after, page.limit).await?;
     let (items, next_page_token) = into_page(rows, |r| r.id, TenantOut::from);
-    Ok(Json(TenantList { items, next_page_token }))
+    Ok(Json(TenantList {
+        items,
+        next_page_token,
+    }))
 }
 
 /// Create a tenant (platform admins). It starts with the default quota.
 #[utoipa::path(post, path = "/v1/tenants", operation_id = "tenants.create", tag = "tenants",
     request_body = TenantIn,
     responses((status = 201, body = TenantOut), (status = 409, description = "Name taken", body = Problem, content_type = "application/problem+json")))]
-async fn create_tenant(State(state): State<AppState>, principal: Principal, ApiJson(input): ApiJson<TenantIn>) -> ApiResult<impl IntoResponse> {
+async fn create_tenant(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<TenantIn>,
+) -> ApiResult<impl IntoResponse> {
     principal.require_platform(Action::CreateTenant)?;
-    let display_name = input.display_name.clone().unwrap_or_else(|| input.name.clone());
+    let display_name = input
+        .display_name
+        .clone()
+        .unwrap_or_else(|| input.name.clone());
     let mut errors = Vec::new();
     if let Some(why) = names::dns1123_label_error(&input.name) {
         errors.push(FieldError::new("name", why));
@@ -94,23 +125,37 @@ async fn create_tenant(State(state): State<AppState>, principal: Principal, ApiJ
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let row = store::tenants::create(&state.db, &input.name, display_name.trim(), &state.settings.default_quota)
-        .await
-        .map_err(|e| {
-            if e.is_constraint("tenants_name_key") {
-                ApiError::conflict(format!("a tenant named `{}` already exists", input.name))
-            } else {
-                e.into()
-            }
-        })?;
+    let row = store::tenants::create(
+        &state.db,
+        &input.name,
+        display_name.trim(),
+        &state.settings.default_quota,
+    )
+    .await
+    .map_err(|e| {
+        if e.is_constraint("tenants_name_key") {
+            ApiError::conflict(format!("a tenant named `{}` already exists", input.name))
+        } else {
+            e.into()
+        }
+    })?;
     let out = TenantOut::from(row);
-    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/v1/tenants/{}", out.name))], [etag::header_value(&out)], Json(out)))
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/v1/tenants/{}", out.name))],
+        [etag::header_value(&out)],
+        Json(out),
+    ))
 }
 
 /// Get a tenant.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}", operation_id = "tenants.get", tag = "tenants",
     params(("tenant" = String, Path)), responses((status = 200, body = TenantOut, headers(("ETag" = String)))))]
-async fn get_tenant(State(state): State<AppState>, principal: Principal, ApiPath(tenant): ApiPath<String>) -> ApiResult<impl IntoResponse> {
+async fn get_tenant(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<String>,
+) -> ApiResult<impl IntoResponse> {
     let access = tenant_access(&state, &principal, &tenant, Action::ViewTenant).await?;
     let out = TenantOut::from(access.tenant);
     Ok(([etag::header_value(&out)], Json(out)))
@@ -132,14 +177,28 @@ async fn update_tenant(
     if patch.suspended.is_some() {
         access.require(Action::SuspendTenant)?;
     }
-    if let Some(why) = patch.display_name.as_deref().and_then(names::display_name_error) {
+    if let Some(why) = patch
+        .display_name
+        .as_deref()
+        .and_then(names::display_name_error)
+    {
         return Err(ApiError::invalid_field("display_name", why));
     }
     let mut tx = store::begin(&state.db).await?;
     let current = store::tenants::lock(&mut *tx, access.tenant.id).await?;
     etag::check_if_match(&headers, &etag::of(&TenantOut::from(current.clone())))?;
-    let display_name = patch.display_name.as_deref().map(str::trim).unwrap_or(&current.display_name);
-    let row = store::tenants::update(&mut *tx, current.id, display_name, patch.suspended.unwrap_or(current.suspended)).await?;
+    let display_name = patch
+        .display_name
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or(&current.display_name);
+    let row = store::tenants::update(
+        &mut *tx,
+        current.id,
+        display_name,
+        patch.suspended.unwrap_or(current.suspended),
+    )
+    .await?;
     tx.commit().await.map_err(store::StoreError::from)?;
     let out = TenantOut::from(row);
     Ok(([etag::header_value(&out)], Json(out)))
@@ -149,7 +208,11 @@ async fn update_tenant(
 #[utoipa::path(delete, path = "/v1/tenants/{tenant}", operation_id = "tenants.delete", tag = "tenants",
     params(("tenant" = String, Path)),
     responses((status = 204), (status = 409, description = "Tenant still has clusters", body = Problem, content_type = "application/problem+json")))]
-async fn delete_tenant(State(state): State<AppState>, principal: Principal, ApiPath(tenant): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn delete_tenant(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<String>,
+) -> ApiResult<StatusCode> {
     let access = tenant_access(&state, &principal, &tenant, Action::DeleteTenant).await?;
     let mut tx = store::begin(&state.db).await?;
     store::tenants::lock(&mut *tx, access.tenant.id).await?;
@@ -159,9 +222,15 @@ async fn delete_tenant(State(state): State<AppState>, principal: Principal, ApiP
             "tenant `{tenant}` still has {clusters} cluster(s); delete them first"
         )));
     }
-    store::tenants::delete(&mut *tx, access.tenant.id).await.map_err(|e| {
-        if e.is_constraint("clusters_tenant_id_fkey") { ApiError::conflict("tenant still has clusters") } else { e.into() }
-    })?;
+    store::tenants::delete(&mut *tx, access.tenant.id)
+        .await
+        .map_err(|e| {
+            if e.is_constraint("clusters_tenant_id_fkey") {
+                ApiError::conflict("tenant still has clusters")
+            } else {
+                e.into()
+            }
+        })?;
     tx.commit().await.map_err(store::StoreError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }

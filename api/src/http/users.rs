@@ -1,10 +1,10 @@
 //! Users, managed by platform admins. The last active platform admin cannot be demoted,
 //! disabled or deleted, so the platform can never lock itself out.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -19,7 +19,10 @@ use crate::app::AppState;
 use crate::auth::password;
 use crate::domain::permissions::Action;
 use crate::domain::{FieldError, names};
-use crate::store::{self, users::{NewUser, UserChanges, UserRow}};
+use crate::store::{
+    self,
+    users::{NewUser, UserChanges, UserRow},
+};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -62,8 +65,24 @@ pub struct UserOut {
 
 impl From<UserRow> for UserOut {
     fn from(row: UserRow) -> Self {
-        let UserRow { id, email, name, is_platform_admin, disabled, created_at, updated_at } = row;
-        Self { id, email, name, is_platform_admin, disabled, created_at, updated_at }
+        let UserRow {
+            id,
+            email,
+            name,
+            is_platform_admin,
+            disabled,
+            created_at,
+            updated_at,
+        } = row;
+        Self {
+            id,
+            email,
+            name,
+            is_platform_admin,
+            disabled,
+            created_at,
+            updated_at,
+        }
     }
 }
 
@@ -76,19 +95,30 @@ fn not_found(user: &str) -> ApiError {
 /// List users (platform admins).
 #[utoipa::path(get, path = "/v1/users", operation_id = "users.list", tag = "users",
     params(PageQuery), responses((status = 200, body = UserList)))]
-async fn list_users(State(state): State<AppState>, principal: Principal, ApiQuery(page): ApiQuery<PageQuery>) -> ApiResult<Json<UserList>> {
+async fn list_users(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<UserList>> {
     principal.require_platform(Action::ManageUsers)?;
     let page = page.parse()?;
     let rows = store::users::list(&state.db, page.after, page.limit).await?;
     let (items, next_page_token) = into_page(rows, |r| r.id, UserOut::from);
-    Ok(Json(UserList { items, next_page_token }))
+    Ok(Json(UserList {
+        items,
+        next_page_token,
+    }))
 }
 
 /// Create a user (platform admins).
 #[utoipa::path(post, path = "/v1/users", operation_id = "users.create", tag = "users",
     request_body = UserIn,
     responses((status = 201, body = UserOut), (status = 409, description = "Email taken", body = Problem, content_type = "application/problem+json")))]
-async fn create_user(State(state): State<AppState>, principal: Principal, ApiJson(input): ApiJson<UserIn>) -> ApiResult<impl IntoResponse> {
+async fn create_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(input): ApiJson<UserIn>,
+) -> ApiResult<impl IntoResponse> {
     principal.require_platform(Action::ManageUsers)?;
     let email = input.email.trim().to_lowercase();
     let mut errors = Vec::new();
@@ -105,20 +135,39 @@ async fn create_user(State(state): State<AppState>, principal: Principal, ApiJso
         return Err(ApiError::validation(errors));
     }
     let hash = password::hash(&input.password).map_err(ApiError::internal)?;
-    let new = NewUser { email: &email, name: input.name.trim(), password_hash: &hash, is_platform_admin: input.is_platform_admin };
+    let new = NewUser {
+        email: &email,
+        name: input.name.trim(),
+        password_hash: &hash,
+        is_platform_admin: input.is_platform_admin,
+    };
     let row = store::users::create(&state.db, &new).await.map_err(|e| {
-        if e.is_constraint("users_email_key") { ApiError::conflict(format!("a user with email `{email}` exists")) } else { e.into() }
+        if e.is_constraint("users_email_key") {
+            ApiError::conflict(format!("a user with email `{email}` exists"))
+        } else {
+            e.into()
+        }
     })?;
     let out = UserOut::from(row);
-    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/v1/users/{}", out.id))], Json(out)))
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/v1/users/{}", out.id))],
+        Json(out),
+    ))
 }
 
 /// Get a user by id or email (platform admins).
 #[utoipa::path(get, path = "/v1/users/{user}", operation_id = "users.get", tag = "users",
     params(("user" = String, Path, description = "User id or email")), responses((status = 200, body = UserOut)))]
-async fn get_user(State(state): State<AppState>, principal: Principal, ApiPath(user): ApiPath<String>) -> ApiResult<impl IntoResponse> {
+async fn get_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(user): ApiPath<String>,
+) -> ApiResult<impl IntoResponse> {
     principal.require_platform(Action::ManageUsers)?;
-    let row = store::users::find_by_id_or_email(&state.db, &user).await?.ok_or_else(|| not_found(&user))?;
+    let row = store::users::find_by_id_or_email(&state.db, &user)
+        .await?
+        .ok_or_else(|| not_found(&user))?;
     let out = UserOut::from(row);
     Ok(([etag::header_value(&out)], Json(out)))
 }
@@ -147,11 +196,20 @@ async fn update_user(
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
-    let current = store::users::find_by_id_or_email(&state.db, &user).await?.ok_or_else(|| not_found(&user))?;
-    let hash = patch.password.as_deref().map(password::hash).transpose().map_err(ApiError::internal)?;
+    let current = store::users::find_by_id_or_email(&state.db, &user)
+        .await?
+        .ok_or_else(|| not_found(&user))?;
+    let hash = patch
+        .password
+        .as_deref()
+        .map(password::hash)
+        .transpose()
+        .map_err(ApiError::internal)?;
     let mut tx = store::begin(&state.db).await?;
     let admins = store::users::lock_active_admins(&mut *tx).await?;
-    let current = store::users::find(&mut *tx, current.id).await?.ok_or_else(|| not_found(&user))?;
+    let current = store::users::find(&mut *tx, current.id)
+        .await?
+        .ok_or_else(|| not_found(&user))?;
     etag::check_if_match(&headers, &etag::of(&UserOut::from(current.clone())))?;
     let stops_being_admin = current.is_platform_admin
         && !current.disabled
@@ -175,9 +233,15 @@ async fn update_user(
 #[utoipa::path(delete, path = "/v1/users/{user}", operation_id = "users.delete", tag = "users",
     params(("user" = String, Path, description = "User id or email")),
     responses((status = 204), (status = 409, description = "Last platform admin", body = Problem, content_type = "application/problem+json")))]
-async fn delete_user(State(state): State<AppState>, principal: Principal, ApiPath(user): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn delete_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(user): ApiPath<String>,
+) -> ApiResult<StatusCode> {
     principal.require_platform(Action::ManageUsers)?;
-    let current = store::users::find_by_id_or_email(&state.db, &user).await?.ok_or_else(|| not_found(&user))?;
+    let current = store::users::find_by_id_or_email(&state.db, &user)
+        .await?
+        .ok_or_else(|| not_found(&user))?;
     let mut tx = store::begin(&state.db).await?;
     let admins = store::users::lock_active_admins(&mut *tx).await?;
     if current.is_platform_admin && !current.disabled && admins <= 1 {

@@ -84,7 +84,9 @@ pub async fn authenticate(pool: &PgPool, hash: &[u8]) -> StoreResult<Option<ApiK
     .fetch_optional(pool)
     .await?;
     if let Some(key) = &key
-        && key.last_used_at.is_none_or(|t| t < Utc::now() - chrono::Duration::minutes(1))
+        && key
+            .last_used_at
+            .is_none_or(|t| t < Utc::now() - chrono::Duration::minutes(1))
     {
         sqlx::query("update api_keys set last_used_at = now() where id = $1")
             .bind(key.id)

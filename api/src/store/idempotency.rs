@@ -30,7 +30,12 @@ pub enum Claim {
     InFlight,
 }
 
-pub async fn claim(pool: &PgPool, scope: &[u8], key: &str, request_hash: &[u8]) -> StoreResult<Claim> {
+pub async fn claim(
+    pool: &PgPool,
+    scope: &[u8],
+    key: &str,
+    request_hash: &[u8],
+) -> StoreResult<Claim> {
     // Forget expired keys of this scope first, so they can be reused.
     sqlx::query(
         "delete from idempotency_keys where scope = $1 and key = $2
@@ -70,10 +75,19 @@ pub async fn claim(pool: &PgPool, scope: &[u8], key: &str, request_hash: &[u8]) 
     let headers = headers
         .and_then(|h| serde_json::from_value::<Vec<(String, String)>>(h).ok())
         .unwrap_or_default();
-    Ok(Claim::Replay(StoredResponse { status: status as u16, headers, body: body.unwrap_or_default() }))
+    Ok(Claim::Replay(StoredResponse {
+        status: status as u16,
+        headers,
+        body: body.unwrap_or_default(),
+    }))
 }
 
-pub async fn complete(pool: &PgPool, scope: &[u8], key: &str, response: &StoredResponse) -> StoreResult<()> {
+pub async fn complete(
+    pool: &PgPool,
+    scope: &[u8],
+    key: &str,
+    response: &StoredResponse,
+) -> StoreResult<()> {
     sqlx::query(
         "update idempotency_keys set status_code = $3, headers = $4, body = $5 where scope = $1 and key = $2",
     )

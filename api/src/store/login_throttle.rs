@@ -21,7 +21,12 @@ pub async fn blocked_for(pool: &PgPool, keys: &[String]) -> StoreResult<Option<D
 
 /// Counts one failure against `key`; after `max_failures` within `window` the key is blocked
 /// for `window`.
-pub async fn record_failure(pool: &PgPool, key: &str, max_failures: u32, window: Duration) -> StoreResult<()> {
+pub async fn record_failure(
+    pool: &PgPool,
+    key: &str,
+    max_failures: u32,
+    window: Duration,
+) -> StoreResult<()> {
     let window_secs = window.as_secs_f64();
     sqlx::query(
         "insert into login_throttle as t (key, failures, window_start, blocked_until)
@@ -43,6 +48,9 @@ pub async fn record_failure(pool: &PgPool, key: &str, max_failures: u32, window:
 
 /// Forgets the failures of `key` (after a successful login to that account).
 pub async fn reset(pool: &PgPool, key: &str) -> StoreResult<()> {
-    sqlx::query("delete from login_throttle where key = $1").bind(key).execute(pool).await?;
+    sqlx::query("delete from login_throttle where key = $1")
+        .bind(key)
+        .execute(pool)
+        .await?;
     Ok(())
 }

@@ -52,7 +52,11 @@ pub async fn list(
     Ok(Page::from_overfetch(rows, limit))
 }
 
-pub async fn find(db: impl PgExecutor<'_>, tenant_id: Uuid, user_id: Uuid) -> StoreResult<Option<MemberRow>> {
+pub async fn find(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    user_id: Uuid,
+) -> StoreResult<Option<MemberRow>> {
     Ok(sqlx::query_as(
         "select m.user_id, u.email::text as email, u.name, m.role, m.created_at, m.updated_at
          from memberships m join users u on u.id = m.user_id
@@ -65,7 +69,12 @@ pub async fn find(db: impl PgExecutor<'_>, tenant_id: Uuid, user_id: Uuid) -> St
 }
 
 /// Adds the user or changes their role.
-pub async fn upsert(db: impl PgExecutor<'_>, tenant_id: Uuid, user_id: Uuid, role: TenantRole) -> StoreResult<bool> {
+pub async fn upsert(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    user_id: Uuid,
+    role: TenantRole,
+) -> StoreResult<bool> {
     let inserted: bool = sqlx::query_scalar(
         "insert into memberships (tenant_id, user_id, role) values ($1, $2, $3)
          on conflict (tenant_id, user_id) do update set role = excluded.role, updated_at = now()

@@ -27,7 +27,10 @@ pub enum StoreError {
     NotFound,
     /// A named constraint refused the write (unique, foreign key or check).
     #[error("constraint {constraint} violated ({kind:?})")]
-    Constraint { kind: ConstraintKind, constraint: String },
+    Constraint {
+        kind: ConstraintKind,
+        constraint: String,
+    },
     #[error(transparent)]
     Database(sqlx::Error),
 }
@@ -52,7 +55,10 @@ impl From<sqlx::Error> for StoreError {
                 _ => None,
             };
             if let (Some(kind), Some(constraint)) = (kind, db.constraint()) {
-                return StoreError::Constraint { kind, constraint: constraint.to_string() };
+                return StoreError::Constraint {
+                    kind,
+                    constraint: constraint.to_string(),
+                };
             }
         }
         StoreError::Database(err)
@@ -88,11 +94,10 @@ pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
 /// True when every embedded migration is applied (and none failed half-way).
 pub async fn migrations_current(pool: &PgPool) -> StoreResult<bool> {
     let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-    let applied: Option<i64> = sqlx::query_scalar(
-        "select max(version) from _sqlx_migrations where success",
-    )
-    .fetch_one(pool)
-    .await?;
+    let applied: Option<i64> =
+        sqlx::query_scalar("select max(version) from _sqlx_migrations where success")
+            .fetch_one(pool)
+            .await?;
     Ok(applied == Some(latest))
 }
 
@@ -103,9 +108,9 @@ pub async fn begin(pool: &PgPool) -> StoreResult<Transaction<'static, Postgres>>
     let pool = pool.clone();
     match tokio::spawn(async move { pool.begin().await }).await {
         Ok(result) => Ok(result?),
-        Err(join_error) => Err(StoreError::Database(sqlx::Error::Io(std::io::Error::other(
-            join_error.to_string(),
-        )))),
+        Err(join_error) => Err(StoreError::Database(sqlx::Error::Io(
+            std::io::Error::other(join_error.to_string()),
+        ))),
     }
 }
 
@@ -121,6 +126,9 @@ impl<T> Page<T> {
     pub fn from_overfetch(mut rows: Vec<T>, limit: i64) -> Self {
         let has_more = rows.len() as i64 > limit;
         rows.truncate(limit.max(0) as usize);
-        Page { items: rows, has_more }
+        Page {
+            items: rows,
+            has_more,
+        }
     }
 }

@@ -20,15 +20,35 @@ struct QuotaRow {
 
 impl From<QuotaRow> for (QuotaLimits, chrono::DateTime<chrono::Utc>) {
     fn from(row: QuotaRow) -> Self {
-        let QuotaRow { max_clusters, max_instances, max_cpu_millis, max_memory_mib, max_storage_gib, updated_at } = row;
-        (QuotaLimits { max_clusters, max_instances, max_cpu_millis, max_memory_mib, max_storage_gib }, updated_at)
+        let QuotaRow {
+            max_clusters,
+            max_instances,
+            max_cpu_millis,
+            max_memory_mib,
+            max_storage_gib,
+            updated_at,
+        } = row;
+        (
+            QuotaLimits {
+                max_clusters,
+                max_instances,
+                max_cpu_millis,
+                max_memory_mib,
+                max_storage_gib,
+            },
+            updated_at,
+        )
     }
 }
 
 const COLUMNS: &str =
     "max_clusters, max_instances, max_cpu_millis, max_memory_mib, max_storage_gib, updated_at";
 
-pub async fn insert(db: impl PgExecutor<'_>, tenant_id: Uuid, limits: &QuotaLimits) -> StoreResult<()> {
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    limits: &QuotaLimits,
+) -> StoreResult<()> {
     sqlx::query(
         "insert into quotas (tenant_id, max_clusters, max_instances, max_cpu_millis, max_memory_mib, max_storage_gib)
          values ($1, $2, $3, $4, $5, $6)",
@@ -49,10 +69,12 @@ pub async fn get(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
 ) -> StoreResult<(QuotaLimits, chrono::DateTime<chrono::Utc>)> {
-    let row: QuotaRow = sqlx::query_as(sqlx::AssertSqlSafe(format!("select {COLUMNS} from quotas where tenant_id = $1")))
-        .bind(tenant_id)
-        .fetch_one(db)
-        .await?;
+    let row: QuotaRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from quotas where tenant_id = $1"
+    )))
+    .bind(tenant_id)
+    .fetch_one(db)
+    .await?;
     Ok(row.into())
 }
 
@@ -88,7 +110,13 @@ pub async fn usage(db: impl PgExecutor<'_>, tenant_id: Uuid) -> StoreResult<Reso
         .bind(tenant_id)
         .fetch_one(db)
         .await?;
-    Ok(ResourceUsage { clusters, instances, cpu_millis, memory_mib, storage_gib })
+    Ok(ResourceUsage {
+        clusters,
+        instances,
+        cpu_millis,
+        memory_mib,
+        storage_gib,
+    })
 }
 
 /// Locks the tenant's quota and checks that adding `growth` to current usage stays within it.
@@ -98,11 +126,12 @@ pub async fn lock_and_check(
     tenant_id: Uuid,
     growth: ResourceUsage,
 ) -> StoreResult<Result<(), Vec<ExceededLimit>>> {
-    let row: QuotaRow =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("select {COLUMNS} from quotas where tenant_id = $1 for update")))
-            .bind(tenant_id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let row: QuotaRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from quotas where tenant_id = $1 for update"
+    )))
+    .bind(tenant_id)
+    .fetch_one(&mut *tx)
+    .await?;
     let (limits, _) = row.into();
     let current = usage(&mut *tx, tenant_id).await?;
     let over = quota::exceeded(&limits, current, current.plus(growth));

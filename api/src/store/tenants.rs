@@ -41,18 +41,22 @@ pub async fn create(
 }
 
 pub async fn find_by_name(db: impl PgExecutor<'_>, name: &str) -> StoreResult<Option<TenantRow>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("select {COLUMNS} from tenants where name = $1")))
-        .bind(name)
-        .fetch_optional(db)
-        .await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from tenants where name = $1"
+    )))
+    .bind(name)
+    .fetch_optional(db)
+    .await?)
 }
 
 /// Locks the tenant row for an update in the caller's transaction.
 pub async fn lock(db: impl PgExecutor<'_>, tenant_id: Uuid) -> StoreResult<TenantRow> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("select {COLUMNS} from tenants where id = $1 for update")))
-        .bind(tenant_id)
-        .fetch_one(db)
-        .await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from tenants where id = $1 for update"
+    )))
+    .bind(tenant_id)
+    .fetch_one(db)
+    .await?)
 }
 
 /// Every tenant (platform admins), or only those `member` belongs to.
@@ -111,20 +115,27 @@ pub async fn update(
 
 /// Number of clusters (in any state) a tenant still has.
 pub async fn cluster_count(db: impl PgExecutor<'_>, tenant_id: Uuid) -> StoreResult<i64> {
-    Ok(sqlx::query_scalar("select count(*) from clusters where tenant_id = $1")
-        .bind(tenant_id)
-        .fetch_one(db)
-        .await?)
+    Ok(
+        sqlx::query_scalar("select count(*) from clusters where tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(db)
+            .await?,
+    )
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, tenant_id: Uuid) -> StoreResult<()> {
-    sqlx::query("delete from tenants where id = $1").bind(tenant_id).execute(db).await?;
+    sqlx::query("delete from tenants where id = $1")
+        .bind(tenant_id)
+        .execute(db)
+        .await?;
     Ok(())
 }
 
 pub async fn get(db: impl PgExecutor<'_>, tenant_id: Uuid) -> StoreResult<TenantRow> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("select {COLUMNS} from tenants where id = $1")))
-        .bind(tenant_id)
-        .fetch_one(db)
-        .await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from tenants where id = $1"
+    )))
+    .bind(tenant_id)
+    .fetch_one(db)
+    .await?)
 }

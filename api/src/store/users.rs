@@ -18,7 +18,8 @@ pub struct UserRow {
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, email::text as email, name, is_platform_admin, disabled, created_at, updated_at";
+const COLUMNS: &str =
+    "id, email::text as email, name, is_platform_admin, disabled, created_at, updated_at";
 
 pub struct NewUser<'a> {
     pub email: &'a str,
@@ -42,21 +43,28 @@ pub async fn create(db: impl PgExecutor<'_>, user: &NewUser<'_>) -> StoreResult<
 }
 
 pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> StoreResult<Option<UserRow>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("select {COLUMNS} from users where id = $1")))
-        .bind(id)
-        .fetch_optional(db)
-        .await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from users where id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await?)
 }
 
 pub async fn find_by_email(db: impl PgExecutor<'_>, email: &str) -> StoreResult<Option<UserRow>> {
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!("select {COLUMNS} from users where email = $1")))
-        .bind(email)
-        .fetch_optional(db)
-        .await?)
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from users where email = $1"
+    )))
+    .bind(email)
+    .fetch_optional(db)
+    .await?)
 }
 
 /// A user addressed in a path either by id or by email.
-pub async fn find_by_id_or_email(db: impl PgExecutor<'_>, key: &str) -> StoreResult<Option<UserRow>> {
+pub async fn find_by_id_or_email(
+    db: impl PgExecutor<'_>,
+    key: &str,
+) -> StoreResult<Option<UserRow>> {
     match key.parse::<Uuid>() {
         Ok(id) => find(db, id).await,
         Err(_) => find_by_email(db, key).await,
@@ -68,10 +76,12 @@ pub async fn find_credentials(
     pool: &PgPool,
     email: &str,
 ) -> StoreResult<Option<(Uuid, String, bool)>> {
-    Ok(sqlx::query_as("select id, password_hash, disabled from users where email = $1")
-        .bind(email)
-        .fetch_optional(pool)
-        .await?)
+    Ok(
+        sqlx::query_as("select id, password_hash, disabled from users where email = $1")
+            .bind(email)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 pub async fn list(pool: &PgPool, after: Option<Uuid>, limit: i64) -> StoreResult<Page<UserRow>> {
@@ -94,7 +104,11 @@ pub struct UserChanges<'a> {
     pub disabled: Option<bool>,
 }
 
-pub async fn update(db: impl PgExecutor<'_>, id: Uuid, changes: &UserChanges<'_>) -> StoreResult<UserRow> {
+pub async fn update(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    changes: &UserChanges<'_>,
+) -> StoreResult<UserRow> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "update users set name = coalesce($2, name), password_hash = coalesce($3, password_hash),
                 is_platform_admin = coalesce($4, is_platform_admin), disabled = coalesce($5, disabled),
@@ -122,6 +136,9 @@ pub async fn lock_active_admins(db: impl PgExecutor<'_>) -> StoreResult<i64> {
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> StoreResult<()> {
-    sqlx::query("delete from users where id = $1").bind(id).execute(db).await?;
+    sqlx::query("delete from users where id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
     Ok(())
 }

@@ -6,7 +6,12 @@ use serde_json::json;
 #[tokio::test]
 async fn a_personal_key_is_shown_once_stored_as_a_hash_and_acts_as_its_user() {
     let app = TestApp::spawn().await;
-    let created = app.admin().post("/v1/me/api-keys", json!({"name": "terraform"})).await.expect(201).json();
+    let created = app
+        .admin()
+        .post("/v1/me/api-keys", json!({"name": "terraform"}))
+        .await
+        .expect(201)
+        .json();
     let key = created["key"].as_str().unwrap();
     assert!(key.starts_with("pgp_"));
     assert!(key.starts_with(created["prefix"].as_str().unwrap()));
@@ -14,8 +19,17 @@ async fn a_personal_key_is_shown_once_stored_as_a_hash_and_acts_as_its_user() {
     assert_eq!(me["api_key_id"], created["id"]);
 
     let listed = app.admin().get("/v1/me/api-keys").await.expect(200);
-    assert!(!String::from_utf8_lossy(&listed.body).contains(key), "the secret must never be listed");
-    let item = listed.json()["items"].as_array().unwrap().iter().find(|k| k["id"] == created["id"]).cloned().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&listed.body).contains(key),
+        "the secret must never be listed"
+    );
+    let item = listed.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == created["id"])
+        .cloned()
+        .unwrap();
     assert!(item["last_used_at"].is_string(), "use is recorded: {item}");
     assert!(item.get("key").is_none());
 
@@ -25,24 +39,44 @@ async fn a_personal_key_is_shown_once_stored_as_a_hash_and_acts_as_its_user() {
         .await
         .unwrap();
     assert_eq!(stored.len(), 32, "only a SHA-256 is stored");
-    let as_text: i64 = sqlx::query_scalar("select count(*) from api_keys where prefix = $1 or name = $1")
-        .bind(key)
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let as_text: i64 =
+        sqlx::query_scalar("select count(*) from api_keys where prefix = $1 or name = $1")
+            .bind(key)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
     assert_eq!(as_text, 0);
 }
 
 #[tokio::test]
 async fn revoked_and_expired_keys_are_refused() {
     let app = TestApp::spawn().await;
-    let revoked = app.admin().post("/v1/me/api-keys", json!({"name": "old"})).await.expect(201).json();
+    let revoked = app
+        .admin()
+        .post("/v1/me/api-keys", json!({"name": "old"}))
+        .await
+        .expect(201)
+        .json();
     let key = revoked["key"].as_str().unwrap();
-    app.admin().delete(&format!("/v1/me/api-keys/{}", revoked["id"].as_str().unwrap())).await.expect(204);
-    app.client(key).get("/v1/me").await.expect_problem(401, None);
+    app.admin()
+        .delete(&format!(
+            "/v1/me/api-keys/{}",
+            revoked["id"].as_str().unwrap()
+        ))
+        .await
+        .expect(204);
+    app.client(key)
+        .get("/v1/me")
+        .await
+        .expect_problem(401, None);
 
     let soon = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
-    let expiring = app.admin().post("/v1/me/api-keys", json!({"name": "ci", "expires_at": soon})).await.expect(201).json();
+    let expiring = app
+        .admin()
+        .post("/v1/me/api-keys", json!({"name": "ci", "expires_at": soon}))
+        .await
+        .expect(201)
+        .json();
     let key = expiring["key"].as_str().unwrap();
     app.client(key).get("/v1/me").await.expect(200);
     sqlx::query("update api_keys set expires_at = now() - interval '1 second' where id = $1::uuid")
@@ -50,16 +84,28 @@ async fn revoked_and_expired_keys_are_refused() {
         .execute(&app.db)
         .await
         .unwrap();
-    app.client(key).get("/v1/me").await.expect_problem(401, None);
+    app.client(key)
+        .get("/v1/me")
+        .await
+        .expect_problem(401, None);
 }
 
 #[tokio::test]
 async fn a_key_cannot_be_created_already_expired_or_with_a_role_when_personal() {
     let app = TestApp::spawn().await;
     let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
-    app.admin().post("/v1/me/api-keys", json!({"name": "x", "expires_at": past})).await.expect_problem(422, Some("expires_at"));
-    app.admin().post("/v1/me/api-keys", json!({"name": "x", "role": "owner"})).await.expect_problem(422, Some("role"));
-    app.admin().post("/v1/me/api-keys", json!({"name": ""})).await.expect_problem(422, Some("name"));
+    app.admin()
+        .post("/v1/me/api-keys", json!({"name": "x", "expires_at": past}))
+        .await
+        .expect_problem(422, Some("expires_at"));
+    app.admin()
+        .post("/v1/me/api-keys", json!({"name": "x", "role": "owner"}))
+        .await
+        .expect_problem(422, Some("role"));
+    app.admin()
+        .post("/v1/me/api-keys", json!({"name": ""}))
+        .await
+        .expect_problem(422, Some("name"));
 }
 
 #[tokio::test]
@@ -67,16 +113,33 @@ async fn a_tenant_service_key_acts_with_its_role_in_its_tenant_only() {
     let app = TestApp::spawn().await;
     app.create_tenant("acme").await;
     app.create_tenant("globex").await;
-    let created = app.admin().post("/v1/tenants/acme/api-keys", json!({"name": "ci", "role": "viewer"})).await.expect(201).json();
+    let created = app
+        .admin()
+        .post(
+            "/v1/tenants/acme/api-keys",
+            json!({"name": "ci", "role": "viewer"}),
+        )
+        .await
+        .expect(201)
+        .json();
     assert_eq!(created["kind"], "tenant");
     assert_eq!(created["role"], "viewer");
     let key = app.client(created["key"].as_str().unwrap());
     key.get("/v1/tenants/acme").await.expect(200);
     key.get("/v1/tenants/acme/quota").await.expect(200);
-    key.patch("/v1/tenants/acme", json!({"display_name": "x"})).await.expect_problem(403, None);
-    key.get("/v1/tenants/globex").await.expect_problem(404, None);
+    key.patch("/v1/tenants/acme", json!({"display_name": "x"}))
+        .await
+        .expect_problem(403, None);
+    key.get("/v1/tenants/globex")
+        .await
+        .expect_problem(404, None);
     let tenants = key.get("/v1/tenants").await.expect(200).json();
-    let names: Vec<&str> = tenants["items"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = tenants["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["acme"]);
     let me = key.get("/v1/me").await.expect(200).json();
     assert_eq!(me["kind"], "service_key");
@@ -88,22 +151,62 @@ async fn a_tenant_key_cannot_hold_a_higher_role_than_its_creator() {
     let app = TestApp::spawn().await;
     app.create_tenant("acme").await;
     let admin = app.member("acme", "admin").await;
-    admin.post("/v1/tenants/acme/api-keys", json!({"name": "deploy", "role": "developer"})).await.expect(201);
-    admin.post("/v1/tenants/acme/api-keys", json!({"name": "boss", "role": "owner"})).await.expect_problem(403, None);
-    admin.post("/v1/tenants/acme/api-keys", json!({"name": "norole"})).await.expect_problem(422, Some("role"));
+    admin
+        .post(
+            "/v1/tenants/acme/api-keys",
+            json!({"name": "deploy", "role": "developer"}),
+        )
+        .await
+        .expect(201);
+    admin
+        .post(
+            "/v1/tenants/acme/api-keys",
+            json!({"name": "boss", "role": "owner"}),
+        )
+        .await
+        .expect_problem(403, None);
+    admin
+        .post("/v1/tenants/acme/api-keys", json!({"name": "norole"}))
+        .await
+        .expect_problem(422, Some("role"));
     let developer = app.member("acme", "developer").await;
-    developer.post("/v1/tenants/acme/api-keys", json!({"name": "x", "role": "viewer"})).await.expect_problem(403, None);
+    developer
+        .post(
+            "/v1/tenants/acme/api-keys",
+            json!({"name": "x", "role": "viewer"}),
+        )
+        .await
+        .expect_problem(403, None);
 }
 
 #[tokio::test]
 async fn revoking_a_tenant_key_stops_it() {
     let app = TestApp::spawn().await;
     app.create_tenant("acme").await;
-    let created = app.admin().post("/v1/tenants/acme/api-keys", json!({"name": "ci", "role": "developer"})).await.expect(201).json();
+    let created = app
+        .admin()
+        .post(
+            "/v1/tenants/acme/api-keys",
+            json!({"name": "ci", "role": "developer"}),
+        )
+        .await
+        .expect(201)
+        .json();
     let key = app.client(created["key"].as_str().unwrap());
     key.get("/v1/tenants/acme").await.expect(200);
-    app.admin().delete(&format!("/v1/tenants/acme/api-keys/{}", created["id"].as_str().unwrap())).await.expect(204);
+    app.admin()
+        .delete(&format!(
+            "/v1/tenants/acme/api-keys/{}",
+            created["id"].as_str().unwrap()
+        ))
+        .await
+        .expect(204);
     key.get("/v1/tenants/acme").await.expect_problem(401, None);
-    let listed = app.admin().get("/v1/tenants/acme/api-keys").await.expect(200).json();
+    let listed = app
+        .admin()
+        .get("/v1/tenants/acme/api-keys")
+        .await
+        .expect(200)
+        .json();
     assert!(listed["items"][0]["revoked_at"].is_string());
 }

@@ -12,7 +12,10 @@ fn now() -> i64 {
 }
 
 async fn admin_id(app: &TestApp) -> String {
-    app.admin().get("/v1/me").await.expect(200).json()["user"]["id"].as_str().unwrap().to_string()
+    app.admin().get("/v1/me").await.expect(200).json()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn claims(sub: &str) -> Value {
@@ -23,7 +26,12 @@ fn claims(sub: &str) -> Value {
 fn sign(claims: &Value, kid: Option<&str>, secret: &str) -> String {
     let mut header = Header::new(Algorithm::HS256);
     header.kid = kid.map(String::from);
-    encode(&header, claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    encode(
+        &header,
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
 }
 
 /// A token with an arbitrary header and payload and the given signature part.
@@ -36,7 +44,15 @@ fn raw_token(header: Value, payload: &Value, signature: &str) -> String {
 #[tokio::test]
 async fn password_login_returns_a_short_lived_bearer_token_that_authenticates() {
     let app = TestApp::spawn().await;
-    let body = app.anonymous().post("/v1/auth/token", json!({"email": ADMIN_EMAIL, "password": PASSWORD})).await.expect(200).json();
+    let body = app
+        .anonymous()
+        .post(
+            "/v1/auth/token",
+            json!({"email": ADMIN_EMAIL, "password": PASSWORD}),
+        )
+        .await
+        .expect(200)
+        .json();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 900);
     let token = body["access_token"].as_str().unwrap();
@@ -48,8 +64,20 @@ async fn password_login_returns_a_short_lived_bearer_token_that_authenticates() 
 #[tokio::test]
 async fn a_wrong_email_and_a_wrong_password_look_the_same() {
     let app = TestApp::spawn().await;
-    let wrong_password = app.anonymous().post("/v1/auth/token", json!({"email": ADMIN_EMAIL, "password": "not the password"})).await;
-    let wrong_email = app.anonymous().post("/v1/auth/token", json!({"email": "nobody@example.com", "password": PASSWORD})).await;
+    let wrong_password = app
+        .anonymous()
+        .post(
+            "/v1/auth/token",
+            json!({"email": ADMIN_EMAIL, "password": "not the password"}),
+        )
+        .await;
+    let wrong_email = app
+        .anonymous()
+        .post(
+            "/v1/auth/token",
+            json!({"email": "nobody@example.com", "password": PASSWORD}),
+        )
+        .await;
     let a = wrong_password.expect_problem(401, None);
     let b = wrong_email.expect_problem(401, None);
     assert_eq!(a, b);
@@ -59,11 +87,27 @@ async fn a_wrong_email_and_a_wrong_password_look_the_same() {
 async fn repeated_failed_logins_for_one_account_are_answered_429_with_retry_after() {
     let app = TestApp::spawn_with(&["--login-max-failures", "3"]).await;
     for _ in 0..3 {
-        app.anonymous().post("/v1/auth/token", json!({"email": ADMIN_EMAIL, "password": "wrong password!"})).await.expect(401);
+        app.anonymous()
+            .post(
+                "/v1/auth/token",
+                json!({"email": ADMIN_EMAIL, "password": "wrong password!"}),
+            )
+            .await
+            .expect(401);
     }
     // Even the right password is refused while the account is locked.
-    let call = app.anonymous().post("/v1/auth/token", json!({"email": ADMIN_EMAIL, "password": PASSWORD})).await;
-    let retry_after: u64 = call.header("retry-after").expect("Retry-After").parse().unwrap();
+    let call = app
+        .anonymous()
+        .post(
+            "/v1/auth/token",
+            json!({"email": ADMIN_EMAIL, "password": PASSWORD}),
+        )
+        .await;
+    let retry_after: u64 = call
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
     assert!(retry_after > 0 && retry_after <= 900);
     call.expect_problem(429, None);
 }
@@ -73,9 +117,21 @@ async fn failed_logins_from_one_client_address_are_limited_across_accounts() {
     let app = TestApp::spawn_with(&["--login-max-failures", "4"]).await;
     for i in 0..4 {
         let email = format!("guess{i}@example.com");
-        app.anonymous().post("/v1/auth/token", json!({"email": email, "password": "guess guess guess"})).await.expect(401);
+        app.anonymous()
+            .post(
+                "/v1/auth/token",
+                json!({"email": email, "password": "guess guess guess"}),
+            )
+            .await
+            .expect(401);
     }
-    let call = app.anonymous().post("/v1/auth/token", json!({"email": "another@example.com", "password": "x"})).await;
+    let call = app
+        .anonymous()
+        .post(
+            "/v1/auth/token",
+            json!({"email": "another@example.com", "password": "x"}),
+        )
+        .await;
     assert!(call.header("retry-after").is_some());
     call.expect_problem(429, None);
 }
@@ -105,34 +161,108 @@ async fn forged_expired_and_misaddressed_tokens_are_rejected() {
     let good_token = sign(&good, Some(JWT_KID), JWT_SECRET);
     let (head, _, sig) = {
         let parts: Vec<&str> = good_token.split('.').collect();
-        (parts[0].to_string(), parts[1].to_string(), parts[2].to_string())
+        (
+            parts[0].to_string(),
+            parts[1].to_string(),
+            parts[2].to_string(),
+        )
     };
-    let tampered_payload = URL_SAFE_NO_PAD.encode(with("sub", json!(uuid::Uuid::new_v4().to_string())).to_string());
+    let tampered_payload =
+        URL_SAFE_NO_PAD.encode(with("sub", json!(uuid::Uuid::new_v4().to_string())).to_string());
     let attacks: Vec<(&str, String)> = vec![
-        ("alg none", raw_token(json!({"alg": "none", "typ": "JWT", "kid": JWT_KID}), &good, "")),
-        ("alg none, upper case", raw_token(json!({"alg": "NONE", "kid": JWT_KID}), &good, "")),
-        ("RS256 header over an HMAC signature (HS/RS confusion)", raw_token(json!({"alg": "RS256", "kid": JWT_KID}), &good, &sig)),
-        ("EdDSA header", raw_token(json!({"alg": "EdDSA", "kid": JWT_KID}), &good, &sig)),
-        ("HS512 header", raw_token(json!({"alg": "HS512", "kid": JWT_KID}), &good, &sig)),
-        ("wrong key", sign(&good, Some(JWT_KID), "another-secret-that-is-long-enough-000000")),
+        (
+            "alg none",
+            raw_token(
+                json!({"alg": "none", "typ": "JWT", "kid": JWT_KID}),
+                &good,
+                "",
+            ),
+        ),
+        (
+            "alg none, upper case",
+            raw_token(json!({"alg": "NONE", "kid": JWT_KID}), &good, ""),
+        ),
+        (
+            "RS256 header over an HMAC signature (HS/RS confusion)",
+            raw_token(json!({"alg": "RS256", "kid": JWT_KID}), &good, &sig),
+        ),
+        (
+            "EdDSA header",
+            raw_token(json!({"alg": "EdDSA", "kid": JWT_KID}), &good, &sig),
+        ),
+        (
+            "HS512 header",
+            raw_token(json!({"alg": "HS512", "kid": JWT_KID}), &good, &sig),
+        ),
+        (
+            "wrong key",
+            sign(
+                &good,
+                Some(JWT_KID),
+                "another-secret-that-is-long-enough-000000",
+            ),
+        ),
         ("unknown kid", sign(&good, Some("rotated-away"), JWT_SECRET)),
         ("no kid", sign(&good, None, JWT_SECRET)),
-        ("expired", sign(&with("exp", json!(now() - 3600)), Some(JWT_KID), JWT_SECRET)),
-        ("not yet valid", sign(&with("nbf", json!(now() + 3600)), Some(JWT_KID), JWT_SECRET)),
-        ("wrong audience", sign(&with("aud", json!("someone-else")), Some(JWT_KID), JWT_SECRET)),
-        ("wrong issuer", sign(&with("iss", json!("evil")), Some(JWT_KID), JWT_SECRET)),
-        ("missing jti", sign(&without("jti"), Some(JWT_KID), JWT_SECRET)),
-        ("missing exp", sign(&without("exp"), Some(JWT_KID), JWT_SECRET)),
-        ("missing nbf", sign(&without("nbf"), Some(JWT_KID), JWT_SECRET)),
-        ("subject not a user id", sign(&with("sub", json!("admin")), Some(JWT_KID), JWT_SECRET)),
-        ("unknown user", sign(&with("sub", json!(uuid::Uuid::new_v4().to_string())), Some(JWT_KID), JWT_SECRET)),
-        ("tampered payload", format!("{head}.{tampered_payload}.{sig}")),
+        (
+            "expired",
+            sign(&with("exp", json!(now() - 3600)), Some(JWT_KID), JWT_SECRET),
+        ),
+        (
+            "not yet valid",
+            sign(&with("nbf", json!(now() + 3600)), Some(JWT_KID), JWT_SECRET),
+        ),
+        (
+            "wrong audience",
+            sign(
+                &with("aud", json!("someone-else")),
+                Some(JWT_KID),
+                JWT_SECRET,
+            ),
+        ),
+        (
+            "wrong issuer",
+            sign(&with("iss", json!("evil")), Some(JWT_KID), JWT_SECRET),
+        ),
+        (
+            "missing jti",
+            sign(&without("jti"), Some(JWT_KID), JWT_SECRET),
+        ),
+        (
+            "missing exp",
+            sign(&without("exp"), Some(JWT_KID), JWT_SECRET),
+        ),
+        (
+            "missing nbf",
+            sign(&without("nbf"), Some(JWT_KID), JWT_SECRET),
+        ),
+        (
+            "subject not a user id",
+            sign(&with("sub", json!("admin")), Some(JWT_KID), JWT_SECRET),
+        ),
+        (
+            "unknown user",
+            sign(
+                &with("sub", json!(uuid::Uuid::new_v4().to_string())),
+                Some(JWT_KID),
+                JWT_SECRET,
+            ),
+        ),
+        (
+            "tampered payload",
+            format!("{head}.{tampered_payload}.{sig}"),
+        ),
         ("truncated", good_token[..good_token.len() - 4].to_string()),
         ("garbage", "not.a.token".to_string()),
     ];
     for (name, token) in attacks {
         let call = app.client(&token).get("/v1/me").await;
-        assert_eq!(call.status, 401, "attack `{name}` was not rejected: {}", String::from_utf8_lossy(&call.body));
+        assert_eq!(
+            call.status,
+            401,
+            "attack `{name}` was not rejected: {}",
+            String::from_utf8_lossy(&call.body)
+        );
         assert!(call.header("www-authenticate").is_some(), "{name}");
     }
 }
@@ -140,8 +270,22 @@ async fn forged_expired_and_misaddressed_tokens_are_rejected() {
 #[tokio::test]
 async fn a_malformed_authorization_header_is_401_not_500() {
     let app = TestApp::spawn().await;
-    for header in ["Basic YWRtaW46YWRtaW4=", "Bearer", "Bearer ", "bearer pgp_nope", "Token abc"] {
-        let call = app.anonymous().send(reqwest::Method::GET, "/v1/me", None, &[("authorization", header)]).await;
+    for header in [
+        "Basic YWRtaW46YWRtaW4=",
+        "Bearer",
+        "Bearer ",
+        "bearer pgp_nope",
+        "Token abc",
+    ] {
+        let call = app
+            .anonymous()
+            .send(
+                reqwest::Method::GET,
+                "/v1/me",
+                None,
+                &[("authorization", header)],
+            )
+            .await;
         call.expect_problem(401, None);
     }
 }
@@ -151,10 +295,27 @@ async fn a_disabled_users_tokens_and_keys_stop_working() {
     let app = TestApp::spawn().await;
     app.create_user("leaver@example.com").await;
     let token = app.login("leaver@example.com").await;
-    let key = app.client(&token).post("/v1/me/api-keys", json!({"name": "laptop"})).await.expect(201).json()["key"].as_str().unwrap().to_string();
+    let key = app
+        .client(&token)
+        .post("/v1/me/api-keys", json!({"name": "laptop"}))
+        .await
+        .expect(201)
+        .json()["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
     app.client(&key).get("/v1/me").await.expect(200);
-    app.admin().patch("/v1/users/leaver@example.com", json!({"disabled": true})).await.expect(200);
+    app.admin()
+        .patch("/v1/users/leaver@example.com", json!({"disabled": true}))
+        .await
+        .expect(200);
     app.client(&token).get("/v1/me").await.expect(401);
     app.client(&key).get("/v1/me").await.expect(401);
-    app.anonymous().post("/v1/auth/token", json!({"email": "leaver@example.com", "password": PASSWORD})).await.expect(401);
+    app.anonymous()
+        .post(
+            "/v1/auth/token",
+            json!({"email": "leaver@example.com", "password": PASSWORD}),
+        )
+        .await
+        .expect(401);
 }

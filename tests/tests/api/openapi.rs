@@ -12,7 +12,8 @@ fn the_committed_openapi_document_matches_the_code() {
     if std::env::var("UPDATE_OPENAPI").is_ok() {
         std::fs::write(committed_path(), format!("{generated}\n")).unwrap();
     }
-    let committed = std::fs::read_to_string(committed_path()).expect("openapi/openapi.json is committed");
+    let committed =
+        std::fs::read_to_string(committed_path()).expect("openapi/openapi.json is committed");
     assert!(
         committed.trim_end() == generated.trim_end(),
         "openapi/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test -p pgplane-tests --test api openapi` \
@@ -27,12 +28,23 @@ fn every_operation_has_an_id_summary_security_and_error_responses() {
     let mut ids = std::collections::HashSet::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
-            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
             assert!(ids.insert(id.to_string()), "duplicate operationId {id}");
-            assert!(op["summary"].as_str().is_some_and(|s| !s.is_empty()), "{id} has no summary");
-            assert!(op["security"].is_array(), "{id} has no security requirement");
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{id} has no summary"
+            );
+            assert!(
+                op["security"].is_array(),
+                "{id} has no security requirement"
+            );
             let responses = op["responses"].as_object().unwrap();
-            assert!(responses.keys().any(|s| s.starts_with('4')), "{id} documents no 4xx");
+            assert!(
+                responses.keys().any(|s| s.starts_with('4')),
+                "{id} documents no 4xx"
+            );
             assert!(responses.contains_key("500"), "{id} does not document 500");
         }
     }
@@ -72,6 +84,9 @@ fn every_path_of_the_foundation_issue_is_documented() {
         ("get", "/metrics"),
     ];
     for (method, path) in expected {
-        assert!(spec["paths"][path][method].is_object(), "{method} {path} missing");
+        assert!(
+            spec["paths"][path][method].is_object(),
+            "{method} {path} missing"
+        );
     }
 }

@@ -16,16 +16,34 @@ async fn a_platform_admin_sets_limits_and_members_read_them_with_usage() {
     let app = TestApp::spawn().await;
     app.create_tenant("acme").await;
     let limits: serde_json::Value = serde_json::from_str(LIMITS).unwrap();
-    let put = app.admin().put("/v1/tenants/acme/quota", limits.clone()).await.expect(200).json();
+    let put = app
+        .admin()
+        .put("/v1/tenants/acme/quota", limits.clone())
+        .await
+        .expect(200)
+        .json();
     assert_eq!(put["max_instances"], 6);
     insert_cluster(&app, "acme", "orders", 3).await;
     insert_cluster(&app, "acme", "billing", 1).await;
     let viewer = app.member("acme", "viewer").await;
-    let quota = viewer.get("/v1/tenants/acme/quota").await.expect(200).json();
-    for key in ["max_clusters", "max_instances", "max_cpu_millis", "max_memory_mib", "max_storage_gib"] {
+    let quota = viewer
+        .get("/v1/tenants/acme/quota")
+        .await
+        .expect(200)
+        .json();
+    for key in [
+        "max_clusters",
+        "max_instances",
+        "max_cpu_millis",
+        "max_memory_mib",
+        "max_storage_gib",
+    ] {
         assert_eq!(quota[key], limits[key], "{key}");
     }
-    assert_eq!(quota["usage"], json!({"clusters": 2, "instances": 4, "cpu_millis": 4000, "memory_mib": 8192, "storage_gib": 80}));
+    assert_eq!(
+        quota["usage"],
+        json!({"clusters": 2, "instances": 4, "cpu_millis": 4000, "memory_mib": 8192, "storage_gib": 80})
+    );
 }
 
 #[tokio::test]
@@ -34,11 +52,20 @@ async fn quota_input_is_checked() {
     app.create_tenant("acme").await;
     let mut limits: serde_json::Value = serde_json::from_str(LIMITS).unwrap();
     limits["max_cpu_millis"] = json!(-1);
-    app.admin().put("/v1/tenants/acme/quota", limits.clone()).await.expect_problem(422, Some("max_cpu_millis"));
+    app.admin()
+        .put("/v1/tenants/acme/quota", limits.clone())
+        .await
+        .expect_problem(422, Some("max_cpu_millis"));
     limits.as_object_mut().unwrap().remove("max_cpu_millis");
-    app.admin().put("/v1/tenants/acme/quota", limits.clone()).await.expect_problem(422, None);
+    app.admin()
+        .put("/v1/tenants/acme/quota", limits.clone())
+        .await
+        .expect_problem(422, None);
     limits["max_cpu_millis"] = json!("lots");
-    app.admin().put("/v1/tenants/acme/quota", limits).await.expect_problem(422, Some("max_cpu_millis"));
+    app.admin()
+        .put("/v1/tenants/acme/quota", limits)
+        .await
+        .expect_problem(422, Some("max_cpu_millis"));
 }
 
 #[tokio::test]
@@ -46,8 +73,14 @@ async fn concurrent_growth_never_exceeds_a_limit_together() {
     let app = TestApp::spawn().await;
     app.create_tenant("acme").await;
     let limits: serde_json::Value = serde_json::from_str(LIMITS).unwrap();
-    app.admin().put("/v1/tenants/acme/quota", limits).await.expect(200);
-    let tenant_id: Uuid = sqlx::query_scalar("select id from tenants where name = 'acme'").fetch_one(&app.db).await.unwrap();
+    app.admin()
+        .put("/v1/tenants/acme/quota", limits)
+        .await
+        .expect(200);
+    let tenant_id: Uuid = sqlx::query_scalar("select id from tenants where name = 'acme'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
 
     // 40 concurrent "creates" of a 1-instance cluster against max_clusters = 3.
     let attempts = (0..40).map(|i| {
@@ -73,7 +106,11 @@ async fn concurrent_growth_never_exceeds_a_limit_together() {
             true
         })
     });
-    let accepted = futures::future::join_all(attempts).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
+    let accepted = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
     assert_eq!(accepted, 3);
     let usage = store::quotas::usage(&app.db, tenant_id).await.unwrap();
     assert_eq!(usage.clusters, 3);
@@ -84,12 +121,27 @@ async fn a_refused_growth_names_each_exceeded_limit() {
     let app = TestApp::spawn().await;
     app.create_tenant("acme").await;
     let limits: serde_json::Value = serde_json::from_str(LIMITS).unwrap();
-    app.admin().put("/v1/tenants/acme/quota", limits).await.expect(200);
+    app.admin()
+        .put("/v1/tenants/acme/quota", limits)
+        .await
+        .expect(200);
     insert_cluster(&app, "acme", "big", 3).await;
-    let tenant_id: Uuid = sqlx::query_scalar("select id from tenants where name = 'acme'").fetch_one(&app.db).await.unwrap();
+    let tenant_id: Uuid = sqlx::query_scalar("select id from tenants where name = 'acme'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     let mut tx = store::begin(&app.db).await.unwrap();
-    let growth = ResourceUsage { clusters: 1, instances: 4, cpu_millis: 4000, memory_mib: 1024, storage_gib: 10 };
-    let exceeded = store::quotas::lock_and_check(&mut tx, tenant_id, growth).await.unwrap().unwrap_err();
+    let growth = ResourceUsage {
+        clusters: 1,
+        instances: 4,
+        cpu_millis: 4000,
+        memory_mib: 1024,
+        storage_gib: 10,
+    };
+    let exceeded = store::quotas::lock_and_check(&mut tx, tenant_id, growth)
+        .await
+        .unwrap()
+        .unwrap_err();
     let names: Vec<&str> = exceeded.iter().map(|e| e.limit).collect();
     assert_eq!(names, ["max_instances", "max_cpu_millis"]);
 }

@@ -1,0 +1,155 @@
+//! `pgplane dev`: the whole control plane on one machine with one command. It starts (or reuses)
+//! an embedded PostgreSQL in the data directory, migrates it, creates a platform admin and a
+//! demo tenant on first start, keeps the JWT secret and the admin's API key across restarts,
+//! serves the API, and stops the embedded database on shutdown.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use rand::RngCore;
+
+use crate::config::{DatabaseConfig, DevConfig, ServeConfig};
+use crate::embedded_pg::{EmbeddedPostgres, free_port};
+use crate::store;
+
+/// The platform admin `pgplane dev` creates.
+pub const DEV_ADMIN_EMAIL: &str = "admin@pgplane.local";
+/// The tenant `pgplane dev` creates for trying things out.
+pub const DEMO_TENANT: &str = "demo";
+/// Database in the embedded server that holds pgplane's metadata.
+const METADATA_DB: &str = "pgplane";
+
+pub async fn run(config: DevConfig) -> anyhow::Result<()> {
+    fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    let data_dir = config.data_dir.canonicalize()?;
+    let (database_url, embedded) = match &config.database_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let pg = start_embedded(&data_dir)?;
+            ensure_database(&pg).await?;
+            (pg.url(METADATA_DB), Some(pg))
+        }
+    };
+    let mut auth = config.auth.clone();
+    if auth.jwt_keys.is_none() {
+        auth.jwt_keys = Some(format!("dev:{}", persistent_secret(&data_dir.join("jwt-secret"))?));
+    }
+    let serve = ServeConfig {
+        database: DatabaseConfig { database_url: database_url.clone(), db_max_connections: 8 },
+        http: config.http.clone(),
+        auth,
+        default_quota: config.default_quota.clone(),
+    };
+    if let Err(problems) = serve.validate() {
+        anyhow::bail!("invalid configuration:\n  {}", problems.join("\n  "));
+    }
+    let result = serve_dev(serve, &data_dir).await;
+    if let Some(pg) = embedded {
+        tracing::info!("stopping the embedded PostgreSQL");
+        pg.stop()?;
+    }
+    result
+}
+
+async fn serve_dev(serve: ServeConfig, data_dir: &Path) -> anyhow::Result<()> {
+    let db = crate::app::connect_and_migrate(&serve).await?;
+    let api_key = first_start_setup(&serve, data_dir, &db).await?;
+    let state = crate::app::AppState::new(&serve, db.clone())?;
+    let server = crate::app::Server::start(state, serve.http.listen).await?;
+    let url = format!("http://{}", server.local_addr);
+    println!("pgplane is running at {url}");
+    println!("  API docs:      {url}/docs");
+    println!("  admin:         {DEV_ADMIN_EMAIL} (password in {})", data_dir.join("admin-password").display());
+    println!("  admin API key: {api_key}");
+    println!("  try:           curl -H 'Authorization: Bearer {api_key}' {url}/v1/tenants");
+    crate::app::shutdown_signal().await;
+    server.stop().await?;
+    db.close().await;
+    Ok(())
+}
+
+/// Creates the admin and the demo tenant once; returns the admin's API key (kept in the data
+/// directory, readable only by its owner).
+async fn first_start_setup(serve: &ServeConfig, data_dir: &Path, db: &sqlx::PgPool) -> anyhow::Result<String> {
+    let key_file = data_dir.join("admin-api-key");
+    if let Ok(key) = fs::read_to_string(&key_file) {
+        return Ok(key.trim().to_string());
+    }
+    let password = persistent_secret(&data_dir.join("admin-password"))?;
+    let key = crate::cli::bootstrap_admin(&serve.database, DEV_ADMIN_EMAIL, &password, "Dev admin").await?;
+    if store::tenants::find_by_name(db, DEMO_TENANT).await?.is_none() {
+        let q = &serve.default_quota;
+        let quota = crate::domain::quota::QuotaLimits {
+            max_clusters: q.default_max_clusters,
+            max_instances: q.default_max_instances,
+            max_cpu_millis: q.default_max_cpu_millis,
+            max_memory_mib: q.default_max_memory_mib,
+            max_storage_gib: q.default_max_storage_gib,
+        };
+        let tenant = store::tenants::create(db, DEMO_TENANT, "Demo tenant", &quota).await?;
+        if let Some(admin) = store::users::find_by_email(db, DEV_ADMIN_EMAIL).await? {
+            store::memberships::upsert(db, tenant.id, admin.id, crate::domain::permissions::TenantRole::Owner).await?;
+        }
+    }
+    write_private(&key_file, &key)?;
+    Ok(key)
+}
+
+fn start_embedded(data_dir: &Path) -> anyhow::Result<EmbeddedPostgres> {
+    let port_file = data_dir.join("postgres.port");
+    let port = match fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse().ok()) {
+        Some(port) => port,
+        None => {
+            let port = free_port()?;
+            fs::write(&port_file, port.to_string())?;
+            port
+        }
+    };
+    // The server may run as the `postgres` user (when we are root): let it into the directory.
+    set_mode(data_dir, 0o755)?;
+    let pg = EmbeddedPostgres::new(data_dir.join("postgres"), port)?;
+    pg.init()?;
+    if !pg.is_running() {
+        tracing::info!(port, "starting the embedded PostgreSQL");
+        pg.start().context("starting the embedded PostgreSQL")?;
+    }
+    Ok(pg)
+}
+
+async fn ensure_database(pg: &EmbeddedPostgres) -> anyhow::Result<()> {
+    let admin = store::connect(&pg.url("postgres"), 1).await?;
+    let exists: bool = sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+        .bind(METADATA_DB)
+        .fetch_one(&admin)
+        .await?;
+    if !exists {
+        sqlx::query(sqlx::AssertSqlSafe(format!("create database {METADATA_DB}"))).execute(&admin).await?;
+    }
+    admin.close().await;
+    Ok(())
+}
+
+/// A random secret kept in `path` (created on first use, mode 0600).
+fn persistent_secret(path: &PathBuf) -> anyhow::Result<String> {
+    if let Ok(secret) = fs::read_to_string(path) {
+        return Ok(secret.trim().to_string());
+    }
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    write_private(path, &secret)?;
+    Ok(secret)
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    fs::write(path, format!("{contents}\n"))?;
+    set_mode(path, 0o600)
+}
+
+fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
+    Ok(())
+}
