@@ -34,10 +34,16 @@ pub async fn run(config: DevConfig) -> anyhow::Result<()> {
     };
     let mut auth = config.auth.clone();
     if auth.jwt_keys.is_none() {
-        auth.jwt_keys = Some(format!("dev:{}", persistent_secret(&data_dir.join("jwt-secret"))?));
+        auth.jwt_keys = Some(format!(
+            "dev:{}",
+            persistent_secret(&data_dir.join("jwt-secret"))?
+        ));
     }
     let serve = ServeConfig {
-        database: DatabaseConfig { database_url: database_url.clone(), db_max_connections: 8 },
+        database: DatabaseConfig {
+            database_url: database_url.clone(),
+            db_max_connections: 8,
+        },
         http: config.http.clone(),
         auth,
         default_quota: config.default_quota.clone(),
@@ -61,7 +67,10 @@ async fn serve_dev(serve: ServeConfig, data_dir: &Path) -> anyhow::Result<()> {
     let url = format!("http://{}", server.local_addr);
     println!("pgplane is running at {url}");
     println!("  API docs:      {url}/docs");
-    println!("  admin:         {DEV_ADMIN_EMAIL} (password in {})", data_dir.join("admin-password").display());
+    println!(
+        "  admin:         {DEV_ADMIN_EMAIL} (password in {})",
+        data_dir.join("admin-password").display()
+    );
     println!("  admin API key: {api_key}");
     println!("  try:           curl -H 'Authorization: Bearer {api_key}' {url}/v1/tenants");
     crate::app::shutdown_signal().await;
@@ -72,14 +81,22 @@ async fn serve_dev(serve: ServeConfig, data_dir: &Path) -> anyhow::Result<()> {
 
 /// Creates the admin and the demo tenant once; returns the admin's API key (kept in the data
 /// directory, readable only by its owner).
-async fn first_start_setup(serve: &ServeConfig, data_dir: &Path, db: &sqlx::PgPool) -> anyhow::Result<String> {
+async fn first_start_setup(
+    serve: &ServeConfig,
+    data_dir: &Path,
+    db: &sqlx::PgPool,
+) -> anyhow::Result<String> {
     let key_file = data_dir.join("admin-api-key");
     if let Ok(key) = fs::read_to_string(&key_file) {
         return Ok(key.trim().to_string());
     }
     let password = persistent_secret(&data_dir.join("admin-password"))?;
-    let key = crate::cli::bootstrap_admin(&serve.database, DEV_ADMIN_EMAIL, &password, "Dev admin").await?;
-    if store::tenants::find_by_name(db, DEMO_TENANT).await?.is_none() {
+    let key = crate::cli::bootstrap_admin(&serve.database, DEV_ADMIN_EMAIL, &password, "Dev admin")
+        .await?;
+    if store::tenants::find_by_name(db, DEMO_TENANT)
+        .await?
+        .is_none()
+    {
         let q = &serve.default_quota;
         let quota = crate::domain::quota::QuotaLimits {
             max_clusters: q.default_max_clusters,
@@ -90,7 +107,13 @@ async fn first_start_setup(serve: &ServeConfig, data_dir: &Path, db: &sqlx::PgPo
         };
         let tenant = store::tenants::create(db, DEMO_TENANT, "Demo tenant", &quota).await?;
         if let Some(admin) = store::users::find_by_email(db, DEV_ADMIN_EMAIL).await? {
-            store::memberships::upsert(db, tenant.id, admin.id, crate::domain::permissions::TenantRole::Owner).await?;
+            store::memberships::upsert(
+                db,
+                tenant.id,
+                admin.id,
+                crate::domain::permissions::TenantRole::Owner,
+            )
+            .await?;
         }
     }
     write_private(&key_file, &key)?;
@@ -99,7 +122,10 @@ async fn first_start_setup(serve: &ServeConfig, data_dir: &Path, db: &sqlx::PgPo
 
 fn start_embedded(data_dir: &Path) -> anyhow::Result<EmbeddedPostgres> {
     let port_file = data_dir.join("postgres.port");
-    let port = match fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse().ok()) {
+    let port = match fs::read_to_string(&port_file)
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+    {
         Some(port) => port,
         None => {
             let port = free_port()?;
@@ -120,12 +146,17 @@ fn start_embedded(data_dir: &Path) -> anyhow::Result<EmbeddedPostgres> {
 
 async fn ensure_database(pg: &EmbeddedPostgres) -> anyhow::Result<()> {
     let admin = store::connect(&pg.url("postgres"), 1).await?;
-    let exists: bool = sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
-        .bind(METADATA_DB)
-        .fetch_one(&admin)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(METADATA_DB)
+            .fetch_one(&admin)
+            .await?;
     if !exists {
-        sqlx::query(sqlx::AssertSqlSafe(format!("create database {METADATA_DB}"))).execute(&admin).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "create database {METADATA_DB}"
+        )))
+        .execute(&admin)
+        .await?;
     }
     admin.close().await;
     Ok(())
