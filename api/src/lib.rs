@@ -13,5 +13,6 @@ pub mod domain;
 pub mod embedded_pg;
 pub mod http;
 pub mod openapi;
+pub mod platform;
 pub mod store;
 pub mod telemetry;

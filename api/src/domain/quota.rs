@@ -29,22 +29,36 @@ pub struct ResourceUsage {
 impl ResourceUsage {
     pub fn plus(self, other: ResourceUsage) -> ResourceUsage {
         ResourceUsage {
-            clusters: self.clusters + other.clusters,
-            instances: self.instances + other.instances,
-            cpu_millis: self.cpu_millis + other.cpu_millis,
-            memory_mib: self.memory_mib + other.memory_mib,
-            storage_gib: self.storage_gib + other.storage_gib,
+            clusters: self.clusters.saturating_add(other.clusters),
+            instances: self.instances.saturating_add(other.instances),
+            cpu_millis: self.cpu_millis.saturating_add(other.cpu_millis),
+            memory_mib: self.memory_mib.saturating_add(other.memory_mib),
+            storage_gib: self.storage_gib.saturating_add(other.storage_gib),
         }
     }
 
     pub fn minus(self, other: ResourceUsage) -> ResourceUsage {
         ResourceUsage {
-            clusters: self.clusters - other.clusters,
-            instances: self.instances - other.instances,
-            cpu_millis: self.cpu_millis - other.cpu_millis,
-            memory_mib: self.memory_mib - other.memory_mib,
-            storage_gib: self.storage_gib - other.storage_gib,
+            clusters: self.clusters.saturating_sub(other.clusters),
+            instances: self.instances.saturating_sub(other.instances),
+            cpu_millis: self.cpu_millis.saturating_sub(other.cpu_millis),
+            memory_mib: self.memory_mib.saturating_sub(other.memory_mib),
+            storage_gib: self.storage_gib.saturating_sub(other.storage_gib),
         }
+    }
+}
+
+impl std::ops::Add for ResourceUsage {
+    type Output = ResourceUsage;
+    fn add(self, other: ResourceUsage) -> ResourceUsage {
+        self.plus(other)
+    }
+}
+
+impl std::ops::Sub for ResourceUsage {
+    type Output = ResourceUsage;
+    fn sub(self, other: ResourceUsage) -> ResourceUsage {
+        self.minus(other)
     }
 }
 

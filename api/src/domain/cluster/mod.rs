@@ -1,0 +1,48 @@
+//! The Postgres cluster domain: what a tenant may ask for and what pgplane makes of it.
+//!
+//! This module owns, as pure functions over plain types (no I/O, no clock, no randomness):
+//! the tenant-facing cluster document ([`ClusterRequest`] in, [`ClusterSpec`] out, with every
+//! server default written back so a declarative client never sees a perpetual diff), its
+//! validation ([`FieldError`] per bad field, all of them at once), RFC 7386 merge patches
+//! ([`ClusterSpec::apply_merge_patch`]), the `postgresql.conf` allow-list and the DBA defaults
+//! derived from the instance size ([`parameters`]), quota arithmetic ([`ResourceUsage`]), the
+//! desired PGO `PostgresCluster` manifest ([`desired_postgrescluster`]) and the mapping of PGO's
+//! status to our phase ([`observe`]).
+//!
+//! It must not talk to Kubernetes, the database or the network, and must not know HTTP: the
+//! `http` layer turns [`FieldError`]s into problem+json, the `platform` driver applies the
+//! manifest, the `sync` watcher feeds PGO status into [`observe`]. Siblings are referred to only
+//! through `super::` so the folder can move inside the `pgplane` crate unchanged.
+
+mod build;
+mod cron;
+mod manifest;
+pub mod naming;
+pub mod parameters;
+mod patch;
+mod quantity;
+mod quota;
+mod request;
+mod spec;
+mod status;
+mod validate;
+
+#[cfg(test)]
+mod testing;
+
+pub use manifest::{
+    API_VERSION, BACKUP_REPO_SIZE_FACTOR, KIND, ManifestInput, desired_postgrescluster,
+};
+pub use parameters::restart_required;
+pub use quota::{ExceededLimit, POOLER_CPU_MILLIS, POOLER_MEMORY_MIB, QuotaLimits, ResourceUsage};
+pub use request::{
+    BackupSchedulesRequest, BackupsRequest, ClusterRequest, DatabaseUserRequest, MonitoringRequest,
+    PoolerRequest, ResourcesRequest, StorageRequest,
+};
+pub use spec::{
+    BackupSchedules, Backups, ClusterSpec, DatabaseUser, DeletionPolicy, Monitoring, Pooler,
+    Resources, Storage, bounds, defaults,
+};
+pub use status::{Observed, Phase, observe};
+
+pub use super::FieldError;

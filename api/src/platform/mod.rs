@@ -1,0 +1,140 @@
+//! What the job workers and the status sync need from "the place clusters run".
+//!
+//! Two drivers implement [`Platform`]: `kubernetes` (production: PGO `PostgresCluster`s through
+//! the real `kube` client) and, later, `local` (PostgreSQL processes on this host). Drivers are
+//! level-triggered: `apply_cluster` makes the platform match the *current* desired state, so
+//! running it twice, late or after a crash is harmless. They never touch the metadata database;
+//! what they observe flows back as [`PlatformEvent`]s to the `sync` module.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::domain::cluster::ClusterSpec;
+use crate::domain::quota::QuotaLimits;
+
+/// A boxed future, so drivers can sit behind `Arc<dyn Platform>`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A tenant as the platform needs it: where its clusters live and what they may use.
+#[derive(Debug, Clone)]
+pub struct TenantTarget {
+    pub tenant_id: Uuid,
+    pub tenant_name: String,
+    pub quota: QuotaLimits,
+}
+
+/// The desired state of one cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterTarget {
+    pub tenant: TenantTarget,
+    pub cluster_id: Uuid,
+    /// pgplane's generation of the desired state; drivers record it on what they apply so the
+    /// sync can tell which desired state the platform has observed.
+    pub generation: i64,
+    pub spec: ClusterSpec,
+}
+
+/// Where a deletion stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteProgress {
+    /// Nothing of the cluster is left on the platform.
+    Gone,
+    /// Deletion was requested; the platform is still removing it.
+    Deleting { waiting_for: String },
+}
+
+/// Why a platform call failed; decides between retrying and failing the operation.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PlatformError {
+    /// Worth retrying with backoff: timeouts, 5xx, 429, conflicts, connection errors.
+    #[error("platform temporarily unavailable: {0}")]
+    Transient(String),
+    /// The platform refused the desired state (e.g. 422 Invalid, 403): retrying cannot help.
+    #[error("platform refused the request: {0}")]
+    Rejected(String),
+}
+
+/// A host and port clients connect to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+}
+
+/// Connection facts read from the platform (e.g. PGO's user and certificate Secrets).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConnectionFacts {
+    pub primary: Option<Endpoint>,
+    pub replicas: Option<Endpoint>,
+    pub pooler: Option<Endpoint>,
+    /// PEM of the CA that signed the server certificates.
+    pub ca_certificate: Option<String>,
+    pub user: Option<String>,
+    pub database: Option<String>,
+    pub password: Option<String>,
+}
+
+/// What the platform reports about one cluster pgplane manages.
+#[derive(Debug, Clone)]
+pub struct ObservedCluster {
+    pub tenant_id: Uuid,
+    pub cluster_id: Uuid,
+    /// The pgplane generation recorded on the applied object.
+    pub applied_generation: Option<i64>,
+    /// True when the platform has acted on everything applied (PGO: `status.observedGeneration`
+    /// equals `metadata.generation`).
+    pub caught_up: bool,
+    /// The operator's raw status (PGO `PostgresCluster.status`), mapped by `domain::cluster::observe`.
+    pub status: Option<serde_json::Value>,
+    pub deleting: bool,
+    pub connection: ConnectionFacts,
+}
+
+/// One message from a platform watch.
+#[derive(Debug, Clone)]
+pub enum PlatformEvent {
+    Observed(ObservedCluster),
+    Gone {
+        tenant_id: Uuid,
+        cluster_id: Uuid,
+    },
+    /// Every existing cluster has been reported once since the watch (re)started; clusters the
+    /// sync expected but did not hear about are gone.
+    Resynced,
+}
+
+/// The driver interface.
+pub trait Platform: Send + Sync + 'static {
+    /// Driver name for logs and metrics (`kubernetes`, `local`).
+    fn name(&self) -> &'static str;
+
+    /// Makes the tenant's space on the platform exist and match its quota (idempotent).
+    fn ensure_tenant<'a>(
+        &'a self,
+        tenant: &'a TenantTarget,
+    ) -> BoxFuture<'a, Result<(), PlatformError>>;
+
+    /// Makes the cluster match `target` (idempotent, level-triggered).
+    fn apply_cluster<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+    ) -> BoxFuture<'a, Result<(), PlatformError>>;
+
+    /// Requests deletion of the cluster and reports whether it is gone yet (idempotent).
+    fn delete_cluster<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+    ) -> BoxFuture<'a, Result<DeleteProgress, PlatformError>>;
+
+    /// Streams what the platform observes until `cancel` fires. Starts with (and repeats after
+    /// any reconnection) a full resync ending in [`PlatformEvent::Resynced`].
+    fn watch(
+        &self,
+        events: mpsc::Sender<PlatformEvent>,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'_, Result<(), PlatformError>>;
+}
