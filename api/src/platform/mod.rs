@@ -97,7 +97,7 @@ pub struct ObservedCluster {
 /// One message from a platform watch.
 #[derive(Debug, Clone)]
 pub enum PlatformEvent {
-    Observed(ObservedCluster),
+    Observed(Box<ObservedCluster>),
     Gone {
         tenant_id: Uuid,
         cluster_id: Uuid,
