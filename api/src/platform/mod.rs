@@ -85,9 +85,9 @@ pub struct ObservedCluster {
     pub cluster_id: Uuid,
     /// The pgplane generation recorded on the applied object.
     pub applied_generation: Option<i64>,
-    /// True when the platform has acted on everything applied (PGO: `status.observedGeneration`
-    /// equals `metadata.generation`).
-    pub caught_up: bool,
+    /// The platform object's own generation (Kubernetes `metadata.generation`); the operator
+    /// has acted on everything applied when its status reports this generation as observed.
+    pub object_generation: i64,
     /// The operator's raw status (PGO `PostgresCluster.status`), mapped by `domain::cluster::observe`.
     pub status: Option<serde_json::Value>,
     pub deleting: bool,

@@ -5,9 +5,11 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod clusters;
 pub mod idempotency;
 pub mod login_throttle;
 pub mod memberships;
+pub mod operations;
 pub mod quotas;
 pub mod tenants;
 pub mod users;

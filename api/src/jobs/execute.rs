@@ -1,0 +1,94 @@
+//! Carrying out one claimed operation: load the current desired state, call the platform, and
+//! say what happened. Level-triggered: a create or update applies whatever the cluster's desired
+//! state is now, so a late or repeated run is harmless.
+
+use chrono::Utc;
+use sqlx::PgPool;
+
+use crate::domain::cluster::ClusterSpec;
+use crate::platform::{ClusterTarget, DeleteProgress, Platform, PlatformError, TenantTarget};
+use crate::store::{self, operations::Claimed};
+
+/// What became of an operation this time.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Applied; the operator still has to act (the text says on what).
+    Waiting(String),
+    /// Finished successfully.
+    Succeeded,
+    /// Cannot succeed; the reason is shown to the client.
+    Failed(String),
+}
+
+/// Errors of one execution: the platform's (retry or fail) or our database's (retry).
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    #[error("metadata database: {0}")]
+    Store(#[from] store::StoreError),
+}
+
+pub async fn execute(
+    db: &PgPool,
+    platform: &dyn Platform,
+    claim: &Claimed,
+) -> Result<Outcome, ExecuteError> {
+    let op = &claim.operation;
+    if Utc::now() > op.deadline {
+        let waiting = op.waiting_for.as_deref().unwrap_or("the platform");
+        let last_error = op
+            .error
+            .as_deref()
+            .map(|e| format!(" (last error: {e})"))
+            .unwrap_or_default();
+        return Ok(Outcome::Failed(format!(
+            "deadline passed while waiting for {waiting}{last_error}"
+        )));
+    }
+    let Some(cluster_id) = op.cluster_id else {
+        return Ok(if op.kind == "delete" {
+            Outcome::Succeeded
+        } else {
+            Outcome::Failed("the cluster no longer exists".into())
+        });
+    };
+    let Some(cluster) = store::clusters::get(db, cluster_id).await? else {
+        return Ok(if op.kind == "delete" {
+            Outcome::Succeeded
+        } else {
+            Outcome::Failed("the cluster no longer exists".into())
+        });
+    };
+    let spec: ClusterSpec = match serde_json::from_value(cluster.spec.0.clone()) {
+        Ok(spec) => spec,
+        Err(e) => return Ok(Outcome::Failed(format!("stored spec is unreadable: {e}"))),
+    };
+    let tenant = store::tenants::get(db, cluster.tenant_id).await?;
+    let (quota, _) = store::quotas::get(db, cluster.tenant_id).await?;
+    let target = ClusterTarget {
+        tenant: TenantTarget {
+            tenant_id: tenant.id,
+            tenant_name: tenant.name,
+            quota,
+        },
+        cluster_id,
+        generation: cluster.generation,
+        spec,
+    };
+    match op.kind.as_str() {
+        "create" | "update" => {
+            platform.ensure_tenant(&target.tenant).await?;
+            platform.apply_cluster(&target).await?;
+            Ok(Outcome::Waiting(format!(
+                "the operator to reconcile generation {} of cluster {}",
+                target.generation, target.spec.name
+            )))
+        }
+        "delete" => match platform.delete_cluster(&target).await? {
+            DeleteProgress::Gone => Ok(Outcome::Succeeded),
+            DeleteProgress::Deleting { waiting_for } => Ok(Outcome::Waiting(waiting_for)),
+        },
+        other => Ok(Outcome::Failed(format!("unknown operation kind `{other}`"))),
+    }
+}

@@ -1,0 +1,175 @@
+//! The worker loop: claim while permits last, run each claim on its own task with a lease
+//! renewer, record the outcome, and sleep until notified or until the next operation is due.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::execute::{ExecuteError, Outcome, execute};
+use super::{JobSettings, backoff};
+use crate::platform::{Platform, PlatformError};
+use crate::store::{self, operations::Claimed};
+
+/// Longest sleep when nothing is due: a safety net for a missed notification.
+const IDLE_SLEEP: Duration = Duration::from_secs(30);
+
+/// Runs workers until `cancel` fires, then lets in-flight operations finish (or hands them
+/// back after `lease`) before returning.
+pub async fn run(
+    db: PgPool,
+    platform: Arc<dyn Platform>,
+    settings: JobSettings,
+    cancel: CancellationToken,
+) {
+    let worker_id = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+    let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
+    let mut in_flight = JoinSet::new();
+    let mut listener = connect_listener(&db).await;
+    tracing::info!(worker = %worker_id, platform = platform.name(), "job workers started");
+    while !cancel.is_cancelled() {
+        while let Ok(permit) = permits.clone().try_acquire_owned() {
+            let lease = settings.lease.as_secs() as i64;
+            match store::operations::claim(&db, &worker_id, lease).await {
+                Ok(Some(claim)) => {
+                    let (db, platform, settings) = (db.clone(), platform.clone(), settings.clone());
+                    in_flight.spawn(async move {
+                        run_one(&db, platform.as_ref(), &settings, claim).await;
+                        drop(permit);
+                    });
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "claiming operations failed; retrying shortly");
+                    break;
+                }
+            }
+        }
+        while in_flight.try_join_next().is_some() {}
+        let sleep = match store::operations::next_due(&db).await {
+            Ok(Some(due)) => (due - chrono::Utc::now())
+                .to_std()
+                .unwrap_or_default()
+                .clamp(Duration::from_millis(20), IDLE_SLEEP),
+            Ok(None) => IDLE_SLEEP,
+            Err(_) => Duration::from_secs(1),
+        };
+        let all_busy = permits.available_permits() == 0;
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            notified = wait_for_notification(&mut listener), if !all_busy => {
+                if !notified { listener = connect_listener(&db).await; }
+            }
+            _ = in_flight.join_next(), if all_busy => {}
+            _ = tokio::time::sleep(sleep) => {}
+        }
+    }
+    tracing::info!(in_flight = in_flight.len(), "job workers stopping");
+    while in_flight.join_next().await.is_some() {}
+}
+
+async fn connect_listener(db: &PgPool) -> Option<PgListener> {
+    let mut listener = PgListener::connect_with(db).await.ok()?;
+    listener
+        .listen(store::operations::NOTIFY_CHANNEL)
+        .await
+        .ok()?;
+    Some(listener)
+}
+
+/// Waits for a notification; false when the listener is gone (the caller reconnects).
+async fn wait_for_notification(listener: &mut Option<PgListener>) -> bool {
+    match listener {
+        Some(l) => l.recv().await.is_ok(),
+        None => {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            false
+        }
+    }
+}
+
+/// Runs one claim to its recorded outcome. On shutdown the loop stops claiming and waits for
+/// these: platform calls are short, and a claim that outlives the process is taken over by
+/// another worker once its lease expires.
+async fn run_one(db: &PgPool, platform: &dyn Platform, settings: &JobSettings, claim: Claimed) {
+    let op = &claim.operation;
+    let span = tracing::info_span!("operation", operation_id = %op.id, kind = %op.kind, attempt = claim.attempt);
+    let _enter = span.enter();
+    let renew_every = settings.lease / 3;
+    let lease_seconds = settings.lease.as_secs() as i64;
+    let work = execute(db, platform, &claim);
+    tokio::pin!(work);
+    let result = loop {
+        tokio::select! {
+            result = &mut work => break Some(result),
+            _ = tokio::time::sleep(renew_every) => {
+                if !matches!(store::operations::renew(db, &claim, lease_seconds).await, Ok(true)) {
+                    tracing::warn!("lease lost; another worker owns this operation now");
+                    break None;
+                }
+            }
+        }
+    };
+    let Some(result) = result else { return };
+    if let Err(error) = record(db, settings, &claim, result).await {
+        tracing::warn!(%error, "could not record the outcome; the lease will expire and the operation run again");
+    }
+}
+
+async fn record(
+    db: &PgPool,
+    settings: &JobSettings,
+    claim: &Claimed,
+    result: Result<Outcome, ExecuteError>,
+) -> store::StoreResult<()> {
+    let op = &claim.operation;
+    let recorded = match result {
+        Ok(Outcome::Waiting(what)) => {
+            let recheck = if op.kind == "delete" {
+                settings.delete_recheck
+            } else {
+                settings.recheck
+            };
+            store::operations::wait_for_platform(db, claim, &what, recheck.as_secs().max(1) as i64)
+                .await?
+        }
+        Ok(Outcome::Succeeded) => {
+            let done = store::operations::finish_claimed(db, claim, "succeeded", None).await?;
+            if done
+                && op.kind == "delete"
+                && let Some(cluster_id) = op.cluster_id
+            {
+                store::clusters::delete(db, cluster_id).await?;
+            }
+            done
+        }
+        Ok(Outcome::Failed(reason)) => {
+            tracing::warn!(%reason, "operation failed");
+            store::operations::finish_claimed(db, claim, "failed", Some(&reason)).await?
+        }
+        Err(ExecuteError::Platform(PlatformError::Rejected(reason))) => {
+            tracing::warn!(%reason, "platform rejected the operation");
+            store::operations::finish_claimed(db, claim, "failed", Some(&reason)).await?
+        }
+        Err(error) => {
+            let message = error.to_string();
+            if op.failures + 1 >= op.max_attempts {
+                let reason = format!("gave up after {} attempts: {message}", op.failures + 1);
+                store::operations::finish_claimed(db, claim, "failed", Some(&reason)).await?
+            } else {
+                let delay =
+                    backoff::delay(op.failures, settings.base_backoff, settings.max_backoff);
+                tracing::info!(%message, retry_in = ?delay, "transient failure; will retry");
+                store::operations::retry_later(db, claim, &message, delay.as_secs_f64()).await?
+            }
+        }
+    };
+    if !recorded {
+        tracing::warn!("outcome not recorded: the claim was superseded");
+    }
+    Ok(())
+}

@@ -1,0 +1,219 @@
+//! Clusters: the desired spec (with its generation) written by the API, and what the status
+//! sync observed. Every finder on a request path takes the tenant id.
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use super::{Page, StoreResult};
+use crate::domain::quota::ResourceUsage;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClusterRow {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub spec: Json<serde_json::Value>,
+    pub generation: i64,
+    pub observed_generation: Option<i64>,
+    pub phase: String,
+    pub status: Json<serde_json::Value>,
+    pub connection: Json<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, tenant_id, name, spec, generation, observed_generation, phase, status, \
+                       connection, created_at, updated_at";
+
+/// Inserts a new cluster at generation 1.
+pub async fn insert(
+    tx: &mut PgConnection,
+    tenant_id: Uuid,
+    name: &str,
+    spec: &serde_json::Value,
+    usage: ResourceUsage,
+) -> StoreResult<ClusterRow> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "insert into clusters (id, tenant_id, name, spec, instances, cpu_millis, memory_mib, storage_gib)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning {COLUMNS}"
+    )))
+    .bind(Uuid::now_v7())
+    .bind(tenant_id)
+    .bind(name)
+    .bind(Json(spec))
+    .bind(usage.instances as i32)
+    .bind(usage.cpu_millis)
+    .bind(usage.memory_mib)
+    .bind(usage.storage_gib)
+    .fetch_one(tx)
+    .await?)
+}
+
+pub async fn find(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    name: &str,
+) -> StoreResult<Option<ClusterRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from clusters where tenant_id = $1 and name = $2"
+    )))
+    .bind(tenant_id)
+    .bind(name)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Locks the cluster row for a change in the caller's transaction.
+pub async fn lock(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    name: &str,
+) -> StoreResult<Option<ClusterRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from clusters where tenant_id = $1 and name = $2 for update"
+    )))
+    .bind(tenant_id)
+    .bind(name)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// For workers and the sync: a cluster by id (no tenant on these paths; ids come from our rows).
+pub async fn get(db: impl PgExecutor<'_>, cluster_id: Uuid) -> StoreResult<Option<ClusterRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from clusters where id = $1"
+    )))
+    .bind(cluster_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    after: Option<Uuid>,
+    limit: i64,
+) -> StoreResult<Page<ClusterRow>> {
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from clusters where tenant_id = $1 and ($2::uuid is null or id > $2)
+         order by id limit $3"
+    )))
+    .bind(tenant_id)
+    .bind(after)
+    .bind(limit + 1)
+    .fetch_all(db)
+    .await?;
+    Ok(Page::from_overfetch(rows, limit))
+}
+
+/// Replaces the desired spec and bumps the generation.
+pub async fn update_spec(
+    tx: &mut PgConnection,
+    cluster_id: Uuid,
+    spec: &serde_json::Value,
+    usage: ResourceUsage,
+) -> StoreResult<ClusterRow> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update clusters set spec = $2, instances = $3, cpu_millis = $4, memory_mib = $5, storage_gib = $6,
+                generation = generation + 1, updated_at = now()
+         where id = $1 returning {COLUMNS}"
+    )))
+    .bind(cluster_id)
+    .bind(Json(spec))
+    .bind(usage.instances as i32)
+    .bind(usage.cpu_millis)
+    .bind(usage.memory_mib)
+    .bind(usage.storage_gib)
+    .fetch_one(tx)
+    .await?)
+}
+
+/// Restores a spec without bumping the generation (a cancelled update never reached the platform).
+pub async fn restore_spec(
+    tx: &mut PgConnection,
+    cluster_id: Uuid,
+    spec: &serde_json::Value,
+    usage: ResourceUsage,
+) -> StoreResult<()> {
+    sqlx::query(
+        "update clusters set spec = $2, instances = $3, cpu_millis = $4, memory_mib = $5, storage_gib = $6,
+                generation = generation - 1, updated_at = now()
+         where id = $1",
+    )
+    .bind(cluster_id)
+    .bind(Json(spec))
+    .bind(usage.instances as i32)
+    .bind(usage.cpu_millis)
+    .bind(usage.memory_mib)
+    .bind(usage.storage_gib)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_phase(db: impl PgExecutor<'_>, cluster_id: Uuid, phase: &str) -> StoreResult<()> {
+    sqlx::query("update clusters set phase = $2, updated_at = now() where id = $1")
+        .bind(cluster_id)
+        .bind(phase)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// What the sync observed. `observed_generation` only moves forward.
+pub struct Observation<'a> {
+    pub phase: &'a str,
+    pub observed_generation: Option<i64>,
+    pub status: serde_json::Value,
+    pub connection: serde_json::Value,
+    pub password: Option<&'a str>,
+}
+
+pub async fn record_observation(
+    db: impl PgExecutor<'_>,
+    cluster_id: Uuid,
+    seen: &Observation<'_>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "update clusters set phase = case when phase = 'deleting' then phase else $2 end,
+                observed_generation = greatest(observed_generation, $3),
+                status = $4, connection = $5, connection_password = coalesce($6, connection_password),
+                updated_at = now()
+         where id = $1",
+    )
+    .bind(cluster_id)
+    .bind(seen.phase)
+    .bind(seen.observed_generation)
+    .bind(Json(&seen.status))
+    .bind(Json(&seen.connection))
+    .bind(seen.password)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The stored password of the cluster's owner, for `?reveal=true`.
+pub async fn password(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    cluster_id: Uuid,
+) -> StoreResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "select connection_password from clusters where tenant_id = $1 and id = $2",
+    )
+    .bind(tenant_id)
+    .bind(cluster_id)
+    .fetch_optional(db)
+    .await?
+    .flatten())
+}
+
+pub async fn delete(db: impl PgExecutor<'_>, cluster_id: Uuid) -> StoreResult<()> {
+    sqlx::query("delete from clusters where id = $1")
+        .bind(cluster_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
