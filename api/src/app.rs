@@ -13,8 +13,10 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::jwt::{self, JwtKeys};
-use crate::config::ServeConfig;
+use crate::config::{JobsConfig, ServeConfig};
 use crate::domain::quota::QuotaLimits;
+use crate::jobs::JobSettings;
+use crate::platform::Platform;
 use crate::store;
 
 /// Settings the handlers need, fixed at start-up.
@@ -27,6 +29,8 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
     pub cors_origins: Arc<Vec<HeaderValue>>,
+    /// How long an operation may take before it fails.
+    pub operation_deadline: chrono::Duration,
 }
 
 /// Shared by every request.
@@ -78,6 +82,9 @@ impl AppState {
                     .iter()
                     .filter_map(|o| o.parse().ok())
                     .collect(),
+            ),
+            operation_deadline: chrono::Duration::seconds(
+                config.jobs.operation_deadline_seconds as i64,
             ),
         };
         let _ = crate::telemetry::prometheus();
@@ -139,15 +146,68 @@ impl Server {
     }
 }
 
+/// The background parts of a pgplane process: job workers and the status sync.
+pub struct Background {
+    cancel: CancellationToken,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Background {
+    /// Starts workers and sync on `platform` as `config` allows.
+    pub fn start(
+        db: &PgPool,
+        database_url: &str,
+        platform: Arc<dyn Platform>,
+        config: &JobsConfig,
+        jobs: JobSettings,
+    ) -> Self {
+        let cancel = CancellationToken::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        if !config.no_workers {
+            tasks.spawn(crate::jobs::run(
+                db.clone(),
+                platform.clone(),
+                jobs,
+                cancel.clone(),
+            ));
+        }
+        if !config.no_sync {
+            tasks.spawn(crate::sync::run(
+                db.clone(),
+                database_url.to_string(),
+                platform,
+                cancel.clone(),
+            ));
+        }
+        Self { cancel, tasks }
+    }
+
+    /// Stops claiming new work, lets in-flight operations finish, stops the sync.
+    pub async fn stop(mut self) {
+        self.cancel.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
 /// `pgplane serve`: run until SIGINT/SIGTERM, then shut down gracefully.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let db = connect_and_migrate(&config).await?;
+    let platform = crate::platform::connect(config.jobs.platform).await?;
     let state = AppState::new(&config, db.clone())?;
     let server = Server::start(state, config.http.listen).await?;
     tracing::info!(address = %server.local_addr, "pgplane API listening");
+    let jobs = JobSettings {
+        concurrency: config.jobs.worker_concurrency,
+        ..JobSettings::default()
+    };
+    let background = platform
+        .map(|p| Background::start(&db, &config.database.database_url, p, &config.jobs, jobs));
     shutdown_signal().await;
-    tracing::info!("shutting down: draining in-flight requests");
+    tracing::info!("shutting down: draining in-flight requests and operations");
     server.stop().await?;
+    if let Some(background) = background {
+        background.stop().await;
+    }
     db.close().await;
     Ok(())
 }

@@ -131,6 +131,44 @@ pub struct DevConfig {
     pub auth: AuthConfig,
     #[command(flatten)]
     pub default_quota: DefaultQuotaConfig,
+    #[command(flatten)]
+    pub jobs: JobsConfig,
+}
+
+/// Where clusters run, and how the background parts of `serve` behave.
+#[derive(Args, Clone, Debug)]
+pub struct JobsConfig {
+    /// Platform driver: `kubernetes` (PGO; in-cluster config or KUBECONFIG) or `none` (API only:
+    /// operations queue up until a process with a platform runs them).
+    #[arg(long, env = "PGPLANE_PLATFORM", value_enum, default_value = "none")]
+    pub platform: PlatformKind,
+
+    /// Do not run job workers in this process.
+    #[arg(long, env = "PGPLANE_NO_WORKERS", default_value_t = false)]
+    pub no_workers: bool,
+
+    /// Do not run the status sync in this process.
+    #[arg(long, env = "PGPLANE_NO_SYNC", default_value_t = false)]
+    pub no_sync: bool,
+
+    /// Operations carried out at once by this process's workers.
+    #[arg(long, env = "PGPLANE_WORKER_CONCURRENCY", default_value_t = 8)]
+    pub worker_concurrency: usize,
+
+    /// Seconds an operation may take before it fails with what it was waiting for.
+    #[arg(
+        long,
+        env = "PGPLANE_OPERATION_DEADLINE_SECONDS",
+        default_value_t = 1800
+    )]
+    pub operation_deadline_seconds: u64,
+}
+
+/// Platform drivers.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlatformKind {
+    Kubernetes,
+    None,
 }
 
 /// Everything `pgplane serve` needs.
@@ -144,6 +182,8 @@ pub struct ServeConfig {
     pub auth: AuthConfig,
     #[command(flatten)]
     pub default_quota: DefaultQuotaConfig,
+    #[command(flatten)]
+    pub jobs: JobsConfig,
 }
 
 /// Log output format.
@@ -170,6 +210,12 @@ impl ServeConfig {
         }
         if self.http.body_limit_bytes < 1024 {
             problems.push("PGPLANE_BODY_LIMIT_BYTES: must be at least 1024".into());
+        }
+        if self.jobs.operation_deadline_seconds < 10 {
+            problems.push("PGPLANE_OPERATION_DEADLINE_SECONDS: must be at least 10".into());
+        }
+        if self.jobs.worker_concurrency == 0 {
+            problems.push("PGPLANE_WORKER_CONCURRENCY: must be at least 1".into());
         }
         if self.http.request_timeout_seconds == 0 {
             problems.push("PGPLANE_REQUEST_TIMEOUT_SECONDS: must be at least 1".into());

@@ -47,6 +47,7 @@ pub async fn run(config: DevConfig) -> anyhow::Result<()> {
         http: config.http.clone(),
         auth,
         default_quota: config.default_quota.clone(),
+        jobs: config.jobs.clone(),
     };
     if let Err(problems) = serve.validate() {
         anyhow::bail!("invalid configuration:\n  {}", problems.join("\n  "));

@@ -28,6 +28,8 @@ Authenticate with `Authorization: Bearer <token>` (from `POST /v1/auth/token`) o
         (name = "quotas", description = "Tenant quotas and usage"),
         (name = "users", description = "Users (platform admins)"),
         (name = "audit", description = "Audit log"),
+        (name = "clusters", description = "PostgreSQL clusters"),
+        (name = "operations", description = "Long-running operations (poll them)"),
         (name = "health", description = "Probes and metrics"),
     )
 )]

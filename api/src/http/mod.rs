@@ -6,6 +6,8 @@ pub mod api_keys;
 pub mod audit;
 pub mod audit_events;
 pub mod auth_token;
+pub mod clusters;
+pub mod connection;
 pub mod error;
 pub mod etag;
 pub mod extract;
@@ -14,6 +16,7 @@ pub mod idempotency;
 pub mod me;
 pub mod members;
 pub mod metrics;
+pub mod operations;
 pub mod pagination;
 pub mod principal;
 pub mod problems;
@@ -52,6 +55,9 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(members::router())
         .merge(quotas::router())
         .merge(users::router())
+        .merge(clusters::router())
+        .merge(connection::router())
+        .merge(operations::router())
         .merge(audit_events::router())
 }
 

@@ -138,3 +138,20 @@ pub trait Platform: Send + Sync + 'static {
         cancel: CancellationToken,
     ) -> BoxFuture<'_, Result<(), PlatformError>>;
 }
+
+/// The configured driver, or `None` for an API-only process.
+pub async fn connect(
+    kind: crate::config::PlatformKind,
+) -> anyhow::Result<Option<std::sync::Arc<dyn Platform>>> {
+    match kind {
+        crate::config::PlatformKind::None => {
+            tracing::warn!(
+                "no platform driver (PGPLANE_PLATFORM=none): operations wait for a process that has one"
+            );
+            Ok(None)
+        }
+        crate::config::PlatformKind::Kubernetes => {
+            anyhow::bail!("the kubernetes driver is not built into this version")
+        }
+    }
+}

@@ -61,7 +61,7 @@ pub struct NewOperation<'a> {
 #[derive(Debug)]
 pub enum QueueError {
     /// Another operation on the cluster is still active.
-    Busy(OperationRow),
+    Busy(Box<OperationRow>),
     Store(super::StoreError),
 }
 
@@ -109,7 +109,7 @@ pub async fn insert(
                 .await
                 .map_err(|e| QueueError::Store(e.into()))?;
             match active_for_cluster(&mut *tx, new.cluster_id).await {
-                Ok(Some(active)) => Err(QueueError::Busy(active)),
+                Ok(Some(active)) => Err(QueueError::Busy(Box::new(active))),
                 Ok(None) => Err(QueueError::Store(e)),
                 Err(e) => Err(QueueError::Store(e)),
             }
@@ -139,23 +139,23 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> StoreResult<Option<Operat
     .await?)
 }
 
-/// Newest first, optionally for one cluster and/or one state.
+/// Newest first, optionally for one cluster (by name, so history survives deletion) and/or one state.
 pub async fn list(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
-    cluster_id: Option<Uuid>,
+    cluster_name: Option<&str>,
     state: Option<&str>,
     before: Option<Uuid>,
     limit: i64,
 ) -> StoreResult<Page<OperationRow>> {
     let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from operations
-         where tenant_id = $1 and ($2::uuid is null or cluster_id = $2) and ($3::text is null or state = $3)
+         where tenant_id = $1 and ($2::text is null or cluster_name = $2) and ($3::text is null or state = $3)
            and ($4::uuid is null or id < $4)
          order by id desc limit $5"
     )))
     .bind(tenant_id)
-    .bind(cluster_id)
+    .bind(cluster_name)
     .bind(state)
     .bind(before)
     .bind(limit + 1)

@@ -4,6 +4,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod cli;
+mod clusters;
 mod fixtures;
 mod http_behaviour;
 mod openapi;

@@ -1,0 +1,362 @@
+//! Clusters. A request never talks to the platform: create, update and delete validate, check
+//! quota, and write the desired state together with the operation that will carry it out, in
+//! one transaction, then answer `202 Accepted` with that operation.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::error::{ApiError, ApiResult, Problem};
+use super::etag;
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::operations::OperationOut;
+use super::pagination::{PageQuery, into_page, list_type};
+use super::principal::{Principal, TenantAccess, tenant_access};
+use crate::app::AppState;
+use crate::domain::cluster::{ClusterSpec, DeletionPolicy};
+use crate::domain::permissions::Action;
+use crate::domain::quota::{ExceededLimit, ResourceUsage};
+use crate::store::{
+    self,
+    clusters::ClusterRow,
+    operations::{NewOperation, QueueError},
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_clusters, create_cluster))
+        .routes(routes!(get_cluster, update_cluster, delete_cluster))
+}
+
+/// Observed state of a cluster.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ClusterStatusOut {
+    /// `pending`, `provisioning`, `ready`, `updating`, `degraded`, `suspended`, `deleting` or `failed`.
+    pub phase: String,
+    pub desired_instances: Option<u32>,
+    pub ready_instances: Option<u32>,
+    pub primary_instance: Option<String>,
+    /// Generation of the desired spec (bumped by every change).
+    pub generation: i64,
+    /// Latest generation the platform has acted on.
+    pub observed_generation: Option<i64>,
+    /// Why the phase is not `ready`, when known.
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ClusterOut {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    /// The desired spec with every server default filled in.
+    pub spec: ClusterSpec,
+    pub status: ClusterStatusOut,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+list_type!(ClusterList, ClusterOut);
+
+fn cluster_out(row: ClusterRow) -> ApiResult<ClusterOut> {
+    let ClusterRow {
+        id,
+        tenant_id,
+        name,
+        spec,
+        generation,
+        observed_generation,
+        phase,
+        status,
+        connection: _,
+        created_at,
+        updated_at,
+    } = row;
+    let spec: ClusterSpec = serde_json::from_value(spec.0).map_err(ApiError::internal)?;
+    let field = |key: &str| status.0.get(key).cloned().unwrap_or_default();
+    Ok(ClusterOut {
+        id,
+        tenant_id,
+        name,
+        spec,
+        status: ClusterStatusOut {
+            phase,
+            desired_instances: serde_json::from_value(field("desired_instances")).ok(),
+            ready_instances: serde_json::from_value(field("ready_instances")).ok(),
+            primary_instance: serde_json::from_value(field("primary_instance"))
+                .ok()
+                .flatten(),
+            generation,
+            observed_generation,
+            message: serde_json::from_value(field("message")).ok().flatten(),
+        },
+        created_at,
+        updated_at,
+    })
+}
+
+fn accepted(tenant: &str, operation: OperationOut) -> Response {
+    let location = format!("/v1/operations/{}", operation.id);
+    let cluster = operation.cluster.clone().unwrap_or_default();
+    (
+        StatusCode::ACCEPTED,
+        [
+            (header::LOCATION, location),
+            (
+                header::CONTENT_LOCATION,
+                format!("/v1/tenants/{tenant}/clusters/{cluster}"),
+            ),
+        ],
+        Json(operation),
+    )
+        .into_response()
+}
+
+fn quota_exceeded(exceeded: Vec<ExceededLimit>) -> ApiError {
+    let names: Vec<&str> = exceeded.iter().map(|e| e.limit).collect();
+    ApiError::conflict(format!(
+        "the tenant's quota does not allow this ({})",
+        names.join(", ")
+    ))
+    .with_context(serde_json::json!({ "exceeded": exceeded }))
+}
+
+fn busy(operation: store::operations::OperationRow) -> ApiError {
+    ApiError::conflict(format!(
+        "operation {} ({}) is still {} on this cluster; wait for it to finish",
+        operation.id, operation.kind, operation.state
+    ))
+    .with_context(serde_json::json!({ "operation_id": operation.id }))
+    .with_retry_after(5)
+}
+
+fn queue_error(error: QueueError) -> ApiError {
+    match error {
+        QueueError::Busy(operation) => busy(*operation),
+        QueueError::Store(e) => e.into(),
+    }
+}
+
+async fn find_cluster(
+    state: &AppState,
+    access: &TenantAccess,
+    name: &str,
+) -> ApiResult<ClusterRow> {
+    store::clusters::find(&state.db, access.tenant.id, name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("cluster `{name}`")))
+}
+
+/// List a tenant's clusters.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/clusters", operation_id = "clusters.list", tag = "clusters",
+    params(("tenant" = String, Path), PageQuery), responses((status = 200, body = ClusterList)))]
+async fn list_clusters(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<String>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<ClusterList>> {
+    let access = tenant_access(&state, &principal, &tenant, Action::ViewClusters).await?;
+    let page = page.parse()?;
+    let rows = store::clusters::list(&state.db, access.tenant.id, page.after, page.limit).await?;
+    let (items, next_page_token) = into_page(rows, |r| r.id, |r| r);
+    let items = items
+        .into_iter()
+        .map(cluster_out)
+        .collect::<ApiResult<Vec<_>>>()?;
+    Ok(Json(ClusterList {
+        items,
+        next_page_token,
+    }))
+}
+
+/// Create a cluster. Only `name` is required; every default comes back filled in. Answers 202
+/// with the operation to poll.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/clusters", operation_id = "clusters.create", tag = "clusters",
+    params(("tenant" = String, Path)), request_body = crate::domain::cluster::ClusterRequest,
+    responses((status = 202, body = OperationOut),
+        (status = 409, description = "Name taken, quota exceeded or tenant suspended", body = Problem, content_type = "application/problem+json")))]
+async fn create_cluster(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> ApiResult<Response> {
+    let access = tenant_access(&state, &principal, &tenant, Action::CreateCluster).await?;
+    if access.tenant.suspended {
+        return Err(ApiError::conflict(format!(
+            "tenant `{tenant}` is suspended: no new clusters"
+        )));
+    }
+    let spec = ClusterSpec::from_json(&body).map_err(ApiError::validation)?;
+    let document = serde_json::to_value(&spec).map_err(ApiError::internal)?;
+    let mut tx = store::begin(&state.db).await?;
+    if let Err(exceeded) =
+        store::quotas::lock_and_check(&mut tx, access.tenant.id, spec.usage()).await?
+    {
+        return Err(quota_exceeded(exceeded));
+    }
+    let cluster = store::clusters::insert(
+        &mut tx,
+        access.tenant.id,
+        &spec.name,
+        &document,
+        spec.usage(),
+    )
+    .await
+    .map_err(|e| {
+        if e.is_constraint("clusters_tenant_name_key") {
+            ApiError::conflict(format!(
+                "a cluster named `{}` already exists in tenant `{tenant}`",
+                spec.name
+            ))
+        } else {
+            e.into()
+        }
+    })?;
+    let operation = store::operations::insert(
+        &mut tx,
+        &NewOperation {
+            tenant_id: access.tenant.id,
+            cluster_id: cluster.id,
+            cluster_name: &cluster.name,
+            kind: "create",
+            target_generation: cluster.generation,
+            previous_spec: None,
+            deadline: Utc::now() + state.settings.operation_deadline,
+            created_by: principal.user_id(),
+        },
+    )
+    .await
+    .map_err(queue_error)?;
+    tx.commit().await.map_err(store::StoreError::from)?;
+    Ok(accepted(&tenant, operation.into()))
+}
+
+/// Get a cluster: its full spec and observed status.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/clusters/{cluster}", operation_id = "clusters.get", tag = "clusters",
+    params(("tenant" = String, Path), ("cluster" = String, Path)), responses((status = 200, body = ClusterOut, headers(("ETag" = String)))))]
+async fn get_cluster(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, cluster)): ApiPath<(String, String)>,
+) -> ApiResult<Response> {
+    let access = tenant_access(&state, &principal, &tenant, Action::ViewClusters).await?;
+    let out = cluster_out(find_cluster(&state, &access, &cluster).await?)?;
+    Ok(([etag::header_value(&out.spec)], Json(out)).into_response())
+}
+
+/// Change a cluster with a JSON merge patch of its spec (name, database, owner and the version
+/// are immutable). Honours `If-Match` (the ETag covers the spec). Answers 202 with the operation,
+/// or 200 with the cluster when the patch changes nothing.
+#[utoipa::path(patch, path = "/v1/tenants/{tenant}/clusters/{cluster}", operation_id = "clusters.update", tag = "clusters",
+    params(("tenant" = String, Path), ("cluster" = String, Path), ("If-Match" = Option<String>, Header)),
+    request_body(content = Object, content_type = "application/merge-patch+json"),
+    responses((status = 202, body = OperationOut), (status = 200, body = ClusterOut),
+        (status = 409, description = "Another operation is running, or quota exceeded", body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json")))]
+async fn update_cluster(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, name)): ApiPath<(String, String)>,
+    headers: HeaderMap,
+    ApiJson(patch): ApiJson<serde_json::Value>,
+) -> ApiResult<Response> {
+    let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
+    let mut tx = store::begin(&state.db).await?;
+    let row = store::clusters::lock(&mut *tx, access.tenant.id, &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("cluster `{name}`")))?;
+    let current: ClusterSpec =
+        serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
+    etag::check_if_match(&headers, &etag::of(&current))?;
+    if let Some(active) = store::operations::active_for_cluster(&mut *tx, row.id).await? {
+        return Err(busy(active));
+    }
+    let updated = current
+        .apply_merge_patch(&patch)
+        .map_err(ApiError::validation)?;
+    if updated == current {
+        tx.commit().await.map_err(store::StoreError::from)?;
+        let out = cluster_out(row)?;
+        return Ok(([etag::header_value(&out.spec)], Json(out)).into_response());
+    }
+    let growth: ResourceUsage = updated.usage().minus(current.usage());
+    if let Err(exceeded) = store::quotas::lock_and_check(&mut tx, access.tenant.id, growth).await? {
+        return Err(quota_exceeded(exceeded));
+    }
+    let document = serde_json::to_value(&updated).map_err(ApiError::internal)?;
+    let cluster = store::clusters::update_spec(&mut tx, row.id, &document, updated.usage()).await?;
+    let operation = store::operations::insert(
+        &mut tx,
+        &NewOperation {
+            tenant_id: access.tenant.id,
+            cluster_id: cluster.id,
+            cluster_name: &cluster.name,
+            kind: "update",
+            target_generation: cluster.generation,
+            previous_spec: Some(&row.spec.0),
+            deadline: Utc::now() + state.settings.operation_deadline,
+            created_by: principal.user_id(),
+        },
+    )
+    .await
+    .map_err(queue_error)?;
+    tx.commit().await.map_err(store::StoreError::from)?;
+    Ok(accepted(&tenant, operation.into()))
+}
+
+/// Delete a cluster. Refused at once (409) while `deletion_protection` is on or another
+/// operation runs. The operation ends when the cluster is gone from the platform; its
+/// `waiting_for` says what it waits for. Backups follow the cluster's `deletion_policy`.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/clusters/{cluster}", operation_id = "clusters.delete", tag = "clusters",
+    params(("tenant" = String, Path), ("cluster" = String, Path)),
+    responses((status = 202, body = OperationOut),
+        (status = 409, description = "Deletion protection on, or another operation running", body = Problem, content_type = "application/problem+json")))]
+async fn delete_cluster(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, name)): ApiPath<(String, String)>,
+) -> ApiResult<Response> {
+    let access = tenant_access(&state, &principal, &tenant, Action::DeleteCluster).await?;
+    let mut tx = store::begin(&state.db).await?;
+    let row = store::clusters::lock(&mut *tx, access.tenant.id, &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("cluster `{name}`")))?;
+    let spec: ClusterSpec =
+        serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
+    if spec.deletion_protection {
+        return Err(ApiError::conflict(format!(
+            "cluster `{name}` has deletion_protection on; PATCH it to false first"
+        )));
+    }
+    let backups = match spec.deletion_policy {
+        DeletionPolicy::KeepBackups => "backups are kept",
+        DeletionPolicy::DeleteBackups => "backups are deleted with the cluster",
+    };
+    let operation = store::operations::insert(
+        &mut tx,
+        &NewOperation {
+            tenant_id: access.tenant.id,
+            cluster_id: row.id,
+            cluster_name: &row.name,
+            kind: "delete",
+            target_generation: row.generation,
+            previous_spec: None,
+            deadline: Utc::now() + state.settings.operation_deadline,
+            created_by: principal.user_id(),
+        },
+    )
+    .await
+    .map_err(queue_error)?;
+    store::clusters::set_phase(&mut *tx, row.id, "deleting").await?;
+    tx.commit().await.map_err(store::StoreError::from)?;
+    let mut out = OperationOut::from(operation);
+    out.waiting_for = Some(format!("a worker to start deleting the cluster; {backups}"));
+    Ok(accepted(&tenant, out))
+}

@@ -1,0 +1,272 @@
+//! Operations: the long-running work behind `202 Accepted`. Clients poll them; they always end
+//! `succeeded`, `failed` (with a reason) or `cancelled`, by their deadline at the latest.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::error::{ApiError, ApiResult, Problem};
+use super::extract::{ApiPath, ApiQuery};
+use super::pagination::{PageQuery, into_page, list_type};
+use super::principal::{Principal, role_in, tenant_access};
+use crate::app::AppState;
+use crate::domain::cluster::ClusterSpec;
+use crate::domain::permissions::{self, Action};
+use crate::store::{self, operations::OperationRow};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_operation))
+        .routes(routes!(cancel_operation))
+        .routes(routes!(list_operations))
+}
+
+/// One step of an operation's progress.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StepOut {
+    /// `queued`, `applied`, `waiting_for_operator` or `done`.
+    pub name: &'static str,
+    /// `done`, `current` or `pending`.
+    pub state: &'static str,
+    pub at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OperationOut {
+    pub id: Uuid,
+    /// `create`, `update` or `delete`.
+    pub kind: String,
+    /// `pending`, `running`, `succeeded`, `failed` or `cancelled`.
+    pub state: String,
+    pub tenant_id: Uuid,
+    pub cluster_id: Option<Uuid>,
+    pub cluster: Option<String>,
+    /// The cluster generation this operation brings about.
+    pub target_generation: Option<i64>,
+    pub steps: Vec<StepOut>,
+    /// What it is waiting for now.
+    pub waiting_for: Option<String>,
+    /// Why it failed, or the last transient error while it retries.
+    pub error: Option<String>,
+    /// Times a worker has picked it up.
+    pub attempts: i32,
+    /// When it fails if it has not finished.
+    pub deadline: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<OperationRow> for OperationOut {
+    fn from(row: OperationRow) -> Self {
+        let OperationRow {
+            id,
+            tenant_id,
+            cluster_id,
+            cluster_name,
+            kind,
+            state,
+            step,
+            target_generation,
+            attempt,
+            failures: _,
+            max_attempts: _,
+            run_after: _,
+            deadline,
+            error,
+            waiting_for,
+            created_by: _,
+            created_at,
+            updated_at,
+            applied_at,
+            finished_at,
+        } = row;
+        let finished = finished_at.is_some();
+        let step_state = |done: bool, current: bool| {
+            if done {
+                "done"
+            } else if current {
+                "current"
+            } else {
+                "pending"
+            }
+        };
+        let applied = applied_at.is_some() || (finished && state == "succeeded");
+        let steps = vec![
+            StepOut {
+                name: "queued",
+                state: "done",
+                at: Some(created_at),
+            },
+            StepOut {
+                name: "applied",
+                state: step_state(applied, !finished && !applied),
+                at: applied_at,
+            },
+            StepOut {
+                name: "waiting_for_operator",
+                state: step_state(finished && applied, !finished && step == "waiting"),
+                at: None,
+            },
+            StepOut {
+                name: "done",
+                state: step_state(finished, false),
+                at: finished_at,
+            },
+        ];
+        Self {
+            id,
+            kind,
+            state,
+            tenant_id,
+            cluster_id,
+            cluster: cluster_name,
+            target_generation,
+            steps,
+            waiting_for,
+            error,
+            attempts: attempt,
+            deadline,
+            created_at,
+            updated_at,
+            finished_at,
+        }
+    }
+}
+
+list_type!(OperationList, OperationOut);
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OperationQuery {
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
+    /// Only operations of this cluster (by name).
+    pub cluster: Option<String>,
+    /// `pending`, `running`, `succeeded`, `failed` or `cancelled`.
+    pub state: Option<String>,
+}
+
+const STATES: [&str; 5] = ["pending", "running", "succeeded", "failed", "cancelled"];
+
+/// Loads an operation the caller may see with `action`; 404 for other tenants' operations.
+async fn visible_operation(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    action: Action,
+) -> ApiResult<OperationRow> {
+    let not_found = || ApiError::not_found(format!("operation `{id}`"));
+    let operation = store::operations::get(&state.db, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let tenant = store::tenants::get(&state.db, operation.tenant_id).await?;
+    let role = role_in(state, principal, &tenant)
+        .await?
+        .ok_or_else(not_found)?;
+    if !permissions::allows(role, action) {
+        return Err(ApiError::forbidden("your role does not allow this"));
+    }
+    Ok(operation)
+}
+
+/// Get an operation.
+#[utoipa::path(get, path = "/v1/operations/{id}", operation_id = "operations.get", tag = "operations",
+    params(("id" = Uuid, Path)), responses((status = 200, body = OperationOut)))]
+async fn get_operation(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<OperationOut>> {
+    Ok(Json(
+        visible_operation(&state, &principal, id, Action::ViewOperations)
+            .await?
+            .into(),
+    ))
+}
+
+/// Cancel an operation that no worker has picked up yet; its change is undone.
+#[utoipa::path(post, path = "/v1/operations/{id}/cancel", operation_id = "operations.cancel", tag = "operations",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = OperationOut),
+        (status = 409, description = "Already applied or finished", body = Problem, content_type = "application/problem+json")))]
+async fn cancel_operation(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<OperationOut>> {
+    visible_operation(&state, &principal, id, Action::CancelOperation).await?;
+    let mut tx = store::begin(&state.db).await?;
+    let (operation, previous_spec) = store::operations::lock(&mut tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("operation"))?;
+    if operation.state != "pending" {
+        return Err(ApiError::conflict(format!(
+            "operation is {} and can no longer be cancelled (only operations not yet picked up can)",
+            operation.state
+        )));
+    }
+    if let Some(cluster_id) = operation.cluster_id {
+        match operation.kind.as_str() {
+            "create" => store::clusters::delete(&mut *tx, cluster_id).await?,
+            "update" => {
+                if let Some(spec) =
+                    previous_spec.and_then(|v| serde_json::from_value::<ClusterSpec>(v).ok())
+                {
+                    let value = serde_json::to_value(&spec).map_err(ApiError::internal)?;
+                    store::clusters::restore_spec(&mut tx, cluster_id, &value, spec.usage())
+                        .await?;
+                }
+            }
+            _ => store::clusters::set_phase(&mut *tx, cluster_id, "pending").await?,
+        }
+    }
+    store::operations::finish(&mut *tx, id, "cancelled", None).await?;
+    let row = store::operations::get(&mut *tx, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("operation"))?;
+    tx.commit().await.map_err(store::StoreError::from)?;
+    Ok(Json(row.into()))
+}
+
+/// List a tenant's operations, newest first; filter by cluster and state.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/operations", operation_id = "tenants.operations.list", tag = "operations",
+    params(("tenant" = String, Path), OperationQuery), responses((status = 200, body = OperationList)))]
+async fn list_operations(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(tenant): ApiPath<String>,
+    ApiQuery(query): ApiQuery<OperationQuery>,
+) -> ApiResult<Json<OperationList>> {
+    let access = tenant_access(&state, &principal, &tenant, Action::ViewOperations).await?;
+    if let Some(s) = &query.state
+        && !STATES.contains(&s.as_str())
+    {
+        return Err(ApiError::bad_parameter(
+            "state",
+            "must be pending, running, succeeded, failed or cancelled",
+        ));
+    }
+    let page = PageQuery {
+        page_size: query.page_size,
+        page_token: query.page_token,
+    }
+    .parse()?;
+    let rows = store::operations::list(
+        &state.db,
+        access.tenant.id,
+        query.cluster.as_deref(),
+        query.state.as_deref(),
+        page.after,
+        page.limit,
+    )
+    .await?;
+    let (items, next_page_token) = into_page(rows, |r| r.id, OperationOut::from);
+    Ok(Json(OperationList {
+        items,
+        next_page_token,
+    }))
+}
