@@ -168,11 +168,6 @@ pub(crate) fn find(group: &str, version: &str, plural: &str) -> Option<&'static 
         .find(|r| r.group == group && r.version == version && r.plural == plural)
 }
 
-/// Finds a served type by kind (for ownerReference and apply bodies).
-pub(crate) fn find_kind(api_version: &str, kind: &str) -> Option<&'static ResourceDef> {
-    RESOURCES.iter().find(|r| r.api_version() == api_version && r.kind == kind)
-}
-
 /// The group/versions served, for `/api` and `/apis` discovery.
 pub(crate) fn group_versions() -> Vec<(&'static str, &'static str)> {
     let mut out: Vec<(&'static str, &'static str)> = Vec::new();

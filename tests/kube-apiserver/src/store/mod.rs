@@ -185,13 +185,18 @@ impl Store {
 
     /// Runs `f` in a transaction; its staged writes are committed only if it returns `Ok`.
     pub fn write<R, E>(&self, f: impl FnOnce(&mut Txn<'_>) -> Result<R, E>) -> Result<R, E> {
+        self.write_with(true, f)
+    }
+
+    /// Like [`Store::write`], but commits only when `commit` is true (dry runs pass false).
+    pub fn write_with<R, E>(&self, commit: bool, f: impl FnOnce(&mut Txn<'_>) -> Result<R, E>) -> Result<R, E> {
         let mut guard = self.lock();
         let (result, pending, events, next_rv) = {
-            let mut txn = Txn { base: &guard, next_rv: guard.rv, pending: BTreeMap::new(), events: Vec::new() };
+            let mut txn = Txn { base: &*guard, next_rv: guard.rv, pending: BTreeMap::new(), events: Vec::new() };
             let result = f(&mut txn);
             (result, txn.pending, txn.events, txn.next_rv)
         };
-        if result.is_ok() && !events.is_empty() {
+        if commit && result.is_ok() && !events.is_empty() {
             for (key, staged) in pending {
                 match staged {
                     Some(v) => {
