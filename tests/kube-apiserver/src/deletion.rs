@@ -82,6 +82,7 @@ pub(crate) fn delete(txn: &mut Txn<'_>, key: &ObjKey, policy: Propagation) -> Op
 }
 
 /// Removes `key` now, then its dependents, then finishes a terminating namespace it emptied.
+/// (`Foreground` is treated as `Background`: the owner does not wait for its dependents.)
 pub(crate) fn remove(txn: &mut Txn<'_>, key: &ObjKey, policy: Propagation) -> Option<Value> {
     let last = txn.remove(key)?;
     let uid = meta::meta_str(&last, "uid").unwrap_or("").to_string();
@@ -112,12 +113,16 @@ fn collect_dependents(txn: &mut Txn<'_>, owner: &ObjKey, uid: &str, policy: Prop
         if !owned_by(&obj, uid) {
             continue;
         }
-        if policy == Propagation::Orphan {
-            let mut orphaned = (*obj).clone();
-            if let Some(refs) = orphaned.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
-                refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid));
-            }
-            txn.put(key, orphaned);
+        let mut without = (*obj).clone();
+        let mut others_remain = false;
+        if let Some(refs) = without.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
+            refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid));
+            others_remain = !refs.is_empty();
+        }
+        // Like the garbage collector: a dependent that still has another owner only loses the
+        // reference to the deleted one.
+        if policy == Propagation::Orphan || others_remain {
+            txn.put(key, without);
         } else {
             delete(txn, &key, Propagation::Background);
         }
