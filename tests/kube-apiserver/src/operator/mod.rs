@@ -47,14 +47,20 @@ pub struct OperatorOptions {
 
 impl Default for OperatorOptions {
     fn default() -> Self {
-        Self { scenario: Scenario::healthy(), resync: Duration::from_millis(20) }
+        Self {
+            scenario: Scenario::healthy(),
+            resync: Duration::from_millis(20),
+        }
     }
 }
 
 impl OperatorOptions {
     /// Options with `scenario` as the default scenario.
     pub fn with_scenario(scenario: Scenario) -> Self {
-        Self { scenario, ..Self::default() }
+        Self {
+            scenario,
+            ..Self::default()
+        }
     }
 }
 
@@ -92,11 +98,18 @@ impl SimulatedOperator {
                 axum::http::HeaderValue::from_static(USER_AGENT),
             ));
         });
-        let shared = Arc::new(Shared { default: Mutex::new(options.scenario), overrides: Mutex::new(HashMap::new()) });
+        let shared = Arc::new(Shared {
+            default: Mutex::new(options.scenario),
+            overrides: Mutex::new(HashMap::new()),
+        });
         let cancel = CancellationToken::new();
         let controller = reconcile::Controller::new(client, shared.clone());
         let task = tokio::spawn(controller.run(options.resync, cancel.clone()));
-        SimulatedOperator { shared, cancel, task: Some(task) }
+        SimulatedOperator {
+            shared,
+            cancel,
+            task: Some(task),
+        }
     }
 
     /// Uses `scenario` for the cluster `namespace/name` (takes effect on the next reconcile).

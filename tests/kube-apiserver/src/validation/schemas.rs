@@ -101,5 +101,7 @@ pub(crate) fn schemas(kind: CrdKind) -> &'static [CrdSchema] {
 
 /// The schema used for pruning and defaulting stored objects (PGO v6.0.3, the storage version).
 pub(crate) fn storage_schema(kind: CrdKind) -> Option<&'static CrdSchema> {
-    schemas(kind).iter().find(|s| s.version == PgoVersion::V6_0_3)
+    schemas(kind)
+        .iter()
+        .find(|s| s.version == PgoVersion::V6_0_3)
 }
