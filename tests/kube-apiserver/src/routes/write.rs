@@ -113,6 +113,23 @@ fn check_resource_version(t: &Target, candidate: &Value, old: &Value) -> Result<
     Ok(())
 }
 
+/// Types whose strategy forbids unconditional updates (custom resources, Leases) reject a
+/// PUT without `metadata.resourceVersion`, as the apiserver does.
+fn require_resource_version(t: &Target, body: &Value) -> Result<(), ApiError> {
+    let unconditional_allowed = !t.def.is_custom() && t.def.model != crate::resources::Model::Lease;
+    let rv = meta::meta_str(body, "resourceVersion").unwrap_or("");
+    if unconditional_allowed || !rv.is_empty() {
+        return Ok(());
+    }
+    let cause = crate::validation::FieldCause::invalid(
+        "metadata.resourceVersion",
+        &Value::from(0),
+        "must be specified for an update",
+    );
+    let name = t.name.as_deref().unwrap_or("");
+    Err(ApiError::invalid(t.def, name, vec![cause]))
+}
+
 /// POST: create.
 pub(crate) fn create(
     app: &App,
@@ -160,6 +177,7 @@ pub(crate) fn update(
         let old = txn
             .get(&key)
             .ok_or_else(|| ApiError::not_found(t.def, &key.name))?;
+        require_resource_version(t, &body)?;
         check_resource_version(t, &body, &old)?;
         let admitted = admission::admit(&ctx, body, Some(&old))?;
         let mut object = admitted.object;

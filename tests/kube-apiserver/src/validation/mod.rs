@@ -1,7 +1,7 @@
 //! Validation of PGO custom resources against BOTH the v5.8.9 and v6.0.3 `v1beta1` schemas.
 //!
 //! Owns the pipeline a custom resource goes through on write, per schema version: prune
-//! unknown fields ([`structural::prune`]), apply defaults, run structural value validations,
+//! unknown fields (`prune::prune`), apply defaults, run structural value validations,
 //! then CEL rules. An object is admitted only when both versions accept it; causes found by
 //! only one version say which. The stored object is pruned and defaulted with v6.0.3 (the
 //! storage version). The public functions here give pgplane's tests the same verdict the

@@ -318,3 +318,40 @@ async fn unknown_paths_and_methods_are_rejected_with_status_objects() {
     assert_eq!(r.code, 415);
     let _: Option<DynamicObject> = None;
 }
+
+#[tokio::test]
+async fn custom_resources_need_a_resource_version_to_be_replaced_but_config_maps_do_not() {
+    let server = server().await;
+    let client = server.client();
+    let api = clusters(client.clone(), "default");
+    let mut created = api
+        .create(&PostParams::default(), &dynamic(cluster_manifest("hippo")))
+        .await
+        .expect("created");
+    created.metadata.resource_version = None;
+    let err = status(
+        api.replace("hippo", &PostParams::default(), &created)
+            .await
+            .expect_err("unconditional update"),
+    );
+    assert_eq!(err.code, 422);
+    assert!(
+        err.message.contains(
+            "metadata.resourceVersion: Invalid value: 0: must be specified for an update"
+        ),
+        "{}",
+        err.message
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    let mut cm = cms
+        .create(
+            &PostParams::default(),
+            &from(json!({ "metadata": { "name": "c" } })),
+        )
+        .await
+        .expect("cm");
+    cm.metadata.resource_version = None;
+    cms.replace("c", &PostParams::default(), &cm)
+        .await
+        .expect("unconditional update of a ConfigMap");
+}
