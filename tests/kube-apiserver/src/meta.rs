@@ -14,22 +14,23 @@ use serde_json::{Map, Value};
 use crate::validation::FieldCause;
 
 /// Compiles a regex once and returns the cached copy (patterns come from code and schemas).
-pub(crate) fn regex(pattern: &str) -> Regex {
-    static CACHE: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+/// `None` for a pattern the `regex` crate cannot compile (every pattern of the embedded
+/// schemas compiles; a unit test in `validation::schemas` checks that).
+pub(crate) fn regex(pattern: &str) -> Option<Regex> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let mut guard = match cache.lock() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
     };
-    if let Some(r) = guard.get(pattern) {
-        return r.clone();
-    }
-    // An invalid pattern matches nothing rather than panicking on the request path.
-    let compiled = Regex::new(pattern).unwrap_or_else(|_| {
-        Regex::new(r"[^\s\S]").unwrap_or_else(|_| unreachable!("static regex"))
-    });
-    guard.insert(pattern.to_string(), compiled.clone());
-    compiled
+    guard
+        .entry(pattern.to_string())
+        .or_insert_with(|| {
+            Regex::new(pattern)
+                .inspect_err(|e| tracing::warn!("pattern {pattern:?} not checked: {e}"))
+                .ok()
+        })
+        .clone()
 }
 
 const DNS1123_LABEL: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
@@ -41,7 +42,7 @@ pub(crate) fn check_dns_subdomain(name: &str) -> Result<(), String> {
     if name.len() > 253 {
         return Err("must be no more than 253 characters".into());
     }
-    if !regex(DNS1123_SUBDOMAIN).is_match(name) {
+    if !regex(DNS1123_SUBDOMAIN).is_some_and(|r| r.is_match(name)) {
         return Err("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".into());
     }
     Ok(())
@@ -52,7 +53,7 @@ pub(crate) fn check_dns_label(name: &str) -> Result<(), String> {
     if name.len() > 63 {
         return Err("must be no more than 63 characters".into());
     }
-    if !regex(DNS1123_LABEL).is_match(name) {
+    if !regex(DNS1123_LABEL).is_some_and(|r| r.is_match(name)) {
         return Err("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')".into());
     }
     Ok(())

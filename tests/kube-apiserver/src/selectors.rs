@@ -87,7 +87,8 @@ pub(crate) fn check_label_key(key: &str) -> Result<(), String> {
 
 fn check_qualified_name_part(name: &str) -> Result<(), String> {
     let re = crate::meta::regex(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$");
-    if name.is_empty() || name.len() > 63 || !re.is_match(name) {
+    let matches = re.is_some_and(|r| r.is_match(name));
+    if name.is_empty() || name.len() > 63 || !matches {
         return Err("must consist of alphanumeric characters, '-', '_' or '.', must start and end with an alphanumeric character and be at most 63 characters".into());
     }
     Ok(())

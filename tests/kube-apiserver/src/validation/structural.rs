@@ -111,7 +111,7 @@ fn validate_string(schema: &Value, s: &str, value: &Value, path: &str, out: &mut
         ));
     }
     if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
-        && !crate::meta::regex(pattern).is_match(s)
+        && crate::meta::regex(pattern).is_some_and(|r| !r.is_match(s))
     {
         out.push(FieldCause::invalid(
             path,
