@@ -73,7 +73,9 @@ impl Scenario {
     }
 
     /// Observes each generation, never becomes ready, and reports `reason` on a `False`
-    /// `PGBackRestReplicaRepoReady` condition (see [`Outcome::Fails`]).
+    /// `PGBackRestReplicaRepoReady` condition (see [`Outcome::Fails`]). `reason` must be a
+    /// valid condition reason (CamelCase, e.g. `ImagePullBackOff`): the status is validated
+    /// against the schema like any other write.
     pub fn fails_with(reason: impl Into<String>) -> Self {
         let reason = reason.into();
         Self {
