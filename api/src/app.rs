@@ -187,6 +187,12 @@ impl Background {
         self.cancel.cancel();
         while self.tasks.join_next().await.is_some() {}
     }
+
+    /// Kills the workers and the sync mid-flight, as a crash would (leases are left to expire).
+    pub async fn abort(mut self) {
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+    }
 }
 
 /// `pgplane serve`: run until SIGINT/SIGTERM, then shut down gracefully.

@@ -1,9 +1,14 @@
 //! `TestApp`: the real pgplane HTTP server on a loopback port, over a fresh database, with a
 //! bootstrapped platform admin and builders for the usual fixtures (tenants, users, members).
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use clap::Parser;
-use pgplane::app::{AppState, Server};
+use pgplane::app::{AppState, Background, Server};
 use pgplane::config::{DatabaseConfig, ServeConfig};
+use pgplane::jobs::JobSettings;
+use pgplane::platform::Platform;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -31,6 +36,20 @@ pub struct TestApp {
     /// Personal API key of the bootstrapped platform admin.
     pub admin_key: String,
     server: Option<Server>,
+    config: ServeConfig,
+    background: Option<Background>,
+}
+
+/// Job settings that make tests quick: short leases, fast rechecks and retries.
+pub fn fast_jobs() -> JobSettings {
+    JobSettings {
+        concurrency: 8,
+        lease: Duration::from_secs(2),
+        recheck: Duration::from_secs(1),
+        delete_recheck: Duration::from_millis(300),
+        base_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(500),
+    }
 }
 
 impl TestApp {
@@ -77,11 +96,42 @@ impl TestApp {
             db,
             admin_key,
             server: Some(server),
+            config,
+            background: None,
+        }
+    }
+
+    /// A server whose workers and status sync run on `platform` (with [`fast_jobs`]).
+    pub async fn spawn_with_platform(platform: Arc<dyn Platform>, extra_args: &[&str]) -> TestApp {
+        let mut app = Self::spawn_with(extra_args).await;
+        app.start_background(platform);
+        app
+    }
+
+    /// Starts (again) workers and sync on `platform`, as a restarted process would.
+    pub fn start_background(&mut self, platform: Arc<dyn Platform>) {
+        let background = Background::start(
+            &self.db,
+            &self.database_url,
+            platform,
+            &self.config.jobs,
+            fast_jobs(),
+        );
+        self.background = Some(background);
+    }
+
+    /// Kills workers and sync mid-flight, like a crashed process.
+    pub async fn crash_background(&mut self) {
+        if let Some(background) = self.background.take() {
+            background.abort().await;
         }
     }
 
     /// Stops the server gracefully (in-flight requests finish).
     pub async fn stop(mut self) {
+        if let Some(background) = self.background.take() {
+            background.stop().await;
+        }
         if let Some(server) = self.server.take() {
             server.stop().await.expect("graceful stop");
         }
