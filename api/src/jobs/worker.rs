@@ -9,6 +9,7 @@ use sqlx::postgres::PgListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::execute::{ExecuteError, Outcome, execute};
 use super::{JobSettings, backoff};
@@ -37,10 +38,15 @@ pub async fn run(
             match store::operations::claim(&db, &worker_id, lease).await {
                 Ok(Some(claim)) => {
                     let (db, platform, settings) = (db.clone(), platform.clone(), settings.clone());
-                    in_flight.spawn(async move {
-                        run_one(&db, platform.as_ref(), &settings, claim).await;
-                        drop(permit);
-                    });
+                    let op = &claim.operation;
+                    let span = tracing::info_span!("operation", operation_id = %op.id, kind = %op.kind, attempt = claim.attempt);
+                    in_flight.spawn(
+                        async move {
+                            run_one(&db, platform.as_ref(), &settings, claim).await;
+                            drop(permit);
+                        }
+                        .instrument(span),
+                    );
                 }
                 Ok(None) => break,
                 Err(error) => {
@@ -96,9 +102,6 @@ async fn wait_for_notification(listener: &mut Option<PgListener>) -> bool {
 /// these: platform calls are short, and a claim that outlives the process is taken over by
 /// another worker once its lease expires.
 async fn run_one(db: &PgPool, platform: &dyn Platform, settings: &JobSettings, claim: Claimed) {
-    let op = &claim.operation;
-    let span = tracing::info_span!("operation", operation_id = %op.id, kind = %op.kind, attempt = claim.attempt);
-    let _enter = span.enter();
     let renew_every = settings.lease / 3;
     let lease_seconds = settings.lease.as_secs() as i64;
     let work = execute(db, platform, &claim);
