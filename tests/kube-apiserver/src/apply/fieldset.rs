@@ -249,6 +249,19 @@ fn item_position(items: &[Value], el: &str) -> Option<usize> {
     }
 }
 
+/// The value at `path`, if present.
+pub(crate) fn get<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
+    let mut cur = value;
+    for el in path {
+        cur = match (el.strip_prefix("f:"), cur) {
+            (Some(f), Value::Object(m)) => m.get(f)?,
+            (None, Value::Array(items)) => &items[item_position(items, el)?],
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
 /// Removes the value at `path`; returns whether something was removed.
 pub(crate) fn remove(value: &mut Value, path: &[String]) -> bool {
     let Some((last, parents)) = path.split_last() else { return false };

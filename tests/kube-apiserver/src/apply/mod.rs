@@ -168,6 +168,24 @@ fn merge_scoped(live: &Value, applied: &Value, cursor: &Cursor, scope: Scope) ->
     out
 }
 
+/// After removing `path`, removes the maps and lists above it that the removal left empty,
+/// unless someone owns them as values of their own (an applied `{}` or `[]`).
+fn prune_emptied_parents(object: &mut Value, path: &[String], owned: &FieldSet) {
+    let mut parent = &path[..path.len().saturating_sub(1)];
+    while parent.len() > 1 {
+        let empty = match fieldset::get(object, parent) {
+            Some(Value::Object(m)) => m.is_empty(),
+            Some(Value::Array(a)) => a.is_empty(),
+            _ => false,
+        };
+        if !empty || owned.0.contains(parent) {
+            return;
+        }
+        fieldset::remove(object, parent);
+        parent = &parent[..parent.len() - 1];
+    }
+}
+
 /// Server-side apply of `applied` by `manager` over `live` (None: the object is created).
 ///
 /// Returns the merged object with updated `managedFields`, ready for admission.
@@ -230,9 +248,12 @@ pub(crate) fn server_side_apply(
         .iter()
         .filter(|e| e.subresource == tag && !(e.manager == manager && e.operation == "Apply"))
         .fold(FieldSet::default(), |acc, e| acc.union(&e.set));
-    for path in prev_mine.difference(&new_mine).0.iter().rev() {
-        if !others.covers(path) {
-            fieldset::remove(&mut merged, path);
+    // Parents sort before their children, so a removed list item takes its fields with it
+    // (removing the fields first would lose the key that finds the item).
+    let still_owned = others.union(&new_mine);
+    for path in prev_mine.difference(&new_mine).0.iter() {
+        if !others.covers(path) && fieldset::remove(&mut merged, path) {
+            prune_emptied_parents(&mut merged, path, &still_owned);
         }
     }
 

@@ -1,4 +1,12 @@
 //! Integration tests: the real `kube` client against `kube_test_apiserver` over HTTP.
 
+mod apply;
+mod crud;
+mod discovery;
+mod lifecycle;
+mod listing;
+mod operator;
+mod requests;
 mod support;
 mod validation;
+mod watch;

@@ -24,12 +24,6 @@ pub fn postgrescluster_resource() -> ApiResource {
     )
 }
 
-pub fn pgupgrade_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("postgres-operator.crunchydata.com", "v1beta1", "PGUpgrade"),
-        "pgupgrades",
-    )
-}
 
 pub fn clusters(client: kube::Client, ns: &str) -> Api<DynamicObject> {
     Api::namespaced_with(client, ns, &postgrescluster_resource())
@@ -66,9 +60,6 @@ pub fn dynamic(v: Value) -> DynamicObject {
     serde_json::from_value(v).expect("valid DynamicObject")
 }
 
-pub fn to_value<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).expect("serialisable")
-}
 
 /// The upstream v1beta1 PostgresCluster examples: (file name, manifest).
 pub fn upstream_examples() -> Vec<(String, Value)> {
