@@ -99,7 +99,10 @@ fn owned_by(object: &Value, uid: &str) -> bool {
     object
         .pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
-        .is_some_and(|refs| refs.iter().any(|r| r.get("uid").and_then(Value::as_str) == Some(uid)))
+        .is_some_and(|refs| {
+            refs.iter()
+                .any(|r| r.get("uid").and_then(Value::as_str) == Some(uid))
+        })
 }
 
 fn collect_dependents(txn: &mut Txn<'_>, owner: &ObjKey, uid: &str, policy: Propagation) {
@@ -115,7 +118,10 @@ fn collect_dependents(txn: &mut Txn<'_>, owner: &ObjKey, uid: &str, policy: Prop
         }
         let mut without = (*obj).clone();
         let mut others_remain = false;
-        if let Some(refs) = without.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
+        if let Some(refs) = without
+            .pointer_mut("/metadata/ownerReferences")
+            .and_then(Value::as_array_mut)
+        {
             refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid));
             others_remain = !refs.is_empty();
         }
@@ -141,11 +147,17 @@ fn terminate_namespace(txn: &mut Txn<'_>, ns: &str) {
 /// Removes a Terminating namespace once no object is left in it.
 pub(crate) fn finish_namespace_if_empty(txn: &mut Txn<'_>, ns: &str) {
     let ns_key = ObjKey::new("namespaces", "", ns);
-    let Some(namespace) = txn.get(&ns_key) else { return };
+    let Some(namespace) = txn.get(&ns_key) else {
+        return;
+    };
     if namespace.pointer("/metadata/deletionTimestamp").is_none() {
         return;
     }
-    let remaining = txn.base().keys_in_namespace(ns).into_iter().any(|k| txn.get(&k).is_some());
+    let remaining = txn
+        .base()
+        .keys_in_namespace(ns)
+        .into_iter()
+        .any(|k| txn.get(&k).is_some());
     if !remaining {
         txn.remove(&ns_key);
     }
@@ -155,7 +167,9 @@ pub(crate) fn finish_namespace_if_empty(txn: &mut Txn<'_>, ns: &str) {
 /// Returns the removed object's last state when that happened.
 pub(crate) fn complete_if_unblocked(txn: &mut Txn<'_>, key: &ObjKey) -> Option<Value> {
     let current = txn.get(key)?;
-    if current.pointer("/metadata/deletionTimestamp").is_none() || !meta::finalizers(&current).is_empty() {
+    if current.pointer("/metadata/deletionTimestamp").is_none()
+        || !meta::finalizers(&current).is_empty()
+    {
         return None;
     }
     if key.res == "namespaces" {

@@ -9,7 +9,16 @@ use crate::error::ApiError;
 use crate::resources::{RESOURCES, ResourceDef, group_versions};
 use crate::routes::json_response;
 
-const VERBS: &[&str] = &["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+const VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
 
 /// The Kubernetes version this server claims to be.
@@ -71,7 +80,11 @@ fn named_groups() -> Vec<&'static str> {
 
 pub(crate) fn groups() -> Response {
     let groups: Vec<Value> = named_groups().into_iter().map(group_json).collect();
-    json_response(200, &json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups }), &[])
+    json_response(
+        200,
+        &json!({ "kind": "APIGroupList", "apiVersion": "v1", "groups": groups }),
+        &[],
+    )
 }
 
 pub(crate) fn group(group: &str) -> Result<Response, ApiError> {
@@ -85,7 +98,9 @@ pub(crate) fn group(group: &str) -> Result<Response, ApiError> {
 }
 
 fn served<'a>(group: &'a str, version: &'a str) -> impl Iterator<Item = &'static ResourceDef> + 'a {
-    RESOURCES.iter().filter(move |r| r.group == group && r.version == version)
+    RESOURCES
+        .iter()
+        .filter(move |r| r.group == group && r.version == version)
 }
 
 pub(crate) fn resources(group: &str, version: &str) -> Result<Response, ApiError> {
@@ -110,10 +125,18 @@ pub(crate) fn resources(group: &str, version: &str) -> Result<Response, ApiError
         }
     }
     if list.is_empty() {
-        let path = if group.is_empty() { format!("/api/{version}") } else { format!("/apis/{group}/{version}") };
+        let path = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
         return Err(ApiError::path_not_found(&path));
     }
-    let group_version = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+    let group_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
     Ok(json_response(
         200,
         &json!({ "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": list }),
@@ -166,8 +189,12 @@ pub(crate) fn aggregated(core: bool) -> Response {
         &json!({ "kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items }),
         &[],
     );
-    if let Ok(v) = axum::http::HeaderValue::from_str("application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList") {
-        response.headers_mut().insert(axum::http::header::CONTENT_TYPE, v);
+    if let Ok(v) = axum::http::HeaderValue::from_str(
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList",
+    ) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_TYPE, v);
     }
     response
 }

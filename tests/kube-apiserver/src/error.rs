@@ -24,9 +24,14 @@ pub struct StatusCause {
     pub field: String,
 }
 
-/// A failed request, carrying everything needed to render the `Status` body.
+/// A failed request, carrying everything needed to render the `Status` body (boxed, so that
+/// `Result<_, ApiError>` stays small on the request path).
 #[derive(Clone, Debug)]
-pub(crate) struct ApiError {
+pub(crate) struct ApiError(Box<ApiErrorData>);
+
+/// The fields of an [`ApiError`].
+#[derive(Clone, Debug)]
+pub(crate) struct ApiErrorData {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
@@ -37,9 +42,22 @@ pub(crate) struct ApiError {
     pub retry_after_seconds: Option<u32>,
 }
 
+impl std::ops::Deref for ApiError {
+    type Target = ApiErrorData;
+    fn deref(&self) -> &ApiErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ApiErrorData {
+        &mut self.0
+    }
+}
+
 impl ApiError {
     fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(ApiErrorData {
             code,
             reason,
             message: message.into(),
@@ -48,7 +66,7 @@ impl ApiError {
             kind: String::new(),
             causes: Vec::new(),
             retry_after_seconds: None,
-        }
+        }))
     }
 
     fn about(mut self, def: &ResourceDef, name: &str) -> Self {
@@ -60,13 +78,21 @@ impl ApiError {
 
     /// 404 for an object: `secrets "x" not found`.
     pub fn not_found(def: &ResourceDef, name: &str) -> Self {
-        Self::new(404, "NotFound", format!("{} \"{name}\" not found", def.qualified_plural()))
-            .about(def, name)
+        Self::new(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", def.qualified_plural()),
+        )
+        .about(def, name)
     }
 
     /// 404 for a namespace that does not exist (namespaced create).
     pub fn namespace_not_found(namespace: &str) -> Self {
-        let mut e = Self::new(404, "NotFound", format!("namespaces \"{namespace}\" not found"));
+        let mut e = Self::new(
+            404,
+            "NotFound",
+            format!("namespaces \"{namespace}\" not found"),
+        );
         e.name = namespace.to_string();
         e.kind = "namespaces".to_string();
         e
@@ -74,12 +100,20 @@ impl ApiError {
 
     /// 404 for a path that names no known resource.
     pub fn path_not_found(path: &str) -> Self {
-        Self::new(404, "NotFound", format!("the server could not find the requested resource ({path})"))
+        Self::new(
+            404,
+            "NotFound",
+            format!("the server could not find the requested resource ({path})"),
+        )
     }
 
     pub fn already_exists(def: &ResourceDef, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", def.qualified_plural()))
-            .about(def, name)
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", def.qualified_plural()),
+        )
+        .about(def, name)
     }
 
     /// 409 for a stale `metadata.resourceVersion` (optimistic concurrency).
@@ -99,8 +133,10 @@ impl ApiError {
     /// 409 for server-side apply field-ownership conflicts.
     pub fn apply_conflict(def: &ResourceDef, name: &str, causes: Vec<StatusCause>) -> Self {
         let n = causes.len();
-        let list: Vec<String> =
-            causes.iter().map(|c| format!("{}: {}", c.message, c.field)).collect();
+        let list: Vec<String> = causes
+            .iter()
+            .map(|c| format!("{}: {}", c.message, c.field))
+            .collect();
         let plural = if n == 1 { "conflict" } else { "conflicts" };
         let mut e = Self::new(
             409,
@@ -128,7 +164,10 @@ impl ApiError {
         e.name = name.to_string();
         e.group = def.group.to_string();
         e.kind = def.kind.to_string();
-        e.causes = causes.into_iter().map(FieldCause::into_status_cause).collect();
+        e.causes = causes
+            .into_iter()
+            .map(FieldCause::into_status_cause)
+            .collect();
         e
     }
 
@@ -139,7 +178,10 @@ impl ApiError {
     /// 400 carrying field causes (strict field validation of unknown fields).
     pub fn bad_request_with_causes(message: impl Into<String>, causes: Vec<FieldCause>) -> Self {
         let mut e = Self::new(400, "BadRequest", message);
-        e.causes = causes.into_iter().map(FieldCause::into_status_cause).collect();
+        e.causes = causes
+            .into_iter()
+            .map(FieldCause::into_status_cause)
+            .collect();
         e
     }
 
@@ -162,7 +204,13 @@ impl ApiError {
     }
 
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        Self::new(415, "UnsupportedMediaType", format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type:?})"))
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json (got {content_type:?})"
+            ),
+        )
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
@@ -174,7 +222,11 @@ impl ApiError {
     }
 
     pub fn too_many_requests(retry_after_seconds: u32) -> Self {
-        let mut e = Self::new(429, "TooManyRequests", "the server has received too many requests and has asked us to try again later");
+        let mut e = Self::new(
+            429,
+            "TooManyRequests",
+            "the server has received too many requests and has asked us to try again later",
+        );
         e.retry_after_seconds = Some(retry_after_seconds);
         e
     }
@@ -233,9 +285,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = self.to_status_json().to_string();
-        let mut response = (code, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+        let mut response =
+            (code, [(header::CONTENT_TYPE, "application/json")], body).into_response();
         if let Some(secs) = self.retry_after_seconds {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

@@ -56,7 +56,10 @@ impl FaultTarget {
     fn selects(&self, s: &FaultSubject<'_>) -> bool {
         (self.include_operator || !s.from_operator)
             && self.verbs.as_ref().is_none_or(|v| v.contains(&s.verb))
-            && self.resources.as_ref().is_none_or(|r| r.iter().any(|r| r == s.resource))
+            && self
+                .resources
+                .as_ref()
+                .is_none_or(|r| r.iter().any(|r| r == s.resource))
     }
 }
 
@@ -172,7 +175,10 @@ impl Faults {
     pub(crate) fn decide(&self, subject: &FaultSubject<'_>) -> Decision {
         let mut s = self.lock();
         if !s.target.selects(subject) {
-            return Decision { latency: Duration::ZERO, fault: None };
+            return Decision {
+                latency: Duration::ZERO,
+                fault: None,
+            };
         }
         let latency = s.latency;
         let mut fault = s.fail_next.pop_front();
@@ -187,7 +193,10 @@ impl Faults {
 
     pub(crate) fn take_conflict(&self, subject: &FaultSubject<'_>) -> bool {
         let mut s = self.lock();
-        if s.conflicts > 0 && matches!(subject.verb, Verb::Update | Verb::Patch) && s.target.selects(subject) {
+        if s.conflicts > 0
+            && matches!(subject.verb, Verb::Update | Verb::Patch)
+            && s.target.selects(subject)
+        {
             s.conflicts -= 1;
             return true;
         }

@@ -14,33 +14,35 @@ use serde_json::{Map, Value};
 use crate::validation::FieldCause;
 
 /// Compiles a regex once and returns the cached copy (patterns come from code and schemas).
-pub(crate) fn regex(pattern: &str) -> Regex {
-    static CACHE: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+/// `None` for a pattern the `regex` crate cannot compile (every pattern of the embedded
+/// schemas compiles; a unit test in `validation::schemas` checks that).
+pub(crate) fn regex(pattern: &str) -> Option<Regex> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let mut guard = match cache.lock() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
     };
-    if let Some(r) = guard.get(pattern) {
-        return r.clone();
-    }
-    // An invalid pattern matches nothing rather than panicking on the request path.
-    let compiled = Regex::new(pattern).unwrap_or_else(|_| {
-        Regex::new(r"[^\s\S]").unwrap_or_else(|_| unreachable!("static regex"))
-    });
-    guard.insert(pattern.to_string(), compiled.clone());
-    compiled
+    guard
+        .entry(pattern.to_string())
+        .or_insert_with(|| {
+            Regex::new(pattern)
+                .inspect_err(|e| tracing::warn!("pattern {pattern:?} not checked: {e}"))
+                .ok()
+        })
+        .clone()
 }
 
 const DNS1123_LABEL: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
-const DNS1123_SUBDOMAIN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+const DNS1123_SUBDOMAIN: &str =
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 
 /// RFC 1123 subdomain: what most object names must be.
 pub(crate) fn check_dns_subdomain(name: &str) -> Result<(), String> {
     if name.len() > 253 {
         return Err("must be no more than 253 characters".into());
     }
-    if !regex(DNS1123_SUBDOMAIN).is_match(name) {
+    if !regex(DNS1123_SUBDOMAIN).is_some_and(|r| r.is_match(name)) {
         return Err("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".into());
     }
     Ok(())
@@ -51,7 +53,7 @@ pub(crate) fn check_dns_label(name: &str) -> Result<(), String> {
     if name.len() > 63 {
         return Err("must be no more than 63 characters".into());
     }
-    if !regex(DNS1123_LABEL).is_match(name) {
+    if !regex(DNS1123_LABEL).is_some_and(|r| r.is_match(name)) {
         return Err("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')".into());
     }
     Ok(())
@@ -68,20 +70,31 @@ pub(crate) enum NameRule {
 pub(crate) fn validate_metadata(meta: &Value, rule: NameRule, causes: &mut Vec<FieldCause>) {
     let name = meta.get("name").and_then(Value::as_str).unwrap_or("");
     if name.is_empty() {
-        causes.push(FieldCause::required("metadata.name", "name or generateName is required"));
+        causes.push(FieldCause::required(
+            "metadata.name",
+            "name or generateName is required",
+        ));
     } else {
         let check = match rule {
             NameRule::Subdomain => check_dns_subdomain(name),
             NameRule::Label => check_dns_label(name),
         };
         if let Err(why) = check {
-            causes.push(FieldCause::invalid("metadata.name", &Value::from(name), &why));
+            causes.push(FieldCause::invalid(
+                "metadata.name",
+                &Value::from(name),
+                &why,
+            ));
         }
     }
     if let Some(labels) = meta.get("labels").and_then(Value::as_object) {
         for (k, v) in labels {
             if let Err(why) = crate::selectors::check_label_key(k) {
-                causes.push(FieldCause::invalid("metadata.labels", &Value::from(k.as_str()), &why));
+                causes.push(FieldCause::invalid(
+                    "metadata.labels",
+                    &Value::from(k.as_str()),
+                    &why,
+                ));
             }
             let value = v.as_str().unwrap_or("");
             if let Err(why) = crate::selectors::check_label_value(value) {
@@ -135,7 +148,10 @@ pub(crate) fn validate_metadata(meta: &Value, rule: NameRule, causes: &mut Vec<F
 
 /// Replaces `metadata.generateName` by a generated `metadata.name` (5 random characters).
 pub(crate) fn apply_generate_name(meta: &mut Map<String, Value>) {
-    let has_name = meta.get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+    let has_name = meta
+        .get("name")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
     if has_name {
         return;
     }
@@ -158,7 +174,9 @@ pub(crate) fn now_rfc3339() -> String {
 /// The `metadata` object of `obj`, created if missing; `None` only if `obj` is not an object.
 pub(crate) fn meta_mut(obj: &mut Value) -> Option<&mut Map<String, Value>> {
     let map = obj.as_object_mut()?;
-    let meta = map.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+    let meta = map
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
     if !meta.is_object() {
         *meta = Value::Object(Map::new());
     }
@@ -174,6 +192,11 @@ pub(crate) fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
 pub(crate) fn finalizers(obj: &Value) -> Vec<String> {
     obj.pointer("/metadata/finalizers")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }

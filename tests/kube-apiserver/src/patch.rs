@@ -65,8 +65,11 @@ pub(crate) fn apply(kind: PatchType, target: &Value, patch: &Value) -> Result<Va
             let ops: json_patch::Patch = serde_json::from_value(patch.clone())
                 .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
             json_patch::patch(&mut doc, &ops.0).map_err(|e| {
-                let cause = FieldCause::invalid("patch", &Value::from(patch.to_string()), &e.to_string());
-                let mut err = ApiError::bad_request(format!("the server rejected our request due to an error in our request: {e}"));
+                let cause =
+                    FieldCause::invalid("patch", &Value::from(patch.to_string()), &e.to_string());
+                let mut err = ApiError::bad_request(format!(
+                    "the server rejected our request due to an error in our request: {e}"
+                ));
                 err.code = 422;
                 err.reason = "Invalid";
                 err.causes = vec![cause.into_status_cause()];

@@ -85,7 +85,11 @@ impl RequestRecord {
             Some(s) => format!("{}/{s}", self.resource),
             None => self.resource.clone(),
         };
-        let group = if self.group.is_empty() { "core" } else { &self.group };
+        let group = if self.group.is_empty() {
+            "core"
+        } else {
+            &self.group
+        };
         format!("{} {group}/{resource} {}", self.verb.as_str(), self.code)
     }
 }
@@ -109,11 +113,18 @@ pub fn rbac_rules(records: &[RequestRecord]) -> Vec<RbacRule> {
             Some(s) => format!("{}/{s}", r.resource),
             None => r.resource.clone(),
         };
-        rules.entry((r.group.clone(), resource)).or_default().insert(r.verb.as_str());
+        rules
+            .entry((r.group.clone(), resource))
+            .or_default()
+            .insert(r.verb.as_str());
     }
     rules
         .into_iter()
-        .map(|((api_group, resource), verbs)| RbacRule { api_group, resource, verbs })
+        .map(|((api_group, resource), verbs)| RbacRule {
+            api_group,
+            resource,
+            verbs,
+        })
         .collect()
 }
 

@@ -60,10 +60,7 @@ fn parse_set(rest: &str, raw: &str) -> Result<BTreeSet<String>, ApiError> {
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
         .ok_or_else(|| bad_label(raw, "set must be enclosed in parentheses"))?;
-    let values: BTreeSet<String> = inner
-        .split(',')
-        .map(|v| v.trim().to_string())
-        .collect();
+    let values: BTreeSet<String> = inner.split(',').map(|v| v.trim().to_string()).collect();
     for v in &values {
         check_label_value(v).map_err(|e| bad_label(raw, &e))?;
     }
@@ -90,7 +87,8 @@ pub(crate) fn check_label_key(key: &str) -> Result<(), String> {
 
 fn check_qualified_name_part(name: &str) -> Result<(), String> {
     let re = crate::meta::regex(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$");
-    if name.is_empty() || name.len() > 63 || !re.is_match(name) {
+    let matches = re.is_some_and(|r| r.is_match(name));
+    if name.is_empty() || name.len() > 63 || !matches {
         return Err("must consist of alphanumeric characters, '-', '_' or '.', must start and end with an alphanumeric character and be at most 63 characters".into());
     }
     Ok(())
@@ -125,7 +123,10 @@ impl LabelSelector {
         if let Some(key) = part.strip_prefix('!') {
             let key = key.trim();
             key_check(key)?;
-            return Ok(LabelRequirement { key: key.into(), op: LabelOp::NotExists });
+            return Ok(LabelRequirement {
+                key: key.into(),
+                op: LabelOp::NotExists,
+            });
         }
         for (token, make) in [
             ("!=", LabelOp::NotEquals as fn(String) -> LabelOp),
@@ -136,16 +137,25 @@ impl LabelSelector {
                 let (k, v) = (k.trim(), v.trim());
                 key_check(k)?;
                 check_label_value(v).map_err(|e| bad_label(raw, &e))?;
-                return Ok(LabelRequirement { key: k.into(), op: make(v.into()) });
+                return Ok(LabelRequirement {
+                    key: k.into(),
+                    op: make(v.into()),
+                });
             }
         }
         for (token, greater) in [(">", true), ("<", false)] {
             if let Some((k, v)) = part.split_once(token) {
                 let k = k.trim();
                 key_check(k)?;
-                let n: i64 =
-                    v.trim().parse().map_err(|_| bad_label(raw, "value must be an integer"))?;
-                let op = if greater { LabelOp::GreaterThan(n) } else { LabelOp::LessThan(n) };
+                let n: i64 = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| bad_label(raw, "value must be an integer"))?;
+                let op = if greater {
+                    LabelOp::GreaterThan(n)
+                } else {
+                    LabelOp::LessThan(n)
+                };
                 return Ok(LabelRequirement { key: k.into(), op });
             }
         }
@@ -155,21 +165,32 @@ impl LabelSelector {
             let rest = words[1].trim();
             if let Some(set) = rest.strip_prefix("notin") {
                 key_check(key)?;
-                return Ok(LabelRequirement { key: key.into(), op: LabelOp::NotIn(parse_set(set, raw)?) });
+                return Ok(LabelRequirement {
+                    key: key.into(),
+                    op: LabelOp::NotIn(parse_set(set, raw)?),
+                });
             }
             if let Some(set) = rest.strip_prefix("in") {
                 key_check(key)?;
-                return Ok(LabelRequirement { key: key.into(), op: LabelOp::In(parse_set(set, raw)?) });
+                return Ok(LabelRequirement {
+                    key: key.into(),
+                    op: LabelOp::In(parse_set(set, raw)?),
+                });
             }
             return Err(bad_label(raw, "expected one of in, notin, =, ==, !="));
         }
         key_check(part)?;
-        Ok(LabelRequirement { key: part.into(), op: LabelOp::Exists })
+        Ok(LabelRequirement {
+            key: part.into(),
+            op: LabelOp::Exists,
+        })
     }
 
     /// Whether an object (full JSON) carries matching `metadata.labels`.
     pub fn matches(&self, object: &Value) -> bool {
-        let labels = object.pointer("/metadata/labels").and_then(Value::as_object);
+        let labels = object
+            .pointer("/metadata/labels")
+            .and_then(Value::as_object);
         let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
         self.0.iter().all(|r| match &r.op {
             LabelOp::Exists => get(&r.key).is_some(),
@@ -178,12 +199,12 @@ impl LabelSelector {
             LabelOp::NotEquals(v) => get(&r.key) != Some(v.as_str()),
             LabelOp::In(set) => get(&r.key).is_some_and(|v| set.contains(v)),
             LabelOp::NotIn(set) => get(&r.key).is_none_or(|v| !set.contains(v)),
-            LabelOp::GreaterThan(n) => {
-                get(&r.key).and_then(|v| v.parse::<i64>().ok()).is_some_and(|v| v > *n)
-            }
-            LabelOp::LessThan(n) => {
-                get(&r.key).and_then(|v| v.parse::<i64>().ok()).is_some_and(|v| v < *n)
-            }
+            LabelOp::GreaterThan(n) => get(&r.key)
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|v| v > *n),
+            LabelOp::LessThan(n) => get(&r.key)
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|v| v < *n),
         })
     }
 }
@@ -228,14 +249,21 @@ impl FieldSelector {
                     )));
                 }
             };
-            reqs.push(FieldRequirement { pointer, value: value.trim().to_string(), equal });
+            reqs.push(FieldRequirement {
+                pointer,
+                value: value.trim().to_string(),
+                equal,
+            });
         }
         Ok(Self(reqs))
     }
 
     pub fn matches(&self, object: &Value) -> bool {
         self.0.iter().all(|r| {
-            let actual = object.pointer(r.pointer).and_then(Value::as_str).unwrap_or("");
+            let actual = object
+                .pointer(r.pointer)
+                .and_then(Value::as_str)
+                .unwrap_or("");
             (actual == r.value) == r.equal
         })
     }

@@ -104,11 +104,12 @@ impl TestApiServer {
     pub async fn start(options: ServerOptions) -> std::io::Result<TestApiServer> {
         let store = Store::new(options.event_window);
         for ns in &options.namespaces {
-            store.write(|txn| {
-                txn.put(ObjKey::new("namespaces", "", ns), namespace_object(ns));
-                Ok::<(), ()>(())
-            })
-            .ok();
+            store
+                .write(|txn| {
+                    txn.put(ObjKey::new("namespaces", "", ns), namespace_object(ns));
+                    Ok::<(), ()>(())
+                })
+                .ok();
         }
         let app: App = Arc::new(AppState {
             store,
@@ -122,12 +123,18 @@ impl TestApiServer {
         let shutdown = app.shutdown.clone();
         let service = router(app.clone());
         let task = tokio::spawn(async move {
-            let served = axum::serve(listener, service).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+            let served = axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await;
             if let Err(e) = served {
                 tracing::warn!("test apiserver stopped: {e}");
             }
         });
-        Ok(TestApiServer { app, addr, task: Some(task) })
+        Ok(TestApiServer {
+            app,
+            addr,
+            task: Some(task),
+        })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -174,14 +181,23 @@ impl TestApiServer {
         adjust(&mut config);
         match kube::Client::try_from(config) {
             Ok(c) => c,
-            Err(e) => panic!("kube-test-apiserver: cannot build a kube client for {}: {e}", self.url()),
+            Err(e) => panic!(
+                "kube-test-apiserver: cannot build a kube client for {}: {e}",
+                self.url()
+            ),
         }
     }
 
     /// A client built through kube's kubeconfig loader from [`TestApiServer::kubeconfig_yaml`].
-    pub async fn client_from_kubeconfig(&self) -> Result<kube::Client, Box<dyn std::error::Error + Send + Sync>> {
+    pub async fn client_from_kubeconfig(
+        &self,
+    ) -> Result<kube::Client, Box<dyn std::error::Error + Send + Sync>> {
         let kubeconfig = kube::config::Kubeconfig::from_yaml(&self.kubeconfig_yaml())?;
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default()).await?;
+        let config = kube::Config::from_custom_kubeconfig(
+            kubeconfig,
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await?;
         Ok(kube::Client::try_from(config)?)
     }
 

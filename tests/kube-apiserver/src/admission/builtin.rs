@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use base64::Engine;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{ConfigMap, LimitRange, Namespace, Pod, ResourceQuota, Secret, Service};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, LimitRange, Namespace, Pod, ResourceQuota, Secret, Service,
+};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
@@ -47,10 +49,20 @@ fn unknown_paths(input: &Value, output: &Value, path: &str, out: &mut Vec<FieldC
     }
 }
 
-fn roundtrip<T: DeserializeOwned + Serialize>(def: &ResourceDef, input: &Value, path: &str) -> Result<(Value, Vec<FieldCause>), ApiError> {
+fn roundtrip<T: DeserializeOwned + Serialize>(
+    def: &ResourceDef,
+    input: &Value,
+    path: &str,
+) -> Result<(Value, Vec<FieldCause>), ApiError> {
     let typed: T = serde_path_to_error::deserialize(input).map_err(|e| {
         let at = e.path().to_string();
-        let at = if path.is_empty() { at } else if at == "." { path.to_string() } else { format!("{path}.{at}") };
+        let at = if path.is_empty() {
+            at
+        } else if at == "." {
+            path.to_string()
+        } else {
+            format!("{path}.{at}")
+        };
         ApiError::bad_request(format!(
             "{} in version \"{}\" cannot be handled as a {}: {} (at {at})",
             def.kind,
@@ -66,7 +78,10 @@ fn roundtrip<T: DeserializeOwned + Serialize>(def: &ResourceDef, input: &Value, 
 }
 
 /// Decodes and prunes a built-in object.
-pub(super) fn decode(def: &'static ResourceDef, input: &Value) -> Result<(Value, Vec<FieldCause>), ApiError> {
+pub(super) fn decode(
+    def: &'static ResourceDef,
+    input: &Value,
+) -> Result<(Value, Vec<FieldCause>), ApiError> {
     match def.model {
         Model::Namespace => roundtrip::<Namespace>(def, input, ""),
         Model::Secret => roundtrip::<Secret>(def, input, ""),
@@ -82,7 +97,10 @@ pub(super) fn decode(def: &'static ResourceDef, input: &Value) -> Result<(Value,
 }
 
 /// Decodes and prunes the `metadata` of a custom resource (it is ObjectMeta, not schema).
-pub(super) fn decode_metadata(def: &'static ResourceDef, object: &Value) -> Result<(Value, Vec<FieldCause>), ApiError> {
+pub(super) fn decode_metadata(
+    def: &'static ResourceDef,
+    object: &Value,
+) -> Result<(Value, Vec<FieldCause>), ApiError> {
     let meta = object.get("metadata").cloned().unwrap_or_else(|| json!({}));
     roundtrip::<ObjectMeta>(def, &meta, "metadata")
 }
@@ -95,34 +113,56 @@ fn allocate_cluster_ip() -> String {
 }
 
 fn secret_rules(object: &mut Value, old: Option<&Value>, causes: &mut Vec<FieldCause>) {
-    let Some(map) = object.as_object_mut() else { return };
+    let Some(map) = object.as_object_mut() else {
+        return;
+    };
     if let Some(Value::Object(string_data)) = map.remove("stringData") {
         let data = map.entry("data").or_insert_with(|| json!({}));
         if let Some(data) = data.as_object_mut() {
             for (k, v) in string_data {
                 let plain = v.as_str().unwrap_or_default();
-                data.insert(k, Value::from(base64::engine::general_purpose::STANDARD.encode(plain)));
+                data.insert(
+                    k,
+                    Value::from(base64::engine::general_purpose::STANDARD.encode(plain)),
+                );
             }
         }
     }
     map.entry("type").or_insert_with(|| Value::from("Opaque"));
     if let Some(old) = old {
         if old.get("type") != map.get("type") {
-            causes.push(FieldCause::invalid("type", map.get("type").unwrap_or(&Value::Null), "field is immutable"));
+            causes.push(FieldCause::invalid(
+                "type",
+                map.get("type").unwrap_or(&Value::Null),
+                "field is immutable",
+            ));
         }
         if old.get("immutable") == Some(&Value::Bool(true)) && old.get("data") != map.get("data") {
-            causes.push(FieldCause::forbidden("data", "field is immutable when `immutable` is set"));
+            causes.push(FieldCause::forbidden(
+                "data",
+                "field is immutable when `immutable` is set",
+            ));
         }
     }
 }
 
 fn service_rules(object: &mut Value, old: Option<&Value>, causes: &mut Vec<FieldCause>) {
     let old_spec = old.and_then(|o| o.get("spec"));
-    let Some(map) = object.as_object_mut() else { return };
+    let Some(map) = object.as_object_mut() else {
+        return;
+    };
     let spec = map.entry("spec").or_insert_with(|| json!({}));
-    let Some(spec) = spec.as_object_mut() else { return };
-    let ty = spec.entry("type").or_insert_with(|| Value::from("ClusterIP")).as_str().unwrap_or("ClusterIP").to_string();
-    spec.entry("sessionAffinity").or_insert_with(|| Value::from("None"));
+    let Some(spec) = spec.as_object_mut() else {
+        return;
+    };
+    let ty = spec
+        .entry("type")
+        .or_insert_with(|| Value::from("ClusterIP"))
+        .as_str()
+        .unwrap_or("ClusterIP")
+        .to_string();
+    spec.entry("sessionAffinity")
+        .or_insert_with(|| Value::from("None"));
     if ty != "ExternalName" {
         let old_ip = old_spec.and_then(|s| s.get("clusterIP")).cloned();
         let ip = match (spec.get("clusterIP").and_then(Value::as_str), &old_ip) {
@@ -133,13 +173,19 @@ fn service_rules(object: &mut Value, old: Option<&Value>, causes: &mut Vec<Field
         if let Some(old_ip) = &old_ip
             && *old_ip != ip
         {
-            causes.push(FieldCause::invalid("spec.clusterIP", &ip, "field is immutable"));
+            causes.push(FieldCause::invalid(
+                "spec.clusterIP",
+                &ip,
+                "field is immutable",
+            ));
         }
         spec.insert("clusterIPs".into(), json!([ip.clone()]));
         spec.insert("clusterIP".into(), ip);
-        spec.entry("internalTrafficPolicy").or_insert_with(|| Value::from("Cluster"));
+        spec.entry("internalTrafficPolicy")
+            .or_insert_with(|| Value::from("Cluster"));
         spec.entry("ipFamilies").or_insert_with(|| json!(["IPv4"]));
-        spec.entry("ipFamilyPolicy").or_insert_with(|| Value::from("SingleStack"));
+        spec.entry("ipFamilyPolicy")
+            .or_insert_with(|| Value::from("SingleStack"));
     }
     let headless = spec.get("clusterIP").and_then(Value::as_str) == Some("None");
     let ports = spec.get_mut("ports").and_then(Value::as_array_mut);
@@ -150,32 +196,51 @@ fn service_rules(object: &mut Value, old: Option<&Value>, causes: &mut Vec<Field
                 p.entry("protocol").or_insert_with(|| Value::from("TCP"));
                 let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
                 if !(1..=65535).contains(&port) {
-                    causes.push(FieldCause::invalid(&format!("spec.ports[{i}].port"), &Value::from(port), "must be between 1 and 65535, inclusive"));
+                    causes.push(FieldCause::invalid(
+                        &format!("spec.ports[{i}].port"),
+                        &Value::from(port),
+                        "must be between 1 and 65535, inclusive",
+                    ));
                 }
                 p.entry("targetPort").or_insert_with(|| Value::from(port));
             }
         }
-        None if ty != "ExternalName" && !headless => causes.push(FieldCause::required("spec.ports", "")),
+        None if ty != "ExternalName" && !headless => {
+            causes.push(FieldCause::required("spec.ports", ""))
+        }
         None => {}
     }
 }
 
 fn namespace_rules(object: &mut Value, old: Option<&Value>) {
-    let name = crate::meta::meta_str(object, "name").unwrap_or("").to_string();
+    let name = crate::meta::meta_str(object, "name")
+        .unwrap_or("")
+        .to_string();
     if let Some(meta) = crate::meta::meta_mut(object) {
         let labels = meta.entry("labels").or_insert_with(|| json!({}));
         if let Some(l) = labels.as_object_mut() {
             l.insert("kubernetes.io/metadata.name".into(), Value::from(name));
         }
     }
-    let Some(map) = object.as_object_mut() else { return };
+    let Some(map) = object.as_object_mut() else {
+        return;
+    };
     if old.is_none() {
         let spec = map.entry("spec").or_insert_with(|| json!({}));
         if let Some(s) = spec.as_object_mut() {
-            s.entry("finalizers").or_insert_with(|| json!(["kubernetes"]));
+            s.entry("finalizers")
+                .or_insert_with(|| json!(["kubernetes"]));
         }
     }
-    let phase = if map.get("metadata").and_then(|m| m.get("deletionTimestamp")).is_some() { "Terminating" } else { "Active" };
+    let phase = if map
+        .get("metadata")
+        .and_then(|m| m.get("deletionTimestamp"))
+        .is_some()
+    {
+        "Terminating"
+    } else {
+        "Active"
+    };
     let status = map.entry("status").or_insert_with(|| json!({}));
     if let Some(s) = status.as_object_mut() {
         s.insert("phase".into(), Value::from(phase));
@@ -183,7 +248,12 @@ fn namespace_rules(object: &mut Value, old: Option<&Value>) {
 }
 
 /// Server-side defaults and checks of each built-in type.
-pub(super) fn apply_type_rules(ctx: &Admit<'_>, object: &mut Value, old: Option<&Value>, causes: &mut Vec<FieldCause>) {
+pub(super) fn apply_type_rules(
+    ctx: &Admit<'_>,
+    object: &mut Value,
+    old: Option<&Value>,
+    causes: &mut Vec<FieldCause>,
+) {
     match ctx.def.model {
         Model::Secret => secret_rules(object, old, causes),
         Model::Service if !ctx.status => service_rules(object, old, causes),

@@ -101,7 +101,8 @@ fn check_identity(ctx: &Admit<'_>, object: &mut Value) -> Result<(), ApiError> {
     }
     map.insert("apiVersion".into(), Value::from(def.api_version()));
     map.insert("kind".into(), Value::from(def.kind));
-    let meta = meta::meta_mut(object).ok_or_else(|| ApiError::bad_request("metadata must be an object"))?;
+    let meta = meta::meta_mut(object)
+        .ok_or_else(|| ApiError::bad_request("metadata must be an object"))?;
     if def.namespaced {
         match meta.get("namespace").and_then(Value::as_str) {
             Some(ns) if !ns.is_empty() && ns != ctx.namespace => {
@@ -135,7 +136,9 @@ fn check_identity(ctx: &Admit<'_>, object: &mut Value) -> Result<(), ApiError> {
 
 /// Resets what the targeted (sub)resource may not change and carries server-owned metadata.
 fn reset_fields(ctx: &Admit<'_>, object: &mut Value, old: Option<&Value>) {
-    let Some(map) = object.as_object_mut() else { return };
+    let Some(map) = object.as_object_mut() else {
+        return;
+    };
     match old {
         None => {
             if ctx.def.status_subresource && ctx.def.model != Model::Namespace {
@@ -159,10 +162,9 @@ fn reset_fields(ctx: &Admit<'_>, object: &mut Value, old: Option<&Value>) {
                     };
                     if let (Some(Value::Object(new_meta)), Some(Value::Object(m))) =
                         (map.get("metadata"), o.get_mut("metadata"))
+                        && let Some(mf) = new_meta.get("managedFields")
                     {
-                        if let Some(mf) = new_meta.get("managedFields") {
-                            m.insert("managedFields".into(), mf.clone());
-                        }
+                        m.insert("managedFields".into(), mf.clone());
                     }
                 }
                 *map = replaced.as_object().cloned().unwrap_or_default();
@@ -205,8 +207,15 @@ fn set_generation(def: &ResourceDef, object: &mut Value, old: Option<&Value>) {
     let generation = match old {
         None => 1,
         Some(old) => {
-            let prev = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
-            if spec_part(old) != spec_part(object) { prev + 1 } else { prev }
+            let prev = old
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
+            if spec_part(old) != spec_part(object) {
+                prev + 1
+            } else {
+                prev
+            }
         }
     };
     if let Some(meta) = meta::meta_mut(object) {
@@ -221,7 +230,10 @@ fn check_finalizers(object: &Value, old: Option<&Value>, causes: &mut Vec<FieldC
         return;
     }
     let before = meta::finalizers(old);
-    let added: Vec<String> = meta::finalizers(object).into_iter().filter(|f| !before.contains(f)).collect();
+    let added: Vec<String> = meta::finalizers(object)
+        .into_iter()
+        .filter(|f| !before.contains(f))
+        .collect();
     if !added.is_empty() {
         causes.push(FieldCause::forbidden(
             "metadata.finalizers",
@@ -230,7 +242,10 @@ fn check_finalizers(object: &Value, old: Option<&Value>, causes: &mut Vec<FieldC
     }
 }
 
-fn unknown_field_outcome(ctx: &Admit<'_>, unknown: Vec<FieldCause>) -> Result<Vec<String>, ApiError> {
+fn unknown_field_outcome(
+    ctx: &Admit<'_>,
+    unknown: Vec<FieldCause>,
+) -> Result<Vec<String>, ApiError> {
     if unknown.is_empty() {
         return Ok(Vec::new());
     }
@@ -252,13 +267,21 @@ fn unknown_field_outcome(ctx: &Admit<'_>, unknown: Vec<FieldCause>) -> Result<Ve
 }
 
 /// Admits `new` (the full object the write would store) given the current `old` object.
-pub(crate) fn admit(ctx: &Admit<'_>, mut new: Value, old: Option<&Value>) -> Result<Admitted, ApiError> {
+pub(crate) fn admit(
+    ctx: &Admit<'_>,
+    mut new: Value,
+    old: Option<&Value>,
+) -> Result<Admitted, ApiError> {
     check_identity(ctx, &mut new)?;
     reset_fields(ctx, &mut new, old);
     let mut causes = Vec::new();
     let (mut object, unknown) = match ctx.def.model {
         Model::PostgresCluster | Model::PgUpgrade => {
-            let kind = if ctx.def.model == Model::PgUpgrade { CrdKind::PgUpgrade } else { CrdKind::PostgresCluster };
+            let kind = if ctx.def.model == Model::PgUpgrade {
+                CrdKind::PgUpgrade
+            } else {
+                CrdKind::PostgresCluster
+            };
             let (meta, meta_unknown) = builtin::decode_metadata(ctx.def, &new)?;
             let mut admission = admit_custom(kind, &new, old);
             if let Some(obj) = admission.object.as_object_mut() {

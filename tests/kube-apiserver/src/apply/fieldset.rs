@@ -56,15 +56,24 @@ pub(crate) fn key_element(item: &Value, keys: &[String]) -> String {
     sorted.sort();
     let mut m = Map::new();
     for k in sorted {
-        m.insert(k.clone(), item.get(k.as_str()).cloned().unwrap_or(Value::Null));
+        m.insert(
+            k.clone(),
+            item.get(k.as_str()).cloned().unwrap_or(Value::Null),
+        );
     }
     format!("k:{}", Value::Object(m))
 }
 
 /// Every member path of `value` (with the member's value; `None` for list-item nodes).
-pub(crate) fn members(value: &Value, cursor: &Cursor, scope: Scope) -> BTreeMap<Path, Option<Value>> {
+pub(crate) fn members(
+    value: &Value,
+    cursor: &Cursor,
+    scope: Scope,
+) -> BTreeMap<Path, Option<Value>> {
     let mut out = BTreeMap::new();
-    let Some(map) = value.as_object() else { return out };
+    let Some(map) = value.as_object() else {
+        return out;
+    };
     for (k, v) in map {
         if !scope.includes(k) {
             continue;
@@ -75,7 +84,12 @@ pub(crate) fn members(value: &Value, cursor: &Cursor, scope: Scope) -> BTreeMap<
             let c = cursor.field("metadata");
             for (mk, mv) in meta {
                 if !UNTRACKED_METADATA.contains(&mk.as_str()) {
-                    walk(mv, &c.field(mk), vec![path[0].clone(), format!("f:{mk}")], &mut out);
+                    walk(
+                        mv,
+                        &c.field(mk),
+                        vec![path[0].clone(), format!("f:{mk}")],
+                        &mut out,
+                    );
                 }
             }
             continue;
@@ -154,7 +168,10 @@ impl FieldSet {
 
     /// Whether `path` or anything below it is a member.
     pub fn covers(&self, path: &[String]) -> bool {
-        self.0.range(path.to_vec()..).next().is_some_and(|p| p.starts_with(path))
+        self.0
+            .range(path.to_vec()..)
+            .next()
+            .is_some_and(|p| p.starts_with(path))
     }
 
     /// Nested `fieldsV1` JSON.
@@ -163,7 +180,9 @@ impl FieldSet {
         for path in &self.0 {
             let mut node = &mut root;
             for el in path {
-                let entry = node.entry(el.clone()).or_insert_with(|| Value::Object(Map::new()));
+                let entry = node
+                    .entry(el.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
                 node = match entry.as_object_mut() {
                     Some(m) => m,
                     None => break,
@@ -240,12 +259,18 @@ pub(crate) fn display(path: &[String]) -> String {
 fn item_position(items: &[Value], el: &str) -> Option<usize> {
     if let Some(k) = el.strip_prefix("k:") {
         let keys: Map<String, Value> = serde_json::from_str(k).ok()?;
-        items.iter().position(|item| keys.iter().all(|(kk, kv)| item.get(kk).unwrap_or(&Value::Null) == kv))
+        items.iter().position(|item| {
+            keys.iter()
+                .all(|(kk, kv)| item.get(kk).unwrap_or(&Value::Null) == kv)
+        })
     } else if let Some(v) = el.strip_prefix("v:") {
         let wanted: Value = serde_json::from_str(v).ok()?;
         items.iter().position(|item| *item == wanted)
     } else {
-        el.strip_prefix("i:")?.parse().ok().filter(|i| *i < items.len())
+        el.strip_prefix("i:")?
+            .parse()
+            .ok()
+            .filter(|i| *i < items.len())
     }
 }
 
@@ -264,7 +289,9 @@ pub(crate) fn get<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
 
 /// Removes the value at `path`; returns whether something was removed.
 pub(crate) fn remove(value: &mut Value, path: &[String]) -> bool {
-    let Some((last, parents)) = path.split_last() else { return false };
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
     let mut cur = value;
     for el in parents {
         cur = match (el.strip_prefix("f:"), cur) {

@@ -26,7 +26,10 @@ pub(crate) enum ListKind {
 #[derive(Clone, Debug)]
 pub(crate) enum Cursor {
     /// The top of an object; `schema` is set for custom resources.
-    Root { schema: Option<&'static Value>, model: Model },
+    Root {
+        schema: Option<&'static Value>,
+        model: Model,
+    },
     /// Inside a CRD schema (`None` once the schema says nothing more, e.g. preserved fields).
     Schema(Option<&'static Value>),
     /// Inside a built-in type (or metadata): the dotted path, list items as `[]`.
@@ -60,19 +63,29 @@ impl Cursor {
             Model::PgUpgrade => Some(CrdKind::PgUpgrade),
             _ => None,
         };
-        Cursor::Root { schema: kind.and_then(storage_schema).map(|s| &s.root), model: def.model }
+        Cursor::Root {
+            schema: kind.and_then(storage_schema).map(|s| &s.root),
+            model: def.model,
+        }
     }
 
     /// The cursor of field `name` of an object.
     pub fn field(&self, name: &str) -> Cursor {
         match self {
-            Cursor::Root { model, .. } if name == "metadata" => {
-                Cursor::Builtin { model: *model, path: "metadata".into() }
-            }
-            Cursor::Root { schema: Some(s), .. } => {
-                Cursor::Schema(s.get("properties").and_then(|p| p.get(name)))
-            }
-            Cursor::Root { schema: None, model } => Cursor::Builtin { model: *model, path: name.into() },
+            Cursor::Root { model, .. } if name == "metadata" => Cursor::Builtin {
+                model: *model,
+                path: "metadata".into(),
+            },
+            Cursor::Root {
+                schema: Some(s), ..
+            } => Cursor::Schema(s.get("properties").and_then(|p| p.get(name))),
+            Cursor::Root {
+                schema: None,
+                model,
+            } => Cursor::Builtin {
+                model: *model,
+                path: name.into(),
+            },
             Cursor::Schema(schema) => {
                 let next = schema.and_then(|s| {
                     s.get("properties")
@@ -82,8 +95,15 @@ impl Cursor {
                 Cursor::Schema(next)
             }
             Cursor::Builtin { model, path } => {
-                let path = if path.is_empty() { name.to_string() } else { format!("{path}.{name}") };
-                Cursor::Builtin { model: *model, path }
+                let path = if path.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{path}.{name}")
+                };
+                Cursor::Builtin {
+                    model: *model,
+                    path,
+                }
             }
         }
     }
@@ -93,22 +113,32 @@ impl Cursor {
         match self {
             Cursor::Root { .. } => Cursor::Schema(None),
             Cursor::Schema(schema) => Cursor::Schema(schema.and_then(|s| s.get("items"))),
-            Cursor::Builtin { model, path } => Cursor::Builtin { model: *model, path: format!("{path}[]") },
+            Cursor::Builtin { model, path } => Cursor::Builtin {
+                model: *model,
+                path: format!("{path}[]"),
+            },
         }
     }
 
     pub fn list_kind(&self) -> ListKind {
         match self {
-            Cursor::Schema(Some(s)) => match s.get("x-kubernetes-list-type").and_then(Value::as_str) {
-                Some("set") => ListKind::Set,
-                Some("map") => ListKind::Map(
-                    s.get("x-kubernetes-list-map-keys")
-                        .and_then(Value::as_array)
-                        .map(|k| k.iter().filter_map(Value::as_str).map(String::from).collect())
-                        .unwrap_or_default(),
-                ),
-                _ => ListKind::Atomic,
-            },
+            Cursor::Schema(Some(s)) => {
+                match s.get("x-kubernetes-list-type").and_then(Value::as_str) {
+                    Some("set") => ListKind::Set,
+                    Some("map") => ListKind::Map(
+                        s.get("x-kubernetes-list-map-keys")
+                            .and_then(Value::as_array)
+                            .map(|k| {
+                                k.iter()
+                                    .filter_map(Value::as_str)
+                                    .map(String::from)
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    ),
+                    _ => ListKind::Atomic,
+                }
+            }
             Cursor::Schema(None) | Cursor::Root { .. } => ListKind::Atomic,
             Cursor::Builtin { model, path } => builtin_list(*model, path),
         }

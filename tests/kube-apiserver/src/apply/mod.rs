@@ -33,7 +33,10 @@ struct Entry {
 }
 
 fn parse_entries(object: Option<&Value>) -> Vec<Entry> {
-    let Some(list) = object.and_then(|o| o.pointer("/metadata/managedFields")).and_then(Value::as_array) else {
+    let Some(list) = object
+        .and_then(|o| o.pointer("/metadata/managedFields"))
+        .and_then(Value::as_array)
+    else {
         return Vec::new();
     };
     list.iter()
@@ -90,7 +93,10 @@ fn scope_of(def: &ResourceDef, status: bool) -> (Scope, &'static str) {
 }
 
 /// Paths whose value differs between `before` and `after`, or that only `after` has.
-fn changed_paths(before: &BTreeMap<Path, Option<Value>>, after: &BTreeMap<Path, Option<Value>>) -> FieldSet {
+fn changed_paths(
+    before: &BTreeMap<Path, Option<Value>>,
+    after: &BTreeMap<Path, Option<Value>>,
+) -> FieldSet {
     FieldSet(
         after
             .iter()
@@ -151,10 +157,15 @@ fn merge_scoped(live: &Value, applied: &Value, cursor: &Cursor, scope: Scope) ->
         }
         let c = cursor.field(k);
         if k == "metadata" {
-            let live_meta = out_map.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
+            let live_meta = out_map
+                .entry("metadata")
+                .or_insert_with(|| Value::Object(Map::new()));
             if let (Some(lm), Some(am)) = (live_meta.as_object_mut(), av.as_object()) {
                 for (mk, mv) in am {
-                    if matches!(mk.as_str(), "labels" | "annotations" | "finalizers" | "ownerReferences") {
+                    if matches!(
+                        mk.as_str(),
+                        "labels" | "annotations" | "finalizers" | "ownerReferences"
+                    ) {
                         let merged = merge(lm.get(mk), mv, &c.field(mk));
                         lm.insert(mk.clone(), merged);
                     }
@@ -215,7 +226,10 @@ pub(crate) fn server_side_apply(
         .unwrap_or_default();
 
     let mut merged = merge_scoped(&base, applied, &cursor, scope);
-    let changed = changed_paths(&members(&base, &cursor, scope), &members(&merged, &cursor, scope));
+    let changed = changed_paths(
+        &members(&base, &cursor, scope),
+        &members(&merged, &cursor, scope),
+    );
 
     let mut causes = Vec::new();
     for e in entries.iter_mut().filter(|e| e.subresource == tag) {
@@ -229,7 +243,11 @@ pub(crate) fn server_side_apply(
         if force {
             e.set = e.set.difference(&conflicts);
         } else {
-            let using = if e.api_version.is_empty() { String::new() } else { format!(" using {}", e.api_version) };
+            let using = if e.api_version.is_empty() {
+                String::new()
+            } else {
+                format!(" using {}", e.api_version)
+            };
             for p in &conflicts.0 {
                 causes.push(StatusCause {
                     reason: "FieldManagerConflict".into(),
@@ -278,16 +296,35 @@ pub(crate) fn server_side_apply(
 /// are taken from every other manager; fields that disappeared are dropped from all entries.
 ///
 /// `new` keeps its own `managedFields` when the client sent some; otherwise `old`'s are used.
-pub(crate) fn record_update(def: &'static ResourceDef, old: Option<&Value>, new: &mut Value, manager: &str, status: bool) {
+pub(crate) fn record_update(
+    def: &'static ResourceDef,
+    old: Option<&Value>,
+    new: &mut Value,
+    manager: &str,
+    status: bool,
+) {
     let (scope, tag) = scope_of(def, status);
     let cursor = Cursor::root(def);
-    let sent = new.pointer("/metadata/managedFields").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
-    let mut entries = if sent { parse_entries(Some(new)) } else { parse_entries(old) };
+    let sent = new
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
+    let mut entries = if sent {
+        parse_entries(Some(new))
+    } else {
+        parse_entries(old)
+    };
     let empty = json!({});
     let before = members(old.unwrap_or(&empty), &cursor, scope);
     let after = members(new, &cursor, scope);
     let changed = changed_paths(&before, &after);
-    let removed = FieldSet(before.keys().filter(|p| !after.contains_key(*p)).cloned().collect());
+    let removed = FieldSet(
+        before
+            .keys()
+            .filter(|p| !after.contains_key(*p))
+            .cloned()
+            .collect(),
+    );
     if changed.is_empty() && removed.is_empty() {
         write_entries(new, entries);
         return;

@@ -46,7 +46,10 @@ impl<'a> Cluster<'a> {
     }
 
     pub fn port(&self) -> i64 {
-        self.spec.get("port").and_then(Value::as_i64).unwrap_or(5432)
+        self.spec
+            .get("port")
+            .and_then(Value::as_i64)
+            .unwrap_or(5432)
     }
 
     pub fn pgbouncer(&self) -> Option<&'a Value> {
@@ -54,7 +57,10 @@ impl<'a> Cluster<'a> {
     }
 
     pub fn shutdown(&self) -> bool {
-        self.spec.get("shutdown").and_then(Value::as_bool).unwrap_or(false)
+        self.spec
+            .get("shutdown")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
     }
 
     /// `spec.users`, or PGO's default user named after the cluster when `users` is absent.
@@ -68,20 +74,32 @@ impl<'a> Cluster<'a> {
                         databases: u
                             .get("databases")
                             .and_then(Value::as_array)
-                            .map(|d| d.iter().filter_map(Value::as_str).map(String::from).collect())
+                            .map(|d| {
+                                d.iter()
+                                    .filter_map(Value::as_str)
+                                    .map(String::from)
+                                    .collect()
+                            })
                             .unwrap_or_default(),
                     })
                 })
                 .collect(),
             None if self.name.len() <= 63 && crate::meta::check_dns_label(self.name).is_ok() => {
-                vec![User { name: self.name.to_string(), databases: vec![self.name.to_string()] }]
+                vec![User {
+                    name: self.name.to_string(),
+                    databases: vec![self.name.to_string()],
+                }]
             }
             None => Vec::new(),
         }
     }
 
     fn spec_metadata(&self, field: &str) -> Map<String, Value> {
-        self.spec.pointer(&format!("/metadata/{field}")).and_then(Value::as_object).cloned().unwrap_or_default()
+        self.spec
+            .pointer(&format!("/metadata/{field}"))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The controller ownerReference PGO sets on everything it creates.
@@ -121,7 +139,9 @@ impl<'a> Cluster<'a> {
 }
 
 fn service_type(spec: Option<&Value>) -> &str {
-    spec.and_then(|s| s.get("type")).and_then(Value::as_str).unwrap_or("ClusterIP")
+    spec.and_then(|s| s.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP")
 }
 
 /// The Services of a cluster (the pooler Service only when `proxy.pgBouncer` is set).
@@ -188,7 +208,10 @@ pub(crate) fn user_secret_name(c: &Cluster<'_>, user: &str) -> String {
 pub(crate) fn user_secret(c: &Cluster<'_>, user: &User, password: &str, verifier: &str) -> Value {
     let host = c.service_host("primary");
     let port = c.port().to_string();
-    let (u, p) = (credentials::escape(&user.name), credentials::escape(password));
+    let (u, p) = (
+        credentials::escape(&user.name),
+        credentials::escape(password),
+    );
     let mut data = Map::new();
     data.insert("user".into(), b64(&user.name));
     data.insert("password".into(), b64(password));
@@ -197,20 +220,41 @@ pub(crate) fn user_secret(c: &Cluster<'_>, user: &User, password: &str, verifier
     data.insert("port".into(), b64(&port));
     if let Some(db) = user.databases.first() {
         data.insert("dbname".into(), b64(db));
-        data.insert("uri".into(), b64(&format!("postgresql://{u}:{p}@{host}:{port}/{}", credentials::escape(db))));
-        data.insert("jdbc-uri".into(), b64(&format!("jdbc:postgresql://{host}:{port}/{}?password={p}&user={u}", credentials::escape(db))));
+        data.insert(
+            "uri".into(),
+            b64(&format!(
+                "postgresql://{u}:{p}@{host}:{port}/{}",
+                credentials::escape(db)
+            )),
+        );
+        data.insert(
+            "jdbc-uri".into(),
+            b64(&format!(
+                "jdbc:postgresql://{host}:{port}/{}?password={p}&user={u}",
+                credentials::escape(db)
+            )),
+        );
     }
     if let Some(pgb) = c.pgbouncer() {
         let host = c.service_host("pgbouncer");
-        let port = pgb.get("port").and_then(Value::as_i64).unwrap_or(5432).to_string();
+        let port = pgb
+            .get("port")
+            .and_then(Value::as_i64)
+            .unwrap_or(5432)
+            .to_string();
         data.insert("pgbouncer-host".into(), b64(&host));
         data.insert("pgbouncer-port".into(), b64(&port));
         if let Some(db) = user.databases.first() {
             let db = credentials::escape(db);
-            data.insert("pgbouncer-uri".into(), b64(&format!("postgresql://{u}:{p}@{host}:{port}/{db}")));
+            data.insert(
+                "pgbouncer-uri".into(),
+                b64(&format!("postgresql://{u}:{p}@{host}:{port}/{db}")),
+            );
             data.insert(
                 "pgbouncer-jdbc-uri".into(),
-                b64(&format!("jdbc:postgresql://{host}:{port}/{db}?password={p}&prepareThreshold=0&user={u}")),
+                b64(&format!(
+                    "jdbc:postgresql://{host}:{port}/{db}?password={p}&prepareThreshold=0&user={u}"
+                )),
             );
         }
     }

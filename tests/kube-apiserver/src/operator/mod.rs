@@ -1,6 +1,37 @@
-//! A simulated Crunchy Postgres Operator: watches PostgresClusters through the HTTP API and
-//! writes what PGO writes (finalizer, Services, Secrets, `status`), on a timeline set by a
-//! [`Scenario`]. See [`children`] and [`status`] for exactly what is written.
+//! A simulated Crunchy Postgres Operator: watches PostgresClusters through the HTTP API (as
+//! `User-Agent: pgo-simulated-operator`, field manager `postgres-operator`) and writes what PGO
+//! writes, on a timeline set by a [`Scenario`]:
+//!
+//! - the finalizer `postgres-operator.crunchydata.com/finalizer` (merge patch);
+//! - Services `<cluster>-primary` (headless, port `postgres`), `<cluster>-replicas`
+//!   (selector role `replica`) and, with `spec.proxy.pgBouncer`, `<cluster>-pgbouncer` (port
+//!   `pgbouncer`; deleted when the pooler is removed);
+//! - Secret `<cluster>-cluster-cert` (`ca.crt`, `tls.crt`, `tls.key`: placeholder PEM blocks)
+//!   unless `spec.customTLSSecret` is set;
+//! - Secret `<cluster>-pguser-<user>` per `spec.users[]` entry (or one user named after the
+//!   cluster when `users` is absent) with `user`, `password`, `verifier` (a real
+//!   SCRAM-SHA-256 verifier), `host`, `port`, and with a database `dbname`, `uri`, `jdbc-uri`;
+//!   with the pooler also `pgbouncer-host`, `pgbouncer-port`, `pgbouncer-uri`,
+//!   `pgbouncer-jdbc-uri`. Passwords are kept across reconciles; secrets of removed users are
+//!   deleted.
+//! - every child labelled `postgres-operator.crunchydata.com/cluster` (plus `role`, `pguser`,
+//!   `cluster-certificate` as PGO does, and `spec.metadata` labels/annotations) and owned by
+//!   the cluster through a controller ownerReference (all written with server-side apply);
+//! - `status` through server-side apply on `/status`: right away a first status with the
+//!   instance sets and 0 ready replicas; then, [`Scenario::ready_after`] after each new
+//!   generation, `observedGeneration`, `instances[]` (`readyReplicas` = `replicas`, or 0 when
+//!   not ready or `spec.shutdown`), `pgbackrest.repos[]`/`repoHost`/`manualBackup` (when the
+//!   `pgbackrest-backup` annotation and `spec.backups.pgbackrest.manual` are set)/
+//!   `scheduledBackups` (one completed run per configured schedule), `proxy.pgBouncer`,
+//!   `patroni.systemIdentifier`, `usersRevision`, `databaseRevision`, `postgresVersion`,
+//!   `startupInstance(Set)`, `monitoring.exporterConfiguration`, and the conditions
+//!   `PGBackRestRepoHostReady`, `PGBackRestReplicaRepoReady`, `PGBackRestReplicaCreate`,
+//!   `PGBackRestManualBackupSuccessful` and `ProxyAvailable` (PGO declares `ProxyAvailable`
+//!   but does not set it; its reasons `PgBouncerAvailable`/`PgBouncerUnavailable` are ours);
+//! - on deletion, after the scenario's delay, it deletes its children and then removes the
+//!   finalizer.
+//!
+//! PGUpgrades are not acted on.
 
 mod children;
 mod credentials;
@@ -47,14 +78,20 @@ pub struct OperatorOptions {
 
 impl Default for OperatorOptions {
     fn default() -> Self {
-        Self { scenario: Scenario::healthy(), resync: Duration::from_millis(20) }
+        Self {
+            scenario: Scenario::healthy(),
+            resync: Duration::from_millis(20),
+        }
     }
 }
 
 impl OperatorOptions {
     /// Options with `scenario` as the default scenario.
     pub fn with_scenario(scenario: Scenario) -> Self {
-        Self { scenario, ..Self::default() }
+        Self {
+            scenario,
+            ..Self::default()
+        }
     }
 }
 
@@ -92,11 +129,18 @@ impl SimulatedOperator {
                 axum::http::HeaderValue::from_static(USER_AGENT),
             ));
         });
-        let shared = Arc::new(Shared { default: Mutex::new(options.scenario), overrides: Mutex::new(HashMap::new()) });
+        let shared = Arc::new(Shared {
+            default: Mutex::new(options.scenario),
+            overrides: Mutex::new(HashMap::new()),
+        });
         let cancel = CancellationToken::new();
         let controller = reconcile::Controller::new(client, shared.clone());
         let task = tokio::spawn(controller.run(options.resync, cancel.clone()));
-        SimulatedOperator { shared, cancel, task: Some(task) }
+        SimulatedOperator {
+            shared,
+            cancel,
+            task: Some(task),
+        }
     }
 
     /// Uses `scenario` for the cluster `namespace/name` (takes effect on the next reconcile).

@@ -55,12 +55,20 @@ fn not_found(e: &kube::Error) -> bool {
 impl Controller {
     pub fn new(client: kube::Client, shared: Arc<Shared>) -> Self {
         let clusters = Api::all_with(client.clone(), &crate::operator::postgrescluster_resource());
-        Self { client, clusters, shared, cache: BTreeMap::new(), tracked: HashMap::new() }
+        Self {
+            client,
+            clusters,
+            shared,
+            cache: BTreeMap::new(),
+            tracked: HashMap::new(),
+        }
     }
 
     pub async fn run(mut self, resync: Duration, cancel: CancellationToken) {
         let config = watcher::Config::default();
-        let mut events = watcher(self.clusters.clone(), config).default_backoff().boxed();
+        let mut events = watcher(self.clusters.clone(), config)
+            .default_backoff()
+            .boxed();
         let mut tick = tokio::time::interval(resync);
         loop {
             tokio::select! {
@@ -87,7 +95,9 @@ impl Controller {
     }
 
     fn remember(&mut self, object: DynamicObject) {
-        let Ok(value) = serde_json::to_value(&object) else { return };
+        let Ok(value) = serde_json::to_value(&object) else {
+            return;
+        };
         if let Some(uid) = object.metadata.uid.clone() {
             self.cache.insert(uid, value);
         }
@@ -102,18 +112,29 @@ impl Controller {
 
     fn api_for<K>(&self, namespace: &str) -> Api<K>
     where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
         K::DynamicType: Default,
     {
         Api::namespaced(self.client.clone(), namespace)
     }
 
     async fn reconcile(&mut self, uid: &str) -> Result<()> {
-        let Some(object) = self.cache.get(uid).cloned() else { return Ok(()) };
-        let Some(c) = Cluster::of(&object) else { return Ok(()) };
+        let Some(object) = self.cache.get(uid).cloned() else {
+            return Ok(());
+        };
+        let Some(c) = Cluster::of(&object) else {
+            return Ok(());
+        };
         let scenario = self.shared.scenario_for(c.namespace, c.name);
         let finalizers = crate::meta::finalizers(&object);
-        let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), c.namespace, &crate::operator::postgrescluster_resource());
+        let api: Api<DynamicObject> = Api::namespaced_with(
+            self.client.clone(),
+            c.namespace,
+            &crate::operator::postgrescluster_resource(),
+        );
         let now = Instant::now();
         let tracked = self.tracked.entry(uid.to_string()).or_default();
 
@@ -131,7 +152,17 @@ impl Controller {
             let remaining: Vec<&String> = finalizers.iter().filter(|f| *f != FINALIZER).collect();
             let rv = crate::meta::meta_str(&object, "resourceVersion").unwrap_or("");
             let patch = json!({ "metadata": { "finalizers": remaining, "resourceVersion": rv } });
-            match api.patch(c.name, &PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &Patch::Merge(patch)).await {
+            match api
+                .patch(
+                    c.name,
+                    &PatchParams {
+                        field_manager: Some(FIELD_MANAGER.into()),
+                        ..Default::default()
+                    },
+                    &Patch::Merge(patch),
+                )
+                .await
+            {
                 Ok(updated) => self.remember(updated),
                 Err(e) if not_found(&e) => {}
                 Err(e) => return Err(e),
@@ -144,7 +175,16 @@ impl Controller {
             all.push(FINALIZER.to_string());
             let rv = crate::meta::meta_str(&object, "resourceVersion").unwrap_or("");
             let patch = json!({ "metadata": { "finalizers": all, "resourceVersion": rv } });
-            let updated = api.patch(c.name, &PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..Default::default() }, &Patch::Merge(patch)).await?;
+            let updated = api
+                .patch(
+                    c.name,
+                    &PatchParams {
+                        field_manager: Some(FIELD_MANAGER.into()),
+                        ..Default::default()
+                    },
+                    &Patch::Merge(patch),
+                )
+                .await?;
             self.remember(updated);
             return Ok(());
         }
@@ -157,24 +197,42 @@ impl Controller {
             }
         }
 
-        let Some(tracked) = self.tracked.get_mut(uid) else { return Ok(()) };
+        let Some(tracked) = self.tracked.get_mut(uid) else {
+            return Ok(());
+        };
         let seen = *tracked.generation_seen.entry(c.generation).or_insert(now);
-        let current = object.get("status").filter(|s| s.as_object().is_some_and(|m| !m.is_empty()));
+        let current = object
+            .get("status")
+            .filter(|s| s.as_object().is_some_and(|m| !m.is_empty()));
         let desired = if now >= seen + scenario.ready_after {
-            Some(status::settled(&c, &scenario.outcome, current, &mut tracked.memo, &crate::meta::now_rfc3339()))
+            Some(status::settled(
+                &c,
+                &scenario.outcome,
+                current,
+                &mut tracked.memo,
+                &crate::meta::now_rfc3339(),
+            ))
         } else if current.is_none() {
             Some(status::initial(&c))
         } else {
             None
         };
-        let Some(desired) = desired.filter(|d| current != Some(d)) else { return Ok(()) };
+        let Some(desired) = desired.filter(|d| current != Some(d)) else {
+            return Ok(());
+        };
         let body = json!({
             "apiVersion": format!("{}/v1beta1", crate::resources::PGO_GROUP),
             "kind": "PostgresCluster",
             "metadata": { "name": c.name, "namespace": c.namespace },
             "status": desired,
         });
-        let updated = api.patch_status(c.name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(body)).await?;
+        let updated = api
+            .patch_status(
+                c.name,
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(body),
+            )
+            .await?;
         self.remember(updated);
         Ok(())
     }
@@ -184,15 +242,24 @@ impl Controller {
         let services: Api<Service> = self.api_for(c.namespace);
         let secrets: Api<Secret> = self.api_for(c.namespace);
         for service in children::services(c) {
-            let name = crate::meta::meta_str(&service, "name").unwrap_or("").to_string();
-            services.patch(&name, &params, &Patch::Apply(service)).await?;
+            let name = crate::meta::meta_str(&service, "name")
+                .unwrap_or("")
+                .to_string();
+            services
+                .patch(&name, &params, &Patch::Apply(service))
+                .await?;
         }
-        let Some(tracked) = self.tracked.get_mut(c.uid) else { return Ok(()) };
+        let Some(tracked) = self.tracked.get_mut(c.uid) else {
+            return Ok(());
+        };
         let pgbouncer_name = format!("{}-pgbouncer", c.name);
         if c.pgbouncer().is_some() {
             tracked.pgbouncer_service = true;
         } else if tracked.pgbouncer_service {
-            match services.delete(&pgbouncer_name, &DeleteParams::background()).await {
+            match services
+                .delete(&pgbouncer_name, &DeleteParams::background())
+                .await
+            {
                 Ok(_) => {}
                 Err(e) if not_found(&e) => {}
                 Err(e) => return Err(e),
@@ -202,17 +269,30 @@ impl Controller {
         if !tracked.cert_written
             && let Some(cert) = children::cluster_cert_secret(c)
         {
-            let name = crate::meta::meta_str(&cert, "name").unwrap_or("").to_string();
+            let name = crate::meta::meta_str(&cert, "name")
+                .unwrap_or("")
+                .to_string();
             secrets.patch(&name, &params, &Patch::Apply(cert)).await?;
             tracked.cert_written = true;
         }
         let selector = format!("{LABEL_CLUSTER}={},{LABEL_ROLE}=pguser", c.name);
-        let existing = secrets.list(&ListParams::default().labels(&selector)).await?;
+        let existing = secrets
+            .list(&ListParams::default().labels(&selector))
+            .await?;
         let users = c.users();
         for secret in &existing.items {
-            let user = secret.metadata.labels.as_ref().and_then(|l| l.get(LABEL_PGUSER)).cloned().unwrap_or_default();
+            let user = secret
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(LABEL_PGUSER))
+                .cloned()
+                .unwrap_or_default();
             let data = secret.data.clone().unwrap_or_default();
-            let field = |k: &str| data.get(k).map(|b| String::from_utf8_lossy(&b.0).to_string());
+            let field = |k: &str| {
+                data.get(k)
+                    .map(|b| String::from_utf8_lossy(&b.0).to_string())
+            };
             if let (Some(p), Some(v)) = (field("password"), field("verifier")) {
                 tracked.passwords.entry(user.clone()).or_insert((p, v));
             }
@@ -237,18 +317,28 @@ impl Controller {
                 })
                 .clone();
             let secret = children::user_secret(c, user, &password, &verifier);
-            secrets.patch(&children::user_secret_name(c, &user.name), &params, &Patch::Apply(secret)).await?;
+            secrets
+                .patch(
+                    &children::user_secret_name(c, &user.name),
+                    &params,
+                    &Patch::Apply(secret),
+                )
+                .await?;
         }
         Ok(())
     }
 
     async fn delete_children(&self, c: &Cluster<'_>) -> Result<()> {
         let selector = format!("{LABEL_CLUSTER}={}", c.name);
-        let owned = |refs: Option<&Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>>| {
-            refs.is_some_and(|r| r.iter().any(|o| o.uid == c.uid))
-        };
+        let owned = |refs: Option<
+            &Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>,
+        >| { refs.is_some_and(|r| r.iter().any(|o| o.uid == c.uid)) };
         let services: Api<Service> = self.api_for(c.namespace);
-        for s in services.list(&ListParams::default().labels(&selector)).await?.items {
+        for s in services
+            .list(&ListParams::default().labels(&selector))
+            .await?
+            .items
+        {
             if owned(s.metadata.owner_references.as_ref())
                 && let Some(name) = &s.metadata.name
                 && let Err(e) = services.delete(name, &DeleteParams::background()).await
@@ -258,7 +348,11 @@ impl Controller {
             }
         }
         let secrets: Api<Secret> = self.api_for(c.namespace);
-        for s in secrets.list(&ListParams::default().labels(&selector)).await?.items {
+        for s in secrets
+            .list(&ListParams::default().labels(&selector))
+            .await?
+            .items
+        {
             if owned(s.metadata.owner_references.as_ref())
                 && let Some(name) = &s.metadata.name
                 && let Err(e) = secrets.delete(name, &DeleteParams::background()).await

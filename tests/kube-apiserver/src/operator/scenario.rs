@@ -49,21 +49,33 @@ pub struct Scenario {
 impl Scenario {
     /// Becomes ready 50 ms after each change; deletes promptly.
     pub fn healthy() -> Self {
-        Self { ready_after: Duration::from_millis(50), outcome: Outcome::Ready, deletion: Deletion::After(Duration::from_millis(10)) }
+        Self {
+            ready_after: Duration::from_millis(50),
+            outcome: Outcome::Ready,
+            deletion: Deletion::After(Duration::from_millis(10)),
+        }
     }
 
     /// Becomes ready `delay` after each change.
     pub fn slow(delay: Duration) -> Self {
-        Self { ready_after: delay, ..Self::healthy() }
+        Self {
+            ready_after: delay,
+            ..Self::healthy()
+        }
     }
 
     /// Observes each generation but never becomes ready.
     pub fn never_ready() -> Self {
-        Self { outcome: Outcome::NeverReady, ..Self::healthy() }
+        Self {
+            outcome: Outcome::NeverReady,
+            ..Self::healthy()
+        }
     }
 
     /// Observes each generation, never becomes ready, and reports `reason` on a `False`
-    /// `PGBackRestReplicaRepoReady` condition (see [`Outcome::Fails`]).
+    /// `PGBackRestReplicaRepoReady` condition (see [`Outcome::Fails`]). `reason` must be a
+    /// valid condition reason (CamelCase, e.g. `ImagePullBackOff`): the status is validated
+    /// against the schema like any other write.
     pub fn fails_with(reason: impl Into<String>) -> Self {
         let reason = reason.into();
         Self {

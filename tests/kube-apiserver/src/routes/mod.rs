@@ -2,6 +2,7 @@
 //! tree has ambiguous shapes, e.g. `namespaces/{ns}/status` vs `namespaces/{ns}/secrets`), and
 //! one middleware that records every request in the log and applies injected faults.
 
+mod delete;
 pub(crate) mod path;
 mod query;
 mod read;
@@ -39,7 +40,11 @@ pub(crate) struct AppState {
 pub(crate) type App = Arc<AppState>;
 
 /// Serialises a JSON response with optional `Warning` headers.
-pub(crate) fn json_response<T: Serialize + ?Sized>(code: u16, body: &T, warnings: &[String]) -> Response {
+pub(crate) fn json_response<T: Serialize + ?Sized>(
+    code: u16,
+    body: &T,
+    warnings: &[String],
+) -> Response {
     let code = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
     let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
     let mut response = (code, [(header::CONTENT_TYPE, "application/json")], text).into_response();
@@ -78,7 +83,12 @@ impl RequestMeta {
             (&Method::DELETE, _) => Verb::Delete,
             _ => Verb::Get,
         };
-        let header = |h: header::HeaderName| headers.get(h).and_then(|v| v.to_str().ok()).map(String::from);
+        let header = |h: header::HeaderName| {
+            headers
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        };
         Self {
             verb,
             target,
@@ -130,7 +140,12 @@ impl RequestMeta {
 /// Logs every request and applies injected faults before the handler runs.
 async fn observe(State(app): State<App>, request: Request, next: Next) -> Response {
     let query = Query::parse(request.uri().query()).unwrap_or_default();
-    let rm = RequestMeta::from_parts(request.method(), request.uri().path(), &query, request.headers());
+    let rm = RequestMeta::from_parts(
+        request.method(),
+        request.uri().path(),
+        &query,
+        request.headers(),
+    );
     let decision = app.faults.decide(&rm.fault_subject());
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
@@ -141,31 +156,54 @@ async fn observe(State(app): State<App>, request: Request, next: Next) -> Respon
             tokio::time::sleep(d).await;
             next.run(request).await
         }
-        Some(FaultKind::InternalError) => ApiError::internal("injected fault: internal error").into_response(),
+        Some(FaultKind::InternalError) => {
+            ApiError::internal("injected fault: internal error").into_response()
+        }
         Some(FaultKind::ServiceUnavailable) => {
             ApiError::service_unavailable("injected fault: service unavailable").into_response()
         }
-        Some(FaultKind::TooManyRequests { retry_after_seconds }) => {
-            ApiError::too_many_requests(retry_after_seconds).into_response()
-        }
+        Some(FaultKind::TooManyRequests {
+            retry_after_seconds,
+        }) => ApiError::too_many_requests(retry_after_seconds).into_response(),
     };
     app.log.record(rm.record(response.status().as_u16()));
     response
 }
 
-async fn dispatch(State(app): State<App>, method: Method, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn dispatch(
+    State(app): State<App>,
+    method: Method,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let route = path::parse(uri.path());
     let result = match route.clone() {
-        Route::Version | Route::Health | Route::CoreVersions | Route::CoreResources | Route::Groups
-        | Route::Group(_) | Route::GroupResources(..)
+        Route::Version
+        | Route::Health
+        | Route::CoreVersions
+        | Route::CoreResources
+        | Route::Groups
+        | Route::Group(_)
+        | Route::GroupResources(..)
             if method != Method::GET =>
         {
-            Err(ApiError::method_not_allowed(format!("{method} is not supported on {}", uri.path())))
+            Err(ApiError::method_not_allowed(format!(
+                "{method} is not supported on {}",
+                uri.path()
+            )))
         }
         Route::Version => Ok(crate::discovery::version()),
         Route::Health => Ok((StatusCode::OK, "ok").into_response()),
-        Route::CoreVersions | Route::Groups if crate::discovery::wants_aggregated(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())) => {
-            Ok(crate::discovery::aggregated(matches!(route, Route::CoreVersions)))
+        Route::CoreVersions | Route::Groups
+            if crate::discovery::wants_aggregated(
+                headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()),
+            ) =>
+        {
+            Ok(crate::discovery::aggregated(matches!(
+                route,
+                Route::CoreVersions
+            )))
         }
         Route::CoreVersions => Ok(crate::discovery::core_versions()),
         Route::CoreResources => crate::discovery::resources("", "v1"),
@@ -178,7 +216,15 @@ async fn dispatch(State(app): State<App>, method: Method, uri: axum::http::Uri, 
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-fn resource(app: &App, method: &Method, t: &Target, path: &str, raw_query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+fn resource(
+    app: &App,
+    method: &Method,
+    t: &Target,
+    path: &str,
+    raw_query: Option<&str>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let q = Query::parse(raw_query)?;
     let rm = RequestMeta::from_parts(method, path, &q, headers);
     match (method, rm.verb) {
@@ -191,9 +237,12 @@ fn resource(app: &App, method: &Method, t: &Target, path: &str, raw_query: Optio
         (&Method::POST, _) => write::create(app, t, &q, &rm, body),
         (&Method::PUT, _) if t.name.is_some() => write::update(app, t, &q, &rm, body),
         (&Method::PATCH, _) if t.name.is_some() => write::patch(app, t, &q, &rm, body),
-        (&Method::DELETE, Verb::Delete) => write::delete(app, t, &q, body),
-        (&Method::DELETE, Verb::DeleteCollection) => write::delete_collection(app, t, &q, body),
-        _ => Err(ApiError::method_not_allowed(format!("{method} is not supported on {}", t.def.plural))),
+        (&Method::DELETE, Verb::Delete) => delete::delete(app, t, &q, body),
+        (&Method::DELETE, Verb::DeleteCollection) => delete::delete_collection(app, t, &q, body),
+        _ => Err(ApiError::method_not_allowed(format!(
+            "{method} is not supported on {}",
+            t.def.plural
+        ))),
     }
 }
 

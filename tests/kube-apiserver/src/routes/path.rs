@@ -54,7 +54,9 @@ fn resource_target(group: &str, version: &str, rest: &[&str]) -> Route {
             _ => Route::NotFound,
         };
     }
-    let Some(def) = rest.first().and_then(|p| find(p)) else { return Route::NotFound };
+    let Some(def) = rest.first().and_then(|p| find(p)) else {
+        return Route::NotFound;
+    };
     match (rest.len(), def.namespaced) {
         (1, _) => target(def, None, None, None),
         (2, false) => target(def, None, Some(rest[1]), None),
@@ -74,7 +76,9 @@ pub(crate) fn parse(path: &str) -> Route {
         ["api", "v1", rest @ ..] => resource_target("", "v1", rest),
         ["apis"] => Route::Groups,
         ["apis", group] => Route::Group((*group).to_string()),
-        ["apis", group, version] => Route::GroupResources((*group).to_string(), (*version).to_string()),
+        ["apis", group, version] => {
+            Route::GroupResources((*group).to_string(), (*version).to_string())
+        }
         ["apis", group, version, rest @ ..] => resource_target(group, version, rest),
         _ => Route::NotFound,
     }
@@ -94,21 +98,46 @@ mod tests {
     #[test]
     fn namespaced_and_cluster_scoped_paths_resolve() {
         let s = |v: &str| Some(v.to_string());
-        assert_eq!(target("/api/v1/namespaces"), ("namespaces".into(), None, None, None));
-        assert_eq!(target("/api/v1/namespaces/a"), ("namespaces".into(), None, s("a"), None));
-        assert_eq!(target("/api/v1/namespaces/a/status"), ("namespaces".into(), None, s("a"), s("status")));
-        assert_eq!(target("/api/v1/namespaces/a/secrets"), ("secrets".into(), s("a"), None, None));
-        assert_eq!(target("/api/v1/namespaces/a/secrets/x"), ("secrets".into(), s("a"), s("x"), None));
-        assert_eq!(target("/api/v1/secrets"), ("secrets".into(), None, None, None));
         assert_eq!(
-            target("/apis/postgres-operator.crunchydata.com/v1beta1/namespaces/a/postgresclusters/h/status"),
+            target("/api/v1/namespaces"),
+            ("namespaces".into(), None, None, None)
+        );
+        assert_eq!(
+            target("/api/v1/namespaces/a"),
+            ("namespaces".into(), None, s("a"), None)
+        );
+        assert_eq!(
+            target("/api/v1/namespaces/a/status"),
+            ("namespaces".into(), None, s("a"), s("status"))
+        );
+        assert_eq!(
+            target("/api/v1/namespaces/a/secrets"),
+            ("secrets".into(), s("a"), None, None)
+        );
+        assert_eq!(
+            target("/api/v1/namespaces/a/secrets/x"),
+            ("secrets".into(), s("a"), s("x"), None)
+        );
+        assert_eq!(
+            target("/api/v1/secrets"),
+            ("secrets".into(), None, None, None)
+        );
+        assert_eq!(
+            target(
+                "/apis/postgres-operator.crunchydata.com/v1beta1/namespaces/a/postgresclusters/h/status"
+            ),
             ("postgresclusters".into(), s("a"), s("h"), s("status"))
         );
     }
 
     #[test]
     fn unknown_paths_are_not_found() {
-        for p in ["/api/v1/widgets", "/apis/x/v1/things", "/api/v1/secrets/x", "/nope"] {
+        for p in [
+            "/api/v1/widgets",
+            "/apis/x/v1/things",
+            "/api/v1/secrets/x",
+            "/nope",
+        ] {
             assert!(matches!(parse(p), Route::NotFound), "{p}");
         }
     }

@@ -27,12 +27,18 @@ fn boolean(name: &str, v: &str) -> Result<bool, ApiError> {
     match v {
         "true" | "1" => Ok(true),
         "false" | "0" | "" => Ok(false),
-        other => Err(ApiError::bad_request(format!("invalid value {other:?} for {name}: must be a boolean"))),
+        other => Err(ApiError::bad_request(format!(
+            "invalid value {other:?} for {name}: must be a boolean"
+        ))),
     }
 }
 
 fn number(name: &str, v: &str) -> Result<u64, ApiError> {
-    v.parse().map_err(|_| ApiError::bad_request(format!("invalid value {v:?} for {name}: must be a non-negative integer")))
+    v.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "invalid value {v:?} for {name}: must be a non-negative integer"
+        ))
+    })
 }
 
 impl Query {
@@ -51,9 +57,15 @@ impl Query {
                 }
                 "continue" if !v.is_empty() => q.continue_token = Some(v.to_string()),
                 "resourceVersion" if !v.is_empty() => q.resource_version = Some(v.to_string()),
-                "resourceVersionMatch" if !v.is_empty() => q.resource_version_match = Some(v.to_string()),
-                "allowWatchBookmarks" => q.allow_watch_bookmarks = boolean("allowWatchBookmarks", v)?,
-                "sendInitialEvents" => q.send_initial_events = Some(boolean("sendInitialEvents", v)?),
+                "resourceVersionMatch" if !v.is_empty() => {
+                    q.resource_version_match = Some(v.to_string())
+                }
+                "allowWatchBookmarks" => {
+                    q.allow_watch_bookmarks = boolean("allowWatchBookmarks", v)?
+                }
+                "sendInitialEvents" => {
+                    q.send_initial_events = Some(boolean("sendInitialEvents", v)?)
+                }
                 "timeoutSeconds" => q.timeout_seconds = Some(number("timeoutSeconds", v)?),
                 "fieldManager" if !v.is_empty() => q.field_manager = Some(v.to_string()),
                 "force" => q.force = Some(boolean("force", v)?),
@@ -66,7 +78,9 @@ impl Query {
         if let Some(fm) = &q.field_manager
             && fm.len() > 128
         {
-            return Err(ApiError::bad_request("fieldManager: Too long: may not be more than 128 bytes"));
+            return Err(ApiError::bad_request(
+                "fieldManager: Too long: may not be more than 128 bytes",
+            ));
         }
         Ok(q)
     }
@@ -76,7 +90,9 @@ impl Query {
         match self.resource_version.as_deref() {
             None | Some("0") => Ok(None),
             Some(rv) => rv.parse().map(Some).map_err(|_| {
-                ApiError::bad_request(format!("invalid resource version {rv:?}: must be an unsigned integer"))
+                ApiError::bad_request(format!(
+                    "invalid resource version {rv:?}: must be an unsigned integer"
+                ))
             }),
         }
     }

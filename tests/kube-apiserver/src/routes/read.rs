@@ -17,8 +17,15 @@ use crate::store::{ObjKey, TooOld};
 use axum::response::Response;
 
 pub(crate) fn key_of(t: &Target) -> Result<ObjKey, ApiError> {
-    let name = t.name.as_deref().ok_or_else(|| ApiError::method_not_allowed("a name is required"))?;
-    Ok(ObjKey::new(t.def.key(), t.namespace.as_deref().unwrap_or(""), name))
+    let name = t
+        .name
+        .as_deref()
+        .ok_or_else(|| ApiError::method_not_allowed("a name is required"))?;
+    Ok(ObjKey::new(
+        t.def.key(),
+        t.namespace.as_deref().unwrap_or(""),
+        name,
+    ))
 }
 
 /// GET one object (or its `status` subresource, which is the same object).
@@ -30,7 +37,10 @@ pub(crate) fn get(app: &App, t: &Target) -> Result<Response, ApiError> {
     }
     let key = key_of(t)?;
     let name = t.name.as_deref().unwrap_or("");
-    let object = app.store.read(|s| s.get(&key)).ok_or_else(|| ApiError::not_found(t.def, name))?;
+    let object = app
+        .store
+        .read(|s| s.get(&key))
+        .ok_or_else(|| ApiError::not_found(t.def, name))?;
     Ok(json_response(200, object.as_ref(), &[]))
 }
 
@@ -42,14 +52,24 @@ struct ContinueToken {
 }
 
 fn encode_continue(rv: u64, after: &ObjKey) -> String {
-    let token = ContinueToken { v: "meta.k8s.io/v1".into(), rv, start: format!("{}/{}\u{0}", after.ns, after.name) };
+    let token = ContinueToken {
+        v: "meta.k8s.io/v1".into(),
+        rv,
+        start: format!("{}/{}\u{0}", after.ns, after.name),
+    };
     let raw = serde_json::to_vec(&token).unwrap_or_default();
     base64::engine::general_purpose::URL_SAFE.encode(raw)
 }
 
 fn decode_continue(token: &str) -> Result<(u64, String, String), ApiError> {
-    let bad = || ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
-    let raw = base64::engine::general_purpose::URL_SAFE.decode(token).map_err(|_| bad())?;
+    let bad = || {
+        ApiError::bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+        )
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(token)
+        .map_err(|_| bad())?;
     let t: ContinueToken = serde_json::from_slice(&raw).map_err(|_| bad())?;
     let start = t.start.trim_end_matches('\u{0}');
     let (ns, name) = start.split_once('/').ok_or_else(bad)?;
@@ -66,7 +86,9 @@ fn list_version(q: &Query, current: u64) -> Result<u64, ApiError> {
         (Some("Exact"), None) => Err(ApiError::bad_request(
             "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"",
         )),
-        (Some("Exact"), Some(rv)) if rv > current => Err(ApiError::too_large_resource_version(rv, current)),
+        (Some("Exact"), Some(rv)) if rv > current => {
+            Err(ApiError::too_large_resource_version(rv, current))
+        }
         (Some("Exact"), Some(rv)) => Ok(rv),
         (None | Some("NotOlderThan"), Some(rv)) if rv > current => {
             Err(ApiError::too_large_resource_version(rv, current))
@@ -79,7 +101,9 @@ fn list_version(q: &Query, current: u64) -> Result<u64, ApiError> {
 }
 
 fn expired_continue() -> ApiError {
-    ApiError::expired("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
+    ApiError::expired(
+        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+    )
 }
 
 /// The objects a list or initial watch covers, at a resourceVersion, filtered.
@@ -92,10 +116,15 @@ pub(crate) fn select(
 ) -> Result<(u64, BTreeMap<ObjKey, Arc<Value>>), ApiError> {
     app.store.read(|s| {
         let at = rv.unwrap_or(s.rv());
-        let objects = s.list_at(t.def.key(), t.namespace.as_deref(), at).map_err(|TooOld { oldest }| {
-            ApiError::expired(format!("too old resource version: {at} ({oldest})"))
-        })?;
-        let filtered = objects.into_iter().filter(|(_, o)| labels.matches(o) && fields.matches(o)).collect();
+        let objects =
+            s.list_at(t.def.key(), t.namespace.as_deref(), at)
+                .map_err(|TooOld { oldest }| {
+                    ApiError::expired(format!("too old resource version: {at} ({oldest})"))
+                })?;
+        let filtered = objects
+            .into_iter()
+            .filter(|(_, o)| labels.matches(o) && fields.matches(o))
+            .collect();
         Ok((at, filtered))
     })
 }
@@ -119,7 +148,9 @@ pub(crate) fn list(app: &App, t: &Target, q: &Query) -> Result<Response, ApiErro
     let (rv, start) = match &q.continue_token {
         Some(token) => {
             if q.resource_version.as_deref().is_some_and(|v| v != "0") {
-                return Err(ApiError::bad_request("specifying resource version is not allowed when using continue"));
+                return Err(ApiError::bad_request(
+                    "specifying resource version is not allowed when using continue",
+                ));
             }
             let (rv, ns, name) = decode_continue(token)?;
             if rv < app.store.read(|s| s.compacted()) {
@@ -134,7 +165,10 @@ pub(crate) fn list(app: &App, t: &Target, q: &Query) -> Result<Response, ApiErro
     let mut continue_token = None;
     let mut remaining = 0usize;
     let mut last_key = None;
-    for (key, object) in objects.iter().filter(|(k, _)| start.as_ref().is_none_or(|s| *k > s)) {
+    for (key, object) in objects
+        .iter()
+        .filter(|(k, _)| start.as_ref().is_none_or(|s| *k > s))
+    {
         if q.limit.is_some_and(|l| items.len() >= l) {
             remaining += 1;
             continue;

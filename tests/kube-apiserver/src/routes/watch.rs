@@ -34,15 +34,26 @@ fn bookmark(t: &Target, rv: u64, initial_end: bool) -> Bytes {
     if initial_end {
         metadata["annotations"] = json!({ "k8s.io/initial-events-end": "true" });
     }
-    line("BOOKMARK", &json!({ "apiVersion": t.def.api_version(), "kind": t.def.kind, "metadata": metadata }))
+    line(
+        "BOOKMARK",
+        &json!({ "apiVersion": t.def.api_version(), "kind": t.def.kind, "metadata": metadata }),
+    )
 }
 
 fn expired(rv: u64, oldest: u64) -> Bytes {
-    line("ERROR", &ApiError::expired(format!("too old resource version: {rv} ({oldest})")).to_status_json())
+    line(
+        "ERROR",
+        &ApiError::expired(format!("too old resource version: {rv} ({oldest})")).to_status_json(),
+    )
 }
 
 /// Filters one stored event for this watch; returns the event type to send, if any.
-fn translate(t: &Target, labels: &LabelSelector, fields: &FieldSelector, e: &StoredEvent) -> Option<&'static str> {
+fn translate(
+    t: &Target,
+    labels: &LabelSelector,
+    fields: &FieldSelector,
+    e: &StoredEvent,
+) -> Option<&'static str> {
     if e.key.res != t.def.key() || t.namespace.as_deref().is_some_and(|ns| e.key.ns != ns) {
         return None;
     }
@@ -92,7 +103,12 @@ fn stream_response(rx: mpsc::Receiver<Bytes>) -> Response {
 
 /// Starts a watch; the stream runs on its own task until timeout, client disconnect, an
 /// injected drop, or server shutdown.
-pub(crate) fn watch(app: &App, t: &Target, q: &Query, expire_now: bool) -> Result<Response, ApiError> {
+pub(crate) fn watch(
+    app: &App,
+    t: &Target,
+    q: &Query,
+    expire_now: bool,
+) -> Result<Response, ApiError> {
     validate(q)?;
     let labels = LabelSelector::parse(&q.label_selector)?;
     let fields = FieldSelector::parse(&q.field_selector, t.def)?;
@@ -123,7 +139,9 @@ pub(crate) fn watch(app: &App, t: &Target, q: &Query, expire_now: bool) -> Resul
     let app = app.clone();
     let t = t.clone();
     let bookmarks = q.allow_watch_bookmarks;
-    let deadline = q.timeout_seconds.map(|s| Instant::now() + Duration::from_secs(s));
+    let deadline = q
+        .timeout_seconds
+        .map(|s| Instant::now() + Duration::from_secs(s));
     tokio::spawn(async move {
         for b in first {
             if tx.send(b).await.is_err() {
@@ -137,7 +155,9 @@ pub(crate) fn watch(app: &App, t: &Target, q: &Query, expire_now: bool) -> Resul
         tick.tick().await;
         loop {
             changes.borrow_and_update();
-            let batch = app.store.read(|s| s.events_after(last).map(|e| (e, s.rv())));
+            let batch = app
+                .store
+                .read(|s| s.events_after(last).map(|e| (e, s.rv())));
             match batch {
                 Err(TooOld { oldest }) => {
                     let _ = tx.send(expired(last, oldest)).await;

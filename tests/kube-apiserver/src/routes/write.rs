@@ -1,10 +1,11 @@
-//! POST (create), PUT (update), PATCH (JSON / merge / strategic / apply) and DELETE.
+//! POST (create), PUT (update) and PATCH (JSON / merge / strategic / apply); DELETE lives
+//! in [`super::delete`].
 //!
 //! Each handler runs in one store transaction: read the current object, build the candidate
 //! (body, patched object, or server-side-apply merge), check preconditions, admit it, record
 //! managed fields, and commit. No-op writes commit nothing (no new resourceVersion, no event).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::path::Target;
 use super::query::Query;
@@ -12,11 +13,10 @@ use super::read::key_of;
 use super::{App, RequestMeta, json_response};
 use crate::admission::{self, Admit, FieldValidation};
 use crate::apply;
-use crate::deletion::{self, Outcome, Propagation};
+use crate::deletion;
 use crate::error::ApiError;
 use crate::meta;
 use crate::patch::{self, PatchType};
-use crate::resources::Model;
 use crate::store::{ObjKey, Txn};
 use axum::response::Response;
 
@@ -26,7 +26,10 @@ fn admit_ctx<'a>(app: &App, t: &'a Target, q: &Query) -> Result<Admit<'a>, ApiEr
         namespace: t.namespace.as_deref().unwrap_or(""),
         url_name: t.name.as_deref(),
         status: is_status(t)?,
-        field_validation: FieldValidation::parse(q.field_validation.as_deref(), app.options.field_validation)?,
+        field_validation: FieldValidation::parse(
+            q.field_validation.as_deref(),
+            app.options.field_validation,
+        )?,
     })
 }
 
@@ -34,7 +37,10 @@ fn is_status(t: &Target) -> Result<bool, ApiError> {
     match t.subresource.as_deref() {
         None => Ok(false),
         Some("status") if t.def.status_subresource => Ok(true),
-        Some(other) => Err(ApiError::path_not_found(&format!("{}/{other}", t.def.plural))),
+        Some(other) => Err(ApiError::path_not_found(&format!(
+            "{}/{other}",
+            t.def.plural
+        ))),
     }
 }
 
@@ -56,13 +62,19 @@ fn equivalent(a: &Value, b: &Value) -> bool {
 }
 
 fn check_namespace(txn: &Txn<'_>, t: &Target, name: &str) -> Result<(), ApiError> {
-    let Some(ns) = t.namespace.as_deref().filter(|_| t.def.namespaced) else { return Ok(()) };
-    let namespace = txn.get(&ObjKey::new("namespaces", "", ns)).ok_or_else(|| ApiError::namespace_not_found(ns))?;
+    let Some(ns) = t.namespace.as_deref().filter(|_| t.def.namespaced) else {
+        return Ok(());
+    };
+    let namespace = txn
+        .get(&ObjKey::new("namespaces", "", ns))
+        .ok_or_else(|| ApiError::namespace_not_found(ns))?;
     if namespace.pointer("/metadata/deletionTimestamp").is_some() {
         return Err(ApiError::forbidden(
             t.def,
             name,
-            &format!("unable to create new content in namespace {ns} because it is being terminated"),
+            &format!(
+                "unable to create new content in namespace {ns} because it is being terminated"
+            ),
         ));
     }
     Ok(())
@@ -101,10 +113,35 @@ fn check_resource_version(t: &Target, candidate: &Value, old: &Value) -> Result<
     Ok(())
 }
 
+/// Types whose strategy forbids unconditional updates (custom resources, Leases) reject a
+/// PUT without `metadata.resourceVersion`, as the apiserver does.
+fn require_resource_version(t: &Target, body: &Value) -> Result<(), ApiError> {
+    let unconditional_allowed = !t.def.is_custom() && t.def.model != crate::resources::Model::Lease;
+    let rv = meta::meta_str(body, "resourceVersion").unwrap_or("");
+    if unconditional_allowed || !rv.is_empty() {
+        return Ok(());
+    }
+    let cause = crate::validation::FieldCause::invalid(
+        "metadata.resourceVersion",
+        &Value::from(0),
+        "must be specified for an update",
+    );
+    let name = t.name.as_deref().unwrap_or("");
+    Err(ApiError::invalid(t.def, name, vec![cause]))
+}
+
 /// POST: create.
-pub(crate) fn create(app: &App, t: &Target, q: &Query, rm: &RequestMeta, body: &[u8]) -> Result<Response, ApiError> {
+pub(crate) fn create(
+    app: &App,
+    t: &Target,
+    q: &Query,
+    rm: &RequestMeta,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     if t.name.is_some() {
-        return Err(ApiError::method_not_allowed("POST is only allowed on collections"));
+        return Err(ApiError::method_not_allowed(
+            "POST is only allowed on collections",
+        ));
     }
     if t.def.namespaced && t.namespace.is_none() {
         return Err(ApiError::method_not_allowed("POST requires a namespace"));
@@ -122,7 +159,13 @@ pub(crate) fn create(app: &App, t: &Target, q: &Query, rm: &RequestMeta, body: &
 }
 
 /// PUT: replace (main resource or `/status`).
-pub(crate) fn update(app: &App, t: &Target, q: &Query, rm: &RequestMeta, body: &[u8]) -> Result<Response, ApiError> {
+pub(crate) fn update(
+    app: &App,
+    t: &Target,
+    q: &Query,
+    rm: &RequestMeta,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     if app.faults.take_conflict(&rm.fault_subject()) {
         return Err(ApiError::conflict(t.def, t.name.as_deref().unwrap_or("")));
     }
@@ -131,7 +174,10 @@ pub(crate) fn update(app: &App, t: &Target, q: &Query, rm: &RequestMeta, body: &
     let ctx = admit_ctx(app, t, q)?;
     let manager = rm.manager(q);
     let (object, warnings) = app.store.write_with(!q.dry_run, |txn| {
-        let old = txn.get(&key).ok_or_else(|| ApiError::not_found(t.def, &key.name))?;
+        let old = txn
+            .get(&key)
+            .ok_or_else(|| ApiError::not_found(t.def, &key.name))?;
+        require_resource_version(t, &body)?;
         check_resource_version(t, &body, &old)?;
         let admitted = admission::admit(&ctx, body, Some(&old))?;
         let mut object = admitted.object;
@@ -142,13 +188,23 @@ pub(crate) fn update(app: &App, t: &Target, q: &Query, rm: &RequestMeta, body: &
 }
 
 /// PATCH: JSON, merge, strategic-merge or server-side apply.
-pub(crate) fn patch(app: &App, t: &Target, q: &Query, rm: &RequestMeta, body: &[u8]) -> Result<Response, ApiError> {
+pub(crate) fn patch(
+    app: &App,
+    t: &Target,
+    q: &Query,
+    rm: &RequestMeta,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let kind = PatchType::from_content_type(&rm.content_type)?;
     if kind == PatchType::StrategicMerge && t.def.is_custom() {
-        return Err(ApiError::unsupported_media_type("application/strategic-merge-patch+json (strategic merge patch is not supported for custom resources)"));
+        return Err(ApiError::unsupported_media_type(
+            "application/strategic-merge-patch+json (strategic merge patch is not supported for custom resources)",
+        ));
     }
     if kind != PatchType::Apply && q.force.is_some() {
-        return Err(ApiError::bad_request("force: Forbidden: may not be specified for non-apply patch"));
+        return Err(ApiError::bad_request(
+            "force: Forbidden: may not be specified for non-apply patch",
+        ));
     }
     if kind == PatchType::Apply && q.field_manager.is_none() {
         return Err(ApiError::bad_request(
@@ -165,7 +221,16 @@ pub(crate) fn patch(app: &App, t: &Target, q: &Query, rm: &RequestMeta, body: &[
     let (code, object, warnings) = app.store.write_with(!q.dry_run, |txn| {
         let old = txn.get(&key);
         if kind == PatchType::Apply {
-            return apply_patch(txn, t, &ctx, &key, old.as_deref(), &patch_body, &manager, q.force == Some(true));
+            return apply_patch(
+                txn,
+                t,
+                &ctx,
+                &key,
+                old.as_deref(),
+                &patch_body,
+                &manager,
+                q.force == Some(true),
+            );
         }
         let old = old.ok_or_else(|| ApiError::not_found(t.def, &key.name))?;
         let candidate = patch::apply(kind, &old, &patch_body)?;
@@ -173,7 +238,11 @@ pub(crate) fn patch(app: &App, t: &Target, q: &Query, rm: &RequestMeta, body: &[
         let admitted = admission::admit(&ctx, candidate, Some(&old))?;
         let mut object = admitted.object;
         apply::record_update(t.def, Some(&old), &mut object, &manager, ctx.status);
-        Ok((200, commit_update(txn, &key, &old, object), admitted.warnings))
+        Ok((
+            200,
+            commit_update(txn, &key, &old, object),
+            admitted.warnings,
+        ))
     })?;
     Ok(json_response(code, &object, &warnings))
 }
@@ -192,113 +261,54 @@ fn apply_patch(
     if !applied.is_object() {
         return Err(ApiError::bad_request("an apply patch must be an object"));
     }
-    for (field, expected) in [("apiVersion", t.def.api_version()), ("kind", t.def.kind.to_string())] {
+    for (field, expected) in [
+        ("apiVersion", t.def.api_version()),
+        ("kind", t.def.kind.to_string()),
+    ] {
         match applied.get(field).and_then(Value::as_str) {
             Some(v) if v == expected => {}
-            Some(v) => return Err(ApiError::bad_request(format!("{field} {v:?} of the applied object does not match {expected:?}"))),
-            None => return Err(ApiError::bad_request(format!("{field} must be set in an apply patch"))),
+            Some(v) => {
+                return Err(ApiError::bad_request(format!(
+                    "{field} {v:?} of the applied object does not match {expected:?}"
+                )));
+            }
+            None => {
+                return Err(ApiError::bad_request(format!(
+                    "{field} must be set in an apply patch"
+                )));
+            }
         }
     }
     match meta::meta_str(applied, "name") {
         Some(n) if n == key.name => {}
-        _ => return Err(ApiError::bad_request("metadata.name of the applied object must match the name on the URL")),
+        _ => {
+            return Err(ApiError::bad_request(
+                "metadata.name of the applied object must match the name on the URL",
+            ));
+        }
     }
     let Some(old) = old else {
         if ctx.status {
             return Err(ApiError::not_found(t.def, &key.name));
         }
         let merged = apply::server_side_apply(t.def, None, applied, manager, force, false)?;
-        let create_ctx = Admit { url_name: None, ..*ctx };
+        let create_ctx = Admit {
+            url_name: None,
+            ..*ctx
+        };
         let admitted = admission::admit(&create_ctx, merged, None)?;
-        return Ok((201, commit_create(txn, t, admitted.object)?, admitted.warnings));
+        return Ok((
+            201,
+            commit_create(txn, t, admitted.object)?,
+            admitted.warnings,
+        ));
     };
     check_resource_version(t, applied, old)?;
     let merged = apply::server_side_apply(t.def, Some(old), applied, manager, force, ctx.status)?;
     let admitted = admission::admit(ctx, merged, Some(old))?;
-    Ok((200, commit_update(txn, key, old, admitted.object), admitted.warnings))
-}
-
-/// DeleteOptions from the body (optional) merged with query parameters.
-fn delete_options(q: &Query, body: &[u8]) -> Result<(Propagation, Option<String>, Option<String>, bool), ApiError> {
-    let opts = if body.iter().all(u8::is_ascii_whitespace) { json!({}) } else { patch::parse_body(body, false)? };
-    let policy = q.propagation_policy.clone().or_else(|| opts.get("propagationPolicy").and_then(Value::as_str).map(String::from));
-    let policy = Propagation::parse(policy.as_deref()).ok_or_else(|| {
-        ApiError::bad_request("propagationPolicy: Unsupported value: supported values: \"Foreground\", \"Background\", \"Orphan\"")
-    })?;
-    let uid = opts.pointer("/preconditions/uid").and_then(Value::as_str).map(String::from);
-    let rv = opts.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(String::from);
-    let dry = q.dry_run || opts.get("dryRun").and_then(Value::as_array).is_some_and(|d| d.iter().any(|v| v == "All"));
-    Ok((policy, uid, rv, dry))
-}
-
-/// DELETE one object: 200 when removed, 202 when waiting for finalizers.
-pub(crate) fn delete(app: &App, t: &Target, q: &Query, body: &[u8]) -> Result<Response, ApiError> {
-    if t.subresource.is_some() {
-        return Err(ApiError::method_not_allowed("DELETE is not supported on subresources"));
-    }
-    let key = key_of(t)?;
-    let (policy, uid, rv, dry) = delete_options(q, body)?;
-    let outcome = app.store.write_with(!dry, |txn| {
-        let current = txn.get(&key).ok_or_else(|| ApiError::not_found(t.def, &key.name))?;
-        if let Some(uid) = &uid
-            && meta::meta_str(&current, "uid") != Some(uid.as_str())
-        {
-            let mut e = ApiError::conflict(t.def, &key.name);
-            e.message = format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", meta::meta_str(&current, "uid").unwrap_or(""));
-            return Err(e);
-        }
-        if let Some(rv) = &rv
-            && meta::meta_str(&current, "resourceVersion") != Some(rv.as_str())
-        {
-            let mut e = ApiError::conflict(t.def, &key.name);
-            e.message = format!("Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}", meta::meta_str(&current, "resourceVersion").unwrap_or(""));
-            return Err(e);
-        }
-        deletion::delete(txn, &key, policy).ok_or_else(|| ApiError::not_found(t.def, &key.name))
-    })?;
-    Ok(match outcome {
-        Outcome::Pending(object) => json_response(202, &object, &[]),
-        Outcome::Removed(object) if t.def.is_custom() || t.def.model == Model::Namespace => json_response(200, &object, &[]),
-        Outcome::Removed(object) => {
-            let status = json!({
-                "kind": "Status",
-                "apiVersion": "v1",
-                "metadata": {},
-                "status": "Success",
-                "details": {
-                    "name": key.name,
-                    "group": t.def.group,
-                    "kind": t.def.plural,
-                    "uid": meta::meta_str(&object, "uid").unwrap_or(""),
-                },
-            });
-            json_response(200, &status, &[])
-        }
-    })
-}
-
-/// DELETE a collection (with selectors): every matching object is deleted as by DELETE.
-pub(crate) fn delete_collection(app: &App, t: &Target, q: &Query, body: &[u8]) -> Result<Response, ApiError> {
-    let (policy, _, _, dry) = delete_options(q, body)?;
-    let labels = crate::selectors::LabelSelector::parse(&q.label_selector)?;
-    let fields = crate::selectors::FieldSelector::parse(&q.field_selector, t.def)?;
-    let (_, targets) = super::read::select(app, t, None, &labels, &fields)?;
-    let deleted = app.store.write_with(!dry, |txn| {
-        let mut items = Vec::new();
-        for key in targets.keys() {
-            match deletion::delete(txn, key, policy) {
-                Some(Outcome::Pending(o) | Outcome::Removed(o)) => items.push(o),
-                None => {}
-            }
-        }
-        Ok::<_, ApiError>(items)
-    })?;
-    let rv = app.store.read(|s| s.rv());
-    let body = json!({
-        "apiVersion": t.def.api_version(),
-        "kind": format!("{}List", t.def.kind),
-        "metadata": { "resourceVersion": rv.to_string() },
-        "items": deleted,
-    });
-    Ok(json_response(200, &body, &[]))
+    Ok((
+        200,
+        commit_update(txn, key, old, admitted.object),
+        admitted.warnings,
+    ))
 }

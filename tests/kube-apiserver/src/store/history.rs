@@ -56,7 +56,11 @@ pub(crate) struct History {
 
 impl History {
     pub fn new(window: usize) -> Self {
-        Self { window: window.max(1), events: VecDeque::new(), compacted: 0 }
+        Self {
+            window: window.max(1),
+            events: VecDeque::new(),
+            compacted: 0,
+        }
     }
 
     pub fn set_window(&mut self, window: usize) {
@@ -90,7 +94,9 @@ impl History {
     /// Events with resourceVersion greater than `rv`, oldest first.
     pub fn after(&self, rv: u64) -> Result<Vec<Arc<StoredEvent>>, TooOld> {
         if rv < self.compacted {
-            return Err(TooOld { oldest: self.compacted });
+            return Err(TooOld {
+                oldest: self.compacted,
+            });
         }
         let start = self.events.partition_point(|e| e.rv <= rv);
         Ok(self.events.iter().skip(start).cloned().collect())

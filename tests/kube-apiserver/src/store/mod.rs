@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 use tokio::sync::watch;
 
-pub(crate) use history::{EventType, StoredEvent, TooOld};
 use history::History;
+pub(crate) use history::{EventType, StoredEvent, TooOld};
 
 /// Identity of a stored object: resource key (plural), namespace ("" when cluster-scoped), name.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -28,7 +28,11 @@ pub(crate) struct ObjKey {
 
 impl ObjKey {
     pub fn new(res: &'static str, ns: &str, name: &str) -> Self {
-        Self { res, ns: ns.to_string(), name: name.to_string() }
+        Self {
+            res,
+            ns: ns.to_string(),
+            name: name.to_string(),
+        }
     }
 }
 
@@ -69,7 +73,10 @@ impl Inner {
             return Ok(self.list(res, ns));
         }
         let all = self.history.rewind(self.list(res, None), res, rv)?;
-        Ok(all.into_iter().filter(|(k, _)| ns.is_none_or(|n| k.ns == n)).collect())
+        Ok(all
+            .into_iter()
+            .filter(|(k, _)| ns.is_none_or(|n| k.ns == n))
+            .collect())
     }
 
     /// Committed events after `rv` (all types).
@@ -83,7 +90,11 @@ impl Inner {
 
     /// Every key in a namespace (any type), for namespace deletion.
     pub fn keys_in_namespace(&self, ns: &str) -> Vec<ObjKey> {
-        self.objects.keys().filter(|k| k.ns == ns).cloned().collect()
+        self.objects
+            .keys()
+            .filter(|k| k.ns == ns)
+            .cloned()
+            .collect()
     }
 
     /// Every key (any type, any namespace).
@@ -123,8 +134,18 @@ impl Txn<'_> {
         }
         let object = Arc::new(object);
         let prev = self.get(&key);
-        let ty = if prev.is_some() { EventType::Modified } else { EventType::Added };
-        self.events.push(StoredEvent { rv, ty, key: key.clone(), object: object.clone(), prev });
+        let ty = if prev.is_some() {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.events.push(StoredEvent {
+            rv,
+            ty,
+            key: key.clone(),
+            object: object.clone(),
+            prev,
+        });
         self.pending.insert(key, Some(object.clone()));
         object
     }
@@ -161,7 +182,11 @@ impl Store {
     pub fn new(event_window: usize) -> Self {
         let (changed, _) = watch::channel(0);
         Self {
-            inner: Mutex::new(Inner { rv: 0, objects: BTreeMap::new(), history: History::new(event_window) }),
+            inner: Mutex::new(Inner {
+                rv: 0,
+                objects: BTreeMap::new(),
+                history: History::new(event_window),
+            }),
             changed,
         }
     }
@@ -189,10 +214,19 @@ impl Store {
     }
 
     /// Like [`Store::write`], but commits only when `commit` is true (dry runs pass false).
-    pub fn write_with<R, E>(&self, commit: bool, f: impl FnOnce(&mut Txn<'_>) -> Result<R, E>) -> Result<R, E> {
+    pub fn write_with<R, E>(
+        &self,
+        commit: bool,
+        f: impl FnOnce(&mut Txn<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
         let mut guard = self.lock();
         let (result, pending, events, next_rv) = {
-            let mut txn = Txn { base: &*guard, next_rv: guard.rv, pending: BTreeMap::new(), events: Vec::new() };
+            let mut txn = Txn {
+                base: &guard,
+                next_rv: guard.rv,
+                pending: BTreeMap::new(),
+                events: Vec::new(),
+            };
             let result = f(&mut txn);
             (result, txn.pending, txn.events, txn.next_rv)
         };

@@ -94,7 +94,11 @@ pub(crate) fn type_name(value: &Value) -> &'static str {
 
 impl FieldCause {
     fn new(field: &str, reason: CauseReason, message: String) -> Self {
-        Self { field: field.to_string(), reason, message }
+        Self {
+            field: field.to_string(),
+            reason,
+            message,
+        }
     }
 
     pub(crate) fn required(field: &str, detail: &str) -> Self {
@@ -119,7 +123,9 @@ impl FieldCause {
         Self::new(
             field,
             CauseReason::TypeInvalid,
-            format!("Invalid value: {actual:?}: {field} in body must be of type {expected}: {actual:?}"),
+            format!(
+                "Invalid value: {actual:?}: {field} in body must be of type {expected}: {actual:?}"
+            ),
         )
     }
 
@@ -128,12 +134,20 @@ impl FieldCause {
         Self::new(
             field,
             CauseReason::NotSupported,
-            format!("Unsupported value: {}: supported values: {}", render_value(value), list.join(", ")),
+            format!(
+                "Unsupported value: {}: supported values: {}",
+                render_value(value),
+                list.join(", ")
+            ),
         )
     }
 
     pub(crate) fn too_long(field: &str, max: usize) -> Self {
-        Self::new(field, CauseReason::TooLong, format!("Too long: may not be more than {max} bytes"))
+        Self::new(
+            field,
+            CauseReason::TooLong,
+            format!("Too long: may not be more than {max} bytes"),
+        )
     }
 
     pub(crate) fn too_many(field: &str, actual: usize, max: usize) -> Self {
@@ -145,15 +159,27 @@ impl FieldCause {
     }
 
     pub(crate) fn duplicate(field: &str, value: &Value) -> Self {
-        Self::new(field, CauseReason::Duplicate, format!("Duplicate value: {}", render_value(value)))
+        Self::new(
+            field,
+            CauseReason::Duplicate,
+            format!("Duplicate value: {}", render_value(value)),
+        )
     }
 
     pub(crate) fn forbidden(field: &str, detail: &str) -> Self {
-        Self::new(field, CauseReason::Forbidden, format!("Forbidden: {detail}"))
+        Self::new(
+            field,
+            CauseReason::Forbidden,
+            format!("Forbidden: {detail}"),
+        )
     }
 
     pub(crate) fn unknown(field: &str) -> Self {
-        Self::new(field, CauseReason::UnknownField, format!("unknown field {field:?}"))
+        Self::new(
+            field,
+            CauseReason::UnknownField,
+            format!("unknown field {field:?}"),
+        )
     }
 
     /// Appends a note (used to say which PGO schema version produced a cause).
@@ -163,6 +189,10 @@ impl FieldCause {
     }
 
     pub(crate) fn into_status_cause(self) -> StatusCause {
-        StatusCause { reason: self.reason.as_str().to_string(), message: self.message, field: self.field }
+        StatusCause {
+            reason: self.reason.as_str().to_string(),
+            message: self.message,
+            field: self.field,
+        }
     }
 }

@@ -36,7 +36,13 @@ pub(crate) struct CelRules {
 static UNEVALUATED: Mutex<Vec<UnevaluatedRule>> = Mutex::new(Vec::new());
 
 /// Walks the compiled tree, removing rules that did not compile and recording them.
-fn strip_uncompiled(node: &mut CompiledSchema, path: &str, kind: CrdKind, version: PgoVersion, out: &mut Vec<UnevaluatedRule>) {
+fn strip_uncompiled(
+    node: &mut CompiledSchema,
+    path: &str,
+    kind: CrdKind,
+    version: PgoVersion,
+    out: &mut Vec<UnevaluatedRule>,
+) {
     let mut kept = Vec::new();
     for result in std::mem::take(&mut node.validations) {
         match result {
@@ -59,7 +65,11 @@ fn strip_uncompiled(node: &mut CompiledSchema, path: &str, kind: CrdKind, versio
     }
     node.validations = kept;
     for (name, child) in node.properties.iter_mut() {
-        let p = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+        let p = if path.is_empty() {
+            name.clone()
+        } else {
+            format!("{path}.{name}")
+        };
         strip_uncompiled(child, &p, kind, version, out);
     }
     if let Some(items) = node.items.as_mut() {
@@ -68,7 +78,12 @@ fn strip_uncompiled(node: &mut CompiledSchema, path: &str, kind: CrdKind, versio
     if let Some(extra) = node.additional_properties.as_mut() {
         strip_uncompiled(extra, &format!("{path}[*]"), kind, version, out);
     }
-    for branch in node.all_of.iter_mut().chain(node.one_of.iter_mut()).chain(node.any_of.iter_mut()) {
+    for branch in node
+        .all_of
+        .iter_mut()
+        .chain(node.one_of.iter_mut())
+        .chain(node.any_of.iter_mut())
+    {
         strip_uncompiled(branch, path, kind, version, out);
     }
 }
@@ -91,7 +106,9 @@ impl CelRules {
             static VALIDATOR: Validator = Validator::new();
         }
         let result = VALIDATOR.with(|v| v.validate_compiled(&self.compiled, object, old));
-        let Err(errors) = result else { return Vec::new() };
+        let Err(errors) = result else {
+            return Vec::new();
+        };
         errors
             .into_vec()
             .into_iter()

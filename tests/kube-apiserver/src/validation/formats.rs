@@ -21,7 +21,7 @@ fn is_duration(s: &str) -> bool {
     if s == "0" {
         return true;
     }
-    crate::meta::regex(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d|w))+$").is_match(s)
+    crate::meta::regex(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h|d|w))+$").is_some_and(|r| r.is_match(s))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Validation of PGO custom resources against BOTH the v5.8.9 and v6.0.3 `v1beta1` schemas.
 //!
 //! Owns the pipeline a custom resource goes through on write, per schema version: prune
-//! unknown fields ([`structural::prune`]), apply defaults, run structural value validations,
+//! unknown fields (`prune::prune`), apply defaults, run structural value validations,
 //! then CEL rules. An object is admitted only when both versions accept it; causes found by
 //! only one version say which. The stored object is pruned and defaulted with v6.0.3 (the
 //! storage version). The public functions here give pgplane's tests the same verdict the
@@ -10,6 +10,7 @@
 pub(crate) mod cause;
 pub(crate) mod cel;
 mod formats;
+mod prune;
 pub(crate) mod schemas;
 pub(crate) mod structural;
 
@@ -52,7 +53,10 @@ fn merge_versions(per_version: Vec<(PgoVersion, Vec<FieldCause>)>) -> Vec<FieldC
                 out.push(c.clone());
             } else {
                 let names: Vec<&str> = holders.iter().map(|v| v.as_str()).collect();
-                out.push(c.clone().with_note(&format!("PGO {} schema", names.join(", "))));
+                out.push(
+                    c.clone()
+                        .with_note(&format!("PGO {} schema", names.join(", "))),
+                );
             }
         }
     }
@@ -69,8 +73,8 @@ pub(crate) fn admit_custom(kind: CrdKind, object: &Value, old: Option<&Value>) -
     for schema in schemas(kind) {
         let mut candidate = body.clone();
         let mut unknown = Vec::new();
-        structural::prune(&schema.root, &mut candidate, "", &mut unknown);
-        structural::apply_defaults(&schema.root, &mut candidate);
+        prune::prune(&schema.root, &mut candidate, "", &mut unknown);
+        prune::apply_defaults(&schema.root, &mut candidate);
         let mut causes = Vec::new();
         structural::validate(&schema.root, &candidate, "", &mut causes);
         if causes.is_empty() {
@@ -82,7 +86,10 @@ pub(crate) fn admit_custom(kind: CrdKind, object: &Value, old: Option<&Value>) -
             }
             causes.extend(schema.cel.evaluate(&with_meta, old));
         }
-        unknown_per.push((schema.version, unknown.iter().map(|p| FieldCause::unknown(p)).collect()));
+        unknown_per.push((
+            schema.version,
+            unknown.iter().map(|p| FieldCause::unknown(p)).collect(),
+        ));
         causes_per.push((schema.version, causes));
         if Some(schema.version) == storage_schema(kind).map(|s| s.version) {
             stored = Some(candidate);
@@ -92,7 +99,11 @@ pub(crate) fn admit_custom(kind: CrdKind, object: &Value, old: Option<&Value>) -
     if let (Some(obj), Some(m)) = (object.as_object_mut(), metadata) {
         obj.insert("metadata".into(), m);
     }
-    CustomAdmission { object, unknown: merge_versions(unknown_per), causes: merge_versions(causes_per) }
+    CustomAdmission {
+        object,
+        unknown: merge_versions(unknown_per),
+        causes: merge_versions(causes_per),
+    }
 }
 
 fn validate_custom(kind: CrdKind, object: &Value) -> Result<(), Vec<FieldCause>> {
@@ -100,11 +111,19 @@ fn validate_custom(kind: CrdKind, object: &Value) -> Result<(), Vec<FieldCause>>
     let api_version = object.get("apiVersion").cloned().unwrap_or(Value::Null);
     let expected = format!("{PGO_GROUP}/v1beta1");
     if api_version.as_str() != Some(expected.as_str()) {
-        causes.push(FieldCause::invalid("apiVersion", &api_version, &format!("must be {expected}")));
+        causes.push(FieldCause::invalid(
+            "apiVersion",
+            &api_version,
+            &format!("must be {expected}"),
+        ));
     }
     let kind_value = object.get("kind").cloned().unwrap_or(Value::Null);
     if kind_value.as_str() != Some(kind.kind()) {
-        causes.push(FieldCause::invalid("kind", &kind_value, &format!("must be {}", kind.kind())));
+        causes.push(FieldCause::invalid(
+            "kind",
+            &kind_value,
+            &format!("must be {}", kind.kind()),
+        ));
     }
     match object.get("metadata") {
         Some(meta) if meta.is_object() => {
@@ -114,12 +133,19 @@ fn validate_custom(kind: CrdKind, object: &Value) -> Result<(), Vec<FieldCause>>
             }
             crate::meta::validate_metadata(&meta, crate::meta::NameRule::Subdomain, &mut causes);
         }
-        _ => causes.push(FieldCause::required("metadata.name", "name or generateName is required")),
+        _ => causes.push(FieldCause::required(
+            "metadata.name",
+            "name or generateName is required",
+        )),
     }
     let admission = admit_custom(kind, object, None);
     causes.extend(admission.unknown);
     causes.extend(admission.causes);
-    if causes.is_empty() { Ok(()) } else { Err(causes) }
+    if causes.is_empty() {
+        Ok(())
+    } else {
+        Err(causes)
+    }
 }
 
 /// Validates a `PostgresCluster` manifest exactly as this server admits it with strict field

@@ -101,5 +101,45 @@ pub(crate) fn schemas(kind: CrdKind) -> &'static [CrdSchema] {
 
 /// The schema used for pruning and defaulting stored objects (PGO v6.0.3, the storage version).
 pub(crate) fn storage_schema(kind: CrdKind) -> Option<&'static CrdSchema> {
-    schemas(kind).iter().find(|s| s.version == PgoVersion::V6_0_3)
+    schemas(kind)
+        .iter()
+        .find(|s| s.version == PgoVersion::V6_0_3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patterns(node: &Value, out: &mut Vec<String>) {
+        match node {
+            Value::Object(m) => {
+                if let Some(Value::String(p)) = m.get("pattern") {
+                    out.push(p.clone());
+                }
+                m.values().for_each(|v| patterns(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| patterns(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_embedded_schema_parses_and_every_pattern_compiles() {
+        for kind in [CrdKind::PostgresCluster, CrdKind::PgUpgrade] {
+            let loaded = schemas(kind);
+            assert_eq!(loaded.len(), 2);
+            for schema in loaded {
+                assert!(
+                    schema.root.get("properties").is_some(),
+                    "{kind:?} {:?}",
+                    schema.version
+                );
+                let mut all = Vec::new();
+                patterns(&schema.root, &mut all);
+                for p in all {
+                    assert!(regex::Regex::new(&p).is_ok(), "{p}");
+                }
+            }
+        }
+    }
 }

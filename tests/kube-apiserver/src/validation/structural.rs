@@ -1,5 +1,5 @@
-//! Structural-schema semantics of a CRD's OpenAPI v3 schema: pruning, defaulting and the
-//! value validations the apiserver runs before CEL.
+//! The value validations of a CRD's structural OpenAPI v3 schema, run by the apiserver after
+//! pruning and defaulting ([`super::prune`]) and before CEL.
 //!
 //! Implemented here rather than with a generic JSON-Schema crate because Kubernetes gives the
 //! keywords its own meaning: unknown fields are pruned (not "additionalProperties: false"
@@ -16,105 +16,32 @@ use serde_json::{Map, Value};
 use super::cause::{FieldCause, render_value};
 
 pub(crate) fn child(path: &str, field: &str) -> String {
-    if path.is_empty() { field.to_string() } else { format!("{path}.{field}") }
+    if path.is_empty() {
+        field.to_string()
+    } else {
+        format!("{path}.{field}")
+    }
 }
 
 pub(crate) fn index(path: &str, i: usize) -> String {
     format!("{path}[{i}]")
 }
 
-fn key(path: &str, k: &str) -> String {
+pub(crate) fn key(path: &str, k: &str) -> String {
     format!("{path}[{k}]")
 }
 
-fn flag(schema: &Value, name: &str) -> bool {
+pub(crate) fn flag(schema: &Value, name: &str) -> bool {
     schema.get(name).and_then(Value::as_bool) == Some(true)
 }
 
-fn properties(schema: &Value) -> Option<&Map<String, Value>> {
+pub(crate) fn properties(schema: &Value) -> Option<&Map<String, Value>> {
     schema.get("properties").and_then(Value::as_object)
 }
 
 /// The schema for map values, when `additionalProperties` is a schema.
-fn additional(schema: &Value) -> Option<&Value> {
+pub(crate) fn additional(schema: &Value) -> Option<&Value> {
     schema.get("additionalProperties").filter(|a| a.is_object())
-}
-
-/// Removes fields the schema does not declare, recording their paths in `unknown`, and drops
-/// `null` values of non-nullable fields (both as the apiserver does before defaulting).
-pub(crate) fn prune(schema: &Value, value: &mut Value, path: &str, unknown: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            let preserve = flag(schema, "x-kubernetes-preserve-unknown-fields");
-            let props = properties(schema);
-            let extra = additional(schema);
-            let allow_any = schema.get("additionalProperties").and_then(Value::as_bool) == Some(true);
-            let keys: Vec<String> = map.keys().cloned().collect();
-            for k in keys {
-                let sub = props.and_then(|p| p.get(&k)).or(extra);
-                match sub {
-                    Some(sub) => {
-                        let drop_null = map.get(&k).is_some_and(Value::is_null) && !flag(sub, "nullable");
-                        if drop_null {
-                            map.remove(&k);
-                        } else if let Some(v) = map.get_mut(&k) {
-                            let p = if props.is_some_and(|p| p.contains_key(&k)) { child(path, &k) } else { key(path, &k) };
-                            prune(sub, v, &p, unknown);
-                        }
-                    }
-                    None if preserve || allow_any => {}
-                    None => {
-                        map.remove(&k);
-                        unknown.push(child(path, &k));
-                    }
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item_schema) = schema.get("items") {
-                for (i, item) in items.iter_mut().enumerate() {
-                    prune(item_schema, item, &index(path, i), unknown);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Applies `default`s of missing properties, top-down, as the apiserver does on write.
-pub(crate) fn apply_defaults(schema: &Value, value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            if let Some(props) = properties(schema) {
-                for (k, sub) in props {
-                    if !map.contains_key(k)
-                        && let Some(d) = sub.get("default")
-                    {
-                        map.insert(k.clone(), d.clone());
-                    }
-                    if let Some(v) = map.get_mut(k) {
-                        apply_defaults(sub, v);
-                    }
-                }
-            }
-            if let Some(extra) = additional(schema) {
-                let known = properties(schema);
-                for (k, v) in map.iter_mut() {
-                    if known.is_none_or(|p| !p.contains_key(k)) {
-                        apply_defaults(extra, v);
-                    }
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(item_schema) = schema.get("items") {
-                for item in items {
-                    apply_defaults(item_schema, item);
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 fn type_matches(ty: &str, value: &Value) -> bool {
@@ -133,7 +60,10 @@ fn type_matches(ty: &str, value: &Value) -> bool {
 pub(crate) fn validate(schema: &Value, value: &Value, path: &str, out: &mut Vec<FieldCause>) {
     if value.is_null() {
         if !flag(schema, "nullable") && schema.get("type").is_some() {
-            let ty = schema.get("type").and_then(Value::as_str).unwrap_or("object");
+            let ty = schema
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("object");
             out.push(FieldCause::type_invalid(path, value, ty));
         }
         return;
@@ -174,17 +104,32 @@ fn validate_string(schema: &Value, s: &str, value: &Value, path: &str, out: &mut
     if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
         && (len as u64) < min
     {
-        out.push(FieldCause::invalid(path, value, &format!("{path} in body should be at least {min} chars long")));
+        out.push(FieldCause::invalid(
+            path,
+            value,
+            &format!("{path} in body should be at least {min} chars long"),
+        ));
     }
     if let Some(pattern) = schema.get("pattern").and_then(Value::as_str)
-        && !crate::meta::regex(pattern).is_match(s)
+        && crate::meta::regex(pattern).is_some_and(|r| !r.is_match(s))
     {
-        out.push(FieldCause::invalid(path, value, &format!("{path} in body should match '{pattern}'")));
+        out.push(FieldCause::invalid(
+            path,
+            value,
+            &format!("{path} in body should match '{pattern}'"),
+        ));
     }
     if let Some(format) = schema.get("format").and_then(Value::as_str)
         && !super::formats::string_format_ok(format, s)
     {
-        out.push(FieldCause::invalid(path, value, &format!("{path} in body must be of type {format}: {}", render_value(value))));
+        out.push(FieldCause::invalid(
+            path,
+            value,
+            &format!(
+                "{path} in body must be of type {format}: {}",
+                render_value(value)
+            ),
+        ));
     }
 }
 
@@ -193,22 +138,42 @@ fn validate_number(schema: &Value, value: &Value, path: &str, out: &mut Vec<Fiel
     if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
         let exclusive = flag(schema, "exclusiveMinimum");
         if (exclusive && n <= min) || (!exclusive && n < min) {
-            let op = if exclusive { "greater than" } else { "greater than or equal to" };
-            out.push(FieldCause::invalid(path, value, &format!("{path} in body should be {op} {}", fmt_num(min))));
+            let op = if exclusive {
+                "greater than"
+            } else {
+                "greater than or equal to"
+            };
+            out.push(FieldCause::invalid(
+                path,
+                value,
+                &format!("{path} in body should be {op} {}", fmt_num(min)),
+            ));
         }
     }
     if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
         let exclusive = flag(schema, "exclusiveMaximum");
         if (exclusive && n >= max) || (!exclusive && n > max) {
-            let op = if exclusive { "less than" } else { "less than or equal to" };
-            out.push(FieldCause::invalid(path, value, &format!("{path} in body should be {op} {}", fmt_num(max))));
+            let op = if exclusive {
+                "less than"
+            } else {
+                "less than or equal to"
+            };
+            out.push(FieldCause::invalid(
+                path,
+                value,
+                &format!("{path} in body should be {op} {}", fmt_num(max)),
+            ));
         }
     }
     if let Some(m) = schema.get("multipleOf").and_then(Value::as_f64)
         && m > 0.0
         && (n / m).fract() != 0.0
     {
-        out.push(FieldCause::invalid(path, value, &format!("{path} in body should be a multiple of {}", fmt_num(m))));
+        out.push(FieldCause::invalid(
+            path,
+            value,
+            &format!("{path} in body should be a multiple of {}", fmt_num(m)),
+        ));
     }
     if let Some(format) = schema.get("format").and_then(Value::as_str) {
         let out_of_range = match format {
@@ -217,16 +182,33 @@ fn validate_number(schema: &Value, value: &Value, path: &str, out: &mut Vec<Fiel
             _ => false,
         };
         if out_of_range {
-            out.push(FieldCause::invalid(path, value, &format!("{path} in body must be of type {format}: {}", render_value(value))));
+            out.push(FieldCause::invalid(
+                path,
+                value,
+                &format!(
+                    "{path} in body must be of type {format}: {}",
+                    render_value(value)
+                ),
+            ));
         }
     }
 }
 
 fn fmt_num(n: f64) -> String {
-    if n.fract() == 0.0 { format!("{}", n as i64) } else { format!("{n}") }
+    if n.fract() == 0.0 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
 }
 
-fn validate_array(schema: &Value, items: &[Value], value: &Value, path: &str, out: &mut Vec<FieldCause>) {
+fn validate_array(
+    schema: &Value,
+    items: &[Value],
+    value: &Value,
+    path: &str,
+    out: &mut Vec<FieldCause>,
+) {
     if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
         && items.len() as u64 > max
     {
@@ -235,7 +217,11 @@ fn validate_array(schema: &Value, items: &[Value], value: &Value, path: &str, ou
     if let Some(min) = schema.get("minItems").and_then(Value::as_u64)
         && (items.len() as u64) < min
     {
-        out.push(FieldCause::invalid(path, value, &format!("{path} in body should have at least {min} items")));
+        out.push(FieldCause::invalid(
+            path,
+            value,
+            &format!("{path} in body should have at least {min} items"),
+        ));
     }
     match schema.get("x-kubernetes-list-type").and_then(Value::as_str) {
         Some("set") => {
@@ -276,7 +262,13 @@ fn validate_array(schema: &Value, items: &[Value], value: &Value, path: &str, ou
     }
 }
 
-fn validate_object(schema: &Value, map: &Map<String, Value>, value: &Value, path: &str, out: &mut Vec<FieldCause>) {
+fn validate_object(
+    schema: &Value,
+    map: &Map<String, Value>,
+    value: &Value,
+    path: &str,
+    out: &mut Vec<FieldCause>,
+) {
     if let Some(required) = schema.get("required").and_then(Value::as_array) {
         for r in required.iter().filter_map(Value::as_str) {
             if !map.contains_key(r) {
@@ -292,7 +284,11 @@ fn validate_object(schema: &Value, map: &Map<String, Value>, value: &Value, path
     if let Some(min) = schema.get("minProperties").and_then(Value::as_u64)
         && (map.len() as u64) < min
     {
-        out.push(FieldCause::invalid(path, value, &format!("{path} in body should have at least {min} properties")));
+        out.push(FieldCause::invalid(
+            path,
+            value,
+            &format!("{path} in body should have at least {min} properties"),
+        ));
     }
     let props = properties(schema);
     for (k, v) in map {
@@ -313,12 +309,20 @@ fn validate_combinators(schema: &Value, value: &Value, path: &str, out: &mut Vec
     if let Some(branches) = schema.get("anyOf").and_then(Value::as_array)
         && !branches.iter().any(passes)
     {
-        out.push(FieldCause::invalid(path, value, &format!("{path} in body must validate at least one schema (anyOf)")));
+        out.push(FieldCause::invalid(
+            path,
+            value,
+            &format!("{path} in body must validate at least one schema (anyOf)"),
+        ));
     }
     if let Some(branches) = schema.get("oneOf").and_then(Value::as_array)
         && branches.iter().filter(|b| passes(b)).count() != 1
     {
-        out.push(FieldCause::invalid(path, value, &format!("{path} in body must validate one and only one schema (oneOf)")));
+        out.push(FieldCause::invalid(
+            path,
+            value,
+            &format!("{path} in body must validate one and only one schema (oneOf)"),
+        ));
     }
     if let Some(branches) = schema.get("allOf").and_then(Value::as_array) {
         for b in branches {
@@ -328,6 +332,10 @@ fn validate_combinators(schema: &Value, value: &Value, path: &str, out: &mut Vec
     if let Some(not) = schema.get("not")
         && passes(not)
     {
-        out.push(FieldCause::invalid(path, value, &format!("{path} in body should not validate the schema (not)")));
+        out.push(FieldCause::invalid(
+            path,
+            value,
+            &format!("{path} in body should not validate the schema (not)"),
+        ));
     }
 }

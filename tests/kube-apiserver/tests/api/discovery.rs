@@ -10,11 +10,18 @@ use crate::support::*;
 async fn kube_discovery_finds_every_served_resource_with_the_right_scope() {
     let server = server().await;
     let client = server.client();
-    let discovery = Discovery::new(client.clone()).run().await.expect("discovery");
+    let discovery = Discovery::new(client.clone())
+        .run()
+        .await
+        .expect("discovery");
     let mut found = Vec::new();
     for group in discovery.groups() {
         for (ar, caps) in group.recommended_resources() {
-            let scope = if caps.scope == Scope::Namespaced { "ns" } else { "cluster" };
+            let scope = if caps.scope == Scope::Namespaced {
+                "ns"
+            } else {
+                "cluster"
+            };
             found.push(format!("{}/{} {scope}", ar.group, ar.plural));
         }
     }
@@ -22,17 +29,46 @@ async fn kube_discovery_finds_every_served_resource_with_the_right_scope() {
     assert_eq!(
         found,
         vec![
-            "/configmaps ns", "/limitranges ns", "/namespaces cluster", "/pods ns", "/resourcequotas ns", "/secrets ns", "/services ns",
-            "coordination.k8s.io/leases ns", "networking.k8s.io/networkpolicies ns",
-            "postgres-operator.crunchydata.com/pgupgrades ns", "postgres-operator.crunchydata.com/postgresclusters ns",
+            "/configmaps ns",
+            "/limitranges ns",
+            "/namespaces cluster",
+            "/pods ns",
+            "/resourcequotas ns",
+            "/secrets ns",
+            "/services ns",
+            "coordination.k8s.io/leases ns",
+            "networking.k8s.io/networkpolicies ns",
+            "postgres-operator.crunchydata.com/pgupgrades ns",
+            "postgres-operator.crunchydata.com/postgresclusters ns",
         ]
     );
-    let (ar, caps) = discovery.resolve_gvk(&kube::api::GroupVersionKind::gvk("postgres-operator.crunchydata.com", "v1beta1", "PostgresCluster")).expect("PostgresCluster known");
-    assert!(caps.subresources.iter().any(|(s, _)| s.plural == "postgresclusters/status" || s.plural == "status"), "{:?}", caps.subresources);
+    let (ar, caps) = discovery
+        .resolve_gvk(&kube::api::GroupVersionKind::gvk(
+            "postgres-operator.crunchydata.com",
+            "v1beta1",
+            "PostgresCluster",
+        ))
+        .expect("PostgresCluster known");
+    assert!(
+        caps.subresources
+            .iter()
+            .any(|(s, _)| s.plural == "postgresclusters/status" || s.plural == "status"),
+        "{:?}",
+        caps.subresources
+    );
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &ar);
-    assert!(api.list(&Default::default()).await.expect("list via discovered resource").items.is_empty());
+    assert!(
+        api.list(&Default::default())
+            .await
+            .expect("list via discovered resource")
+            .items
+            .is_empty()
+    );
 
-    let aggregated = Discovery::new(client).run_aggregated().await.expect("aggregated discovery");
+    let aggregated = Discovery::new(client)
+        .run_aggregated()
+        .await
+        .expect("aggregated discovery");
     assert!(aggregated.has_group("postgres-operator.crunchydata.com"));
 }
 
@@ -44,8 +80,19 @@ async fn version_and_health_endpoints_answer() {
     assert_eq!((info.major.as_str(), info.minor.as_str()), ("1", "33"));
     let health = raw(&client, "GET", "/healthz", None, None).await;
     assert_eq!((health.code, health.body.as_str()), (200, "ok"));
-    let groups = raw(&client, "GET", "/apis/postgres-operator.crunchydata.com", None, None).await.json();
-    assert_eq!(groups["preferredVersion"], json!({ "groupVersion": "postgres-operator.crunchydata.com/v1beta1", "version": "v1beta1" }));
+    let groups = raw(
+        &client,
+        "GET",
+        "/apis/postgres-operator.crunchydata.com",
+        None,
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(
+        groups["preferredVersion"],
+        json!({ "groupVersion": "postgres-operator.crunchydata.com/v1beta1", "version": "v1beta1" })
+    );
 }
 
 #[tokio::test]
@@ -56,9 +103,15 @@ async fn the_kubeconfig_points_kubes_loader_at_the_server() {
     server.write_kubeconfig(&path).expect("written");
     let text = std::fs::read_to_string(&path).expect("readable");
     assert!(text.contains(&server.url()));
-    let client = server.client_from_kubeconfig().await.expect("client from kubeconfig");
+    let client = server
+        .client_from_kubeconfig()
+        .await
+        .expect("client from kubeconfig");
     assert_eq!(client.default_namespace(), "default");
-    clusters(client, "default").list(&Default::default()).await.expect("works");
+    clusters(client, "default")
+        .list(&Default::default())
+        .await
+        .expect("works");
 }
 
 #[tokio::test]
@@ -66,5 +119,10 @@ async fn shutdown_stops_the_server() {
     let server = server().await;
     let client = server.client_with(|c| c.default_retry = false);
     server.shutdown().await;
-    assert!(clusters(client, "default").list(&Default::default()).await.is_err());
+    assert!(
+        clusters(client, "default")
+            .list(&Default::default())
+            .await
+            .is_err()
+    );
 }

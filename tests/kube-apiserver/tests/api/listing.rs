@@ -7,12 +7,19 @@ use serde_json::json;
 use crate::support::*;
 
 async fn seed(api: &Api<ConfigMap>, name: &str, labels: serde_json::Value) {
-    let cm: ConfigMap = serde_json::from_value(json!({ "metadata": { "name": name, "labels": labels } })).expect("cm");
-    api.create(&PostParams::default(), &cm).await.expect("created");
+    let cm: ConfigMap =
+        serde_json::from_value(json!({ "metadata": { "name": name, "labels": labels } }))
+            .expect("cm");
+    api.create(&PostParams::default(), &cm)
+        .await
+        .expect("created");
 }
 
 fn names(list: &kube::core::ObjectList<ConfigMap>) -> Vec<String> {
-    list.items.iter().filter_map(|c| c.metadata.name.clone()).collect()
+    list.items
+        .iter()
+        .filter_map(|c| c.metadata.name.clone())
+        .collect()
 }
 
 #[tokio::test]
@@ -34,10 +41,17 @@ async fn label_selectors_support_equality_set_and_existence_requirements() {
         ("app=db,tier=silver", vec!["b"]),
     ];
     for (selector, want) in cases {
-        let list = api.list(&ListParams::default().labels(selector)).await.expect(selector);
+        let list = api
+            .list(&ListParams::default().labels(selector))
+            .await
+            .expect(selector);
         assert_eq!(names(&list), want, "{selector}");
     }
-    let err = status(api.list(&ListParams::default().labels("tier in gold")).await.expect_err("malformed"));
+    let err = status(
+        api.list(&ListParams::default().labels("tier in gold"))
+            .await
+            .expect_err("malformed"),
+    );
     assert_eq!((err.code, err.reason.as_str()), (400, "BadRequest"));
 }
 
@@ -52,15 +66,32 @@ async fn field_selectors_match_name_and_namespace_and_reject_other_fields() {
     seed(&default, "b", json!({})).await;
     seed(&other, "a", json!({})).await;
     let all: Api<ConfigMap> = Api::all(client);
-    let by_name = all.list(&ListParams::default().fields("metadata.name=a")).await.expect("by name");
+    let by_name = all
+        .list(&ListParams::default().fields("metadata.name=a"))
+        .await
+        .expect("by name");
     assert_eq!(by_name.items.len(), 2);
-    let by_ns = all.list(&ListParams::default().fields("metadata.namespace=other")).await.expect("by namespace");
+    let by_ns = all
+        .list(&ListParams::default().fields("metadata.namespace=other"))
+        .await
+        .expect("by namespace");
     assert_eq!(names(&by_ns), vec!["a"]);
-    let not_b = default.list(&ListParams::default().fields("metadata.name!=b")).await.expect("!=");
+    let not_b = default
+        .list(&ListParams::default().fields("metadata.name!=b"))
+        .await
+        .expect("!=");
     assert_eq!(names(&not_b), vec!["a"]);
-    let err = status(all.list(&ListParams::default().fields("data.x=1")).await.expect_err("unsupported"));
+    let err = status(
+        all.list(&ListParams::default().fields("data.x=1"))
+            .await
+            .expect_err("unsupported"),
+    );
     assert_eq!(err.code, 400);
-    assert!(err.message.contains("field label not supported"), "{}", err.message);
+    assert!(
+        err.message.contains("field label not supported"),
+        "{}",
+        err.message
+    );
 }
 
 #[tokio::test]
@@ -70,20 +101,44 @@ async fn pagination_with_limit_and_continue_reads_every_page_at_the_first_pages_
     for i in 0..5 {
         seed(&api, &format!("cm-{i}"), json!({})).await;
     }
-    let first = api.list(&ListParams::default().limit(2)).await.expect("page 1");
+    let first = api
+        .list(&ListParams::default().limit(2))
+        .await
+        .expect("page 1");
     assert_eq!(names(&first), vec!["cm-0", "cm-1"]);
     assert_eq!(first.metadata.remaining_item_count, Some(3));
     let token = first.metadata.continue_.clone().expect("continue token");
     seed(&api, "cm-2a", json!({})).await;
-    let second = api.list(&ListParams::default().limit(2).continue_token(&token)).await.expect("page 2");
-    assert_eq!(names(&second), vec!["cm-2", "cm-3"], "an object created after page 1 is not in the snapshot");
-    assert_eq!(second.metadata.resource_version, first.metadata.resource_version);
-    let third = api.list(&ListParams::default().limit(2).continue_token(second.metadata.continue_.as_deref().expect("token"))).await.expect("page 3");
+    let second = api
+        .list(&ListParams::default().limit(2).continue_token(&token))
+        .await
+        .expect("page 2");
+    assert_eq!(
+        names(&second),
+        vec!["cm-2", "cm-3"],
+        "an object created after page 1 is not in the snapshot"
+    );
+    assert_eq!(
+        second.metadata.resource_version,
+        first.metadata.resource_version
+    );
+    let third = api
+        .list(
+            &ListParams::default()
+                .limit(2)
+                .continue_token(second.metadata.continue_.as_deref().expect("token")),
+        )
+        .await
+        .expect("page 3");
     assert_eq!(names(&third), vec!["cm-4"]);
     assert!(third.metadata.continue_.as_deref().unwrap_or("").is_empty());
 
     server.compact();
-    let err = status(api.list(&ListParams::default().limit(2).continue_token(&token)).await.expect_err("expired token"));
+    let err = status(
+        api.list(&ListParams::default().limit(2).continue_token(&token))
+            .await
+            .expect_err("expired token"),
+    );
     assert_eq!((err.code, err.reason.as_str()), (410, "Expired"));
 }
 
@@ -91,20 +146,53 @@ async fn pagination_with_limit_and_continue_reads_every_page_at_the_first_pages_
 async fn an_exact_resource_version_list_is_served_from_history_until_it_is_compacted() {
     let server = server().await;
     // No client retries: the 504 at the end would otherwise be retried with backoff.
-    let api: Api<ConfigMap> = Api::namespaced(server.client_with(|c| c.default_retry = false), "default");
+    let api: Api<ConfigMap> =
+        Api::namespaced(server.client_with(|c| c.default_retry = false), "default");
     seed(&api, "a", json!({})).await;
-    let then = api.list(&ListParams::default()).await.expect("list").metadata.resource_version.expect("rv");
+    let then = api
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .metadata
+        .resource_version
+        .expect("rv");
     seed(&api, "b", json!({})).await;
     api.delete("a", &Default::default()).await.expect("deleted");
-    let exact = api.list(&ListParams::default().at(&then).matching(VersionMatch::Exact)).await.expect("exact");
+    let exact = api
+        .list(
+            &ListParams::default()
+                .at(&then)
+                .matching(VersionMatch::Exact),
+        )
+        .await
+        .expect("exact");
     assert_eq!(names(&exact), vec!["a"]);
-    assert_eq!(exact.metadata.resource_version.as_deref(), Some(then.as_str()));
+    assert_eq!(
+        exact.metadata.resource_version.as_deref(),
+        Some(then.as_str())
+    );
     let now = api.list(&ListParams::default()).await.expect("latest");
     assert_eq!(names(&now), vec!["b"]);
     server.compact();
-    let err = status(api.list(&ListParams::default().at(&then).matching(VersionMatch::Exact)).await.expect_err("compacted"));
+    let err = status(
+        api.list(
+            &ListParams::default()
+                .at(&then)
+                .matching(VersionMatch::Exact),
+        )
+        .await
+        .expect_err("compacted"),
+    );
     assert_eq!(err.code, 410);
     let future = (server.resource_version() + 100).to_string();
-    let err = status(api.list(&ListParams::default().at(&future).matching(VersionMatch::NotOlderThan)).await.expect_err("future"));
+    let err = status(
+        api.list(
+            &ListParams::default()
+                .at(&future)
+                .matching(VersionMatch::NotOlderThan),
+        )
+        .await
+        .expect_err("future"),
+    );
     assert_eq!(err.code, 504);
 }

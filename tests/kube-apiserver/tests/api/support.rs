@@ -10,7 +10,9 @@ use kube_test_apiserver::{ServerOptions, TestApiServer};
 use serde_json::{Value, json};
 
 pub async fn server() -> TestApiServer {
-    TestApiServer::start(ServerOptions::default()).await.expect("server starts")
+    TestApiServer::start(ServerOptions::default())
+        .await
+        .expect("server starts")
 }
 
 pub async fn server_with(options: ServerOptions) -> TestApiServer {
@@ -19,11 +21,14 @@ pub async fn server_with(options: ServerOptions) -> TestApiServer {
 
 pub fn postgrescluster_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("postgres-operator.crunchydata.com", "v1beta1", "PostgresCluster"),
+        &GroupVersionKind::gvk(
+            "postgres-operator.crunchydata.com",
+            "v1beta1",
+            "PostgresCluster",
+        ),
         "postgresclusters",
     )
 }
-
 
 pub fn clusters(client: kube::Client, ns: &str) -> Api<DynamicObject> {
     Api::namespaced_with(client, ns, &postgrescluster_resource())
@@ -60,18 +65,29 @@ pub fn dynamic(v: Value) -> DynamicObject {
     serde_json::from_value(v).expect("valid DynamicObject")
 }
 
-
 /// The upstream v1beta1 PostgresCluster examples: (file name, manifest).
 pub fn upstream_examples() -> Vec<(String, Value)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/pgo-examples");
     let mut out = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("examples dir").map(|e| e.expect("entry").path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("examples dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
     entries.sort();
-    for path in entries.into_iter().filter(|p| p.extension().is_some_and(|e| e == "yaml")) {
+    for path in entries
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+    {
         let text = std::fs::read_to_string(&path).expect("readable");
         let docs: Vec<Value> = serde_saphyr::from_multiple(&text).expect("valid YAML");
         for doc in docs.into_iter().filter(|d| d["kind"] == "PostgresCluster") {
-            out.push((path.file_name().unwrap_or_default().to_string_lossy().to_string(), doc));
+            out.push((
+                path.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string(),
+                doc,
+            ));
         }
     }
     out
@@ -117,26 +133,55 @@ impl Raw {
 
     /// Newline-delimited JSON (watch streams).
     pub fn lines(&self) -> Vec<Value> {
-        self.body.lines().filter(|l| !l.is_empty()).map(|l| serde_json::from_str(l).expect("JSON line")).collect()
+        self.body
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect()
     }
 }
 
 /// Sends a raw request through kube's client (no status-code interpretation).
-pub async fn raw(client: &kube::Client, method: &str, uri: &str, content_type: Option<&str>, body: Option<Value>) -> Raw {
+pub async fn raw(
+    client: &kube::Client,
+    method: &str,
+    uri: &str,
+    content_type: Option<&str>,
+    body: Option<Value>,
+) -> Raw {
     let mut builder = http::Request::builder().method(method).uri(uri);
     if let Some(ct) = content_type {
         builder = builder.header(http::header::CONTENT_TYPE, ct);
     }
     let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-    let response = client.send(builder.body(kube::client::Body::from(bytes)).expect("request")).await.expect("sent");
+    let response = client
+        .send(
+            builder
+                .body(kube::client::Body::from(bytes))
+                .expect("request"),
+        )
+        .await
+        .expect("sent");
     let code = response.status().as_u16();
     let headers = response.headers().clone();
-    let collected = response.into_body().collect().await.expect("body").to_bytes();
-    Raw { code, headers, body: String::from_utf8_lossy(&collected).to_string() }
+    let collected = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    Raw {
+        code,
+        headers,
+        body: String::from_utf8_lossy(&collected).to_string(),
+    }
 }
 
 pub async fn create_namespace(client: &kube::Client, name: &str) {
     let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
     let ns = serde_json::from_value(json!({ "metadata": { "name": name } })).expect("namespace");
-    namespaces.create(&Default::default(), &ns).await.expect("namespace created");
+    namespaces
+        .create(&Default::default(), &ns)
+        .await
+        .expect("namespace created");
 }

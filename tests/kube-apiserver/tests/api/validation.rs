@@ -1,7 +1,10 @@
 //! PGO CRD validation: neither too loose nor too strict.
 
 use kube::api::{Api, DynamicObject, PostParams};
-use kube_test_apiserver::validation::{CauseReason, FieldCause, PgoVersion, unevaluated_cel_rules, validate_pgupgrade, validate_postgrescluster};
+use kube_test_apiserver::validation::{
+    CauseReason, FieldCause, PgoVersion, unevaluated_cel_rules, validate_pgupgrade,
+    validate_postgrescluster,
+};
 use kube_test_apiserver::{FieldValidation, ServerOptions};
 use serde_json::{Value, json};
 
@@ -26,7 +29,9 @@ fn breakages() -> Vec<Breakage> {
         Breakage {
             what: "missing required field",
             apply: |m| {
-                m["spec"]["instances"][0].as_object_mut().map(|i| i.remove("dataVolumeClaimSpec"));
+                m["spec"]["instances"][0]
+                    .as_object_mut()
+                    .map(|i| i.remove("dataVolumeClaimSpec"));
             },
             field: "spec.instances[0].dataVolumeClaimSpec",
             reason: "FieldValueRequired",
@@ -52,7 +57,8 @@ fn breakages() -> Vec<Breakage> {
         Breakage {
             what: "CEL rule: missing storage request",
             apply: |m| {
-                m["spec"]["instances"][0]["dataVolumeClaimSpec"]["resources"] = json!({ "requests": {} });
+                m["spec"]["instances"][0]["dataVolumeClaimSpec"]["resources"] =
+                    json!({ "requests": {} });
             },
             field: "spec.instances[0].dataVolumeClaimSpec",
             reason: "FieldValueInvalid",
@@ -67,7 +73,10 @@ fn breakages() -> Vec<Breakage> {
 }
 
 fn names(causes: &[FieldCause]) -> Vec<String> {
-    causes.iter().map(|c| format!("{} [{}] {}", c.field, c.reason.as_str(), c.message)).collect()
+    causes
+        .iter()
+        .map(|c| format!("{} [{}] {}", c.field, c.reason.as_str(), c.message))
+        .collect()
 }
 
 #[tokio::test]
@@ -75,7 +84,11 @@ async fn every_upstream_v1beta1_example_is_admitted_by_the_server_and_the_valida
     let server = server().await;
     let client = server.client();
     let examples = upstream_examples();
-    assert_eq!(examples.len(), 9, "all nine upstream PostgresCluster examples are loaded");
+    assert_eq!(
+        examples.len(),
+        9,
+        "all nine upstream PostgresCluster examples are loaded"
+    );
     for (i, (file, manifest)) in examples.into_iter().enumerate() {
         if let Err(causes) = validate_postgrescluster(&manifest) {
             panic!("{file} rejected by the validator: {:#?}", names(&causes));
@@ -101,17 +114,34 @@ async fn a_broken_copy_of_each_example_is_rejected_with_a_cause_naming_the_field
             (b.apply)(&mut broken);
             let causes = validate_postgrescluster(&broken).expect_err(b.what);
             assert!(
-                causes.iter().any(|c| c.field == b.field && c.reason.as_str() == b.reason),
+                causes
+                    .iter()
+                    .any(|c| c.field == b.field && c.reason.as_str() == b.reason),
                 "{file}, {}: validator causes {:#?}",
                 b.what,
                 names(&causes)
             );
-            let err = status(api.create(&PostParams::default(), &dynamic(broken)).await.expect_err(b.what));
-            let expected_code = if b.reason == "FieldValueUnknown" { 400 } else { 422 };
-            assert_eq!(err.code, expected_code, "{file}, {}: {}", b.what, err.message);
+            let err = status(
+                api.create(&PostParams::default(), &dynamic(broken))
+                    .await
+                    .expect_err(b.what),
+            );
+            let expected_code = if b.reason == "FieldValueUnknown" {
+                400
+            } else {
+                422
+            };
+            assert_eq!(
+                err.code, expected_code,
+                "{file}, {}: {}",
+                b.what, err.message
+            );
             let details = err.details.expect("details with causes");
             assert!(
-                details.causes.iter().any(|c| c.field == b.field && c.reason == b.reason),
+                details
+                    .causes
+                    .iter()
+                    .any(|c| c.field == b.field && c.reason == b.reason),
                 "{file}, {}: server causes {:#?}",
                 b.what,
                 details.causes
@@ -126,7 +156,11 @@ async fn invalid_responses_have_the_apiserver_status_shape() {
     let api = clusters(server.client(), "default");
     let mut m = cluster_manifest("hippo");
     m["spec"]["postgresVersion"] = json!(99);
-    let err = status(api.create(&PostParams::default(), &dynamic(m)).await.expect_err("invalid"));
+    let err = status(
+        api.create(&PostParams::default(), &dynamic(m))
+            .await
+            .expect_err("invalid"),
+    );
     assert_eq!(err.code, 422);
     assert_eq!(err.reason, "Invalid");
     assert_eq!(
@@ -139,17 +173,33 @@ async fn invalid_responses_have_the_apiserver_status_shape() {
     assert_eq!(details.kind, "PostgresCluster");
 }
 
+/// (what, how to break the manifest, field, message fragment).
+type CelCase = (&'static str, fn(&mut Value), &'static str, &'static str);
+
 #[test]
 fn cel_rules_of_the_schema_are_enforced() {
-    let cases: Vec<(&str, fn(&mut Value), &str, &str)> = vec![
-        ("port parameter", |m| m["spec"]["config"] = json!({ "parameters": { "port": 5433 } }), "spec.config.parameters", "change port using .spec.port instead"),
+    let cases: Vec<CelCase> = vec![
+        (
+            "port parameter",
+            |m| m["spec"]["config"] = json!({ "parameters": { "port": 5433 } }),
+            "spec.config.parameters",
+            "change port using .spec.port instead",
+        ),
         (
             "trust authentication",
-            |m| m["spec"]["authentication"] = json!({ "rules": [{ "connection": "host", "method": "trust" }] }),
+            |m| {
+                m["spec"]["authentication"] =
+                    json!({ "rules": [{ "connection": "host", "method": "trust" }] })
+            },
             "spec.authentication.rules[0].method",
             "the \"trust\" method is unsafe",
         ),
-        ("password in user options", |m| m["spec"]["users"] = json!([{ "name": "app", "options": "PASSWORD 'x'" }]), "spec.users[0].options", "cannot assign password"),
+        (
+            "password in user options",
+            |m| m["spec"]["users"] = json!([{ "name": "app", "options": "PASSWORD 'x'" }]),
+            "spec.users[0].options",
+            "cannot assign password",
+        ),
         (
             "ssl_groups before PostgreSQL 18",
             |m| m["spec"]["config"] = json!({ "parameters": { "ssl_groups": "X25519" } }),
@@ -162,25 +212,36 @@ fn cel_rules_of_the_schema_are_enforced() {
         apply(&mut m);
         let causes = validate_postgrescluster(&m).expect_err(what);
         assert!(
-            causes.iter().any(|c| c.field == field && c.reason == CauseReason::Invalid && c.message.contains(message)),
+            causes.iter().any(|c| c.field == field
+                && c.reason == CauseReason::Invalid
+                && c.message.contains(message)),
             "{what}: {:#?}",
             names(&causes)
         );
     }
     let mut ok = cluster_manifest("hippo");
     ok["spec"]["postgresVersion"] = json!(18);
-    ok["spec"]["config"] = json!({ "parameters": { "ssl_groups": "X25519", "max_connections": 200 } });
+    ok["spec"]["config"] =
+        json!({ "parameters": { "ssl_groups": "X25519", "max_connections": 200 } });
     validate_postgrescluster(&ok).unwrap_or_else(|c| panic!("{:#?}", names(&c)));
 }
 
 #[test]
 fn a_field_only_pgo_v6_knows_is_reported_against_the_v5_schema() {
     let mut m = cluster_manifest("hippo");
-    m["spec"]["instances"][0]["volumes"] = json!({ "additional": [{ "name": "extra", "claimName": "pvc" }] });
+    m["spec"]["instances"][0]["volumes"] =
+        json!({ "additional": [{ "name": "extra", "claimName": "pvc" }] });
     let causes = validate_postgrescluster(&m).expect_err("v5.8.9 lacks volumes.additional");
-    let cause = causes.iter().find(|c| c.field == "spec.instances[0].volumes.additional").expect("cause for the field");
+    let cause = causes
+        .iter()
+        .find(|c| c.field == "spec.instances[0].volumes.additional")
+        .expect("cause for the field");
     assert_eq!(cause.reason, CauseReason::UnknownField);
-    assert!(cause.message.contains("PGO v5.8.9 schema"), "{}", cause.message);
+    assert!(
+        cause.message.contains("PGO v5.8.9 schema"),
+        "{}",
+        cause.message
+    );
 }
 
 #[test]
@@ -204,16 +265,29 @@ fn pgupgrades_are_validated_against_both_schemas_including_cel() {
     let mut backwards = upgrade.clone();
     backwards["spec"]["toPostgresVersion"] = json!(15);
     let causes = validate_pgupgrade(&backwards).expect_err("downgrade");
-    assert!(causes.iter().any(|c| c.field == "spec" && c.message.contains("self.fromPostgresVersion < self.toPostgresVersion")), "{:#?}", names(&causes));
+    assert!(
+        causes.iter().any(|c| c.field == "spec"
+            && c.message
+                .contains("self.fromPostgresVersion < self.toPostgresVersion")),
+        "{:#?}",
+        names(&causes)
+    );
     let mut missing = upgrade;
-    missing["spec"].as_object_mut().map(|s| s.remove("postgresClusterName"));
+    missing["spec"]
+        .as_object_mut()
+        .map(|s| s.remove("postgresClusterName"));
     let causes = validate_pgupgrade(&missing).expect_err("missing cluster name");
-    assert!(causes.iter().any(|c| c.field == "spec.postgresClusterName" && c.reason == CauseReason::Required));
+    assert!(
+        causes
+            .iter()
+            .any(|c| c.field == "spec.postgresClusterName" && c.reason == CauseReason::Required)
+    );
 }
 
 #[tokio::test]
 async fn warn_field_validation_prunes_unknown_fields_and_sends_a_warning() {
-    let server = server_with(ServerOptions::default().with_field_validation(FieldValidation::Warn)).await;
+    let server =
+        server_with(ServerOptions::default().with_field_validation(FieldValidation::Warn)).await;
     let client = server.client();
     let mut m = cluster_manifest("hippo");
     m["spec"]["colour"] = json!("blue");
@@ -226,16 +300,27 @@ async fn warn_field_validation_prunes_unknown_fields_and_sends_a_warning() {
     )
     .await;
     assert_eq!(response.code, 201, "{}", response.body);
-    let warning = response.headers.get("warning").and_then(|v| v.to_str().ok()).unwrap_or("");
-    assert!(warning.contains("unknown field \\\"spec.colour\\\""), "{warning}");
-    let stored: DynamicObject = clusters(client, "default").get("hippo").await.expect("stored");
+    let warning = response
+        .headers
+        .get("warning")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    assert!(
+        warning.contains("unknown field \\\"spec.colour\\\""),
+        "{warning}"
+    );
+    let stored: DynamicObject = clusters(client, "default")
+        .get("hippo")
+        .await
+        .expect("stored");
     assert!(stored.data["spec"].get("colour").is_none(), "pruned");
     assert_eq!(stored.data["spec"]["port"], 5432, "defaulted");
 }
 
 #[tokio::test]
 async fn strict_field_validation_can_be_requested_per_request() {
-    let server = server_with(ServerOptions::default().with_field_validation(FieldValidation::Ignore)).await;
+    let server =
+        server_with(ServerOptions::default().with_field_validation(FieldValidation::Ignore)).await;
     let client = server.client();
     let mut m = cluster_manifest("hippo");
     m["spec"]["colour"] = json!("blue");
@@ -250,7 +335,13 @@ async fn strict_field_validation_can_be_requested_per_request() {
     assert_eq!(response.code, 400);
     let body = response.json();
     assert_eq!(body["reason"], "BadRequest");
-    assert!(body["message"].as_str().unwrap_or("").contains("strict decoding error: unknown field \"spec.colour\""), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("strict decoding error: unknown field \"spec.colour\""),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -258,14 +349,43 @@ async fn builtin_types_are_decoded_like_the_apiserver_decodes_them() {
     let server = server().await;
     let client = server.client();
     let bad_base64 = json!({ "apiVersion": "v1", "kind": "Secret", "metadata": { "name": "s" }, "data": { "k": "not base64!" } });
-    let r = raw(&client, "POST", "/api/v1/namespaces/default/secrets", Some("application/json"), Some(bad_base64)).await;
+    let r = raw(
+        &client,
+        "POST",
+        "/api/v1/namespaces/default/secrets",
+        Some("application/json"),
+        Some(bad_base64),
+    )
+    .await;
     assert_eq!(r.code, 400, "{}", r.body);
     let unknown = json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "c" }, "dat": { "k": "v" } });
-    let r = raw(&client, "POST", "/api/v1/namespaces/default/configmaps", Some("application/json"), Some(unknown)).await;
+    let r = raw(
+        &client,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        Some("application/json"),
+        Some(unknown),
+    )
+    .await;
     assert_eq!(r.code, 400);
-    assert!(r.json()["message"].as_str().unwrap_or("").contains("unknown field \"dat\""), "{}", r.body);
-    let bad_name = json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "Bad_Name" } });
-    let r = raw(&client, "POST", "/api/v1/namespaces/default/configmaps", Some("application/json"), Some(bad_name)).await;
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unknown field \"dat\""),
+        "{}",
+        r.body
+    );
+    let bad_name =
+        json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "Bad_Name" } });
+    let r = raw(
+        &client,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        Some("application/json"),
+        Some(bad_name),
+    )
+    .await;
     assert_eq!(r.code, 422);
     assert_eq!(r.json()["details"]["causes"][0]["field"], "metadata.name");
     let _: Api<DynamicObject> = clusters(client, "default");
