@@ -6,6 +6,8 @@
 //! running it twice, late or after a crash is harmless. They never touch the metadata database;
 //! what they observe flows back as [`PlatformEvent`]s to the `sync` module.
 
+pub mod kubernetes;
+
 use std::future::Future;
 use std::pin::Pin;
 

@@ -1,0 +1,90 @@
+//! The one mapping from `kube` errors to [`PlatformError`]: retry (`Transient`) or give up
+//! (`Rejected`).
+//!
+//! | error | class | why |
+//! |---|---|---|
+//! | 422 Invalid | Rejected | the object is invalid (message + every cause) |
+//! | 400 BadRequest, 405, 406, 413, 415 | Rejected | the request itself is wrong (e.g. strict field validation) |
+//! | 403 Forbidden | Rejected | RBAC or an admission policy refused it... |
+//! | 403 exceeded quota / namespace terminating | Transient | ...except quota taken by objects still being deleted, and a namespace being deleted (it is recreated by the next ensure) |
+//! | 401 Unauthorized | Transient | credentials rotate (bound tokens are re-read); failing the operation cannot help |
+//! | 404 NotFound, 409 Conflict, 410 Gone | Transient | a namespace or CRD not there yet, a write race, an expired list: the next attempt sees the new state |
+//! | 429, 5xx (incl. 504 Timeout) | Transient | the apiserver is overloaded or failing |
+//! | other 4xx | Rejected | |
+//! | connection, timeout, stream and TLS errors | Transient | the network |
+//! | response decoding | Transient | usually a proxy answering instead of the apiserver |
+//! | request building, config | Rejected | a defect on our side that a retry repeats |
+
+use kube::core::Status;
+
+use crate::platform::PlatformError;
+
+/// Classifies a `kube` error (see the module table).
+pub fn classify(error: &kube::Error) -> PlatformError {
+    match error {
+        kube::Error::Api(status) => classify_status(status),
+        kube::Error::HyperError(_)
+        | kube::Error::Service(_)
+        | kube::Error::ReadEvents(_)
+        | kube::Error::LinesCodecMaxLineLengthExceeded
+        | kube::Error::FromUtf8(_)
+        | kube::Error::SerdeError(_)
+        | kube::Error::RustlsTls(_)
+        | kube::Error::Auth(_) => PlatformError::Transient(error.to_string()),
+        _ => PlatformError::Rejected(error.to_string()),
+    }
+}
+
+/// Classifies an API `Status` by its code and reason.
+pub fn classify_status(status: &Status) -> PlatformError {
+    let text = describe(status);
+    match status.code {
+        403 if is_retryable_forbidden(status) => PlatformError::Transient(text),
+        401 | 404 | 408 | 409 | 410 | 429 => PlatformError::Transient(text),
+        500..=599 => PlatformError::Transient(text),
+        // A Status without a code (should not happen from an apiserver): be safe and retry.
+        0 => PlatformError::Transient(text),
+        _ => PlatformError::Rejected(text),
+    }
+}
+
+/// Forbidden answers that go away on their own.
+fn is_retryable_forbidden(status: &Status) -> bool {
+    let cause_is = |reason: &str| {
+        status
+            .details
+            .as_ref()
+            .is_some_and(|d| d.causes.iter().any(|c| c.reason == reason))
+    };
+    cause_is("NamespaceTerminating")
+        || status.message.contains("because it is being terminated")
+        || status.message.contains("exceeded quota")
+}
+
+/// `<code> <reason>: <message>`, followed by every cause the message does not already quote.
+pub fn describe(status: &Status) -> String {
+    let mut text = format!("{} {}: {}", status.code, status.reason, status.message);
+    let retry_after = status.details.as_ref().map_or(0, |d| d.retry_after_seconds);
+    if retry_after > 0 {
+        text.push_str(&format!(" (retry after {retry_after}s)"));
+    }
+    let causes = status.details.iter().flat_map(|d| d.causes.iter());
+    let mut extra = Vec::new();
+    for cause in causes {
+        let line = match (cause.field.is_empty(), cause.message.is_empty()) {
+            (false, false) => format!("{}: {}", cause.field, cause.message),
+            (false, true) => format!("{}: {}", cause.field, cause.reason),
+            (true, _) => cause.message.clone(),
+        };
+        if !line.is_empty() && !status.message.contains(&line) {
+            extra.push(line);
+        }
+    }
+    if !extra.is_empty() {
+        text.push_str(&format!(" [{}]", extra.join("; ")));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests;

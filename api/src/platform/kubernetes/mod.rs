@@ -1,0 +1,156 @@
+//! The production platform driver: PGO `PostgresCluster`s on Kubernetes, through the real
+//! `kube` client.
+//!
+//! A tenant is a namespace (`<prefix><tenant>`) with a ResourceQuota, a LimitRange and an
+//! isolation NetworkPolicy ([`tenant`]); a cluster is one `PostgresCluster` applied from the
+//! domain manifest ([`cluster`]); what PGO reports flows back through a label-selected watch
+//! ([`watch`]). Every write is a server-side apply with field manager `pgplane`, forced, so a
+//! job that runs twice, late or after a crash converges. [`errors::classify`] is the one place
+//! that decides between retrying and failing.
+//!
+//! The driver keeps no state between calls except the watch's in-memory caches, and never
+//! touches the metadata database.
+
+mod cluster;
+pub mod errors;
+pub mod labels;
+pub mod network;
+mod options;
+pub mod quota;
+mod resources;
+pub mod tenant;
+pub mod watch;
+
+pub use options::{ClientNamespaces, ContainerSize, KubernetesOptions};
+pub use resources::postgrescluster;
+
+use std::future::Future;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    BoxFuture, ClusterTarget, DeleteProgress, Platform, PlatformError, PlatformEvent, TenantTarget,
+};
+use errors::classify;
+
+/// The Kubernetes driver. Cheap to clone (the `kube::Client` is a handle).
+#[derive(Clone)]
+pub struct KubernetesPlatform {
+    client: kube::Client,
+    options: KubernetesOptions,
+}
+
+impl std::fmt::Debug for KubernetesPlatform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubernetesPlatform")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KubernetesPlatform {
+    /// A driver talking through `client`.
+    pub fn new(client: kube::Client, options: KubernetesOptions) -> Self {
+        Self { client, options }
+    }
+
+    /// A driver for the cluster this process runs in (service account) or, outside a cluster,
+    /// the `KUBECONFIG` / `~/.kube/config` context (`kube::Config::infer`).
+    pub async fn from_environment(options: KubernetesOptions) -> Result<Self, kube::Error> {
+        let config = kube::Config::infer()
+            .await
+            .map_err(kube::Error::InferConfig)?;
+        let client = kube::Client::try_from(config)?;
+        Ok(Self::new(client, options))
+    }
+
+    /// The client requests go through.
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &KubernetesOptions {
+        &self.options
+    }
+
+    /// The namespace of the tenant named `tenant_name`.
+    pub fn tenant_namespace(&self, tenant_name: &str) -> String {
+        labels::tenant_namespace(&self.options.namespace_prefix, tenant_name)
+    }
+
+    /// Runs `call` within [`KubernetesOptions::request_timeout`].
+    async fn bounded<T>(
+        &self,
+        what: &str,
+        call: impl Future<Output = Result<T, PlatformError>>,
+    ) -> Result<T, PlatformError> {
+        let limit = self.options.request_timeout;
+        tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+            Err(PlatformError::Transient(format!(
+                "{what} did not finish within {} ms",
+                limit.as_millis()
+            )))
+        })
+    }
+
+    async fn apply(&self, target: &ClusterTarget) -> Result<(), PlatformError> {
+        let namespace = self.tenant_namespace(&target.tenant.tenant_name);
+        match cluster::apply(&self.client, &namespace, target).await {
+            Ok(()) => Ok(()),
+            Err(e) if cluster::namespace_missing(&e, &namespace) => {
+                tracing::info!(%namespace, "tenant namespace missing; ensuring the tenant before applying");
+                tenant::ensure(&self.client, &self.options, &target.tenant).await?;
+                cluster::apply(&self.client, &namespace, target)
+                    .await
+                    .map_err(|e| classify(&e))
+            }
+            Err(e) => Err(classify(&e)),
+        }
+    }
+}
+
+impl Platform for KubernetesPlatform {
+    fn name(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    fn ensure_tenant<'a>(
+        &'a self,
+        tenant: &'a TenantTarget,
+    ) -> BoxFuture<'a, Result<(), PlatformError>> {
+        Box::pin(self.bounded(
+            "ensure_tenant",
+            tenant::ensure(&self.client, &self.options, tenant),
+        ))
+    }
+
+    /// Ensures the tenant itself when its namespace is missing; callers need not order
+    /// `ensure_tenant` first (they should still call it when the quota changes).
+    fn apply_cluster<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+    ) -> BoxFuture<'a, Result<(), PlatformError>> {
+        Box::pin(self.bounded("apply_cluster", self.apply(target)))
+    }
+
+    fn delete_cluster<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+    ) -> BoxFuture<'a, Result<DeleteProgress, PlatformError>> {
+        let namespace = self.tenant_namespace(&target.tenant.tenant_name);
+        Box::pin(async move {
+            let delete = cluster::delete(&self.client, &namespace, target);
+            self.bounded("delete_cluster", delete).await
+        })
+    }
+
+    fn watch(
+        &self,
+        events: mpsc::Sender<PlatformEvent>,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
+        Box::pin(watch::run(self.client.clone(), events, cancel))
+    }
+}

@@ -1,0 +1,167 @@
+//! The tenant namespace's `NetworkPolicy`: who may open connections to pods in it.
+//!
+//! One policy selecting every pod of the namespace, ingress only (egress stays open: pgBackRest
+//! may ship to object storage, Patroni talks to the Kubernetes API). Allowed in:
+//! 1. any pod of the same namespace (PostgreSQL replication, Patroni, pgBackRest TLS server);
+//! 2. any pod of the PGO operator namespace, any port (PGO execs nothing over the network but
+//!    talks to Patroni and PostgreSQL);
+//! 3. pods of client namespaces (see [`ClientNamespaces`]) to the container ports named
+//!    `postgres` and `pgbouncer` only: PGO names the PostgreSQL and PgBouncer ports so, and a
+//!    named port follows a changed port number;
+//! 4. the monitoring namespace, if configured, to the exporter port (`exporter`, 9187).
+//!
+//! Everything else, in particular other tenants' namespaces, is denied. (Kubelet probes are not
+//! subject to NetworkPolicy.)
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::networking::v1::{
+    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::labels::NAMESPACE_NAME;
+use super::options::KubernetesOptions;
+
+/// Name of the policy in every tenant namespace.
+pub const POLICY_NAME: &str = "pgplane-tenant-isolation";
+/// PGO's name of the PostgreSQL container port.
+pub const POSTGRES_PORT_NAME: &str = "postgres";
+/// PGO's name of the PgBouncer container port.
+pub const PGBOUNCER_PORT_NAME: &str = "pgbouncer";
+/// PGO's name of the metrics exporter container port (9187).
+pub const EXPORTER_PORT_NAME: &str = "exporter";
+
+fn namespace_labelled(key: &str, value: &str) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector {
+            match_labels: Some(BTreeMap::from([(key.to_string(), value.to_string())])),
+            ..LabelSelector::default()
+        }),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
+fn tcp(name: &str) -> NetworkPolicyPort {
+    NetworkPolicyPort {
+        port: Some(IntOrString::String(name.to_string())),
+        protocol: Some("TCP".into()),
+        ..NetworkPolicyPort::default()
+    }
+}
+
+/// The isolation policy of the namespace `namespace` of tenant `tenant_name`.
+pub fn network_policy(
+    namespace: &str,
+    tenant_name: &str,
+    labels: BTreeMap<String, String>,
+    options: &KubernetesOptions,
+) -> NetworkPolicy {
+    let (client_key, client_value) = options.client_namespaces.label_for(tenant_name);
+    let mut ingress = vec![
+        NetworkPolicyIngressRule {
+            from: Some(vec![NetworkPolicyPeer {
+                pod_selector: Some(LabelSelector::default()),
+                ..NetworkPolicyPeer::default()
+            }]),
+            ports: None,
+        },
+        NetworkPolicyIngressRule {
+            from: Some(vec![namespace_labelled(
+                NAMESPACE_NAME,
+                &options.operator_namespace,
+            )]),
+            ports: None,
+        },
+        NetworkPolicyIngressRule {
+            from: Some(vec![namespace_labelled(&client_key, &client_value)]),
+            ports: Some(vec![tcp(POSTGRES_PORT_NAME), tcp(PGBOUNCER_PORT_NAME)]),
+        },
+    ];
+    if let Some(monitoring) = &options.monitoring_namespace {
+        ingress.push(NetworkPolicyIngressRule {
+            from: Some(vec![namespace_labelled(NAMESPACE_NAME, monitoring)]),
+            ports: Some(vec![tcp(EXPORTER_PORT_NAME)]),
+        });
+    }
+    NetworkPolicy {
+        metadata: ObjectMeta {
+            name: Some(POLICY_NAME.into()),
+            namespace: Some(namespace.into()),
+            labels: Some(labels),
+            ..ObjectMeta::default()
+        },
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector::default()),
+            policy_types: Some(vec!["Ingress".into()]),
+            ingress: Some(ingress),
+            egress: None,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::platform::kubernetes::options::ClientNamespaces;
+
+    fn policy(options: &KubernetesOptions) -> Value {
+        let np = network_policy("pgplane-acme", "acme", BTreeMap::new(), options);
+        serde_json::to_value(np).unwrap()
+    }
+
+    #[test]
+    fn the_policy_admits_the_namespace_the_operator_and_labelled_clients_only() {
+        let p = policy(&KubernetesOptions::default());
+        assert_eq!(p["spec"]["podSelector"], json!({}));
+        assert_eq!(p["spec"]["policyTypes"], json!(["Ingress"]));
+        assert_eq!(
+            p["spec"]["ingress"],
+            json!([
+                { "from": [{ "podSelector": {} }] },
+                { "from": [{ "namespaceSelector": { "matchLabels": {
+                    "kubernetes.io/metadata.name": "postgres-operator" } } }] },
+                { "from": [{ "namespaceSelector": { "matchLabels": {
+                    "pgplane.io/client-of": "acme" } } }],
+                  "ports": [
+                    { "port": "postgres", "protocol": "TCP" },
+                    { "port": "pgbouncer", "protocol": "TCP" },
+                  ] },
+            ])
+        );
+        assert!(
+            p["spec"].get("egress").is_none(),
+            "egress is not restricted"
+        );
+    }
+
+    #[test]
+    fn a_fixed_client_label_and_a_monitoring_namespace_are_honoured() {
+        let options = KubernetesOptions {
+            client_namespaces: ClientNamespaces::Labelled {
+                key: "db-access".into(),
+                value: "yes".into(),
+            },
+            monitoring_namespace: Some("monitoring".into()),
+            ..KubernetesOptions::default()
+        };
+        let p = policy(&options);
+        let rules = p["spec"]["ingress"].as_array().unwrap();
+        assert_eq!(
+            rules[2]["from"][0]["namespaceSelector"]["matchLabels"],
+            json!({ "db-access": "yes" })
+        );
+        assert_eq!(
+            rules[3],
+            json!({
+                "from": [{ "namespaceSelector": { "matchLabels": {
+                    "kubernetes.io/metadata.name": "monitoring" } } }],
+                "ports": [{ "port": "exporter", "protocol": "TCP" }],
+            })
+        );
+    }
+}

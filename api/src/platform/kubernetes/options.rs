@@ -1,0 +1,84 @@
+//! How the Kubernetes driver lays tenants out: namespace naming, who may reach the databases,
+//! and the size of containers PGO creates without explicit resources.
+
+use std::time::Duration;
+
+/// Options of [`super::KubernetesPlatform`]; [`Default`] gives the documented defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubernetesOptions {
+    /// Tenant namespaces are `<prefix><tenant name>` (see [`super::labels::tenant_namespace`]).
+    /// Default `pgplane-`.
+    pub namespace_prefix: String,
+    /// Namespace PGO runs in; its pods may reach every port of tenant pods (Patroni, pgBackRest,
+    /// PostgreSQL). Default `postgres-operator`.
+    pub operator_namespace: String,
+    /// Which namespaces' pods may connect to a tenant's PostgreSQL and PgBouncer ports.
+    pub client_namespaces: ClientNamespaces,
+    /// Namespace of the metrics scraper allowed to reach the exporter port, if any.
+    pub monitoring_namespace: Option<String>,
+    /// LimitRange `defaultRequest` for containers without resources (PGO sidecars, backup Jobs).
+    pub sidecar_request: ContainerSize,
+    /// LimitRange `default` (limit) for containers without resources.
+    pub sidecar_limit: ContainerSize,
+    /// Upper bound of one `ensure_tenant`, `apply_cluster` or `delete_cluster` call, including
+    /// the retries the `kube` client makes on 429/503/504 by itself; past it the call is
+    /// `Transient`. (kube sets no read timeout by default.) Default 30 s.
+    pub request_timeout: Duration,
+}
+
+impl Default for KubernetesOptions {
+    fn default() -> Self {
+        Self {
+            namespace_prefix: "pgplane-".into(),
+            operator_namespace: "postgres-operator".into(),
+            client_namespaces: ClientNamespaces::default(),
+            monitoring_namespace: None,
+            sidecar_request: ContainerSize {
+                cpu_millis: 100,
+                memory_mib: 128,
+            },
+            sidecar_limit: ContainerSize {
+                cpu_millis: 500,
+                memory_mib: 512,
+            },
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The namespaces whose pods may open connections to a tenant's databases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientNamespaces {
+    /// Namespaces labelled `<key>=<tenant name>` reach that tenant's databases only.
+    LabelledWithTenant { key: String },
+    /// Namespaces labelled `<key>=<value>` reach every tenant's databases.
+    Labelled { key: String, value: String },
+}
+
+impl Default for ClientNamespaces {
+    /// `pgplane.io/client-of=<tenant name>`.
+    fn default() -> Self {
+        Self::LabelledWithTenant {
+            key: "pgplane.io/client-of".into(),
+        }
+    }
+}
+
+impl ClientNamespaces {
+    /// The `(key, value)` namespace label that admits clients of `tenant_name`.
+    pub fn label_for(&self, tenant_name: &str) -> (String, String) {
+        match self {
+            Self::LabelledWithTenant { key } => (key.clone(), tenant_name.to_string()),
+            Self::Labelled { key, value } => (key.clone(), value.clone()),
+        }
+    }
+}
+
+/// CPU and memory of one container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContainerSize {
+    /// Millicores.
+    pub cpu_millis: i64,
+    /// MiB.
+    pub memory_mib: i64,
+}

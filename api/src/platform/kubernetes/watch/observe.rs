@@ -1,0 +1,128 @@
+//! What one `PostgresCluster` and its PGO-made Secrets and Service say, as an
+//! [`ObservedCluster`]: pure functions over objects already in memory.
+//!
+//! - ids: labels `pgplane.io/tenant-id` and `pgplane.io/cluster-id` (objects without both are
+//!   not reported);
+//! - `applied_generation`: annotation `pgplane.io/generation`;
+//! - `caught_up`: `status.observedGeneration == metadata.generation`;
+//! - `deleting`: `metadata.deletionTimestamp` is set;
+//! - connection: the owner's Secret `<cluster>-pguser-<owner>` (`host`, `port`, `user`,
+//!   `dbname`, `password`, `pgbouncer-host`, `pgbouncer-port`), the Secret
+//!   `<cluster>-cluster-cert` (`ca.crt`) and the Service `<cluster>-replicas` (its `postgres`
+//!   port, host `<service>.<namespace>.svc` like PGO's own hosts). The owner is the first entry
+//!   of `spec.users` (the domain manifest puts it there), else PGO's default user named after
+//!   the cluster.
+
+use k8s_openapi::api::core::v1::{Secret, Service};
+use kube::api::DynamicObject;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::cluster::naming::{replica_service_name, user_secret_name};
+use crate::platform::kubernetes::labels::{CLUSTER_ID, GENERATION_ANNOTATION, TENANT_ID};
+use crate::platform::{ConnectionFacts, Endpoint, ObservedCluster};
+
+/// The Secret in which PGO publishes the cluster CA (`ca.crt`).
+pub fn cluster_cert_secret_name(cluster: &str) -> String {
+    format!("{cluster}-cluster-cert")
+}
+
+/// `(tenant_id, cluster_id)` from the labels of `object`.
+pub fn ids(object: &DynamicObject) -> Option<(Uuid, Uuid)> {
+    let labels = object.metadata.labels.as_ref()?;
+    let tenant = labels.get(TENANT_ID)?.parse().ok()?;
+    let cluster = labels.get(CLUSTER_ID)?.parse().ok()?;
+    Some((tenant, cluster))
+}
+
+/// The role whose Secret carries the connection facts.
+pub fn owner(object: &DynamicObject) -> String {
+    object
+        .data
+        .pointer("/spec/users/0/name")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .unwrap_or_else(|| object.metadata.name.clone().unwrap_or_default())
+}
+
+/// The observation of `object` with `connection`, if it carries pgplane's ids.
+pub fn observed(object: &DynamicObject, connection: ConnectionFacts) -> Option<ObservedCluster> {
+    let (tenant_id, cluster_id) = ids(object)?;
+    let applied_generation = object
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(GENERATION_ANNOTATION))
+        .and_then(|g| g.parse().ok());
+    let status = object.data.get("status").filter(|s| !s.is_null()).cloned();
+    let observed_generation = status
+        .as_ref()
+        .and_then(|s| s.get("observedGeneration"))
+        .and_then(Value::as_i64);
+    let caught_up = matches!(
+        (observed_generation, object.metadata.generation),
+        (Some(observed), Some(current)) if observed == current
+    );
+    Some(ObservedCluster {
+        tenant_id,
+        cluster_id,
+        applied_generation,
+        caught_up,
+        status,
+        deleting: object.metadata.deletion_timestamp.is_some(),
+        connection,
+    })
+}
+
+fn field(secret: &Secret, key: &str) -> Option<String> {
+    let bytes = secret.data.as_ref()?.get(key)?;
+    String::from_utf8(bytes.0.clone()).ok()
+}
+
+fn endpoint(host: Option<String>, port: Option<String>) -> Option<Endpoint> {
+    Some(Endpoint {
+        host: host.filter(|h| !h.is_empty())?,
+        port: port?.trim().parse().ok()?,
+    })
+}
+
+fn service_endpoint(service: &Service, namespace: &str) -> Option<Endpoint> {
+    let name = service.metadata.name.as_deref()?;
+    let ports = service.spec.as_ref()?.ports.as_ref()?;
+    let port = ports
+        .iter()
+        .find(|p| p.name.as_deref() == Some("postgres"))
+        .or_else(|| ports.first())?;
+    Some(Endpoint {
+        host: format!("{name}.{namespace}.svc"),
+        port: u16::try_from(port.port).ok()?,
+    })
+}
+
+/// The connection facts of `cluster`, reading Secrets and Services through the lookups.
+pub fn connection_facts<'a>(
+    cluster: &DynamicObject,
+    secret: impl Fn(&str) -> Option<&'a Secret>,
+    service: impl Fn(&str) -> Option<&'a Service>,
+) -> ConnectionFacts {
+    let name = cluster.metadata.name.as_deref().unwrap_or_default();
+    let namespace = cluster.metadata.namespace.as_deref().unwrap_or_default();
+    let mut facts = ConnectionFacts::default();
+    if let Some(user) = secret(&user_secret_name(name, &owner(cluster))) {
+        facts.primary = endpoint(field(user, "host"), field(user, "port"));
+        facts.pooler = endpoint(field(user, "pgbouncer-host"), field(user, "pgbouncer-port"));
+        facts.user = field(user, "user");
+        facts.database = field(user, "dbname");
+        facts.password = field(user, "password");
+    }
+    if let Some(cert) = secret(&cluster_cert_secret_name(name)) {
+        facts.ca_certificate = field(cert, "ca.crt");
+    }
+    if let Some(replicas) = service(&replica_service_name(name)) {
+        facts.replicas = service_endpoint(replicas, namespace);
+    }
+    facts
+}
+
+#[cfg(test)]
+pub(super) mod tests;
