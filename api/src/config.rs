@@ -138,9 +138,10 @@ pub struct DevConfig {
 /// Where clusters run, and how the background parts of `serve` behave.
 #[derive(Args, Clone, Debug)]
 pub struct JobsConfig {
-    /// Platform driver: `kubernetes` (PGO; in-cluster config or KUBECONFIG) or `none` (API only:
-    /// operations queue up until a process with a platform runs them).
-    #[arg(long, env = "PGPLANE_PLATFORM", value_enum, default_value = "none")]
+    /// Platform driver: `kubernetes` (PGO; in-cluster config or KUBECONFIG), `none` (API only:
+    /// operations queue up until a process with a platform runs them), or `auto`: kubernetes
+    /// when running in a cluster or a kubeconfig is present, none otherwise.
+    #[arg(long, env = "PGPLANE_PLATFORM", value_enum, default_value = "auto")]
     pub platform: PlatformKind,
 
     /// Do not run job workers in this process.
@@ -167,6 +168,7 @@ pub struct JobsConfig {
 /// Platform drivers.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlatformKind {
+    Auto,
     Kubernetes,
     None,
 }

@@ -87,9 +87,11 @@ pub struct ObservedCluster {
     pub cluster_id: Uuid,
     /// The pgplane generation recorded on the applied object.
     pub applied_generation: Option<i64>,
-    /// The platform object's own generation (Kubernetes `metadata.generation`); the operator
-    /// has acted on everything applied when its status reports this generation as observed.
+    /// The platform object's own generation (Kubernetes `metadata.generation`).
     pub object_generation: i64,
+    /// True when the operator has acted on everything applied (PGO: `status.observedGeneration`
+    /// equals `metadata.generation`).
+    pub caught_up: bool,
     /// The operator's raw status (PGO `PostgresCluster.status`), mapped by `domain::cluster::observe`.
     pub status: Option<serde_json::Value>,
     pub deleting: bool,
@@ -145,15 +147,38 @@ pub trait Platform: Send + Sync + 'static {
 pub async fn connect(
     kind: crate::config::PlatformKind,
 ) -> anyhow::Result<Option<std::sync::Arc<dyn Platform>>> {
+    use crate::config::PlatformKind;
+    let kind = match kind {
+        PlatformKind::Auto if kubernetes_configured() => PlatformKind::Kubernetes,
+        PlatformKind::Auto => PlatformKind::None,
+        explicit => explicit,
+    };
     match kind {
-        crate::config::PlatformKind::None => {
+        PlatformKind::Kubernetes => {
+            let platform = kubernetes::KubernetesPlatform::from_environment(
+                kubernetes::KubernetesOptions::default(),
+            )
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("connecting to Kubernetes (in-cluster config or KUBECONFIG): {e}")
+            })?;
+            tracing::info!("platform: kubernetes (PGO)");
+            Ok(Some(std::sync::Arc::new(platform)))
+        }
+        _ => {
             tracing::warn!(
-                "no platform driver (PGPLANE_PLATFORM=none): operations wait for a process that has one"
+                "no platform driver (PGPLANE_PLATFORM=none, or no Kubernetes configuration found): operations wait for a process that has one"
             );
             Ok(None)
         }
-        crate::config::PlatformKind::Kubernetes => {
-            anyhow::bail!("the kubernetes driver is not built into this version")
-        }
     }
+}
+
+/// True when running inside a cluster or a kubeconfig is available.
+fn kubernetes_configured() -> bool {
+    let home_config =
+        std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".kube/config"));
+    std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+        || std::env::var_os("KUBECONFIG").is_some()
+        || home_config.is_some_and(|p| p.is_file())
 }

@@ -67,6 +67,7 @@ pub fn observed(object: &DynamicObject, connection: ConnectionFacts) -> Option<O
         tenant_id,
         cluster_id,
         applied_generation,
+        object_generation: object.metadata.generation.unwrap_or_default(),
         caught_up,
         status,
         deleting: object.metadata.deletion_timestamp.is_some(),

@@ -1,0 +1,86 @@
+//! A pgplane wired to a test Kubernetes API server with a simulated PGO.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DynamicObject, ListParams};
+use kube_test_apiserver::operator::{OperatorOptions, SimulatedOperator};
+use kube_test_apiserver::{ServerOptions, TestApiServer, postgrescluster_resource};
+use pgplane::platform::Platform;
+use pgplane::platform::kubernetes::{KubernetesOptions, KubernetesPlatform};
+use pgplane_tests::TestApp;
+use serde_json::{Value, json};
+
+pub struct World {
+    pub kube: TestApiServer,
+    pub operator: SimulatedOperator,
+    pub app: TestApp,
+}
+
+impl World {
+    pub async fn start(extra_args: &[&str]) -> World {
+        let kube = TestApiServer::start(ServerOptions::default())
+            .await
+            .expect("test API server");
+        let operator = SimulatedOperator::start(&kube, OperatorOptions::default());
+        let app = TestApp::spawn_with_platform(Self::platform(&kube), extra_args).await;
+        World {
+            kube,
+            operator,
+            app,
+        }
+    }
+
+    pub fn platform(kube: &TestApiServer) -> Arc<dyn Platform> {
+        Arc::new(KubernetesPlatform::new(
+            kube.client(),
+            KubernetesOptions::default(),
+        ))
+    }
+
+    /// A tenant with room for `clusters` clusters.
+    pub async fn tenant(&self, name: &str, clusters: i64) {
+        self.app.create_tenant(name).await;
+        let quota = json!({"max_clusters": clusters, "max_instances": 1000, "max_cpu_millis": 1_000_000, "max_memory_mib": 10_000_000, "max_storage_gib": 1_000_000});
+        self.app
+            .admin()
+            .put(&format!("/v1/tenants/{name}/quota"), quota)
+            .await
+            .expect(200);
+    }
+
+    /// Polls an operation until it ends (or panics after `timeout`), returning it.
+    pub async fn finished(&self, operation_id: &str, timeout: Duration) -> Value {
+        let started = Instant::now();
+        loop {
+            let op = self
+                .app
+                .admin()
+                .get(&format!("/v1/operations/{operation_id}"))
+                .await
+                .expect(200)
+                .json();
+            if ["succeeded", "failed", "cancelled"]
+                .contains(&op["state"].as_str().unwrap_or_default())
+            {
+                return op;
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "operation still {} after {timeout:?}: {op}",
+                op["state"]
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Every PostgresCluster on the test API server.
+    pub async fn postgresclusters(&self) -> Vec<DynamicObject> {
+        let api: Api<DynamicObject> =
+            Api::all_with(self.kube.client(), &postgrescluster_resource());
+        api.list(&ListParams::default())
+            .await
+            .expect("list postgresclusters")
+            .items
+    }
+}

@@ -1,0 +1,8 @@
+//! The cluster lifecycle end to end: the real HTTP API, the real job workers and status sync,
+//! the real Kubernetes driver and `kube` client, against the in-process test API server (which
+//! validates every PostgresCluster against the real PGO CRDs) and the simulated operator.
+
+mod faults;
+mod happy_path;
+mod harness;
+mod recovery;
