@@ -3,6 +3,7 @@
 
 mod apply;
 mod delete;
+mod environment;
 mod errors;
 mod rbac;
 mod support;

@@ -50,7 +50,7 @@ const HASH_LEN: usize = 8;
 ///
 /// Tenant names are DNS-1123 labels of up to 63 characters, so with a prefix the result may be
 /// too long for a namespace (also a DNS label). Then the tenant name is cut and the first
-/// [`HASH_LEN`] hex digits of SHA-256(tenant name) are appended after a `-`, which keeps the
+/// 8 (`HASH_LEN`) hex digits of SHA-256(tenant name) are appended after a `-`, which keeps the
 /// name deterministic (tenant names are immutable) and distinct for names sharing a prefix.
 /// Characters a namespace cannot hold (only possible through the prefix) are replaced by `-`.
 pub fn tenant_namespace(prefix: &str, tenant_name: &str) -> String {

@@ -4,20 +4,21 @@
 //! A tenant is a namespace (`<prefix><tenant>`) with a ResourceQuota, a LimitRange and an
 //! isolation NetworkPolicy ([`tenant`]); a cluster is one `PostgresCluster` applied from the
 //! domain manifest ([`cluster`]); what PGO reports flows back through a label-selected watch
-//! ([`watch`]). Every write is a server-side apply with field manager `pgplane`, forced, so a
-//! job that runs twice, late or after a crash converges. [`errors::classify`] is the one place
+//! ([`watch`]). Every write but a delete is a server-side apply with field manager `pgplane`,
+//! forced (and strict field validation), so a job that runs twice, late or after a crash
+//! converges; the one exception is documented in [`cluster`]. [`errors::classify`] is the one place
 //! that decides between retrying and failing.
 //!
 //! The driver keeps no state between calls except the watch's in-memory caches, and never
 //! touches the metadata database.
 
-mod cluster;
+pub mod cluster;
 pub mod errors;
 pub mod labels;
 pub mod network;
-mod options;
+pub mod options;
 pub mod quota;
-mod resources;
+pub mod resources;
 pub mod tenant;
 pub mod watch;
 

@@ -5,7 +5,7 @@
 //! 1. any pod of the same namespace (PostgreSQL replication, Patroni, pgBackRest TLS server);
 //! 2. any pod of the PGO operator namespace, any port (PGO execs nothing over the network but
 //!    talks to Patroni and PostgreSQL);
-//! 3. pods of client namespaces (see [`ClientNamespaces`]) to the container ports named
+//! 3. pods of client namespaces (see [`super::ClientNamespaces`]) to the container ports named
 //!    `postgres` and `pgbouncer` only: PGO names the PostgreSQL and PgBouncer ports so, and a
 //!    named port follows a changed port number;
 //! 4. the monitoring namespace, if configured, to the exporter port (`exporter`, 9187).

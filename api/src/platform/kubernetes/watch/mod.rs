@@ -1,5 +1,5 @@
 //! The status watch: three `kube::runtime::watcher` streams over all namespaces, label-selected
-//! to what pgplane manages, folded into [`PlatformEvent`]s by [`state::WatchState`].
+//! to what pgplane manages, folded into [`PlatformEvent`]s by `state::WatchState`.
 //!
 //! | stream | selector | why |
 //! |---|---|---|
