@@ -65,15 +65,10 @@ pub async fn record_mutations(
             .then(|| location.as_deref()?.rsplit('/').next().map(String::from))
             .flatten()
     });
-    let (actor_type, actor_id, actor_label) = match response.extensions().get::<Principal>() {
-        Some(Principal::User { user_id, email, .. }) => {
-            ("user", Some(*user_id), Some(email.clone()))
-        }
-        Some(Principal::ServiceKey { key_id, .. }) => {
-            ("api_key", Some(*key_id), Some(format!("api-key:{key_id}")))
-        }
-        None => ("anonymous", None, None),
-    };
+    let (actor_type, actor_id, actor_label) = response
+        .extensions()
+        .get::<Principal>()
+        .map_or(("anonymous", None, None), Principal::audit_actor);
     let status = response.status();
     let outcome = match status.as_u16() {
         200..=399 => "allowed",

@@ -142,6 +142,32 @@ fn queue_error(error: QueueError) -> ApiError {
     }
 }
 
+/// Queues an operation on `cluster` in the caller's transaction.
+async fn queue(
+    tx: &mut sqlx::PgConnection,
+    state: &AppState,
+    principal: &Principal,
+    cluster: &ClusterRow,
+    kind: &str,
+    previous_spec: Option<&serde_json::Value>,
+) -> ApiResult<store::operations::OperationRow> {
+    store::operations::insert(
+        tx,
+        &NewOperation {
+            tenant_id: cluster.tenant_id,
+            cluster_id: cluster.id,
+            cluster_name: &cluster.name,
+            kind,
+            target_generation: cluster.generation,
+            previous_spec,
+            deadline: Utc::now() + state.settings.operation_deadline,
+            created_by: principal.user_id(),
+        },
+    )
+    .await
+    .map_err(queue_error)
+}
+
 async fn find_cluster(
     state: &AppState,
     access: &TenantAccess,
@@ -219,21 +245,7 @@ async fn create_cluster(
             e.into()
         }
     })?;
-    let operation = store::operations::insert(
-        &mut tx,
-        &NewOperation {
-            tenant_id: access.tenant.id,
-            cluster_id: cluster.id,
-            cluster_name: &cluster.name,
-            kind: "create",
-            target_generation: cluster.generation,
-            previous_spec: None,
-            deadline: Utc::now() + state.settings.operation_deadline,
-            created_by: principal.user_id(),
-        },
-    )
-    .await
-    .map_err(queue_error)?;
+    let operation = queue(&mut tx, &state, &principal, &cluster, "create", None).await?;
     tx.commit().await.map_err(store::StoreError::from)?;
     Ok(accepted(&tenant, operation.into()))
 }
@@ -292,21 +304,15 @@ async fn update_cluster(
     }
     let document = serde_json::to_value(&updated).map_err(ApiError::internal)?;
     let cluster = store::clusters::update_spec(&mut tx, row.id, &document, updated.usage()).await?;
-    let operation = store::operations::insert(
+    let operation = queue(
         &mut tx,
-        &NewOperation {
-            tenant_id: access.tenant.id,
-            cluster_id: cluster.id,
-            cluster_name: &cluster.name,
-            kind: "update",
-            target_generation: cluster.generation,
-            previous_spec: Some(&row.spec.0),
-            deadline: Utc::now() + state.settings.operation_deadline,
-            created_by: principal.user_id(),
-        },
+        &state,
+        &principal,
+        &cluster,
+        "update",
+        Some(&row.spec.0),
     )
-    .await
-    .map_err(queue_error)?;
+    .await?;
     tx.commit().await.map_err(store::StoreError::from)?;
     Ok(accepted(&tenant, operation.into()))
 }
@@ -339,21 +345,7 @@ async fn delete_cluster(
         DeletionPolicy::KeepBackups => "backups are kept",
         DeletionPolicy::DeleteBackups => "backups are deleted with the cluster",
     };
-    let operation = store::operations::insert(
-        &mut tx,
-        &NewOperation {
-            tenant_id: access.tenant.id,
-            cluster_id: row.id,
-            cluster_name: &row.name,
-            kind: "delete",
-            target_generation: row.generation,
-            previous_spec: None,
-            deadline: Utc::now() + state.settings.operation_deadline,
-            created_by: principal.user_id(),
-        },
-    )
-    .await
-    .map_err(queue_error)?;
+    let operation = queue(&mut tx, &state, &principal, &row, "delete", None).await?;
     store::clusters::set_phase(&mut *tx, row.id, "deleting").await?;
     tx.commit().await.map_err(store::StoreError::from)?;
     let mut out = OperationOut::from(operation);

@@ -149,12 +149,7 @@ async fn audit_reveal(
     headers: &HeaderMap,
     allowed: bool,
 ) {
-    let (actor_type, actor_id, actor_label) = match principal {
-        Principal::User { user_id, email, .. } => ("user", Some(*user_id), Some(email.clone())),
-        Principal::ServiceKey { key_id, .. } => {
-            ("api_key", Some(*key_id), Some(format!("api-key:{key_id}")))
-        }
-    };
+    let (actor_type, actor_id, actor_label) = principal.audit_actor();
     let event = NewAuditEvent {
         actor_type,
         actor_id,

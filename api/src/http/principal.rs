@@ -47,6 +47,16 @@ impl Principal {
         )
     }
 
+    /// How the audit log names this caller: `(actor_type, actor_id, actor_label)`.
+    pub fn audit_actor(&self) -> (&'static str, Option<Uuid>, Option<String>) {
+        match self {
+            Principal::User { user_id, email, .. } => ("user", Some(*user_id), Some(email.clone())),
+            Principal::ServiceKey { key_id, .. } => {
+                ("api_key", Some(*key_id), Some(format!("api-key:{key_id}")))
+            }
+        }
+    }
+
     /// The user behind the call, if it is a person.
     pub fn user_id(&self) -> Option<Uuid> {
         match self {
