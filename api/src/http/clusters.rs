@@ -342,8 +342,13 @@ async fn delete_cluster(
         )));
     }
     let backups = match spec.deletion_policy {
-        DeletionPolicy::KeepBackups => "backups are kept",
-        DeletionPolicy::DeleteBackups => "backups are deleted with the cluster",
+        // PGO owns the pgBackRest repository volume and removes it with the cluster; keeping
+        // backups past deletion (issue 6) needs the repository detached first. Say so plainly.
+        DeletionPolicy::KeepBackups => {
+            "deletion_policy is keep_backups, but the operator removes the backup repository volume \
+             with the cluster unless its StorageClass retains released volumes"
+        }
+        DeletionPolicy::DeleteBackups => "the backup repository is deleted with the cluster",
     };
     let operation = queue(&mut tx, &state, &principal, &row, "delete", None).await?;
     store::clusters::set_phase(&mut *tx, row.id, "deleting").await?;
