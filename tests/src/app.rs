@@ -37,7 +37,8 @@ pub struct TestApp {
     pub admin_key: String,
     server: Option<Server>,
     config: ServeConfig,
-    background: Option<Background>,
+    /// Workers and sync of each simulated process.
+    background: Vec<Background>,
 }
 
 /// Job settings that make tests quick: short leases, fast rechecks and retries.
@@ -97,7 +98,7 @@ impl TestApp {
             admin_key,
             server: Some(server),
             config,
-            background: None,
+            background: Vec::new(),
         }
     }
 
@@ -108,7 +109,7 @@ impl TestApp {
         app
     }
 
-    /// Starts (again) workers and sync on `platform`, as a restarted process would.
+    /// Starts workers and sync on `platform`, as one more (or a restarted) pgplane process would.
     pub fn start_background(&mut self, platform: Arc<dyn Platform>) {
         let background = Background::start(
             &self.db,
@@ -117,19 +118,19 @@ impl TestApp {
             &self.config.jobs,
             fast_jobs(),
         );
-        self.background = Some(background);
+        self.background.push(background);
     }
 
-    /// Kills workers and sync mid-flight, like a crashed process.
+    /// Kills every process's workers and sync mid-flight, like crashed processes.
     pub async fn crash_background(&mut self) {
-        if let Some(background) = self.background.take() {
+        for background in self.background.drain(..) {
             background.abort().await;
         }
     }
 
     /// Stops the server gracefully (in-flight requests finish).
     pub async fn stop(mut self) {
-        if let Some(background) = self.background.take() {
+        for background in self.background.drain(..) {
             background.stop().await;
         }
         if let Some(server) = self.server.take() {

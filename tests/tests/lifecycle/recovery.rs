@@ -45,3 +45,48 @@ async fn a_worker_killed_mid_job_is_taken_over_and_exactly_one_postgrescluster_r
     );
     assert_eq!(world.postgresclusters().await.len(), 1);
 }
+
+#[tokio::test]
+async fn three_pgplane_processes_share_the_queue_without_duplicating_work() {
+    let mut world = World::start(&[]).await;
+    world.app.start_background(World::platform(&world.kube));
+    world.app.start_background(World::platform(&world.kube));
+    world.tenant("acme", 50).await;
+    let mut operations = Vec::new();
+    for i in 0..24 {
+        let op = world
+            .app
+            .admin()
+            .post(
+                "/v1/tenants/acme/clusters",
+                json!({"name": format!("c{i}")}),
+            )
+            .await
+            .expect(202)
+            .json();
+        operations.push(op["id"].as_str().unwrap().to_string());
+    }
+    for id in &operations {
+        let done = world.finished(id, Duration::from_secs(60)).await;
+        assert_eq!(done["state"], "succeeded", "{done}");
+    }
+    assert_eq!(world.postgresclusters().await.len(), 24);
+    let creates = world
+        .kube
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.resource == "postgresclusters"
+                && r.subresource.is_none()
+                && r.verb == kube_test_apiserver::Verb::Patch
+                && !r.is_from_operator()
+                && r.code < 300
+        })
+        .count();
+    // Each create is applied once by whichever process claimed it (re-applies only happen on
+    // rechecks of still-waiting operations, which a healthy operator makes rare).
+    assert!(
+        creates >= 24 && creates < 24 * 3,
+        "{creates} applies for 24 clusters"
+    );
+}
