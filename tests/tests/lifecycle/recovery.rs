@@ -86,7 +86,7 @@ async fn three_pgplane_processes_share_the_queue_without_duplicating_work() {
     // Each create is applied once by whichever process claimed it (re-applies only happen on
     // rechecks of still-waiting operations, which a healthy operator makes rare).
     assert!(
-        creates >= 24 && creates < 24 * 3,
+        (24..24 * 3).contains(&creates),
         "{creates} applies for 24 clusters"
     );
 }
