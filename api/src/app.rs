@@ -61,17 +61,10 @@ impl AppState {
                 JwtKeys::random(&auth.jwt_issuer, &auth.jwt_audience, ttl)
             }
         };
-        let q = &config.default_quota;
         let settings = Settings {
             login_max_failures: auth.login_max_failures,
             login_window: Duration::from_secs(auth.login_window_seconds),
-            default_quota: QuotaLimits {
-                max_clusters: q.default_max_clusters,
-                max_instances: q.default_max_instances,
-                max_cpu_millis: q.default_max_cpu_millis,
-                max_memory_mib: q.default_max_memory_mib,
-                max_storage_gib: q.default_max_storage_gib,
-            },
+            default_quota: config.default_quota.limits(),
             trust_forwarded_for: config.http.trust_forwarded_for,
             body_limit_bytes: config.http.body_limit_bytes,
             request_timeout: config.request_timeout(),

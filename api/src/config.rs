@@ -113,6 +113,19 @@ pub struct DefaultQuotaConfig {
     pub default_max_storage_gib: i64,
 }
 
+impl DefaultQuotaConfig {
+    /// The limits a new tenant starts with.
+    pub fn limits(&self) -> crate::domain::quota::QuotaLimits {
+        crate::domain::quota::QuotaLimits {
+            max_clusters: self.default_max_clusters,
+            max_instances: self.default_max_instances,
+            max_cpu_millis: self.default_max_cpu_millis,
+            max_memory_mib: self.default_max_memory_mib,
+            max_storage_gib: self.default_max_storage_gib,
+        }
+    }
+}
+
 /// Everything `pgplane dev` needs: like `serve`, but the database is optional (an embedded
 /// PostgreSQL is started in the data directory when `DATABASE_URL` is unset).
 #[derive(Args, Clone, Debug)]

@@ -98,14 +98,7 @@ async fn first_start_setup(
         .await?
         .is_none()
     {
-        let q = &serve.default_quota;
-        let quota = crate::domain::quota::QuotaLimits {
-            max_clusters: q.default_max_clusters,
-            max_instances: q.default_max_instances,
-            max_cpu_millis: q.default_max_cpu_millis,
-            max_memory_mib: q.default_max_memory_mib,
-            max_storage_gib: q.default_max_storage_gib,
-        };
+        let quota = serve.default_quota.limits();
         let tenant = store::tenants::create(db, DEMO_TENANT, "Demo tenant", &quota).await?;
         if let Some(admin) = store::users::find_by_email(db, DEV_ADMIN_EMAIL).await? {
             store::memberships::upsert(
