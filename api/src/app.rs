@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::jwt::{self, JwtKeys};
-use crate::config::{JobsConfig, ServeConfig};
+use crate::config::{JobsConfig, PlatformKind, ServeConfig};
 use crate::domain::quota::QuotaLimits;
 use crate::jobs::JobSettings;
 use crate::platform::Platform;
@@ -41,6 +41,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// `(method, route template) → OpenAPI operation id`, naming actions in the audit log.
     pub operation_ids: Arc<HashMap<(Method, String), String>>,
+    /// The platform driver of this process, when it has one: requests the driver cannot carry
+    /// out are refused (501) up front instead of failing later.
+    pub platform: Option<Arc<dyn Platform>>,
 }
 
 impl AppState {
@@ -86,7 +89,14 @@ impl AppState {
             jwt: Arc::new(jwt),
             settings: Arc::new(settings),
             operation_ids: Arc::new(crate::openapi::operation_ids(&crate::http::openapi())),
+            platform: None,
         })
+    }
+
+    /// The state for a process whose workers run on `platform`.
+    pub fn with_platform(mut self, platform: Option<Arc<dyn Platform>>) -> Self {
+        self.platform = platform;
+        self
     }
 }
 
@@ -141,8 +151,9 @@ impl Server {
 
 /// The background parts of a pgplane process: job workers and the status sync.
 pub struct Background {
-    cancel: CancellationToken,
-    tasks: tokio::task::JoinSet<()>,
+    platform: Arc<dyn Platform>,
+    workers: (CancellationToken, Option<tokio::task::JoinHandle<()>>),
+    sync: (CancellationToken, Option<tokio::task::JoinHandle<()>>),
 }
 
 impl Background {
@@ -154,45 +165,67 @@ impl Background {
         config: &JobsConfig,
         jobs: JobSettings,
     ) -> Self {
-        let cancel = CancellationToken::new();
-        let mut tasks = tokio::task::JoinSet::new();
-        if !config.no_workers {
-            tasks.spawn(crate::jobs::run(
+        let (workers_cancel, sync_cancel) = (CancellationToken::new(), CancellationToken::new());
+        let workers = (!config.no_workers).then(|| {
+            tokio::spawn(crate::jobs::run(
                 db.clone(),
                 platform.clone(),
                 jobs,
-                cancel.clone(),
-            ));
-        }
-        if !config.no_sync {
-            tasks.spawn(crate::sync::run(
+                workers_cancel.clone(),
+            ))
+        });
+        let sync = (!config.no_sync).then(|| {
+            tokio::spawn(crate::sync::run(
                 db.clone(),
                 database_url.to_string(),
-                platform,
-                cancel.clone(),
-            ));
+                platform.clone(),
+                sync_cancel.clone(),
+            ))
+        });
+        Self {
+            platform,
+            workers: (workers_cancel, workers),
+            sync: (sync_cancel, sync),
         }
-        Self { cancel, tasks }
     }
 
-    /// Stops claiming new work, lets in-flight operations finish, stops the sync.
+    /// Stops claiming new work and lets in-flight operations finish, shuts the platform driver
+    /// down (the local driver stops its servers) while the sync still records what that does,
+    /// then stops the sync.
     pub async fn stop(mut self) {
-        self.cancel.cancel();
-        while self.tasks.join_next().await.is_some() {}
+        self.workers.0.cancel();
+        if let Some(workers) = self.workers.1.take() {
+            let _ = workers.await;
+        }
+        self.platform.shutdown().await;
+        self.sync.0.cancel();
+        if let Some(sync) = self.sync.1.take() {
+            let _ = sync.await;
+        }
     }
 
     /// Kills the workers and the sync mid-flight, as a crash would (leases are left to expire).
     pub async fn abort(mut self) {
-        self.tasks.abort_all();
-        while self.tasks.join_next().await.is_some() {}
+        for task in [self.workers.1.take(), self.sync.1.take()]
+            .into_iter()
+            .flatten()
+        {
+            task.abort();
+            let _ = task.await;
+        }
     }
 }
 
-/// `pgplane serve`: run until SIGINT/SIGTERM, then shut down gracefully.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let db = connect_and_migrate(&config).await?;
-    let platform = crate::platform::connect(config.jobs.platform).await?;
-    let state = AppState::new(&config, db.clone())?;
+    let local_root = config
+        .jobs
+        .local_dir
+        .clone()
+        .unwrap_or_else(|| "pgplane-clusters".into());
+    let platform =
+        crate::platform::connect(config.jobs.platform, PlatformKind::None, &local_root).await?;
+    let state = AppState::new(&config, db.clone())?.with_platform(platform.clone());
     let server = Server::start(state, config.http.listen).await?;
     tracing::info!(address = %server.local_addr, "pgplane API listening");
     let jobs = JobSettings {
@@ -200,6 +233,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         ..JobSettings::default()
     };
     let background = platform
+        .clone()
         .map(|p| Background::start(&db, &config.database.database_url, p, &config.jobs, jobs));
     shutdown_signal().await;
     tracing::info!("shutting down: draining in-flight requests and operations");

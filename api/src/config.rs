@@ -151,11 +151,17 @@ pub struct DevConfig {
 /// Where clusters run, and how the background parts of `serve` behave.
 #[derive(Args, Clone, Debug)]
 pub struct JobsConfig {
-    /// Platform driver: `kubernetes` (PGO; in-cluster config or KUBECONFIG), `none` (API only:
-    /// operations queue up until a process with a platform runs them), or `auto`: kubernetes
-    /// when running in a cluster or a kubeconfig is present, none otherwise.
+    /// Platform driver: `kubernetes` (PGO; in-cluster config or KUBECONFIG), `local`
+    /// (PostgreSQL processes on this host), `none` (API only: operations queue up until a
+    /// process with a platform runs them), or `auto`: kubernetes when running in a cluster or a
+    /// kubeconfig is present, otherwise none for `serve` and local for `dev`.
     #[arg(long, env = "PGPLANE_PLATFORM", value_enum, default_value = "auto")]
     pub platform: PlatformKind,
+
+    /// Where the local platform keeps its clusters' data directories (default: the data
+    /// directory for `dev`, `./pgplane-clusters` for `serve`).
+    #[arg(long, env = "PGPLANE_LOCAL_DIR")]
+    pub local_dir: Option<std::path::PathBuf>,
 
     /// Do not run job workers in this process.
     #[arg(long, env = "PGPLANE_NO_WORKERS", default_value_t = false)]
@@ -183,6 +189,7 @@ pub struct JobsConfig {
 pub enum PlatformKind {
     Auto,
     Kubernetes,
+    Local,
     None,
 }
 

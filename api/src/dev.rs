@@ -1,7 +1,10 @@
 //! `pgplane dev`: the whole control plane on one machine with one command. It starts (or reuses)
 //! an embedded PostgreSQL in the data directory, migrates it, creates a platform admin and a
 //! demo tenant on first start, keeps the JWT secret and the admin's API key across restarts,
-//! serves the API, and stops the embedded database on shutdown.
+//! serves the API and runs the workers and the status sync on the `local` platform (clusters
+//! as PostgreSQL processes under `<data dir>/clusters`; Kubernetes instead when a kubeconfig is
+//! found or `PGPLANE_PLATFORM=kubernetes`). On shutdown it stops the clusters' servers and the
+//! embedded database; the next start brings the clusters back.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -9,8 +12,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rand::RngCore;
 
-use crate::config::{DatabaseConfig, DevConfig, ServeConfig};
+use crate::config::{DatabaseConfig, DevConfig, PlatformKind, ServeConfig};
 use crate::embedded_pg::{EmbeddedPostgres, free_port};
+use crate::jobs::JobSettings;
 use crate::store;
 
 /// The platform admin `pgplane dev` creates.
@@ -63,8 +67,22 @@ pub async fn run(config: DevConfig) -> anyhow::Result<()> {
 async fn serve_dev(serve: ServeConfig, data_dir: &Path) -> anyhow::Result<()> {
     let db = crate::app::connect_and_migrate(&serve).await?;
     let api_key = first_start_setup(&serve, data_dir, &db).await?;
-    let state = crate::app::AppState::new(&serve, db.clone())?;
+    let local_root = serve
+        .jobs
+        .local_dir
+        .clone()
+        .unwrap_or_else(|| data_dir.to_path_buf());
+    let platform =
+        crate::platform::connect(serve.jobs.platform, PlatformKind::Local, &local_root).await?;
+    let state = crate::app::AppState::new(&serve, db.clone())?.with_platform(platform.clone());
     let server = crate::app::Server::start(state, serve.http.listen).await?;
+    let jobs = JobSettings {
+        concurrency: serve.jobs.worker_concurrency,
+        ..JobSettings::default()
+    };
+    let background = platform.clone().map(|p| {
+        crate::app::Background::start(&db, &serve.database.database_url, p, &serve.jobs, jobs)
+    });
     let url = format!("http://{}", server.local_addr);
     println!("pgplane is running at {url}");
     println!("  API docs:      {url}/docs");
@@ -76,6 +94,9 @@ async fn serve_dev(serve: ServeConfig, data_dir: &Path) -> anyhow::Result<()> {
     println!("  try:           curl -H 'Authorization: Bearer {api_key}' {url}/v1/tenants");
     crate::app::shutdown_signal().await;
     server.stop().await?;
+    if let Some(background) = background {
+        background.stop().await; // also stops the local clusters' servers
+    }
     db.close().await;
     Ok(())
 }

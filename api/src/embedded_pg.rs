@@ -55,13 +55,11 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// A PostgreSQL server with its data directory.
+/// The installed server binaries and the OS user servers run as.
 #[derive(Debug, Clone)]
-pub struct EmbeddedPostgres {
+pub struct PgBinaries {
     pub bin_dir: PathBuf,
-    pub data_dir: PathBuf,
-    pub port: u16,
-    /// The OS user the server runs as when we are root.
+    /// The OS user servers run as when we are root (PostgreSQL refuses to run as root).
     run_as: Option<String>,
 }
 
@@ -75,9 +73,9 @@ unsafe extern "C" {
     fn libc_geteuid() -> u32;
 }
 
-impl EmbeddedPostgres {
-    /// Describes a server in `data_dir` listening on `port`; nothing runs yet.
-    pub fn new(data_dir: impl Into<PathBuf>, port: u16) -> anyhow::Result<Self> {
+impl PgBinaries {
+    /// Finds the binaries (see [`find_bin_dir`]); the error is [`INSTALL_HINT`].
+    pub fn find() -> anyhow::Result<Self> {
         let bin_dir = find_bin_dir().context(INSTALL_HINT)?;
         let run_as = is_root().then(|| {
             let exists = |user: &str| {
@@ -93,20 +91,11 @@ impl EmbeddedPostgres {
                 "nobody".to_string()
             }
         });
-        Ok(Self {
-            bin_dir,
-            data_dir: data_dir.into(),
-            port,
-            run_as,
-        })
+        Ok(Self { bin_dir, run_as })
     }
 
-    /// URL of the `postgres` superuser database (trust authentication on loopback).
-    pub fn url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
-    }
-
-    fn command(&self, binary: &str) -> Command {
+    /// A command running `binary` as the server user.
+    pub fn command(&self, binary: &str) -> Command {
         let path = self.bin_dir.join(binary);
         match &self.run_as {
             Some(user) => {
@@ -118,18 +107,53 @@ impl EmbeddedPostgres {
         }
     }
 
-    fn run(&self, mut command: Command, what: &str) -> anyhow::Result<()> {
-        let output = command
-            .output()
-            .with_context(|| format!("running {what}"))?;
-        if !output.status.success() {
-            bail!(
-                "{what} failed: {}{}",
-                String::from_utf8_lossy(&output.stderr),
-                String::from_utf8_lossy(&output.stdout)
-            );
-        }
-        Ok(())
+    /// Hands `path` (recursively) to the server user, when servers run as another user.
+    pub fn give_to_server_user(&self, path: &Path) -> anyhow::Result<()> {
+        let Some(user) = &self.run_as else {
+            return Ok(());
+        };
+        let mut chown = Command::new("chown");
+        chown.arg("-R").arg(format!("{user}:")).arg(path);
+        run(chown, "chown to the server user")
+    }
+}
+
+/// Runs `command`, turning a non-zero exit into an error carrying its output.
+pub fn run(mut command: Command, what: &str) -> anyhow::Result<()> {
+    let output = command
+        .output()
+        .with_context(|| format!("running {what}"))?;
+    if !output.status.success() {
+        bail!(
+            "{what} failed: {}{}",
+            String::from_utf8_lossy(&output.stderr),
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+    Ok(())
+}
+
+/// A PostgreSQL server with its data directory.
+#[derive(Debug, Clone)]
+pub struct EmbeddedPostgres {
+    pub bins: PgBinaries,
+    pub data_dir: PathBuf,
+    pub port: u16,
+}
+
+impl EmbeddedPostgres {
+    /// Describes a server in `data_dir` listening on `port`; nothing runs yet.
+    pub fn new(data_dir: impl Into<PathBuf>, port: u16) -> anyhow::Result<Self> {
+        Ok(Self {
+            bins: PgBinaries::find()?,
+            data_dir: data_dir.into(),
+            port,
+        })
+    }
+
+    /// URL of the `postgres` superuser database (trust authentication on loopback).
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
     /// Creates the data directory with initdb unless it already holds a cluster.
@@ -138,17 +162,8 @@ impl EmbeddedPostgres {
             return Ok(());
         }
         std::fs::create_dir_all(&self.data_dir)?;
-        if let Some(user) = &self.run_as {
-            self.run(
-                {
-                    let mut c = Command::new("chown");
-                    c.arg("-R").arg(format!("{user}:")).arg(&self.data_dir);
-                    c
-                },
-                "chown of the data directory",
-            )?;
-        }
-        let mut initdb = self.command("initdb");
+        self.bins.give_to_server_user(&self.data_dir)?;
+        let mut initdb = self.bins.command("initdb");
         initdb.arg("-D").arg(&self.data_dir).args([
             "-U",
             "postgres",
@@ -156,7 +171,7 @@ impl EmbeddedPostgres {
             "--encoding=UTF8",
             "--no-instructions",
         ]);
-        self.run(initdb, "initdb")
+        run(initdb, "initdb")
     }
 
     /// Starts the server (waiting until it accepts connections). Listens on loopback only,
@@ -167,7 +182,7 @@ impl EmbeddedPostgres {
             self.port,
             self.data_dir.display()
         );
-        let mut pg_ctl = self.command("pg_ctl");
+        let mut pg_ctl = self.bins.command("pg_ctl");
         pg_ctl
             .arg("-D")
             .arg(&self.data_dir)
@@ -176,22 +191,22 @@ impl EmbeddedPostgres {
             .arg("-o")
             .arg(options)
             .args(["-w", "-t", "60", "start"]);
-        self.run(pg_ctl, "pg_ctl start")
+        run(pg_ctl, "pg_ctl start")
     }
 
     /// Stops the server (fast shutdown).
     pub fn stop(&self) -> anyhow::Result<()> {
-        let mut pg_ctl = self.command("pg_ctl");
+        let mut pg_ctl = self.bins.command("pg_ctl");
         pg_ctl
             .arg("-D")
             .arg(&self.data_dir)
             .args(["-m", "fast", "-w", "stop"]);
-        self.run(pg_ctl, "pg_ctl stop")
+        run(pg_ctl, "pg_ctl stop")
     }
 
     /// True when a server is running on this data directory.
     pub fn is_running(&self) -> bool {
-        let mut pg_ctl = self.command("pg_ctl");
+        let mut pg_ctl = self.bins.command("pg_ctl");
         pg_ctl.arg("-D").arg(&self.data_dir).arg("status");
         pg_ctl.output().is_ok_and(|o| o.status.success())
     }

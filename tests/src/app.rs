@@ -61,6 +61,11 @@ impl TestApp {
 
     /// A server with extra `pgplane serve` flags (e.g. `--login-max-failures 3`).
     pub async fn spawn_with(extra_args: &[&str]) -> TestApp {
+        Self::spawn_serving(extra_args, None).await
+    }
+
+    /// A server whose API knows `platform` (and refuses what it cannot do), without workers.
+    async fn spawn_serving(extra_args: &[&str], platform: Option<Arc<dyn Platform>>) -> TestApp {
         let database_url = crate::postgres::fresh_database().await;
         let jwt_keys = format!("{JWT_KID}:{JWT_SECRET}");
         let mut args = vec![
@@ -87,7 +92,9 @@ impl TestApp {
         let admin_key = pgplane::cli::bootstrap_admin(&database, ADMIN_EMAIL, PASSWORD, "Admin")
             .await
             .expect("bootstrap admin");
-        let state = AppState::new(&config, db.clone()).expect("app state");
+        let state = AppState::new(&config, db.clone())
+            .expect("app state")
+            .with_platform(platform);
         let server = Server::start(state, config.http.listen)
             .await
             .expect("start server");
@@ -104,7 +111,7 @@ impl TestApp {
 
     /// A server whose workers and status sync run on `platform` (with [`fast_jobs`]).
     pub async fn spawn_with_platform(platform: Arc<dyn Platform>, extra_args: &[&str]) -> TestApp {
-        let mut app = Self::spawn_with(extra_args).await;
+        let mut app = Self::spawn_serving(extra_args, Some(platform.clone())).await;
         app.start_background(platform);
         app
     }
@@ -121,6 +128,13 @@ impl TestApp {
         self.background.push(background);
     }
 
+    /// Stops every process's workers and sync gracefully (the API keeps serving).
+    pub async fn stop_background(&mut self) {
+        for background in self.background.drain(..) {
+            background.stop().await;
+        }
+    }
+
     /// Kills every process's workers and sync mid-flight, like crashed processes.
     pub async fn crash_background(&mut self) {
         for background in self.background.drain(..) {
@@ -130,9 +144,12 @@ impl TestApp {
 
     /// Stops the server gracefully (in-flight requests finish).
     pub async fn stop(mut self) {
-        for background in self.background.drain(..) {
-            background.stop().await;
-        }
+        self.shutdown().await;
+    }
+
+    /// [`TestApp::stop`] for an app owned by something else.
+    pub async fn shutdown(&mut self) {
+        self.stop_background().await;
         if let Some(server) = self.server.take() {
             server.stop().await.expect("graceful stop");
         }

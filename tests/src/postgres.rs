@@ -39,7 +39,7 @@ fn start_throwaway_server() -> anyhow::Result<String> {
 /// Spawns a watchdog that stops the server and removes its directory once this process exits,
 /// since Rust test binaries offer no hook at exit.
 fn watch_for_exit(server: &EmbeddedPostgres, dir: &std::path::Path) {
-    let pg_ctl = server.bin_dir.join("pg_ctl");
+    let pg_ctl = server.bins.bin_dir.join("pg_ctl");
     let runner = if unsafe_is_root() {
         "runuser -u $(stat -c %U \"$DATA\") --"
     } else {

@@ -100,7 +100,34 @@ fn cluster_out(row: ClusterRow) -> ApiResult<ClusterOut> {
     })
 }
 
-fn accepted(tenant: &str, operation: OperationOut) -> Response {
+/// 501 when this process's platform cannot run a cluster like `spec` (e.g. a pooler on the
+/// local platform): better refused now than failed later.
+fn check_platform_features(state: &AppState, spec: &ClusterSpec) -> ApiResult<()> {
+    match state
+        .platform
+        .as_ref()
+        .and_then(|p| p.unsupported_features(spec))
+    {
+        Some(reason) => Err(ApiError::status(StatusCode::NOT_IMPLEMENTED, reason)),
+        None => Ok(()),
+    }
+}
+
+/// 501 naming the operation when this process's platform cannot carry out `kind`.
+pub(super) fn require_platform_support(state: &AppState, kind: &str) -> ApiResult<()> {
+    match &state.platform {
+        Some(platform) if !platform.supports(kind) => Err(ApiError::status(
+            StatusCode::NOT_IMPLEMENTED,
+            format!(
+                "the `{}` platform cannot carry out `{kind}` operations",
+                platform.name()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn accepted(tenant: &str, operation: OperationOut) -> Response {
     let location = format!("/v1/operations/{}", operation.id);
     let cluster = operation.cluster.clone().unwrap_or_default();
     (
@@ -126,7 +153,7 @@ fn quota_exceeded(exceeded: Vec<ExceededLimit>) -> ApiError {
     .with_context(serde_json::json!({ "exceeded": exceeded }))
 }
 
-fn busy(operation: store::operations::OperationRow) -> ApiError {
+pub(super) fn busy(operation: store::operations::OperationRow) -> ApiError {
     ApiError::conflict(format!(
         "operation {} ({}) is still {} on this cluster; wait for it to finish",
         operation.id, operation.kind, operation.state
@@ -143,13 +170,26 @@ fn queue_error(error: QueueError) -> ApiError {
 }
 
 /// Queues an operation on `cluster` in the caller's transaction.
-async fn queue(
+pub(super) async fn queue(
     tx: &mut sqlx::PgConnection,
     state: &AppState,
     principal: &Principal,
     cluster: &ClusterRow,
     kind: &str,
     previous_spec: Option<&serde_json::Value>,
+) -> ApiResult<store::operations::OperationRow> {
+    queue_with(tx, state, principal, cluster, kind, previous_spec, None).await
+}
+
+/// [`queue`] for a day-2 action carrying its arguments.
+pub(super) async fn queue_with(
+    tx: &mut sqlx::PgConnection,
+    state: &AppState,
+    principal: &Principal,
+    cluster: &ClusterRow,
+    kind: &str,
+    previous_spec: Option<&serde_json::Value>,
+    params: Option<&serde_json::Value>,
 ) -> ApiResult<store::operations::OperationRow> {
     store::operations::insert(
         tx,
@@ -160,6 +200,7 @@ async fn queue(
             kind,
             target_generation: cluster.generation,
             previous_spec,
+            params,
             deadline: Utc::now() + state.settings.operation_deadline,
             created_by: principal.user_id(),
         },
@@ -168,7 +209,7 @@ async fn queue(
     .map_err(queue_error)
 }
 
-async fn find_cluster(
+pub(super) async fn find_cluster(
     state: &AppState,
     access: &TenantAccess,
     name: &str,
@@ -206,7 +247,8 @@ async fn list_clusters(
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/clusters", operation_id = "clusters.create", tag = "clusters",
     params(("tenant" = String, Path)), request_body = crate::domain::cluster::ClusterRequest,
     responses((status = 202, body = OperationOut),
-        (status = 409, description = "Name taken, quota exceeded or tenant suspended", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Name taken, quota exceeded or tenant suspended", body = Problem, content_type = "application/problem+json"),
+        (status = 501, description = "The platform cannot run a cluster like this (e.g. no pooler on the local platform)", body = Problem, content_type = "application/problem+json")))]
 async fn create_cluster(
     State(state): State<AppState>,
     principal: Principal,
@@ -220,6 +262,7 @@ async fn create_cluster(
         )));
     }
     let spec = ClusterSpec::from_json(&body).map_err(ApiError::validation)?;
+    check_platform_features(&state, &spec)?;
     let document = serde_json::to_value(&spec).map_err(ApiError::internal)?;
     let mut tx = store::begin(&state.db).await?;
     if let Err(exceeded) =
@@ -293,6 +336,7 @@ async fn update_cluster(
     let updated = current
         .apply_merge_patch(&patch)
         .map_err(ApiError::validation)?;
+    check_platform_features(&state, &updated)?;
     if updated == current {
         tx.commit().await.map_err(store::StoreError::from)?;
         let out = cluster_out(row)?;

@@ -8,6 +8,7 @@ pub mod audit_events;
 pub mod auth_token;
 pub mod clusters;
 pub mod connection;
+pub mod credentials;
 pub mod error;
 pub mod etag;
 pub mod extract;
@@ -57,6 +58,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(clusters::router())
         .merge(connection::router())
+        .merge(credentials::router())
         .merge(operations::router())
         .merge(audit_events::router())
 }

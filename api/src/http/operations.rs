@@ -37,7 +37,7 @@ pub struct StepOut {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OperationOut {
     pub id: Uuid,
-    /// `create`, `update` or `delete`.
+    /// `create`, `update`, `delete` or a day-2 action (`rotate_password`).
     pub kind: String,
     /// `pending`, `running`, `succeeded`, `failed` or `cancelled`.
     pub state: String,
@@ -58,6 +58,9 @@ pub struct OperationOut {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Arguments of a day-2 action, e.g. `{"action": "rotate_password", "user": "orders"}`.
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<serde_json::Value>,
 }
 
 impl From<OperationRow> for OperationOut {
@@ -83,6 +86,7 @@ impl From<OperationRow> for OperationOut {
             updated_at,
             applied_at,
             finished_at,
+            params,
         } = row;
         let finished = finished_at.is_some();
         let step_state = |done: bool, current: bool| {
@@ -133,6 +137,7 @@ impl From<OperationRow> for OperationOut {
             created_at,
             updated_at,
             finished_at,
+            params: params.map(|p| p.0),
         }
     }
 }
@@ -221,7 +226,8 @@ async fn cancel_operation(
                         .await?;
                 }
             }
-            _ => store::clusters::set_phase(&mut *tx, cluster_id, "pending").await?,
+            "delete" => store::clusters::set_phase(&mut *tx, cluster_id, "pending").await?,
+            _ => {} // day-2 actions changed nothing yet
         }
     }
     store::operations::finish(&mut *tx, id, "cancelled", None).await?;

@@ -6,7 +6,10 @@ use chrono::Utc;
 use sqlx::PgPool;
 
 use crate::domain::cluster::ClusterSpec;
-use crate::platform::{ClusterTarget, DeleteProgress, Platform, PlatformError, TenantTarget};
+use crate::platform::{
+    ActionProgress, ClusterAction, ClusterTarget, DeleteProgress, Platform, PlatformError,
+    TenantTarget,
+};
 use crate::store::{self, operations::Claimed};
 
 /// What became of an operation this time.
@@ -89,6 +92,23 @@ pub async fn execute(
             DeleteProgress::Gone => Ok(Outcome::Succeeded),
             DeleteProgress::Deleting { waiting_for } => Ok(Outcome::Waiting(waiting_for)),
         },
-        other => Ok(Outcome::Failed(format!("unknown operation kind `{other}`"))),
+        other => {
+            let action = op
+                .params
+                .as_ref()
+                .and_then(|p| serde_json::from_value::<ClusterAction>(p.0.clone()).ok());
+            let Some(action) = action.filter(|a| a.kind() == other) else {
+                return Ok(Outcome::Failed(format!("unknown operation kind `{other}`")));
+            };
+            match platform.run_action(&target, &action).await? {
+                ActionProgress::Done { connection } => {
+                    if let Some(password) = connection.and_then(|c| c.password) {
+                        store::clusters::set_password(db, cluster_id, &password).await?;
+                    }
+                    Ok(Outcome::Succeeded)
+                }
+                ActionProgress::Waiting(what) => Ok(Outcome::Waiting(what)),
+            }
+        }
     }
 }

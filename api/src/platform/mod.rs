@@ -1,12 +1,13 @@
 //! What the job workers and the status sync need from "the place clusters run".
 //!
 //! Two drivers implement [`Platform`]: `kubernetes` (production: PGO `PostgresCluster`s through
-//! the real `kube` client) and, later, `local` (PostgreSQL processes on this host). Drivers are
+//! the real `kube` client) and `local` (PostgreSQL processes on this host, for `pgplane dev`). Drivers are
 //! level-triggered: `apply_cluster` makes the platform match the *current* desired state, so
 //! running it twice, late or after a crash is harmless. They never touch the metadata database;
 //! what they observe flows back as [`PlatformEvent`]s to the `sync` module.
 
 pub mod kubernetes;
+pub mod local;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -111,10 +112,56 @@ pub enum PlatformEvent {
     Resynced,
 }
 
+/// A day-2 action on a cluster: an operation that is not a change of the desired spec. Stored
+/// with its operation (`operations.params`), so it survives a crash of the worker running it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ClusterAction {
+    /// Give `user` a new generated password; the old one stops working.
+    RotatePassword { user: String },
+}
+
+impl ClusterAction {
+    /// The operation kind that carries this action.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClusterAction::RotatePassword { .. } => "rotate_password",
+        }
+    }
+}
+
+/// Where a day-2 action stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionProgress {
+    /// Finished. A driver that changed the connection facts (a rotated owner password) returns
+    /// them, so the operation ends only once clients can read the new ones.
+    Done { connection: Option<ConnectionFacts> },
+    /// Started; the platform is still carrying it out (asked again at the next recheck).
+    Waiting(String),
+}
+
 /// The driver interface.
 pub trait Platform: Send + Sync + 'static {
     /// Driver name for logs and metrics (`kubernetes`, `local`).
     fn name(&self) -> &'static str;
+
+    /// Whether the driver can carry out operations of `kind` (e.g. `rotate_password`); the API
+    /// answers 501 naming the operation when it cannot.
+    fn supports(&self, kind: &str) -> bool;
+
+    /// Why the driver cannot run a cluster like `spec` (e.g. a feature it lacks), if it cannot.
+    fn unsupported_features(&self, spec: &ClusterSpec) -> Option<String> {
+        let _ = spec;
+        None
+    }
+
+    /// Carries out (or checks on) a day-2 action; called again at each recheck until it is
+    /// done, so it must be idempotent.
+    fn run_action<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+        action: &'a ClusterAction,
+    ) -> BoxFuture<'a, Result<ActionProgress, PlatformError>>;
 
     /// Makes the tenant's space on the platform exist and match its quota (idempotent).
     fn ensure_tenant<'a>(
@@ -141,19 +188,34 @@ pub trait Platform: Send + Sync + 'static {
         events: mpsc::Sender<PlatformEvent>,
         cancel: CancellationToken,
     ) -> BoxFuture<'_, Result<(), PlatformError>>;
+
+    /// Called once when the process shuts down cleanly, after workers and sync have stopped
+    /// (the local driver stops its servers; remote platforms have nothing to do).
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
-/// The configured driver, or `None` for an API-only process.
+/// The configured driver, or `None` for an API-only process. `auto` means Kubernetes when it
+/// is configured, otherwise `auto_fallback` (`none` for `serve`, `local` for `dev`); the local
+/// driver keeps its clusters under `local_root`.
 pub async fn connect(
     kind: crate::config::PlatformKind,
+    auto_fallback: crate::config::PlatformKind,
+    local_root: &std::path::Path,
 ) -> anyhow::Result<Option<std::sync::Arc<dyn Platform>>> {
     use crate::config::PlatformKind;
     let kind = match kind {
         PlatformKind::Auto if kubernetes_configured() => PlatformKind::Kubernetes,
-        PlatformKind::Auto => PlatformKind::None,
+        PlatformKind::Auto => auto_fallback,
         explicit => explicit,
     };
     match kind {
+        PlatformKind::Local => {
+            let platform = local::LocalPlatform::start(local_root)?;
+            tracing::info!(root = %local_root.display(), "platform: local (PostgreSQL processes on this host)");
+            Ok(Some(platform))
+        }
         PlatformKind::Kubernetes => {
             let platform = kubernetes::KubernetesPlatform::from_environment(
                 kubernetes::KubernetesOptions::default(),

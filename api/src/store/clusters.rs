@@ -194,6 +194,20 @@ pub async fn record_observation(
     Ok(())
 }
 
+/// Records a new password of the cluster's owner (after a rotation).
+pub async fn set_password(
+    db: impl PgExecutor<'_>,
+    cluster_id: Uuid,
+    password: &str,
+) -> StoreResult<()> {
+    sqlx::query("update clusters set connection_password = $2, updated_at = now() where id = $1")
+        .bind(cluster_id)
+        .bind(password)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// The stored password of the cluster's owner, for `?reveal=true`.
 pub async fn password(
     db: impl PgExecutor<'_>,

@@ -40,11 +40,13 @@ pub struct OperationRow {
     pub updated_at: DateTime<Utc>,
     pub applied_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Arguments of a day-2 action (see `platform::ClusterAction`); null for spec changes.
+    pub params: Option<Json<serde_json::Value>>,
 }
 
 const COLUMNS: &str = "id, tenant_id, cluster_id, cluster_name, kind, state, step, target_generation, \
      attempt, failures, max_attempts, run_after, deadline, error, waiting_for, created_by, created_at, updated_at, \
-     applied_at, finished_at";
+     applied_at, finished_at, params";
 
 pub struct NewOperation<'a> {
     pub tenant_id: Uuid,
@@ -53,6 +55,8 @@ pub struct NewOperation<'a> {
     pub kind: &'a str,
     pub target_generation: i64,
     pub previous_spec: Option<&'a serde_json::Value>,
+    /// Arguments of a day-2 action.
+    pub params: Option<&'a serde_json::Value>,
     pub deadline: DateTime<Utc>,
     pub created_by: Option<Uuid>,
 }
@@ -76,8 +80,8 @@ pub async fn insert(
         .map_err(|e| QueueError::Store(e.into()))?;
     let inserted = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "insert into operations (id, tenant_id, cluster_id, cluster_name, kind, target_generation, previous_spec,
-                                 deadline, created_by, waiting_for)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'a worker to pick it up') returning {COLUMNS}"
+                                 deadline, created_by, params, waiting_for)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'a worker to pick it up') returning {COLUMNS}"
     )))
     .bind(Uuid::now_v7())
     .bind(new.tenant_id)
@@ -88,6 +92,7 @@ pub async fn insert(
     .bind(new.previous_spec.map(Json))
     .bind(new.deadline)
     .bind(new.created_by)
+    .bind(new.params.map(Json))
     .fetch_one(&mut *tx)
     .await;
     match inserted {

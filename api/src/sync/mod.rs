@@ -71,7 +71,15 @@ async fn lead(
     };
     loop {
         tokio::select! {
-            _ = cancel.cancelled() => break,
+            _ = cancel.cancelled() => {
+                // Record what the platform reported last (e.g. servers stopped at shutdown).
+                while let Ok(event) = events.try_recv() {
+                    if let Err(error) = apply::apply(db, event).await {
+                        tracing::warn!(%error, "could not record a platform observation");
+                    }
+                }
+                break;
+            }
             event = events.recv() => match event {
                 Some(event) => {
                     if let Err(error) = apply::apply(db, event).await {

@@ -117,6 +117,23 @@ impl Platform for KubernetesPlatform {
         "kubernetes"
     }
 
+    fn supports(&self, _kind: &str) -> bool {
+        false // day-2 actions on PGO follow (issue 6)
+    }
+
+    fn run_action<'a>(
+        &'a self,
+        _target: &'a ClusterTarget,
+        action: &'a crate::platform::ClusterAction,
+    ) -> BoxFuture<'a, Result<crate::platform::ActionProgress, PlatformError>> {
+        let kind = action.kind();
+        Box::pin(async move {
+            Err(PlatformError::Rejected(format!(
+                "the kubernetes platform cannot `{kind}` yet"
+            )))
+        })
+    }
+
     fn ensure_tenant<'a>(
         &'a self,
         tenant: &'a TenantTarget,

@@ -1,0 +1,87 @@
+//! Credentials of a cluster's roles: rotating a password is a day-2 action (an operation the
+//! platform carries out); the old password stops working when the operation succeeds, and the
+//! owner's new one is what `GET .../connection?reveal=true` returns from then on.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::clusters::{accepted, busy, find_cluster, queue_with, require_platform_support};
+use super::error::{ApiError, ApiResult, Problem};
+use super::extract::{ApiJson, ApiPath};
+use super::operations::OperationOut;
+use super::principal::{Principal, tenant_access};
+use crate::app::AppState;
+use crate::domain::cluster::ClusterSpec;
+use crate::domain::permissions::Action;
+use crate::platform::ClusterAction;
+use crate::store;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(rotate_password))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotatePasswordRequest {
+    /// The role whose password changes: the owner (default) or one of `spec.users`.
+    pub user: Option<String>,
+}
+
+/// Rotate a role's password. Answers 202 with the operation; when it succeeds the old password
+/// no longer works and the new one is readable with `GET .../connection?reveal=true` (owner).
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/clusters/{cluster}/rotate-password", operation_id = "clusters.rotate_password", tag = "clusters",
+    params(("tenant" = String, Path), ("cluster" = String, Path)), request_body = RotatePasswordRequest,
+    responses((status = 202, body = OperationOut),
+        (status = 409, description = "Another operation is running, or the cluster is not running", body = Problem, content_type = "application/problem+json"),
+        (status = 501, description = "The platform cannot rotate passwords", body = Problem, content_type = "application/problem+json")))]
+async fn rotate_password(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, name)): ApiPath<(String, String)>,
+    body: Option<ApiJson<RotatePasswordRequest>>,
+) -> ApiResult<Response> {
+    let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
+    let request = body.map(|ApiJson(r)| r).unwrap_or_default();
+    let cluster = find_cluster(&state, &access, &name).await?;
+    let spec: ClusterSpec =
+        serde_json::from_value(cluster.spec.0.clone()).map_err(ApiError::internal)?;
+    let user = request.user.unwrap_or_else(|| spec.owner.clone());
+    if user != spec.owner && !spec.users.iter().any(|u| u.name == user) {
+        return Err(ApiError::invalid_field(
+            "user",
+            format!(
+                "cluster `{name}` has no user `{user}` (its owner is `{}`)",
+                spec.owner
+            ),
+        ));
+    }
+    let action = ClusterAction::RotatePassword { user };
+    require_platform_support(&state, action.kind())?;
+    if spec.suspended {
+        return Err(ApiError::conflict(format!(
+            "cluster `{name}` is suspended: resume it before rotating a password"
+        )));
+    }
+    let params = serde_json::to_value(&action).map_err(ApiError::internal)?;
+    let mut tx = store::begin(&state.db).await?;
+    let row = store::clusters::lock(&mut *tx, access.tenant.id, &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("cluster `{name}`")))?;
+    if let Some(active) = store::operations::active_for_cluster(&mut *tx, row.id).await? {
+        return Err(busy(active));
+    }
+    let operation = queue_with(
+        &mut tx,
+        &state,
+        &principal,
+        &row,
+        action.kind(),
+        None,
+        Some(&params),
+    )
+    .await?;
+    tx.commit().await.map_err(store::StoreError::from)?;
+    Ok(accepted(&tenant, OperationOut::from(operation)))
+}

@@ -1,0 +1,66 @@
+//! Where the local platform keeps things. One directory per cluster, named by its id:
+//!
+//! ```text
+//! <root>/clusters/<cluster-id>/state.json   desired state, ports, passwords (mode 0600)
+//!                             /pg0, pg1 …     instance data directories (pg0 is the primary)
+//!                             /wal-archive    archived WAL (archive_command), replicas restore from it
+//! <root>/retained/<tenant>/<cluster>-<id>/    WAL archive kept after a delete (deletion_policy keep_backups)
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    root: PathBuf,
+}
+
+impl Layout {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn clusters(&self) -> PathBuf {
+        self.root.join("clusters")
+    }
+
+    pub fn cluster_dir(&self, id: Uuid) -> PathBuf {
+        self.clusters().join(id.to_string())
+    }
+
+    pub fn state_file(&self, id: Uuid) -> PathBuf {
+        self.cluster_dir(id).join("state.json")
+    }
+
+    pub fn instance_dir(&self, id: Uuid, index: usize) -> PathBuf {
+        self.cluster_dir(id).join(format!("pg{index}"))
+    }
+
+    pub fn archive_dir(&self, id: Uuid) -> PathBuf {
+        self.cluster_dir(id).join("wal-archive")
+    }
+
+    pub fn retained_dir(&self, tenant: &str, cluster: &str, id: Uuid) -> PathBuf {
+        self.root
+            .join("retained")
+            .join(tenant)
+            .join(format!("{cluster}-{id}"))
+    }
+
+    /// Ids of the clusters that have a directory (in no particular order).
+    pub fn cluster_ids(&self) -> Vec<Uuid> {
+        std::fs::read_dir(self.clusters())
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

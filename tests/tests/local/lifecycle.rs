@@ -1,0 +1,238 @@
+//! A cluster's life on the local platform, checked with real client connections.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sqlx::{Connection, Row};
+
+use super::harness::{LocalWorld, TENANT, connect, port_in_use, small_cluster, with_password};
+
+#[tokio::test]
+async fn a_cluster_is_real_postgresql_from_create_to_delete() {
+    let world = LocalWorld::start().await;
+    let admin = world.app.admin();
+    let path = format!("/v1/tenants/{TENANT}/clusters/orders");
+
+    // Create: a primary and a streaming replica, ready when the operation succeeds.
+    let op = world.create(small_cluster("orders", 2)).await;
+    assert_eq!(op["state"], "succeeded", "{op}");
+    let cluster = world.wait_for_phase("orders", "ready").await;
+    assert_eq!(cluster["status"]["ready_instances"], 2);
+    let conn_info = world.connection("orders").await;
+    let ca = conn_info["ca_certificate"].as_str().unwrap().to_string();
+    let primary_uri = conn_info["primary"]["uri"].as_str().unwrap().to_string();
+    assert!(primary_uri.contains("sslmode=verify-full"), "{primary_uri}");
+    let primary_port = conn_info["primary"]["port"].as_u64().unwrap() as u16;
+    let replica_port = conn_info["replicas"]["port"].as_u64().unwrap() as u16;
+
+    // Connect as the owner over verified TLS, write, and read it back through the replica.
+    let mut primary = connect(&primary_uri, &ca).await.expect("owner connects");
+    sqlx::raw_sql(
+        "create table items (id int primary key, name text); insert into items values (1, 'first')",
+    )
+    .execute(&mut primary)
+    .await
+    .expect("owner creates a table in its database");
+    primary.close().await.unwrap();
+    let replica_uri = conn_info["replicas"]["uri"].as_str().unwrap();
+    let mut replica = connect(replica_uri, &ca).await.expect("replica connects");
+    let in_recovery: bool = sqlx::query_scalar("select pg_is_in_recovery()")
+        .fetch_one(&mut replica)
+        .await
+        .unwrap();
+    assert!(in_recovery, "the replica endpoint must be a standby");
+    let started = Instant::now();
+    loop {
+        let found = sqlx::query("select name from items where id = 1")
+            .fetch_optional(&mut replica)
+            .await;
+        if let Ok(Some(row)) = found {
+            assert_eq!(row.get::<String, _>("name"), "first");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "row never replicated"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    replica.close().await.unwrap();
+
+    // Passwords are required: a wrong one is refused.
+    let wrong = with_password(&conn_info, "primary", "not-the-password");
+    assert!(
+        connect(&wrong, &ca).await.is_err(),
+        "a wrong password must be refused"
+    );
+
+    // Suspend stops every server; resume brings them back with the data.
+    let op = admin
+        .patch(&path, json!({"suspended": true}))
+        .await
+        .expect(202)
+        .json();
+    assert_eq!(world.finished(&op).await["state"], "succeeded");
+    world.wait_for_phase("orders", "suspended").await;
+    assert!(!port_in_use(primary_port) && !port_in_use(replica_port));
+    let op = admin
+        .patch(&path, json!({"suspended": false}))
+        .await
+        .expect(202)
+        .json();
+    assert_eq!(world.finished(&op).await["state"], "succeeded");
+    world.wait_for_phase("orders", "ready").await;
+    let mut primary = connect(&primary_uri, &ca)
+        .await
+        .expect("connects after resume");
+    let name: String = sqlx::query_scalar("select name from items where id = 1")
+        .fetch_one(&mut primary)
+        .await
+        .expect("data survives suspend and resume");
+    assert_eq!(name, "first");
+    primary.close().await.unwrap();
+
+    // Rotate the owner's password: the old one stops working, the new one works.
+    let old_password = conn_info["password"].as_str().unwrap().to_string();
+    let op = admin
+        .post(&format!("{path}/rotate-password"), json!({}))
+        .await
+        .expect(202)
+        .json();
+    let op = world.finished(&op).await;
+    assert_eq!(op["state"], "succeeded", "{op}");
+    assert_eq!(op["kind"], "rotate_password");
+    let rotated = world.connection("orders").await;
+    let new_password = rotated["password"].as_str().unwrap();
+    assert_ne!(new_password, old_password);
+    assert!(
+        connect(&with_password(&rotated, "primary", &old_password), &ca)
+            .await
+            .is_err(),
+        "the old password must stop working"
+    );
+    let primary = connect(rotated["primary"]["uri"].as_str().unwrap(), &ca)
+        .await
+        .expect("the new password works");
+    primary.close().await.unwrap();
+
+    // Delete: servers stopped, ports free, data gone, the cluster no longer listed.
+    let cluster_id = cluster["id"].as_str().unwrap().to_string();
+    let op = admin.delete(&path).await.expect(202).json();
+    assert_eq!(world.finished(&op).await["state"], "succeeded");
+    admin.get(&path).await.expect(404);
+    assert!(!port_in_use(primary_port) && !port_in_use(replica_port));
+    assert!(
+        !world.clusters_dir().join(&cluster_id).exists(),
+        "data directory left behind"
+    );
+    world.stop().await;
+}
+
+#[tokio::test]
+async fn scaling_adds_and_removes_replicas() {
+    let world = LocalWorld::start().await;
+    let admin = world.app.admin();
+    let path = format!("/v1/tenants/{TENANT}/clusters/scaled");
+    assert_eq!(
+        world.create(small_cluster("scaled", 1)).await["state"],
+        "succeeded"
+    );
+    let cluster = world.wait_for_phase("scaled", "ready").await;
+    let id = cluster["id"].as_str().unwrap().to_string();
+    assert!(world.connection("scaled").await["replicas"].is_null());
+
+    let op = admin
+        .patch(&path, json!({"instances": 3}))
+        .await
+        .expect(202)
+        .json();
+    assert_eq!(world.finished(&op).await["state"], "succeeded");
+    let cluster = world.wait_for_phase("scaled", "ready").await;
+    assert_eq!(cluster["status"]["ready_instances"], 3);
+    assert!(world.clusters_dir().join(&id).join("pg2").exists());
+
+    let op = admin
+        .patch(&path, json!({"instances": 1}))
+        .await
+        .expect(202)
+        .json();
+    assert_eq!(world.finished(&op).await["state"], "succeeded");
+    let cluster = world.wait_for_phase("scaled", "ready").await;
+    assert_eq!(cluster["status"]["ready_instances"], 1);
+    assert!(!world.clusters_dir().join(&id).join("pg1").exists());
+    assert!(!world.clusters_dir().join(&id).join("pg2").exists());
+    world.stop().await;
+}
+
+#[tokio::test]
+async fn what_the_local_platform_cannot_do_is_refused_with_501_and_nothing_is_written() {
+    let world = LocalWorld::start().await;
+    let admin = world.app.admin();
+    let mut body = small_cluster("pooled", 1);
+    body["pooler"] = json!({"enabled": true});
+    let problem = admin
+        .post(&format!("/v1/tenants/{TENANT}/clusters"), body)
+        .await
+        .expect_problem(501, None);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("pooler"),
+        "{problem}"
+    );
+    let list = admin
+        .get(&format!("/v1/tenants/{TENANT}/clusters"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(list["items"], json!([]));
+
+    assert_eq!(
+        world.create(small_cluster("plain", 1)).await["state"],
+        "succeeded"
+    );
+    let path = format!("/v1/tenants/{TENANT}/clusters/plain");
+    admin
+        .patch(&path, json!({"monitoring": {"enabled": true}}))
+        .await
+        .expect_problem(501, None);
+    admin
+        .post(
+            &format!("{path}/rotate-password"),
+            json!({"user": "nobody"}),
+        )
+        .await
+        .expect_problem(422, Some("user"));
+    world.stop().await;
+}
+
+#[tokio::test]
+async fn keep_backups_keeps_the_wal_archive_after_delete() {
+    let world = LocalWorld::start().await;
+    let admin = world.app.admin();
+    let mut body = small_cluster("kept", 1);
+    body["deletion_policy"] = json!("keep_backups");
+    assert_eq!(world.create(body).await["state"], "succeeded");
+    world.wait_for_phase("kept", "ready").await;
+    let mut body = small_cluster("dropped", 1);
+    body["deletion_policy"] = json!("delete_backups");
+    assert_eq!(world.create(body).await["state"], "succeeded");
+    world.wait_for_phase("dropped", "ready").await;
+    for name in ["kept", "dropped"] {
+        let op = admin
+            .delete(&format!("/v1/tenants/{TENANT}/clusters/{name}"))
+            .await
+            .expect(202)
+            .json();
+        assert_eq!(world.finished(&op).await["state"], "succeeded");
+    }
+    let retained = world.root.path().join("retained").join(TENANT);
+    let kept: Vec<String> = std::fs::read_dir(&retained)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].starts_with("kept-"), "{kept:?}");
+    world.stop().await;
+}
