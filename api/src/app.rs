@@ -31,6 +31,8 @@ pub struct Settings {
     pub cors_origins: Arc<Vec<HeaderValue>>,
     /// How long an operation may take before it fails.
     pub operation_deadline: chrono::Duration,
+    /// The built portal served at `/`, if any.
+    pub portal_dir: Option<std::path::PathBuf>,
 }
 
 /// Shared by every request.
@@ -82,6 +84,7 @@ impl AppState {
             operation_deadline: chrono::Duration::seconds(
                 config.jobs.operation_deadline_seconds as i64,
             ),
+            portal_dir: config.http.portal_dir.clone(),
         };
         let _ = crate::telemetry::prometheus();
         Ok(Self {

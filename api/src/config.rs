@@ -87,6 +87,11 @@ pub struct HttpConfig {
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     #[arg(long, env = "PGPLANE_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
+
+    /// Directory of the built portal (`web-client/dist`), served at `/`. Unset: no portal
+    /// (`pgplane dev` then uses `web-client/dist` when it exists).
+    #[arg(long, env = "PGPLANE_PORTAL_DIR")]
+    pub portal_dir: Option<std::path::PathBuf>,
 }
 
 /// Limits given to a new tenant until a platform admin sets its quota.
@@ -241,6 +246,11 @@ impl ServeConfig {
         }
         if self.http.request_timeout_seconds == 0 {
             problems.push("PGPLANE_REQUEST_TIMEOUT_SECONDS: must be at least 1".into());
+        }
+        if let Some(dir) = &self.http.portal_dir
+            && let Err(e) = crate::http::portal::check_dir(dir)
+        {
+            problems.push(format!("PGPLANE_PORTAL_DIR: {e}"));
         }
         for origin in &self.http.cors_origins {
             if origin.parse::<axum::http::HeaderValue>().is_err() || !origin.contains("://") {

@@ -21,6 +21,8 @@ use crate::store;
 pub const DEV_ADMIN_EMAIL: &str = "admin@pgplane.local";
 /// The tenant `pgplane dev` creates for trying things out.
 pub const DEMO_TENANT: &str = "demo";
+/// Where `npm run build` puts the portal, relative to the repository root.
+const DEV_PORTAL_DIR: &str = "web-client/dist";
 /// Database in the embedded server that holds pgplane's metadata.
 const METADATA_DB: &str = "pgplane";
 
@@ -48,7 +50,7 @@ pub async fn run(config: DevConfig) -> anyhow::Result<()> {
             database_url: database_url.clone(),
             db_max_connections: 8,
         },
-        http: config.http.clone(),
+        http: with_default_portal(config.http.clone()),
         auth,
         default_quota: config.default_quota.clone(),
         jobs: config.jobs.clone(),
@@ -85,6 +87,9 @@ async fn serve_dev(serve: ServeConfig, data_dir: &Path) -> anyhow::Result<()> {
     });
     let url = format!("http://{}", server.local_addr);
     println!("pgplane is running at {url}");
+    if serve.http.portal_dir.is_some() {
+        println!("  portal:        {url}/");
+    }
     println!("  API docs:      {url}/docs");
     println!(
         "  admin:         {DEV_ADMIN_EMAIL} (password in {})",
@@ -99,6 +104,15 @@ async fn serve_dev(serve: ServeConfig, data_dir: &Path) -> anyhow::Result<()> {
     }
     db.close().await;
     Ok(())
+}
+
+/// Serves the portal built in this checkout (`web-client/dist`) unless a directory is configured.
+fn with_default_portal(mut http: crate::config::HttpConfig) -> crate::config::HttpConfig {
+    let built = Path::new(DEV_PORTAL_DIR);
+    if http.portal_dir.is_none() && built.join("index.html").is_file() {
+        http.portal_dir = Some(built.to_path_buf());
+    }
+    http
 }
 
 /// Creates the admin and the demo tenant once; returns the admin's API key (kept in the data

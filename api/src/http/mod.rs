@@ -19,6 +19,7 @@ pub mod members;
 pub mod metrics;
 pub mod operations;
 pub mod pagination;
+pub mod portal;
 pub mod principal;
 pub mod problems;
 pub mod quotas;
@@ -88,10 +89,17 @@ pub fn router(state: AppState) -> Router {
         ))
         .route_layer(middleware::from_fn(metrics::track_requests))
         .with_state(state);
-    Router::new()
+    let router = Router::new()
         .merge(routes)
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", spec))
-        .fallback(problems::not_found)
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", spec));
+    let router = match &settings.portal_dir {
+        Some(dir) => {
+            let portal = portal::Portal::new(dir);
+            router.fallback(move |request| portal.clone().serve(request))
+        }
+        None => router.fallback(problems::not_found),
+    };
+    router
         .method_not_allowed_fallback(problems::method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, settings.request_timeout))

@@ -86,6 +86,8 @@ fn serve_reports_every_invalid_setting_at_once() {
             "5",
             "--cors-origins",
             "nope",
+            "--portal-dir",
+            "/nonexistent/portal",
         ])
         .output()
         .unwrap();
@@ -95,6 +97,7 @@ fn serve_reports_every_invalid_setting_at_once() {
         "PGPLANE_JWT_KEYS",
         "PGPLANE_TOKEN_TTL_SECONDS",
         "PGPLANE_CORS_ORIGINS",
+        "PGPLANE_PORTAL_DIR",
     ] {
         assert!(
             stderr.contains(variable),

@@ -8,6 +8,7 @@ mod clusters;
 mod fixtures;
 mod http_behaviour;
 mod openapi;
+mod portal;
 mod quotas;
 mod roles;
 mod tenants;
