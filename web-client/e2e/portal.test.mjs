@@ -1,0 +1,228 @@
+// End-to-end: the built portal in headless Chromium against a real pgplane (e2e-server: the
+// HTTP API, PostgreSQL, job workers and status sync over the simulated PGO operator).
+// Screenshots of the main screens go to e2e/screenshots/ for a person to look at.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { launchBrowser } from "./browser.mjs";
+import { startServer } from "./server.mjs";
+
+const shots = join(dirname(fileURLToPath(import.meta.url)), "screenshots");
+mkdirSync(shots, { recursive: true });
+const LAPTOP = { width: 1366, height: 900 };
+const TABLET = { width: 820, height: 1180 };
+/** Operations on the simulated operator take a couple of seconds; allow for a slow CI. */
+const ROLLOUT_MS = 45_000;
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function newPage(viewport = LAPTOP) {
+  const page = await browser.context.newPage();
+  await page.setViewportSize(viewport);
+  page.setDefaultTimeout(15_000);
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e));
+  page.errors = errors;
+  return page;
+}
+
+async function signIn(page, who) {
+  await page.goto(`${server.url}/sign-in`);
+  await page.getByRole("textbox", { name: /^Email/ }).fill(who.email);
+  await page.getByRole("textbox", { name: /^Password/ }).fill(who.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL((url) => !url.pathname.startsWith("/sign-in"));
+}
+
+async function signOut(page) {
+  await page.getByRole("button", { name: /Account menu/ }).click();
+  await page.getByRole("menuitem", { name: "Sign out" }).click();
+  await page.waitForURL(/\/sign-in/);
+  await page.close();
+}
+
+const shot = (page, name, fullPage = true) => page.screenshot({ path: join(shots, `${name}.png`), fullPage });
+
+/** The phase shown in the page header's badge. */
+const headerPhase = (page) => page.locator("h1 [data-phase]").getAttribute("data-phase");
+
+describe("the portal", { concurrency: false }, () => {
+  it("serves the sign-in page at any client-side route", async () => {
+    const page = await newPage();
+    await page.goto(`${server.url}/t/acme/clusters`);
+    await page.waitForURL(/\/sign-in/);
+    await page.getByRole("heading", { name: "Sign in to pgplane" }).waitFor();
+    await shot(page, "01-sign-in", false);
+    await page.getByRole("textbox", { name: /^Email/ }).fill(server.owner.email);
+    await page.getByRole("textbox", { name: /^Password/ }).fill("wrong password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: /Could not sign in/ }).waitFor();
+    await page.close();
+  });
+
+  it("takes an owner through create, ready, reveal, scale and delete", async () => {
+    const page = await newPage();
+    await signIn(page, server.owner);
+    await page.getByRole("heading", { name: "Acme Inc." }).waitFor();
+    await page.getByTestId("quota-clusters").getByText("1 of 10").waitFor();
+    await shot(page, "02-dashboard");
+
+    await page.getByRole("link", { name: "New cluster" }).click();
+    await page.getByRole("textbox", { name: /^Name/ }).fill("orders");
+    await page.getByText("Medium", { exact: true }).click();
+    await page.getByRole("switch", { name: /High availability/ }).check({ force: true });
+    await page.getByTestId("quota-cpu_millis").getByText("2 CPU + 4 CPU of 16 CPU").waitFor();
+    await shot(page, "03-create-cluster");
+    await page.getByRole("button", { name: "Create cluster" }).click();
+
+    await page.waitForURL(/\/t\/acme\/clusters\/orders$/);
+    await page.getByTestId("operation-timeline").waitFor();
+    await shot(page, "04-cluster-provisioning");
+    await page.locator('h1 [data-phase="ready"]').waitFor({ timeout: ROLLOUT_MS });
+    await page.locator('[data-testid="operation-timeline"][data-state="succeeded"]').waitFor({ timeout: ROLLOUT_MS });
+
+    // The connection string is there to copy; the password only after a confirmation.
+    const primary = page.getByLabel("Primary (read-write) connection string", { exact: true });
+    await primary.waitFor();
+    assert.match(await primary.textContent(), /^postgresql:\/\/orders@[^:]+:\d+\/orders\?sslmode=verify-full$/);
+    await page.getByRole("button", { name: "Reveal password" }).click();
+    await page.getByRole("dialog", { name: "Reveal the password?" }).waitFor();
+    await page.getByRole("button", { name: "Reveal", exact: true }).click();
+    const password = page.getByLabel("Password", { exact: true });
+    await password.waitFor();
+    assert.ok((await password.textContent()).length >= 8, "a password is shown");
+    assert.match(await primary.textContent(), /^postgresql:\/\/orders:[^@]+@/, "the revealed URI carries the password");
+    await shot(page, "05-cluster-ready-revealed");
+
+    // Scale out to three instances and watch it roll out.
+    await page.getByRole("button", { name: "Scale / resize" }).click();
+    const instances = page.getByRole("textbox", { name: /^Instances/ });
+    await instances.fill("3");
+    await page.getByRole("button", { name: "Apply changes" }).click();
+    await page.getByRole("dialog").waitFor({ state: "detached" });
+    await page.getByText("Update orders").first().waitFor();
+    await page.locator('[data-testid="operation-timeline"][data-state="succeeded"]').getByText("Update orders").waitFor({ timeout: ROLLOUT_MS });
+    await page.getByText("3 of 3 ready (HA)").waitFor({ timeout: ROLLOUT_MS });
+    await shot(page, "06-cluster-scaled");
+
+    // The list shows it too, with its live badge.
+    await page.getByRole("link", { name: "Clusters" }).click();
+    const row = page.getByTestId("cluster-row-orders");
+    await row.locator('[data-phase="ready"]').waitFor();
+    await shot(page, "07-clusters");
+
+    // Delete with the typed name.
+    await row.getByRole("link", { name: "orders" }).click();
+    await page.getByRole("button", { name: "Delete", exact: true }).click();
+    const confirm = page.getByRole("button", { name: "Delete cluster" });
+    assert.equal(await confirm.isDisabled(), true);
+    await page.getByRole("textbox", { name: "Type orders to confirm" }).fill("orders");
+    await shot(page, "08-delete-confirm", false);
+    await confirm.click();
+    await page.getByText("orders has been deleted.").waitFor({ timeout: ROLLOUT_MS });
+    assert.deepEqual(page.errors, []);
+    await signOut(page);
+  });
+
+  it("shows an API field error next to its field", async () => {
+    const page = await newPage();
+    await signIn(page, server.owner);
+    await page.goto(`${server.url}/t/acme/clusters/new`);
+    const name = page.getByRole("textbox", { name: /^Name/ });
+    await name.fill("Orders_DB");
+    await page.getByRole("button", { name: "Create cluster" }).click();
+    await page.getByRole("alert").filter({ hasText: "The cluster was not created" }).waitFor();
+    assert.equal(await name.getAttribute("aria-invalid"), "true");
+    const describedBy = await name.getAttribute("aria-describedby");
+    const errorId = describedBy.split(" ").find((id) => id.includes("error"));
+    const message = await page.locator(`[id="${errorId}"]`).textContent();
+    assert.match(message, /lowercase|DNS|letter/i, `the name's own error: ${message}`);
+    await shot(page, "09-field-error");
+    await signOut(page);
+  });
+
+  it("shows a viewer no mutating action", async () => {
+    const page = await newPage();
+    await signIn(page, server.viewer);
+    await page.goto(`${server.url}/t/acme/clusters`);
+    await page.getByTestId(`cluster-row-${server.cluster}`).waitFor();
+    assert.equal(await page.getByRole("link", { name: "New cluster" }).count(), 0);
+    await page.getByRole("link", { name: server.cluster, exact: true }).click();
+    await page.getByRole("heading", { name: "Connect" }).waitFor();
+    await page.locator('h1 [data-phase="ready"]').waitFor();
+    for (const name of ["Scale / resize", "Parameters", "Suspend", "Delete", "Reveal password", "Rotate password"]) {
+      assert.equal(await page.getByRole("button", { name, exact: true }).count(), 0, `${name} is hidden`);
+    }
+    assert.equal(await page.getByRole("heading", { name: "Actions" }).count(), 0);
+    assert.equal(await page.getByRole("link", { name: "Audit log" }).count(), 0);
+    await shot(page, "10-viewer-cluster");
+    await signOut(page);
+  });
+
+  it("returns to sign-in when the session is no longer valid", async () => {
+    const page = await newPage();
+    await signIn(page, server.owner);
+    await page.evaluate(() => {
+      const s = JSON.parse(sessionStorage.getItem("pgplane.session"));
+      sessionStorage.setItem("pgplane.session", JSON.stringify({ ...s, token: "revoked" }));
+    });
+    await page.goto(`${server.url}/t/acme/clusters`);
+    await page.waitForURL(/\/sign-in/);
+    await page.getByText("Your session expired").waitFor();
+    await page.close();
+  });
+
+  it("gives platform admins tenants, quotas, users and audit, readable on a tablet", async () => {
+    const page = await newPage();
+    await signIn(page, server.admin);
+    await page.goto(`${server.url}/admin/tenants`);
+    await page.getByRole("link", { name: "acme", exact: true }).waitFor();
+    await page.getByRole("button", { name: "Edit quota of acme" }).click();
+    await page.getByRole("dialog", { name: "Quota of acme" }).getByRole("textbox", { name: /^Clusters/ }).waitFor();
+    await shot(page, "11-admin-quota", false);
+    await page.keyboard.press("Escape");
+    await shot(page, "12-admin-tenants");
+    await page.goto(`${server.url}/admin/users`);
+    await page.getByRole("cell", { name: server.viewer.email }).waitFor();
+    await shot(page, "13-admin-users");
+    await page.goto(`${server.url}/t/acme/members`);
+    await page.getByRole("cell", { name: server.owner.email }).waitFor();
+    await shot(page, "14-members");
+    await page.goto(`${server.url}/t/acme/audit`);
+    await page.getByRole("table", { name: "Audit events" }).getByText("clusters.create").first().waitFor();
+    await shot(page, "15-audit-log");
+    await page.goto(`${server.url}/t/acme/api-keys`);
+    await page.getByRole("textbox", { name: /What is it for/ }).fill("terraform-ci");
+    await page.getByRole("button", { name: "Create key" }).click();
+    const key = page.getByLabel("New API key", { exact: true });
+    await key.waitFor();
+    assert.match(await key.textContent(), /^pgp_/);
+    await shot(page, "16-api-key-created", false);
+    await page.getByRole("button", { name: "I have copied it" }).click();
+    await page.getByRole("cell", { name: "terraform-ci" }).waitFor();
+    await page.close();
+
+    const tablet = await newPage(TABLET);
+    await signIn(tablet, server.admin);
+    await tablet.goto(`${server.url}/t/acme/clusters/${server.cluster}`);
+    await tablet.locator('h1 [data-phase="ready"]').waitFor();
+    await shot(tablet, "17-tablet-cluster");
+    await tablet.getByRole("button", { name: "Toggle navigation" }).click();
+    await tablet.getByRole("link", { name: "Clusters" }).waitFor();
+    await shot(tablet, "18-tablet-navigation", false);
+    await tablet.close();
+  });
+});

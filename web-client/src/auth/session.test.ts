@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { clearSession, loadSession, msUntilExpiry, saveSession } from "./session";
+
+describe("the session", () => {
+  it("survives a reload until it expires", () => {
+    const now = 1_000_000;
+    saveSession("tok", 900, now);
+    expect(loadSession(now + 60_000)?.token).toBe("tok");
+    expect(loadSession(now + 900_000)).toBeNull();
+  });
+
+  it("ends a little before the server would refuse the token", () => {
+    const session = saveSession("tok", 60, 0);
+    expect(msUntilExpiry(session, 0)).toBe(55_000);
+    expect(msUntilExpiry(session, 70_000)).toBe(0);
+  });
+
+  it("is gone after sign-out and ignores garbage", () => {
+    saveSession("tok", 900);
+    clearSession();
+    expect(loadSession()).toBeNull();
+    sessionStorage.setItem("pgplane.session", "{not json");
+    expect(loadSession()).toBeNull();
+  });
+});

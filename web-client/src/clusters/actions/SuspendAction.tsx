@@ -1,0 +1,57 @@
+// Suspend (stop every pod, keep volumes and backups) or resume a cluster, after a confirmation.
+import { Button, Group, Modal, Stack, Text } from "@mantine/core";
+import { useDisclosure } from "@mantine/hooks";
+import { IconPlayerPause, IconPlayerPlay } from "@tabler/icons-react";
+import { ErrorAlert } from "../../components/ErrorAlert";
+import type { ActionProps } from "./types";
+import { usePatchCluster } from "./usePatchCluster";
+
+export function SuspendAction({ tenant, cluster, onStarted, busy }: ActionProps) {
+  const [opened, { open, close }] = useDisclosure(false);
+  const patch = usePatchCluster(tenant, cluster.name);
+  const suspended = cluster.spec.suspended;
+  const verb = suspended ? "Resume" : "Suspend";
+
+  async function confirm() {
+    try {
+      onStarted(await patch.patch({ suspended: !suspended }));
+      close();
+    } catch {
+      // shown below
+    }
+  }
+
+  return (
+    <>
+      <Button
+        variant="default"
+        leftSection={suspended ? <IconPlayerPlay size={16} aria-hidden /> : <IconPlayerPause size={16} aria-hidden />}
+        onClick={() => {
+          patch.reset();
+          open();
+        }}
+        disabled={busy}
+      >
+        {verb}
+      </Button>
+      <Modal opened={opened} onClose={close} title={`${verb} ${cluster.name}?`}>
+        <Stack>
+          <ErrorAlert error={patch.error} />
+          <Text size="sm">
+            {suspended
+              ? "The cluster's instances start again with their data. Connections work once it is ready."
+              : "Every instance stops: applications lose their connections until you resume. Data and backups are kept, and suspended clusters use no CPU or memory quota."}
+          </Text>
+          <Group justify="flex-end">
+            <Button variant="default" onClick={close}>
+              Cancel
+            </Button>
+            <Button color={suspended ? "blue" : "orange"} onClick={confirm} loading={patch.isPending}>
+              {verb}
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
+    </>
+  );
+}

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { render, screen } from "@testing-library/react";
+import { MantineProvider } from "@mantine/core";
+import { OperationTimeline, operationProgress } from "./OperationTimeline";
+import { operation } from "../../test/fixtures";
+
+const show = (op: ReturnType<typeof operation>) =>
+  render(
+    <MantineProvider>
+      <OperationTimeline op={op} />
+    </MantineProvider>,
+  );
+
+describe("the operation timeline", () => {
+  it("shows progress and what it waits for while running", () => {
+    const op = operation({ waiting_for: "the operator to observe generation 2" });
+    expect(operationProgress(op)).toBe(50);
+    show(op);
+    expect(screen.getByText(/Waiting for: the operator/)).toBeInTheDocument();
+    expect(screen.getByLabelText("Operation progress 50%")).toBeInTheDocument();
+  });
+
+  it("ends in a clear error", () => {
+    show(operation({ state: "failed", error: "storage cannot shrink" }));
+    expect(screen.getByRole("alert")).toHaveTextContent("storage cannot shrink");
+  });
+
+  it("ends in a clear success", () => {
+    show(operation({ state: "succeeded", finished_at: "2026-01-01T00:01:00Z" }));
+    expect(screen.getByRole("status")).toHaveTextContent(/succeeded/);
+  });
+});

@@ -1,0 +1,170 @@
+// One cluster: its state, how to connect, what is happening to it (operation timeline), and
+// the day-2 actions the person's role allows. Everything refreshes while something changes.
+import { Alert, Anchor, Badge, Button, Card, Grid, Group, SimpleGrid, Stack, Text, Title } from "@mantine/core";
+import { useState } from "react";
+import { Link, useParams } from "react-router";
+import { useApi } from "../auth/AuthProvider";
+import { useRole } from "../auth/me";
+import { can } from "../lib/permissions";
+import type { Cluster, Operation } from "../api/client";
+import { isProblem } from "../api/problem";
+import { PageHeader } from "../components/PageHeader";
+import { StatusBadge, isInProgress } from "../components/StatusBadge";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { Loading } from "../components/Loading";
+import { OperationTimeline } from "../components/OperationTimeline";
+import { OperationsTable, hasActive } from "../components/OperationsTable";
+import { ConnectionPanel } from "../clusters/ConnectionPanel";
+import { ClusterActions } from "../clusters/ClusterActions";
+import { useOperationNotices } from "../clusters/useOperationNotices";
+
+function Fact({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div>
+      <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
+        {label}
+      </Text>
+      <Text size="sm">{children}</Text>
+    </div>
+  );
+}
+
+function Overview({ cluster }: { cluster: Cluster }) {
+  const { spec, status } = cluster;
+  const params = Object.entries(spec.parameters);
+  return (
+    <SimpleGrid cols={{ base: 2, sm: 3 }} spacing="md" verticalSpacing="md">
+      <Fact label="Version">PostgreSQL {spec.postgres_version}</Fact>
+      <Fact label="Instances">
+        {status.ready_instances ?? 0} of {spec.instances} ready{spec.instances > 1 ? " (HA)" : ""}
+      </Fact>
+      <Fact label="Primary">{status.primary_instance ?? "—"}</Fact>
+      <Fact label="CPU / memory">
+        {spec.resources.cpu} CPU · {spec.resources.memory} each
+      </Fact>
+      <Fact label="Storage">{spec.storage.size} each</Fact>
+      <Fact label="Backups">
+        {spec.backups.enabled ? `on · ${spec.backups.retention_full} full kept` : "off"}
+      </Fact>
+      <Fact label="Pooler">{spec.pooler.enabled ? `PgBouncer × ${spec.pooler.replicas}` : "off"}</Fact>
+      <Fact label="Deletion protection">{spec.deletion_protection ? "on" : "off"}</Fact>
+      <Fact label="Parameters">
+        {params.length === 0 ? "defaults" : params.map(([k, v]) => `${k}=${v}`).join(", ")}
+      </Fact>
+    </SimpleGrid>
+  );
+}
+
+export function ClusterDetail() {
+  const { tenant = "", cluster: name = "" } = useParams();
+  const $api = useApi();
+  const role = useRole(tenant);
+  const [started, setStarted] = useState<Operation | null>(null);
+  const ops = $api.useQuery(
+    "get",
+    "/v1/tenants/{tenant}/operations",
+    { params: { path: { tenant }, query: { cluster: name, page_size: 10 } } },
+    { refetchInterval: (q) => (hasActive(q.state.data?.items) || started ? 1_500 : 10_000) },
+  );
+  const active = hasActive(ops.data?.items);
+  const cluster = $api.useQuery(
+    "get",
+    "/v1/tenants/{tenant}/clusters/{cluster}",
+    { params: { path: { tenant, cluster: name } } },
+    {
+      refetchInterval: (q) => (q.state.data && isInProgress(q.state.data.status.phase)) || active ? 1_500 : 5_000,
+      retry: false,
+    },
+  );
+  useOperationNotices(ops.data?.items);
+
+  if (cluster.isPending) return <Loading />;
+  if (cluster.error) {
+    const gone = isProblem(cluster.error) && cluster.error.status === 404;
+    return (
+      <Stack>
+        <PageHeader title={name} />
+        {gone ? (
+          <Alert color={started?.kind === "delete" ? "green" : "yellow"} title={started?.kind === "delete" ? "Deleted" : "Not found"} role="status">
+            {started?.kind === "delete" ? `${name} has been deleted. ` : `There is no cluster ${name} in ${tenant}. `}
+            <Anchor component={Link} to={`/t/${tenant}/clusters`}>
+              Back to clusters
+            </Anchor>
+          </Alert>
+        ) : (
+          <ErrorAlert error={cluster.error} />
+        )}
+      </Stack>
+    );
+  }
+
+  const c = cluster.data;
+  const latest = ops.data?.items[0];
+  const mutate = can(role, "manage_clusters");
+  return (
+    <>
+      <PageHeader
+        title={
+          <Group gap="sm">
+            {c.name}
+            <StatusBadge phase={c.status.phase} label={c.name} />
+            {c.spec.suspended && <Badge color="gray">suspended</Badge>}
+          </Group>
+        }
+        description={c.status.message ?? `PostgreSQL ${c.spec.postgres_version} in ${tenant}`}
+        actions={
+          <Button component={Link} to={`/t/${tenant}/clusters`} variant="subtle">
+            All clusters
+          </Button>
+        }
+      />
+      <Grid gap="lg">
+        <Grid.Col span={{ base: 12, lg: 7 }}>
+          <Stack gap="lg">
+            <Card withBorder padding="lg" component="section" aria-labelledby="overview-title">
+              <Title order={2} size="h4" mb="md" id="overview-title">
+                Overview
+              </Title>
+              <Overview cluster={c} />
+            </Card>
+            <Card withBorder padding="lg" component="section" aria-labelledby="connection-title">
+              <Title order={2} size="h4" mb="md" id="connection-title">
+                Connect
+              </Title>
+              <ConnectionPanel tenant={tenant} cluster={c} mayReveal={mutate} />
+            </Card>
+            {mutate && (
+              <Card withBorder padding="lg" component="section" aria-labelledby="actions-title">
+                <Title order={2} size="h4" mb="md" id="actions-title">
+                  Actions
+                </Title>
+                {active && (
+                  <Text size="sm" c="dimmed" mb="sm">
+                    Changes are possible again when the running operation ends.
+                  </Text>
+                )}
+                <ClusterActions tenant={tenant} cluster={c} busy={active} onStarted={setStarted} />
+              </Card>
+            )}
+          </Stack>
+        </Grid.Col>
+        <Grid.Col span={{ base: 12, lg: 5 }}>
+          <Stack gap="lg">
+            <Card withBorder padding="lg" component="section" aria-labelledby="progress-title">
+              <Title order={2} size="h4" mb="md" id="progress-title">
+                Latest operation
+              </Title>
+              {latest ? <OperationTimeline op={latest} /> : <Text c="dimmed">None yet.</Text>}
+            </Card>
+            <Card withBorder padding="lg" component="section" aria-labelledby="history-title">
+              <Title order={2} size="h4" mb="md" id="history-title">
+                History
+              </Title>
+              {ops.data ? <OperationsTable tenant={tenant} operations={ops.data.items} compact /> : <ErrorAlert error={ops.error} />}
+            </Card>
+          </Stack>
+        </Grid.Col>
+      </Grid>
+    </>
+  );
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { CreateCluster } from "./CreateCluster";
+import { fakeApi, json, me, problem, renderAt } from "../../test/render";
+import { operation, quota } from "../../test/fixtures";
+
+const at = { path: "/t/acme/clusters/new", pattern: "/t/:tenant/clusters/new" };
+
+describe("the create-cluster form", () => {
+  it("shows the API's field errors next to their fields", async () => {
+    fakeApi({
+      "GET /v1/me": me("developer"),
+      "GET /v1/tenants/acme/quota": quota(),
+      "POST /v1/tenants/acme/clusters": () =>
+        problem(422, "2 fields are invalid", [
+          { field: "name", message: "must start with a lowercase letter" },
+          { field: "resources.cpu", message: "`lots` is not a CPU quantity" },
+        ]),
+    });
+    renderAt(<CreateCluster />, at);
+    const user = userEvent.setup();
+    await user.type(screen.getByRole("textbox", { name: /^Name/ }), "9orders");
+    const cpu = screen.getByRole("textbox", { name: "CPU per instance" });
+    await user.clear(cpu);
+    await user.type(cpu, "lots");
+    await user.click(screen.getByRole("button", { name: "Create cluster" }));
+    const name = screen.getByRole("textbox", { name: /^Name/ });
+    await waitFor(() => expect(name).toHaveAccessibleDescription(/must start with a lowercase letter/));
+    expect(screen.getByRole("textbox", { name: "CPU per instance" })).toHaveAccessibleDescription(/is not a CPU quantity/);
+    expect(screen.getByRole("alert")).toHaveTextContent("The cluster was not created");
+  });
+
+  it("sends the preset's sizes and HA as instances", async () => {
+    const seen = fakeApi({
+      "GET /v1/me": me("developer"),
+      "GET /v1/tenants/acme/quota": quota(),
+      "POST /v1/tenants/acme/clusters": () => json(operation(), 202),
+    });
+    renderAt(<CreateCluster />, at);
+    const user = userEvent.setup();
+    await user.type(screen.getByRole("textbox", { name: /^Name/ }), "orders");
+    await user.click(screen.getByRole("radio", { name: "Medium" }));
+    await user.click(screen.getByRole("switch", { name: /High availability/ }));
+    await user.click(screen.getByRole("button", { name: "Create cluster" }));
+    await waitFor(() => expect(screen.getByText("elsewhere")).toBeInTheDocument());
+    const post = seen.find((r) => r.method === "POST")!;
+    expect(await post.json()).toMatchObject({ name: "orders", instances: 2, resources: { cpu: "2", memory: "4Gi" }, storage: { size: "50Gi" } });
+  });
+
+  it("shows the headroom and refuses to submit over quota", async () => {
+    fakeApi({
+      "GET /v1/me": me("developer"),
+      "GET /v1/tenants/acme/quota": quota({ max_cpu_millis: 2200 }),
+    });
+    renderAt(<CreateCluster />, at);
+    expect(await screen.findByText(/exceed the tenant's cpu quota/i)).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Create cluster" })).toBeDisabled();
+    expect(screen.getByTestId("quota-cpu_millis")).toHaveTextContent("2 CPU + 0.5 CPU of 2.2 CPU — over quota");
+  });
+});

@@ -1,0 +1,94 @@
+// Password sign-in. The token goes to sessionStorage (see auth/session.ts); after signing in
+// the person lands where they were going.
+import { Alert, Button, Center, Paper, PasswordInput, Stack, TextInput, Title, Text } from "@mantine/core";
+import { useState, type FormEvent } from "react";
+import { Navigate, useLocation, useNavigate } from "react-router";
+import { useAuth } from "../auth/AuthProvider";
+import { describeError, fieldErrors } from "../api/problem";
+import { ErrorAlert } from "../components/ErrorAlert";
+
+export function SignIn() {
+  const { api, session, signIn, endedBecause } = useAuth();
+  const navigate = useNavigate();
+  const location = useLocation();
+  const from = (location.state as { from?: string } | null)?.from ?? "/";
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  if (session) return <Navigate to={from} replace />;
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const { data, error } = await api.POST("/v1/auth/token", { body: { email, password } });
+      if (error || !data) {
+        setError(error ?? new Error("no token in the answer"));
+        return;
+      }
+      signIn(data.access_token, data.expires_in);
+      navigate(from, { replace: true });
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const fields = fieldErrors(error);
+  const wrongPassword = (error as { status?: number } | null)?.status === 401;
+  return (
+    <Center mih="100vh" bg="gray.0" p="md">
+      <Paper withBorder shadow="sm" p="xl" w="100%" maw={400} radius="md">
+        <form onSubmit={submit} aria-labelledby="sign-in-title" noValidate>
+          <Stack>
+            <div>
+              <Title order={1} size="h2" id="sign-in-title">
+                Sign in to pgplane
+              </Title>
+              <Text c="dimmed" size="sm">
+                Self-service PostgreSQL for your team
+              </Text>
+            </div>
+            {endedBecause === "expired" && (
+              <Alert color="yellow" title="Session ended" role="status">
+                Your session expired. Sign in again to continue.
+              </Alert>
+            )}
+            {wrongPassword ? (
+              <Alert color="red" role="alert" title="Could not sign in">
+                {describeError(error)}
+              </Alert>
+            ) : (
+              !fields.email && !fields.password && <ErrorAlert error={error} title="Could not sign in" />
+            )}
+            <TextInput
+              label="Email"
+              type="email"
+              autoComplete="username"
+              required
+              value={email}
+              onChange={(e) => setEmail(e.currentTarget.value)}
+              error={fields.email}
+              autoFocus
+            />
+            <PasswordInput
+              label="Password"
+              autoComplete="current-password"
+              required
+              value={password}
+              onChange={(e) => setPassword(e.currentTarget.value)}
+              error={fields.password}
+            />
+            <Button type="submit" loading={busy} fullWidth>
+              Sign in
+            </Button>
+          </Stack>
+        </form>
+      </Paper>
+    </Center>
+  );
+}
