@@ -63,6 +63,10 @@ async fn a_clean_restart_stops_the_servers_and_brings_back_the_running_clusters_
         running_servers(world.root.path()).is_empty(),
         "a clean shutdown stops every server"
     );
+    // …and records that, so nothing reads as ready while pgplane is away.
+    let down = world.cluster("running").await;
+    assert_eq!(down["status"]["phase"], "degraded", "{down}");
+    assert_eq!(down["status"]["ready_instances"], 0);
     world.restart_pgplane(false).await; // nothing left to crash: starts the new driver
 
     let cluster = world.wait_for_phase("running", "ready").await;

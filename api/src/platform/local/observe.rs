@@ -22,17 +22,25 @@ pub fn observe(
         .iter()
         .filter(|p| **p != ProcessState::Stopped)
         .count();
+    // PGO counts pods, which exist while their server is down; here an instance "exists" once
+    // created, so servers that are down (pgplane restarting) read as not ready, not as missing.
+    // While suspended only running servers count, as PGO's pods are gone then.
+    let existing = if state.spec.suspended {
+        running
+    } else {
+        state.instances.len().min(desired)
+    };
     let ready = processes
         .iter()
         .take(desired)
         .filter(|p| **p == ProcessState::Ready)
         .count();
     let caught_up = state.reconciled_generation == Some(state.generation);
-    let updated = if caught_up { running.min(desired) } else { 0 };
+    let updated = if caught_up { existing } else { 0 };
     let mut status = json!({
         "instances": [{
             "name": INSTANCE_SET_NAME,
-            "replicas": running,
+            "replicas": existing,
             "readyReplicas": ready,
             "updatedReplicas": updated,
         }],
@@ -43,7 +51,14 @@ pub fn observe(
         status["patroni"] = json!({ "systemIdentifier": state.cluster_id.simple().to_string() });
     }
     if state.spec.backups.enabled {
-        status["pgbackrest"] = json!({ "repos": [{ "name": "repo1", "stanzaCreated": true }] });
+        // The archive is ready from the start; replicas are cloned from the running primary,
+        // so there is no first backup to wait for.
+        let created = state.reconciled_generation.is_some();
+        status["pgbackrest"] = json!({ "repos": [{
+            "name": "repo1",
+            "stanzaCreated": true,
+            "replicaCreateBackupComplete": created,
+        }] });
     }
     if state.failures >= failures_before_failed {
         status["conditions"] = json!([{
