@@ -29,6 +29,7 @@ Authenticate with `Authorization: Bearer <token>` (from `POST /v1/auth/token`) o
         (name = "users", description = "Users (platform admins)"),
         (name = "audit", description = "Audit log"),
         (name = "clusters", description = "PostgreSQL clusters"),
+        (name = "backups", description = "Backups, backup health and point-in-time restore"),
         (name = "operations", description = "Long-running operations (poll them)"),
         (name = "health", description = "Probes and metrics"),
     )

@@ -21,6 +21,7 @@ use crate::app::AppState;
 use crate::domain::cluster::{ClusterSpec, DeletionPolicy};
 use crate::domain::permissions::Action;
 use crate::domain::quota::{ExceededLimit, ResourceUsage};
+use crate::platform::ClusterAction;
 use crate::store::{
     self,
     clusters::ClusterRow,
@@ -113,17 +114,15 @@ fn check_platform_features(state: &AppState, spec: &ClusterSpec) -> ApiResult<()
     }
 }
 
-/// 501 naming the operation when this process's platform cannot carry out `kind`.
-pub(super) fn require_platform_support(state: &AppState, kind: &str) -> ApiResult<()> {
-    match &state.platform {
-        Some(platform) if !platform.supports(kind) => Err(ApiError::status(
-            StatusCode::NOT_IMPLEMENTED,
-            format!(
-                "the `{}` platform cannot carry out `{kind}` operations",
-                platform.name()
-            ),
-        )),
-        _ => Ok(()),
+/// 501 naming the operation when this process's platform cannot carry out `action`.
+pub(super) fn require_platform_support(state: &AppState, action: &ClusterAction) -> ApiResult<()> {
+    match state
+        .platform
+        .as_ref()
+        .and_then(|p| p.unsupported_action(action))
+    {
+        Some(reason) => Err(ApiError::status(StatusCode::NOT_IMPLEMENTED, reason)),
+        None => Ok(()),
     }
 }
 

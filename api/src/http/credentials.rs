@@ -7,7 +7,8 @@ use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::clusters::{accepted, busy, find_cluster, queue_with, require_platform_support};
+use super::actions::{queue_action, require_running};
+use super::clusters::find_cluster;
 use super::error::{ApiError, ApiResult, Problem};
 use super::extract::{ApiJson, ApiPath};
 use super::operations::OperationOut;
@@ -16,7 +17,6 @@ use crate::app::AppState;
 use crate::domain::cluster::ClusterSpec;
 use crate::domain::permissions::Action;
 use crate::platform::ClusterAction;
-use crate::store;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(rotate_password))
@@ -58,30 +58,8 @@ async fn rotate_password(
         ));
     }
     let action = ClusterAction::RotatePassword { user };
-    require_platform_support(&state, action.kind())?;
-    if spec.suspended {
-        return Err(ApiError::conflict(format!(
-            "cluster `{name}` is suspended: resume it before rotating a password"
-        )));
-    }
-    let params = serde_json::to_value(&action).map_err(ApiError::internal)?;
-    let mut tx = store::begin(&state.db).await?;
-    let row = store::clusters::lock(&mut *tx, access.tenant.id, &name)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("cluster `{name}`")))?;
-    if let Some(active) = store::operations::active_for_cluster(&mut *tx, row.id).await? {
-        return Err(busy(active));
-    }
-    let operation = queue_with(
-        &mut tx,
-        &state,
-        &principal,
-        &row,
-        action.kind(),
-        None,
-        Some(&params),
-    )
-    .await?;
-    tx.commit().await.map_err(store::StoreError::from)?;
-    Ok(accepted(&tenant, OperationOut::from(operation)))
+    queue_action(&state, &principal, &access, &name, action, |spec, row| {
+        require_running(spec, row, "rotating a password")
+    })
+    .await
 }

@@ -2,10 +2,12 @@
 //! cross-cutting layers: request ids, tracing, metrics, authentication, audit, idempotency,
 //! problem+json for every error, CORS, compression, body limits and timeouts.
 
+pub mod actions;
 pub mod api_keys;
 pub mod audit;
 pub mod audit_events;
 pub mod auth_token;
+pub mod backups;
 pub mod clusters;
 pub mod connection;
 pub mod credentials;
@@ -23,6 +25,7 @@ pub mod portal;
 pub mod principal;
 pub mod problems;
 pub mod quotas;
+pub mod switchover;
 pub mod tenants;
 pub mod users;
 
@@ -60,6 +63,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(clusters::router())
         .merge(connection::router())
         .merge(credentials::router())
+        .merge(backups::router())
+        .merge(switchover::router())
         .merge(operations::router())
         .merge(audit_events::router())
 }

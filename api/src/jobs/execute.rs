@@ -100,10 +100,19 @@ pub async fn execute(
             let Some(action) = action.filter(|a| a.kind() == other) else {
                 return Ok(Outcome::Failed(format!("unknown operation kind `{other}`")));
             };
-            match platform.run_action(&target, &action).await? {
-                ActionProgress::Done { connection } => {
+            let progress = platform.run_action(&target, &action, op.id).await;
+            if let (ClusterAction::Backup { backup_type }, Err(PlatformError::Rejected(reason))) =
+                (&action, &progress)
+            {
+                store::backups::record_failed(db, &target, op.id, *backup_type, reason).await?;
+            }
+            match progress? {
+                ActionProgress::Done { connection, backup } => {
                     if let Some(password) = connection.and_then(|c| c.password) {
                         store::clusters::set_password(db, cluster_id, &password).await?;
+                    }
+                    if let Some(backup) = backup {
+                        store::backups::record_succeeded(db, &target, op.id, &backup).await?;
                     }
                     Ok(Outcome::Succeeded)
                 }

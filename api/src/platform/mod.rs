@@ -119,6 +119,38 @@ pub enum PlatformEvent {
 pub enum ClusterAction {
     /// Give `user` a new generated password; the old one stops working.
     RotatePassword { user: String },
+    /// Take a backup now.
+    Backup { backup_type: BackupType },
+    /// Restore the cluster in place to `target_time`, or to the latest state when absent.
+    Restore {
+        target_time: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Make `target_instance` (or the best replica) the primary.
+    Switchover { target_instance: Option<String> },
+}
+
+/// pgBackRest backup types.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupType {
+    /// Everything.
+    Full,
+    /// Changes since the last full backup.
+    Differential,
+    /// Changes since the last backup of any type.
+    Incremental,
+}
+
+impl BackupType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupType::Full => "full",
+            BackupType::Differential => "differential",
+            BackupType::Incremental => "incremental",
+        }
+    }
 }
 
 impl ClusterAction {
@@ -126,18 +158,42 @@ impl ClusterAction {
     pub fn kind(&self) -> &'static str {
         match self {
             ClusterAction::RotatePassword { .. } => "rotate_password",
+            ClusterAction::Backup { .. } => "backup",
+            ClusterAction::Restore { .. } => "restore",
+            ClusterAction::Switchover { .. } => "switchover",
         }
     }
+}
+
+/// A backup the platform finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupFacts {
+    pub backup_type: BackupType,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Where a day-2 action stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionProgress {
     /// Finished. A driver that changed the connection facts (a rotated owner password) returns
-    /// them, so the operation ends only once clients can read the new ones.
-    Done { connection: Option<ConnectionFacts> },
+    /// them, so the operation ends only once clients can read the new ones; a backup returns
+    /// what it took.
+    Done {
+        connection: Option<ConnectionFacts>,
+        backup: Option<BackupFacts>,
+    },
     /// Started; the platform is still carrying it out (asked again at the next recheck).
     Waiting(String),
+}
+
+impl ActionProgress {
+    pub fn done() -> Self {
+        ActionProgress::Done {
+            connection: None,
+            backup: None,
+        }
+    }
 }
 
 /// The driver interface.
@@ -145,9 +201,8 @@ pub trait Platform: Send + Sync + 'static {
     /// Driver name for logs and metrics (`kubernetes`, `local`).
     fn name(&self) -> &'static str;
 
-    /// Whether the driver can carry out operations of `kind` (e.g. `rotate_password`); the API
-    /// answers 501 naming the operation when it cannot.
-    fn supports(&self, kind: &str) -> bool;
+    /// Why the driver cannot carry out `action` (the API answers 501 with it), if it cannot.
+    fn unsupported_action(&self, action: &ClusterAction) -> Option<String>;
 
     /// Why the driver cannot run a cluster like `spec` (e.g. a feature it lacks), if it cannot.
     fn unsupported_features(&self, spec: &ClusterSpec) -> Option<String> {
@@ -156,11 +211,13 @@ pub trait Platform: Send + Sync + 'static {
     }
 
     /// Carries out (or checks on) a day-2 action; called again at each recheck until it is
-    /// done, so it must be idempotent.
+    /// done, so it must be idempotent. `operation_id` is unique per request: drivers use it as
+    /// the trigger value (PGO acts on an annotation only when its value changes).
     fn run_action<'a>(
         &'a self,
         target: &'a ClusterTarget,
         action: &'a ClusterAction,
+        operation_id: uuid::Uuid,
     ) -> BoxFuture<'a, Result<ActionProgress, PlatformError>>;
 
     /// Makes the tenant's space on the platform exist and match its quota (idempotent).

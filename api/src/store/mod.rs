@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod backups;
 pub mod clusters;
 pub mod idempotency;
 pub mod login_throttle;

@@ -3,7 +3,8 @@
 use sqlx::PgPool;
 
 use crate::domain::cluster::{ClusterSpec, Phase, observe};
-use crate::platform::{ObservedCluster, PlatformEvent};
+use crate::platform::{BackupType, ObservedCluster, PlatformEvent};
+use crate::store::backups::NewBackup;
 use crate::store::{self, StoreResult, clusters::Observation};
 
 pub async fn apply(db: &PgPool, event: PlatformEvent) -> StoreResult<()> {
@@ -54,6 +55,9 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
         password: password.as_deref(),
     };
     store::clusters::record_observation(db, cluster.id, &observation).await?;
+    if let Some(status) = &seen.status {
+        record_scheduled_backups(db, cluster.tenant_id, cluster.id, status).await?;
+    }
     let settled = match observed.phase {
         Phase::Ready => !spec.suspended,
         Phase::Suspended => spec.suspended,
@@ -72,6 +76,50 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
             .message
             .unwrap_or_else(|| "the operator stopped reconciling the cluster".into());
         store::operations::finish(db, active.id, "failed", Some(&reason)).await?;
+    }
+    Ok(())
+}
+
+/// Scheduled backups the operator reports finished (PGO `status.pgbackrest.scheduledBackups`:
+/// one entry per backup Job), recorded once each by Job name.
+async fn record_scheduled_backups(
+    db: &PgPool,
+    tenant_id: uuid::Uuid,
+    cluster_id: uuid::Uuid,
+    status: &serde_json::Value,
+) -> StoreResult<()> {
+    let Some(jobs) = status["pgbackrest"]["scheduledBackups"].as_array() else {
+        return Ok(());
+    };
+    for job in jobs {
+        let Some(name) = job["name"].as_str() else {
+            continue;
+        };
+        let failed = job["failed"].as_i64().unwrap_or(0) > 0;
+        let finished_at = job["completionTime"].as_str().and_then(|t| t.parse().ok());
+        let state = match (failed, finished_at.is_some()) {
+            (true, _) => "failed",
+            (false, true) => "succeeded",
+            (false, false) => continue, // still running: recorded when it ends
+        };
+        let backup_type = match job["type"].as_str() {
+            Some("diff") => BackupType::Differential,
+            Some("incr") => BackupType::Incremental,
+            _ => BackupType::Full,
+        };
+        let backup = NewBackup {
+            tenant_id,
+            cluster_id,
+            operation_id: None,
+            platform_ref: name,
+            origin: "scheduled",
+            backup_type,
+            state,
+            started_at: job["startTime"].as_str().and_then(|t| t.parse().ok()),
+            finished_at: finished_at.or_else(|| failed.then(chrono::Utc::now)),
+            error: failed.then_some("the scheduled pgBackRest backup Job failed"),
+        };
+        store::backups::upsert(db, &backup).await?;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! the real Kubernetes driver and `kube` client, against the in-process test API server (which
 //! validates every PostgresCluster against the real PGO CRDs) and the simulated operator.
 
+mod day2;
 mod faults;
 mod happy_path;
 mod harness;

@@ -124,9 +124,87 @@ fn value(text: &str, field: &Field) -> Result<u32, String> {
     Ok(v)
 }
 
+/// The values one valid field item allows.
+fn expand_item(item: &str, field: &Field) -> Result<Vec<u32>, String> {
+    let (range, step) = match item.split_once('/') {
+        Some((range, step)) => (range, step.parse::<u32>().map_err(|e| e.to_string())?),
+        None => (item, 1),
+    };
+    let (low, high) = match range {
+        "*" => (field.min, field.max),
+        _ => match range.split_once('-') {
+            Some((a, b)) => (value(a, field)?, value(b, field)?),
+            None => {
+                let v = value(range, field)?;
+                (v, if item.contains('/') { field.max } else { v })
+            }
+        },
+    };
+    Ok((low..=high).step_by(step.max(1) as usize).collect())
+}
+
+/// The longest time between two consecutive runs of a valid schedule, over a year (UTC): how
+/// old the newest backup may be before it is overdue. `None` for an invalid expression.
+pub fn longest_gap(expr: &str) -> Option<chrono::Duration> {
+    use chrono::{Datelike, Duration, NaiveDate};
+    validate(expr).ok()?;
+    let parts: Vec<&str> = expr.split_whitespace().collect();
+    let mut sets: Vec<Vec<bool>> = Vec::new();
+    for (part, field) in parts.iter().zip(FIELDS.iter()) {
+        let mut allowed = vec![false; field.max as usize + 1];
+        for item in part.split(',') {
+            for v in expand_item(item, field).ok()? {
+                allowed[v as usize] = true;
+            }
+        }
+        sets.push(allowed);
+    }
+    if sets[4][7] {
+        sets[4][0] = true; // 7 is Sunday too
+    }
+    // Vixie cron: when both day fields are restricted, either may match.
+    let (dom_any, dow_any) = (parts[2] == "*", parts[4] == "*");
+    let start = NaiveDate::from_ymd_opt(2025, 1, 1)?.and_hms_opt(0, 0, 0)?;
+    let mut fires = Vec::new();
+    for day in 0..(365 + 31) {
+        let date = start + Duration::days(day);
+        let (dom, dow) = (
+            sets[2][date.day() as usize],
+            sets[4][date.weekday().num_days_from_sunday() as usize],
+        );
+        let day_matches = match (dom_any, dow_any) {
+            (true, true) => true,
+            (true, false) => dow,
+            (false, true) => dom,
+            (false, false) => dom || dow,
+        };
+        if !day_matches || !sets[3][date.month() as usize] {
+            continue;
+        }
+        for hour in (0..24).filter(|h| sets[1][*h]) {
+            for minute in (0..60).filter(|m| sets[0][*m]) {
+                fires.push(date + Duration::minutes((hour * 60 + minute) as i64));
+            }
+        }
+    }
+    fires.windows(2).map(|w| w[1] - w[0]).max()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_longest_gap_follows_the_schedule() {
+        let hours = |h: i64| Some(chrono::Duration::hours(h));
+        assert_eq!(longest_gap("0 1 * * *"), hours(24));
+        assert_eq!(longest_gap("0 1 * * 0"), hours(24 * 7));
+        assert_eq!(longest_gap("0 */6 * * *"), hours(6));
+        // Monday to Saturday: the gap is Saturday 01:00 to Monday 01:00.
+        assert_eq!(longest_gap("0 1 * * 1-6"), hours(48));
+        assert_eq!(longest_gap("0 4 1,15 * *"), hours(24 * 17));
+        assert_eq!(longest_gap("not cron"), None);
+    }
 
     #[test]
     fn common_backup_schedules_are_valid() {

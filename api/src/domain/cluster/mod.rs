@@ -14,8 +14,9 @@
 //! manifest, the `sync` watcher feeds PGO status into [`observe`]. Siblings are referred to only
 //! through `super::` so the folder can move inside the `pgplane` crate unchanged.
 
+pub mod backup_health;
 mod build;
-mod cron;
+pub mod cron;
 mod manifest;
 pub mod naming;
 pub mod parameters;

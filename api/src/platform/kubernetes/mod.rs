@@ -12,6 +12,7 @@
 //! The driver keeps no state between calls except the watch's in-memory caches, and never
 //! touches the metadata database.
 
+pub mod actions;
 pub mod cluster;
 pub mod errors;
 pub mod labels;
@@ -31,7 +32,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    BoxFuture, ClusterTarget, DeleteProgress, Platform, PlatformError, PlatformEvent, TenantTarget,
+    ActionProgress, BoxFuture, ClusterAction, ClusterTarget, DeleteProgress, Platform,
+    PlatformError, PlatformEvent, TenantTarget,
 };
 use errors::classify;
 
@@ -117,20 +119,44 @@ impl Platform for KubernetesPlatform {
         "kubernetes"
     }
 
-    fn supports(&self, _kind: &str) -> bool {
-        false // day-2 actions on PGO follow (issue 6)
+    fn unsupported_action(&self, _action: &ClusterAction) -> Option<String> {
+        None
     }
 
     fn run_action<'a>(
         &'a self,
-        _target: &'a ClusterTarget,
-        action: &'a crate::platform::ClusterAction,
-    ) -> BoxFuture<'a, Result<crate::platform::ActionProgress, PlatformError>> {
-        let kind = action.kind();
+        target: &'a ClusterTarget,
+        action: &'a ClusterAction,
+        operation_id: uuid::Uuid,
+    ) -> BoxFuture<'a, Result<ActionProgress, PlatformError>> {
+        let namespace = self.tenant_namespace(&target.tenant.tenant_name);
         Box::pin(async move {
-            Err(PlatformError::Rejected(format!(
-                "the kubernetes platform cannot `{kind}` yet"
-            )))
+            let client = &self.client;
+            let ns = namespace.as_str();
+            let run = async {
+                match action {
+                    ClusterAction::Backup { backup_type } => {
+                        actions::backup(client, ns, target, *backup_type, operation_id).await
+                    }
+                    ClusterAction::Restore { target_time } => {
+                        actions::restore(client, ns, target, *target_time, operation_id).await
+                    }
+                    ClusterAction::Switchover { target_instance } => {
+                        actions::switchover(
+                            client,
+                            ns,
+                            target,
+                            target_instance.as_deref(),
+                            operation_id,
+                        )
+                        .await
+                    }
+                    ClusterAction::RotatePassword { user } => {
+                        actions::rotate_password(client, ns, target, user, operation_id).await
+                    }
+                }
+            };
+            self.bounded(action.kind(), run).await
         })
     }
 

@@ -508,7 +508,10 @@ impl LocalPlatform {
         result.map_err(transient)?;
         inner.kick.notify_one();
         let connection = (user == state.spec.owner).then(|| observe::connection(&state));
-        Ok(ActionProgress::Done { connection })
+        Ok(ActionProgress::Done {
+            connection,
+            backup: None,
+        })
     }
 }
 
@@ -517,8 +520,14 @@ impl Platform for LocalPlatform {
         "local"
     }
 
-    fn supports(&self, kind: &str) -> bool {
-        matches!(kind, "rotate_password")
+    fn unsupported_action(&self, action: &ClusterAction) -> Option<String> {
+        match action {
+            ClusterAction::RotatePassword { .. } => None,
+            other => Some(format!(
+                "the local platform cannot carry out `{}` operations",
+                other.kind()
+            )),
+        }
     }
 
     fn unsupported_features(&self, spec: &ClusterSpec) -> Option<String> {
@@ -570,10 +579,15 @@ impl Platform for LocalPlatform {
         &'a self,
         target: &'a ClusterTarget,
         action: &'a ClusterAction,
+        _operation_id: Uuid,
     ) -> BoxFuture<'a, Result<ActionProgress, PlatformError>> {
         Box::pin(async move {
             match action {
                 ClusterAction::RotatePassword { user } => self.rotate_password(target, user).await,
+                other => Err(PlatformError::Rejected(format!(
+                    "the local platform cannot carry out `{}` operations",
+                    other.kind()
+                ))),
             }
         })
     }

@@ -1,0 +1,62 @@
+//! Switchover: make a named replica (or the best one) the primary, e.g. before maintenance of
+//! the primary's node. Clients reconnect; the old primary becomes a replica.
+
+use axum::extract::State;
+use axum::response::Response;
+use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::actions::{queue_action, require_running};
+use super::error::{ApiError, ApiResult, Problem};
+use super::extract::{ApiJson, ApiPath};
+use super::operations::OperationOut;
+use super::principal::{Principal, tenant_access};
+use crate::app::AppState;
+use crate::domain::names;
+use crate::domain::permissions::Action;
+use crate::platform::ClusterAction;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(switchover))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchoverRequest {
+    /// The instance to promote (on Kubernetes the instance StatefulSet's name, e.g.
+    /// `orders-instance1-abcd`); absent: the operator picks the healthiest replica.
+    pub target_instance: Option<String>,
+}
+
+/// Switch the primary over to a replica. Refused for single-instance clusters.
+#[utoipa::path(post, path = "/v1/tenants/{tenant}/clusters/{cluster}/switchover", operation_id = "clusters.switchover", tag = "clusters",
+    params(("tenant" = String, Path), ("cluster" = String, Path)), request_body = SwitchoverRequest,
+    responses((status = 202, body = OperationOut),
+        (status = 409, description = "A single instance, not running, or another operation running", body = Problem, content_type = "application/problem+json"),
+        (status = 501, description = "The platform cannot switch over", body = Problem, content_type = "application/problem+json")))]
+async fn switchover(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, name)): ApiPath<(String, String)>,
+    body: Option<ApiJson<SwitchoverRequest>>,
+) -> ApiResult<Response> {
+    let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
+    let request = body.map(|ApiJson(r)| r).unwrap_or_default();
+    if let Some(instance) = &request.target_instance
+        && let Some(why) = names::dns1123_label_error(instance)
+    {
+        return Err(ApiError::invalid_field("target_instance", why));
+    }
+    let action = ClusterAction::Switchover {
+        target_instance: request.target_instance,
+    };
+    queue_action(&state, &principal, &access, &name, action, |spec, row| {
+        if spec.instances < 2 {
+            return Err(ApiError::conflict(format!(
+                "cluster `{name}` has a single instance: there is no replica to switch over to (PATCH instances to 2 or more first)"
+            )));
+        }
+        require_running(spec, row, "a switchover")
+    })
+    .await
+}

@@ -1,0 +1,179 @@
+//! Day-2 operations through PGO: each is an operation that writes PGO's trigger (annotation
+//! plus spec block, validated against the real CRDs by the test API server), waits for the
+//! simulated operator to report *this* request finished, and ends with the right state and
+//! message; refusals are 409/422 with the reason.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::harness::World;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn ready_cluster(world: &World, name: &str, body: Value) {
+    let mut body = body;
+    body["name"] = json!(name);
+    let op = world
+        .app
+        .admin()
+        .post("/v1/tenants/acme/clusters", body)
+        .await
+        .expect(202)
+        .json();
+    let done = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+}
+
+async fn run(world: &World, path: &str, body: Value) -> Value {
+    let op = world.app.admin().post(path, body).await.expect(202).json();
+    world.finished(op["id"].as_str().unwrap(), TIMEOUT).await
+}
+
+#[tokio::test]
+async fn a_manual_backup_is_triggered_once_and_listed_with_the_backup_health() {
+    let world = World::start(&[]).await;
+    world.tenant("acme", 5).await;
+    ready_cluster(&world, "orders", json!({})).await;
+    let path = "/v1/tenants/acme/clusters/orders/backups";
+
+    let done = run(&world, path, json!({"type": "full"})).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["kind"], "backup");
+    assert_eq!(done["params"]["backup_type"], "full");
+
+    // PGO's trigger: the annotation carries this operation's id, the manual block its type.
+    let pg = &world.postgresclusters().await[0];
+    let annotations = pg.metadata.annotations.clone().unwrap();
+    assert_eq!(
+        annotations["postgres-operator.crunchydata.com/pgbackrest-backup"],
+        done["id"].as_str().unwrap()
+    );
+    assert_eq!(
+        pg.data["spec"]["backups"]["pgbackrest"]["manual"],
+        json!({"repoName": "repo1", "options": ["--type=full"]})
+    );
+
+    let listed = world.app.admin().get(path).await.expect(200).json();
+    let manual: Vec<&Value> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["origin"] == "manual")
+        .collect();
+    assert_eq!(manual.len(), 1, "{listed}");
+    assert_eq!(manual[0]["state"], "succeeded");
+    assert_eq!(manual[0]["operation_id"], done["id"]);
+    assert!(listed["last_successful_backup_at"].is_string(), "{listed}");
+    assert!(
+        listed["recoverable_window"]["earliest"].is_string(),
+        "{listed}"
+    );
+    assert_eq!(listed["overdue"], false);
+
+    // A change of the desired spec afterwards keeps the trigger fields (another field manager).
+    let op = world
+        .app
+        .admin()
+        .patch("/v1/tenants/acme/clusters/orders", json!({"instances": 2}))
+        .await
+        .expect(202)
+        .json();
+    assert_eq!(
+        world.finished(op["id"].as_str().unwrap(), TIMEOUT).await["state"],
+        "succeeded"
+    );
+    let pg = &world.postgresclusters().await[0];
+    assert!(pg.data["spec"]["backups"]["pgbackrest"]["manual"].is_object());
+}
+
+#[tokio::test]
+async fn backups_restores_and_switchovers_are_refused_when_they_cannot_work() {
+    let world = World::start(&[]).await;
+    world.tenant("acme", 5).await;
+    let admin = world.app.admin();
+    ready_cluster(&world, "nobackups", json!({"backups": {"enabled": false}})).await;
+    let problem = admin
+        .post("/v1/tenants/acme/clusters/nobackups/backups", json!({}))
+        .await
+        .expect_problem(409, None);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("backups disabled"),
+        "{problem}"
+    );
+
+    ready_cluster(&world, "single", json!({"instances": 1})).await;
+    let problem = admin
+        .post("/v1/tenants/acme/clusters/single/switchover", json!({}))
+        .await
+        .expect_problem(409, None);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("single instance"),
+        "{problem}"
+    );
+    admin
+        .post(
+            "/v1/tenants/acme/clusters/single/switchover",
+            json!({"target_instance": "Not A Name"}),
+        )
+        .await
+        .expect_problem(422, Some("target_instance"));
+    admin
+        .post(
+            "/v1/tenants/acme/clusters/single/backups",
+            json!({"type": "weekly"}),
+        )
+        .await
+        .expect_problem(422, Some("type"));
+
+    // A restore to a time before the first backup is outside the window.
+    run(
+        &world,
+        "/v1/tenants/acme/clusters/single/backups",
+        json!({}),
+    )
+    .await;
+    admin
+        .post(
+            "/v1/tenants/acme/clusters/single/restore",
+            json!({"target_time": "2001-01-01T00:00:00Z"}),
+        )
+        .await
+        .expect_problem(422, Some("target_time"));
+
+    // Suspended: nothing runs to back up.
+    let op = admin
+        .patch(
+            "/v1/tenants/acme/clusters/single",
+            json!({"suspended": true}),
+        )
+        .await
+        .expect(202)
+        .json();
+    world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    let problem = admin
+        .post("/v1/tenants/acme/clusters/single/backups", json!({}))
+        .await
+        .expect_problem(409, None);
+    assert!(
+        problem["detail"].as_str().unwrap().contains("suspended"),
+        "{problem}"
+    );
+
+    // A viewer may look but not act.
+    let viewer = world.app.member("acme", "viewer").await;
+    viewer
+        .get("/v1/tenants/acme/clusters/single/backups")
+        .await
+        .expect(200);
+    viewer
+        .post("/v1/tenants/acme/clusters/single/backups", json!({}))
+        .await
+        .expect_problem(403, None);
+}
