@@ -1,6 +1,7 @@
 //! The `local` platform end to end: the real HTTP API, job workers and status sync driving real
 //! PostgreSQL processes on this host, and the `pgplane dev` command that puts it all together.
 
+mod backups;
 mod dev_command;
 mod harness;
 mod lifecycle;

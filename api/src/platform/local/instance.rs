@@ -83,25 +83,19 @@ impl Instance<'_> {
         primary_port: u16,
         superuser_password: &str,
     ) -> anyhow::Result<()> {
-        // An empty directory of the server user's: the cluster directory itself stays ours.
+        base_backup(self.bins, &self.dir, primary_port, superuser_password, true).await
+    }
+
+    /// Copies this (empty) directory's contents from `source`, owned by the server user.
+    pub async fn copy_from(&self, source: &Path) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
+        let mut copy = std::process::Command::new("cp");
+        copy.arg("-a")
+            .arg(format!("{}/.", source.display()))
+            .arg(&self.dir);
+        run(copy, "copying the base backup").await?;
         set_mode(&self.dir, 0o700)?;
-        self.bins.give_to_server_user(&self.dir)?;
-        let connection = format!(
-            "host=127.0.0.1 port={primary_port} user={SUPERUSER} password={superuser_password} sslmode=require"
-        );
-        let mut backup = self.bins.command("pg_basebackup");
-        backup
-            .arg("-D")
-            .arg(&self.dir)
-            .arg("-d")
-            .arg(connection)
-            .args(["-R", "-X", "stream", "-c", "fast"]);
-        let result = run(backup, "pg_basebackup").await;
-        if result.is_err() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-        result
+        self.bins.give_to_server_user(&self.dir)
     }
 
     /// Writes the pgplane-managed configuration, `pg_hba.conf` and the TLS files.
@@ -152,6 +146,41 @@ impl Instance<'_> {
             _ => Ok(()),
         }
     }
+}
+
+/// A base backup of the server on `port` into the absent directory `dest`, with the WAL it
+/// needs to be consistent; `as_replica` also makes it a streaming replica of that server.
+pub async fn base_backup(
+    bins: &PgBinaries,
+    dest: &Path,
+    port: u16,
+    superuser_password: &str,
+    as_replica: bool,
+) -> anyhow::Result<()> {
+    // An empty directory of the server user's: the cluster directory itself stays ours.
+    std::fs::create_dir_all(dest)?;
+    set_mode(dest, 0o700)?;
+    bins.give_to_server_user(dest)?;
+    let connection = format!(
+        "host=127.0.0.1 port={port} user={SUPERUSER} password={superuser_password} sslmode=require"
+    );
+    let mut backup = bins.command("pg_basebackup");
+    backup
+        .arg("-D")
+        .arg(dest)
+        .arg("-d")
+        .arg(connection)
+        .args(["-c", "fast"]);
+    if as_replica {
+        backup.args(["-R", "-X", "stream"]);
+    } else {
+        backup.args(["-X", "fetch"]);
+    }
+    let result = run(backup, "pg_basebackup").await;
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(dest);
+    }
+    result
 }
 
 /// Runs `command` without blocking the runtime; a failure carries the command's output.

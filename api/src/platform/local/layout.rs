@@ -4,10 +4,11 @@
 //! <root>/clusters/<cluster-id>/state.json   desired state, ports, passwords (mode 0600)
 //!                             /pg0, pg1 …     instance data directories (pg0 is the primary)
 //!                             /wal-archive    archived WAL (archive_command), replicas restore from it
-//! <root>/retained/<tenant>/<cluster>-<id>/    WAL archive kept after a delete (deletion_policy keep_backups)
+//!                             /backups/<op>   base backups (pg_basebackup), one per backup operation
+//! <root>/retained/<tenant>/<cluster>-<id>/    WAL archive and backups kept after a delete (keep_backups)
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use uuid::Uuid;
 
@@ -19,10 +20,6 @@ pub struct Layout {
 impl Layout {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self { root: root.into() }
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
     }
 
     fn clusters(&self) -> PathBuf {
@@ -43,6 +40,14 @@ impl Layout {
 
     pub fn archive_dir(&self, id: Uuid) -> PathBuf {
         self.cluster_dir(id).join("wal-archive")
+    }
+
+    pub fn backups_dir(&self, id: Uuid) -> PathBuf {
+        self.cluster_dir(id).join("backups")
+    }
+
+    pub fn backup_dir(&self, id: Uuid, backup: Uuid) -> PathBuf {
+        self.backups_dir(id).join(backup.to_string())
     }
 
     pub fn retained_dir(&self, tenant: &str, cluster: &str, id: Uuid) -> PathBuf {

@@ -13,6 +13,7 @@
 //! WAL is archived into the cluster directory so replicas can always catch up. What this
 //! platform cannot do (a connection pooler, a metrics exporter) is refused up front.
 
+mod backups;
 mod config;
 mod instance;
 mod layout;
@@ -37,7 +38,7 @@ use self::instance::{Instance, ProcessState};
 use self::layout::Layout;
 use self::state::{ClusterState, InstanceState};
 use super::{
-    ActionProgress, BoxFuture, ClusterAction, ClusterTarget, DeleteProgress, Platform,
+    ActionProgress, BackupType, BoxFuture, ClusterAction, ClusterTarget, DeleteProgress, Platform,
     PlatformError, PlatformEvent, TenantTarget,
 };
 use crate::domain::cluster::{ClusterSpec, DeletionPolicy};
@@ -417,6 +418,7 @@ impl LocalPlatform {
                     tls: tls::issue(&target.spec.name)?,
                     failures: 0,
                     last_error: None,
+                    backups: Vec::new(),
                 }
             }
         };
@@ -454,15 +456,21 @@ impl LocalPlatform {
             inner.instance(id, index).destroy().await?;
         }
         let spec = state.as_ref().map_or(&target.spec, |s| &s.spec);
-        let archive = inner.layout.archive_dir(id);
-        if spec.deletion_policy == DeletionPolicy::KeepBackups && archive.exists() {
+        if spec.deletion_policy == DeletionPolicy::KeepBackups {
             let kept = inner
                 .layout
                 .retained_dir(&target.tenant.tenant_name, &spec.name, id);
-            std::fs::create_dir_all(kept.parent().unwrap_or(inner.layout.root()))?;
-            std::fs::rename(&archive, &kept)
-                .with_context(|| format!("keeping the WAL archive in {}", kept.display()))?;
-            tracing::info!(cluster = %spec.name, kept = %kept.display(), "kept the WAL archive of a deleted cluster");
+            for (what, from) in [
+                ("wal-archive", inner.layout.archive_dir(id)),
+                ("backups", inner.layout.backups_dir(id)),
+            ] {
+                if from.exists() {
+                    std::fs::create_dir_all(&kept)?;
+                    std::fs::rename(&from, kept.join(what))
+                        .with_context(|| format!("keeping {what} in {}", kept.display()))?;
+                }
+            }
+            tracing::info!(cluster = %spec.name, kept = %kept.display(), "kept the backups of a deleted cluster");
         }
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
         inner.kick.notify_one();
@@ -522,7 +530,13 @@ impl Platform for LocalPlatform {
 
     fn unsupported_action(&self, action: &ClusterAction) -> Option<String> {
         match action {
-            ClusterAction::RotatePassword { .. } => None,
+            ClusterAction::RotatePassword { .. } | ClusterAction::Restore { .. } => None,
+            ClusterAction::Backup {
+                backup_type: BackupType::Full,
+            } => None,
+            ClusterAction::Backup { .. } => Some(
+                "the local platform takes full backups only (pg_basebackup); WAL archiving covers the time in between".into(),
+            ),
             other => Some(format!(
                 "the local platform cannot carry out `{}` operations",
                 other.kind()
@@ -579,11 +593,18 @@ impl Platform for LocalPlatform {
         &'a self,
         target: &'a ClusterTarget,
         action: &'a ClusterAction,
-        _operation_id: Uuid,
+        operation_id: Uuid,
     ) -> BoxFuture<'a, Result<ActionProgress, PlatformError>> {
         Box::pin(async move {
+            if let Some(reason) = self.unsupported_action(action) {
+                return Err(PlatformError::Rejected(reason));
+            }
             match action {
                 ClusterAction::RotatePassword { user } => self.rotate_password(target, user).await,
+                ClusterAction::Backup { .. } => self.backup(target, operation_id).await,
+                ClusterAction::Restore { target_time } => {
+                    self.restore(target, *target_time, operation_id).await
+                }
                 other => Err(PlatformError::Rejected(format!(
                     "the local platform cannot carry out `{}` operations",
                     other.kind()

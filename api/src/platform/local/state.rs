@@ -36,6 +36,18 @@ pub struct ClusterState {
     pub failures: u32,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// Base backups taken, oldest first.
+    #[serde(default)]
+    pub backups: Vec<LocalBackup>,
+}
+
+/// A base backup in `backups/<id>` (full; WAL after it is in the archive).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LocalBackup {
+    /// The operation that took it.
+    pub id: Uuid,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
