@@ -18,5 +18,7 @@ export default defineConfig({
     setupFiles: ["./test/setup.ts"],
     include: ["src/**/*.test.{ts,tsx}"],
     css: false,
+    // Typing into forms is slow on a busy 2-core CI machine; the default 5 s is too tight.
+    testTimeout: 20_000,
   },
 });

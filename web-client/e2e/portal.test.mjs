@@ -32,6 +32,8 @@ after(async () => {
 async function newPage(viewport = LAPTOP) {
   const page = await browser.context.newPage();
   await page.setViewportSize(viewport);
+  // Mantine honours it (respectReducedMotion): no half-faded modal in a screenshot.
+  await page.emulateMedia({ reducedMotion: "reduce" });
   page.setDefaultTimeout(15_000);
   const errors = [];
   page.on("pageerror", (e) => errors.push(e));
@@ -54,7 +56,11 @@ async function signOut(page) {
   await page.close();
 }
 
-const shot = (page, name, fullPage = true) => page.screenshot({ path: join(shots, `${name}.png`), fullPage });
+async function shot(page, name, fullPage = true) {
+  // A full-page shot of a scrolled page draws the fixed header mid-page.
+  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage, animations: "disabled" });
+}
 
 /** The phase shown in the page header's badge. */
 const headerPhase = (page) => page.locator("h1 [data-phase]").getAttribute("data-phase");
@@ -103,6 +109,7 @@ describe("the portal", { concurrency: false }, () => {
     await page.getByRole("button", { name: "Reveal", exact: true }).click();
     const password = page.getByLabel("Password", { exact: true });
     await password.waitFor();
+    await page.getByRole("dialog").waitFor({ state: "detached" });
     assert.ok((await password.textContent()).length >= 8, "a password is shown");
     assert.match(await primary.textContent(), /^postgresql:\/\/orders:[^@]+@/, "the revealed URI carries the password");
     await shot(page, "05-cluster-ready-revealed");
@@ -114,12 +121,12 @@ describe("the portal", { concurrency: false }, () => {
     await page.getByRole("button", { name: "Apply changes" }).click();
     await page.getByRole("dialog").waitFor({ state: "detached" });
     await page.getByText("Update orders").first().waitFor();
-    await page.locator('[data-testid="operation-timeline"][data-state="succeeded"]').getByText("Update orders").waitFor({ timeout: ROLLOUT_MS });
+    await page.locator('[data-testid="operation-timeline"][data-state="succeeded"]').getByText("Update orders", { exact: true }).waitFor({ timeout: ROLLOUT_MS });
     await page.getByText("3 of 3 ready (HA)").waitFor({ timeout: ROLLOUT_MS });
     await shot(page, "06-cluster-scaled");
 
     // The list shows it too, with its live badge.
-    await page.getByRole("link", { name: "Clusters" }).click();
+    await page.getByRole("navigation", { name: "Main navigation" }).getByRole("link", { name: "Clusters" }).click();
     const row = page.getByTestId("cluster-row-orders");
     await row.locator('[data-phase="ready"]').waitFor();
     await shot(page, "07-clusters");
@@ -196,10 +203,10 @@ describe("the portal", { concurrency: false }, () => {
     await page.keyboard.press("Escape");
     await shot(page, "12-admin-tenants");
     await page.goto(`${server.url}/admin/users`);
-    await page.getByRole("cell", { name: server.viewer.email }).waitFor();
+    await page.getByRole("cell", { name: server.viewer.email, exact: true }).waitFor();
     await shot(page, "13-admin-users");
     await page.goto(`${server.url}/t/acme/members`);
-    await page.getByRole("cell", { name: server.owner.email }).waitFor();
+    await page.getByRole("cell", { name: server.owner.email, exact: true }).waitFor();
     await shot(page, "14-members");
     await page.goto(`${server.url}/t/acme/audit`);
     await page.getByRole("table", { name: "Audit events" }).getByText("clusters.create").first().waitFor();
@@ -212,7 +219,7 @@ describe("the portal", { concurrency: false }, () => {
     assert.match(await key.textContent(), /^pgp_/);
     await shot(page, "16-api-key-created", false);
     await page.getByRole("button", { name: "I have copied it" }).click();
-    await page.getByRole("cell", { name: "terraform-ci" }).waitFor();
+    await page.getByRole("cell", { name: "terraform-ci", exact: true }).waitFor();
     await page.close();
 
     const tablet = await newPage(TABLET);
@@ -221,7 +228,7 @@ describe("the portal", { concurrency: false }, () => {
     await tablet.locator('h1 [data-phase="ready"]').waitFor();
     await shot(tablet, "17-tablet-cluster");
     await tablet.getByRole("button", { name: "Toggle navigation" }).click();
-    await tablet.getByRole("link", { name: "Clusters" }).waitFor();
+    await tablet.getByRole("navigation", { name: "Main navigation" }).getByRole("link", { name: "Clusters" }).waitFor();
     await shot(tablet, "18-tablet-navigation", false);
     await tablet.close();
   });

@@ -10,6 +10,8 @@ import { isProblem } from "./api/problem";
 
 export const theme = createTheme({
   primaryColor: "blue",
+  // Modals and menus appear without motion for people who ask their system for less.
+  respectReducedMotion: true,
   defaultRadius: "md",
   fontFamily: "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif",
   headings: { fontWeight: "650" },
@@ -32,7 +34,7 @@ export function Providers({ children, queryClient }: { children: ReactNode; quer
   const [client] = useState(() => queryClient ?? makeQueryClient());
   return (
     <MantineProvider theme={theme} defaultColorScheme="light">
-      <Notifications position="top-right" />
+      <Notifications position="bottom-right" />
       <QueryClientProvider client={client}>
         <AuthProvider>{children}</AuthProvider>
       </QueryClientProvider>

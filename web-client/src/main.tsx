@@ -3,6 +3,7 @@ import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router";
 import { Providers } from "./Providers";
 import { App } from "./App";
+import "./global.css";
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

@@ -1,6 +1,6 @@
 // The day-2 actions of a cluster, each one small component in ./actions. New operations of the
 // API get a component there and a line here.
-import { Divider, Group, Stack } from "@mantine/core";
+import { Divider, Group, SimpleGrid, Stack } from "@mantine/core";
 import type { ActionProps } from "./actions/types";
 import { ScaleAction } from "./actions/ScaleAction";
 import { SuspendAction } from "./actions/SuspendAction";
@@ -12,16 +12,19 @@ import { RotatePasswordAction } from "./actions/RotatePasswordAction";
 export function ClusterActions(props: ActionProps) {
   return (
     <Stack gap="md">
-      <Group gap="sm">
+      {/* Changes to a running cluster, in a tidy grid however many there are. */}
+      <SimpleGrid cols={{ base: 1, xs: 2, sm: 3 }} spacing="sm">
         <ScaleAction {...props} />
         <ParametersAction {...props} />
         <RotatePasswordAction {...props} />
-        <SuspendAction {...props} />
-      </Group>
-      <Divider />
+      </SimpleGrid>
+      <Divider label="Lifecycle" labelPosition="left" />
       <Group justify="space-between">
         <ProtectionAction {...props} />
-        <DeleteAction {...props} />
+        <Group gap="sm">
+          <SuspendAction {...props} />
+          <DeleteAction {...props} />
+        </Group>
       </Group>
     </Stack>
   );

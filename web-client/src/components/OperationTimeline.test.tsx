@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { render, screen } from "@testing-library/react";
 import { MantineProvider } from "@mantine/core";
-import { OperationTimeline, operationProgress } from "./OperationTimeline";
+import { OperationTimeline, operationProgress, operationTitle } from "./OperationTimeline";
 import { operation } from "../../test/fixtures";
 
 const show = (op: ReturnType<typeof operation>) =>
@@ -28,5 +28,11 @@ describe("the operation timeline", () => {
   it("ends in a clear success", () => {
     show(operation({ state: "succeeded", finished_at: "2026-01-01T00:01:00Z" }));
     expect(screen.getByRole("status")).toHaveTextContent(/succeeded/);
+  });
+
+  it("names operations in words", () => {
+    expect(operationTitle(operation({ kind: "update" }))).toBe("Update orders");
+    expect(operationTitle(operation({ kind: "rotate_password" }))).toBe("Rotate password of orders");
+    expect(operationTitle(operation({ kind: "backup", cluster: null }))).toBe("Backup");
   });
 });

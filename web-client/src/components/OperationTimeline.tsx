@@ -30,8 +30,19 @@ export function operationProgress(op: Operation): number {
   return Math.round((done / op.steps.length) * 100);
 }
 
+const KIND_LABELS: Record<string, string> = {
+  rotate_password: "Rotate password of",
+  switchover: "Switchover of",
+};
+
+/** "Update", "Backup", "Rotate password": an operation kind for people. */
+export function kindLabel(kind: string): string {
+  const words = kind.replace(/_/g, " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
 export function operationTitle(op: Operation): string {
-  const what = op.kind.charAt(0).toUpperCase() + op.kind.slice(1);
+  const what = KIND_LABELS[op.kind] ?? kindLabel(op.kind);
   return op.cluster ? `${what} ${op.cluster}` : what;
 }
 

@@ -3,7 +3,7 @@ import { Anchor, Progress, Table, Text } from "@mantine/core";
 import { Link } from "react-router";
 import type { Operation } from "../api/client";
 import { StatusBadge } from "./StatusBadge";
-import { operationProgress } from "./OperationTimeline";
+import { kindLabel, operationProgress } from "./OperationTimeline";
 import { relativeTime } from "../lib/time";
 
 /** `compact` drops the cluster and progress columns, for narrow cards about one cluster. */
@@ -24,7 +24,7 @@ export function OperationsTable({ tenant, operations, compact = false }: { tenan
         <Table.Tbody>
           {operations.map((op) => (
             <Table.Tr key={op.id}>
-              <Table.Td tt="capitalize">{op.kind}</Table.Td>
+              <Table.Td>{kindLabel(op.kind)}</Table.Td>
               {!compact && (
               <Table.Td>
                 {op.cluster ? (

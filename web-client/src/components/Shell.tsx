@@ -105,6 +105,9 @@ export function Shell() {
       padding="lg"
     >
       <AppShell.Header>
+        <a href="#content" className="skip-link">
+          Skip to content
+        </a>
         <Group h="100%" px="md" justify="space-between" wrap="nowrap">
           <Group gap="sm" wrap="nowrap">
             <Burger opened={opened} onClick={toggle} hiddenFrom="md" size="sm" aria-label="Toggle navigation" />
@@ -145,7 +148,7 @@ export function Shell() {
         </AppShell.Section>
       </AppShell.Navbar>
       <AppShell.Main>
-        <div style={{ maxWidth: 1200 }}>
+        <div id="content" tabIndex={-1} style={{ maxWidth: 1200, outline: "none" }}>
           <Outlet />
         </div>
       </AppShell.Main>

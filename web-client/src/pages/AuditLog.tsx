@@ -113,7 +113,7 @@ export function AuditLog() {
               <Table.Tbody>
                 {log.data?.items.map((e) => (
                   <Table.Tr key={e.id}>
-                    <Table.Td>
+                    <Table.Td style={{ whiteSpace: "nowrap" }}>
                       <Text size="sm">{formatTime(e.occurred_at)}</Text>
                     </Table.Td>
                     <Table.Td>
@@ -130,10 +130,13 @@ export function AuditLog() {
                       </Text>
                     </Table.Td>
                     {!tenant && <Table.Td>{e.tenant_name ?? "—"}</Table.Td>}
-                    <Table.Td>
+                    <Table.Td style={{ whiteSpace: "nowrap" }}>
                       <Badge color={OUTCOME_COLORS[e.outcome] ?? "gray"} variant="light">
-                        {e.outcome} · {e.status_code}
-                      </Badge>
+                        {e.outcome}
+                      </Badge>{" "}
+                      <Text span size="xs" c="dimmed">
+                        {e.status_code}
+                      </Text>
                     </Table.Td>
                   </Table.Tr>
                 ))}

@@ -17,6 +17,7 @@ import { OperationsTable, hasActive } from "../components/OperationsTable";
 import { ConnectionPanel } from "../clusters/ConnectionPanel";
 import { ClusterActions } from "../clusters/ClusterActions";
 import { useOperationNotices } from "../clusters/useOperationNotices";
+import { CancelOperationButton } from "../clusters/CancelOperationButton";
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -155,6 +156,7 @@ export function ClusterDetail() {
                 Latest operation
               </Title>
               {latest ? <OperationTimeline op={latest} /> : <Text c="dimmed">None yet.</Text>}
+              {latest && mutate && <CancelOperationButton op={latest} />}
             </Card>
             <Card withBorder padding="lg" component="section" aria-labelledby="history-title">
               <Title order={2} size="h4" mb="md" id="history-title">

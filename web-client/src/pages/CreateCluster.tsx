@@ -55,7 +55,9 @@ export function CreateCluster() {
   const usage = useMemo(() => clusterUsage(request), [request]);
   const over = quota.data ? exceededBy(quota.data, usage) : [];
   const errors = fieldErrors(create.error);
-  const others = otherFieldErrors(create.error, FORM_FIELDS);
+  // `database` and `owner` default to the name, so their errors repeat the name's.
+  const others = otherFieldErrors(create.error, [...FORM_FIELDS, "database", "owner"]);
+  const onFields = FORM_FIELDS.some((field) => errors[field]);
 
   const set = <K extends keyof CreateForm>(key: K, value: CreateForm[K]) => setForm((f) => ({ ...f, [key]: value }));
   const setSize = (key: "cpu" | "memory" | "storage", value: string) =>
@@ -89,7 +91,12 @@ export function CreateCluster() {
           <Grid.Col span={{ base: 12, md: 7 }}>
             <Stack gap="lg">
               {create.error && (
-                <ErrorAlert error={create.error} title="The cluster was not created" extra={others} />
+                <ErrorAlert
+                  error={create.error}
+                  title="The cluster was not created"
+                  detail={onFields && others.length === 0 ? "Correct the fields marked below and try again." : undefined}
+                  extra={others}
+                />
               )}
               <Card withBorder padding="lg">
                 <Stack>
