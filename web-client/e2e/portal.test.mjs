@@ -125,6 +125,16 @@ describe("the portal", { concurrency: false }, () => {
     await page.getByText("3 of 3 ready (HA)").waitFor({ timeout: ROLLOUT_MS });
     await shot(page, "06-cluster-scaled");
 
+    // Back up now; the backup shows up with the recoverable window.
+    await page.getByRole("button", { name: "Back up now" }).click();
+    await page.getByRole("button", { name: "Start backup" }).click();
+    await page.getByRole("dialog").waitFor({ state: "detached" });
+    await page.locator('[data-testid="operation-timeline"][data-state="succeeded"]').getByText("Backup orders", { exact: true }).waitFor({ timeout: ROLLOUT_MS });
+    await page.getByRole("table", { name: "Backups" }).getByText("manual").first().waitFor({ timeout: ROLLOUT_MS });
+    assert.doesNotMatch(await page.getByTestId("last-backup").textContent(), /none yet/);
+    assert.match(await page.getByTestId("recoverable-window").textContent(), / – /);
+    await shot(page, "06b-cluster-backed-up");
+
     // The list shows it too, with its live badge.
     await page.getByRole("navigation", { name: "Main navigation" }).getByRole("link", { name: "Clusters" }).click();
     const row = page.getByTestId("cluster-row-orders");

@@ -1,5 +1,5 @@
 // The day-2 actions of a cluster, each one small component in ./actions. New operations of the
-// API get a component there and a line here.
+// API get a component there and a line here (backup and restore live with the backups panel).
 import { Divider, Group, SimpleGrid, Stack } from "@mantine/core";
 import type { ActionProps } from "./actions/types";
 import { ScaleAction } from "./actions/ScaleAction";
@@ -8,6 +8,7 @@ import { ParametersAction } from "./actions/ParametersAction";
 import { ProtectionAction } from "./actions/ProtectionAction";
 import { DeleteAction } from "./actions/DeleteAction";
 import { RotatePasswordAction } from "./actions/RotatePasswordAction";
+import { SwitchoverAction } from "./actions/SwitchoverAction";
 
 export function ClusterActions(props: ActionProps) {
   return (
@@ -17,6 +18,7 @@ export function ClusterActions(props: ActionProps) {
         <ScaleAction {...props} />
         <ParametersAction {...props} />
         <RotatePasswordAction {...props} />
+        <SwitchoverAction {...props} />
       </SimpleGrid>
       <Divider label="Lifecycle" labelPosition="left" />
       <Group justify="space-between">

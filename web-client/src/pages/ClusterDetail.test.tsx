@@ -21,6 +21,14 @@ function api(role: string) {
     "GET /v1/tenants/acme/clusters/orders/connection": connection,
     "GET /v1/tenants/acme/clusters/orders/connection?reveal=true": { ...connection, password: "s3cret" },
     "PATCH /v1/tenants/acme/clusters/orders": () => json(operation({ kind: "update" }), 202),
+    "GET /v1/tenants/acme/clusters/orders/backups": {
+      overdue: false,
+      last_successful_backup_at: "2026-01-02T01:00:00Z",
+      recoverable_window: { earliest: "2026-01-01T01:00:00Z", latest: "2026-01-02T01:00:00Z" },
+      items: [{ id: "b1", origin: "scheduled", type: "full", state: "succeeded", started_at: "2026-01-02T00:50:00Z", finished_at: "2026-01-02T01:00:00Z" }],
+    },
+    "POST /v1/tenants/acme/clusters/orders/backups": () => json(operation({ kind: "backup" }), 202),
+    "POST /v1/tenants/acme/clusters/orders/restore": () => json(operation({ kind: "restore" }), 202),
   });
 }
 
@@ -73,5 +81,42 @@ describe("the cluster page", () => {
     await user.type(screen.getByRole("textbox", { name: /Type orders to confirm/ }), "s");
     expect(confirm).toBeEnabled();
     expect(seen.some((r) => r.method === "DELETE")).toBe(false);
+  });
+
+  it("backs up now and shows the recoverable window", async () => {
+    const seen = api("developer");
+    renderAt(<ClusterDetail />, at);
+    const user = userEvent.setup();
+    expect(await screen.findByTestId("recoverable-window")).toHaveTextContent("–");
+    await user.click(await screen.findByRole("button", { name: "Back up now" }));
+    await user.click(await screen.findByRole("radio", { name: "Incremental" }));
+    await user.click(screen.getByRole("button", { name: "Start backup" }));
+    await waitFor(() => expect(seen.some((r) => r.method === "POST" && r.url.endsWith("/backups"))).toBe(true));
+    const post = seen.find((r) => r.method === "POST" && r.url.endsWith("/backups"))!;
+    expect(await post.json()).toEqual({ type: "incremental" });
+  });
+
+  it("restores to a point in time only after the name is typed", async () => {
+    const seen = api("developer");
+    renderAt(<ClusterDetail />, at);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("button", { name: /Restore/ }));
+    await user.click(await screen.findByRole("radio", { name: "A point in time" }));
+    const restore = screen.getByRole("button", { name: "Restore" });
+    expect(restore).toBeDisabled();
+    await user.type(screen.getByRole("textbox", { name: /Type orders to confirm/ }), "orders");
+    await user.click(restore);
+    await waitFor(() => expect(seen.some((r) => r.url.endsWith("/restore"))).toBe(true));
+    const body = await seen.find((r) => r.url.endsWith("/restore"))!.json();
+    // The form starts at the latest recoverable time.
+    expect(body).toEqual({ target_time: "2026-01-02T01:00:00.000Z" });
+  });
+
+  it("offers a viewer neither backup nor restore", async () => {
+    api("viewer");
+    renderAt(<ClusterDetail />, at);
+    expect(await screen.findByTestId("last-backup")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Back up now" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: /Restore/ })).not.toBeInTheDocument();
   });
 });

@@ -18,6 +18,7 @@ import { ConnectionPanel } from "../clusters/ConnectionPanel";
 import { ClusterActions } from "../clusters/ClusterActions";
 import { useOperationNotices } from "../clusters/useOperationNotices";
 import { CancelOperationButton } from "../clusters/CancelOperationButton";
+import { BackupsPanel } from "../clusters/BackupsPanel";
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -157,6 +158,12 @@ export function ClusterDetail() {
               </Title>
               {latest ? <OperationTimeline op={latest} /> : <Text c="dimmed">None yet.</Text>}
               {latest && mutate && <CancelOperationButton op={latest} />}
+            </Card>
+            <Card withBorder padding="lg" component="section" aria-labelledby="backups-title">
+              <Title order={2} size="h4" mb="md" id="backups-title">
+                Backups
+              </Title>
+              <BackupsPanel tenant={tenant} cluster={c} mutate={mutate} busy={active} onStarted={setStarted} />
             </Card>
             <Card withBorder padding="lg" component="section" aria-labelledby="history-title">
               <Title order={2} size="h4" mb="md" id="history-title">

@@ -1,0 +1,120 @@
+// Backups of a cluster: whether they are healthy (last good backup, overdue), the window a
+// restore can reach, the recent backups, and (for roles that may) back up now and restore.
+import { Alert, Badge, Group, SimpleGrid, Table, Text } from "@mantine/core";
+import { useApi } from "../auth/AuthProvider";
+import type { Cluster, Operation } from "../api/client";
+import { ErrorAlert } from "../components/ErrorAlert";
+import { Loading } from "../components/Loading";
+import { StatusBadge } from "../components/StatusBadge";
+import { formatTime, relativeTime } from "../lib/time";
+import { BackupNowAction } from "./actions/BackupNowAction";
+import { RestoreAction } from "./actions/RestoreAction";
+
+const SHOWN = 5;
+
+interface Props {
+  tenant: string;
+  cluster: Cluster;
+  mutate: boolean;
+  busy: boolean;
+  onStarted: (op: Operation) => void;
+}
+
+export function BackupsPanel({ tenant, cluster, mutate, busy, onStarted }: Props) {
+  const $api = useApi();
+  const backups = $api.useQuery(
+    "get",
+    "/v1/tenants/{tenant}/clusters/{cluster}/backups",
+    { params: { path: { tenant, cluster: cluster.name } } },
+    { refetchInterval: busy ? 2_000 : 30_000 },
+  );
+  if (!cluster.spec.backups.enabled) {
+    return (
+      <Text c="dimmed" size="sm">
+        Backups are off for this cluster, so it cannot be restored. Turn them on with a spec change (backups.enabled).
+      </Text>
+    );
+  }
+  if (backups.isPending) return <Loading label="Loading backups" />;
+  if (backups.error) return <ErrorAlert error={backups.error} />;
+  const b = backups.data;
+  const window = b.recoverable_window;
+  return (
+    <>
+      {b.overdue && (
+        <Alert color="orange" title="Backups are overdue" mb="md" role="status">
+          No backup succeeded within the schedule{b.last_successful_backup_at ? ` since ${formatTime(b.last_successful_backup_at)}` : ""}. Take one now
+          and check the latest failures below.
+        </Alert>
+      )}
+      <SimpleGrid cols={{ base: 1, sm: 2 }} mb="md">
+        <div>
+          <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
+            Last good backup
+          </Text>
+          <Text size="sm" data-testid="last-backup">
+            {b.last_successful_backup_at ? relativeTime(b.last_successful_backup_at) : "none yet"}
+          </Text>
+        </div>
+        <div>
+          <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
+            Recoverable window
+          </Text>
+          <Text size="sm" data-testid="recoverable-window">
+            {window ? `${formatTime(window.earliest)} – ${formatTime(window.latest)}` : "after the first full backup"}
+          </Text>
+        </div>
+      </SimpleGrid>
+      {mutate && (
+        <Group gap="sm" mb="md">
+          <BackupNowAction tenant={tenant} cluster={cluster} busy={busy} onStarted={onStarted} />
+          <RestoreAction tenant={tenant} cluster={cluster} busy={busy} onStarted={onStarted} recoverable={window} />
+        </Group>
+      )}
+      {b.items.length === 0 ? (
+        <Text c="dimmed" size="sm">
+          No backups yet.
+        </Text>
+      ) : (
+        <Table.ScrollContainer minWidth={420}>
+          <Table verticalSpacing="xs" aria-label="Backups">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Started</Table.Th>
+                <Table.Th>Type</Table.Th>
+                <Table.Th>State</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {b.items.slice(0, SHOWN).map((backup) => (
+                <Table.Tr key={backup.id}>
+                  <Table.Td>
+                    <Text size="sm">{backup.started_at ? formatTime(backup.started_at) : "—"}</Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Group gap={6}>
+                      <Text size="sm" tt="capitalize">
+                        {backup.type}
+                      </Text>
+                      <Badge size="xs" variant="outline" color="gray">
+                        {backup.origin}
+                      </Badge>
+                    </Group>
+                  </Table.Td>
+                  <Table.Td>
+                    <StatusBadge phase={backup.state} label={`${backup.type} backup`} />
+                    {backup.error && (
+                      <Text size="xs" c="red">
+                        {backup.error}
+                      </Text>
+                    )}
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
+    </>
+  );
+}
