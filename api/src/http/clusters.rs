@@ -18,7 +18,8 @@ use super::operations::OperationOut;
 use super::pagination::{PageQuery, into_page, list_type};
 use super::principal::{Principal, TenantAccess, tenant_access};
 use crate::app::AppState;
-use crate::domain::cluster::{ClusterSpec, DeletionPolicy};
+use crate::domain::cluster::backup_health::backup_health;
+use crate::domain::cluster::{ClusterSource, ClusterSpec, DeletionPolicy};
 use crate::domain::permissions::Action;
 use crate::domain::quota::{ExceededLimit, ResourceUsage};
 use crate::platform::ClusterAction;
@@ -112,6 +113,51 @@ fn check_platform_features(state: &AppState, spec: &ClusterSpec) -> ApiResult<()
         Some(reason) => Err(ApiError::status(StatusCode::NOT_IMPLEMENTED, reason)),
         None => Ok(()),
     }
+}
+
+/// A clone needs a source cluster of the same tenant with a backup covering the target time.
+async fn check_clone_source(
+    state: &AppState,
+    access: &TenantAccess,
+    source: &ClusterSource,
+) -> ApiResult<()> {
+    let name = &source.cluster;
+    let row = store::clusters::find(&state.db, access.tenant.id, name)
+        .await?
+        .ok_or_else(|| {
+            ApiError::invalid_field(
+                "source.cluster",
+                format!("no cluster named `{name}` in this tenant"),
+            )
+        })?;
+    let spec: ClusterSpec =
+        serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
+    let fulls = store::backups::successful_fulls(&state.db, access.tenant.id, row.id).await?;
+    let health = backup_health(
+        &spec,
+        row.created_at,
+        fulls.first().copied(),
+        &fulls,
+        Utc::now(),
+    );
+    let Some(window) = health.recoverable_window else {
+        return Err(ApiError::conflict(format!(
+            "cluster `{name}` has no successful full backup to clone from yet"
+        )));
+    };
+    if let Some(at) = source.target_time
+        && (at < window.earliest || at > window.latest)
+    {
+        return Err(ApiError::invalid_field(
+            "source.target_time",
+            format!(
+                "{at} is outside the recoverable window of `{name}`: {} to {}",
+                window.earliest.to_rfc3339(),
+                window.latest.to_rfc3339()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// 501 naming the operation when this process's platform cannot carry out `action`.
@@ -262,6 +308,9 @@ async fn create_cluster(
     }
     let spec = ClusterSpec::from_json(&body).map_err(ApiError::validation)?;
     check_platform_features(&state, &spec)?;
+    if let Some(source) = &spec.source {
+        check_clone_source(&state, &access, source).await?;
+    }
     let document = serde_json::to_value(&spec).map_err(ApiError::internal)?;
     let mut tx = store::begin(&state.db).await?;
     if let Err(exceeded) =

@@ -177,3 +177,64 @@ async fn backups_restores_and_switchovers_are_refused_when_they_cannot_work() {
         .await
         .expect_problem(403, None);
 }
+
+#[tokio::test]
+async fn a_clone_bootstraps_from_the_source_clusters_backups_at_a_point_in_time() {
+    let world = World::start(&[]).await;
+    world.tenant("acme", 5).await;
+    let admin = world.app.admin();
+    ready_cluster(&world, "orders", json!({})).await;
+    let backup = run(
+        &world,
+        "/v1/tenants/acme/clusters/orders/backups",
+        json!({}),
+    )
+    .await;
+    assert_eq!(backup["state"], "succeeded", "{backup}");
+    let at = chrono::Utc::now().to_rfc3339();
+
+    ready_cluster(
+        &world,
+        "orders-copy",
+        json!({"source": {"cluster": "orders", "target_time": at}}),
+    )
+    .await;
+    let copy = admin
+        .get("/v1/tenants/acme/clusters/orders-copy")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(copy["spec"]["source"]["cluster"], "orders");
+    let pgs = world.postgresclusters().await;
+    let pg = pgs
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some("orders-copy"))
+        .unwrap();
+    let source = &pg.data["spec"]["dataSource"]["postgresCluster"];
+    assert_eq!(source["clusterName"], "orders");
+    assert_eq!(source["repoName"], "repo1");
+    assert_eq!(source["options"][0], "--type=time");
+
+    // Refusals: unknown source, a time before any backup, changing where the data came from.
+    admin
+        .post(
+            "/v1/tenants/acme/clusters",
+            json!({"name": "ghost-copy", "source": {"cluster": "ghost"}}),
+        )
+        .await
+        .expect_problem(422, Some("source.cluster"));
+    admin
+        .post(
+            "/v1/tenants/acme/clusters",
+            json!({"name": "old-copy", "source": {"cluster": "orders", "target_time": "2001-01-01T00:00:00Z"}}),
+        )
+        .await
+        .expect_problem(422, Some("source.target_time"));
+    admin
+        .patch(
+            "/v1/tenants/acme/clusters/orders-copy",
+            json!({"source": null}),
+        )
+        .await
+        .expect_problem(422, Some("source"));
+}

@@ -9,8 +9,8 @@ use super::request::{
     BackupsRequest, ClusterRequest, PoolerRequest, ResourcesRequest, StorageRequest, covers,
 };
 use super::spec::{
-    BackupSchedules, Backups, ClusterSpec, DatabaseUser, Monitoring, Pooler, Resources, Storage,
-    bounds, defaults,
+    BackupSchedules, Backups, ClusterSource, ClusterSpec, DatabaseUser, Monitoring, Pooler,
+    Resources, Storage, bounds, defaults,
 };
 use super::{FieldError, cron, naming, parameters, quantity, validate};
 
@@ -139,6 +139,15 @@ impl ClusterSpec {
 
         check("database", validate::database_name(&self.database));
         check("owner", validate::role_name(&self.owner));
+        if let Some(source) = &self.source {
+            check("source.cluster", validate::cluster_name(&source.cluster));
+            if source.cluster == self.name {
+                errors.push(FieldError::new(
+                    "source.cluster",
+                    "a cluster cannot be cloned from itself",
+                ));
+            }
+        }
         self.user_errors(&mut errors);
 
         errors.extend(parameters::validate_overrides(
@@ -266,6 +275,10 @@ fn with_defaults(request: ClusterRequest) -> ClusterSpec {
         deletion_policy: request.deletion_policy.unwrap_or_default(),
         deletion_protection: request.deletion_protection.unwrap_or(false),
         suspended: request.suspended.unwrap_or(false),
+        source: request.source.map(|s| ClusterSource {
+            cluster: s.cluster,
+            target_time: s.target_time,
+        }),
         name,
     }
 }

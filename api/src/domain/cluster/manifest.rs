@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 use super::naming::{BACKUP_REPO_NAME, INSTANCE_SET_NAME};
 use super::quantity::{format_bytes, parse_bytes};
 use super::quota::{POOLER_CPU_MILLIS, POOLER_MEMORY_MIB};
-use super::spec::ClusterSpec;
+use super::spec::{ClusterSource, ClusterSpec};
 
 /// API version of the manifest.
 pub const API_VERSION: &str = "postgres-operator.crunchydata.com/v1beta1";
@@ -93,6 +93,9 @@ pub fn desired_postgrescluster(input: &ManifestInput<'_>) -> Value {
     }
     if spec.suspended {
         body.insert("shutdown".into(), json!(true));
+    }
+    if let Some(source) = &spec.source {
+        body.insert("dataSource".into(), data_source(source));
     }
 
     json!({
@@ -222,3 +225,21 @@ fn pgbouncer(spec: &ClusterSpec) -> Value {
 
 #[cfg(test)]
 mod tests;
+
+/// PGO `dataSource.postgresCluster`: bootstrap from the source cluster's pgBackRest repository
+/// (same namespace), replaying WAL up to `target_time` or to its end.
+fn data_source(source: &ClusterSource) -> Value {
+    let mut options = Vec::new();
+    if let Some(at) = source.target_time {
+        options.push("--type=time".to_string());
+        options.push(format!(
+            "--target=\"{}\"",
+            at.format("%Y-%m-%d %H:%M:%S%.6f+00")
+        ));
+    }
+    json!({ "postgresCluster": {
+        "clusterName": source.cluster,
+        "repoName": BACKUP_REPO_NAME,
+        "options": options,
+    }})
+}

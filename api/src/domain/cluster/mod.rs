@@ -37,12 +37,12 @@ pub use manifest::{
 pub use parameters::restart_required;
 pub use quota::{ExceededLimit, POOLER_CPU_MILLIS, POOLER_MEMORY_MIB, QuotaLimits, ResourceUsage};
 pub use request::{
-    BackupSchedulesRequest, BackupsRequest, ClusterRequest, DatabaseUserRequest, MonitoringRequest,
-    PoolerRequest, ResourcesRequest, StorageRequest,
+    BackupSchedulesRequest, BackupsRequest, ClusterRequest, ClusterSourceRequest,
+    DatabaseUserRequest, MonitoringRequest, PoolerRequest, ResourcesRequest, StorageRequest,
 };
 pub use spec::{
-    BackupSchedules, Backups, ClusterSpec, DatabaseUser, DeletionPolicy, Monitoring, Pooler,
-    Resources, Storage, bounds, defaults,
+    BackupSchedules, Backups, ClusterSource, ClusterSpec, DatabaseUser, DeletionPolicy, Monitoring,
+    Pooler, Resources, Storage, bounds, defaults,
 };
 pub use status::{Observed, Phase, observe};
 

@@ -82,6 +82,14 @@ impl ClusterSpec {
                 "cannot be changed in place: a major version upgrade is a separate operation",
             ));
         }
+        let source = get("source").cloned().unwrap_or(Value::Null);
+        let current_source = serde_json::to_value(&self.source).unwrap_or(Value::Null);
+        if source != current_source {
+            errors.push(FieldError::new(
+                "source",
+                "cannot be changed: it says where the cluster's data came from",
+            ));
+        }
         errors
     }
 

@@ -61,6 +61,18 @@ pub struct ClusterRequest {
     pub deletion_protection: Option<bool>,
     /// Default false.
     pub suspended: Option<bool>,
+    /// Clone another cluster of the tenant (at `target_time`, or its latest state).
+    pub source: Option<ClusterSourceRequest>,
+}
+
+/// The cluster to clone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSourceRequest {
+    /// Source cluster name (same tenant).
+    pub cluster: String,
+    /// RFC 3339 point in time within the source's recoverable window; absent: the latest state.
+    pub target_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Per-instance CPU and memory; each defaults on its own.
@@ -200,6 +212,7 @@ impl ClusterRequest {
         request.deletion_policy = fields.read("deletion_policy");
         request.deletion_protection = fields.read("deletion_protection");
         request.suspended = fields.read("suspended");
+        request.source = fields.read("source");
         (request, errors)
     }
 }
@@ -229,6 +242,7 @@ const FIELDS: &[&str] = &[
     "deletion_policy",
     "deletion_protection",
     "suspended",
+    "source",
 ];
 
 struct Reader<'a> {

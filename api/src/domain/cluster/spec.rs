@@ -97,6 +97,24 @@ pub struct ClusterSpec {
     pub deletion_protection: bool,
     /// When true, all pods are stopped (PGO `shutdown`); volumes and backups stay.
     pub suspended: bool,
+    /// The cluster this one was cloned from (its backups, at a point in time or its latest
+    /// state); null for a new, empty cluster. Immutable.
+    #[schema(required = true)]
+    pub source: Option<ClusterSource>,
+}
+
+/// Where a clone's data comes from: another cluster of the same tenant, restored from its
+/// backup repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSource {
+    /// Name of the source cluster (same tenant).
+    #[schema(example = "orders")]
+    pub cluster: String,
+    /// Point in time to clone (RFC 3339), within the source's recoverable window; null: its
+    /// latest state.
+    #[schema(required = true)]
+    pub target_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// CPU and memory per instance, as Kubernetes quantities (request = limit).

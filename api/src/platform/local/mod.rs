@@ -550,6 +550,9 @@ impl Platform for LocalPlatform {
                 "the local platform has no connection pooler (PgBouncer): set pooler.enabled to false".into(),
             );
         }
+        if spec.source.is_some() {
+            return Some("the local platform cannot clone clusters (source)".into());
+        }
         if spec.monitoring.enabled {
             return Some(
                 "the local platform has no metrics exporter: set monitoring.enabled to false"

@@ -44,7 +44,8 @@ fn a_name_only_request_gets_every_default_written_back() {
             "monitoring": { "enabled": false },
             "parameters": {},
             "database": "orders", "owner": "orders", "users": [],
-            "deletion_policy": "keep_backups", "deletion_protection": false, "suspended": false
+            "deletion_policy": "keep_backups", "deletion_protection": false, "suspended": false,
+            "source": null
         })
     );
 }
@@ -63,6 +64,7 @@ fn the_contract_example_comes_back_as_sent_plus_explicit_defaults() {
     expected["backups"]["schedules"]["differential"] = Value::Null;
     expected["users"] = json!([]);
     expected["suspended"] = json!(false);
+    expected["source"] = json!(null);
     assert_eq!(serde_json::to_value(accepts(sent)).unwrap(), expected);
 }
 
