@@ -19,7 +19,7 @@ use super::pagination::{PageQuery, into_page, list_type};
 use super::principal::{Principal, TenantAccess, tenant_access};
 use crate::app::AppState;
 use crate::domain::cluster::backup_health::backup_health;
-use crate::domain::cluster::{ClusterSource, ClusterSpec, DeletionPolicy};
+use crate::domain::cluster::{ClusterSource, ClusterSpec, DeletionPolicy, restart_required};
 use crate::domain::permissions::Action;
 use crate::domain::quota::{ExceededLimit, ResourceUsage};
 use crate::platform::ClusterAction;
@@ -355,7 +355,8 @@ async fn get_cluster(
 }
 
 /// Change a cluster with a JSON merge patch of its spec (name, database, owner and the version
-/// are immutable). Honours `If-Match` (the ETag covers the spec). Answers 202 with the operation,
+/// are immutable). Honours `If-Match` (the ETag covers the spec). Answers 202 with the operation
+/// (its `restart_required` says whether PostgreSQL restarts to apply the change),
 /// or 200 with the cluster when the patch changes nothing.
 #[utoipa::path(patch, path = "/v1/tenants/{tenant}/clusters/{cluster}", operation_id = "clusters.update", tag = "clusters",
     params(("tenant" = String, Path), ("cluster" = String, Path), ("If-Match" = Option<String>, Header)),
@@ -406,7 +407,9 @@ async fn update_cluster(
     )
     .await?;
     tx.commit().await.map_err(store::StoreError::from)?;
-    Ok(accepted(&tenant, operation.into()))
+    let mut out = OperationOut::from(operation);
+    out.restart_required = Some(restart_required(&current, &updated));
+    Ok(accepted(&tenant, out))
 }
 
 /// Delete a cluster. Refused at once (409) while `deletion_protection` is on or another

@@ -61,6 +61,11 @@ pub struct OperationOut {
     /// Arguments of a day-2 action, e.g. `{"action": "rotate_password", "user": "orders"}`.
     #[schema(value_type = Option<Object>)]
     pub params: Option<serde_json::Value>,
+    /// In the answer to a cluster update only: whether PostgreSQL restarts to apply it
+    /// (parameters such as `shared_buffers`, resources, monitoring); the operation performs
+    /// the restart (rolling, replicas first) before it succeeds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restart_required: Option<bool>,
 }
 
 impl From<OperationRow> for OperationOut {
@@ -138,6 +143,7 @@ impl From<OperationRow> for OperationOut {
             updated_at,
             finished_at,
             params: params.map(|p| p.0),
+            restart_required: None,
         }
     }
 }

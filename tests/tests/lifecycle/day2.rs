@@ -80,11 +80,40 @@ async fn a_manual_backup_is_triggered_once_and_listed_with_the_backup_health() {
         .expect(202)
         .json();
     assert_eq!(
+        op["restart_required"], false,
+        "adding a replica restarts nothing"
+    );
+    assert_eq!(
         world.finished(op["id"].as_str().unwrap(), TIMEOUT).await["state"],
         "succeeded"
     );
     let pg = &world.postgresclusters().await[0];
     assert!(pg.data["spec"]["backups"]["pgbackrest"]["manual"].is_object());
+
+    // Parameters: the answer says whether PostgreSQL restarts to apply them.
+    let op = world
+        .app
+        .admin()
+        .patch(
+            "/v1/tenants/acme/clusters/orders",
+            json!({"parameters": {"shared_buffers": "256MB"}}),
+        )
+        .await
+        .expect(202)
+        .json();
+    assert_eq!(op["restart_required"], true);
+    world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    let op = world
+        .app
+        .admin()
+        .patch(
+            "/v1/tenants/acme/clusters/orders",
+            json!({"parameters": {"shared_buffers": "256MB", "work_mem": "16MB"}}),
+        )
+        .await
+        .expect(202)
+        .json();
+    assert_eq!(op["restart_required"], false, "work_mem applies on reload");
 }
 
 #[tokio::test]
