@@ -6,9 +6,11 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
 import { launchBrowser } from "./browser.mjs";
 import { startServer } from "./server.mjs";
 
+const axeScript = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const shots = join(dirname(fileURLToPath(import.meta.url)), "screenshots");
 mkdirSync(shots, { recursive: true });
 const LAPTOP = { width: 1366, height: 900 };
@@ -60,6 +62,15 @@ async function shot(page, name, fullPage = true) {
   // A full-page shot of a scrolled page draws the fixed header mid-page.
   if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage, animations: "disabled" });
+}
+
+/** WCAG 2 A/AA problems axe-core finds on the page, as readable lines. */
+async function accessibilityViolations(page) {
+  await page.addScriptTag({ path: axeScript });
+  return page.evaluate(async () => {
+    const result = await window.axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "best-practice"] });
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+  });
 }
 
 /** The phase shown in the page header's badge. */
@@ -187,6 +198,33 @@ describe("the portal", { concurrency: false }, () => {
     assert.equal(await page.getByRole("link", { name: "Audit log" }).count(), 0);
     await shot(page, "10-viewer-cluster");
     await signOut(page);
+  });
+
+  it("has no accessibility violations on the main screens", async () => {
+    const page = await newPage();
+    await page.goto(`${server.url}/sign-in`);
+    await page.getByRole("button", { name: "Sign in" }).waitFor();
+    const found = { "/sign-in": await accessibilityViolations(page) };
+    await signIn(page, server.admin);
+    const screens = {
+      "/t/acme": () => page.getByTestId("quota-clusters").waitFor(),
+      "/t/acme/clusters": () => page.getByTestId(`cluster-row-${server.cluster}`).waitFor(),
+      "/t/acme/clusters/new": () => page.getByTestId("quota-storage_gib").waitFor(),
+      [`/t/acme/clusters/${server.cluster}`]: () => page.getByTestId("last-backup").waitFor(),
+      "/t/acme/members": () => page.getByRole("table", { name: "Members" }).waitFor(),
+      "/t/acme/audit": () => page.getByRole("table", { name: "Audit events" }).waitFor(),
+      "/t/acme/api-keys": () => page.getByRole("button", { name: "Create key" }).waitFor(),
+      "/admin/tenants": () => page.getByRole("table", { name: "Tenants" }).waitFor(),
+      "/admin/users": () => page.getByRole("table", { name: "Users" }).waitFor(),
+    };
+    for (const [path, ready] of Object.entries(screens)) {
+      await page.goto(`${server.url}${path}`);
+      await ready();
+      found[path] = await accessibilityViolations(page);
+    }
+    const problems = Object.entries(found).filter(([, v]) => v.length > 0);
+    assert.deepEqual(problems, [], JSON.stringify(problems, null, 2));
+    await page.close();
   });
 
   it("returns to sign-in when the session is no longer valid", async () => {

@@ -9,6 +9,8 @@ export function CopyField({ value, label }: { value: string; label: string }) {
         block
         style={{ flex: 1, minWidth: 0, overflowX: "auto", whiteSpace: "nowrap" }}
         aria-label={label}
+        // Long values scroll sideways; keyboard users need to reach them to scroll.
+        tabIndex={0}
         data-testid={`value-${label}`}
       >
         {value}

@@ -112,7 +112,7 @@ export function Shell() {
           <Group gap="sm" wrap="nowrap">
             <Burger opened={opened} onClick={toggle} hiddenFrom="md" size="sm" aria-label="Toggle navigation" />
             <Button component={Link} to="/" variant="subtle" px={4} aria-label="pgplane home">
-              <Title order={3} c="blue.7">
+              <Title order={3} c="blue.8">
                 pgplane
               </Title>
             </Button>

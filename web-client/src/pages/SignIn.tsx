@@ -41,7 +41,7 @@ export function SignIn() {
   const fields = fieldErrors(error);
   const wrongPassword = (error as { status?: number } | null)?.status === 401;
   return (
-    <Center mih="100vh" bg="gray.0" p="md">
+    <Center component="main" mih="100vh" bg="gray.0" p="md">
       <Paper withBorder shadow="sm" p="xl" w="100%" maw={400} radius="md">
         <form onSubmit={submit} aria-labelledby="sign-in-title" noValidate>
           <Stack>

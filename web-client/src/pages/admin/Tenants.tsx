@@ -53,12 +53,12 @@ export function AdminTenants() {
         <Group align="flex-end" gap="sm">
           <TextInput
             label="Name"
-            description="Lowercase, becomes the namespace"
+            description="Lowercase; becomes the namespace"
             value={name}
             onChange={(e) => setName(e.currentTarget.value)}
             error={errors.name}
             required
-            w={220}
+            w={260}
           />
           <TextInput
             label="Display name"
