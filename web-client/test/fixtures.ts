@@ -23,6 +23,7 @@ export function cluster(overrides: Partial<Cluster> = {}): Cluster {
       deletion_policy: "keep_backups",
       deletion_protection: false,
       suspended: false,
+      source: null,
     },
     status: { phase: "ready", generation: 1, observed_generation: 1, ready_instances: 2, desired_instances: 2, primary_instance: "orders-1" },
     ...overrides,
