@@ -146,6 +146,18 @@ describe("the portal", { concurrency: false }, () => {
     assert.match(await page.getByTestId("recoverable-window").textContent(), / – /);
     await shot(page, "06b-cluster-backed-up");
 
+    // Clone it from its backups into a new cluster.
+    await page.getByRole("link", { name: "Clone" }).click();
+    await page.waitForURL(/\/clusters\/new\?clone=orders$/);
+    await page.getByTestId("clone-window").getByText(/Recoverable from/).waitFor();
+    await page.getByRole("textbox", { name: /^Name/ }).fill("orders-copy");
+    await shot(page, "06c-clone-form");
+    await page.getByRole("button", { name: "Create cluster" }).click();
+    await page.waitForURL(/\/clusters\/orders-copy$/);
+    await page.locator('h1 [data-phase="ready"]').waitFor({ timeout: ROLLOUT_MS });
+    await page.goto(`${server.url}/t/acme/clusters/orders`);
+    await page.locator('h1 [data-phase="ready"]').waitFor();
+
     // The list shows it too, with its live badge.
     await page.getByRole("navigation", { name: "Main navigation" }).getByRole("link", { name: "Clusters" }).click();
     const row = page.getByTestId("cluster-row-orders");

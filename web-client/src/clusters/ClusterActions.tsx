@@ -9,6 +9,7 @@ import { ProtectionAction } from "./actions/ProtectionAction";
 import { DeleteAction } from "./actions/DeleteAction";
 import { RotatePasswordAction } from "./actions/RotatePasswordAction";
 import { SwitchoverAction } from "./actions/SwitchoverAction";
+import { CloneAction } from "./actions/CloneAction";
 
 export function ClusterActions(props: ActionProps) {
   return (
@@ -19,6 +20,7 @@ export function ClusterActions(props: ActionProps) {
         <ParametersAction {...props} />
         <RotatePasswordAction {...props} />
         <SwitchoverAction {...props} />
+        <CloneAction {...props} />
       </SimpleGrid>
       <Divider label="Lifecycle" labelPosition="left" />
       <Group justify="space-between">

@@ -14,6 +14,15 @@ describe("the create form", () => {
     expect(toRequest({ ...initialForm(), backups: false }).backups).toEqual({ enabled: false });
   });
 
+  it("clones another cluster, at a point in time when one is given", () => {
+    expect(toRequest(initialForm()).source).toBeUndefined();
+    expect(toRequest({ ...initialForm(), cloneFrom: "orders" }).source).toEqual({ cluster: "orders" });
+    expect(toRequest({ ...initialForm(), cloneFrom: "orders", cloneTime: "2026-01-01T00:00:00.000Z" }).source).toEqual({
+      cluster: "orders",
+      target_time: "2026-01-01T00:00:00.000Z",
+    });
+  });
+
   it("recognises a preset by its sizes and anything else as custom", () => {
     expect(presetOf(PRESETS.medium)).toBe("medium");
     expect(presetOf({ ...PRESETS.medium, cpu: "3" })).toBe("custom");

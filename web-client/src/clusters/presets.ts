@@ -30,6 +30,10 @@ export interface CreateForm extends Size {
   pooler: boolean;
   poolerReplicas: number;
   deletionProtection: boolean;
+  /** Clone this cluster of the tenant (null: start empty). */
+  cloneFrom: string | null;
+  /** Point in time of the clone, as an RFC 3339 instant (null: the source's latest state). */
+  cloneTime: string | null;
 }
 
 export function initialForm(): CreateForm {
@@ -45,6 +49,8 @@ export function initialForm(): CreateForm {
     pooler: false,
     poolerReplicas: 1,
     deletionProtection: false,
+    cloneFrom: null,
+    cloneTime: null,
   };
 }
 
@@ -66,5 +72,6 @@ export function toRequest(form: CreateForm): ClusterRequest {
     backups: form.backups ? { enabled: true, retention_full: form.retentionFull } : { enabled: false },
     pooler: { enabled: form.pooler, replicas: form.poolerReplicas },
     deletion_protection: form.deletionProtection,
+    ...(form.cloneFrom ? { source: { cluster: form.cloneFrom, ...(form.cloneTime ? { target_time: form.cloneTime } : {}) } } : {}),
   };
 }

@@ -12,7 +12,8 @@ import { PageHeader } from "../components/PageHeader";
 import { StatusBadge, isInProgress } from "../components/StatusBadge";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Loading } from "../components/Loading";
-import { OperationTimeline } from "../components/OperationTimeline";
+import { OperationTimeline, operationTitle } from "../components/OperationTimeline";
+import { notifications } from "@mantine/notifications";
 import { OperationsTable, hasActive } from "../components/OperationsTable";
 import { ConnectionPanel } from "../clusters/ConnectionPanel";
 import { ClusterActions } from "../clusters/ClusterActions";
@@ -79,6 +80,16 @@ export function ClusterDetail() {
     },
   );
   useOperationNotices(ops.data?.items);
+  const onStarted = (op: Operation) => {
+    setStarted(op);
+    notifications.show({
+      color: "blue",
+      title: `${operationTitle(op)} started`,
+      message: op.restart_required
+        ? "PostgreSQL restarts to apply this (replicas first, then the primary). Progress is shown on this page."
+        : "Progress is shown on this page.",
+    });
+  };
 
   if (cluster.isPending) return <Loading />;
   if (cluster.error) {
@@ -145,7 +156,7 @@ export function ClusterDetail() {
                     Changes are possible again when the running operation ends.
                   </Text>
                 )}
-                <ClusterActions tenant={tenant} cluster={c} busy={active} onStarted={setStarted} />
+                <ClusterActions tenant={tenant} cluster={c} busy={active} onStarted={onStarted} />
               </Card>
             )}
           </Stack>
@@ -163,7 +174,7 @@ export function ClusterDetail() {
               <Title order={2} size="h4" mb="md" id="backups-title">
                 Backups
               </Title>
-              <BackupsPanel tenant={tenant} cluster={c} mutate={mutate} busy={active} onStarted={setStarted} />
+              <BackupsPanel tenant={tenant} cluster={c} mutate={mutate} busy={active} onStarted={onStarted} />
             </Card>
             <Card withBorder padding="lg" component="section" aria-labelledby="history-title">
               <Title order={2} size="h4" mb="md" id="history-title">

@@ -3,7 +3,7 @@ import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { CreateCluster } from "./CreateCluster";
 import { fakeApi, json, me, problem, renderAt } from "../../test/render";
-import { operation, quota } from "../../test/fixtures";
+import { cluster, operation, quota } from "../../test/fixtures";
 
 const at = { path: "/t/acme/clusters/new", pattern: "/t/:tenant/clusters/new" };
 
@@ -57,5 +57,26 @@ describe("the create-cluster form", () => {
     expect(await screen.findByText(/exceed the tenant's cpu quota/i)).toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Create cluster" })).toBeDisabled();
     expect(screen.getByTestId("quota-cpu_millis")).toHaveTextContent("2 CPU + 0.5 CPU of 2.2 CPU — over quota");
+  });
+
+  it("clones the cluster named in the link, showing its recoverable window", async () => {
+    const seen = fakeApi({
+      "GET /v1/me": me("developer"),
+      "GET /v1/tenants/acme/quota": quota(),
+      "GET /v1/tenants/acme/clusters": { items: [cluster()] },
+      "GET /v1/tenants/acme/clusters/orders/backups": {
+        overdue: false,
+        items: [],
+        recoverable_window: { earliest: "2026-01-01T00:00:00Z", latest: "2026-01-02T00:00:00Z" },
+      },
+      "POST /v1/tenants/acme/clusters": () => json(operation(), 202),
+    });
+    renderAt(<CreateCluster />, { path: "/t/acme/clusters/new?clone=orders", pattern: "/t/:tenant/clusters/new" });
+    const user = userEvent.setup();
+    await waitFor(() => expect(screen.getByTestId("clone-window")).toHaveTextContent(/Recoverable from/));
+    await user.type(screen.getByRole("textbox", { name: /^Name/ }), "orders-copy");
+    await user.click(screen.getByRole("button", { name: "Create cluster" }));
+    await waitFor(() => expect(seen.some((r) => r.method === "POST")).toBe(true));
+    expect(await seen.find((r) => r.method === "POST")!.json()).toMatchObject({ name: "orders-copy", source: { cluster: "orders" } });
   });
 });

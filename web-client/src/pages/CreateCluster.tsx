@@ -19,7 +19,8 @@ import {
 } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useMemo, useState, type FormEvent } from "react";
-import { Link, useNavigate, useParams } from "react-router";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router";
+import { CloneSource } from "../clusters/CloneSource";
 import { useApi } from "../auth/AuthProvider";
 import { useRole } from "../auth/me";
 import { can } from "../lib/permissions";
@@ -40,6 +41,9 @@ const FORM_FIELDS = [
   "storage.size",
   "backups.retention_full",
   "pooler.replicas",
+  "source",
+  "source.cluster",
+  "source.target_time",
 ];
 
 export function CreateCluster() {
@@ -47,7 +51,9 @@ export function CreateCluster() {
   const $api = useApi();
   const role = useRole(tenant);
   const navigate = useNavigate();
-  const [form, setForm] = useState<CreateForm>(initialForm);
+  const [search] = useSearchParams();
+  // "Clone" on a cluster's page links here with ?clone=<name>.
+  const [form, setForm] = useState<CreateForm>(() => ({ ...initialForm(), cloneFrom: search.get("clone") }));
   const quota = $api.useQuery("get", "/v1/tenants/{tenant}/quota", { params: { path: { tenant } } });
   const create = $api.useMutation("post", "/v1/tenants/{tenant}/clusters");
 
@@ -118,6 +124,18 @@ export function CreateCluster() {
                     error={errors.postgres_version}
                   />
                 </Stack>
+              </Card>
+              <Card withBorder padding="lg" component="section" aria-labelledby="start-title">
+                <Title order={2} size="h4" mb="sm" id="start-title">
+                  Start from
+                </Title>
+                <CloneSource
+                  tenant={tenant}
+                  source={form.cloneFrom}
+                  time={form.cloneTime}
+                  onChange={(cloneFrom, cloneTime) => setForm((f) => ({ ...f, cloneFrom, cloneTime }))}
+                  errors={errors}
+                />
               </Card>
               <Card withBorder padding="lg">
                 <Title order={2} size="h4" mb="sm" id="size-title">
