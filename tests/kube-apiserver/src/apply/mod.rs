@@ -268,9 +268,11 @@ pub(crate) fn server_side_apply(
         .fold(FieldSet::default(), |acc, e| acc.union(&e.set));
     // Parents sort before their children, so a removed list item takes its fields with it
     // (removing the fields first would lose the key that finds the item).
+    // A map applied empty before and with members now stays: only what nobody applies any
+    // more goes, never a parent of fields still applied.
     let still_owned = others.union(&new_mine);
     for path in prev_mine.difference(&new_mine).0.iter() {
-        if !others.covers(path) && fieldset::remove(&mut merged, path) {
+        if !still_owned.covers(path) && fieldset::remove(&mut merged, path) {
             prune_emptied_parents(&mut merged, path, &still_owned);
         }
     }

@@ -192,3 +192,21 @@ fn status_writes_are_tracked_apart_from_the_main_resource() {
         json!({ "f:status": { "f:loadBalancer": {} } })
     );
 }
+
+#[test]
+fn a_map_applied_empty_then_with_members_keeps_them() {
+    let first = service(json!([]), json!({}));
+    let live = server_side_apply(def("services"), None, &first, "op", true, false).expect("apply");
+    let second = service(json!([]), json!({ "a": "1" }));
+    let merged =
+        server_side_apply(def("services"), Some(&live), &second, "op", true, false).expect("apply");
+    assert_eq!(merged["metadata"]["labels"], json!({ "a": "1" }));
+    let third = service(json!([]), json!({}));
+    let emptied = server_side_apply(def("services"), Some(&merged), &third, "op", true, false)
+        .expect("apply");
+    assert_eq!(
+        emptied["metadata"]["labels"],
+        json!({}),
+        "no longer applied: removed"
+    );
+}
