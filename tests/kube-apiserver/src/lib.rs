@@ -57,7 +57,7 @@
 //!
 //! # What is served
 //!
-//! `namespaces` (cluster-scoped), `secrets`, `configmaps`, `services`, `pods`,
+//! `namespaces` (cluster-scoped), `secrets`, `configmaps`, `services`, `pods`, `events`,
 //! `resourcequotas`, `limitranges` (core/v1); `networking.k8s.io/v1 networkpolicies`;
 //! `coordination.k8s.io/v1 leases`; `postgres-operator.crunchydata.com/v1beta1
 //! postgresclusters` and `pgupgrades` (with `status`; also `namespaces`, `services`, `pods`,
@@ -99,7 +99,9 @@
 //!   does; the event history is a fixed-size window ([`ServerOptions::event_window`]) rather
 //!   than a time-based compaction, and [`TestApiServer::compact`] drops it on demand.
 //! - JSON only (no protobuf, no CBOR, no `Table` output); no `exec`/`log`/`scale`/`finalize`
-//!   subresources; no Endpoints or Events resources.
+//!   subresources; no Endpoints, StatefulSets or Jobs (the simulated operator's instance Pods
+//!   name their StatefulSet in an ownerReference that resolves to nothing). Events are
+//!   stored as written, without the apiserver's event aggregation or TTL.
 //!
 //! # CEL rules
 //!

@@ -20,6 +20,7 @@ pub(crate) enum Model {
     LimitRange,
     NetworkPolicy,
     Lease,
+    Event,
     PostgresCluster,
     PgUpgrade,
 }
@@ -102,6 +103,15 @@ pub(crate) static RESOURCES: &[ResourceDef] = &[
         Model::Service,
     ),
     core("pods", "pod", "Pod", &["po"], true, true, Model::Pod),
+    core(
+        "events",
+        "event",
+        "Event",
+        &["ev"],
+        true,
+        false,
+        Model::Event,
+    ),
     core(
         "resourcequotas",
         "resourcequota",

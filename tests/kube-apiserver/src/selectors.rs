@@ -3,7 +3,9 @@
 //! Label selectors support the full set-based grammar of `k8s.io/apimachinery/pkg/labels`
 //! (`k`, `!k`, `k=v`, `k==v`, `k!=v`, `k in (a,b)`, `k notin (a,b)`, `k>n`, `k<n`). Field
 //! selectors support `metadata.name` and `metadata.namespace` for every type (plus `type` for
-//! Secrets and `status.phase` for Namespaces), as the apiserver does; any other field is a 400.
+//! Secrets, `status.phase` for Namespaces, and `involvedObject.{kind,name,namespace,uid,
+//! apiVersion}`, `reason` and `type` for Events), as the apiserver does; any other field is a
+//! 400.
 
 use std::collections::BTreeSet;
 
@@ -243,6 +245,13 @@ impl FieldSelector {
                 ("metadata.namespace", _) => "/metadata/namespace",
                 ("type", Model::Secret) => "/type",
                 ("status.phase", Model::Namespace) => "/status/phase",
+                ("involvedObject.kind", Model::Event) => "/involvedObject/kind",
+                ("involvedObject.name", Model::Event) => "/involvedObject/name",
+                ("involvedObject.namespace", Model::Event) => "/involvedObject/namespace",
+                ("involvedObject.uid", Model::Event) => "/involvedObject/uid",
+                ("involvedObject.apiVersion", Model::Event) => "/involvedObject/apiVersion",
+                ("reason", Model::Event) => "/reason",
+                ("type", Model::Event) => "/type",
                 (other, _) => {
                     return Err(ApiError::bad_request(format!(
                         "field label not supported: {other}"

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use base64::Engine;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, LimitRange, Namespace, Pod, ResourceQuota, Secret, Service,
+    ConfigMap, Event, LimitRange, Namespace, Pod, ResourceQuota, Secret, Service,
 };
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -92,6 +92,7 @@ pub(super) fn decode(
         Model::LimitRange => roundtrip::<LimitRange>(def, input, ""),
         Model::NetworkPolicy => roundtrip::<NetworkPolicy>(def, input, ""),
         Model::Lease => roundtrip::<Lease>(def, input, ""),
+        Model::Event => roundtrip::<Event>(def, input, ""),
         Model::PostgresCluster | Model::PgUpgrade => Ok((input.clone(), Vec::new())),
     }
 }

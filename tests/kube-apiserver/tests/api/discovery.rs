@@ -30,6 +30,7 @@ async fn kube_discovery_finds_every_served_resource_with_the_right_scope() {
         found,
         vec![
             "/configmaps ns",
+            "/events ns",
             "/limitranges ns",
             "/namespaces cluster",
             "/pods ns",
