@@ -30,6 +30,8 @@ pub(crate) struct Cluster<'a> {
 pub(crate) struct User {
     pub name: String,
     pub databases: Vec<String>,
+    /// `password.type: AlphaNumeric` (else PGO's default ASCII policy).
+    pub alphanumeric: bool,
 }
 
 impl<'a> Cluster<'a> {
@@ -81,6 +83,8 @@ impl<'a> Cluster<'a> {
                                     .collect()
                             })
                             .unwrap_or_default(),
+                        alphanumeric: u.pointer("/password/type").and_then(Value::as_str)
+                            == Some("AlphaNumeric"),
                     })
                 })
                 .collect(),
@@ -88,6 +92,7 @@ impl<'a> Cluster<'a> {
                 vec![User {
                     name: self.name.to_string(),
                     databases: vec![self.name.to_string()],
+                    alphanumeric: false,
                 }]
             }
             None => Vec::new(),
@@ -209,6 +214,10 @@ pub(crate) fn user_secret(c: &Cluster<'_>, user: &User, password: &str, verifier
     let host = c.service_host("primary");
     let port = c.port().to_string();
     let (u, p) = (
+        credentials::escape_userinfo(&user.name),
+        credentials::escape_userinfo(password),
+    );
+    let (qu, qp) = (
         credentials::escape(&user.name),
         credentials::escape(password),
     );
@@ -230,7 +239,7 @@ pub(crate) fn user_secret(c: &Cluster<'_>, user: &User, password: &str, verifier
         data.insert(
             "jdbc-uri".into(),
             b64(&format!(
-                "jdbc:postgresql://{host}:{port}/{}?password={p}&user={u}",
+                "jdbc:postgresql://{host}:{port}/{}?password={qp}&user={qu}",
                 credentials::escape(db)
             )),
         );
@@ -253,7 +262,7 @@ pub(crate) fn user_secret(c: &Cluster<'_>, user: &User, password: &str, verifier
             data.insert(
                 "pgbouncer-jdbc-uri".into(),
                 b64(&format!(
-                    "jdbc:postgresql://{host}:{port}/{db}?password={p}&prepareThreshold=0&user={u}"
+                    "jdbc:postgresql://{host}:{port}/{db}?password={qp}&prepareThreshold=0&user={qu}"
                 )),
             );
         }

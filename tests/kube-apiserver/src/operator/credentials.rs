@@ -8,12 +8,17 @@ use sha2::{Digest, Sha256};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-/// A random 24-character alphanumeric password (PGO's `AlphaNumeric` policy).
-pub(crate) fn password() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/// A random 24-character password from PGO's policies: `AlphaNumeric` when
+/// `spec.users[].password.type` says so, else `ASCII` (PGO's default, which includes
+/// punctuation such as `@`, `:` and `/` that URIs must escape).
+pub(crate) fn password(alphanumeric: bool) -> String {
+    const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    const ASCII: &[u8] =
+        b"()*+,-./:;<=>?@[]^_{|}ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let alphabet = if alphanumeric { ALPHANUMERIC } else { ASCII };
     let mut rng = rand::rng();
     (0..24)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .map(|_| alphabet[rng.random_range(0..alphabet.len())] as char)
         .collect()
 }
 
@@ -65,6 +70,30 @@ pub(crate) fn scram_verifier(password: &str) -> String {
     )
 }
 
+/// Whether `verifier` (PostgreSQL's `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`)
+/// was built from `password`: what a SCRAM login checks. Tests use it to tell that a rotated
+/// password replaced the old one (the old password no longer matches).
+pub fn scram_verifier_matches(verifier: &str, password: &str) -> bool {
+    let parsed = (|| {
+        let rest = verifier.strip_prefix("SCRAM-SHA-256$")?;
+        let (params, keys) = rest.split_once('$')?;
+        let (iterations, salt) = params.split_once(':')?;
+        let (stored, server) = keys.split_once(':')?;
+        Some((
+            iterations.parse::<u32>().ok()?,
+            B64.decode(salt).ok()?,
+            B64.decode(stored).ok()?,
+            B64.decode(server).ok()?,
+        ))
+    })();
+    let Some((iterations, salt, stored, server)) = parsed else {
+        return false;
+    };
+    let salted = pbkdf2(password.as_bytes(), &salt, iterations);
+    let client_key = hmac(&salted, b"Client Key");
+    Sha256::digest(client_key)[..] == stored[..] && hmac(&salted, b"Server Key")[..] == server[..]
+}
+
 /// A PEM block with random content: well-formed armor, not a parseable certificate.
 pub(crate) fn placeholder_pem(label: &str) -> String {
     let body: Vec<u8> = (0..384).map(|_| rand::rng().random()).collect();
@@ -78,7 +107,31 @@ pub(crate) fn placeholder_pem(label: &str) -> String {
     pem
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
+/// Percent-encodes a URI user or password as Go's `url.UserPassword` does (PGO builds `uri`
+/// with it): RFC 3986 unreserved characters and `$&+,;=` stay as they are.
+pub(crate) fn escape_userinfo(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b'$'
+            | b'&'
+            | b'+'
+            | b','
+            | b';'
+            | b'=' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters (Go's `url.QueryEscape`
+/// for the characters PGO's passwords use).
 pub(crate) fn escape(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
@@ -122,8 +175,22 @@ mod tests {
     }
 
     #[test]
+    fn userinfo_escaping_matches_go() {
+        assert_eq!(escape_userinfo("a@b:c/d?e"), "a%40b%3Ac%2Fd%3Fe");
+        assert_eq!(escape_userinfo("$&+,;=-._~"), "$&+,;=-._~");
+        assert_eq!(
+            escape_userinfo("()*[]{|}^<>"),
+            "%28%29%2A%5B%5D%7B%7C%7D%5E%3C%3E"
+        );
+        assert!(password(true).chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_eq!(password(false).len(), 24);
+    }
+
+    #[test]
     fn verifier_has_postgres_shape() {
         let v = scram_verifier("secret");
+        assert!(scram_verifier_matches(&v, "secret"));
+        assert!(!scram_verifier_matches(&v, "other"));
         assert!(v.starts_with("SCRAM-SHA-256$4096:"), "{v}");
         assert_eq!(v.matches('$').count(), 2);
     }

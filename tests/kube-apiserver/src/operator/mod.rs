@@ -1,43 +1,100 @@
-//! A simulated Crunchy Postgres Operator: watches PostgresClusters through the HTTP API (as
-//! `User-Agent: pgo-simulated-operator`, field manager `postgres-operator`) and writes what PGO
-//! writes, on a timeline set by a [`Scenario`]:
+//! A simulated Crunchy Postgres Operator (PGO v5.8/v6 behaviour): watches PostgresClusters,
+//! PGUpgrades and user Secrets through the HTTP API (as `User-Agent: pgo-simulated-operator`,
+//! field manager `postgres-operator`; PGUpgrade status as `pgupgrade-controller`) and writes
+//! what PGO writes, on a timeline set by a per-cluster [`Scenario`]. Each day-2 flow acts only
+//! when its trigger annotation's *value* changes, as PGO does, so a caller writes a fresh value
+//! (e.g. an operation id) per request and matches completion on it.
+//!
+//! # Children (server-side apply, owned by the cluster, labelled `.../cluster`)
 //!
 //! - the finalizer `postgres-operator.crunchydata.com/finalizer` (merge patch);
 //! - Services `<cluster>-primary` (headless, port `postgres`), `<cluster>-replicas`
-//!   (selector role `replica`) and, with `spec.proxy.pgBouncer`, `<cluster>-pgbouncer` (port
-//!   `pgbouncer`; deleted when the pooler is removed);
-//! - Secret `<cluster>-cluster-cert` (`ca.crt`, `tls.crt`, `tls.key`: placeholder PEM blocks)
-//!   unless `spec.customTLSSecret` is set;
-//! - Secret `<cluster>-pguser-<user>` per `spec.users[]` entry (or one user named after the
-//!   cluster when `users` is absent) with `user`, `password`, `verifier` (a real
-//!   SCRAM-SHA-256 verifier), `host`, `port`, and with a database `dbname`, `uri`, `jdbc-uri`;
-//!   with the pooler also `pgbouncer-host`, `pgbouncer-port`, `pgbouncer-uri`,
-//!   `pgbouncer-jdbc-uri`. Passwords are kept across reconciles; secrets of removed users are
-//!   deleted.
-//! - every child labelled `postgres-operator.crunchydata.com/cluster` (plus `role`, `pguser`,
-//!   `cluster-certificate` as PGO does, and `spec.metadata` labels/annotations) and owned by
-//!   the cluster through a controller ownerReference (all written with server-side apply);
-//! - `status` through server-side apply on `/status`: right away a first status with the
-//!   instance sets and 0 ready replicas; then, [`Scenario::ready_after`] after each new
-//!   generation, `observedGeneration`, `instances[]` (`readyReplicas` = `replicas`, or 0 when
-//!   not ready or `spec.shutdown`), `pgbackrest.repos[]`/`repoHost`/`manualBackup` (when the
-//!   `pgbackrest-backup` annotation and `spec.backups.pgbackrest.manual` are set)/
-//!   `scheduledBackups` (one completed run per configured schedule), `proxy.pgBouncer`,
-//!   `patroni.systemIdentifier`, `usersRevision`, `databaseRevision`, `postgresVersion`,
-//!   `startupInstance(Set)`, `monitoring.exporterConfiguration`, and the conditions
-//!   `PGBackRestRepoHostReady`, `PGBackRestReplicaRepoReady`, `PGBackRestReplicaCreate`,
-//!   `PGBackRestManualBackupSuccessful` and `ProxyAvailable` (PGO declares `ProxyAvailable`
-//!   but does not set it; its reasons `PgBouncerAvailable`/`PgBouncerUnavailable` are ours);
-//! - on deletion, after the scenario's delay, it deletes its children and then removes the
-//!   finalizer.
+//!   (selector role `replica`) and, with `spec.proxy.pgBouncer`, `<cluster>-pgbouncer`;
+//! - Secret `<cluster>-cluster-cert` unless `spec.customTLSSecret` is set;
+//! - Secret `<cluster>-pguser-<user>` per `spec.users[]` (or one user named after the cluster)
+//!   with `user`, `password`, `verifier` (a real SCRAM-SHA-256 verifier, see
+//!   [`scram_verifier_matches`]), `host`, `port`, and with a database `dbname`, `uri`,
+//!   `jdbc-uri` (plus the `pgbouncer-*` keys with the pooler). Passwords follow PGO's policy
+//!   (`spec.users[].password.type: AlphaNumeric`, else ASCII with punctuation; `uri` escapes
+//!   the user and password as Go's `url.UserPassword`). Secrets of removed users are deleted.
+//! - instance Pods `<cluster>-<set>-<4 chars>-0` (see `instances.rs`): labels `.../instance`
+//!   (the StatefulSet name `spec.patroni.switchover.targetInstance` takes), `.../instance-set`,
+//!   `.../data=postgres`, Patroni's `.../role` ([`ROLE_LEADER`] `master` / [`ROLE_REPLICA`]
+//!   `replica`, only while PostgreSQL runs) and Patroni's `status` annotation (JSON with
+//!   `role`, `state`, `timeline`); `Ready` while PostgreSQL runs. No StatefulSets, Jobs or
+//!   Endpoints are served, so the Pods are how instances and the primary are found.
+//! - core/v1 Events (source [`EVENT_SOURCE`]) for what PGO reports as Events: `StanzasCreated`,
+//!   `InvalidBackupRepo`, `StanzaNotCreated`, `InvalidManualBackup`, `InvalidDataSource`.
 //!
-//! PGUpgrades are not acted on.
+//! # Status (server-side apply on `/status`)
+//!
+//! Right away `instances[]` with the set names; then, [`Scenario::ready_after`] after each new
+//! generation, `observedGeneration`, `instances[]` counted from the Pods (`replicas`,
+//! `readyReplicas`, `updatedReplicas`; zeros omitted as Go's `omitempty`, sets sorted by
+//! name), `pgbackrest.repos[]` (`stanzaCreated`, `replicaCreateBackupComplete` on the first
+//! repo once the first full backup is taken), `repoHost` (not ready while shut down),
+//! `manualBackup`, `restore`, `scheduledBackups` (one completed run per schedule),
+//! `proxy.pgBouncer`, `patroni` (`systemIdentifier`, `switchover`, `switchoverTimeline`),
+//! `usersRevision`/`databaseRevision` (hashes that include every user's verifier, updated only
+//! while PostgreSQL runs), `postgresVersion` (only after a PGUpgrade completed, as PGO),
+//! `startupInstance(Set)` (the first primary; the primary when shut down),
+//! `monitoring.exporterConfiguration`, and conditions `PGBackRestRepoHostReady`,
+//! `PGBackRestReplicaRepoReady`, `PGBackRestReplicaCreate`, `PGBackRestManualBackupSuccessful`,
+//! `PGBackRestoreProgressing`, `PostgresDataInitialized`, `ProxyAvailable` (its reasons
+//! `PgBouncerAvailable`/`PgBouncerUnavailable` are ours).
+//!
+//! # Day-2 flows (details in each module)
+//!
+//! - Manual backup (`manual.rs`): [`BACKUP_ANNOTATION`] + `spec.backups.pgbackrest.manual
+//!   {repoName, options}`; waits for the first full backup; `--type=full|diff|incr`.
+//! - In-place restore (`restore.rs`): [`RESTORE_ANNOTATION`] + `spec.backups.pgbackrest.restore
+//!   {enabled: true, repoName, options}`; instances stop, `restore` reports the Job; a target
+//!   outside what the repository holds fails (`PostgresDataInitialized` False
+//!   `PGBackRestRestoreFailed`) and the instances stay down.
+//! - Switchover (`switchover.rs`): [`SWITCHOVER_ANNOTATION`] + `spec.patroni.switchover
+//!   {enabled: true, targetInstance?, type?}` -> `status.patroni.switchover`; an unknown target
+//!   or a single instance never completes and records no Event (PGO only logs an error).
+//! - Password regeneration: emptying `password` (or deleting the Secret) makes a new password
+//!   and verifier; a new `password` with an empty `verifier` gets its verifier. PGO reconciles
+//!   on the Secret change; `usersRevision` changes once PostgreSQL runs.
+//! - Major upgrade (`upgrade.rs`): a `PGUpgrade` plus [`ALLOW_UPGRADE_ANNOTATION`] and
+//!   `spec.shutdown: true`; conditions `Progressing`/`Succeeded` with PGO's reasons; the
+//!   cluster's `status.postgresVersion` then shows the new version, before the user bumps
+//!   `spec.postgresVersion` (instances whose version differs from the data never get ready).
+//! - Backups list (`repository.rs`): [`SimulatedOperator::backup_info`] (or the cloneable
+//!   [`PgBackRestInfo`]) returns what `pgbackrest info --output=json` prints for the stanza
+//!   [`STANZA`] in the repository host, which pgplane reads with `kubectl exec` against a real
+//!   cluster.
+//!
+//! Failures come from the [`Scenario`] knobs (`manual_backups_fail`, `restores_fail`,
+//! `upgrades_fail`) or from the request itself (an unknown repo, a rejected option, a target
+//! without WAL). Simulated Jobs take [`Scenario::job_duration`] per Pod attempt and fail like
+//! Kubernetes Jobs (backoff limit 6: `failed` counts to 7; the upgrade Job: 0).
+//!
+//! # Not modelled
+//!
+//! Retention (`expire`) and backup sizes that mean anything; backups taken by the CronJobs
+//! beyond the first run per schedule; WAL archiving between backups (the archive's newest
+//! segment moves with backups, switchovers and restores); cloud repositories' differences;
+//! clones and standbys (`spec.dataSource`, `spec.standby`); `spec.paused`; volume resizing;
+//! rolling restarts for parameter changes; client-go's Event aggregation; Patroni's failover
+//! on a lost primary. On deletion, after the scenario's delay, the operator deletes its
+//! children and Pods, forgets the cluster's repository and removes the finalizer.
 
 mod children;
 mod credentials;
+mod events;
+mod instances;
+mod jobs;
+mod manual;
 mod reconcile;
+mod repository;
+mod restore;
 mod scenario;
+mod sim;
 mod status;
+mod switchover;
+mod upgrade;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -47,8 +104,15 @@ use kube::api::{ApiResource, GroupVersionKind};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use credentials::scram_verifier_matches;
+pub use events::EVENT_SOURCE;
+pub use instances::{ROLE_LEADER, ROLE_REPLICA};
+pub use repository::STANZA;
+pub use restore::RESTORE_ANNOTATION;
 pub use scenario::{Deletion, Outcome, Scenario};
 pub use status::BACKUP_ANNOTATION;
+pub use switchover::SWITCHOVER_ANNOTATION;
+pub use upgrade::ALLOW_UPGRADE_ANNOTATION;
 
 use crate::server::TestApiServer;
 
@@ -95,10 +159,12 @@ impl OperatorOptions {
     }
 }
 
-/// Scenarios shared between the handle and the control loop.
+/// Scenarios and repositories shared between the handle and the control loop.
 pub(crate) struct Shared {
     default: Mutex<Scenario>,
     overrides: Mutex<HashMap<(String, String), Scenario>>,
+    /// The pgBackRest repositories per (namespace, cluster).
+    repositories: Mutex<HashMap<(String, String), repository::Repository>>,
 }
 
 impl Shared {
@@ -132,6 +198,7 @@ impl SimulatedOperator {
         let shared = Arc::new(Shared {
             default: Mutex::new(options.scenario),
             overrides: Mutex::new(HashMap::new()),
+            repositories: Mutex::new(HashMap::new()),
         });
         let cancel = CancellationToken::new();
         let controller = reconcile::Controller::new(client, shared.clone());
@@ -157,12 +224,52 @@ impl SimulatedOperator {
         }
     }
 
+    /// What `pgbackrest info --output=json` prints in the repository host of the cluster
+    /// `namespace/name` (PGO's stanza `db`, every repository of the spec): the test-side
+    /// stand-in for `kubectl exec <cluster>-repo-host-0 -c pgbackrest -- pgbackrest info
+    /// --output=json`, which this server cannot serve. `None` when the operator has not seen
+    /// the cluster (or it was deleted, which drops its repositories).
+    pub fn backup_info(&self, namespace: &str, name: &str) -> Option<serde_json::Value> {
+        self.pgbackrest().info(namespace, name)
+    }
+
+    /// A cloneable handle to [`SimulatedOperator::backup_info`] (to hand to code that outlives
+    /// a borrow of the operator, e.g. behind a trait object in a test platform).
+    pub fn pgbackrest(&self) -> PgBackRestInfo {
+        PgBackRestInfo {
+            shared: self.shared.clone(),
+        }
+    }
+
     /// Stops the control loop and waits for it.
     pub async fn shutdown(mut self) {
         self.cancel.cancel();
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+}
+
+/// `pgbackrest info --output=json` of the simulated clusters (see
+/// [`SimulatedOperator::backup_info`]); it keeps answering after the operator stopped.
+#[derive(Clone)]
+pub struct PgBackRestInfo {
+    shared: Arc<Shared>,
+}
+
+impl PgBackRestInfo {
+    /// The stanza array of the cluster `namespace/name`, or `None` when unknown.
+    pub fn info(&self, namespace: &str, name: &str) -> Option<serde_json::Value> {
+        let repos = self.shared.repositories.lock().ok()?;
+        repos
+            .get(&(namespace.to_string(), name.to_string()))
+            .map(repository::Repository::info)
+    }
+}
+
+impl std::fmt::Debug for PgBackRestInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PgBackRestInfo")
     }
 }
 

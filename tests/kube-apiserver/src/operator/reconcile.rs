@@ -1,20 +1,23 @@
-//! The simulated operator's control loop: a `kube::runtime::watcher` on PostgresClusters in all
-//! namespaces plus a resync tick, and a level-triggered reconcile of each cluster through the
+//! The simulated operator's control loop: `kube::runtime::watcher`s on PostgresClusters,
+//! PGUpgrades and user Secrets (`postgres-operator.crunchydata.com/role=pguser`) in all
+//! namespaces plus a resync tick, and a level-triggered reconcile of each object through the
 //! HTTP API (so its requests show up in the request log and can be hit by faults).
 //!
 //! Per cluster: add the finalizer (merge patch with a resourceVersion precondition), apply the
-//! children with server-side apply (field manager `postgres-operator`), write `status` with
-//! server-side apply on `/status` once the scenario's delay has passed for the current
-//! generation, and on deletion delete the children and then remove the finalizer. A failed
-//! request is retried on the next tick.
+//! children with server-side apply (field manager `postgres-operator`) when the spec changed or
+//! a user Secret was edited, and once the scenario's delay has passed for the current
+//! generation advance the cluster's simulated life ([`ClusterSim`]), write its instance Pods,
+//! its Events and its `status` (server-side apply on `/status`). On deletion delete the
+//! children and Pods and then remove the finalizer. Per PGUpgrade: run PGO's checks and merge
+//! patch its `status.conditions`. A failed request is retried on the next tick.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Secret, Service};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use k8s_openapi::api::core::v1::{Event, Pod, Secret, Service};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -22,9 +25,17 @@ use tokio_util::sync::CancellationToken;
 
 use super::children::{self, Cluster, LABEL_CLUSTER, LABEL_PGUSER, LABEL_ROLE};
 use super::credentials;
+use super::events;
+use super::instances::{self, LABEL_INSTANCE, LABEL_INSTANCE_SET, ROLE_LEADER};
+use super::repository::Repository;
 use super::scenario::Deletion;
+use super::sim::{ClusterSim, Tick};
 use super::status::{self, Memo};
+use super::upgrade::{self, Upgrade};
 use super::{FIELD_MANAGER, FINALIZER, Shared};
+
+/// The field manager of PGO's PGUpgrade controller.
+const UPGRADE_FIELD_MANAGER: &str = "pgupgrade-controller";
 
 /// What the operator remembers about one cluster (by uid).
 #[derive(Default)]
@@ -34,15 +45,22 @@ struct Tracked {
     children_revision: Option<String>,
     pgbouncer_service: bool,
     cert_written: bool,
+    /// (password, verifier) per user, as last written to its Secret.
     passwords: HashMap<String, (String, String)>,
+    /// Pod name -> what was last written for it.
+    pods: BTreeMap<String, String>,
     memo: Memo,
+    sim: ClusterSim,
 }
 
 pub(super) struct Controller {
     client: kube::Client,
     clusters: Api<DynamicObject>,
+    upgrades: Api<DynamicObject>,
     shared: Arc<Shared>,
     cache: BTreeMap<String, Value>,
+    upgrade_cache: BTreeMap<String, Value>,
+    upgrade_state: HashMap<String, Upgrade>,
     tracked: HashMap<String, Tracked>,
 }
 
@@ -52,31 +70,88 @@ fn not_found(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 404)
 }
 
+fn ignore_not_found<T>(r: Result<T>) -> Result<()> {
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if not_found(&e) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn uid_of(object: &DynamicObject) -> Option<String> {
+    object.metadata.uid.clone()
+}
+
+fn secret_field(secret: &Secret, key: &str) -> String {
+    secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(key))
+        .map(|b| String::from_utf8_lossy(&b.0).to_string())
+        .unwrap_or_default()
+}
+
 impl Controller {
     pub fn new(client: kube::Client, shared: Arc<Shared>) -> Self {
         let clusters = Api::all_with(client.clone(), &crate::operator::postgrescluster_resource());
+        let upgrades = Api::all_with(client.clone(), &crate::pgupgrade_resource());
         Self {
             client,
             clusters,
+            upgrades,
             shared,
             cache: BTreeMap::new(),
+            upgrade_cache: BTreeMap::new(),
+            upgrade_state: HashMap::new(),
             tracked: HashMap::new(),
         }
     }
 
     pub async fn run(mut self, resync: Duration, cancel: CancellationToken) {
-        let config = watcher::Config::default();
-        let mut events = watcher(self.clusters.clone(), config)
+        let mut clusters = watcher(self.clusters.clone(), watcher::Config::default())
             .default_backoff()
             .boxed();
+        let mut upgrades = watcher(self.upgrades.clone(), watcher::Config::default())
+            .default_backoff()
+            .boxed();
+        let secrets_api: Api<Secret> = Api::all(self.client.clone());
+        let mut secrets = watcher(
+            secrets_api,
+            watcher::Config::default().labels(&format!("{LABEL_ROLE}=pguser")),
+        )
+        .default_backoff()
+        .boxed();
         let mut tick = tokio::time::interval(resync);
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
-                event = events.next() => match event {
+                event = clusters.next() => match event {
                     Some(Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o))) => self.remember(o),
                     Some(Ok(watcher::Event::Delete(o))) => self.forget(&o),
                     Some(Ok(watcher::Event::Init | watcher::Event::InitDone)) => {}
+                    Some(Err(e)) => tracing::debug!("simulated operator: watch error: {e}"),
+                    None => return,
+                },
+                event = upgrades.next() => match event {
+                    Some(Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o))) => {
+                        if let (Some(uid), Ok(v)) = (uid_of(&o), serde_json::to_value(&o)) {
+                            self.upgrade_cache.insert(uid, v);
+                        }
+                    }
+                    Some(Ok(watcher::Event::Delete(o))) => {
+                        if let Some(uid) = uid_of(&o) {
+                            self.upgrade_cache.remove(&uid);
+                            self.upgrade_state.remove(&uid);
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => tracing::debug!("simulated operator: watch error: {e}"),
+                    None => return,
+                },
+                event = secrets.next() => match event {
+                    Some(Ok(watcher::Event::Apply(s) | watcher::Event::InitApply(s))) => self.secret_changed(&s, false),
+                    Some(Ok(watcher::Event::Delete(s))) => self.secret_changed(&s, true),
+                    Some(Ok(_)) => {}
                     Some(Err(e)) => tracing::debug!("simulated operator: watch error: {e}"),
                     None => return,
                 },
@@ -89,6 +164,12 @@ impl Controller {
                 }
                 if let Err(e) = self.reconcile(&key).await {
                     tracing::debug!("simulated operator: reconcile {key} failed, will retry: {e}");
+                }
+            }
+            let keys: Vec<String> = self.upgrade_cache.keys().cloned().collect();
+            for key in keys {
+                if let Err(e) = self.reconcile_upgrade(&key).await {
+                    tracing::debug!("simulated operator: PGUpgrade {key} failed, will retry: {e}");
                 }
             }
         }
@@ -108,6 +189,41 @@ impl Controller {
             self.cache.remove(uid);
             self.tracked.remove(uid);
         }
+        if let (Some(ns), Some(name)) = (&object.metadata.namespace, &object.metadata.name)
+            && let Ok(mut repos) = self.shared.repositories.lock()
+        {
+            repos.remove(&(ns.clone(), name.clone()));
+        }
+    }
+
+    /// A user Secret changed: PGO reconciles its owner, which regenerates an emptied password
+    /// or verifier (and rewrites a deleted Secret).
+    fn secret_changed(&mut self, secret: &Secret, deleted: bool) {
+        let Some(owner) = secret
+            .metadata
+            .owner_references
+            .as_ref()
+            .and_then(|r| r.iter().find(|o| o.controller == Some(true)))
+        else {
+            return;
+        };
+        let Some(tracked) = self.tracked.get_mut(&owner.uid) else {
+            return;
+        };
+        let user = secret
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(LABEL_PGUSER))
+            .cloned()
+            .unwrap_or_default();
+        let seen = (
+            secret_field(secret, "password"),
+            secret_field(secret, "verifier"),
+        );
+        if deleted || tracked.passwords.get(&user) != Some(&seen) {
+            tracked.children_revision = None;
+        }
     }
 
     fn api_for<K>(&self, namespace: &str) -> Api<K>
@@ -119,6 +235,13 @@ impl Controller {
         K::DynamicType: Default,
     {
         Api::namespaced(self.client.clone(), namespace)
+    }
+
+    fn merge_params() -> PatchParams {
+        PatchParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..Default::default()
+        }
     }
 
     async fn reconcile(&mut self, uid: &str) -> Result<()> {
@@ -153,14 +276,7 @@ impl Controller {
             let rv = crate::meta::meta_str(&object, "resourceVersion").unwrap_or("");
             let patch = json!({ "metadata": { "finalizers": remaining, "resourceVersion": rv } });
             match api
-                .patch(
-                    c.name,
-                    &PatchParams {
-                        field_manager: Some(FIELD_MANAGER.into()),
-                        ..Default::default()
-                    },
-                    &Patch::Merge(patch),
-                )
+                .patch(c.name, &Self::merge_params(), &Patch::Merge(patch))
                 .await
             {
                 Ok(updated) => self.remember(updated),
@@ -176,14 +292,7 @@ impl Controller {
             let rv = crate::meta::meta_str(&object, "resourceVersion").unwrap_or("");
             let patch = json!({ "metadata": { "finalizers": all, "resourceVersion": rv } });
             let updated = api
-                .patch(
-                    c.name,
-                    &PatchParams {
-                        field_manager: Some(FIELD_MANAGER.into()),
-                        ..Default::default()
-                    },
-                    &Patch::Merge(patch),
-                )
+                .patch(c.name, &Self::merge_params(), &Patch::Merge(patch))
                 .await?;
             self.remember(updated);
             return Ok(());
@@ -196,6 +305,9 @@ impl Controller {
                 t.children_revision = Some(children_revision);
             }
         }
+        if !self.tracked.get(uid).is_some_and(|t| t.sim.adopted) {
+            self.adopt_pods(&c).await?;
+        }
 
         let Some(tracked) = self.tracked.get_mut(uid) else {
             return Ok(());
@@ -204,19 +316,40 @@ impl Controller {
         let current = object
             .get("status")
             .filter(|s| s.as_object().is_some_and(|m| !m.is_empty()));
-        let desired = if now >= seen + scenario.ready_after {
+        let settled = now >= seen + scenario.ready_after;
+        let t = Tick {
+            c: &c,
+            scenario: &scenario,
+            now,
+            wall: chrono::Utc::now(),
+        };
+        let desired = if settled {
+            {
+                let mut repos = self
+                    .shared
+                    .repositories
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                let repo: &mut Repository = repos
+                    .entry((c.namespace.to_string(), c.name.to_string()))
+                    .or_default();
+                tracked.sim.tick(&t, repo);
+            }
             Some(status::settled(
-                &c,
-                &scenario.outcome,
+                &t,
+                &tracked.sim,
                 current,
                 &mut tracked.memo,
-                &crate::meta::now_rfc3339(),
             ))
         } else if current.is_none() {
             Some(status::initial(&c))
         } else {
             None
         };
+        if settled {
+            self.write_pods(&t, uid).await?;
+            self.write_events(&c, uid).await?;
+        }
         let Some(desired) = desired.filter(|d| current != Some(d)) else {
             return Ok(());
         };
@@ -235,6 +368,170 @@ impl Controller {
             .await?;
         self.remember(updated);
         Ok(())
+    }
+
+    /// Learns the instances that already run (after an operator restart) from their Pods.
+    async fn adopt_pods(&mut self, c: &Cluster<'_>) -> Result<()> {
+        let pods: Api<Pod> = self.api_for(c.namespace);
+        let selector = format!("{LABEL_CLUSTER}={},{LABEL_INSTANCE}", c.name);
+        let list = pods.list(&ListParams::default().labels(&selector)).await?;
+        let observed: Vec<(String, String, bool)> = list
+            .items
+            .iter()
+            .filter_map(|p| {
+                let labels = p.metadata.labels.as_ref()?;
+                Some((
+                    labels.get(LABEL_INSTANCE_SET)?.clone(),
+                    labels.get(LABEL_INSTANCE)?.clone(),
+                    labels.get(LABEL_ROLE).map(String::as_str) == Some(ROLE_LEADER),
+                ))
+            })
+            .collect();
+        if let Some(t) = self.tracked.get_mut(c.uid) {
+            t.sim.instances.adopt(&observed);
+            t.sim.adopted = true;
+            for p in &list.items {
+                if let Some(name) = &p.metadata.name {
+                    t.pods.insert(name.clone(), String::new());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the instance Pods that changed and deletes those no longer wanted.
+    async fn write_pods(&mut self, t: &Tick<'_>, uid: &str) -> Result<()> {
+        let Some(tracked) = self.tracked.get(uid) else {
+            return Ok(());
+        };
+        let desired: Vec<(String, Value, Value)> = tracked
+            .sim
+            .pods(t)
+            .into_iter()
+            .map(|(set, instance, state)| {
+                let pod = instances::pod(t.c, &set, &instance, state);
+                let status = instances::pod_status(&pod, state);
+                let name = format!("{instance}-0");
+                (name, pod, status)
+            })
+            .collect();
+        let stale: Vec<String> = tracked
+            .pods
+            .keys()
+            .filter(|name| !desired.iter().any(|(n, _, _)| n == *name))
+            .cloned()
+            .collect();
+        let pods: Api<Pod> = self.api_for(t.c.namespace);
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        for (name, pod, status) in desired {
+            let written = format!("{pod}{status}");
+            if tracked_pod(&self.tracked, uid, &name) == Some(&written) {
+                continue;
+            }
+            pods.patch(&name, &params, &Patch::Apply(pod)).await?;
+            pods.patch_status(&name, &params, &Patch::Apply(status))
+                .await?;
+            if let Some(tr) = self.tracked.get_mut(uid) {
+                tr.pods.insert(name, written);
+            }
+        }
+        for name in stale {
+            ignore_not_found(pods.delete(&name, &DeleteParams::background()).await)?;
+            if let Some(tr) = self.tracked.get_mut(uid) {
+                tr.pods.remove(&name);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the Events the cluster's life produced.
+    async fn write_events(&mut self, c: &Cluster<'_>, uid: &str) -> Result<()> {
+        let pending: Vec<_> = self
+            .tracked
+            .get_mut(uid)
+            .map(|t| std::mem::take(&mut t.sim.events))
+            .unwrap_or_default();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let api: Api<Event> = self.api_for(c.namespace);
+        let now = crate::meta::now_rfc3339();
+        for (i, e) in pending.iter().enumerate() {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+                + i as u128;
+            let body: Event = serde_json::from_value(events::event(c, e, &now, nanos))
+                .map_err(kube::Error::SerdeError)?;
+            if let Err(err) = api.create(&PostParams::default(), &body).await {
+                // Put the rest back; they go out on the next tick.
+                if let Some(t) = self.tracked.get_mut(uid) {
+                    t.sim.events.extend(pending[i..].iter().cloned());
+                }
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
+    async fn reconcile_upgrade(&mut self, uid: &str) -> Result<()> {
+        let Some(upgrade) = self.upgrade_cache.get(uid).cloned() else {
+            return Ok(());
+        };
+        let namespace = upgrade
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let name = upgrade
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let cluster_name = upgrade
+            .pointer("/spec/postgresClusterName")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let cluster = self.cache.iter().find(|(_, o)| {
+            o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(namespace.as_str())
+                && o.pointer("/metadata/name").and_then(Value::as_str) == Some(cluster_name)
+                && o.pointer("/metadata/deletionTimestamp").is_none()
+        });
+        let scenario = self.shared.scenario_for(&namespace, cluster_name);
+        let state = self.upgrade_state.entry(uid.to_string()).or_default();
+        let now = Instant::now();
+        let wall = crate::meta::now_rfc3339();
+        let conditions = match cluster {
+            Some((cluster_uid, object)) => {
+                let sim = &mut self.tracked.entry(cluster_uid.clone()).or_default().sim;
+                upgrade::reconcile(&upgrade, state, Some((object, sim)), &scenario, now, &wall)
+            }
+            None => upgrade::reconcile(&upgrade, state, None, &scenario, now, &wall),
+        };
+        if upgrade.pointer("/status/conditions") == Some(&Value::Array(conditions.clone())) {
+            return Ok(());
+        }
+        let api: Api<DynamicObject> = Api::namespaced_with(
+            self.client.clone(),
+            &namespace,
+            &crate::pgupgrade_resource(),
+        );
+        let params = PatchParams {
+            field_manager: Some(UPGRADE_FIELD_MANAGER.into()),
+            ..Default::default()
+        };
+        let patch = json!({ "status": { "conditions": conditions } });
+        match api.patch_status(&name, &params, &Patch::Merge(patch)).await {
+            Ok(updated) => {
+                if let Ok(v) = serde_json::to_value(&updated) {
+                    self.upgrade_cache.insert(uid.to_string(), v);
+                }
+                Ok(())
+            }
+            Err(e) if not_found(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     async fn apply_children(&mut self, c: &Cluster<'_>) -> Result<()> {
@@ -256,14 +553,11 @@ impl Controller {
         if c.pgbouncer().is_some() {
             tracked.pgbouncer_service = true;
         } else if tracked.pgbouncer_service {
-            match services
-                .delete(&pgbouncer_name, &DeleteParams::background())
-                .await
-            {
-                Ok(_) => {}
-                Err(e) if not_found(&e) => {}
-                Err(e) => return Err(e),
-            }
+            ignore_not_found(
+                services
+                    .delete(&pgbouncer_name, &DeleteParams::background())
+                    .await,
+            )?;
             tracked.pgbouncer_service = false;
         }
         if !tracked.cert_written
@@ -280,6 +574,7 @@ impl Controller {
             .list(&ListParams::default().labels(&selector))
             .await?;
         let users = c.users();
+        let mut current: HashMap<String, (String, String)> = HashMap::new();
         for secret in &existing.items {
             let user = secret
                 .metadata
@@ -288,34 +583,30 @@ impl Controller {
                 .and_then(|l| l.get(LABEL_PGUSER))
                 .cloned()
                 .unwrap_or_default();
-            let data = secret.data.clone().unwrap_or_default();
-            let field = |k: &str| {
-                data.get(k)
-                    .map(|b| String::from_utf8_lossy(&b.0).to_string())
-            };
-            if let (Some(p), Some(v)) = (field("password"), field("verifier")) {
-                tracked.passwords.entry(user.clone()).or_insert((p, v));
-            }
-            if !users.iter().any(|u| u.name == user)
-                && let Some(name) = &secret.metadata.name
-            {
-                match secrets.delete(name, &DeleteParams::background()).await {
-                    Ok(_) => {}
-                    Err(e) if not_found(&e) => {}
-                    Err(e) => return Err(e),
-                }
+            if users.iter().any(|u| u.name == user) {
+                current.insert(
+                    user,
+                    (
+                        secret_field(secret, "password"),
+                        secret_field(secret, "verifier"),
+                    ),
+                );
+            } else if let Some(name) = &secret.metadata.name {
+                ignore_not_found(secrets.delete(name, &DeleteParams::background()).await)?;
             }
         }
         for user in &users {
-            let (password, verifier) = tracked
-                .passwords
-                .entry(user.name.clone())
-                .or_insert_with(|| {
-                    let p = credentials::password();
-                    let v = credentials::scram_verifier(&p);
-                    (p, v)
-                })
-                .clone();
+            // PGO's generatePostgresUserSecret: keep the Secret's password and verifier; a
+            // missing password gets a new password and verifier, a missing verifier is
+            // computed from the password.
+            let (mut password, mut verifier) = current.remove(&user.name).unwrap_or_default();
+            if password.is_empty() {
+                password = credentials::password(user.alphanumeric);
+                verifier = String::new();
+            }
+            if verifier.is_empty() {
+                verifier = credentials::scram_verifier(&password);
+            }
             let secret = children::user_secret(c, user, &password, &verifier);
             secrets
                 .patch(
@@ -324,7 +615,18 @@ impl Controller {
                     &Patch::Apply(secret),
                 )
                 .await?;
+            tracked
+                .sim
+                .verifiers
+                .insert(user.name.clone(), verifier.clone());
+            tracked
+                .passwords
+                .insert(user.name.clone(), (password, verifier));
         }
+        tracked
+            .sim
+            .verifiers
+            .retain(|name, _| users.iter().any(|u| &u.name == name));
         Ok(())
     }
 
@@ -341,10 +643,8 @@ impl Controller {
         {
             if owned(s.metadata.owner_references.as_ref())
                 && let Some(name) = &s.metadata.name
-                && let Err(e) = services.delete(name, &DeleteParams::background()).await
-                && !not_found(&e)
             {
-                return Err(e);
+                ignore_not_found(services.delete(name, &DeleteParams::background()).await)?;
             }
         }
         let secrets: Api<Secret> = self.api_for(c.namespace);
@@ -355,12 +655,30 @@ impl Controller {
         {
             if owned(s.metadata.owner_references.as_ref())
                 && let Some(name) = &s.metadata.name
-                && let Err(e) = secrets.delete(name, &DeleteParams::background()).await
-                && !not_found(&e)
             {
-                return Err(e);
+                ignore_not_found(secrets.delete(name, &DeleteParams::background()).await)?;
+            }
+        }
+        // The instance Pods go with their StatefulSets, which the cluster owns.
+        let pods: Api<Pod> = self.api_for(c.namespace);
+        let instances = format!("{selector},{LABEL_INSTANCE}");
+        for p in pods
+            .list(&ListParams::default().labels(&instances))
+            .await?
+            .items
+        {
+            if let Some(name) = &p.metadata.name {
+                ignore_not_found(pods.delete(name, &DeleteParams::background()).await)?;
             }
         }
         Ok(())
     }
+}
+
+fn tracked_pod<'a>(
+    tracked: &'a HashMap<String, Tracked>,
+    uid: &str,
+    pod: &str,
+) -> Option<&'a String> {
+    tracked.get(uid).and_then(|t| t.pods.get(pod))
 }

@@ -1,6 +1,8 @@
 //! [`Scenario`]: how the simulated operator behaves for a cluster, named so tests read like
 //! specs (`Scenario::healthy()`, `Scenario::slow(..)`, `Scenario::never_ready()`,
-//! `Scenario::fails_with("..")`, `.stuck_on_delete()`).
+//! `Scenario::fails_with("..")`, `.stuck_on_delete()`, `.jobs_take(..)`,
+//! `.first_backup_after(..)`, `.manual_backups_fail()`, `.restores_fail()`,
+//! `.upgrades_fail()`).
 
 use std::time::Duration;
 
@@ -44,6 +46,21 @@ pub struct Scenario {
     pub outcome: Outcome,
     /// Deletion behaviour.
     pub deletion: Deletion,
+    /// How long one simulated Job (a backup, a restore, an upgrade) or one step of a day-2
+    /// flow (stopping instances for a restore, a switchover) takes. A failing Job retries
+    /// like a Kubernetes Job: one failed Pod per `job_duration` up to its backoff limit.
+    pub job_duration: Duration,
+    /// Time between the cluster's first start and its first full backup (the replica-create
+    /// backup a manual backup waits for).
+    pub first_backup_after: Duration,
+    /// Manual backup Jobs fail (pgBackRest exits non-zero, e.g. the repository is full).
+    pub manual_backups_fail: bool,
+    /// In-place restore Jobs fail even when the target is inside what the repository holds
+    /// (a target outside it, or a repository without backups, fails regardless).
+    pub restores_fail: bool,
+    /// PGUpgrade Jobs fail (`pg_upgrade --check` rejects the cluster); the data stays on the
+    /// old version.
+    pub upgrades_fail: bool,
 }
 
 impl Scenario {
@@ -53,6 +70,11 @@ impl Scenario {
             ready_after: Duration::from_millis(50),
             outcome: Outcome::Ready,
             deletion: Deletion::After(Duration::from_millis(10)),
+            job_duration: Duration::from_millis(20),
+            first_backup_after: Duration::ZERO,
+            manual_backups_fail: false,
+            restores_fail: false,
+            upgrades_fail: false,
         }
     }
 
@@ -97,6 +119,36 @@ impl Scenario {
     /// Never removes the finalizer, so deletion never completes.
     pub fn stuck_on_delete(mut self) -> Self {
         self.deletion = Deletion::Never;
+        self
+    }
+
+    /// Sets how long each simulated Job or day-2 step takes (see [`Scenario::job_duration`]).
+    pub fn jobs_take(mut self, duration: Duration) -> Self {
+        self.job_duration = duration;
+        self
+    }
+
+    /// Delays the first full backup after the cluster first starts.
+    pub fn first_backup_after(mut self, delay: Duration) -> Self {
+        self.first_backup_after = delay;
+        self
+    }
+
+    /// Makes manual backups fail.
+    pub fn manual_backups_fail(mut self) -> Self {
+        self.manual_backups_fail = true;
+        self
+    }
+
+    /// Makes in-place restores fail.
+    pub fn restores_fail(mut self) -> Self {
+        self.restores_fail = true;
+        self
+    }
+
+    /// Makes major upgrades (PGUpgrade) fail.
+    pub fn upgrades_fail(mut self) -> Self {
+        self.upgrades_fail = true;
         self
     }
 }

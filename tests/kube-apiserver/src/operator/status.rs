@@ -1,57 +1,37 @@
-//! The `status` PGO writes for a PostgresCluster, as a pure function of the spec, the scenario
-//! outcome and what was written before (transition times and identifiers stay stable).
+//! The `status` PGO writes for a PostgresCluster, rendered from the spec, the scenario outcome,
+//! the cluster's simulated life ([`ClusterSim`]) and what was written before (transition
+//! times stay stable).
 //!
 //! Field names and condition types/reasons come from PGO's `v1beta1` API and controllers:
-//! `observedGeneration`, `instances[]` (`name`, `replicas`, `readyReplicas`,
-//! `updatedReplicas`), `pgbackrest` (`repos[]`, `repoHost`, `manualBackup`,
-//! `scheduledBackups[]`), `proxy.pgBouncer`, `patroni.systemIdentifier`, `usersRevision`,
-//! `databaseRevision`, `postgresVersion`, `startupInstance(Set)`, `monitoring`, and the
-//! conditions `PGBackRestRepoHostReady`, `PGBackRestReplicaRepoReady`,
-//! `PGBackRestReplicaCreate`, `PGBackRestManualBackupSuccessful` and `ProxyAvailable`.
+//! `observedGeneration`, `instances[]` (`name`, `replicas`, `readyReplicas`, `updatedReplicas`
+//! counted from the instance Pods, zeros omitted as Go's `omitempty` does), `pgbackrest`
+//! (`repos[]`, `repoHost`, `manualBackup`, `restore`, `scheduledBackups[]`), `proxy.pgBouncer`,
+//! `patroni` (`systemIdentifier`, `switchover`, `switchoverTimeline`), `usersRevision`,
+//! `databaseRevision`, `postgresVersion` (only after a PGUpgrade, as upstream),
+//! `startupInstance(Set)`, `monitoring`, and the conditions `PGBackRestRepoHostReady`,
+//! `PGBackRestReplicaRepoReady`, `PGBackRestReplicaCreate`, `PGBackRestManualBackupSuccessful`,
+//! `PGBackRestoreProgressing`, `PostgresDataInitialized` and `ProxyAvailable`.
 
 use std::collections::BTreeMap;
 
-use rand::Rng;
 use serde_json::{Value, json};
 
 use super::children::Cluster;
 use super::credentials::revision;
+use super::instances::spec_sets;
 use super::scenario::Outcome;
+use super::sim::{ClusterSim, Tick, scheduled};
 
 /// The annotation that requests a manual backup (its value is the backup id).
 pub const BACKUP_ANNOTATION: &str = "postgres-operator.crunchydata.com/pgbackrest-backup";
 
-/// Per-cluster values that must not change between status writes.
+/// Timestamps that must not change between status writes.
 #[derive(Debug, Default)]
 pub(crate) struct Memo {
-    system_identifier: Option<String>,
-    startup_suffix: Option<String>,
     times: BTreeMap<String, String>,
 }
 
 impl Memo {
-    fn system_identifier(&mut self) -> String {
-        self.system_identifier
-            .get_or_insert_with(|| {
-                format!(
-                    "7{:018}",
-                    rand::rng().random_range(0..1_000_000_000_000_000_000u64)
-                )
-            })
-            .clone()
-    }
-
-    fn startup_suffix(&mut self) -> String {
-        self.startup_suffix
-            .get_or_insert_with(|| {
-                const A: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-                (0..4)
-                    .map(|_| A[rand::rng().random_range(0..A.len())] as char)
-                    .collect()
-            })
-            .clone()
-    }
-
     /// A timestamp remembered under `key` (first call fixes it).
     fn time(&mut self, key: &str, now: &str) -> String {
         self.times
@@ -59,26 +39,6 @@ impl Memo {
             .or_insert_with(|| now.to_string())
             .clone()
     }
-}
-
-fn instance_sets(c: &Cluster<'_>) -> Vec<(String, i64)> {
-    c.spec
-        .get("instances")
-        .and_then(Value::as_array)
-        .map(|sets| {
-            sets.iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    let name = s
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .filter(|n| !n.is_empty());
-                    let name = name.map(String::from).unwrap_or_else(|| format!("{i:02}"));
-                    (name, s.get("replicas").and_then(Value::as_i64).unwrap_or(1))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn condition(
@@ -107,33 +67,56 @@ fn condition(
     })
 }
 
+/// An `instances[]` entry (zero counts omitted).
+fn instance_set(name: &str, replicas: i64, ready: i64) -> Value {
+    let mut s = json!({ "name": name });
+    for (key, n) in [
+        ("readyReplicas", ready),
+        ("replicas", replicas),
+        ("updatedReplicas", replicas),
+    ] {
+        if n > 0 {
+            s[key] = json!(n);
+        }
+    }
+    s
+}
+
 /// What a brand-new cluster reports before its first generation is observed.
 pub(crate) fn initial(c: &Cluster<'_>) -> Value {
-    let instances: Vec<Value> = instance_sets(c)
-        .into_iter()
-        .map(|(name, replicas)| json!({ "name": name, "replicas": replicas, "readyReplicas": 0, "updatedReplicas": 0 }))
-        .collect();
+    let mut names: Vec<String> = spec_sets(c).into_iter().map(|(n, _)| n).collect();
+    names.sort();
+    let instances: Vec<Value> = names.iter().map(|n| instance_set(n, 0, 0)).collect();
     json!({ "instances": instances })
 }
 
-/// The status once generation `c.generation` has been observed with `outcome`.
+/// The status once generation `c.generation` has been observed.
 pub(crate) fn settled(
-    c: &Cluster<'_>,
-    outcome: &Outcome,
+    t: &Tick<'_>,
+    sim: &ClusterSim,
     current: Option<&Value>,
     memo: &mut Memo,
-    now: &str,
 ) -> Value {
+    let c = t.c;
+    let outcome = &t.scenario.outcome;
+    let now = t.wall_str();
+    let now = now.as_str();
     let ready = *outcome == Outcome::Ready;
     let g = c.generation;
-    let running = !c.shutdown();
-    let sets = instance_sets(c);
-    let instances: Vec<Value> = sets
+    let restoring = sim.restore.as_ref().filter(|r| r.blocks_instances());
+
+    let mut per_set: BTreeMap<String, (i64, i64)> =
+        spec_sets(c).into_iter().map(|(n, _)| (n, (0, 0))).collect();
+    for (set, _, state) in sim.pods(t) {
+        let e = per_set.entry(set).or_default();
+        e.0 += 1;
+        if state.running {
+            e.1 += 1;
+        }
+    }
+    let instances: Vec<Value> = per_set
         .iter()
-        .map(|(name, replicas)| {
-            let r = if running { *replicas } else { 0 };
-            json!({ "name": name, "replicas": r, "readyReplicas": if ready { r } else { 0 }, "updatedReplicas": r })
-        })
+        .map(|(name, (replicas, ready))| instance_set(name, *replicas, *ready))
         .collect();
     let mut status = json!({ "observedGeneration": g, "instances": instances });
     let mut conditions = Vec::new();
@@ -151,7 +134,7 @@ pub(crate) fn settled(
         let mut repo_status = Vec::new();
         for (i, repo) in repos.iter().enumerate() {
             let name = repo.get("name").and_then(Value::as_str).unwrap_or("");
-            let mut s = json!({ "name": name, "stanzaCreated": ready });
+            let mut s = json!({ "name": name, "stanzaCreated": sim.stanza_created });
             if repo.get("volume").is_some() {
                 s["bound"] = Value::from(true);
                 s["volume"] = Value::from(format!(
@@ -161,19 +144,22 @@ pub(crate) fn settled(
                         format!("{}/{name}", c.uid).as_bytes()
                     )
                 ));
-                if i == 0 {
-                    s["replicaCreateBackupComplete"] = Value::from(ready);
-                }
             } else {
                 s["repoOptionsHash"] = Value::from(revision(&repo.to_string()));
             }
+            if i == 0 && sim.first_backup_done && sim.stanza_created {
+                s["replicaCreateBackupComplete"] = Value::from(true);
+            }
             repo_status.push(s);
         }
+        repo_status.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
         let mut pgbackrest = json!({ "repos": repo_status });
+        // PGO scales the repository host to zero once a shut-down cluster has no Pods left.
+        let host_ready = ready && !c.shutdown();
         if repos.iter().any(|r| r.get("volume").is_some()) {
             pgbackrest["repoHost"] =
-                json!({ "apiVersion": "apps/v1", "kind": "StatefulSet", "ready": ready });
-            conditions.push(if ready {
+                json!({ "apiVersion": "apps/v1", "kind": "StatefulSet", "ready": host_ready });
+            conditions.push(if host_ready {
                 cond(
                     "PGBackRestRepoHostReady",
                     true,
@@ -189,7 +175,7 @@ pub(crate) fn settled(
                 )
             });
         }
-        conditions.push(if ready {
+        conditions.push(if sim.stanza_created {
             cond(
                 "PGBackRestReplicaRepoReady",
                 true,
@@ -204,7 +190,7 @@ pub(crate) fn settled(
                 "pgBackRest replica create repo is not ready for backups",
             )
         });
-        conditions.push(if ready {
+        conditions.push(if sim.first_backup_done && sim.stanza_created {
             cond(
                 "PGBackRestReplicaCreate",
                 true,
@@ -219,59 +205,58 @@ pub(crate) fn settled(
                 "pgBackRest replica creation is not currently possible",
             )
         });
-        let backup_id = c
-            .object
-            .pointer("/metadata/annotations")
-            .and_then(|a| a.get(BACKUP_ANNOTATION))
-            .and_then(Value::as_str);
-        if ready
-            && let Some(id) =
-                backup_id.filter(|_| c.spec.pointer("/backups/pgbackrest/manual").is_some())
-        {
-            let start = memo.time(&format!("manual/{id}/start"), now);
-            pgbackrest["manualBackup"] = json!({
-                "id": id, "finished": true, "active": 0, "succeeded": 1, "failed": 0,
-                "startTime": start, "completionTime": memo.time(&format!("manual/{id}/end"), now),
-            });
-            conditions.push(cond(
-                "PGBackRestManualBackupSuccessful",
-                true,
-                "ManualBackupComplete",
-                "Manual backup completed successfully",
-            ));
-        }
-        let mut scheduled = Vec::new();
-        for repo in repos.iter().filter(|_| ready) {
-            let name = repo.get("name").and_then(Value::as_str).unwrap_or("");
-            for ty in ["full", "differential", "incremental"] {
-                if repo.pointer(&format!("/schedules/{ty}")).is_some() {
-                    let key = format!("scheduled/{name}/{ty}");
-                    scheduled.push(json!({
-                        "cronJobName": format!("{}-{name}-{ty}", c.name), "repo": name, "type": ty,
-                        "active": 0, "succeeded": 1, "failed": 0,
-                        "startTime": memo.time(&format!("{key}/start"), now),
-                        "completionTime": memo.time(&format!("{key}/end"), now),
-                    }));
-                }
+        if let Some(restore) = &sim.restore {
+            pgbackrest["restore"] = restore.status();
+            for (ty, ok, reason, message) in restore.conditions() {
+                conditions.push(cond(ty, ok, reason, message));
             }
         }
-        if !scheduled.is_empty() {
-            pgbackrest["scheduledBackups"] = Value::Array(scheduled);
+        if restoring.is_none() {
+            if let Some(manual) = sim.manual.status() {
+                pgbackrest["manualBackup"] = manual;
+            }
+            if let Some((ok, reason, message)) = sim.manual.condition() {
+                conditions.push(cond(
+                    "PGBackRestManualBackupSuccessful",
+                    ok,
+                    reason,
+                    message,
+                ));
+            }
+            let mut runs = Vec::new();
+            for (name, ty) in scheduled(c).into_iter().filter(|_| sim.first_backup_done) {
+                let key = format!("scheduled/{name}/{ty}");
+                runs.push(json!({
+                    "cronJobName": format!("{}-{name}-{ty}", c.name), "repo": name, "type": ty,
+                    "succeeded": 1,
+                    "startTime": memo.time(&format!("{key}/start"), now),
+                    "completionTime": memo.time(&format!("{key}/end"), now),
+                }));
+            }
+            if !runs.is_empty() {
+                pgbackrest["scheduledBackups"] = Value::Array(runs);
+            }
         }
         status["pgbackrest"] = pgbackrest;
     }
 
     if let Some(pgb) = c.pgbouncer() {
-        let replicas = if running {
-            pgb.get("replicas").and_then(Value::as_i64).unwrap_or(1)
-        } else {
+        let replicas = if c.shutdown() {
             0
+        } else {
+            pgb.get("replicas").and_then(Value::as_i64).unwrap_or(1)
         };
-        status["proxy"] = json!({ "pgBouncer": {
-            "replicas": replicas,
-            "readyReplicas": if ready { replicas } else { 0 },
-            "postgresRevision": revision(&format!("{}/pgbouncer", c.uid)),
-        } });
+        let mut pooler = json!({});
+        if replicas > 0 {
+            pooler["replicas"] = json!(replicas);
+            if ready {
+                pooler["readyReplicas"] = json!(replicas);
+            }
+        }
+        if restoring.is_none() {
+            pooler["postgresRevision"] = Value::from(revision(&format!("{}/pgbouncer", c.uid)));
+        }
+        status["proxy"] = json!({ "pgBouncer": pooler });
         conditions.push(if ready {
             cond(
                 "ProxyAvailable",
@@ -289,28 +274,35 @@ pub(crate) fn settled(
         });
     }
 
-    if ready {
-        let users = c.users();
-        let users_json = serde_json::to_string(
-            &users
-                .iter()
-                .map(|u| (&u.name, &u.databases))
-                .collect::<Vec<_>>(),
-        )
-        .unwrap_or_default();
-        status["usersRevision"] = Value::from(revision(&format!("users/{users_json}")));
-        status["databaseRevision"] = Value::from(revision(&format!("databases/{users_json}")));
-        status["patroni"] = json!({ "systemIdentifier": memo.system_identifier() });
-        if let Some(v) = c.spec.get("postgresVersion") {
-            status["postgresVersion"] = v.clone();
-        }
-        if let Some((first_set, _)) = sets.first() {
-            status["startupInstance"] =
-                Value::from(format!("{}-{first_set}-{}", c.name, memo.startup_suffix()));
-            status["startupInstanceSet"] = Value::from(first_set.clone());
-        }
+    let mut patroni = json!({});
+    if restoring.is_none()
+        && let Some(id) = &sim.system_identifier
+    {
+        patroni["systemIdentifier"] = json!(id);
     }
-    if let Some(exporter) = c.spec.pointer("/monitoring/pgmonitor/exporter") {
+    if let Some(done) = &sim.switchover.done {
+        patroni["switchover"] = json!(done);
+    }
+    if let Some(timeline) = sim.switchover.timeline {
+        patroni["switchoverTimeline"] = json!(timeline);
+    }
+    status["patroni"] = patroni;
+    if let Some(r) = &sim.users_revision {
+        status["usersRevision"] = json!(r);
+    }
+    if let Some(r) = &sim.database_revision {
+        status["databaseRevision"] = json!(r);
+    }
+    if let Some(v) = sim.status_version {
+        status["postgresVersion"] = json!(v);
+    }
+    if let Some((set, instance)) = &sim.startup_instance {
+        status["startupInstance"] = json!(instance);
+        status["startupInstanceSet"] = json!(set);
+    }
+    if let Some(exporter) = c.spec.pointer("/monitoring/pgmonitor/exporter")
+        && restoring.is_none()
+    {
         status["monitoring"] = json!({ "exporterConfiguration": revision(&exporter.to_string()) });
     }
 

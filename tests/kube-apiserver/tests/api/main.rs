@@ -2,6 +2,7 @@
 
 mod apply;
 mod crud;
+mod day2;
 mod discovery;
 mod lifecycle;
 mod listing;

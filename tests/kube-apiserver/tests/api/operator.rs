@@ -50,8 +50,10 @@ async fn until_status(
     .await
 }
 
+/// `readyReplicas` of the first set (PGO omits a zero count, as Go's `omitempty`).
 fn ready_replicas(status: &Value) -> Option<i64> {
-    status["instances"][0]["readyReplicas"].as_i64()
+    let set = status["instances"].get(0)?;
+    Some(set["readyReplicas"].as_i64().unwrap_or(0))
 }
 
 fn decoded(secret: &Secret) -> BTreeMap<String, String> {
@@ -107,7 +109,10 @@ async fn a_created_cluster_becomes_ready_with_its_secrets_and_services() {
     assert_eq!(status["proxy"]["pgBouncer"]["readyReplicas"], 1);
     assert_eq!(status["pgbackrest"]["repos"][0]["stanzaCreated"], true);
     assert_eq!(status["pgbackrest"]["repoHost"]["ready"], true);
-    assert_eq!(status["postgresVersion"], 17);
+    assert!(
+        status.get("postgresVersion").is_none(),
+        "PGO writes it only after a major upgrade"
+    );
     assert!(
         status["patroni"]["systemIdentifier"]
             .as_str()
@@ -142,12 +147,21 @@ async fn a_created_cluster_becomes_ready_with_its_secrets_and_services() {
     assert_eq!(data["host"], "hippo-primary.default.svc");
     assert_eq!(data["port"], "5432");
     assert_eq!(data["pgbouncer-host"], "hippo-pgbouncer.default.svc");
+    // PGO's default password policy includes URI delimiters; `uri` escapes them as Go's
+    // `url.UserPassword` does.
+    let escaped: String = data["password"]
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~$&+,;=".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
     assert_eq!(
         data["uri"],
-        format!(
-            "postgresql://app:{}@hippo-primary.default.svc:5432/appdb",
-            data["password"]
-        )
+        format!("postgresql://app:{escaped}@hippo-primary.default.svc:5432/appdb")
     );
     assert!(data["verifier"].starts_with("SCRAM-SHA-256$4096:"));
     let labels = user.metadata.labels.clone().unwrap_or_default();
@@ -258,7 +272,7 @@ async fn shutting_a_cluster_down_brings_every_replica_to_zero() {
     until_status(&api, "hippo", "shut down", |s| {
         s["observedGeneration"] == 2
             && ready_replicas(s) == Some(0)
-            && s["proxy"]["pgBouncer"]["readyReplicas"] == 0
+            && s["proxy"]["pgBouncer"].get("readyReplicas").is_none()
     })
     .await;
 }
@@ -269,7 +283,7 @@ async fn a_slow_operator_observes_a_new_generation_only_after_its_delay() {
     let started = std::time::Instant::now();
     apply(&api, cluster_manifest("hippo")).await;
     until_status(&api, "hippo", "initial status", |s| {
-        s["instances"][0]["replicas"] == 1
+        s["instances"][0]["name"] == "instance1"
     })
     .await;
     let early = api.get("hippo").await.expect("cluster");

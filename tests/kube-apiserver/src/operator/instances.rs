@@ -1,0 +1,298 @@
+//! The PostgreSQL instances of a simulated cluster and their Pods.
+//!
+//! PGO runs each instance as a one-replica StatefulSet named `<cluster>-<set>-<4 chars>` (the
+//! name `spec.patroni.switchover.targetInstance` takes) whose Pod is `<instance>-0`. This
+//! server serves no StatefulSets, so the instances are discoverable the way PGO itself finds
+//! them: Pods labelled `postgres-operator.crunchydata.com/cluster`, `.../instance-set`,
+//! `.../instance` (the StatefulSet name), `.../data=postgres` and `.../patroni=<cluster>-ha`,
+//! with Patroni's `.../role` (`master` on the leader, `replica` on the others, set only while
+//! PostgreSQL runs) and its `status` annotation (JSON with `role`, `state`, `timeline`). Their
+//! controller ownerReference names the (unserved) StatefulSet. Names are derived from the
+//! cluster's uid, set and ordinal, so they are stable for a cluster and survive an operator
+//! restart; scaling down keeps the primary, like PGO's `byPriority`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::children::{Cluster, LABEL_CLUSTER, LABEL_ROLE};
+
+pub(crate) const LABEL_INSTANCE: &str = "postgres-operator.crunchydata.com/instance";
+pub(crate) const LABEL_INSTANCE_SET: &str = "postgres-operator.crunchydata.com/instance-set";
+pub(crate) const LABEL_DATA: &str = "postgres-operator.crunchydata.com/data";
+pub(crate) const LABEL_PATRONI: &str = "postgres-operator.crunchydata.com/patroni";
+/// Patroni's role label value on the leader (PGO's `RolePatroniLeader`).
+pub const ROLE_LEADER: &str = "master";
+/// Patroni's role label value on followers.
+pub const ROLE_REPLICA: &str = "replica";
+
+/// Kubernetes' `rand.String` alphabet, which PGO's instance names use.
+const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+fn suffix(uid: &str, set: &str, ordinal: u32) -> String {
+    let digest = Sha256::digest(format!("{uid}/{set}/{ordinal}").as_bytes());
+    digest[..4]
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// The instance sets of the spec: (name, replicas), PGO's default names `00`, `01`.. for
+/// unnamed sets.
+pub(crate) fn spec_sets(c: &Cluster<'_>) -> Vec<(String, i64)> {
+    c.spec
+        .get("instances")
+        .and_then(Value::as_array)
+        .map(|sets| {
+            sets.iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let name = s
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .filter(|n| !n.is_empty());
+                    let name = name.map(String::from).unwrap_or_else(|| format!("{i:02}"));
+                    (name, s.get("replicas").and_then(Value::as_i64).unwrap_or(1))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The instances of one cluster and which one leads.
+#[derive(Debug, Default)]
+pub(crate) struct Instances {
+    /// Per set, (ordinal, instance name) in creation order.
+    sets: BTreeMap<String, Vec<(u32, String)>>,
+    next: BTreeMap<String, u32>,
+    pub primary: Option<String>,
+}
+
+impl Instances {
+    /// Grows or shrinks every set to its `replicas`; a set gone from the spec loses its
+    /// instances. Shrinking removes replicas before the primary, newest first.
+    pub fn sync(&mut self, c: &Cluster<'_>, sets: &[(String, i64)]) {
+        self.sets
+            .retain(|name, _| sets.iter().any(|(n, _)| n == name));
+        for (set, replicas) in sets {
+            let want = usize::try_from((*replicas).max(0)).unwrap_or(0);
+            let next = self.next.entry(set.clone()).or_insert(0);
+            let members = self.sets.entry(set.clone()).or_default();
+            while members.len() < want {
+                let mut ordinal = *next;
+                let mut name;
+                loop {
+                    name = format!("{}-{set}-{}", c.name, suffix(c.uid, set, ordinal));
+                    if !members.iter().any(|(_, n)| *n == name) {
+                        break;
+                    }
+                    ordinal += 1;
+                }
+                *next = ordinal + 1;
+                members.push((ordinal, name));
+            }
+            while members.len() > want {
+                let victim = members
+                    .iter()
+                    .rposition(|(_, n)| Some(n) != self.primary.as_ref())
+                    .unwrap_or(members.len() - 1);
+                members.remove(victim);
+            }
+        }
+        if self.primary.as_ref().is_some_and(|p| !self.contains(p)) {
+            self.primary = None;
+        }
+    }
+
+    /// Adopts instances observed as Pods (after an operator restart): (set, instance, leader).
+    pub fn adopt(&mut self, observed: &[(String, String, bool)]) {
+        for (set, name, leader) in observed {
+            let members = self.sets.entry(set.clone()).or_default();
+            if !members.iter().any(|(_, n)| n == name) {
+                let ordinal = members.iter().map(|(o, _)| o + 1).max().unwrap_or(0);
+                members.push((ordinal, name.clone()));
+                let next = self.next.entry(set.clone()).or_insert(0);
+                *next = (*next).max(ordinal + 100);
+            }
+            if *leader {
+                self.primary = Some(name.clone());
+            }
+        }
+    }
+
+    /// Every instance: (set, name), sets in name order.
+    pub fn all(&self) -> Vec<(String, String)> {
+        self.sets
+            .iter()
+            .flat_map(|(set, members)| members.iter().map(|(_, n)| (set.clone(), n.clone())))
+            .collect()
+    }
+
+    pub fn count(&self) -> usize {
+        self.sets.values().map(Vec::len).sum()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.sets.values().flatten().any(|(_, n)| n == name)
+    }
+
+    /// The set of an instance.
+    pub fn set_of(&self, name: &str) -> Option<String> {
+        self.sets
+            .iter()
+            .find(|(_, members)| members.iter().any(|(_, n)| n == name))
+            .map(|(set, _)| set.clone())
+    }
+
+    /// Elects the first instance of the first spec set when there is no leader.
+    pub fn elect(&mut self, spec_order: &[(String, i64)]) {
+        if self.primary.is_some() {
+            return;
+        }
+        self.primary = spec_order
+            .iter()
+            .filter_map(|(set, _)| self.sets.get(set).and_then(|m| m.first()))
+            .map(|(_, n)| n.clone())
+            .next();
+    }
+
+    /// The replica Patroni picks for a switchover without a target: the first by name.
+    pub fn best_replica(&self) -> Option<String> {
+        let mut replicas: Vec<String> = self
+            .all()
+            .into_iter()
+            .map(|(_, n)| n)
+            .filter(|n| Some(n) != self.primary.as_ref())
+            .collect();
+        replicas.sort();
+        replicas.into_iter().next()
+    }
+}
+
+/// How an instance Pod is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PodState {
+    /// PostgreSQL runs and Patroni has a role for it.
+    pub running: bool,
+    pub leader: bool,
+    pub timeline: u32,
+    /// The container's waiting reason while PostgreSQL does not run.
+    pub waiting: &'static str,
+}
+
+/// The Pod of `instance` (metadata and spec; the status goes to `/status`).
+pub(crate) fn pod(c: &Cluster<'_>, set: &str, instance: &str, state: PodState) -> Value {
+    let mut labels = c
+        .spec
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (k, v) in [
+        (LABEL_CLUSTER, c.name.to_string()),
+        (LABEL_INSTANCE_SET, set.to_string()),
+        (LABEL_INSTANCE, instance.to_string()),
+        (LABEL_DATA, "postgres".to_string()),
+        (LABEL_PATRONI, format!("{}-ha", c.name)),
+    ] {
+        labels.insert(k.into(), Value::from(v));
+    }
+    let role = if state.leader {
+        ROLE_LEADER
+    } else {
+        ROLE_REPLICA
+    };
+    let mut annotations = serde_json::Map::new();
+    if state.running {
+        labels.insert(LABEL_ROLE.into(), Value::from(role));
+        let host = format!("{instance}-0.{}-pods", c.name);
+        let mut member = json!({
+            "conn_url": format!("postgres://{host}:{}/postgres", c.port()),
+            "api_url": format!("https://{host}:8008/patroni"),
+            "state": "running",
+            "role": role,
+            "version": "4.0.5",
+            "timeline": state.timeline,
+        });
+        if !state.leader {
+            member["replication_state"] = Value::from("streaming");
+        }
+        annotations.insert("status".into(), Value::from(member.to_string()));
+    }
+    let image = c
+        .spec
+        .get("image")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .unwrap_or_else(|| {
+            let version = c
+                .spec
+                .get("postgresVersion")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            format!(
+                "registry.developers.crunchydata.com/crunchydata/crunchy-postgres:ubi9-{version}"
+            )
+        });
+    let sts_uid = uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_OID,
+        format!("{}/{instance}", c.uid).as_bytes(),
+    );
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": format!("{instance}-0"),
+            "namespace": c.namespace,
+            "labels": labels,
+            "annotations": annotations,
+            "ownerReferences": [{
+                "apiVersion": "apps/v1", "kind": "StatefulSet", "name": instance,
+                "uid": sts_uid.to_string(), "controller": true, "blockOwnerDeletion": true,
+            }],
+        },
+        "spec": {
+            "hostname": format!("{instance}-0"),
+            "subdomain": format!("{}-pods", c.name),
+            "containers": [{ "name": "database", "image": image }],
+        },
+    })
+}
+
+/// The Pod status: `Running` with a running `database` container and `Ready` while
+/// PostgreSQL runs; otherwise not ready, `Pending` while containers are being created and
+/// `Running` with a waiting container otherwise.
+pub(crate) fn pod_status(pod: &Value, state: PodState) -> Value {
+    let ready = if state.running { "True" } else { "False" };
+    let image = pod
+        .pointer("/spec/containers/0/image")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let container_state = if state.running {
+        json!({ "running": {} })
+    } else {
+        json!({ "waiting": { "reason": state.waiting } })
+    };
+    let phase = if !state.running && state.waiting == "ContainerCreating" {
+        "Pending"
+    } else {
+        "Running"
+    };
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": { "name": pod["metadata"]["name"], "namespace": pod["metadata"]["namespace"] },
+        "status": {
+            "phase": phase,
+            "conditions": [
+                { "type": "Ready", "status": ready },
+                { "type": "ContainersReady", "status": ready },
+            ],
+            "containerStatuses": [{
+                "name": "database", "image": image, "imageID": "", "ready": state.running,
+                "restartCount": 0, "started": state.running, "state": container_state,
+            }],
+        },
+    })
+}

@@ -1,0 +1,315 @@
+//! One simulated cluster's life beyond its spec: the instances and their leader, bootstrap,
+//! the data's major version, the timeline, the first (replica-create) and scheduled backups,
+//! and the day-2 flows ([`super::manual`], [`super::restore`], [`super::switchover`]; the
+//! upgrade is driven from [`super::upgrade`]). [`ClusterSim::tick`] advances it to `now`;
+//! [`super::status`] renders what PGO would report from it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::children::Cluster;
+use super::credentials::revision;
+use super::instances::{Instances, PodState, spec_sets};
+use super::manual::Manual;
+use super::repository::{BackupKind, Repository, repo_key};
+use super::restore::Restore;
+use super::scenario::{Outcome, Scenario};
+use super::switchover::Switchover;
+use super::{manual, restore, switchover};
+
+/// What one reconcile sees.
+pub(crate) struct Tick<'a> {
+    pub c: &'a Cluster<'a>,
+    pub scenario: &'a Scenario,
+    pub now: Instant,
+    pub wall: DateTime<Utc>,
+}
+
+impl Tick<'_> {
+    /// RFC 3339 in UTC, seconds precision (how Kubernetes serializes `metav1.Time`).
+    pub fn wall_str(&self) -> String {
+        self.wall.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    }
+
+    pub fn unix(&self) -> i64 {
+        self.wall.timestamp()
+    }
+
+    pub fn annotation(&self, key: &str) -> &str {
+        self.c
+            .object
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(key))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// `spec.backups.pgbackrest.repos[].name`.
+    pub fn repo_names(&self) -> Vec<String> {
+        self.c
+            .spec
+            .pointer("/backups/pgbackrest/repos")
+            .and_then(Value::as_array)
+            .map(|repos| {
+                repos
+                    .iter()
+                    .filter_map(|r| r.get("name").and_then(Value::as_str))
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn spec_version(&self) -> Option<i64> {
+        self.c.spec.get("postgresVersion").and_then(Value::as_i64)
+    }
+}
+
+/// A Kubernetes Event PGO records on the cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Event {
+    pub warning: bool,
+    pub reason: String,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ClusterSim {
+    pub instances: Instances,
+    /// Instances were adopted from existing Pods (or there were none).
+    pub adopted: bool,
+    pub timeline: u32,
+    pub system_identifier: Option<String>,
+    pub bootstrapped: bool,
+    /// The major version of the data directory.
+    pub data_version: Option<i64>,
+    /// `status.postgresVersion`, written only by a completed PGUpgrade.
+    pub status_version: Option<i64>,
+    /// A PGUpgrade rewrote the data: the next start brings a new system identifier, a
+    /// `stanza-upgrade` and a new replica-create backup.
+    pub upgraded: bool,
+    /// PostgreSQL runs on every instance and Patroni has a leader.
+    pub running: bool,
+    pub stanza_created: bool,
+    pub first_backup_due: Option<Instant>,
+    pub first_backup_done: bool,
+    scheduled_recorded: BTreeSet<String>,
+    pub manual: Manual,
+    pub restore: Option<Restore>,
+    pub switchover: Switchover,
+    /// Each user's SCRAM verifier, as in its Secret.
+    pub verifiers: BTreeMap<String, String>,
+    pub users_revision: Option<String>,
+    pub database_revision: Option<String>,
+    /// `status.startupInstance`: the first instance, then the primary when the cluster stops.
+    pub startup_instance: Option<(String, String)>,
+    pub events: Vec<Event>,
+    emitted: BTreeSet<(String, String)>,
+}
+
+fn new_system_identifier() -> String {
+    format!(
+        "7{:018}",
+        rand::rng().random_range(0..1_000_000_000_000_000_000u64)
+    )
+}
+
+impl ClusterSim {
+    /// Records an Event once per distinct reason and message.
+    pub fn event(&mut self, warning: bool, reason: &str, message: String) {
+        if self.emitted.insert((reason.to_string(), message.clone())) {
+            self.events.push(Event {
+                warning,
+                reason: reason.to_string(),
+                message,
+            });
+        }
+    }
+
+    /// Whether PostgreSQL may run at all now: the outcome allows it, the cluster is not shut
+    /// down, no restore holds the instances down and the data matches the image's version.
+    fn can_run(&self, t: &Tick<'_>) -> bool {
+        t.scenario.outcome == Outcome::Ready
+            && !t.c.shutdown()
+            && self.restore.as_ref().is_none_or(|r| !r.blocks_instances())
+            && self
+                .data_version
+                .is_none_or(|v| t.spec_version().is_none_or(|s| s == v))
+    }
+
+    /// Whether instance Pods exist (they do not while shut down or while a restore has them
+    /// removed).
+    pub fn pods_exist(&self, t: &Tick<'_>) -> bool {
+        !t.c.shutdown() && self.restore.as_ref().is_none_or(|r| !r.removes_pods())
+    }
+
+    /// Every instance Pod that should exist now, with its state.
+    pub fn pods(&self, t: &Tick<'_>) -> Vec<(String, String, PodState)> {
+        if !self.pods_exist(t) {
+            return Vec::new();
+        }
+        let waiting = if t.scenario.outcome != Outcome::Ready {
+            "ContainerCreating"
+        } else if self.restore.as_ref().is_some_and(Restore::blocks_instances) {
+            "PodInitializing"
+        } else {
+            "CrashLoopBackOff"
+        };
+        self.instances
+            .all()
+            .into_iter()
+            .map(|(set, name)| {
+                let leader = self.instances.primary.as_deref() == Some(name.as_str());
+                let state = PodState {
+                    running: self.running,
+                    leader,
+                    timeline: self.timeline,
+                    waiting,
+                };
+                (set, name, state)
+            })
+            .collect()
+    }
+
+    /// Advances the cluster to `t.now` (called once the current generation is observed).
+    pub fn tick(&mut self, t: &Tick<'_>, repo: &mut Repository) {
+        let sets = spec_sets(t.c);
+        self.instances.sync(t.c, &sets);
+        if self.timeline == 0 {
+            self.timeline = 1;
+        }
+
+        switchover::reconcile(self, t, repo);
+        restore::reconcile(self, t, repo);
+
+        let can_run = self.can_run(t);
+        if can_run && (!self.bootstrapped || self.upgraded) {
+            self.start_fresh(t, repo);
+        }
+        self.running = can_run && self.bootstrapped;
+        if self.running {
+            self.instances.elect(&sets);
+            if self.startup_instance.is_none() {
+                self.startup_instance = self
+                    .instances
+                    .primary
+                    .as_ref()
+                    .and_then(|p| Some((self.instances.set_of(p)?, p.clone())));
+            }
+            self.backups(t, repo);
+            self.users(t);
+        }
+        if t.c.shutdown()
+            && let Some(p) = self.instances.primary.clone()
+            && let Some(set) = self.instances.set_of(&p)
+        {
+            self.startup_instance = Some((set, p));
+        }
+
+        manual::reconcile(self, t, repo);
+    }
+
+    /// First start, or the first start after a major upgrade (new data directory).
+    fn start_fresh(&mut self, t: &Tick<'_>, repo: &mut Repository) {
+        self.bootstrapped = true;
+        self.upgraded = false;
+        self.data_version = t.spec_version();
+        self.system_identifier = Some(new_system_identifier());
+        self.stanza_created = false;
+        self.first_backup_done = false;
+        self.first_backup_due = Some(t.now + t.scenario.first_backup_after);
+        self.scheduled_recorded.clear();
+        let _ = repo;
+    }
+
+    /// Stanza creation, the replica-create backup and one run of each backup schedule.
+    fn backups(&mut self, t: &Tick<'_>, repo: &mut Repository) {
+        let names = t.repo_names();
+        if names.is_empty() {
+            return;
+        }
+        let keys: Vec<u32> = names.iter().map(|n| repo_key(n)).collect();
+        repo.set_repos(keys.clone());
+        if !self.stanza_created {
+            let system_id = self
+                .system_identifier
+                .as_deref()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            repo.stanza_create(
+                keys.clone(),
+                self.data_version.unwrap_or(0),
+                system_id,
+                self.timeline,
+            );
+            self.stanza_created = true;
+            self.event(
+                false,
+                "StanzasCreated",
+                "pgBackRest stanza creation completed successfully".into(),
+            );
+        }
+        if !self.first_backup_done && self.first_backup_due.is_none_or(|due| t.now >= due) {
+            repo.backup(keys[0], BackupKind::Full, t.unix(), self.timeline);
+            self.first_backup_done = true;
+        }
+        if !self.first_backup_done {
+            return;
+        }
+        for (name, schedule) in scheduled(t.c) {
+            let key = format!("{name}/{schedule}");
+            if self.scheduled_recorded.insert(key) {
+                let kind = match schedule {
+                    "full" => BackupKind::Full,
+                    "differential" => BackupKind::Diff,
+                    _ => BackupKind::Incr,
+                };
+                repo.backup(repo_key(&name), kind, t.unix(), self.timeline);
+            }
+        }
+    }
+
+    /// `usersRevision`/`databaseRevision`: hashes of what PGO executed in PostgreSQL, which
+    /// include each user's verifier, so a new password changes the revision (once PostgreSQL
+    /// runs to receive it).
+    fn users(&mut self, t: &Tick<'_>) {
+        let users = t.c.users();
+        let with_verifiers: Vec<(&String, &Vec<String>, Option<&String>)> = users
+            .iter()
+            .map(|u| (&u.name, &u.databases, self.verifiers.get(&u.name)))
+            .collect();
+        let databases: Vec<&Vec<String>> = users.iter().map(|u| &u.databases).collect();
+        self.users_revision = Some(revision(&format!(
+            "users/{}",
+            serde_json::to_string(&with_verifiers).unwrap_or_default()
+        )));
+        self.database_revision = Some(revision(&format!(
+            "databases/{}",
+            serde_json::to_string(&databases).unwrap_or_default()
+        )));
+    }
+}
+
+/// `(repo, schedule)` for every `repos[].schedules.{full,differential,incremental}`.
+pub(crate) fn scheduled(c: &Cluster<'_>) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    for repo in c
+        .spec
+        .pointer("/backups/pgbackrest/repos")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = repo.get("name").and_then(Value::as_str).unwrap_or("");
+        for ty in ["full", "differential", "incremental"] {
+            if repo.pointer(&format!("/schedules/{ty}")).is_some() {
+                out.push((name.to_string(), ty));
+            }
+        }
+    }
+    out
+}
