@@ -3,8 +3,8 @@
 //! `fromPostgresVersion`, `toPostgresVersion`) upgrades its cluster once every precondition
 //! holds. Each reconcile walks PGO's checks in order and reports the first that fails on the
 //! condition `Progressing` (False, with PGO's reason and message); a check that passes turns a
-//! `Progressing` that had failed on it back to True `PGUpgradeProgressing` "Upgrade progressing
-//! for cluster <name>":
+//! `Progressing` that had failed on it back to True `PGUpgradeProgressing` ("Upgrade
+//! progressing for cluster `<name>`"):
 //!
 //! 1. `Succeeded` already has reason `PGUpgradeSucceeded`: nothing more.
 //! 2. `fromPostgresVersion >= toPostgresVersion`: `PGUpgradeInvalid` (the v1beta1 CRD's CEL
@@ -13,14 +13,14 @@
 //! 4. `spec.postgresVersion` already is the target and the upgrade Job has not completed:
 //!    `PGUpgradeResolved`.
 //! 5. `status.postgresVersion` is the target: `PGUpgradeCompleted`, and once the Job completed
-//!    `Succeeded` True `PGUpgradeSucceeded` "PostgresCluster <name> is ready to complete
-//!    upgrade to version <to>".
+//!    `Succeeded` True `PGUpgradeSucceeded` ("PostgresCluster `<name>` is ready to complete
+//!    upgrade to version `<to>`").
 //! 6. Not shut down (`spec.shutdown` true, `status.observedGeneration` current and every
 //!    `status.instances[].replicas` zero): `PGClusterNotShutdown`.
 //! 7. No `status.startupInstance` naming an instance: `PGClusterPrimaryNotIdentified`.
 //! 8. `spec.postgresVersion` is not `fromPostgresVersion`: `PGUpgradeInvalidForCluster`.
-//! 9. The cluster lacks the annotation `postgres-operator.crunchydata.com/allow-upgrade:
-//!    <PGUpgrade name>`: `PGClusterMissingRequiredAnnotation`.
+//! 9. The cluster lacks the annotation `postgres-operator.crunchydata.com/allow-upgrade` with
+//!    the PGUpgrade's name as value: `PGClusterMissingRequiredAnnotation`.
 //! 10. The upgrade Job failed (backoff limit 0: one failed Pod, e.g. `pg_upgrade --check`
 //!     refused): `Succeeded` False `PGUpgradeFailed` "Upgrade jobs failed, please check
 //!     individual pod logs"; the data stays on the old version.
