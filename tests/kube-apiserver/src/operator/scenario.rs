@@ -48,10 +48,13 @@ pub struct Scenario {
     pub deletion: Deletion,
     /// How long one simulated Job (a backup, a restore, an upgrade) or one step of a day-2
     /// flow (stopping instances for a restore, a switchover) takes. A failing Job retries
-    /// like a Kubernetes Job: one failed Pod per `job_duration` up to its backoff limit.
+    /// like a Kubernetes Job: one failed Pod per `job_duration` up to its backoff limit. Read
+    /// on every reconcile, so a test can hold a flow in one state with a long duration and
+    /// release it with [`crate::operator::SimulatedOperator::set_scenario`].
     pub job_duration: Duration,
     /// Time between the cluster's first start and its first full backup (the replica-create
-    /// backup a manual backup waits for).
+    /// backup a manual backup waits for). Read on every reconcile: a test can hold the backup
+    /// with a long delay and release it with [`crate::operator::SimulatedOperator::set_scenario`].
     pub first_backup_after: Duration,
     /// Manual backup Jobs fail (pgBackRest exits non-zero, e.g. the repository is full).
     pub manual_backups_fail: bool,

@@ -95,7 +95,9 @@ pub(crate) struct ClusterSim {
     /// PostgreSQL runs on every instance and Patroni has a leader.
     pub running: bool,
     pub stanza_created: bool,
-    pub first_backup_due: Option<Instant>,
+    /// When PostgreSQL (re)started on fresh data; the first backup follows
+    /// `first_backup_after` later (read from the current scenario, so a test can hold it).
+    pub started_at: Option<Instant>,
     pub first_backup_done: bool,
     scheduled_recorded: BTreeSet<String>,
     pub manual: Manual,
@@ -221,7 +223,7 @@ impl ClusterSim {
         self.system_identifier = Some(new_system_identifier());
         self.stanza_created = false;
         self.first_backup_done = false;
-        self.first_backup_due = Some(t.now + t.scenario.first_backup_after);
+        self.started_at = Some(t.now);
         self.scheduled_recorded.clear();
         let _ = repo;
     }
@@ -253,7 +255,10 @@ impl ClusterSim {
                 "pgBackRest stanza creation completed successfully".into(),
             );
         }
-        if !self.first_backup_done && self.first_backup_due.is_none_or(|due| t.now >= due) {
+        let due = self
+            .started_at
+            .is_none_or(|at| t.now >= at + t.scenario.first_backup_after);
+        if !self.first_backup_done && due {
             repo.backup(keys[0], BackupKind::Full, t.unix(), self.timeline);
             self.first_backup_done = true;
         }

@@ -16,7 +16,8 @@ fn request(id: &str, options: &[&str]) -> Value {
 
 #[tokio::test]
 async fn a_manual_backup_waits_for_the_first_full_backup_then_reports_its_job() {
-    let env = Env::start(fast().first_backup_after(Duration::from_millis(400))).await;
+    // The first backup is held until the scenario releases it.
+    let env = Env::start(fast().first_backup_after(Duration::from_secs(3600))).await;
     let mut m = cluster_manifest("hippo");
     m["metadata"]["annotations"] = json!({ BACKUP_ANNOTATION: "b1" });
     m["spec"]["backups"]["pgbackrest"]["manual"] =
@@ -44,6 +45,13 @@ async fn a_manual_backup_waits_for_the_first_full_backup_then_reports_its_job() 
             .is_none()
     );
     assert!(env.backups("hippo").is_empty());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        env.api.get("hippo").await.expect("cluster").data["status"]["pgbackrest"]["manualBackup"]["finished"],
+        false,
+        "still waiting"
+    );
+    env.operator.set_scenario("default", "hippo", fast());
 
     let done = env
         .until("hippo", "the backup finished", |s| {

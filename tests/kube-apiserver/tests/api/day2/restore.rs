@@ -21,13 +21,15 @@ fn timeline(pod: &Pod) -> Option<i64> {
 
 #[tokio::test]
 async fn a_point_in_time_restore_stops_every_instance_and_brings_them_back() {
-    // Steps long enough to look at the stopped cluster before the restore finishes.
-    let env = Env::start(fast().jobs_take(std::time::Duration::from_millis(300))).await;
+    let env = Env::start(fast()).await;
     let before = env.ready(ha("hippo", 2)).await;
     let sysid = before.data["status"]["patroni"]["systemIdentifier"].clone();
     let leader_timeline = timeline(&env.pods("hippo").await[0]);
     assert_eq!(leader_timeline, Some(1));
 
+    // Steps that last until released, to look at the stopped cluster.
+    let held = fast().jobs_take(std::time::Duration::from_secs(3600));
+    env.operator.set_scenario("default", "hippo", held);
     let target = chrono::Utc::now()
         .format("%Y-%m-%d %H:%M:%S%.6f+00")
         .to_string();
@@ -52,6 +54,7 @@ async fn a_point_in_time_restore_stops_every_instance_and_brings_them_back() {
         env.pods("hippo").await.is_empty(),
         "every instance Pod is gone"
     );
+    env.operator.set_scenario("default", "hippo", fast());
 
     let done = env
         .until("hippo", "restore finished", |s| {

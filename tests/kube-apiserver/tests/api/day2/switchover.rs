@@ -80,8 +80,11 @@ async fn a_switchover_moves_the_leader_to_the_target_instance() {
 
 #[tokio::test]
 async fn the_timeline_is_recorded_while_the_switchover_runs() {
-    let env = Env::start(fast().jobs_take(Duration::from_millis(300))).await;
+    let env = Env::start(fast()).await;
     env.ready(ha("hippo", 2)).await;
+    // Patroni's switchover lasts until the scenario releases it.
+    let held = fast().jobs_take(Duration::from_secs(3600));
+    env.operator.set_scenario("default", "hippo", held);
     env.merge("hippo", request("s1", None)).await;
     let pending = env
         .until("hippo", "timeline recorded", |s| {
@@ -94,6 +97,10 @@ async fn the_timeline_is_recorded_while_the_switchover_runs() {
             .get("switchover")
             .is_none()
     );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let still = env.api.get("hippo").await.expect("cluster");
+    assert!(still.data["status"]["patroni"].get("switchover").is_none());
+    env.operator.set_scenario("default", "hippo", fast());
     env.until("hippo", "switched over", |s| {
         s["patroni"]["switchover"] == "s1"
     })
