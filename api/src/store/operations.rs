@@ -351,7 +351,11 @@ pub async fn release(pool: &PgPool, claim: &Claimed) -> StoreResult<()> {
     Ok(())
 }
 
-/// The waiting create/update operations of a cluster whose target generation is now observed.
+/// The running create/update operations of a cluster whose target generation is now observed.
+/// Whatever their step: the operator may finish before the worker records that it applied
+/// (a worker killed after its apply, an apply whose answer timed out), and no later event
+/// would come for a cluster that is already ready. The worker's own late write is then fenced
+/// off by the state.
 pub async fn complete_observed(
     db: impl PgExecutor<'_>,
     cluster_id: Uuid,
@@ -360,7 +364,7 @@ pub async fn complete_observed(
     Ok(sqlx::query_scalar(
         "update operations set state = 'succeeded', step = 'done', waiting_for = null, error = null,
                 lease_owner = null, lease_expires_at = null, finished_at = now(), updated_at = now()
-         where cluster_id = $1 and kind in ('create', 'update') and state = 'running' and step = 'waiting'
+         where cluster_id = $1 and kind in ('create', 'update') and state = 'running'
            and target_generation <= $2
          returning id",
     )
