@@ -61,13 +61,26 @@ impl Modify for Conventions {
 }
 
 /// Error responses every operation documents, added where the handler did not document its own.
-const COMMON_ERRORS: [(&str, &str); 6] = [
+const COMMON_ERRORS: [(&str, &str); 7] = [
     ("400", "Malformed request (bad JSON, query or path value)"),
     ("401", "Missing or invalid credentials"),
     ("403", "Authenticated, but the role does not allow this"),
     ("404", "Not found (also for other tenants' resources)"),
     ("422", "Invalid fields; `errors[]` names each one"),
     ("500", "Internal error"),
+    (
+        "503",
+        "Unavailable for a moment (the metadata database is unreachable, or the request timed out); retry after `Retry-After`",
+    ),
+];
+
+/// Responses of every operation that takes a request body.
+const BODY_ERRORS: [(&str, &str); 2] = [
+    (
+        "413",
+        "The request body is larger than the configured limit",
+    ),
+    ("415", "The request body is missing or not JSON"),
 ];
 
 /// Applies the conventions to a finished document (after the routers merged their paths).
@@ -84,7 +97,13 @@ pub fn finish(mut openapi: OpenApi) -> OpenApi {
                     Vec::<String>::new(),
                 )]);
             }
-            for (status, description) in COMMON_ERRORS {
+            let body_errors = operation
+                .request_body
+                .is_some()
+                .then_some(BODY_ERRORS)
+                .into_iter()
+                .flatten();
+            for (status, description) in COMMON_ERRORS.into_iter().chain(body_errors) {
                 if public && matches!(status, "401" | "403") {
                     continue;
                 }

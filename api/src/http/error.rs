@@ -167,6 +167,18 @@ impl ApiError {
         Self::new(status, "http-error", title, detail)
     }
 
+    /// 503 with `Retry-After`: a dependency is down for a moment (the client should retry).
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            detail,
+        );
+        e.0.retry_after_seconds = Some(1);
+        e
+    }
+
     /// 500. The cause is logged here, never sent to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -230,6 +242,10 @@ impl From<StoreError> for ApiError {
             StoreError::Constraint { constraint, .. } => ApiError::conflict(format!(
                 "the change conflicts with existing data ({constraint})"
             )),
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %e, "metadata database unavailable");
+                ApiError::unavailable("the metadata database is unavailable; retry shortly")
+            }
             StoreError::Database(e) => ApiError::internal(e),
         }
     }

@@ -69,6 +69,26 @@ impl From<sqlx::Error> for StoreError {
 }
 
 impl StoreError {
+    /// True when the database could not be reached or is shutting down or starting up (a
+    /// restart, a failover): the request may succeed if retried, unlike a failing query.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(err) = self else {
+            return false;
+        };
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // 57P01-57P03: admin/crash shutdown, cannot connect now; 08: connection exceptions.
+            _ => err
+                .as_database_error()
+                .and_then(|db| db.code())
+                .is_some_and(|code| code.starts_with("57P") || code.starts_with("08")),
+        }
+    }
+
     /// True when the named constraint refused the write.
     pub fn is_constraint(&self, name: &str) -> bool {
         matches!(self, StoreError::Constraint { constraint, .. } if constraint == name)
