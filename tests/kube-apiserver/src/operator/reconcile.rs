@@ -123,13 +123,31 @@ impl Controller {
         .boxed();
         let mut tick = tokio::time::interval(resync);
         loop {
-            tokio::select! {
+            // A watch event reconciles the cluster it is about; a tick (or a relist) all of
+            // them, so a thousand clusters do not cost a thousand reconciles per event.
+            let only: Option<String> = tokio::select! {
                 _ = cancel.cancelled() => return,
                 event = clusters.next() => match event {
-                    Some(Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o))) => self.remember(o),
-                    Some(Ok(watcher::Event::Delete(o))) => self.forget(&o),
-                    Some(Ok(watcher::Event::Init | watcher::Event::InitDone)) => {}
-                    Some(Err(e)) => tracing::debug!("simulated operator: watch error: {e}"),
+                    Some(Ok(watcher::Event::Apply(o))) => {
+                        let uid = o.metadata.uid.clone();
+                        self.remember(o);
+                        if uid.is_none() { continue; }
+                        uid
+                    }
+                    Some(Ok(watcher::Event::InitApply(o))) => {
+                        self.remember(o);
+                        continue;
+                    }
+                    Some(Ok(watcher::Event::Delete(o))) => {
+                        self.forget(&o);
+                        continue;
+                    }
+                    Some(Ok(watcher::Event::Init)) => continue,
+                    Some(Ok(watcher::Event::InitDone)) => None,
+                    Some(Err(e)) => {
+                        tracing::debug!("simulated operator: watch error: {e}");
+                        continue;
+                    }
                     None => return,
                 },
                 event = upgrades.next() => match event {
@@ -137,27 +155,47 @@ impl Controller {
                         if let (Some(uid), Ok(v)) = (uid_of(&o), serde_json::to_value(&o)) {
                             self.upgrade_cache.insert(uid, v);
                         }
+                        None
                     }
                     Some(Ok(watcher::Event::Delete(o))) => {
                         if let Some(uid) = uid_of(&o) {
                             self.upgrade_cache.remove(&uid);
                             self.upgrade_state.remove(&uid);
                         }
+                        None
                     }
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => tracing::debug!("simulated operator: watch error: {e}"),
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => {
+                        tracing::debug!("simulated operator: watch error: {e}");
+                        continue;
+                    }
                     None => return,
                 },
                 event = secrets.next() => match event {
-                    Some(Ok(watcher::Event::Apply(s) | watcher::Event::InitApply(s))) => self.secret_changed(&s, false),
-                    Some(Ok(watcher::Event::Delete(s))) => self.secret_changed(&s, true),
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => tracing::debug!("simulated operator: watch error: {e}"),
+                    Some(Ok(watcher::Event::Apply(s) | watcher::Event::InitApply(s))) => {
+                        self.secret_changed(&s, false);
+                        let Some(owner) = controller_uid(&s) else { continue };
+                        Some(owner)
+                    }
+                    Some(Ok(watcher::Event::Delete(s))) => {
+                        self.secret_changed(&s, true);
+                        let Some(owner) = controller_uid(&s) else { continue };
+                        Some(owner)
+                    }
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => {
+                        tracing::debug!("simulated operator: watch error: {e}");
+                        continue;
+                    }
                     None => return,
                 },
-                _ = tick.tick() => {}
-            }
-            let keys: Vec<String> = self.cache.keys().cloned().collect();
+                _ = tick.tick() => None,
+            };
+            let keys: Vec<String> = match only {
+                Some(uid) if self.cache.contains_key(&uid) => vec![uid],
+                Some(_) => continue,
+                None => self.cache.keys().cloned().collect(),
+            };
             for key in keys {
                 if cancel.is_cancelled() {
                     return;
@@ -681,4 +719,15 @@ fn tracked_pod<'a>(
     pod: &str,
 ) -> Option<&'a String> {
     tracked.get(uid).and_then(|t| t.pods.get(pod))
+}
+
+/// The uid of the object that controls `secret` (its cluster).
+fn controller_uid(secret: &Secret) -> Option<String> {
+    secret
+        .metadata
+        .owner_references
+        .as_ref()?
+        .iter()
+        .find(|o| o.controller == Some(true))
+        .map(|o| o.uid.clone())
 }
