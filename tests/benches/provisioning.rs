@@ -1,10 +1,15 @@
-//! Provisioning benchmark (prints figures; never fails on time):
-//! 1. latency from `POST /v1/tenants/{t}/clusters` to the PostgresCluster existing in the test
-//!    Kubernetes API server (p50/p99 over sequential creates);
-//! 2. wall time for 10,000 creates across 1,000 tenants to all be applied.
+//! Provisioning benchmark (prints figures; never fails on time), against a release
+//! `pgplane serve` process with `PGPLANE_PLATFORM=kubernetes` pointed through a kubeconfig at
+//! the test Kubernetes API server:
+//! 1. RSS of the idle process;
+//! 2. latency from `POST /v1/tenants/{t}/clusters` to the PostgresCluster existing in the test
+//!    API server (p50/p99 over sequential creates, seen through a watch);
+//! 3. wall time for 10,000 creates across 1,000 tenants to all be applied;
+//! 4. RSS while the status sync watches the 10,000 clusters, once the simulated operator has
+//!    given them status, Services and Secrets.
 //!
-//! Run: `cargo bench -p pgplane-tests --bench provisioning` (`BENCH_CLUSTERS`, `BENCH_TENANTS`
-//! and `BENCH_LATENCY_SAMPLES` scale it).
+//! Run through `scripts/bench` (`BENCH_CLUSTERS`, `BENCH_TENANTS`, `BENCH_LATENCY_SAMPLES`
+//! scale it).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,16 +18,24 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::watcher;
+use kube_test_apiserver::operator::{OperatorOptions, SimulatedOperator};
 use kube_test_apiserver::{ServerOptions, TestApiServer, postgrescluster_resource};
-use pgplane::platform::kubernetes::{KubernetesOptions, KubernetesPlatform};
-use pgplane_tests::TestApp;
+use pgplane::config::DatabaseConfig;
+use pgplane_tests::bench::{self, env_usize, round2};
+use pgplane_tests::process::ServeProcess;
+use pgplane_tests::{PASSWORD, TestClient};
 use serde_json::json;
+use tokio::sync::Notify;
 
-type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
+#[derive(Default)]
+struct Arrivals {
+    seen: Mutex<HashMap<String, Instant>>,
+    changed: Notify,
+}
 
 /// Records when each PostgresCluster first appears, through a watch (no polling).
-fn watch_arrivals(kube: &TestApiServer) -> Arrivals {
-    let arrivals: Arrivals = Arc::default();
+fn watch_arrivals(kube: &TestApiServer) -> Arc<Arrivals> {
+    let arrivals: Arc<Arrivals> = Arc::default();
     let api: Api<DynamicObject> = Api::all_with(kube.client(), &postgrescluster_resource());
     let sink = arrivals.clone();
     tokio::spawn(async move {
@@ -33,7 +46,7 @@ fn watch_arrivals(kube: &TestApiServer) -> Arrivals {
                 _ => vec![],
             };
             let now = Instant::now();
-            let mut seen = sink.lock().unwrap();
+            let mut seen = sink.seen.lock().unwrap();
             for o in objects {
                 let key = format!(
                     "{}/{}",
@@ -42,62 +55,81 @@ fn watch_arrivals(kube: &TestApiServer) -> Arrivals {
                 );
                 seen.entry(key).or_insert(now);
             }
+            drop(seen);
+            sink.changed.notify_waiters();
         }
     });
     arrivals
+}
+
+impl Arrivals {
+    async fn wait_until(&self, done: impl Fn(&HashMap<String, Instant>) -> bool) {
+        loop {
+            let changed = self.changed.notified();
+            if done(&self.seen.lock().unwrap()) {
+                return;
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(100), changed).await;
+        }
+    }
+
+    async fn arrival(&self, key: &str) -> Instant {
+        self.wait_until(|seen| seen.contains_key(key)).await;
+        self.seen.lock().unwrap()[key]
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn wait_for(arrivals: &Arrivals, key: &str) -> Instant {
-    loop {
-        if let Some(at) = arrivals.lock().unwrap().get(key) {
-            return *at;
-        }
-        tokio::time::sleep(Duration::from_micros(200)).await;
-    }
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 #[tokio::main]
 async fn main() {
-    let env = |k: &str, d: usize| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
     let (latency_samples, tenants, total) = (
-        env("BENCH_LATENCY_SAMPLES", 200),
-        env("BENCH_TENANTS", 1000),
-        env("BENCH_CLUSTERS", 10_000),
+        env_usize("BENCH_LATENCY_SAMPLES", 200),
+        env_usize("BENCH_TENANTS", 1000),
+        env_usize("BENCH_CLUSTERS", 10_000),
     );
     let kube = TestApiServer::start(ServerOptions::default())
         .await
         .unwrap();
-    let platform = Arc::new(KubernetesPlatform::new(
-        kube.client(),
-        KubernetesOptions::default(),
-    ));
-    let app = TestApp::spawn_with_platform(
-        platform,
+    let out = bench::out_dir();
+    let kubeconfig = out.join("kubeconfig");
+    kube.write_kubeconfig(&kubeconfig).unwrap();
+    let database_url = pgplane_tests::postgres::fresh_database().await;
+    let log = out.join("provisioning-serve.log");
+    let _ = std::fs::remove_file(&log);
+    let serve = ServeProcess::start(
+        &database_url,
         &[
-            "--default-max-clusters",
-            "100000",
-            "--default-max-instances",
-            "100000",
-            "--default-max-cpu-millis",
-            "100000000",
-            "--default-max-memory-mib",
-            "100000000",
-            "--default-max-storage-gib",
-            "100000000",
+            ("PGPLANE_PLATFORM", "kubernetes"),
+            ("KUBECONFIG", kubeconfig.to_str().unwrap()),
+            ("PGPLANE_DEFAULT_MAX_CLUSTERS", "100000"),
+            ("PGPLANE_DEFAULT_MAX_INSTANCES", "100000"),
+            ("PGPLANE_DEFAULT_MAX_CPU_MILLIS", "100000000"),
+            ("PGPLANE_DEFAULT_MAX_MEMORY_MIB", "100000000"),
+            ("PGPLANE_DEFAULT_MAX_STORAGE_GIB", "100000000"),
         ],
+        &log,
     )
     .await;
+    let database = DatabaseConfig {
+        database_url: database_url.clone(),
+        db_max_connections: 2,
+    };
+    let admin_key =
+        pgplane::cli::bootstrap_admin(&database, "admin@bench.local", PASSWORD, "Admin")
+            .await
+            .unwrap();
+    let admin = TestClient::new(&serve.base_url, Some(admin_key));
+    admin.get("/v1/me").await.expect(200);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_idle = serve.rss_mib();
     let arrivals = watch_arrivals(&kube);
-    let admin = app.admin();
 
     // 1. latency, sequential creates in one tenant
     admin
@@ -115,23 +147,27 @@ async fn main() {
             )
             .await
             .expect(202);
-        let at = wait_for(&arrivals, &format!("pgplane-latency/{name}")).await;
+        let at = arrivals.arrival(&format!("pgplane-latency/{name}")).await;
         latencies.push(at - sent);
     }
     latencies.sort();
-    let p50 = percentile(&latencies, 0.5);
-    let p99 = percentile(&latencies, 0.99);
 
     // 2. throughput: `total` creates across `tenants` tenants
-    for t in 0..tenants {
-        admin
-            .post("/v1/tenants", json!({"name": format!("t{t}")}))
-            .await
-            .expect(201);
-    }
+    futures::stream::iter(0..tenants)
+        .map(|t| {
+            let admin = admin.clone();
+            async move {
+                admin
+                    .post("/v1/tenants", json!({"name": format!("t{t}")}))
+                    .await
+                    .expect(201);
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
     let started = Instant::now();
-    let per_tenant = total.div_ceil(tenants);
-    let posts = futures::stream::iter(0..total)
+    futures::stream::iter(0..total)
         .map(|i| {
             let admin = admin.clone();
             async move {
@@ -146,41 +182,65 @@ async fn main() {
             }
         })
         .buffer_unordered(32)
-        .collect::<Vec<_>>();
-    posts.await;
+        .collect::<Vec<_>>()
+        .await;
     let accepted = started.elapsed();
-    loop {
-        let applied = arrivals
-            .lock()
-            .unwrap()
-            .keys()
-            .filter(|k| k.starts_with("pgplane-t"))
-            .count();
-        if applied >= total {
+    arrivals
+        .wait_until(|seen| seen.keys().filter(|k| k.starts_with("pgplane-t")).count() >= total)
+        .await;
+    let all_applied = started.elapsed();
+
+    // 3. memory while watching every cluster, with what the operator adds to each
+    let operator = SimulatedOperator::start(
+        &kube,
+        OperatorOptions {
+            resync: Duration::from_secs(3600),
+            ..OperatorOptions::default()
+        },
+    );
+    let db = sqlx::PgPool::connect(&database_url).await.unwrap();
+    let settle = Instant::now();
+    let mut ready = 0;
+    while settle.elapsed() < Duration::from_secs(env_usize("BENCH_SETTLE_SECONDS", 300) as u64) {
+        ready = sqlx::query_scalar::<_, i64>("select count(*) from clusters where phase = 'ready'")
+            .fetch_one(&db)
+            .await
+            .unwrap();
+        if ready as usize >= total + latency_samples {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    let all_applied = started.elapsed();
+    let rss_watching = serve.rss_mib();
     println!(
-        "provisioning benchmark (test API server, debug={})",
-        cfg!(debug_assertions)
+        "  ({ready} clusters ready after {:.1} s of the simulated operator)",
+        settle.elapsed().as_secs_f64()
     );
-    println!(
-        "  create_to_applied_p50_ms   {:.2}",
-        p50.as_secs_f64() * 1000.0
+    bench::record(
+        &format!(
+            "provisioning (release pgplane serve, test API server, {tenants} tenants, {} clusters each)",
+            total.div_ceil(tenants)
+        ),
+        &[
+            ("rss_idle_mb", round2(rss_idle)),
+            (
+                "create_to_applied_p50_ms",
+                round2(ms(percentile(&latencies, 0.5))),
+            ),
+            (
+                "create_to_applied_p99_ms",
+                round2(ms(percentile(&latencies, 0.99))),
+            ),
+            (
+                "creates_10k_accepted_seconds",
+                round2(accepted.as_secs_f64()),
+            ),
+            ("creates_10k_seconds", round2(all_applied.as_secs_f64())),
+            ("creates_10k_count", json!(total)),
+            ("rss_watch_10k_mb", round2(rss_watching)),
+            ("rss_watch_10k_ready_clusters", json!(ready)),
+        ],
     );
-    println!(
-        "  create_to_applied_p99_ms   {:.2}",
-        p99.as_secs_f64() * 1000.0
-    );
-    println!(
-        "  creates_{total}_accepted_seconds  {:.2}",
-        accepted.as_secs_f64()
-    );
-    println!(
-        "  creates_{total}_applied_seconds   {:.2}  ({tenants} tenants, {per_tenant} clusters each)",
-        all_applied.as_secs_f64()
-    );
-    app.stop().await;
+    operator.shutdown().await;
+    drop(serve);
 }

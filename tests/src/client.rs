@@ -108,6 +108,20 @@ impl TestClient {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Call {
+        self.try_send(method.clone(), path, body, headers)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// [`TestClient::send`] that returns connection errors instead of failing the test (for
+    /// tests that make the server unavailable on purpose).
+    pub async fn try_send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Call, reqwest::Error> {
         let mut request = self
             .http
             .request(method.clone(), format!("{}{}", self.base_url, path));
@@ -120,11 +134,8 @@ impl TestClient {
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        Call {
+        let response = request.send().await?;
+        Ok(Call {
             method,
             path: path.to_string(),
             status: response.status().as_u16(),
@@ -134,7 +145,7 @@ impl TestClient {
                 .await
                 .map(|b| b.to_vec())
                 .unwrap_or_default(),
-        }
+        })
     }
 
     /// Sends raw bytes with a content type (for malformed-input tests).

@@ -3,8 +3,10 @@
 //! HTTP server on a loopback port, and a typed client that asserts statuses inside its helpers.
 
 pub mod app;
+pub mod bench;
 pub mod client;
 pub mod postgres;
+pub mod process;
 
-pub use app::TestApp;
+pub use app::{PASSWORD, TestApp};
 pub use client::{Call, TestClient};
