@@ -319,3 +319,70 @@ async fn a_disabled_users_tokens_and_keys_stop_working() {
         .await
         .expect(401);
 }
+
+#[tokio::test]
+async fn tokens_with_a_tampered_signature_or_attacker_supplied_keys_are_rejected() {
+    let app = TestApp::spawn().await;
+    let good = claims(&admin_id(&app).await);
+    let attacker = "attacker-secret-that-is-long-enough-0000000";
+    let attacker_key = EncodingKey::from_secret(attacker.as_bytes());
+    let signed = |header: Value| {
+        let h = URL_SAFE_NO_PAD.encode(header.to_string());
+        let p = URL_SAFE_NO_PAD.encode(good.to_string());
+        let message = format!("{h}.{p}");
+        let sig = jsonwebtoken::crypto::sign(message.as_bytes(), &attacker_key, Algorithm::HS256)
+            .unwrap();
+        format!("{message}.{sig}")
+    };
+    let valid = sign(&good, Some(JWT_KID), JWT_SECRET);
+    let (message, sig) = valid.rsplit_once('.').unwrap();
+    // Flip a character in the middle: the last one of a base64 signature may only carry
+    // padding bits.
+    let mut flipped: Vec<char> = sig.chars().collect();
+    flipped[10] = if flipped[10] == 'A' { 'B' } else { 'A' };
+    let flipped: String = flipped.into_iter().collect();
+    let attacks: Vec<(&str, String)> = vec![
+        ("tampered signature", format!("{message}.{flipped}")),
+        ("signature of another token", {
+            let other = sign(
+                &claims(&uuid::Uuid::new_v4().to_string()),
+                Some(JWT_KID),
+                JWT_SECRET,
+            );
+            format!("{message}.{}", other.rsplit_once('.').unwrap().1)
+        }),
+        ("empty signature", format!("{message}.")),
+        (
+            "embedded jwk (the attacker's key in the header)",
+            signed(json!({"alg": "HS256", "kid": JWT_KID, "jwk": {
+                "kty": "oct", "k": URL_SAFE_NO_PAD.encode(attacker)}})),
+        ),
+        (
+            "jku pointing at the attacker's key set",
+            signed(json!({"alg": "HS256", "kid": JWT_KID,
+                "jku": "https://attacker.example/jwks.json"})),
+        ),
+        (
+            "kid path traversal with an empty key",
+            sign(&good, Some("../../../../../../dev/null"), ""),
+        ),
+        (
+            "kid injection",
+            sign(&good, Some("x' or '1'='1"), JWT_SECRET),
+        ),
+        (
+            "the attacker's key under the real kid",
+            signed(json!({"alg": "HS256", "typ": "JWT", "kid": JWT_KID})),
+        ),
+    ];
+    for (name, token) in attacks {
+        let call = app.client(&token).get("/v1/me").await;
+        assert_eq!(
+            call.status,
+            401,
+            "attack `{name}` was not rejected: {}",
+            String::from_utf8_lossy(&call.body)
+        );
+    }
+    app.client(&valid).get("/v1/me").await.expect(200);
+}

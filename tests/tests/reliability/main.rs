@@ -1,0 +1,11 @@
+//! The reliability suite (issue 9): convergence under Kubernetes faults with worker processes
+//! killed by SIGKILL, a metadata database restart under load, API fuzzing with schemathesis,
+//! and the security sweeps (tenant isolation from the spec, secrets in logs). One test binary,
+//! bounded in time; `scripts/test` runs it in CI (the schemathesis run too).
+
+mod convergence;
+mod isolation;
+mod metadata_restart;
+mod schemathesis;
+mod secrets_in_logs;
+mod support;

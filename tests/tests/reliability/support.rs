@@ -1,0 +1,157 @@
+//! What the reliability tests share: a test Kubernetes API server with the simulated operator,
+//! real `pgplane serve` processes pointed at it through a kubeconfig, and queries over the
+//! metadata database that say whether everything ended.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DynamicObject, ListParams};
+use kube_test_apiserver::operator::{OperatorOptions, SimulatedOperator};
+use kube_test_apiserver::{ServerOptions, TestApiServer, postgrescluster_resource};
+use pgplane_tests::process::ServeProcess;
+use sqlx::PgPool;
+
+/// The test API server, its simulated operator and a kubeconfig pointing at it.
+pub struct Kube {
+    pub server: TestApiServer,
+    /// Kept running for as long as the server is.
+    _operator: SimulatedOperator,
+    pub dir: tempfile::TempDir,
+}
+
+impl Kube {
+    pub async fn start(seed: u64) -> Kube {
+        let server = TestApiServer::start(ServerOptions::default().with_fault_seed(seed))
+            .await
+            .expect("test API server");
+        // Reconciles on watch events; the periodic resync is only a safety net here.
+        let operator = SimulatedOperator::start(
+            &server,
+            OperatorOptions {
+                resync: Duration::from_secs(1),
+                ..OperatorOptions::default()
+            },
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        server
+            .write_kubeconfig(dir.path().join("kubeconfig"))
+            .expect("kubeconfig");
+        Kube {
+            server,
+            _operator: operator,
+            dir,
+        }
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+
+    /// A log file in the temporary directory.
+    pub fn log(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Starts a `pgplane serve` on `database_url` whose workers and sync run on this server.
+    pub async fn serve(
+        &self,
+        database_url: &str,
+        log: &Path,
+        extra: &[(&str, &str)],
+    ) -> ServeProcess {
+        let kubeconfig = self.kubeconfig();
+        let mut env = vec![
+            ("PGPLANE_PLATFORM", "kubernetes"),
+            ("KUBECONFIG", kubeconfig.to_str().unwrap()),
+        ];
+        env.extend_from_slice(extra);
+        ServeProcess::start(database_url, &env, log).await
+    }
+
+    /// `namespace/name` of every PostgresCluster.
+    pub async fn postgresclusters(&self) -> Vec<String> {
+        let api: Api<DynamicObject> =
+            Api::all_with(self.server.client(), &postgrescluster_resource());
+        api.list(&ListParams::default())
+            .await
+            .expect("list PostgresClusters")
+            .items
+            .into_iter()
+            .map(|c| {
+                format!(
+                    "{}/{}",
+                    c.metadata.namespace.unwrap_or_default(),
+                    c.metadata.name.unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+}
+
+/// Waits until no operation is pending or running, or panics after `limit` with what is left
+/// (and the tail of `log`, the log of the processes that run the workers).
+pub async fn wait_until_all_ended(db: &PgPool, limit: Duration, log: &Path) {
+    let started = Instant::now();
+    loop {
+        let active: i64 = sqlx::query_scalar(
+            "select count(*) from operations where state in ('pending', 'running')",
+        )
+        .fetch_one(db)
+        .await
+        .unwrap_or(i64::MAX);
+        if active == 0 {
+            return;
+        }
+        if started.elapsed() > limit {
+            let stuck: Vec<serde_json::Value> = sqlx::query_scalar(
+                "select json_build_object('cluster', cluster_name, 'state', state, 'step', step,
+                        'waiting_for', waiting_for, 'error', error)
+                 from operations where state in ('pending', 'running') limit 10",
+            )
+            .fetch_all(db)
+            .await
+            .unwrap_or_default();
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+            let _ = std::fs::write(
+                std::env::temp_dir().join("pgplane-reliability-failure.log"),
+                &text,
+            );
+            panic!(
+                "{active} operations still active after {limit:?}, e.g. {stuck:#?}\nlog tail (whole log in {}):\n{tail}",
+                std::env::temp_dir()
+                    .join("pgplane-reliability-failure.log")
+                    .display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// `(state, error)` of each of `ids`; panics if one is missing (a lost job).
+pub async fn outcomes(db: &PgPool, ids: &[uuid::Uuid]) -> Vec<(String, Option<String>)> {
+    let rows: Vec<(uuid::Uuid, String, Option<String>)> =
+        sqlx::query_as("select id, state, error from operations where id = any($1)")
+            .bind(ids)
+            .fetch_all(db)
+            .await
+            .expect("operations");
+    let found: BTreeSet<uuid::Uuid> = rows.iter().map(|r| r.0).collect();
+    let lost: Vec<_> = ids.iter().filter(|id| !found.contains(id)).collect();
+    assert!(lost.is_empty(), "accepted operations lost: {lost:?}");
+    rows.into_iter().map(|(_, s, e)| (s, e)).collect()
+}
+
+/// Asserts that every outcome is `succeeded`, showing a few that are not.
+pub fn assert_all_succeeded(outcomes: &[(String, Option<String>)]) {
+    let failed: Vec<_> = outcomes.iter().filter(|(s, _)| s != "succeeded").collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} operations did not succeed, e.g. {:?}",
+        failed.len(),
+        outcomes.len(),
+        &failed[..failed.len().min(5)]
+    );
+}
