@@ -117,7 +117,7 @@ async fn a_thousand_creates_converge_through_kubernetes_faults_and_killed_worker
     );
 
     // Faults stay on while the workers converge (leases of killed workers expire meanwhile).
-    wait_until_all_ended(&app.db, Duration::from_secs(240), &log).await;
+    wait_until_all_ended(&app.db, Duration::from_secs(300), &log).await;
     println!(
         "every operation ended after {:.1} s",
         started.elapsed().as_secs_f64()

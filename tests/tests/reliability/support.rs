@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, DynamicObject, ListParams};
-use kube_test_apiserver::operator::{OperatorOptions, SimulatedOperator};
+use kube_test_apiserver::operator::{OperatorOptions, Scenario, SimulatedOperator};
 use kube_test_apiserver::{ServerOptions, TestApiServer, postgrescluster_resource};
 use pgplane_tests::process::ServeProcess;
 use sqlx::PgPool;
@@ -25,12 +25,13 @@ impl Kube {
         let server = TestApiServer::start(ServerOptions::default().with_fault_seed(seed))
             .await
             .expect("test API server");
-        // Reconciles on watch events; the periodic resync is only a safety net here.
+        // Ready on the first reconcile, which a watch event triggers; the periodic resync of
+        // every cluster is only a safety net here (it costs a pass over a thousand clusters).
         let operator = SimulatedOperator::start(
             &server,
             OperatorOptions {
-                resync: Duration::from_secs(1),
-                ..OperatorOptions::default()
+                scenario: Scenario::slow(Duration::ZERO),
+                resync: Duration::from_secs(3),
             },
         );
         let dir = tempfile::tempdir().expect("temp dir");
