@@ -267,3 +267,74 @@ async fn a_clone_bootstraps_from_the_source_clusters_backups_at_a_point_in_time(
         .await
         .expect_problem(422, Some("source"));
 }
+
+#[tokio::test]
+async fn restore_switchover_and_password_rotation_finish_when_the_operator_reports_them() {
+    use kube_test_apiserver::operator::Scenario;
+    let world = World::start(&[]).await;
+    world.tenant("acme", 5).await;
+    ready_cluster(&world, "orders", json!({"instances": 2})).await;
+    let base = "/v1/tenants/acme/clusters/orders";
+    assert_eq!(
+        run(&world, &format!("{base}/backups"), json!({})).await["state"],
+        "succeeded"
+    );
+
+    // Restore to the latest state: the operator stops the instances, restores, restarts them.
+    let done = run(&world, &format!("{base}/restore"), json!({})).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let pg = &world.postgresclusters().await[0];
+    assert_eq!(
+        pg.metadata.annotations.as_ref().unwrap()["postgres-operator.crunchydata.com/pgbackrest-restore"],
+        done["id"].as_str().unwrap()
+    );
+    // The operator then catches up with the trigger fields pgplane changed, and it is ready.
+    let started = std::time::Instant::now();
+    loop {
+        let cluster = world.app.admin().get(base).await.expect(200).json();
+        if cluster["status"]["phase"] == "ready" {
+            break;
+        }
+        assert!(started.elapsed() < TIMEOUT, "{cluster}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Switchover to the best replica.
+    let done = run(&world, &format!("{base}/switchover"), json!({})).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let pg = &world.postgresclusters().await[0];
+    assert_eq!(pg.data["status"]["patroni"]["switchover"], done["id"]);
+
+    // Password rotation: PGO regenerates the owner's password; the API reveals the new one.
+    let reveal = format!("{base}/connection?reveal=true");
+    let before = world.app.admin().get(&reveal).await.expect(200).json()["password"].clone();
+    let done = run(&world, &format!("{base}/rotate-password"), json!({})).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let after = world.app.admin().get(&reveal).await.expect(200).json()["password"].clone();
+    assert!(after.is_string() && after != before, "{before} -> {after}");
+
+    // A restore the operator fails ends failed with PGO's reason.
+    world.operator.set_scenario(
+        "pgplane-acme",
+        "orders",
+        Scenario::healthy().restores_fail(),
+    );
+    let failed = world
+        .app
+        .admin()
+        .post(&format!("{base}/restore"), json!({}))
+        .await
+        .expect(202)
+        .json();
+    let failed = world
+        .finished(failed["id"].as_str().unwrap(), Duration::from_secs(60))
+        .await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("restore failed"),
+        "{failed}"
+    );
+}

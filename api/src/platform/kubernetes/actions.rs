@@ -161,9 +161,10 @@ pub async fn restore(
     if restore["succeeded"].as_i64().unwrap_or(0) < 1 {
         return Err(PlatformError::Rejected(format!(
             "the restore failed: {}",
-            condition_message(&object, "PGBackRestRestoreSuccessful").unwrap_or_else(|| {
-                "the pgBackRest restore Job failed (is there WAL up to the target time?)".into()
-            })
+            // PGO reports a failed restore on `PostgresDataInitialized` (reason
+            // `PGBackRestRestoreFailed`); the instances stay down until the next restore.
+            condition_message(&object, "PostgresDataInitialized")
+                .unwrap_or_else(|| "the pgBackRest restore Job failed".into())
         )));
     }
     let ready: i64 = object.data["status"]["instances"]
