@@ -79,6 +79,17 @@ impl RequestRecord {
         self.user_agent.as_deref() == Some(crate::operator::USER_AGENT)
     }
 
+    /// The verbs RBAC authorizes for this request: its verb, plus `create` for a patch that
+    /// created the object (a server-side apply of a missing object is also authorized as a
+    /// `create` of that name, as kube-apiserver's patch handler does).
+    pub fn authorized_verbs(&self) -> Vec<Verb> {
+        if self.verb == Verb::Patch && self.code == 201 {
+            vec![Verb::Patch, Verb::Create]
+        } else {
+            vec![self.verb]
+        }
+    }
+
     /// `verb group/resource[/subresource]`, handy in assertion messages.
     pub fn summary(&self) -> String {
         let resource = match &self.subresource {
@@ -105,7 +116,8 @@ pub struct RbacRule {
     pub verbs: BTreeSet<&'static str>,
 }
 
-/// The least-privilege rules covering every resource request in `records` (any status code).
+/// The least-privilege rules covering every resource request in `records` (any status code),
+/// with `create` for patches that created their object.
 pub fn rbac_rules(records: &[RequestRecord]) -> Vec<RbacRule> {
     let mut rules: BTreeMap<(String, String), BTreeSet<&'static str>> = BTreeMap::new();
     for r in records.iter().filter(|r| r.is_resource()) {
@@ -113,10 +125,8 @@ pub fn rbac_rules(records: &[RequestRecord]) -> Vec<RbacRule> {
             Some(s) => format!("{}/{s}", r.resource),
             None => r.resource.clone(),
         };
-        rules
-            .entry((r.group.clone(), resource))
-            .or_default()
-            .insert(r.verb.as_str());
+        let verbs = rules.entry((r.group.clone(), resource)).or_default();
+        verbs.extend(r.authorized_verbs().into_iter().map(Verb::as_str));
     }
     rules
         .into_iter()

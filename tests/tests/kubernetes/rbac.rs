@@ -1,61 +1,223 @@
-//! The exact (verb, group, resource) set the driver uses, from the request log: the deploy
-//! manifests derive the control plane's ClusterRole from it.
+//! The ClusterRole in `deploy/kustomize/base/clusterrole.yaml` grants exactly what the driver
+//! uses: the driver runs through every call it makes against the test API server, the request
+//! log gives the (verb, group, resource, name) RBAC would authorize, and each must be granted by
+//! a rule while each granted verb (and resource name) must have been used.
+//!
+//! The ClusterRole is the one list of what pgplane may do. When the driver learns a new call
+//! (day-2 operations: pod exec, PGUpgrades, Secret updates ...), exercise it in
+//! [`exercise_every_driver_call`] and the failure names the rule to add.
 
+use std::collections::BTreeSet;
+use std::fmt;
+
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
 use kube_test_apiserver::operator::Scenario;
-use kube_test_apiserver::rbac_rules;
-use pgplane::platform::Platform;
+use kube_test_apiserver::{RequestRecord, Verb};
+use pgplane::platform::{DeleteProgress, Platform};
 
 use crate::support::*;
 
-#[tokio::test]
-async fn the_driver_uses_exactly_these_verbs_on_these_resources() {
-    let env = Env::with_scenario(Scenario::healthy()).await;
+/// One authorization check a real API server would make for the driver.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Call {
+    group: String,
+    /// `resource` or `resource/subresource`.
+    resource: String,
+    verb: &'static str,
+    /// The object's name when the request names one (RBAC `resourceNames` match on it).
+    name: Option<String>,
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let group = if self.group.is_empty() {
+            "core"
+        } else {
+            &self.group
+        };
+        write!(f, "{} {group}/{}", self.verb, self.resource)?;
+        if let Some(name) = &self.name {
+            write!(f, " {name}")?;
+        }
+        Ok(())
+    }
+}
+
+fn calls(records: &[RequestRecord]) -> BTreeSet<Call> {
+    let mut out = BTreeSet::new();
+    for r in records {
+        let resource = match &r.subresource {
+            Some(s) => format!("{}/{s}", r.resource),
+            None => r.resource.clone(),
+        };
+        for verb in r.authorized_verbs() {
+            // A collection request (list, watch) names nothing, whatever the log says.
+            let named = !matches!(verb, Verb::List | Verb::Watch);
+            out.insert(Call {
+                group: r.group.clone(),
+                resource: resource.clone(),
+                verb: verb.as_str(),
+                name: r.name.clone().filter(|_| named),
+            });
+        }
+    }
+    out
+}
+
+fn cluster_role() -> ClusterRole {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy/kustomize/base/clusterrole.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn listed(values: &[String], wanted: &str) -> bool {
+    values.iter().any(|v| v == wanted || v == "*")
+}
+
+/// Whether `rule` grants `call`, as the RBAC authorizer decides.
+fn grants(rule: &PolicyRule, call: &Call) -> bool {
+    let groups = rule.api_groups.clone().unwrap_or_default();
+    let resources = rule.resources.clone().unwrap_or_default();
+    let names = rule.resource_names.clone().unwrap_or_default();
+    listed(&groups, &call.group)
+        && listed(&resources, &call.resource)
+        && listed(&rule.verbs, call.verb)
+        && (names.is_empty() || call.name.as_ref().is_some_and(|n| names.contains(n)))
+}
+
+/// The rule to add so that `call` is granted, as YAML.
+fn rule_for(call: &Call) -> String {
+    let names = match &call.name {
+        // Names are only worth pinning for objects whose name pgplane fixes.
+        Some(n) if n.starts_with("pgplane-") && call.resource != "namespaces" => {
+            format!(" resourceNames: [\"{n}\"],")
+        }
+        _ => String::new(),
+    };
+    format!(
+        "- {{ apiGroups: [\"{}\"], resources: [\"{}\"],{names} verbs: [\"{}\"] }}",
+        call.group, call.resource, call.verb
+    )
+}
+
+/// Every kind of request the driver makes: creating a tenant (apply before ensure, so the
+/// namespace-missing path too), updating its quota, creating, updating (pooler on and off,
+/// which removes a defaulted block by merge patch), watching and deleting a cluster.
+async fn exercise_every_driver_call(env: &Env) {
     let mut watch = env.watch();
     watch.resynced().await;
-    let acme = tenant("acme");
-    // apply before ensure: exercises the namespace-missing path as well
-    let orders = target(&acme, spec("orders"));
-    env.platform.apply_cluster(&orders).await.expect("applied");
-    env.platform.ensure_tenant(&acme).await.expect("tenant");
+    let mut acme = tenant("acme");
+    let mut orders = target(&acme, spec("orders"));
+    env.platform.apply_cluster(&orders).await.expect("created");
+    acme.quota.max_clusters += 1;
+    orders.tenant = acme.clone();
+    env.platform
+        .ensure_tenant(&acme)
+        .await
+        .expect("quota updated");
     watch
         .observed(orders.cluster_id, "ready", |o| {
             o.caught_up && o.connection.password.is_some()
         })
         .await;
-    while env.platform.delete_cluster(&orders).await.expect("delete")
-        != pgplane::platform::DeleteProgress::Gone
-    {
+    for (generation, pooler) in [(2, true), (3, false)] {
+        orders.generation = generation;
+        orders.spec.pooler.enabled = pooler;
+        env.platform.apply_cluster(&orders).await.expect("updated");
+    }
+    while env.platform.delete_cluster(&orders).await.expect("delete") != DeleteProgress::Gone {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     watch.stop().await.expect("stopped");
+}
 
-    let rules = rbac_rules(&env.driver_requests());
-    let lines: Vec<String> = rules
+#[tokio::test]
+async fn the_cluster_role_grants_every_call_of_the_driver_and_nothing_else() {
+    let env = Env::with_scenario(Scenario::healthy()).await;
+    exercise_every_driver_call(&env).await;
+    let used = calls(&env.driver_requests());
+    let role = cluster_role();
+    let rules = role.rules.clone().unwrap_or_default();
+
+    let missing: Vec<String> = used
         .iter()
-        .map(|r| {
-            let group = if r.api_group.is_empty() {
-                "\"\""
-            } else {
-                r.api_group.as_str()
-            };
-            let verbs: Vec<&str> = r.verbs.iter().copied().collect();
-            format!("{group} {} [{}]", r.resource, verbs.join(","))
-        })
+        .filter(|c| !rules.iter().any(|r| grants(r, c)))
+        .map(|c| format!("  {c}: add to the ClusterRole\n    {}", rule_for(c)))
         .collect();
-    println!("pgplane kubernetes driver RBAC (apiGroup resource [verbs]):");
-    for line in &lines {
-        println!("  {line}");
-    }
-    assert_eq!(
-        lines,
-        [
-            "\"\" limitranges [patch]",
-            "\"\" namespaces [get,patch]",
-            "\"\" resourcequotas [patch]",
-            "\"\" secrets [list,watch]",
-            "\"\" services [list,watch]",
-            "networking.k8s.io networkpolicies [patch]",
-            "postgres-operator.crunchydata.com postgresclusters [delete,get,list,patch,watch]",
-        ]
+    assert!(
+        missing.is_empty(),
+        "deploy/kustomize/base/clusterrole.yaml does not grant what the driver calls:\n{}",
+        missing.join("\n")
     );
+
+    // Each grant (verb × resource × name, per rule) must have been used.
+    let mut unused = Vec::new();
+    for rule in &rules {
+        let groups = rule.api_groups.clone().unwrap_or_default();
+        let resources = rule.resources.clone().unwrap_or_default();
+        let names = rule.resource_names.clone().unwrap_or_default();
+        for group in &groups {
+            for resource in &resources {
+                for verb in &rule.verbs {
+                    let is_used = |name: Option<&String>| {
+                        used.iter().any(|c| {
+                            &c.group == group
+                                && &c.resource == resource
+                                && c.verb == verb
+                                && name.is_none_or(|n| c.name.as_ref() == Some(n))
+                        })
+                    };
+                    let group = if group.is_empty() { "core" } else { group };
+                    if names.is_empty() {
+                        if !is_used(None) {
+                            unused.push(format!("  {verb} {group}/{resource}"));
+                        }
+                    } else {
+                        for name in names.iter().filter(|n| !is_used(Some(n))) {
+                            unused.push(format!("  {verb} {group}/{resource} {name}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        unused.is_empty(),
+        "deploy/kustomize/base/clusterrole.yaml grants what the driver never uses (remove it, \
+         or exercise the call in exercise_every_driver_call):\n{}",
+        unused.join("\n")
+    );
+}
+
+#[test]
+fn a_missing_or_surplus_grant_is_told_apart_from_a_granted_call() {
+    let rule = PolicyRule {
+        api_groups: Some(vec![String::new()]),
+        resources: Some(vec!["resourcequotas".into()]),
+        resource_names: Some(vec!["pgplane-tenant-quota".into()]),
+        verbs: vec!["patch".into()],
+        ..PolicyRule::default()
+    };
+    let call = |verb, name: &str| Call {
+        group: String::new(),
+        resource: "resourcequotas".into(),
+        verb,
+        name: Some(name.into()),
+    };
+    assert!(grants(&rule, &call("patch", "pgplane-tenant-quota")));
+    assert!(!grants(&rule, &call("create", "pgplane-tenant-quota")));
+    assert!(!grants(&rule, &call("patch", "kube-system-quota")));
+    assert_eq!(
+        rule_for(&call("create", "pgplane-tenant-quota")),
+        "- { apiGroups: [\"\"], resources: [\"resourcequotas\"], resourceNames: [\"pgplane-tenant-quota\"], verbs: [\"create\"] }"
+    );
+    // A list names no object, so a name-restricted rule cannot grant it.
+    let list = Call {
+        verb: "list",
+        name: None,
+        ..call("list", "x")
+    };
+    assert!(!grants(&rule, &list));
 }

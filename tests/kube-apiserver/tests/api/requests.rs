@@ -97,7 +97,8 @@ async fn rbac_rules_condense_the_log_into_least_privilege_rules() {
         rendered,
         vec![
             "|configmaps|create",
-            "postgres-operator.crunchydata.com|postgresclusters|patch",
+            // the apply created hippo: authorized as patch and create
+            "postgres-operator.crunchydata.com|postgresclusters|create,patch",
             "postgres-operator.crunchydata.com|postgresclusters/status|get"
         ]
     );
