@@ -13,6 +13,7 @@ pub mod domain;
 pub mod embedded_pg;
 pub mod http;
 pub mod jobs;
+pub mod observability;
 pub mod openapi;
 pub mod platform;
 pub mod store;

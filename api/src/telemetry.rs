@@ -42,6 +42,11 @@ pub fn prometheus() -> Option<PrometheusHandle> {
                     Matcher::Full("pgplane_http_request_duration_seconds".into()),
                     &LATENCY_BUCKETS,
                 )
+                .ok()?
+                .set_buckets_for_metric(
+                    Matcher::Full("pgplane_sync_event_lag_seconds".into()),
+                    &crate::observability::LAG_BUCKETS,
+                )
                 .ok()?;
             builder.install_recorder().ok()
         })

@@ -135,6 +135,14 @@ impl TestApp {
         }
     }
 
+    /// Stops the longest-running process's workers and sync gracefully (stop claiming, finish
+    /// what is in flight), as SIGTERM during a rolling update does.
+    pub async fn stop_oldest_background(&mut self) {
+        if !self.background.is_empty() {
+            self.background.remove(0).stop().await;
+        }
+    }
+
     /// Kills every process's workers and sync mid-flight, like crashed processes.
     pub async fn crash_background(&mut self) {
         for background in self.background.drain(..) {

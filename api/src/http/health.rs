@@ -47,6 +47,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
 async fn get_metrics(State(state): State<AppState>) -> Response {
     metrics::gauge!("pgplane_db_pool_connections").set(f64::from(state.db.size()));
     metrics::gauge!("pgplane_db_pool_idle_connections").set(state.db.num_idle() as f64);
+    // The queue and cluster gauges are sampled from the metadata database at each scrape.
+    crate::observability::sample(&state.db).await;
     match crate::telemetry::prometheus() {
         Some(handle) => (
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use super::execute::{ExecuteError, Outcome, execute};
 use super::{JobSettings, backoff};
+use crate::observability::{self, JobOutcome};
 use crate::platform::{Platform, PlatformError};
 use crate::store::{self, operations::Claimed};
 
@@ -112,6 +113,7 @@ async fn run_one(db: &PgPool, platform: &dyn Platform, settings: &JobSettings, c
             _ = tokio::time::sleep(renew_every) => {
                 if !matches!(store::operations::renew(db, &claim, lease_seconds).await, Ok(true)) {
                     tracing::warn!("lease lost; another worker owns this operation now");
+                    observability::job_attempt(&claim.operation.kind, JobOutcome::Lost, false);
                     break None;
                 }
             }
@@ -130,8 +132,10 @@ async fn record(
     result: Result<Outcome, ExecuteError>,
 ) -> store::StoreResult<()> {
     let op = &claim.operation;
+    let mut outcome = JobOutcome::Failed;
     let recorded = match result {
         Ok(Outcome::Waiting(what)) => {
+            outcome = JobOutcome::Waiting;
             let recheck = if op.kind == "delete" {
                 settings.delete_recheck
             } else {
@@ -141,6 +145,7 @@ async fn record(
                 .await?
         }
         Ok(Outcome::Succeeded) => {
+            outcome = JobOutcome::Succeeded;
             let done = store::operations::finish_claimed(db, claim, "succeeded", None).await?;
             if done
                 && op.kind == "delete"
@@ -167,10 +172,12 @@ async fn record(
                 let delay =
                     backoff::delay(op.failures, settings.base_backoff, settings.max_backoff);
                 tracing::info!(%message, retry_in = ?delay, "transient failure; will retry");
+                outcome = JobOutcome::Retry;
                 store::operations::retry_later(db, claim, &message, delay.as_secs_f64()).await?
             }
         }
     };
+    observability::job_attempt(&op.kind, outcome, recorded);
     if !recorded {
         tracing::warn!("outcome not recorded: the claim was superseded");
     }

@@ -10,6 +10,7 @@ pub mod clusters;
 pub mod idempotency;
 pub mod login_throttle;
 pub mod memberships;
+pub mod observability;
 pub mod operations;
 pub mod quotas;
 pub mod tenants;

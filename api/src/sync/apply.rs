@@ -3,6 +3,7 @@
 use sqlx::PgPool;
 
 use crate::domain::cluster::{ClusterSpec, Phase, observe};
+use crate::observability::{self, OperationOutcome};
 use crate::platform::{BackupType, ObservedCluster, PlatformEvent};
 use crate::store::backups::NewBackup;
 use crate::store::{self, StoreResult, clusters::Observation};
@@ -65,6 +66,7 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
     };
     if let (true, Some(generation)) = (settled, observed_generation) {
         for id in store::operations::complete_observed(db, cluster.id, generation).await? {
+            observability::operation_completed(db, id).await;
             tracing::info!(operation_id = %id, cluster = %cluster.name, generation, "operation completed");
         }
     }
@@ -75,7 +77,9 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
         let reason = observed
             .message
             .unwrap_or_else(|| "the operator stopped reconciling the cluster".into());
-        store::operations::finish(db, active.id, "failed", Some(&reason)).await?;
+        if store::operations::finish(db, active.id, "failed", Some(&reason)).await? {
+            observability::operation_finished(&active.kind, OperationOutcome::Failed);
+        }
     }
     Ok(())
 }
@@ -128,6 +132,7 @@ async fn gone(db: &PgPool, cluster_id: uuid::Uuid) -> StoreResult<()> {
     match store::operations::active_delete(db, cluster_id).await? {
         Some(operation) => {
             if store::operations::finish(db, operation, "succeeded", None).await? {
+                observability::operation_finished("delete", OperationOutcome::Succeeded);
                 store::clusters::delete(db, cluster_id).await?;
             }
         }

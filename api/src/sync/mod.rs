@@ -2,23 +2,24 @@
 //! a PostgreSQL advisory lock held on a dedicated connection) runs the platform's watch and
 //! turns each observation into the cluster's phase, observed generation and connection facts,
 //! and completes the operations whose target generation is now observed. Other replicas wait
-//! to take over; a dead leader's lock goes with its connection.
+//! to take over; a dead leader loses the lock within seconds ([`leader`]).
 
 mod apply;
+pub mod leader;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::observability;
 use crate::platform::Platform;
 
-/// Advisory lock key of the status-sync leader (arbitrary, fixed).
-const LEADER_LOCK: i64 = 0x7067_706c_616e_6501;
-/// How often a follower tries to become leader, and the leader checks it still is.
-const LEADER_CHECK: Duration = Duration::from_secs(2);
+/// Platform events buffered between the watch and the database (the backlog metric's bound).
+const EVENT_BUFFER: usize = 1024;
+/// How long a stopping leader keeps recording the events the platform still reports.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Runs the sync until `cancel` fires, leading whenever this process holds the lock.
 pub async fn run(
@@ -27,40 +28,37 @@ pub async fn run(
     platform: Arc<dyn Platform>,
     cancel: CancellationToken,
 ) {
+    observability::sync_leading(false);
     while !cancel.is_cancelled() {
-        match become_leader(&database_url).await {
-            Ok(Some(lock)) => {
+        match leader::try_acquire(&database_url).await {
+            Ok(Some(leadership)) => {
                 tracing::info!(platform = platform.name(), "status sync leading");
-                lead(&db, lock, platform.clone(), &cancel).await;
+                observability::sync_leading(true);
+                lead(&db, &leadership, platform.clone(), &cancel).await;
+                observability::sync_leading(false);
+                leadership.release().await;
             }
             Ok(None) => {}
             Err(error) => tracing::warn!(%error, "status sync cannot reach the database"),
         }
         tokio::select! {
             _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep(LEADER_CHECK) => {}
+            _ = tokio::time::sleep(leader::CHECK_EVERY) => {}
         }
     }
 }
 
-async fn become_leader(database_url: &str) -> Result<Option<PgConnection>, sqlx::Error> {
-    let mut conn = PgConnection::connect(database_url).await?;
-    let acquired: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
-        .bind(LEADER_LOCK)
-        .fetch_one(&mut conn)
-        .await?;
-    Ok(acquired.then_some(conn))
-}
-
-/// Leads until cancelled or until the lock connection fails (then another replica may lead).
+/// Leads until cancelled, until the watch ends, or until the lock is lost (then another
+/// replica may lead).
 async fn lead(
     db: &PgPool,
-    mut lock: PgConnection,
+    leadership: &leader::Leadership,
     platform: Arc<dyn Platform>,
     cancel: &CancellationToken,
 ) {
     let watch_cancel = cancel.child_token();
-    let (events_tx, mut events) = mpsc::channel(1024);
+    let (events_tx, raw_events) = mpsc::channel(1);
+    let mut events = observability::timed(raw_events, EVENT_BUFFER);
     let watcher = {
         let (platform, token) = (platform.clone(), watch_cancel.clone());
         tokio::spawn(async move {
@@ -72,31 +70,47 @@ async fn lead(
     loop {
         tokio::select! {
             _ = cancel.cancelled() => {
-                // Record what the platform reported last (e.g. servers stopped at shutdown).
-                while let Ok(event) = events.try_recv() {
-                    if let Err(error) = apply::apply(db, event).await {
-                        tracing::warn!(%error, "could not record a platform observation");
+                // Record what the platform reported last (e.g. servers stopped at shutdown):
+                // the watch ends, and every event still on its way is taken in.
+                watch_cancel.cancel();
+                let drain = async {
+                    while let Some(timed) = events.recv().await {
+                        record(db, timed, 0).await;
                     }
-                }
+                };
+                let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+                break;
+            }
+            _ = leadership.lost().cancelled() => {
+                tracing::warn!("lost the status sync leader lock");
                 break;
             }
             event = events.recv() => match event {
-                Some(event) => {
-                    if let Err(error) = apply::apply(db, event).await {
-                        tracing::warn!(%error, "could not record a platform observation");
+                Some(timed) => {
+                    let backlog = events.len();
+                    // A leader that lost the lock must not write what it saw before.
+                    tokio::select! {
+                        () = record(db, timed, backlog) => {}
+                        _ = leadership.lost().cancelled() => {
+                            tracing::warn!("lost the status sync leader lock");
+                            break;
+                        }
                     }
                 }
                 None => break,
             },
-            _ = tokio::time::sleep(LEADER_CHECK) => {
-                if sqlx::query("select 1").execute(&mut lock).await.is_err() {
-                    tracing::warn!("lost the status sync leader lock");
-                    break;
-                }
-            }
         }
     }
     watch_cancel.cancel();
     let _ = watcher.await;
-    let _ = lock.close().await;
+}
+
+/// Records one event in the metadata database, with its metrics.
+async fn record(db: &PgPool, timed: observability::Timed, backlog: usize) {
+    let kind = observability::event_label(&timed.event);
+    let recorded = apply::apply(db, timed.event).await;
+    if let Err(error) = &recorded {
+        tracing::warn!(%error, "could not record a platform observation");
+    }
+    observability::sync_event(kind, timed.received, recorded.is_ok(), backlog);
 }

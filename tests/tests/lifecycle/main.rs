@@ -4,6 +4,8 @@
 
 mod day2;
 mod faults;
+mod ha;
 mod happy_path;
 mod harness;
+mod metrics;
 mod recovery;
