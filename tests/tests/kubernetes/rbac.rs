@@ -13,7 +13,7 @@ use std::fmt;
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
 use kube_test_apiserver::operator::Scenario;
 use kube_test_apiserver::{RequestRecord, Verb};
-use pgplane::platform::{DeleteProgress, Platform};
+use pgplane::platform::{ActionProgress, BackupType, ClusterAction, DeleteProgress, Platform};
 
 use crate::support::*;
 
@@ -104,7 +104,8 @@ fn rule_for(call: &Call) -> String {
 
 /// Every kind of request the driver makes: creating a tenant (apply before ensure, so the
 /// namespace-missing path too), updating its quota, creating, updating (pooler on and off,
-/// which removes a defaulted block by merge patch), watching and deleting a cluster.
+/// which removes a defaulted block by merge patch), each day-2 action, watching and deleting a
+/// cluster. A new driver call belongs here.
 async fn exercise_every_driver_call(env: &Env) {
     let mut watch = env.watch();
     watch.resynced().await;
@@ -126,6 +127,40 @@ async fn exercise_every_driver_call(env: &Env) {
         orders.generation = generation;
         orders.spec.pooler.enabled = pooler;
         env.platform.apply_cluster(&orders).await.expect("updated");
+    }
+    let owner = orders.spec.name.clone(); // the default owner is named after the cluster
+    // (action, whether to wait until done): the simulated operator reports backups only (no
+    // switchover, restore or regenerated password), and the first run of those three makes
+    // their calls: a get and a merge patch (the trigger); the rest are gets and the same patch.
+    for (action, until_done) in [
+        (
+            ClusterAction::Backup {
+                backup_type: BackupType::Full,
+            },
+            true,
+        ),
+        (
+            ClusterAction::Switchover {
+                target_instance: None,
+            },
+            false,
+        ),
+        (ClusterAction::RotatePassword { user: owner }, false),
+        (ClusterAction::Restore { target_time: None }, false),
+    ] {
+        let operation = uuid::Uuid::new_v4();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let progress = env.platform.run_action(&orders, &action, operation).await;
+            match progress.unwrap_or_else(|e| panic!("{action:?}: {e}")) {
+                ActionProgress::Done { .. } => break,
+                ActionProgress::Waiting(_) if !until_done => break,
+                ActionProgress::Waiting(what) => {
+                    assert!(tokio::time::Instant::now() < deadline, "{action:?}: {what}");
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            }
+        }
     }
     while env.platform.delete_cluster(&orders).await.expect("delete") != DeleteProgress::Gone {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
