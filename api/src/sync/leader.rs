@@ -64,9 +64,17 @@ impl Leadership {
     }
 
     /// Gives the lock up (closing its session) and waits for the keeper to end.
-    pub async fn release(self) {
+    pub async fn release(mut self) {
         self.release.cancel();
-        let _ = self.keeper.await;
+        let _ = (&mut self.keeper).await;
+    }
+}
+
+impl Drop for Leadership {
+    /// Dropped without [`Leadership::release`] (the sync task aborted): the keeper goes too, and
+    /// with it the lock session, as if the process had died.
+    fn drop(&mut self) {
+        self.keeper.abort();
     }
 }
 
