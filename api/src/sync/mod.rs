@@ -69,6 +69,7 @@ async fn lead(
     };
     loop {
         tokio::select! {
+            biased;
             _ = cancel.cancelled() => {
                 // Record what the platform reported last (e.g. servers stopped at shutdown):
                 // the watch ends, and every event still on its way is taken in.
@@ -87,15 +88,10 @@ async fn lead(
             }
             event = events.recv() => match event {
                 Some(timed) => {
+                    // Recorded to the end even if the lock is lost meanwhile: an observation's
+                    // writes are not one transaction, and half of one is worse than a late one.
                     let backlog = events.len();
-                    // A leader that lost the lock must not write what it saw before.
-                    tokio::select! {
-                        () = record(db, timed, backlog) => {}
-                        _ = leadership.lost().cancelled() => {
-                            tracing::warn!("lost the status sync leader lock");
-                            break;
-                        }
-                    }
+                    record(db, timed, backlog).await;
                 }
                 None => break,
             },
