@@ -129,9 +129,8 @@ async fn exercise_every_driver_call(env: &Env) {
         env.platform.apply_cluster(&orders).await.expect("updated");
     }
     let owner = orders.spec.name.clone(); // the default owner is named after the cluster
-    // (action, whether to wait until done): the simulated operator reports backups only (no
-    // switchover, restore or regenerated password), and the first run of those three makes
-    // their calls: a get and a merge patch (the trigger); the rest are gets and the same patch.
+    // (action, whether to wait until done): a switchover needs a replica, which orders lacks;
+    // its first run makes every call it would (a get and the trigger's merge patch).
     for (action, until_done) in [
         (
             ClusterAction::Backup {
@@ -145,8 +144,8 @@ async fn exercise_every_driver_call(env: &Env) {
             },
             false,
         ),
-        (ClusterAction::RotatePassword { user: owner }, false),
-        (ClusterAction::Restore { target_time: None }, false),
+        (ClusterAction::RotatePassword { user: owner }, true),
+        (ClusterAction::Restore { target_time: None }, true),
     ] {
         let operation = uuid::Uuid::new_v4();
         let deadline = tokio::time::Instant::now() + WAIT;
