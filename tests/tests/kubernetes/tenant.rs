@@ -1,11 +1,11 @@
 //! `ensure_tenant`: the namespace and its quota, limit range and network policy.
 
-use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota};
+use k8s_openapi::api::core::v1::{LimitRange, Namespace, ResourceQuota};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::Api;
 use kube_test_apiserver::ServerOptions;
 use kube_test_apiserver::operator::Scenario;
-use pgplane::platform::kubernetes::KubernetesOptions;
+use pgplane::platform::kubernetes::{KubernetesOptions, KubernetesPlatform};
 use pgplane::platform::{Platform, PlatformError};
 
 use crate::support::*;
@@ -78,7 +78,9 @@ async fn ensuring_a_tenant_twice_is_idempotent_and_only_server_side_applies_as_p
     env.platform.ensure_tenant(&acme).await.expect("first");
     let rv = env.server.resource_version();
     env.server.clear_requests();
-    env.platform.ensure_tenant(&acme).await.expect("second");
+    // Another process (a fresh driver, without this one's memory of ensured tenants).
+    let restarted = KubernetesPlatform::new(env.server.client(), KubernetesOptions::default());
+    restarted.ensure_tenant(&acme).await.expect("second");
 
     let requests = env.driver_requests();
     let summary: Vec<String> = requests
@@ -182,4 +184,60 @@ async fn the_namespace_prefix_is_an_option() {
         .await
         .expect("ensured");
     assert!(env.namespace("db-acme").await.is_some());
+}
+
+#[tokio::test]
+async fn a_driver_does_not_ensure_the_same_tenant_again_until_its_quota_changes() {
+    let env = Env::start().await;
+    let mut acme = tenant("acme");
+    env.platform.ensure_tenant(&acme).await.expect("first");
+    env.server.clear_requests();
+    env.platform.ensure_tenant(&acme).await.expect("again");
+    env.platform
+        .apply_cluster(&target(&acme, spec("orders")))
+        .await
+        .expect("applied");
+    let summary: Vec<String> = env
+        .driver_requests()
+        .iter()
+        .map(|r| format!("{} {}", r.verb.as_str(), r.resource))
+        .collect();
+    assert_eq!(
+        summary,
+        ["patch postgresclusters"],
+        "only the cluster is applied"
+    );
+
+    env.server.clear_requests();
+    acme.quota.max_clusters = 2;
+    env.platform.ensure_tenant(&acme).await.expect("new quota");
+    assert!(
+        env.driver_requests()
+            .iter()
+            .any(|r| r.resource == "resourcequotas"),
+        "a quota change is applied"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_namespace_deleted_behind_the_drivers_back_is_recreated_on_the_next_apply() {
+    let env = Env::start().await;
+    let acme = tenant("acme");
+    env.platform.ensure_tenant(&acme).await.expect("ensured");
+    Api::<Namespace>::all(env.server.client())
+        .delete("pgplane-acme", &Default::default())
+        .await
+        .expect("namespace deleted");
+    while env.namespace("pgplane-acme").await.is_some() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    env.platform
+        .apply_cluster(&target(&acme, spec("orders")))
+        .await
+        .expect("applied after ensuring the tenant again");
+    assert!(env.namespace("pgplane-acme").await.is_some());
+    Api::<ResourceQuota>::namespaced(env.server.client(), "pgplane-acme")
+        .get("pgplane-tenant-quota")
+        .await
+        .expect("the quota is back too");
 }

@@ -9,11 +9,12 @@
 //! converges; the one exception is documented in [`cluster`]. [`errors::classify`] is the one place
 //! that decides between retrying and failing.
 //!
-//! The driver keeps no state between calls except the watch's in-memory caches, and never
-//! touches the metadata database.
+//! The driver keeps no state between calls except the watch's in-memory caches and the tenants
+//! it recently ensured ([`ensured`]), and never touches the metadata database.
 
 pub mod actions;
 pub mod cluster;
+pub mod ensured;
 pub mod errors;
 pub mod labels;
 pub mod network;
@@ -27,6 +28,7 @@ pub use options::{ClientNamespaces, ContainerSize, KubernetesOptions};
 pub use resources::postgrescluster;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -42,6 +44,7 @@ use errors::classify;
 pub struct KubernetesPlatform {
     client: kube::Client,
     options: KubernetesOptions,
+    ensured: Arc<ensured::EnsuredTenants>,
 }
 
 impl std::fmt::Debug for KubernetesPlatform {
@@ -55,7 +58,11 @@ impl std::fmt::Debug for KubernetesPlatform {
 impl KubernetesPlatform {
     /// A driver talking through `client`.
     pub fn new(client: kube::Client, options: KubernetesOptions) -> Self {
-        Self { client, options }
+        Self {
+            client,
+            options,
+            ensured: Arc::default(),
+        }
     }
 
     /// A driver for the cluster this process runs in (service account) or, outside a cluster,
@@ -104,12 +111,30 @@ impl KubernetesPlatform {
             Ok(()) => Ok(()),
             Err(e) if cluster::namespace_missing(&e, &namespace) => {
                 tracing::info!(%namespace, "tenant namespace missing; ensuring the tenant before applying");
-                tenant::ensure(&self.client, &self.options, &target.tenant).await?;
+                self.ensured.forget(target.tenant.tenant_id);
+                self.ensure(&target.tenant).await?;
                 cluster::apply(&self.client, &namespace, target)
                     .await
                     .map_err(|e| classify(&e))
             }
             Err(e) => Err(classify(&e)),
+        }
+    }
+
+    /// [`tenant::ensure`], skipped when this process ensured the same tenant and quota recently.
+    async fn ensure(&self, tenant: &TenantTarget) -> Result<(), PlatformError> {
+        if self.ensured.is_fresh(tenant) {
+            return Ok(());
+        }
+        match tenant::ensure(&self.client, &self.options, tenant).await {
+            Ok(()) => {
+                self.ensured.record(tenant);
+                Ok(())
+            }
+            Err(e) => {
+                self.ensured.forget(tenant.tenant_id);
+                Err(e)
+            }
         }
     }
 }
@@ -164,10 +189,7 @@ impl Platform for KubernetesPlatform {
         &'a self,
         tenant: &'a TenantTarget,
     ) -> BoxFuture<'a, Result<(), PlatformError>> {
-        Box::pin(self.bounded(
-            "ensure_tenant",
-            tenant::ensure(&self.client, &self.options, tenant),
-        ))
+        Box::pin(self.bounded("ensure_tenant", self.ensure(tenant)))
     }
 
     /// Ensures the tenant itself when its namespace is missing; callers need not order
