@@ -225,12 +225,28 @@ pub async fn tenant_access(
     action: Action,
 ) -> ApiResult<TenantAccess> {
     let not_found = || ApiError::not_found(format!("tenant `{name}`"));
-    let tenant = store::tenants::find_by_name(&state.db, name)
-        .await?
-        .ok_or_else(not_found)?;
-    let role = role_in(state, principal, &tenant)
-        .await?
-        .ok_or_else(not_found)?;
+    let (tenant, role) = match principal {
+        // A member's role comes with the tenant, in one query (the hot path of every read).
+        Principal::User {
+            user_id,
+            is_platform_admin: false,
+            ..
+        } => {
+            let found = store::tenants::find_with_role(&state.db, name, *user_id)
+                .await?
+                .ok_or_else(not_found)?;
+            let role = found.role.as_deref().and_then(TenantRole::parse);
+            (found.tenant, role.map(Role::Tenant))
+        }
+        _ => {
+            let tenant = store::tenants::find_by_name(&state.db, name)
+                .await?
+                .ok_or_else(not_found)?;
+            let role = role_in(state, principal, &tenant).await?;
+            (tenant, role)
+        }
+    };
+    let role = role.ok_or_else(not_found)?;
     let access = TenantAccess { tenant, role };
     access.require(action)?;
     Ok(access)

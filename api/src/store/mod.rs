@@ -98,13 +98,28 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Opens the pool. Connections are checked before use so a restarted database is survived.
+/// How long a pooled connection may sit idle before it is pinged on the way out.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+
+/// Opens the pool. Connections idle for a while are checked before use, so a restarted
+/// database is survived.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     let options: PgConnectOptions = url.parse()?;
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
-        .test_before_acquire(true)
+        // A ping before every query would double the round trips of the read path; a
+        // connection is checked only after sitting idle (a restarted database is noticed then,
+        // or on first use, which fails that one request with a retryable 503).
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < IDLE_BEFORE_PING {
+                    return Ok(true);
+                }
+                Ok(sqlx::Connection::ping(conn).await.is_ok())
+            })
+        })
         .connect_with(options.application_name("pgplane"))
         .await
 }

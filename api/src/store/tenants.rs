@@ -49,6 +49,32 @@ pub async fn find_by_name(db: impl PgExecutor<'_>, name: &str) -> StoreResult<Op
     .await?)
 }
 
+/// A tenant with the role `user_id` holds in it, if any.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TenantWithRole {
+    #[sqlx(flatten)]
+    pub tenant: TenantRow,
+    pub role: Option<String>,
+}
+
+/// The tenant named `name` and the member role of `user_id` in it, in one round trip (every
+/// tenant-scoped request of a person needs both).
+pub async fn find_with_role(
+    db: impl PgExecutor<'_>,
+    name: &str,
+    user_id: Uuid,
+) -> StoreResult<Option<TenantWithRole>> {
+    Ok(sqlx::query_as(
+        "select t.id, t.name, t.display_name, t.suspended, t.created_at, t.updated_at, m.role
+         from tenants t left join memberships m on m.tenant_id = t.id and m.user_id = $2
+         where t.name = $1",
+    )
+    .bind(name)
+    .bind(user_id)
+    .fetch_optional(db)
+    .await?)
+}
+
 /// Locks the tenant row for an update in the caller's transaction.
 pub async fn lock(db: impl PgExecutor<'_>, tenant_id: Uuid) -> StoreResult<TenantRow> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
