@@ -19,6 +19,13 @@ pub fn key_of<K: Resource>(object: &K) -> Key {
     )
 }
 
+/// `object` without its `managedFields`, which nothing here reads and which are often larger
+/// than the rest of the object (ten thousand clusters' worth is hundreds of megabytes).
+pub fn slim<K: Resource>(mut object: K) -> K {
+    object.meta_mut().managed_fields = None;
+    object
+}
+
 /// Objects of one watch that pass `keep`.
 pub struct Cache<K> {
     live: BTreeMap<Key, K>,
@@ -54,7 +61,7 @@ impl<K: Resource + Clone> Cache<K> {
             Event::Apply(object) => {
                 let key = key_of(&object);
                 if (self.keep)(&object) {
-                    self.live.insert(key.clone(), object);
+                    self.live.insert(key.clone(), slim(object));
                 } else {
                     self.live.remove(&key);
                 }
@@ -72,7 +79,7 @@ impl<K: Resource + Clone> Cache<K> {
             Event::InitApply(object) => {
                 if (self.keep)(&object) {
                     let buffer = self.relisting.get_or_insert_with(BTreeMap::new);
-                    buffer.insert(key_of(&object), object);
+                    buffer.insert(key_of(&object), slim(object));
                 }
                 Vec::new()
             }

@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{Secret, Service};
 use kube::api::DynamicObject;
 use kube::runtime::watcher::Event;
 
-use super::cache::{Cache, Key, key_of};
+use super::cache::{Cache, Key, key_of, slim};
 use super::observe::{connection_facts, ids, observed};
 use crate::platform::kubernetes::labels::{PGO_CLUSTER_CERTIFICATE, PGO_ROLE, PGO_ROLE_PGUSER};
 use crate::platform::{ConnectionFacts, PlatformEvent};
@@ -92,6 +92,7 @@ impl WatchState {
                 Vec::new()
             }
             Event::Apply(object) | Event::InitApply(object) => {
+                let object = slim(object);
                 let key = key_of(&object);
                 if let Some(seen) = self.relisted.as_mut() {
                     seen.insert(key.clone());
