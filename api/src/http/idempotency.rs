@@ -79,7 +79,9 @@ pub async fn idempotent_writes(
     hasher.update(&body);
     let request_hash = hasher.finalize().to_vec();
 
-    match idempotency::claim(&state.db, &scope, &key, &request_hash).await {
+    // No request outlives the request timeout; a claim older than that was abandoned.
+    let abandoned_after = state.settings.request_timeout + std::time::Duration::from_secs(5);
+    match idempotency::claim(&state.db, &scope, &key, &request_hash, abandoned_after).await {
         Err(error) => ApiError::from(error).into_response(),
         Ok(Claim::Mismatch) => ApiError::invalid_field(
             "Idempotency-Key",

@@ -30,20 +30,27 @@ pub enum Claim {
     InFlight,
 }
 
+/// Claims `key` for a request. A claim still in flight after `abandoned_after` (longer than
+/// any request may run) was abandoned: its request timed out, or the database went away before
+/// the claim could be completed or released. It is taken over, so that a client retrying with
+/// the same key gets an answer instead of "still being processed" for a day.
 pub async fn claim(
     pool: &PgPool,
     scope: &[u8],
     key: &str,
     request_hash: &[u8],
+    abandoned_after: std::time::Duration,
 ) -> StoreResult<Claim> {
-    // Forget expired keys of this scope first, so they can be reused.
+    // Forget expired and abandoned keys of this scope first, so they can be reused.
     sqlx::query(
         "delete from idempotency_keys where scope = $1 and key = $2
-         and created_at < now() - make_interval(hours => $3)",
+         and (created_at < now() - make_interval(hours => $3)
+              or (status_code is null and created_at < now() - make_interval(secs => $4)))",
     )
     .bind(scope)
     .bind(key)
     .bind(RETENTION_HOURS)
+    .bind(abandoned_after.as_secs_f64())
     .execute(pool)
     .await?;
     let inserted = sqlx::query(
