@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::watcher;
-use kube_test_apiserver::operator::{OperatorOptions, SimulatedOperator};
+use kube_test_apiserver::operator::{OperatorOptions, Scenario, SimulatedOperator};
 use kube_test_apiserver::{ServerOptions, TestApiServer, postgrescluster_resource};
 use pgplane::config::DatabaseConfig;
 use pgplane_tests::bench::{self, env_usize, round2};
@@ -193,9 +193,10 @@ async fn main() {
     // 3. memory while watching every cluster, with what the operator adds to each
     let operator = SimulatedOperator::start(
         &kube,
+        // Ready on its first reconcile of each cluster (one per watch event, no resync pass).
         OperatorOptions {
+            scenario: Scenario::slow(Duration::ZERO),
             resync: Duration::from_secs(3600),
-            ..OperatorOptions::default()
         },
     );
     let db = sqlx::PgPool::connect(&database_url).await.unwrap();
