@@ -248,6 +248,19 @@ fn namespace_rules(object: &mut Value, old: Option<&Value>) {
     }
 }
 
+/// A new Pod starts `Pending` (the apiserver's create strategy), before any kubelet reports.
+fn pod_rules(object: &mut Value, old: Option<&Value>) {
+    if old.is_some() {
+        return;
+    }
+    if let Some(map) = object.as_object_mut() {
+        let status = map.entry("status").or_insert_with(|| json!({}));
+        if let Some(s) = status.as_object_mut() {
+            s.entry("phase").or_insert_with(|| Value::from("Pending"));
+        }
+    }
+}
+
 /// Server-side defaults and checks of each built-in type.
 pub(super) fn apply_type_rules(
     ctx: &Admit<'_>,
@@ -259,6 +272,7 @@ pub(super) fn apply_type_rules(
         Model::Secret => secret_rules(object, old, causes),
         Model::Service if !ctx.status => service_rules(object, old, causes),
         Model::Namespace => namespace_rules(object, old),
+        Model::Pod if !ctx.status => pod_rules(object, old),
         _ => {}
     }
 }
