@@ -46,6 +46,8 @@ pub struct AppState {
     /// The platform driver of this process, when it has one: requests the driver cannot carry
     /// out are refused (501) up front instead of failing later.
     pub platform: Option<Arc<dyn Platform>>,
+    /// Users read in the last two seconds (authentication's per-request lookup).
+    pub users: Arc<crate::auth::user_cache::UserCache>,
 }
 
 impl AppState {
@@ -93,6 +95,9 @@ impl AppState {
             settings: Arc::new(settings),
             operation_ids: Arc::new(crate::openapi::operation_ids(&crate::http::openapi())),
             platform: None,
+            users: Arc::new(crate::auth::user_cache::UserCache::new(
+                crate::auth::user_cache::UserCache::DEFAULT_TTL,
+            )),
         })
     }
 

@@ -1,6 +1,6 @@
 //! Metrics of the background machinery, next to the per-route HTTP metrics of `http::metrics`.
 //! Labels come from closed sets (job outcome, phase, event kind, operation kind as constrained
-//! by the database); never a tenant, cluster or operation id.
+//! by the database); never an operation id, and a tenant or cluster only in backup health.
 //!
 //! - Gauges sampled from the metadata database when `/metrics` is scraped ([`sample`]): jobs by
 //!   queue state, the age of the oldest queued job and of the oldest active operation, clusters
@@ -10,6 +10,10 @@
 //!   finished by kind and outcome. Per process: aggregate them with `sum`.
 //! - The status sync ([`sync_leading`], [`timed`], [`sync_event`]): whether this process leads,
 //!   events by kind, the lag from the platform watch to the database, the backlog.
+//! - Backup health per cluster ([`backup_health`]): the one place a cluster is a label, because
+//!   an overdue backup must say whose it is.
+
+pub mod backup_health;
 
 use std::time::{Duration, Instant};
 
@@ -23,7 +27,7 @@ use crate::platform::PlatformEvent;
 use crate::store;
 
 /// Upper bound of one sample of the metadata database; a scrape never waits longer for it.
-const SAMPLE_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const SAMPLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Every cluster phase, so each has a series (0 included) for alerts to compare against.
 pub const PHASES: [Phase; 8] = [

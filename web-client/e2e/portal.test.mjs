@@ -136,6 +136,19 @@ describe("the portal", { concurrency: false }, () => {
     await page.getByText("3 of 3 ready (HA)").waitFor({ timeout: ROLLOUT_MS });
     await shot(page, "06-cluster-scaled");
 
+    // Add a role with a second database; it appears once its update operation has run.
+    await page.getByRole("button", { name: "Add role" }).click();
+    const roleDialog = page.getByRole("dialog", { name: "Add a role" });
+    await roleDialog.getByRole("textbox", { name: /^Role name/ }).fill("reporting");
+    await roleDialog.getByLabel("Databases", { exact: true }).fill("analytics");
+    await roleDialog.getByLabel("Databases", { exact: true }).press("Enter");
+    await roleDialog.getByRole("button", { name: "Add role" }).click();
+    await page.getByRole("dialog").waitFor({ state: "detached" });
+    const roles = page.getByRole("table", { name: "Roles" });
+    await roles.getByRole("row", { name: /reporting/ }).getByText("orders, analytics").waitFor({ timeout: ROLLOUT_MS });
+    await page.locator('[data-testid="operation-timeline"][data-state="succeeded"]').waitFor({ timeout: ROLLOUT_MS });
+    await shot(page, "06b-cluster-roles");
+
     // Back up now; the backup shows up with the recoverable window.
     await page.getByRole("button", { name: "Back up now" }).click();
     await page.getByRole("button", { name: "Start backup" }).click();

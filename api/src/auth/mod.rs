@@ -5,3 +5,4 @@
 pub mod api_key;
 pub mod jwt;
 pub mod password;
+pub mod user_cache;

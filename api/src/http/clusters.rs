@@ -16,7 +16,7 @@ use super::etag;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::operations::OperationOut;
 use super::pagination::{PageQuery, into_page, list_type};
-use super::principal::{Principal, TenantAccess, tenant_access};
+use super::principal::{Principal, TenantAccess, cluster_access, tenant_access};
 use crate::app::AppState;
 use crate::domain::cluster::backup_health::backup_health;
 use crate::domain::cluster::{ClusterSource, ClusterSpec, DeletionPolicy, restart_required};
@@ -349,8 +349,9 @@ async fn get_cluster(
     principal: Principal,
     ApiPath((tenant, cluster)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
-    let access = tenant_access(&state, &principal, &tenant, Action::ViewClusters).await?;
-    let out = cluster_out(find_cluster(&state, &access, &cluster).await?)?;
+    let (_, row) =
+        cluster_access(&state, &principal, &tenant, Action::ViewClusters, &cluster).await?;
+    let out = cluster_out(row)?;
     Ok(([etag::header_value(&out.spec)], Json(out)).into_response())
 }
 
@@ -372,20 +373,39 @@ async fn update_cluster(
     ApiJson(patch): ApiJson<serde_json::Value>,
 ) -> ApiResult<Response> {
     let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
+    change_spec(&state, &principal, &access, &name, |current| {
+        etag::check_if_match(&headers, &etag::of(current))?;
+        Ok(patch)
+    })
+    .await
+}
+
+/// A change of a cluster's desired spec, shared by PATCH and the endpoints that edit one part
+/// of it (users): under the cluster's row lock, `change` turns the current spec into a merge
+/// patch (or refuses), which is validated, quota-checked and queued as an `update` operation
+/// (202). A patch that changes nothing answers 200 with the cluster.
+pub(super) async fn change_spec(
+    state: &AppState,
+    principal: &Principal,
+    access: &TenantAccess,
+    name: &str,
+    change: impl FnOnce(&ClusterSpec) -> ApiResult<serde_json::Value>,
+) -> ApiResult<Response> {
+    let tenant = &access.tenant.name;
     let mut tx = store::begin(&state.db).await?;
-    let row = store::clusters::lock(&mut *tx, access.tenant.id, &name)
+    let row = store::clusters::lock(&mut *tx, access.tenant.id, name)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("cluster `{name}`")))?;
     let current: ClusterSpec =
         serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
-    etag::check_if_match(&headers, &etag::of(&current))?;
+    let patch = change(&current)?;
     if let Some(active) = store::operations::active_for_cluster(&mut *tx, row.id).await? {
         return Err(busy(active));
     }
     let updated = current
         .apply_merge_patch(&patch)
         .map_err(ApiError::validation)?;
-    check_platform_features(&state, &updated)?;
+    check_platform_features(state, &updated)?;
     if updated == current {
         tx.commit().await.map_err(store::StoreError::from)?;
         let out = cluster_out(row)?;
@@ -399,8 +419,8 @@ async fn update_cluster(
     let cluster = store::clusters::update_spec(&mut tx, row.id, &document, updated.usage()).await?;
     let operation = queue(
         &mut tx,
-        &state,
-        &principal,
+        state,
+        principal,
         &cluster,
         "update",
         Some(&row.spec.0),
@@ -409,7 +429,7 @@ async fn update_cluster(
     tx.commit().await.map_err(store::StoreError::from)?;
     let mut out = OperationOut::from(operation);
     out.restart_required = Some(restart_required(&current, &updated));
-    Ok(accepted(&tenant, out))
+    Ok(accepted(tenant, out))
 }
 
 /// Delete a cluster. Refused at once (409) while `deletion_protection` is on or another

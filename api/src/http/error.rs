@@ -102,6 +102,23 @@ impl ApiError {
         .with_errors(errors)
     }
 
+    /// The same error with its field errors renamed (e.g. from spec paths to the fields of the
+    /// request that produced them); a validation error's detail follows the new names.
+    pub fn map_field_errors(mut self, rename: impl FnMut(FieldError) -> FieldError) -> Self {
+        if self.0.errors.is_empty() {
+            return self;
+        }
+        let errors: Vec<FieldError> = std::mem::take(&mut self.0.errors)
+            .into_iter()
+            .map(rename)
+            .collect();
+        if self.0.slug == "validation" {
+            return Self::validation(errors);
+        }
+        self.0.errors = errors;
+        self
+    }
+
     /// 422 for one field.
     pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::validation(vec![FieldError::new(field, message)])

@@ -49,12 +49,18 @@ async fn get_metrics(State(state): State<AppState>) -> Response {
     metrics::gauge!("pgplane_db_pool_idle_connections").set(state.db.num_idle() as f64);
     // The queue and cluster gauges are sampled from the metadata database at each scrape.
     crate::observability::sample(&state.db).await;
+    let backups = crate::observability::backup_health::sample(&state.db).await;
     match crate::telemetry::prometheus() {
-        Some(handle) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            handle.render(),
-        )
-            .into_response(),
+        Some(handle) => {
+            let mut text = handle.render();
+            if let Some(backups) = backups {
+                if !text.is_empty() && !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                text.push_str(&crate::observability::backup_health::render(&backups));
+            }
+            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+        }
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
             "metrics recorder unavailable",

@@ -27,7 +27,9 @@ pub mod problems;
 pub mod quotas;
 pub mod switchover;
 pub mod tenants;
+pub mod upgrade;
 pub mod users;
+pub mod users_of_cluster;
 
 use std::sync::Arc;
 
@@ -65,6 +67,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(credentials::router())
         .merge(backups::router())
         .merge(switchover::router())
+        .merge(upgrade::router())
+        .merge(users_of_cluster::router())
         .merge(operations::router())
         .merge(audit_events::router())
 }

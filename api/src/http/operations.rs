@@ -37,7 +37,8 @@ pub struct StepOut {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OperationOut {
     pub id: Uuid,
-    /// `create`, `update`, `delete` or a day-2 action (`rotate_password`).
+    /// `create`, `update`, `delete` or a day-2 action (`backup`, `restore`, `switchover`,
+    /// `rotate_password`, `upgrade`).
     pub kind: String,
     /// `pending`, `running`, `succeeded`, `failed` or `cancelled`.
     pub state: String,

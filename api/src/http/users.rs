@@ -225,6 +225,7 @@ async fn update_user(
     };
     let row = store::users::update(&mut *tx, current.id, &changes).await?;
     tx.commit().await.map_err(store::StoreError::from)?;
+    state.users.forget(current.id);
     let out = UserOut::from(row);
     Ok(([etag::header_value(&out)], Json(out)))
 }
@@ -249,5 +250,6 @@ async fn delete_user(
     }
     store::users::delete(&mut *tx, current.id).await?;
     tx.commit().await.map_err(store::StoreError::from)?;
+    state.users.forget(current.id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -114,6 +114,9 @@ pub async fn execute(
                     if let Some(backup) = backup {
                         store::backups::record_succeeded(db, &target, op.id, &backup).await?;
                     }
+                    if let ClusterAction::Upgrade { to_version } = action {
+                        store::clusters::set_postgres_version(db, cluster_id, to_version).await?;
+                    }
                     Ok(Outcome::Succeeded)
                 }
                 ActionProgress::Waiting(what) => Ok(Outcome::Waiting(what)),

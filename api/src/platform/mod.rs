@@ -127,6 +127,9 @@ pub enum ClusterAction {
     },
     /// Make `target_instance` (or the best replica) the primary.
     Switchover { target_instance: Option<String> },
+    /// Move the data to a newer PostgreSQL major version (`pg_upgrade`); the stored spec's
+    /// `postgres_version` becomes `to_version` only when it succeeded.
+    Upgrade { to_version: u32 },
 }
 
 /// pgBackRest backup types.
@@ -161,6 +164,7 @@ impl ClusterAction {
             ClusterAction::Backup { .. } => "backup",
             ClusterAction::Restore { .. } => "restore",
             ClusterAction::Switchover { .. } => "switchover",
+            ClusterAction::Upgrade { .. } => "upgrade",
         }
     }
 }

@@ -208,6 +208,25 @@ pub async fn set_password(
     Ok(())
 }
 
+/// Records the PostgreSQL major version a finished upgrade moved the cluster to. The platform
+/// already runs it, so the generation stays: there is nothing new to apply.
+pub async fn set_postgres_version(
+    db: impl PgExecutor<'_>,
+    cluster_id: Uuid,
+    version: u32,
+) -> StoreResult<()> {
+    sqlx::query(
+        "update clusters set spec = jsonb_set(spec, '{postgres_version}', to_jsonb($2::int)),
+                updated_at = now()
+         where id = $1",
+    )
+    .bind(cluster_id)
+    .bind(version as i32)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// The stored password of the cluster's owner, for `?reveal=true`.
 pub async fn password(
     db: impl PgExecutor<'_>,
@@ -230,4 +249,81 @@ pub async fn delete(db: impl PgExecutor<'_>, cluster_id: Uuid) -> StoreResult<()
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// The tenant named `tenant`, the member role of `user_id` in it, and (for a member) its
+/// cluster named `cluster`: the whole lookup of a person's cluster read in one round trip.
+pub async fn find_with_member_role(
+    db: impl PgExecutor<'_>,
+    tenant: &str,
+    user_id: Uuid,
+    cluster: &str,
+) -> StoreResult<Option<(super::tenants::TenantWithRole, Option<ClusterRow>)>> {
+    #[derive(sqlx::FromRow)]
+    struct Found {
+        #[sqlx(flatten)]
+        tenant: super::tenants::TenantWithRole,
+        c_id: Option<Uuid>,
+        c_spec: Option<Json<serde_json::Value>>,
+        c_generation: Option<i64>,
+        c_observed_generation: Option<i64>,
+        c_phase: Option<String>,
+        c_status: Option<Json<serde_json::Value>>,
+        c_connection: Option<Json<serde_json::Value>>,
+        c_created_at: Option<DateTime<Utc>>,
+        c_updated_at: Option<DateTime<Utc>>,
+    }
+    let found: Option<Found> = sqlx::query_as(
+        "select t.id, t.name, t.display_name, t.suspended, t.created_at, t.updated_at, m.role,
+                c.id as c_id, c.spec as c_spec, c.generation as c_generation,
+                c.observed_generation as c_observed_generation, c.phase as c_phase,
+                c.status as c_status, c.connection as c_connection,
+                c.created_at as c_created_at, c.updated_at as c_updated_at
+         from tenants t
+         left join memberships m on m.tenant_id = t.id and m.user_id = $2
+         left join clusters c on c.tenant_id = t.id and c.name = $3 and m.role is not null
+         where t.name = $1",
+    )
+    .bind(tenant)
+    .bind(user_id)
+    .bind(cluster)
+    .fetch_optional(db)
+    .await?;
+    Ok(found.map(|f| {
+        let row = match (
+            f.c_id,
+            f.c_spec,
+            f.c_generation,
+            f.c_phase,
+            f.c_status,
+            f.c_connection,
+            f.c_created_at,
+            f.c_updated_at,
+        ) {
+            (
+                Some(id),
+                Some(spec),
+                Some(generation),
+                Some(phase),
+                Some(status),
+                Some(connection),
+                Some(created_at),
+                Some(updated_at),
+            ) => Some(ClusterRow {
+                id,
+                tenant_id: f.tenant.tenant.id,
+                name: cluster.to_string(),
+                spec,
+                generation,
+                observed_generation: f.c_observed_generation,
+                phase,
+                status,
+                connection,
+                created_at,
+                updated_at,
+            }),
+            _ => None,
+        };
+        (f.tenant, row)
+    }))
 }

@@ -49,3 +49,35 @@ pub async fn clusters_by_phase(db: &PgPool) -> StoreResult<Vec<(String, i64)>> {
             .await?,
     )
 }
+
+/// What the backup-health metrics need of one cluster with backups enabled.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BackupFactsRow {
+    pub tenant: String,
+    pub cluster: String,
+    pub spec: sqlx::types::Json<serde_json::Value>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// When the newest successful backup of any type finished.
+    pub last_success: Option<chrono::DateTime<chrono::Utc>>,
+    /// Finish times of the successful full backups, newest first (at most the retention cap).
+    pub fulls: Vec<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Every cluster with backups enabled (not being deleted), with its backup finish times; one
+/// pass over `clusters` and index lookups into `backups_cluster_finished_idx`.
+pub async fn backup_facts(db: &PgPool) -> StoreResult<Vec<BackupFactsRow>> {
+    Ok(sqlx::query_as(
+        "select t.name as tenant, c.name as cluster, c.spec, c.created_at,
+                (select max(b.finished_at) from backups b
+                  where b.cluster_id = c.id and b.state = 'succeeded') as last_success,
+                array(select b.finished_at from backups b
+                       where b.cluster_id = c.id and b.state = 'succeeded' and b.type = 'full'
+                         and b.finished_at is not null
+                       order by b.finished_at desc limit 30) as fulls
+           from clusters c join tenants t on t.id = c.tenant_id
+          where c.spec -> 'backups' ->> 'enabled' = 'true' and c.phase <> 'deleting'
+          order by t.name, c.name",
+    )
+    .fetch_all(db)
+    .await?)
+}

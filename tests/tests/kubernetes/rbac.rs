@@ -111,6 +111,7 @@ async fn exercise_every_driver_call(env: &Env) {
     watch.resynced().await;
     let mut acme = tenant("acme");
     let mut orders = target(&acme, spec("orders"));
+    orders.spec.postgres_version = 17; // so that it can be upgraded
     env.platform.apply_cluster(&orders).await.expect("created");
     acme.quota.max_clusters += 1;
     orders.tenant = acme.clone();
@@ -146,6 +147,7 @@ async fn exercise_every_driver_call(env: &Env) {
         ),
         (ClusterAction::RotatePassword { user: owner }, true),
         (ClusterAction::Restore { target_time: None }, true),
+        (ClusterAction::Upgrade { to_version: 18 }, true),
     ] {
         let operation = uuid::Uuid::new_v4();
         let deadline = tokio::time::Instant::now() + WAIT;

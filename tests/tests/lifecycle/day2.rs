@@ -11,7 +11,7 @@ use crate::harness::World;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-async fn ready_cluster(world: &World, name: &str, body: Value) {
+pub(crate) async fn ready_cluster(world: &World, name: &str, body: Value) {
     let mut body = body;
     body["name"] = json!(name);
     let op = world
@@ -25,7 +25,7 @@ async fn ready_cluster(world: &World, name: &str, body: Value) {
     assert_eq!(done["state"], "succeeded", "{done}");
 }
 
-async fn run(world: &World, path: &str, body: Value) -> Value {
+pub(crate) async fn run(world: &World, path: &str, body: Value) -> Value {
     let op = world.app.admin().post(path, body).await.expect(202).json();
     world.finished(op["id"].as_str().unwrap(), TIMEOUT).await
 }

@@ -9,3 +9,5 @@ mod happy_path;
 mod harness;
 mod metrics;
 mod recovery;
+mod roles;
+mod upgrade;

@@ -239,6 +239,7 @@ async fn lifecycle(world: &World) -> Exposed {
     let done = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     let ready = scrape(world).await;
+    backup_health_is_exposed(world, &ready).await;
 
     let op = api
         .patch("/v1/tenants/acme/clusters/orders", json!({"instances": 2}))
@@ -275,6 +276,61 @@ async fn lifecycle(world: &World) -> Exposed {
     let done = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
     assert_eq!(done["state"], "failed", "{done}");
     ready
+}
+
+/// Backup health per cluster: a new cluster is not overdue and has no backup yet; one whose
+/// schedule has passed without a backup is overdue; a manual backup clears it.
+async fn backup_health_is_exposed(world: &World, ready: &Exposed) {
+    let orders = [("tenant", "acme"), ("cluster", "orders")];
+    assert_eq!(ready.value("pgplane_cluster_backup_overdue", &orders), 0.0);
+    assert!(
+        !ready
+            .label_values(
+                "pgplane_cluster_last_successful_backup_timestamp_seconds",
+                "cluster"
+            )
+            .contains("orders")
+    );
+
+    sqlx::query(
+        "update clusters set created_at = now() - interval '30 days' where name = 'orders'",
+    )
+    .execute(&world.app.db)
+    .await
+    .expect("age the cluster");
+    let aged = scrape(world).await;
+    assert_eq!(aged.value("pgplane_cluster_backup_overdue", &orders), 1.0);
+    assert!(aged.value("pgplane_clusters_backup_overdue", &[]) >= 1.0);
+
+    let op = world
+        .app
+        .admin()
+        .post("/v1/tenants/acme/clusters/orders/backups", json!({}))
+        .await
+        .expect(202)
+        .json();
+    let done = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let backed_up = scrape(world).await;
+    assert_eq!(
+        backed_up.value("pgplane_cluster_backup_overdue", &orders),
+        0.0
+    );
+    let last = backed_up.value(
+        "pgplane_cluster_last_successful_backup_timestamp_seconds",
+        &orders,
+    );
+    let now = chrono::Utc::now().timestamp() as f64;
+    assert!(
+        (now - last).abs() < 120.0,
+        "last backup at {last}, now {now}"
+    );
+    assert!(
+        backed_up.value(
+            "pgplane_cluster_recoverable_window_start_timestamp_seconds",
+            &orders
+        ) <= last
+    );
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ import { DeleteAction } from "./actions/DeleteAction";
 import { RotatePasswordAction } from "./actions/RotatePasswordAction";
 import { SwitchoverAction } from "./actions/SwitchoverAction";
 import { CloneAction } from "./actions/CloneAction";
+import { UpgradeAction } from "./actions/UpgradeAction";
 
 export function ClusterActions(props: ActionProps) {
   return (
@@ -20,6 +21,7 @@ export function ClusterActions(props: ActionProps) {
         <ParametersAction {...props} />
         <RotatePasswordAction {...props} />
         <SwitchoverAction {...props} />
+        <UpgradeAction {...props} />
         <CloneAction {...props} />
       </SimpleGrid>
       <Divider label="Lifecycle" labelPosition="left" />

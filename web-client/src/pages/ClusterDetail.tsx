@@ -20,6 +20,7 @@ import { ClusterActions } from "../clusters/ClusterActions";
 import { useOperationNotices } from "../clusters/useOperationNotices";
 import { CancelOperationButton } from "../clusters/CancelOperationButton";
 import { BackupsPanel } from "../clusters/BackupsPanel";
+import { RolesPanel } from "../clusters/RolesPanel";
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -145,6 +146,12 @@ export function ClusterDetail() {
                 Connect
               </Title>
               <ConnectionPanel tenant={tenant} cluster={c} mayReveal={mutate} />
+            </Card>
+            <Card withBorder padding="lg" component="section" aria-labelledby="roles-title">
+              <Title order={2} size="h4" mb="md" id="roles-title">
+                Roles
+              </Title>
+              <RolesPanel tenant={tenant} cluster={c} mutate={mutate} busy={active} onStarted={onStarted} />
             </Card>
             {mutate && (
               <Card withBorder padding="lg" component="section" aria-labelledby="actions-title">

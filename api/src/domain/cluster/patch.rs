@@ -79,7 +79,7 @@ impl ClusterSpec {
         if version.is_some_and(|v| v != u64::from(self.postgres_version)) {
             errors.push(FieldError::new(
                 "postgres_version",
-                "cannot be changed in place: a major version upgrade is a separate operation",
+                "cannot be changed in place: a major version upgrade is a separate operation (POST .../upgrade)",
             ));
         }
         let source = get("source").cloned().unwrap_or(Value::Null);

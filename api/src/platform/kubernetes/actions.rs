@@ -8,6 +8,7 @@
 //! | backup | `pgbackrest-backup` + `spec.backups.pgbackrest.manual` | `status.pgbackrest.manualBackup.id` = op and `finished` |
 //! | restore | `pgbackrest-restore` + `spec.backups.pgbackrest.restore` | `status.pgbackrest.restore.id` = op and `finished`, then every instance ready |
 //! | switchover | `trigger-switchover` + `spec.patroni.switchover` | `status.patroni.switchover` = op |
+//! | upgrade | a `PGUpgrade`, `allow-upgrade` + `spec.shutdown` (see [`super::upgrade`]) | the PGUpgrade `Succeeded`, then the cluster ready on the new version |
 //! | password | the `<cluster>-pguser-<user>` Secret's `password`/`verifier` emptied, annotated `pgplane.io/rotation` = op | PGO has written a new password there |
 
 use k8s_openapi::api::core::v1::Secret;
@@ -30,18 +31,18 @@ pub const ROTATION_ANNOTATION: &str = "pgplane.io/rotation";
 /// Owner of the action fields, apart from `pgplane` (the desired spec), so applies keep them.
 pub const ACTIONS_FIELD_MANAGER: &str = "pgplane-actions";
 
-fn params() -> PatchParams {
+pub(super) fn params() -> PatchParams {
     PatchParams {
         field_manager: Some(ACTIONS_FIELD_MANAGER.into()),
         ..PatchParams::default()
     }
 }
 
-fn clusters(client: &kube::Client, namespace: &str) -> Api<DynamicObject> {
+pub(super) fn clusters(client: &kube::Client, namespace: &str) -> Api<DynamicObject> {
     Api::namespaced_with(client.clone(), namespace, &postgrescluster())
 }
 
-async fn trigger(
+pub(super) async fn trigger(
     client: &kube::Client,
     namespace: &str,
     name: &str,
@@ -53,7 +54,7 @@ async fn trigger(
         .map_err(|e| classify(&e))
 }
 
-fn annotation<'a>(object: &'a DynamicObject, key: &str) -> Option<&'a str> {
+pub(super) fn annotation<'a>(object: &'a DynamicObject, key: &str) -> Option<&'a str> {
     object
         .metadata
         .annotations
@@ -167,14 +168,7 @@ pub async fn restore(
                 .unwrap_or_else(|| "the pgBackRest restore Job failed".into())
         )));
     }
-    let ready: i64 = object.data["status"]["instances"]
-        .as_array()
-        .map(|sets| {
-            sets.iter()
-                .map(|s| s["readyReplicas"].as_i64().unwrap_or(0))
-                .sum()
-        })
-        .unwrap_or(0);
+    let ready = ready_instances(&object);
     if ready < i64::from(target.spec.instances) {
         return Ok(ActionProgress::Waiting(format!(
             "{name} to start again after the restore ({ready} of {} instances ready)",
@@ -275,7 +269,7 @@ pub async fn rotate_password(
     })
 }
 
-fn condition_message(object: &DynamicObject, kind: &str) -> Option<String> {
+pub(super) fn condition_message(object: &DynamicObject, kind: &str) -> Option<String> {
     object.data["status"]["conditions"]
         .as_array()?
         .iter()
@@ -283,4 +277,16 @@ fn condition_message(object: &DynamicObject, kind: &str) -> Option<String> {
         .and_then(|c| c["message"].as_str())
         .filter(|m| !m.is_empty())
         .map(String::from)
+}
+
+/// Ready PostgreSQL instances over every instance set (PGO `status.instances[].readyReplicas`).
+pub(super) fn ready_instances(object: &DynamicObject) -> i64 {
+    object.data["status"]["instances"]
+        .as_array()
+        .map(|sets| {
+            sets.iter()
+                .map(|s| s["readyReplicas"].as_i64().unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0)
 }

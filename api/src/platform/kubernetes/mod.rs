@@ -22,6 +22,7 @@ pub mod options;
 pub mod quota;
 pub mod resources;
 pub mod tenant;
+pub mod upgrade;
 pub mod watch;
 
 pub use options::{ClientNamespaces, ContainerSize, KubernetesOptions};
@@ -178,6 +179,9 @@ impl Platform for KubernetesPlatform {
                     }
                     ClusterAction::RotatePassword { user } => {
                         actions::rotate_password(client, ns, target, user, operation_id).await
+                    }
+                    ClusterAction::Upgrade { to_version } => {
+                        upgrade::upgrade(client, ns, target, *to_version, operation_id).await
                     }
                 }
             };

@@ -13,3 +13,11 @@ pub fn postgrescluster() -> ApiResource {
         "postgresclusters",
     )
 }
+
+/// `pgupgrades.postgres-operator.crunchydata.com/v1beta1`: PGO's major-upgrade request.
+pub fn pgupgrade() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(PGO_GROUP, "v1beta1", "PGUpgrade"),
+        "pgupgrades",
+    )
+}

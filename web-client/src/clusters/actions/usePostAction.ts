@@ -18,3 +18,7 @@ export function useRestore() {
 export function useSwitchover() {
   return useApi().useMutation("post", "/v1/tenants/{tenant}/clusters/{cluster}/switchover", { onSettled: useInvalidateAll() });
 }
+
+export function useUpgrade() {
+  return useApi().useMutation("post", "/v1/tenants/{tenant}/clusters/{cluster}/upgrade", { onSettled: useInvalidateAll() });
+}
