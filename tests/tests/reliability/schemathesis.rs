@@ -29,6 +29,9 @@ fn schemathesis() -> PathBuf {
     if local.exists() { local } else { "st".into() }
 }
 
+/// One worker: with two, schemathesis 4.32 now and then dies inside hypothesis (`SystemError: AST
+/// constructor recursion depth mismatch`, threads describing lambdas at once), a tool error
+/// that failed CI without any finding about pgplane.
 fn run(base_url: &str, credential: &str, operations: &[&str], include: bool, label: &str) {
     let spec = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../openapi/openapi.json");
     let report_dir = tempfile::tempdir().unwrap();
@@ -40,7 +43,7 @@ fn run(base_url: &str, credential: &str, operations: &[&str], include: bool, lab
         .arg("-H")
         .arg(format!("Authorization: Bearer {credential}"))
         .args(["--checks", CHECKS])
-        .args(["--max-examples", "20", "--seed", "9", "--workers", "2"])
+        .args(["--max-examples", "20", "--seed", "9", "--workers", "1"])
         .args(["--no-color", "--request-timeout", "30"])
         .arg("--report-dir")
         .arg(report_dir.path())
