@@ -305,6 +305,43 @@ async fn restore_switchover_and_password_rotation_finish_when_the_operator_repor
     let pg = &world.postgresclusters().await[0];
     assert_eq!(pg.data["status"]["patroni"]["switchover"], done["id"]);
 
+    // A target that is no instance, or that already leads, fails at once naming the instances.
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+        kube::Api::namespaced(world.kube.client(), "pgplane-acme");
+    let leader = pods
+        .list(
+            &kube::api::ListParams::default()
+                .labels("postgres-operator.crunchydata.com/role=master"),
+        )
+        .await
+        .expect("pods")
+        .items[0]
+        .metadata
+        .labels
+        .as_ref()
+        .unwrap()["postgres-operator.crunchydata.com/instance"]
+        .clone();
+    for (target, why) in [
+        (
+            "orders-instance1-nope",
+            "has no instance `orders-instance1-nope`; its instances are",
+        ),
+        (leader.as_str(), "already is the primary"),
+    ] {
+        let failed = run(
+            &world,
+            &format!("{base}/switchover"),
+            json!({"target_instance": target}),
+        )
+        .await;
+        assert_eq!(failed["state"], "failed", "{failed}");
+        let error = failed["error"].as_str().unwrap_or_default();
+        assert!(error.contains(why), "{error}");
+        if target != leader {
+            assert!(error.contains(&format!("{leader} (primary)")), "{error}");
+        }
+    }
+
     // Password rotation: PGO regenerates the owner's password; the API reveals the new one.
     let reveal = format!("{base}/connection?reveal=true");
     let before = world.app.admin().get(&reveal).await.expect(200).json()["password"].clone();

@@ -11,12 +11,13 @@
 //! | upgrade | a `PGUpgrade`, `allow-upgrade` + `spec.shutdown` (see [`super::upgrade`]) | the PGUpgrade `Succeeded`, then the cluster ready on the new version |
 //! | password | the `<cluster>-pguser-<user>` Secret's `password`/`verifier` emptied, annotated `pgplane.io/rotation` = op | PGO has written a new password there |
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::errors::classify;
+use super::labels::{PGO_CLUSTER, PGO_INSTANCE, PGO_ROLE};
 use super::resources::postgrescluster;
 use crate::domain::cluster::naming::{BACKUP_REPO_NAME, user_secret_name};
 use crate::platform::{
@@ -200,6 +201,9 @@ pub async fn switchover(
         .await
         .map_err(|e| classify(&e))?;
     if annotation(&object, SWITCHOVER_ANNOTATION) != Some(id.as_str()) {
+        if let Some(instance) = target_instance {
+            check_switchover_target(client, namespace, name, instance).await?;
+        }
         let mut switchover = json!({"enabled": true});
         if let Some(instance) = target_instance {
             switchover["targetInstance"] = json!(instance);
@@ -219,6 +223,56 @@ pub async fn switchover(
         )));
     }
     Ok(ActionProgress::done())
+}
+
+/// Patroni ignores a switchover to an instance that does not exist or already leads, and PGO
+/// reports nothing: refuse those at once, naming the instances there are (from their Pods).
+async fn check_switchover_target(
+    client: &kube::Client,
+    namespace: &str,
+    cluster: &str,
+    target: &str,
+) -> Result<(), PlatformError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let selector = format!("{PGO_CLUSTER}={cluster},{PGO_INSTANCE}");
+    let listed = pods
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| classify(&e))?;
+    let mut instances: Vec<(String, bool)> = listed
+        .items
+        .iter()
+        .filter_map(|pod| {
+            let labels = pod.metadata.labels.as_ref()?;
+            let leads = labels
+                .get(PGO_ROLE)
+                .is_some_and(|r| r == "master" || r == "primary");
+            Some((labels.get(PGO_INSTANCE)?.clone(), leads))
+        })
+        .collect();
+    instances.sort();
+    instances.dedup();
+    if instances.is_empty() {
+        return Ok(()); // nothing to compare with: let Patroni decide
+    }
+    match instances.iter().find(|(name, _)| name == target) {
+        Some((_, true)) => Err(PlatformError::Rejected(format!(
+            "`{target}` already is the primary of {cluster}"
+        ))),
+        Some((_, false)) => Ok(()),
+        None => Err(PlatformError::Rejected(format!(
+            "{cluster} has no instance `{target}`; its instances are {}",
+            instances
+                .iter()
+                .map(|(name, leads)| if *leads {
+                    format!("{name} (primary)")
+                } else {
+                    name.clone()
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 pub async fn rotate_password(

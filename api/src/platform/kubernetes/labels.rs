@@ -31,6 +31,8 @@ pub fn managed_selector() -> String {
 
 /// PGO: the cluster an object belongs to.
 pub const PGO_CLUSTER: &str = "postgres-operator.crunchydata.com/cluster";
+/// PGO: the instance (StatefulSet) a Pod belongs to.
+pub const PGO_INSTANCE: &str = "postgres-operator.crunchydata.com/instance";
 /// PGO: the role of an object (`pguser` Secrets, `replica` Service, ...).
 pub const PGO_ROLE: &str = "postgres-operator.crunchydata.com/role";
 /// PGO: marks the cluster certificate Secret.
