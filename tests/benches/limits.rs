@@ -25,9 +25,9 @@ use uuid::Uuid;
 const CONNECTIONS: usize = 32;
 const SMALL: usize = 1000;
 
-/// The SELECT `store::clusters::find` runs for the handler.
-const FIND_SQL: &str = "select id, tenant_id, name, spec, generation, observed_generation, phase, \
-    status, connection, created_at, updated_at from clusters where tenant_id = $1 and name = $2";
+/// The one SELECT the handler runs for a member: the tenant, the caller's role in it and the
+/// cluster ($1 tenant name, $2 user id, $3 cluster).
+const FIND_SQL: &str = pgplane::store::clusters::FIND_WITH_MEMBER_ROLE_SQL;
 
 fn show(what: &str, load: &Load) {
     println!(
@@ -202,11 +202,17 @@ async fn main() {
     show("pgplane, peak", &peak);
     let half = bench::oha(&url, CONNECTIONS, seconds, Some(peak.rps / 2.0), &auth);
     show("pgplane, at half the peak rate", &half);
+    let user_id: Uuid = sqlx::query_scalar("select id from users where email = $1")
+        .bind(email)
+        .fetch_one(&db)
+        .await
+        .unwrap();
     let script = format!(
         "{};\n",
         FIND_SQL
-            .replace("$1", &format!("'{small_id}'"))
-            .replace("$2", "'c500'")
+            .replace("$1", "'small'")
+            .replace("$2", &format!("'{user_id}'"))
+            .replace("$3", "'c500'")
     );
     let pgbench_tps = bench::pgbench(&database_url, &script, CONNECTIONS, seconds);
     println!(

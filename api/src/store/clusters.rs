@@ -251,6 +251,19 @@ pub async fn delete(db: impl PgExecutor<'_>, cluster_id: Uuid) -> StoreResult<()
     Ok(())
 }
 
+/// The query of [`find_with_member_role`]: $1 tenant name, $2 user id, $3 cluster name (public
+/// so the read benchmark runs exactly this under pgbench).
+pub const FIND_WITH_MEMBER_ROLE_SQL: &str =
+    "select t.id, t.name, t.display_name, t.suspended, t.created_at, t.updated_at, m.role,
+        c.id as c_id, c.spec as c_spec, c.generation as c_generation,
+        c.observed_generation as c_observed_generation, c.phase as c_phase,
+        c.status as c_status, c.connection as c_connection,
+        c.created_at as c_created_at, c.updated_at as c_updated_at
+ from tenants t
+ left join memberships m on m.tenant_id = t.id and m.user_id = $2
+ left join clusters c on c.tenant_id = t.id and c.name = $3 and m.role is not null
+ where t.name = $1";
+
 /// The tenant named `tenant`, the member role of `user_id` in it, and (for a member) its
 /// cluster named `cluster`: the whole lookup of a person's cluster read in one round trip.
 pub async fn find_with_member_role(
@@ -273,22 +286,12 @@ pub async fn find_with_member_role(
         c_created_at: Option<DateTime<Utc>>,
         c_updated_at: Option<DateTime<Utc>>,
     }
-    let found: Option<Found> = sqlx::query_as(
-        "select t.id, t.name, t.display_name, t.suspended, t.created_at, t.updated_at, m.role,
-                c.id as c_id, c.spec as c_spec, c.generation as c_generation,
-                c.observed_generation as c_observed_generation, c.phase as c_phase,
-                c.status as c_status, c.connection as c_connection,
-                c.created_at as c_created_at, c.updated_at as c_updated_at
-         from tenants t
-         left join memberships m on m.tenant_id = t.id and m.user_id = $2
-         left join clusters c on c.tenant_id = t.id and c.name = $3 and m.role is not null
-         where t.name = $1",
-    )
-    .bind(tenant)
-    .bind(user_id)
-    .bind(cluster)
-    .fetch_optional(db)
-    .await?;
+    let found: Option<Found> = sqlx::query_as(FIND_WITH_MEMBER_ROLE_SQL)
+        .bind(tenant)
+        .bind(user_id)
+        .bind(cluster)
+        .fetch_optional(db)
+        .await?;
     Ok(found.map(|f| {
         let row = match (
             f.c_id,
