@@ -146,13 +146,18 @@ async fn record(
         }
         Ok(Outcome::Succeeded) => {
             outcome = JobOutcome::Succeeded;
-            let done = store::operations::finish_claimed(db, claim, "succeeded", None).await?;
+            // A finished delete and the cluster row go together: no reader sees one without
+            // the other.
+            let mut tx = store::begin(db).await?;
+            let done =
+                store::operations::finish_claimed(&mut *tx, claim, "succeeded", None).await?;
             if done
                 && op.kind == "delete"
                 && let Some(cluster_id) = op.cluster_id
             {
-                store::clusters::delete(db, cluster_id).await?;
+                store::clusters::delete(&mut *tx, cluster_id).await?;
             }
+            tx.commit().await.map_err(store::StoreError::from)?;
             done
         }
         Ok(Outcome::Failed(reason)) => {

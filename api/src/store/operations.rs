@@ -319,7 +319,7 @@ pub async fn retry_later(
 
 /// Ends a claimed operation (fenced by its attempt).
 pub async fn finish_claimed(
-    pool: &PgPool,
+    db: impl PgExecutor<'_>,
     claim: &Claimed,
     state: &str,
     error: Option<&str>,
@@ -333,7 +333,7 @@ pub async fn finish_claimed(
     .bind(claim.attempt)
     .bind(state)
     .bind(error)
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(updated.rows_affected() == 1)
 }

@@ -131,9 +131,16 @@ async fn record_scheduled_backups(
 async fn gone(db: &PgPool, cluster_id: uuid::Uuid) -> StoreResult<()> {
     match store::operations::active_delete(db, cluster_id).await? {
         Some(operation) => {
-            if store::operations::finish(db, operation, "succeeded", None).await? {
+            // The finished delete and the removed row in one transaction.
+            let mut tx = store::begin(db).await?;
+            let finished =
+                store::operations::finish(&mut *tx, operation, "succeeded", None).await?;
+            if finished {
+                store::clusters::delete(&mut *tx, cluster_id).await?;
+            }
+            tx.commit().await.map_err(store::StoreError::from)?;
+            if finished {
                 observability::operation_finished("delete", OperationOutcome::Succeeded);
-                store::clusters::delete(db, cluster_id).await?;
             }
         }
         None => {
