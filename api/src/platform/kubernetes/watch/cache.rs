@@ -26,22 +26,25 @@ pub fn slim<K: Resource>(mut object: K) -> K {
     object
 }
 
-/// Objects of one watch that pass `keep`.
+/// Objects of one watch that pass `keep`, each stored as `trim` leaves it.
 pub struct Cache<K> {
     live: BTreeMap<Key, K>,
     relisting: Option<BTreeMap<Key, K>>,
     ready: bool,
     keep: fn(&K) -> bool,
+    trim: fn(K) -> K,
 }
 
 impl<K: Resource + Clone> Cache<K> {
-    /// An empty cache holding only objects for which `keep` is true.
-    pub fn new(keep: fn(&K) -> bool) -> Self {
+    /// An empty cache holding only objects for which `keep` is true, without their
+    /// `managedFields` and as `trim` leaves them (what the reader never looks at).
+    pub fn new(keep: fn(&K) -> bool, trim: fn(K) -> K) -> Self {
         Self {
             live: BTreeMap::new(),
             relisting: None,
             ready: false,
             keep,
+            trim,
         }
     }
 
@@ -61,7 +64,7 @@ impl<K: Resource + Clone> Cache<K> {
             Event::Apply(object) => {
                 let key = key_of(&object);
                 if (self.keep)(&object) {
-                    self.live.insert(key.clone(), slim(object));
+                    self.live.insert(key.clone(), (self.trim)(slim(object)));
                 } else {
                     self.live.remove(&key);
                 }
@@ -78,8 +81,9 @@ impl<K: Resource + Clone> Cache<K> {
             }
             Event::InitApply(object) => {
                 if (self.keep)(&object) {
+                    let trim = self.trim;
                     let buffer = self.relisting.get_or_insert_with(BTreeMap::new);
-                    buffer.insert(key_of(&object), slim(object));
+                    buffer.insert(key_of(&object), trim(slim(object)));
                 }
                 Vec::new()
             }
@@ -119,7 +123,7 @@ mod tests {
 
     #[test]
     fn a_relist_replaces_the_contents_at_init_done() {
-        let mut cache = Cache::new(keep_all);
+        let mut cache = Cache::new(keep_all, std::convert::identity);
         cache.apply(Event::Init);
         cache.apply(Event::InitApply(secret("a")));
         assert!(cache.get("ns", "a").is_none(), "buffered until InitDone");
@@ -139,7 +143,7 @@ mod tests {
         fn named_a(s: &Secret) -> bool {
             s.metadata.name.as_deref() == Some("a")
         }
-        let mut cache = Cache::new(named_a);
+        let mut cache = Cache::new(named_a, std::convert::identity);
         cache.apply(Event::Apply(secret("a")));
         cache.apply(Event::Apply(secret("b")));
         assert!(cache.get("ns", "a").is_some() && cache.get("ns", "b").is_none());

@@ -75,6 +75,45 @@ pub fn observed(object: &DynamicObject, connection: ConnectionFacts) -> Option<O
     })
 }
 
+/// The Secret keys [`connection_facts`] reads; the watch keeps no other (no private keys,
+/// verifiers or URIs in memory).
+const SECRET_KEYS: [&str; 8] = [
+    "host",
+    "port",
+    "pgbouncer-host",
+    "pgbouncer-port",
+    "user",
+    "dbname",
+    "password",
+    "ca.crt",
+];
+
+/// `secret` with only the data keys the connection facts come from.
+pub fn trim_secret(mut secret: Secret) -> Secret {
+    if let Some(data) = secret.data.as_mut() {
+        data.retain(|key, _| SECRET_KEYS.contains(&key.as_str()));
+    }
+    secret.string_data = None;
+    secret
+}
+
+/// `cluster` with only what the observation reads: metadata, status, and of the spec the first
+/// user's name ([`owner`]). The rest of the spec is pgplane's own manifest, often most of the
+/// object.
+pub fn trim_cluster(mut cluster: DynamicObject) -> DynamicObject {
+    let first_user = cluster.data.pointer("/spec/users/0/name").cloned();
+    if let Some(map) = cluster.data.as_object_mut() {
+        map.remove("spec");
+        if let Some(name) = first_user {
+            map.insert(
+                "spec".into(),
+                serde_json::json!({ "users": [{ "name": name }] }),
+            );
+        }
+    }
+    cluster
+}
+
 fn field(secret: &Secret, key: &str) -> Option<String> {
     let bytes = secret.data.as_ref()?.get(key)?;
     String::from_utf8(bytes.0.clone()).ok()

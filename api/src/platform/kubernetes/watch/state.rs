@@ -14,7 +14,7 @@ use kube::api::DynamicObject;
 use kube::runtime::watcher::Event;
 
 use super::cache::{Cache, Key, key_of, slim};
-use super::observe::{connection_facts, ids, observed};
+use super::observe::{connection_facts, ids, observed, trim_cluster, trim_secret};
 use crate::platform::kubernetes::labels::{PGO_CLUSTER_CERTIFICATE, PGO_ROLE, PGO_ROLE_PGUSER};
 use crate::platform::{ConnectionFacts, PlatformEvent};
 
@@ -44,8 +44,8 @@ impl Default for WatchState {
         Self {
             clusters: BTreeMap::new(),
             relisted: None,
-            secrets: Cache::new(connection_secret),
-            services: Cache::new(any_service),
+            secrets: Cache::new(connection_secret, trim_secret),
+            services: Cache::new(any_service, std::convert::identity),
             reported: BTreeMap::new(),
         }
     }
@@ -92,7 +92,7 @@ impl WatchState {
                 Vec::new()
             }
             Event::Apply(object) | Event::InitApply(object) => {
-                let object = slim(object);
+                let object = trim_cluster(slim(object));
                 let key = key_of(&object);
                 if let Some(seen) = self.relisted.as_mut() {
                     seen.insert(key.clone());

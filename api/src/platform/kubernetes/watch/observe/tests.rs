@@ -157,3 +157,51 @@ fn missing_secrets_give_empty_facts() {
     let facts = connection_facts(&cluster(1, Value::Null), |_| None, |_| None);
     assert_eq!(facts, ConnectionFacts::default());
 }
+
+#[test]
+fn trimmed_objects_give_the_same_observation_and_facts_without_the_rest() {
+    let user = secret(
+        "orders-pguser-app",
+        &[
+            ("host", "orders-primary.pgplane-acme.svc"),
+            ("port", "5432"),
+            ("user", "app"),
+            ("dbname", "appdb"),
+            ("password", "s3cret"),
+            ("verifier", "SCRAM-SHA-256$4096:…"),
+            ("uri", "postgresql://app:s3cret@orders-primary/appdb"),
+        ],
+    );
+    let cert = secret(
+        "orders-cluster-cert",
+        &[("ca.crt", "CA"), ("tls.crt", "CRT"), ("tls.key", "KEY")],
+    );
+    let mut full = cluster(2, json!({ "observedGeneration": 2 }));
+    full.data["spec"]["instances"] = json!([{ "name": "instance1", "replicas": 3 }]);
+    let facts = |c: &DynamicObject, secrets: &[Secret]| {
+        connection_facts(
+            c,
+            |name| {
+                secrets
+                    .iter()
+                    .find(|s| s.metadata.name.as_deref() == Some(name))
+            },
+            |_| None,
+        )
+    };
+    let before = facts(&full, &[user.clone(), cert.clone()]);
+    let (user, cert) = (trim_secret(user), trim_secret(cert));
+    let trimmed = trim_cluster(full.clone());
+    assert_eq!(facts(&trimmed, &[user.clone(), cert.clone()]), before);
+    assert_eq!(before.password.as_deref(), Some("s3cret"));
+    assert_eq!(
+        trimmed.data["spec"],
+        json!({ "users": [{ "name": "app" }] })
+    );
+    assert_eq!(trimmed.data["status"], full.data["status"]);
+    let o = observed(&trimmed, before.clone()).unwrap();
+    assert!(o.caught_up && o.applied_generation == Some(5));
+    let keys = |s: &Secret| s.data.as_ref().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&user), ["dbname", "host", "password", "port", "user"]);
+    assert_eq!(keys(&cert), ["ca.crt"], "no private key kept in memory");
+}
