@@ -27,7 +27,7 @@ use crate::platform::PlatformEvent;
 use crate::store;
 
 /// Upper bound of one sample of the metadata database; a scrape never waits longer for it.
-pub(crate) const SAMPLE_TIMEOUT: Duration = Duration::from_secs(2);
+const SAMPLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Every cluster phase, so each has a series (0 included) for alerts to compare against.
 pub const PHASES: [Phase; 8] = [
@@ -72,18 +72,8 @@ pub async fn sample(db: &PgPool) {
         let phases = store::observability::clusters_by_phase(db).await?;
         Ok::<_, store::StoreError>((queue, phases))
     };
-    let (queue, phases) = match tokio::time::timeout(SAMPLE_TIMEOUT, queries).await {
-        Ok(Ok(sampled)) => sampled,
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "sampling the metadata database for metrics failed");
-            counter!("pgplane_metrics_sample_errors_total").increment(1);
-            return;
-        }
-        Err(_) => {
-            tracing::warn!("sampling the metadata database for metrics timed out");
-            counter!("pgplane_metrics_sample_errors_total").increment(1);
-            return;
-        }
+    let Some((queue, phases)) = bounded_sample("the metadata database", queries).await else {
+        return;
     };
     counter!("pgplane_metrics_sample_errors_total").increment(0);
     for (state, count) in [
@@ -102,6 +92,27 @@ pub async fn sample(db: &PgPool) {
             .find(|(p, _)| p == label)
             .map_or(0, |(_, n)| *n);
         gauge!("pgplane_clusters", "phase" => label).set(count as f64);
+    }
+}
+
+/// `queries` within [`SAMPLE_TIMEOUT`]; a failure or a timeout is logged, counted in
+/// `pgplane_metrics_sample_errors_total` and gives `None`.
+pub(crate) async fn bounded_sample<T>(
+    what: &str,
+    queries: impl Future<Output = Result<T, store::StoreError>>,
+) -> Option<T> {
+    match tokio::time::timeout(SAMPLE_TIMEOUT, queries).await {
+        Ok(Ok(sampled)) => Some(sampled),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "sampling {what} for metrics failed");
+            counter!("pgplane_metrics_sample_errors_total").increment(1);
+            None
+        }
+        Err(_) => {
+            tracing::warn!("sampling {what} for metrics timed out");
+            counter!("pgplane_metrics_sample_errors_total").increment(1);
+            None
+        }
     }
 }
 

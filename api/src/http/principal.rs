@@ -263,10 +263,17 @@ pub async fn tenant_access(
             (tenant, role)
         }
     };
-    let role = role.ok_or_else(not_found)?;
-    let access = TenantAccess { tenant, role };
-    access.require(action)?;
-    Ok(access)
+    grant(tenant, role, action).ok_or_else(not_found)?
+}
+
+/// The access `role` (if any) gives in `tenant`: `None` (answered 404) without a role, 403
+/// when the role does not allow `action`.
+fn grant(tenant: TenantRow, role: Option<Role>, action: Action) -> Option<ApiResult<TenantAccess>> {
+    let access = TenantAccess {
+        tenant,
+        role: role?,
+    };
+    Some(access.require(action).map(|()| access))
 }
 
 /// [`tenant_access`] followed by the tenant's cluster `cluster` (404 when missing): for a
@@ -285,20 +292,14 @@ pub async fn cluster_access(
         ..
     } = principal
     {
+        let tenant_not_found = || ApiError::not_found(format!("tenant `{tenant}`"));
         let (found, row) =
             store::clusters::find_with_member_role(&state.db, tenant, *user_id, cluster)
                 .await?
-                .ok_or_else(|| ApiError::not_found(format!("tenant `{tenant}`")))?;
-        let role = found
-            .role
-            .as_deref()
-            .and_then(TenantRole::parse)
-            .ok_or_else(|| ApiError::not_found(format!("tenant `{tenant}`")))?;
-        let access = TenantAccess {
-            tenant: found.tenant,
-            role: Role::Tenant(role),
-        };
-        access.require(action)?;
+                .ok_or_else(tenant_not_found)?;
+        let role = found.role.as_deref().and_then(TenantRole::parse);
+        let access =
+            grant(found.tenant, role.map(Role::Tenant), action).ok_or_else(tenant_not_found)??;
         return Ok((access, row.ok_or_else(cluster_not_found)?));
     }
     let access = tenant_access(state, principal, tenant, action).await?;

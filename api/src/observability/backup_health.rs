@@ -25,24 +25,8 @@ pub struct ClusterBackupHealth {
 
 /// Reads and computes every cluster's backup health (`None`: the sample failed or timed out).
 pub async fn sample(db: &PgPool) -> Option<Vec<ClusterBackupHealth>> {
-    let rows = match tokio::time::timeout(
-        super::SAMPLE_TIMEOUT,
-        store::observability::backup_facts(db),
-    )
-    .await
-    {
-        Ok(Ok(rows)) => rows,
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "sampling backup health for metrics failed");
-            metrics::counter!("pgplane_metrics_sample_errors_total").increment(1);
-            return None;
-        }
-        Err(_) => {
-            tracing::warn!("sampling backup health for metrics timed out");
-            metrics::counter!("pgplane_metrics_sample_errors_total").increment(1);
-            return None;
-        }
-    };
+    let rows =
+        super::bounded_sample("backup health", store::observability::backup_facts(db)).await?;
     let now = Utc::now();
     let seconds = |t: chrono::DateTime<Utc>| t.timestamp_millis() as f64 / 1000.0;
     Some(

@@ -86,14 +86,12 @@ pub async fn upgrade(
     let succeeded = condition(conditions, "Succeeded");
     let progressing = condition(conditions, "Progressing");
     if succeeded.is_some_and(|c| c["status"] == "True") {
-        trigger(
+        allow_upgrade(
             client,
             namespace,
             name,
-            json!({
-                "metadata": {"annotations": {ALLOW_UPGRADE_ANNOTATION: null}},
-                "spec": {"postgresVersion": to, "shutdown": false},
-            }),
+            None,
+            json!({"postgresVersion": to, "shutdown": false}),
         )
         .await?;
         return Ok(ActionProgress::Waiting(format!(
@@ -117,14 +115,12 @@ pub async fn upgrade(
     if annotation(&cluster, ALLOW_UPGRADE_ANNOTATION) != Some(upgrade_name.as_str())
         || cluster.data["spec"]["shutdown"] != json!(true)
     {
-        trigger(
+        allow_upgrade(
             client,
             namespace,
             name,
-            json!({
-                "metadata": {"annotations": {ALLOW_UPGRADE_ANNOTATION: upgrade_name}},
-                "spec": {"shutdown": true},
-            }),
+            Some(&upgrade_name),
+            json!({"shutdown": true}),
         )
         .await?;
     }
@@ -170,16 +166,7 @@ async fn roll_back(
     if annotation(cluster, ALLOW_UPGRADE_ANNOTATION).is_some()
         || cluster.data["spec"]["shutdown"] == json!(true)
     {
-        trigger(
-            client,
-            namespace,
-            name,
-            json!({
-                "metadata": {"annotations": {ALLOW_UPGRADE_ANNOTATION: null}},
-                "spec": {"shutdown": false},
-            }),
-        )
-        .await?;
+        allow_upgrade(client, namespace, name, None, json!({"shutdown": false})).await?;
     }
     let ready = ready_instances(cluster);
     if ready < i64::from(target.spec.instances) {
@@ -197,6 +184,22 @@ async fn roll_back(
     Err(PlatformError::Rejected(format!(
         "the upgrade to PostgreSQL {to} failed: {reason}; {name} runs PostgreSQL {from} again, its data unchanged"
     )))
+}
+
+/// Sets the cluster's `allow-upgrade` annotation to `pgupgrade` (removes it for `None`)
+/// together with the `spec` fields that go with that step.
+async fn allow_upgrade(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    pgupgrade: Option<&str>,
+    spec: Value,
+) -> Result<(), PlatformError> {
+    let patch = json!({
+        "metadata": {"annotations": {ALLOW_UPGRADE_ANNOTATION: pgupgrade}},
+        "spec": spec,
+    });
+    trigger(client, namespace, name, patch).await.map(|_| ())
 }
 
 async fn remove(client: &kube::Client, namespace: &str, name: &str) -> Result<(), PlatformError> {
