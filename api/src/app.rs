@@ -33,6 +33,8 @@ pub struct Settings {
     pub operation_deadline: chrono::Duration,
     /// The built portal served at `/`, if any.
     pub portal_dir: Option<std::path::PathBuf>,
+    /// Approved PostgreSQL images per major version (may be empty).
+    pub postgres_images: crate::domain::cluster::images::ImageCatalog,
 }
 
 /// Shared by every request.
@@ -87,6 +89,7 @@ impl AppState {
                 config.jobs.operation_deadline_seconds as i64,
             ),
             portal_dir: config.http.portal_dir.clone(),
+            postgres_images: config.jobs.image_catalog(),
         };
         let _ = crate::telemetry::prometheus();
         Ok(Self {

@@ -187,6 +187,23 @@ pub struct JobsConfig {
         default_value_t = 1800
     )]
     pub operation_deadline_seconds: u64,
+
+    /// Approved PostgreSQL images, one per major version: `17=<image>,18=<image>` (each with a
+    /// tag or digest). New clusters are pinned to their major's image; a newer image for the
+    /// same major is a minor version upgrade the tenant runs (`POST .../upgrade`). Unset: PGO's
+    /// default images, which change when PGO is upgraded.
+    #[arg(long, env = "PGPLANE_POSTGRES_IMAGES")]
+    pub postgres_images: Option<String>,
+}
+
+impl JobsConfig {
+    /// The image catalog (empty when unset or invalid; `validate` reports invalid ones).
+    pub fn image_catalog(&self) -> crate::domain::cluster::images::ImageCatalog {
+        self.postgres_images
+            .as_deref()
+            .and_then(|text| crate::domain::cluster::images::ImageCatalog::parse(text).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// Platform drivers.
@@ -251,6 +268,15 @@ impl ServeConfig {
             && let Err(e) = crate::http::portal::check_dir(dir)
         {
             problems.push(format!("PGPLANE_PORTAL_DIR: {e}"));
+        }
+        if let Some(images) = &self.jobs.postgres_images
+            && let Err(found) = crate::domain::cluster::images::ImageCatalog::parse(images)
+        {
+            problems.extend(
+                found
+                    .into_iter()
+                    .map(|p| format!("PGPLANE_POSTGRES_IMAGES: {p}")),
+            );
         }
         for origin in &self.http.cors_origins {
             if origin.parse::<axum::http::HeaderValue>().is_err() || !origin.contains("://") {

@@ -11,7 +11,7 @@ use super::operations::OperationOut;
 use super::principal::{Principal, TenantAccess};
 use crate::app::AppState;
 use crate::domain::cluster::ClusterSpec;
-use crate::platform::ClusterAction;
+use crate::platform::{ClusterAction, ClusterTarget, TenantTarget};
 use crate::store::{self, clusters::ClusterRow};
 
 /// Phases in which a cluster runs and can take a day-2 action.
@@ -66,4 +66,25 @@ pub async fn queue_action(
     .await?;
     tx.commit().await.map_err(store::StoreError::from)?;
     Ok(accepted(&access.tenant.name, OperationOut::from(operation)))
+}
+
+/// The desired state the platform needs to look inside the cluster.
+pub async fn platform_target(
+    state: &AppState,
+    access: &TenantAccess,
+    row: &ClusterRow,
+    spec: ClusterSpec,
+) -> ApiResult<ClusterTarget> {
+    let (quota, _) = store::quotas::get(&state.db, access.tenant.id).await?;
+    Ok(ClusterTarget {
+        tenant: TenantTarget {
+            tenant_id: access.tenant.id,
+            tenant_name: access.tenant.name.clone(),
+            quota,
+        },
+        cluster_id: row.id,
+        generation: row.generation,
+        spec,
+        image: row.postgres_image.clone(),
+    })
 }

@@ -10,18 +10,19 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::actions::{queue_action, require_running};
+use super::actions::{platform_target, queue_action, require_running};
 use super::clusters::find_cluster;
 use super::error::{ApiError, ApiResult, Problem};
 use super::extract::{ApiJson, ApiPath};
 use super::operations::OperationOut;
-use super::principal::{Principal, tenant_access};
+use super::principal::{Principal, TenantAccess, tenant_access};
 use crate::app::AppState;
 use crate::domain::cluster::ClusterSpec;
 use crate::domain::cluster::backup_health::{BackupHealth, backup_health};
+use crate::domain::cluster::repository::{RepositoryReport, parse_info};
 use crate::domain::permissions::Action;
 use crate::platform::{BackupType, ClusterAction};
-use crate::store;
+use crate::store::{self, clusters::ClusterRow};
 
 /// Backups listed per request (newest first).
 const LISTED: i64 = 100;
@@ -60,10 +61,66 @@ pub struct BackupOut {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BackupsOut {
-    /// Newest first (at most 100).
+    /// The backups pgplane asked for or saw finish, failed ones with their reason; newest
+    /// first (at most 100).
     pub items: Vec<BackupOut>,
     #[serde(flatten)]
     pub health: BackupHealth,
+    /// What the backup repository holds now (`pgbackrest info` in the primary): the backups
+    /// retention keeps. Absent when the platform keeps no pgBackRest repository, the cluster
+    /// is not running, or the repository could not be read (see `repository_error`).
+    pub repository: Option<RepositoryReport>,
+    /// Why the repository could not be read just now.
+    pub repository_error: Option<String>,
+    /// Where `recoverable_window` comes from: `repository` (what pgBackRest holds) or
+    /// `records` (the full backups pgplane saw finish, when the repository was not read).
+    pub window_source: WindowSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowSource {
+    Repository,
+    Records,
+}
+
+/// Reads the cluster's backup repository when the platform has one and the cluster runs:
+/// `Ok(None)` when there is nothing to read, `Err` with the reason when reading failed.
+async fn read_repository(
+    state: &AppState,
+    access: &TenantAccess,
+    row: &ClusterRow,
+    spec: &ClusterSpec,
+) -> ApiResult<Result<Option<RepositoryReport>, String>> {
+    let Some(platform) = state.platform.clone() else {
+        return Ok(Ok(None));
+    };
+    if !spec.backups.enabled || require_running(spec, row, "reading backups").is_err() {
+        return Ok(Ok(None));
+    }
+    let target = platform_target(state, access, row, spec.clone()).await?;
+    Ok(match platform.backup_repository(&target).await {
+        Ok(Some(output)) => parse_info(&output).map(Some),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.to_string()),
+    })
+}
+
+/// Health from pgplane's records, with the repository's window and last backup when it was
+/// read (it knows about scheduled backups and retention; pgplane's records may not).
+fn health_with(
+    mut health: BackupHealth,
+    repository: Option<&RepositoryReport>,
+    now: DateTime<Utc>,
+) -> (BackupHealth, WindowSource) {
+    let Some(report) = repository else {
+        return (health, WindowSource::Records);
+    };
+    health.recoverable_window = report.recoverable_window(now);
+    health.last_successful_backup_at = health
+        .last_successful_backup_at
+        .max(report.last_backup_at());
+    (health, WindowSource::Repository)
 }
 
 /// List a cluster's backups with its backup health.
@@ -85,7 +142,14 @@ async fn list_backups(
         .filter(|b| b.state == "succeeded")
         .filter_map(|b| b.finished_at)
         .max();
-    let health = backup_health(&spec, cluster.created_at, last_success, &fulls, Utc::now());
+    let now = Utc::now();
+    let health = backup_health(&spec, cluster.created_at, last_success, &fulls, now);
+    let (repository, repository_error) =
+        match read_repository(&state, &access, &cluster, &spec).await? {
+            Ok(report) => (report, None),
+            Err(reason) => (None, Some(reason)),
+        };
+    let (health, window_source) = health_with(health, repository.as_ref(), now);
     let items = rows
         .into_iter()
         .map(|b| BackupOut {
@@ -99,7 +163,13 @@ async fn list_backups(
             operation_id: b.operation_id,
         })
         .collect();
-    Ok(Json(BackupsOut { items, health }))
+    Ok(Json(BackupsOut {
+        items,
+        health,
+        repository,
+        repository_error,
+        window_source,
+    }))
 }
 
 /// Take a backup now. Answers 202 with the operation; it ends when the backup has finished
@@ -157,6 +227,17 @@ async fn restore(
     let request = body.map(|ApiJson(r)| r).unwrap_or_default();
     let cluster = find_cluster(&state, &access, &name).await?;
     let fulls = store::backups::successful_fulls(&state.db, access.tenant.id, cluster.id).await?;
+    let spec: ClusterSpec =
+        serde_json::from_value(cluster.spec.0.clone()).map_err(ApiError::internal)?;
+    // The window must come from what the repository holds when there is one to ask: a target
+    // it cannot reach would stop every instance for a restore that fails.
+    let repository = read_repository(&state, &access, &cluster, &spec)
+        .await?
+        .map_err(|reason| {
+            ApiError::unavailable(format!(
+                "cannot read the backup repository to check the restore target: {reason}"
+            ))
+        })?;
     let action = ClusterAction::Restore {
         target_time: request.target_time,
     };
@@ -164,9 +245,10 @@ async fn restore(
     queue_action(&state, &principal, &access, &name, action, |spec, row| {
         require_running(spec, row, "a restore")?;
         let health = backup_health(spec, row.created_at, fulls.first().copied(), &fulls, now);
+        let (health, _) = health_with(health, repository.as_ref(), now);
         let Some(window) = health.recoverable_window else {
             return Err(ApiError::conflict(format!(
-                "cluster `{name}` has no successful full backup to restore from yet"
+                "cluster `{name}` has no successful backup to restore from yet"
             )));
         };
         if let Some(at) = request.target_time

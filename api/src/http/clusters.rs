@@ -49,6 +49,9 @@ pub struct ClusterStatusOut {
     pub observed_generation: Option<i64>,
     /// Why the phase is not `ready`, when known.
     pub message: Option<String>,
+    /// The approved PostgreSQL image the cluster runs (its minor version); null: the
+    /// operator's default image for its major version.
+    pub postgres_image: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -78,6 +81,7 @@ fn cluster_out(row: ClusterRow) -> ApiResult<ClusterOut> {
         connection: _,
         created_at,
         updated_at,
+        postgres_image,
     } = row;
     let spec: ClusterSpec = serde_json::from_value(spec.0).map_err(ApiError::internal)?;
     let field = |key: &str| status.0.get(key).cloned().unwrap_or_default();
@@ -96,6 +100,7 @@ fn cluster_out(row: ClusterRow) -> ApiResult<ClusterOut> {
             generation,
             observed_generation,
             message: serde_json::from_value(field("message")).ok().flatten(),
+            postgres_image,
         },
         created_at,
         updated_at,
@@ -324,6 +329,7 @@ async fn create_cluster(
         &spec.name,
         &document,
         spec.usage(),
+        state.settings.postgres_images.image_for(spec.postgres_version),
     )
     .await
     .map_err(|e| {

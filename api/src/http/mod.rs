@@ -12,6 +12,7 @@ pub mod clusters;
 pub mod connection;
 pub mod credentials;
 pub mod error;
+pub mod extensions;
 pub mod etag;
 pub mod extract;
 pub mod health;
@@ -69,6 +70,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(backups::router())
         .merge(switchover::router())
         .merge(upgrade::router())
+        .merge(extensions::router())
         .merge(users_of_cluster::router())
         .merge(operations::router())
         .merge(audit_events::router())

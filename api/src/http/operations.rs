@@ -38,7 +38,7 @@ pub struct StepOut {
 pub struct OperationOut {
     pub id: Uuid,
     /// `create`, `update`, `delete` or a day-2 action (`backup`, `restore`, `switchover`,
-    /// `rotate_password`, `upgrade`).
+    /// `rotate_password`, `upgrade`, `extension`).
     pub kind: String,
     /// `pending`, `running`, `succeeded`, `failed` or `cancelled`.
     pub state: String,

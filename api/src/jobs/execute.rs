@@ -78,6 +78,7 @@ pub async fn execute(
         cluster_id,
         generation: cluster.generation,
         spec,
+        image: cluster.postgres_image.clone(),
     };
     match op.kind.as_str() {
         "create" | "update" => {
@@ -114,8 +115,25 @@ pub async fn execute(
                     if let Some(backup) = backup {
                         store::backups::record_succeeded(db, &target, op.id, &backup).await?;
                     }
-                    if let ClusterAction::Upgrade { to_version } = action {
-                        store::clusters::set_postgres_version(db, cluster_id, to_version).await?;
+                    match action {
+                        ClusterAction::Upgrade {
+                            to_version,
+                            to_image,
+                        } => {
+                            store::clusters::set_postgres_version(db, cluster_id, to_version)
+                                .await?;
+                            store::clusters::set_postgres_image(
+                                db,
+                                cluster_id,
+                                to_image.as_deref(),
+                            )
+                            .await?;
+                        }
+                        ClusterAction::MinorUpgrade { to_image, .. } => {
+                            store::clusters::set_postgres_image(db, cluster_id, Some(&to_image))
+                                .await?;
+                        }
+                        _ => {}
                     }
                     Ok(Outcome::Succeeded)
                 }

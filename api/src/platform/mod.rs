@@ -39,6 +39,8 @@ pub struct ClusterTarget {
     /// sync can tell which desired state the platform has observed.
     pub generation: i64,
     pub spec: ClusterSpec,
+    /// The approved PostgreSQL image to run (`spec.image`); `None`: the operator's default.
+    pub image: Option<String>,
 }
 
 /// Where a deletion stands.
@@ -127,9 +129,28 @@ pub enum ClusterAction {
     },
     /// Make `target_instance` (or the best replica) the primary.
     Switchover { target_instance: Option<String> },
-    /// Move the data to a newer PostgreSQL major version (`pg_upgrade`); the stored spec's
-    /// `postgres_version` becomes `to_version` only when it succeeded.
-    Upgrade { to_version: u32 },
+    /// Move the data to a newer PostgreSQL major version (`pg_upgrade`), onto the approved
+    /// `to_image` when the platform pins images; the stored spec's `postgres_version` (and the
+    /// cluster's image) change only when it succeeded.
+    Upgrade {
+        to_version: u32,
+        #[serde(default)]
+        to_image: Option<String>,
+    },
+    /// Move to a newer approved image of the same major version: the operator restarts the
+    /// instances one at a time, replicas first. An image that cannot start puts `from_image`
+    /// (`None`: the operator's default) back.
+    MinorUpgrade {
+        from_image: Option<String>,
+        to_image: String,
+    },
+    /// Enable (`CREATE EXTENSION IF NOT EXISTS`) or disable (`DROP EXTENSION IF EXISTS`, never
+    /// cascading into the tenant's objects) an allow-listed extension in one database.
+    Extension {
+        database: String,
+        name: String,
+        enable: bool,
+    },
 }
 
 /// pgBackRest backup types.
@@ -165,8 +186,17 @@ impl ClusterAction {
             ClusterAction::Restore { .. } => "restore",
             ClusterAction::Switchover { .. } => "switchover",
             ClusterAction::Upgrade { .. } => "upgrade",
+            ClusterAction::MinorUpgrade { .. } => "minor_upgrade",
+            ClusterAction::Extension { .. } => "extension",
         }
     }
+}
+
+/// An extension installed in a database (`pg_extension`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct InstalledExtension {
+    pub name: String,
+    pub version: String,
 }
 
 /// A backup the platform finished.
@@ -223,6 +253,28 @@ pub trait Platform: Send + Sync + 'static {
         action: &'a ClusterAction,
         operation_id: uuid::Uuid,
     ) -> BoxFuture<'a, Result<ActionProgress, PlatformError>>;
+
+    /// The extensions installed in `database` of the running cluster, or `None` when the driver
+    /// cannot look inside its clusters.
+    fn list_extensions<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+        database: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<InstalledExtension>>, PlatformError>> {
+        let _ = (target, database);
+        Box::pin(async { Ok(None) })
+    }
+
+    /// What the cluster's backup repository holds, as `pgbackrest info --output=json` prints it
+    /// (read by `domain::cluster::repository`), or `None` when the driver keeps no pgBackRest
+    /// repository (its backups are the ones pgplane recorded taking).
+    fn backup_repository<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+    ) -> BoxFuture<'a, Result<Option<String>, PlatformError>> {
+        let _ = target;
+        Box::pin(async { Ok(None) })
+    }
 
     /// Makes the tenant's space on the platform exist and match its quota (idempotent).
     fn ensure_tenant<'a>(

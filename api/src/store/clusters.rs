@@ -22,10 +22,12 @@ pub struct ClusterRow {
     pub connection: Json<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The approved image the cluster is pinned to; `None`: the operator's default.
+    pub postgres_image: Option<String>,
 }
 
 const COLUMNS: &str = "id, tenant_id, name, spec, generation, observed_generation, phase, status, \
-                       connection, created_at, updated_at";
+                       connection, created_at, updated_at, postgres_image";
 
 /// Inserts a new cluster at generation 1.
 pub async fn insert(
@@ -34,10 +36,12 @@ pub async fn insert(
     name: &str,
     spec: &serde_json::Value,
     usage: ResourceUsage,
+    postgres_image: Option<&str>,
 ) -> StoreResult<ClusterRow> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "insert into clusters (id, tenant_id, name, spec, instances, cpu_millis, memory_mib, storage_gib)
-         values ($1, $2, $3, $4, $5, $6, $7, $8) returning {COLUMNS}"
+        "insert into clusters (id, tenant_id, name, spec, instances, cpu_millis, memory_mib, storage_gib,
+                               postgres_image)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning {COLUMNS}"
     )))
     .bind(Uuid::now_v7())
     .bind(tenant_id)
@@ -47,6 +51,7 @@ pub async fn insert(
     .bind(usage.cpu_millis)
     .bind(usage.memory_mib)
     .bind(usage.storage_gib)
+    .bind(postgres_image)
     .fetch_one(tx)
     .await?)
 }
@@ -208,6 +213,21 @@ pub async fn set_password(
     Ok(())
 }
 
+/// Pins the cluster to `image` (`None`: the operator's default); recorded when a create is
+/// queued and when an upgrade finished, since the platform then already runs it.
+pub async fn set_postgres_image(
+    db: impl PgExecutor<'_>,
+    cluster_id: Uuid,
+    image: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query("update clusters set postgres_image = $2, updated_at = now() where id = $1")
+        .bind(cluster_id)
+        .bind(image)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// Records the PostgreSQL major version a finished upgrade moved the cluster to. The platform
 /// already runs it, so the generation stays: there is nothing new to apply.
 pub async fn set_postgres_version(
@@ -258,7 +278,8 @@ pub const FIND_WITH_MEMBER_ROLE_SQL: &str =
         c.id as c_id, c.spec as c_spec, c.generation as c_generation,
         c.observed_generation as c_observed_generation, c.phase as c_phase,
         c.status as c_status, c.connection as c_connection,
-        c.created_at as c_created_at, c.updated_at as c_updated_at
+        c.created_at as c_created_at, c.updated_at as c_updated_at,
+        c.postgres_image as c_postgres_image
  from tenants t
  left join memberships m on m.tenant_id = t.id and m.user_id = $2
  left join clusters c on c.tenant_id = t.id and c.name = $3 and m.role is not null
@@ -285,6 +306,7 @@ pub async fn find_with_member_role(
         c_connection: Option<Json<serde_json::Value>>,
         c_created_at: Option<DateTime<Utc>>,
         c_updated_at: Option<DateTime<Utc>>,
+        c_postgres_image: Option<String>,
     }
     let found: Option<Found> = sqlx::query_as(FIND_WITH_MEMBER_ROLE_SQL)
         .bind(tenant)
@@ -324,6 +346,7 @@ pub async fn find_with_member_role(
                 connection,
                 created_at,
                 updated_at,
+                postgres_image: f.c_postgres_image,
             }),
             _ => None,
         };

@@ -139,6 +139,7 @@ pub fn target(tenant: &TenantTarget, spec: ClusterSpec) -> ClusterTarget {
         cluster_id: Uuid::new_v4(),
         generation: 1,
         spec,
+        image: None,
     }
 }
 

@@ -3,11 +3,13 @@
 //! validates every PostgresCluster against the real PGO CRDs) and the simulated operator.
 
 mod day2;
+mod extensions;
 mod faults;
 mod ha;
 mod happy_path;
 mod harness;
 mod metrics;
 mod recovery;
+mod repository;
 mod roles;
 mod upgrade;

@@ -33,6 +33,7 @@ export function operationProgress(op: Operation): number {
 const KIND_LABELS: Record<string, string> = {
   rotate_password: "Rotate password of",
   switchover: "Switchover of",
+  extension: "Extension change in",
 };
 
 /** "Update", "Backup", "Rotate password": an operation kind for people. */

@@ -43,6 +43,8 @@ pub struct ManifestInput<'a> {
     pub cluster_id: &'a str,
     /// Tenant name (a DNS label, so a valid label value).
     pub tenant_name: &'a str,
+    /// The approved PostgreSQL image (`spec.image`); `None` leaves PGO's default.
+    pub image: Option<&'a str>,
 }
 
 /// Size of the backup repository volume: [`BACKUP_REPO_SIZE_FACTOR`] × the data volume.
@@ -70,6 +72,9 @@ pub fn desired_postgrescluster(input: &ManifestInput<'_>) -> Value {
 
     let mut body = Map::new();
     body.insert("postgresVersion".into(), json!(spec.postgres_version));
+    if let Some(image) = input.image {
+        body.insert("image".into(), json!(image));
+    }
     body.insert("metadata".into(), json!({ "labels": labels }));
     body.insert("instances".into(), json!([instance_set(spec)]));
     body.insert("users".into(), users(spec));

@@ -17,12 +17,15 @@
 pub mod backup_health;
 mod build;
 pub mod cron;
+pub mod extensions;
+pub mod images;
 mod manifest;
 pub mod naming;
 pub mod parameters;
 mod patch;
 mod quantity;
 mod quota;
+pub mod repository;
 mod request;
 mod spec;
 mod status;

@@ -37,6 +37,7 @@ pub fn manifest(target: &ClusterTarget, namespace: &str) -> Value {
         tenant_id: &tenant_id,
         cluster_id: &cluster_id,
         tenant_name: &target.tenant.tenant_name,
+        image: target.image.as_deref(),
     });
     if let Some(metadata) = manifest.get_mut("metadata").and_then(Value::as_object_mut) {
         let annotations = metadata
@@ -209,6 +210,7 @@ mod tests {
             cluster_id: Uuid::from_u128(2),
             generation: 7,
             spec: ClusterSpec::from_request(ClusterRequest::named("orders")).unwrap(),
+            image: None,
         }
     }
 
@@ -222,6 +224,7 @@ mod tests {
             tenant_id: &Uuid::from_u128(1).to_string(),
             cluster_id: &Uuid::from_u128(2).to_string(),
             tenant_name: "acme",
+            image: None,
         });
         expected["metadata"]["annotations"]["pgplane.io/generation"] = "7".into();
         assert_eq!(m, expected);

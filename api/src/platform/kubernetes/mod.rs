@@ -16,7 +16,10 @@ pub mod actions;
 pub mod cluster;
 pub mod ensured;
 pub mod errors;
+pub mod exec;
+pub mod extensions;
 pub mod labels;
+pub mod minor_upgrade;
 pub mod network;
 pub mod options;
 pub mod quota;
@@ -36,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{
     ActionProgress, BoxFuture, ClusterAction, ClusterTarget, DeleteProgress, Platform,
-    PlatformError, PlatformEvent, TenantTarget,
+    InstalledExtension, PlatformError, PlatformEvent, TenantTarget,
 };
 use errors::classify;
 
@@ -180,12 +183,61 @@ impl Platform for KubernetesPlatform {
                     ClusterAction::RotatePassword { user } => {
                         actions::rotate_password(client, ns, target, user, operation_id).await
                     }
-                    ClusterAction::Upgrade { to_version } => {
-                        upgrade::upgrade(client, ns, target, *to_version, operation_id).await
+                    ClusterAction::Upgrade {
+                        to_version,
+                        to_image,
+                    } => {
+                        let to_image = to_image.as_deref();
+                        upgrade::upgrade(client, ns, target, *to_version, to_image, operation_id)
+                            .await
                     }
+                    ClusterAction::MinorUpgrade {
+                        from_image,
+                        to_image,
+                    } => {
+                        let from_image = from_image.as_deref();
+                        minor_upgrade::run(client, ns, target, from_image, to_image, operation_id)
+                            .await
+                    }
+                    ClusterAction::Extension {
+                        database,
+                        name,
+                        enable,
+                    } => extensions::set(client, ns, target, database, name, *enable).await,
                 }
             };
             self.bounded(action.kind(), run).await
+        })
+    }
+
+    fn backup_repository<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+    ) -> BoxFuture<'a, Result<Option<String>, PlatformError>> {
+        let namespace = self.tenant_namespace(&target.tenant.tenant_name);
+        Box::pin(async move {
+            let argv = ["pgbackrest", "info", "--output=json"];
+            let info = exec::in_primary(&self.client, &namespace, &target.spec.name, &argv);
+            let output = self.bounded("pgbackrest info", info).await?;
+            if output.exit_code != 0 {
+                return Err(PlatformError::Transient(format!(
+                    "pgbackrest info failed: {}",
+                    output.failure()
+                )));
+            }
+            Ok(Some(output.stdout))
+        })
+    }
+
+    fn list_extensions<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+        database: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<InstalledExtension>>, PlatformError>> {
+        let namespace = self.tenant_namespace(&target.tenant.tenant_name);
+        Box::pin(async move {
+            let list = extensions::list(&self.client, &namespace, target, database);
+            self.bounded("list_extensions", list).await.map(Some)
         })
     }
 

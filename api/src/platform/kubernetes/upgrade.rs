@@ -7,7 +7,8 @@
 //!    (`fromPostgresVersion` = the stored spec's version).
 //! 3. While it runs: the cluster carries `allow-upgrade=<pgupgrade>` and `shutdown: true`; PGO
 //!    checks its preconditions (reported on `Progressing`) and runs `pg_upgrade` in a Job.
-//! 4. `Succeeded` True: `postgresVersion` becomes the target, `shutdown` false, the annotation
+//! 4. `Succeeded` True: `postgresVersion` becomes the target (with the platform's approved
+//!    image of that major as `image`, or none: PGO's default), `shutdown` false, the annotation
 //!    goes; the instances start on the new version (PGO then upgrades the backup stanza and
 //!    takes a new full backup).
 //! 5. `Succeeded` False, or a check that cannot pass: the annotation goes and `shutdown` is
@@ -46,6 +47,7 @@ pub async fn upgrade(
     namespace: &str,
     target: &ClusterTarget,
     to: u32,
+    to_image: Option<&str>,
     operation: Uuid,
 ) -> Result<ActionProgress, PlatformError> {
     let name = &target.spec.name;
@@ -91,7 +93,8 @@ pub async fn upgrade(
             namespace,
             name,
             None,
-            json!({"postgresVersion": to, "shutdown": false}),
+            // The approved image of the new major, or PGO's default (never the old major's).
+            json!({"postgresVersion": to, "shutdown": false, "image": to_image}),
         )
         .await?;
         return Ok(ActionProgress::Waiting(format!(

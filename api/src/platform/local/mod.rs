@@ -15,6 +15,7 @@
 
 mod backups;
 mod config;
+mod extensions;
 mod instance;
 mod layout;
 mod observe;
@@ -39,7 +40,7 @@ use self::layout::Layout;
 use self::state::{ClusterState, InstanceState};
 use super::{
     ActionProgress, BackupType, BoxFuture, ClusterAction, ClusterTarget, DeleteProgress, Platform,
-    PlatformError, PlatformEvent, TenantTarget,
+    InstalledExtension, PlatformError, PlatformEvent, TenantTarget,
 };
 use crate::domain::cluster::{ClusterSpec, DeletionPolicy};
 use crate::embedded_pg::{PgBinaries, free_port};
@@ -523,6 +524,32 @@ impl LocalPlatform {
     }
 }
 
+impl LocalPlatform {
+    /// The port and superuser password of the cluster's primary.
+    fn primary(&self, target: &ClusterTarget) -> Result<(u16, String), PlatformError> {
+        let state = self
+            .inner
+            .load(target.cluster_id)
+            .map_err(transient)?
+            .ok_or_else(|| PlatformError::Transient("the cluster has not been created yet".into()))?;
+        let port = state.instances.first().map(|i| i.port).ok_or_else(|| {
+            PlatformError::Transient("the primary has not been created yet".into())
+        })?;
+        Ok((port, state.superuser_password))
+    }
+}
+
+/// A statement PostgreSQL refused is final (it says why); a connection that failed, or a
+/// database not created yet, may pass.
+fn sql_failure(error: sqlx::Error) -> PlatformError {
+    match &error {
+        sqlx::Error::Database(db) if db.code().as_deref() != Some("3D000") => {
+            PlatformError::Rejected(db.message().to_string())
+        }
+        _ => PlatformError::Transient(error.to_string()),
+    }
+}
+
 impl Platform for LocalPlatform {
     fn name(&self) -> &'static str {
         "local"
@@ -530,7 +557,9 @@ impl Platform for LocalPlatform {
 
     fn unsupported_action(&self, action: &ClusterAction) -> Option<String> {
         match action {
-            ClusterAction::RotatePassword { .. } | ClusterAction::Restore { .. } => None,
+            ClusterAction::RotatePassword { .. }
+            | ClusterAction::Restore { .. }
+            | ClusterAction::Extension { .. } => None,
             ClusterAction::Backup {
                 backup_type: BackupType::Full,
             } => None,
@@ -560,6 +589,20 @@ impl Platform for LocalPlatform {
             );
         }
         None
+    }
+
+    fn list_extensions<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+        database: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<InstalledExtension>>, PlatformError>> {
+        Box::pin(async move {
+            let (port, password) = self.primary(target)?;
+            let listed = extensions::list(port, &password, database)
+                .await
+                .map_err(sql_failure)?;
+            Ok(Some(listed))
+        })
     }
 
     fn ensure_tenant<'a>(
@@ -607,6 +650,17 @@ impl Platform for LocalPlatform {
                 ClusterAction::Backup { .. } => self.backup(target, operation_id).await,
                 ClusterAction::Restore { target_time } => {
                     self.restore(target, *target_time, operation_id).await
+                }
+                ClusterAction::Extension {
+                    database,
+                    name,
+                    enable,
+                } => {
+                    let (port, password) = self.primary(target)?;
+                    extensions::set(port, &password, database, name, *enable)
+                        .await
+                        .map_err(sql_failure)?;
+                    Ok(ActionProgress::done())
                 }
                 other => Err(PlatformError::Rejected(format!(
                     "the local platform cannot carry out `{}` operations",

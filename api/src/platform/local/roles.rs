@@ -13,12 +13,21 @@ use crate::domain::cluster::ClusterSpec;
 
 /// A superuser connection to the instance on `port`.
 pub async fn connect(port: u16, superuser_password: &str) -> sqlx::Result<PgConnection> {
+    connect_to(port, superuser_password, "postgres").await
+}
+
+/// A superuser connection to `database` of the instance on `port`.
+pub async fn connect_to(
+    port: u16,
+    superuser_password: &str,
+    database: &str,
+) -> sqlx::Result<PgConnection> {
     PgConnectOptions::new()
         .host("127.0.0.1")
         .port(port)
         .username(SUPERUSER)
         .password(superuser_password)
-        .database("postgres")
+        .database(database)
         .ssl_mode(PgSslMode::Require)
         .disable_statement_logging()
         .connect()

@@ -14,6 +14,7 @@ fn manifest(spec: &ClusterSpec) -> Value {
         tenant_id: TENANT_ID,
         cluster_id: CLUSTER_ID,
         tenant_name: "acme",
+        image: None,
     })
 }
 
@@ -385,4 +386,26 @@ fn the_schema_check_is_not_vacuous() {
         cel_violations(&broken),
         ["parameter port: change port using .spec.port instead"]
     );
+}
+
+#[test]
+fn a_pinned_image_is_the_only_addition_and_both_crds_admit_it() {
+    let spec = everything();
+    let image = "registry.developers.crunchydata.com/crunchydata/crunchy-postgres:ubi9-17.6-2550";
+    let pinned = desired_postgrescluster(&ManifestInput {
+        spec: &spec,
+        namespace: "pgplane-acme",
+        tenant_id: TENANT_ID,
+        cluster_id: CLUSTER_ID,
+        tenant_name: "acme",
+        image: Some(image),
+    });
+    for version in PGO_VERSIONS {
+        let errors = schema_errors(version, &pinned);
+        assert!(errors.is_empty(), "PGO {version}: {errors:#?}");
+    }
+    assert_eq!(pinned["spec"]["image"], image);
+    let mut unpinned = pinned.clone();
+    unpinned["spec"].as_object_mut().unwrap().remove("image");
+    assert_eq!(unpinned, manifest(&spec));
 }

@@ -1,0 +1,150 @@
+//! Extensions of a cluster's databases: list what is installed (read from the running primary)
+//! and enable or disable an allow-listed extension (an `extension` operation, one database at
+//! a time). Only the allow-list in `domain::cluster::extensions` can be enabled: what an
+//! extension may do inside the database is the platform team's call, not the tenant's.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::actions::{platform_target, queue_action, require_running};
+use super::clusters::find_cluster;
+use super::error::{ApiError, ApiResult, Problem};
+use super::extract::ApiPath;
+use super::operations::OperationOut;
+use super::principal::{Principal, tenant_access};
+use crate::app::AppState;
+use crate::domain::cluster::ClusterSpec;
+use crate::domain::cluster::extensions::{
+    ALLOWED_EXTENSIONS, AllowedExtension, allowed_extension, known_database,
+};
+use crate::domain::permissions::Action;
+use crate::platform::{ClusterAction, InstalledExtension, PlatformError};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_extensions))
+        .routes(routes!(enable_extension, disable_extension))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ExtensionList {
+    /// Installed in the database now, by name (`plpgsql` is in every database).
+    pub items: Vec<InstalledExtension>,
+    /// What a tenant may enable.
+    pub allowed: Vec<AllowedExtension>,
+}
+
+fn database_of(spec: &ClusterSpec, database: &str) -> ApiResult<()> {
+    known_database(spec, database)
+        .map(|_| ())
+        .map_err(|reason| ApiError::status(StatusCode::NOT_FOUND, reason))
+}
+
+/// List the extensions installed in one database of the cluster, with the allow-list. Read
+/// live from the running primary.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/clusters/{cluster}/databases/{database}/extensions", operation_id = "clusters.extensions.list", tag = "clusters",
+    params(("tenant" = String, Path), ("cluster" = String, Path), ("database" = String, Path)),
+    responses((status = 200, body = ExtensionList),
+        (status = 409, description = "The cluster is not running", body = Problem, content_type = "application/problem+json"),
+        (status = 501, description = "This process's platform cannot look inside clusters", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The primary could not be reached; try again", body = Problem, content_type = "application/problem+json")))]
+async fn list_extensions(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, name, database)): ApiPath<(String, String, String)>,
+) -> ApiResult<Json<ExtensionList>> {
+    let access = tenant_access(&state, &principal, &tenant, Action::ViewClusters).await?;
+    let row = find_cluster(&state, &access, &name).await?;
+    let spec: ClusterSpec = serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
+    database_of(&spec, &database)?;
+    require_running(&spec, &row, "listing extensions")?;
+    let Some(platform) = state.platform.clone() else {
+        return Err(no_platform());
+    };
+    let target = platform_target(&state, &access, &row, spec).await?;
+    let listed = platform
+        .list_extensions(&target, &database)
+        .await
+        .map_err(|e| match e {
+            PlatformError::Transient(reason) => ApiError::unavailable(reason),
+            PlatformError::Rejected(reason) => ApiError::conflict(reason),
+        })?;
+    let Some(items) = listed else {
+        return Err(no_platform());
+    };
+    Ok(Json(ExtensionList {
+        items,
+        allowed: ALLOWED_EXTENSIONS.to_vec(),
+    }))
+}
+
+fn no_platform() -> ApiError {
+    ApiError::status(
+        StatusCode::NOT_IMPLEMENTED,
+        "this pgplane process has no platform driver that can look inside clusters",
+    )
+}
+
+async fn queue_extension(
+    state: &AppState,
+    principal: &Principal,
+    tenant: &str,
+    cluster: &str,
+    database: String,
+    extension: String,
+    enable: bool,
+) -> ApiResult<Response> {
+    let access = tenant_access(state, principal, tenant, Action::UpdateCluster).await?;
+    allowed_extension(&extension).map_err(|reason| ApiError::invalid_field("extension", reason))?;
+    let what = if enable {
+        "enabling an extension"
+    } else {
+        "disabling an extension"
+    };
+    let action = ClusterAction::Extension {
+        database: database.clone(),
+        name: extension,
+        enable,
+    };
+    queue_action(state, principal, &access, cluster, action, |spec, row| {
+        database_of(spec, &database)?;
+        require_running(spec, row, what)
+    })
+    .await
+}
+
+/// Enable an allow-listed extension in a database (`CREATE EXTENSION IF NOT EXISTS`). The
+/// operation fails with PostgreSQL's reason when the image does not carry the extension.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/clusters/{cluster}/databases/{database}/extensions/{extension}", operation_id = "clusters.extensions.enable", tag = "clusters",
+    params(("tenant" = String, Path), ("cluster" = String, Path), ("database" = String, Path), ("extension" = String, Path)),
+    responses((status = 202, body = OperationOut),
+        (status = 409, description = "Not running, or another operation running", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an allow-listed extension", body = Problem, content_type = "application/problem+json"),
+        (status = 501, description = "The platform cannot manage extensions", body = Problem, content_type = "application/problem+json")))]
+async fn enable_extension(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, name, database, extension)): ApiPath<(String, String, String, String)>,
+) -> ApiResult<Response> {
+    queue_extension(&state, &principal, &tenant, &name, database, extension, true).await
+}
+
+/// Disable an extension in a database (`DROP EXTENSION IF EXISTS`, never `CASCADE`: the
+/// operation fails naming what still depends on it).
+#[utoipa::path(delete, path = "/v1/tenants/{tenant}/clusters/{cluster}/databases/{database}/extensions/{extension}", operation_id = "clusters.extensions.disable", tag = "clusters",
+    params(("tenant" = String, Path), ("cluster" = String, Path), ("database" = String, Path), ("extension" = String, Path)),
+    responses((status = 202, body = OperationOut),
+        (status = 409, description = "Not running, or another operation running", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an allow-listed extension", body = Problem, content_type = "application/problem+json"),
+        (status = 501, description = "The platform cannot manage extensions", body = Problem, content_type = "application/problem+json")))]
+async fn disable_extension(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((tenant, name, database, extension)): ApiPath<(String, String, String, String)>,
+) -> ApiResult<Response> {
+    queue_extension(&state, &principal, &tenant, &name, database, extension, false).await
+}
