@@ -84,6 +84,7 @@
 mod children;
 mod credentials;
 mod events;
+mod exec;
 mod instances;
 mod jobs;
 mod manual;
@@ -106,6 +107,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use credentials::scram_verifier_matches;
 pub use events::EVENT_SOURCE;
+pub use exec::{EXTENSION_CATALOG, PSQL_ARGV};
 pub use instances::{ROLE_LEADER, ROLE_REPLICA};
 pub use repository::STANZA;
 pub use restore::RESTORE_ANNOTATION;
@@ -165,6 +167,8 @@ pub(crate) struct Shared {
     overrides: Mutex<HashMap<(String, String), Scenario>>,
     /// The pgBackRest repositories per (namespace, cluster).
     repositories: Mutex<HashMap<(String, String), repository::Repository>>,
+    /// What exec commands see per (namespace, cluster): databases and their extensions.
+    data: Mutex<HashMap<(String, String), exec::ClusterData>>,
 }
 
 impl Shared {
@@ -177,6 +181,14 @@ impl Shared {
         }
         self.default.lock().map(|s| s.clone()).unwrap_or_default()
     }
+
+    /// Refreshes what exec commands know of the cluster (its databases, port, version).
+    pub(crate) fn remember_cluster(&self, c: &children::Cluster<'_>) {
+        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        data.entry((c.namespace.to_string(), c.name.to_string()))
+            .or_default()
+            .facts = exec::ClusterFacts::of(c);
+    }
 }
 
 /// A running simulated operator; dropping it stops it.
@@ -184,6 +196,8 @@ pub struct SimulatedOperator {
     shared: Arc<Shared>,
     cancel: CancellationToken,
     task: Option<JoinHandle<()>>,
+    /// The exec handler registered with the server, removed when the operator stops.
+    exec: Option<(crate::exec::ExecHandlers, crate::exec::ExecHandlerId)>,
 }
 
 impl SimulatedOperator {
@@ -199,7 +213,10 @@ impl SimulatedOperator {
             default: Mutex::new(options.scenario),
             overrides: Mutex::new(HashMap::new()),
             repositories: Mutex::new(HashMap::new()),
+            data: Mutex::new(HashMap::new()),
         });
+        let exec_handlers = server.exec_handlers();
+        let exec_handler = exec_handlers.add(exec::handler(shared.clone()));
         let cancel = CancellationToken::new();
         let controller = reconcile::Controller::new(client, shared.clone());
         let task = tokio::spawn(controller.run(options.resync, cancel.clone()));
@@ -207,6 +224,7 @@ impl SimulatedOperator {
             shared,
             cancel,
             task: Some(task),
+            exec: Some((exec_handlers, exec_handler)),
         }
     }
 
@@ -244,6 +262,9 @@ impl SimulatedOperator {
     /// Stops the control loop and waits for it.
     pub async fn shutdown(mut self) {
         self.cancel.cancel();
+        if let Some((handlers, id)) = self.exec.take() {
+            handlers.remove(id);
+        }
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
@@ -276,6 +297,9 @@ impl std::fmt::Debug for PgBackRestInfo {
 impl Drop for SimulatedOperator {
     fn drop(&mut self) {
         self.cancel.cancel();
+        if let Some((handlers, id)) = self.exec.take() {
+            handlers.remove(id);
+        }
         if let Some(task) = self.task.take() {
             task.abort();
         }
