@@ -179,12 +179,10 @@ async fn refusals_before_the_upgrade_are_status_errors() {
         .await;
     assert_eq!(status(none.err().expect("refused")).code, 400);
 
-    // Injected faults apply to exec like to any request.
-    env.server
-        .faults()
-        .fail_next(1, FaultKind::ServiceUnavailable);
+    // Injected faults apply to exec like to any request (a 500: kube retries a 503).
+    env.server.faults().fail_next(1, FaultKind::InternalError);
     let faulted = exec_in(&env.server, &pod, &["pgbackrest", "info"]).await;
-    assert_eq!(status(faulted.err().expect("faulted")).code, 503);
+    assert_eq!(status(faulted.err().expect("faulted")).code, 500);
     let after = exec_in(&env.server, &pod, &["pgbackrest", "info"]).await;
     assert_eq!(after.expect("served").exit_code(), 0);
 }
