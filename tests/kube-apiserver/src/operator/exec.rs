@@ -35,10 +35,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::Shared;
 use super::children::{Cluster, LABEL_CLUSTER, LABEL_ROLE};
 use super::instances::{LABEL_DATA, ROLE_LEADER};
 use super::repository::{Repository, STANZA, repo_key};
-use super::Shared;
 use crate::exec::{ExecOutput, ExecRequest};
 
 /// The extensions the simulated image (Crunchy Postgres 17) carries, with the version
@@ -347,7 +347,10 @@ mod tests {
 
     #[test]
     fn identifiers_must_be_double_quoted() {
-        assert_eq!(quoted_identifier("\"uuid-ossp\"").as_deref(), Some("uuid-ossp"));
+        assert_eq!(
+            quoted_identifier("\"uuid-ossp\"").as_deref(),
+            Some("uuid-ossp")
+        );
         assert_eq!(quoted_identifier("\"a\"\"b\"").as_deref(), Some("a\"b"));
         assert_eq!(quoted_identifier("postgis"), None);
         assert_eq!(quoted_identifier("\"a\"b\""), None);

@@ -61,10 +61,18 @@
 //!   `spec.shutdown: true`; conditions `Progressing`/`Succeeded` with PGO's reasons; the
 //!   cluster's `status.postgresVersion` then shows the new version, before the user bumps
 //!   `spec.postgresVersion` (instances whose version differs from the data never get ready).
-//! - Backups list (`repository.rs`): [`SimulatedOperator::backup_info`] (or the cloneable
-//!   [`PgBackRestInfo`]) returns what `pgbackrest info --output=json` prints for the stanza
-//!   [`STANZA`] in the repository host, which pgplane reads with `kubectl exec` against a real
-//!   cluster.
+//! - Backups list (`repository.rs`): `pgbackrest info --output=json` (also `--stanza=db`)
+//!   through `pods/exec` in the `database` container of a running instance Pod prints the
+//!   stanza [`STANZA`] of the cluster's repositories, exactly what pgplane reads with
+//!   `Api::<Pod>::exec` against a real cluster. [`SimulatedOperator::backup_info`] (or the
+//!   cloneable [`PgBackRestInfo`]) returns the same JSON without a request.
+//! - Extensions (`exec.rs`): psql with argv [`PSQL_ARGV`] `-d <database> -c <sql>` through
+//!   `pods/exec` answers `SELECT extname, extversion FROM pg_extension ORDER BY extname`,
+//!   `CREATE EXTENSION IF NOT EXISTS "<name>"` and `DROP EXTENSION IF EXISTS "<name>"` with
+//!   psql's output and exit codes (1 for an SQL error, 2 for an unknown database); the image
+//!   carries [`EXTENSION_CATALOG`] minus [`Scenario::without_extensions`]; replicas refuse
+//!   writes. Any other command line in those Pods exits 1 ("not simulated"); an unknown
+//!   binary fails as containerd does (see [`crate::exec`]).
 //!
 //! Failures come from the [`Scenario`] knobs (`manual_backups_fail`, `restores_fail`,
 //! `upgrades_fail`) or from the request itself (an unknown repo, a rejected option, a target
@@ -78,7 +86,10 @@
 //! segment moves with backups, switchovers and restores); cloud repositories' differences;
 //! clones and standbys (`spec.dataSource`, `spec.standby`); `spec.paused`; volume resizing;
 //! rolling restarts for parameter changes; client-go's Event aggregation; Patroni's failover
-//! on a lost primary. On deletion, after the scenario's delay, the operator deletes its
+//! on a lost primary; SQL beyond the three extension statements (the exec sim is not a SQL
+//! engine: other statements are syntax errors), extension dependencies and `ALTER EXTENSION
+//! .. UPDATE`, a restore rolling extensions back, and commands in the repository host or
+//! other containers (instance Pods have only `database`). On deletion, after the scenario's delay, the operator deletes its
 //! children and Pods, forgets the cluster's repository and removes the finalizer.
 
 mod children;
@@ -243,10 +254,10 @@ impl SimulatedOperator {
     }
 
     /// What `pgbackrest info --output=json` prints in the repository host of the cluster
-    /// `namespace/name` (PGO's stanza `db`, every repository of the spec): the test-side
-    /// stand-in for `kubectl exec <cluster>-repo-host-0 -c pgbackrest -- pgbackrest info
-    /// --output=json`, which this server cannot serve. `None` when the operator has not seen
-    /// the cluster (or it was deleted, which drops its repositories).
+    /// `namespace/name` (PGO's stanza `db`, every repository of the spec): the same JSON
+    /// `pods/exec` of `pgbackrest info --output=json` prints in an instance Pod, without a
+    /// request. `None` when the operator has not seen the cluster (or it was deleted, which
+    /// drops its repositories).
     pub fn backup_info(&self, namespace: &str, name: &str) -> Option<serde_json::Value> {
         self.pgbackrest().info(namespace, name)
     }

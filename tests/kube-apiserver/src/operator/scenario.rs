@@ -162,8 +162,12 @@ impl Scenario {
 
 impl Scenario {
     /// Plays an image without these extensions (see [`Scenario::missing_extensions`]).
-    pub fn without_extensions<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
-        self.missing_extensions.extend(names.into_iter().map(Into::into));
+    pub fn without_extensions<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        names: I,
+    ) -> Self {
+        self.missing_extensions
+            .extend(names.into_iter().map(Into::into));
         self
     }
 }

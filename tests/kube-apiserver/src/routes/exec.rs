@@ -192,8 +192,10 @@ async fn stream(mut socket: WebSocket, o: ExecOptions, output: Option<ExecOutput
         }
     }
     if let Some(out) = &output {
-        for (open, channel, data) in [(o.stdout, STDOUT, &out.stdout), (o.stderr, STDERR, &out.stderr)]
-        {
+        for (open, channel, data) in [
+            (o.stdout, STDOUT, &out.stdout),
+            (o.stderr, STDERR, &out.stderr),
+        ] {
             if open {
                 frames.extend(data.chunks(CHUNK).map(|c| frame(channel, c)));
             }

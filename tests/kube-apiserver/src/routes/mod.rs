@@ -79,7 +79,9 @@ impl RequestMeta {
             // A WebSocket `GET` of `pods/exec` (or `attach`, `portforward`) is authorized as
             // `create` since Kubernetes 1.31 (AuthorizePodWebsocketUpgradeCreatePermission), so
             // RBAC needs `create` on `pods/exec` whichever method the client uses.
-            (_, Some(t)) if t.def.plural == "pods" && t.subresource.as_deref().is_some_and(is_connect) => {
+            (_, Some(t))
+                if t.def.plural == "pods" && t.subresource.as_deref().is_some_and(is_connect) =>
+            {
                 Verb::Create
             }
             (&Method::GET, Some(t)) if t.name.is_none() && query.watch => Verb::Watch,

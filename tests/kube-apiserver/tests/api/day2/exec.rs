@@ -117,7 +117,10 @@ async fn pgbackrest_info_over_exec_prints_the_repository_with_the_backup() {
     }
 
     let other = env
-        .exec(&pod, &["pgbackrest", "info", "--stanza=other", "--output=json"])
+        .exec(
+            &pod,
+            &["pgbackrest", "info", "--stanza=other", "--output=json"],
+        )
         .await;
     assert_eq!(other.exit_code(), 0, "info exits 0 for a missing stanza");
     let info: Value = serde_json::from_str(&other.stdout).expect("JSON");
@@ -132,7 +135,8 @@ async fn the_request_is_logged_as_create_on_pods_exec() {
     env.ready(cluster_manifest("hippo")).await;
     let pod = env.pod_named("hippo", true).await;
     env.server.clear_requests();
-    env.exec(&pod, &["pgbackrest", "info", "--output=json"]).await;
+    env.exec(&pod, &["pgbackrest", "info", "--output=json"])
+        .await;
 
     let mine: Vec<_> = env
         .server
@@ -143,14 +147,22 @@ async fn the_request_is_logged_as_create_on_pods_exec() {
     assert_eq!(mine.len(), 1, "{mine:?}");
     let r = &mine[0];
     assert_eq!(
-        (r.verb, r.resource.as_str(), r.subresource.as_deref(), r.code),
+        (
+            r.verb,
+            r.resource.as_str(),
+            r.subresource.as_deref(),
+            r.code
+        ),
         (Verb::Create, "pods", Some("exec"), 101)
     );
     assert_eq!(r.name.as_deref(), Some(pod.as_str()));
     let rules = rbac_rules(&mine);
     assert_eq!(rules.len(), 1);
     assert_eq!(rules[0].resource, "pods/exec");
-    assert_eq!(rules[0].verbs.iter().copied().collect::<Vec<_>>(), ["create"]);
+    assert_eq!(
+        rules[0].verbs.iter().copied().collect::<Vec<_>>(),
+        ["create"]
+    );
 }
 
 #[tokio::test]
@@ -234,7 +246,11 @@ async fn failures_end_with_the_kubelets_exit_code_status() {
 
     let syntax = env.sql(&pod, "hippo", "VACUUM").await;
     assert_eq!(syntax.exit_code(), 1);
-    assert!(syntax.stderr.starts_with("ERROR:  syntax error"), "{}", syntax.stderr);
+    assert!(
+        syntax.stderr.starts_with("ERROR:  syntax error"),
+        "{}",
+        syntax.stderr
+    );
 
     // A binary the container does not have: the process never starts (containerd's error).
     let missing = env.exec(&pod, &["foo", "--bar"]).await;
@@ -255,11 +271,15 @@ async fn failures_end_with_the_kubelets_exit_code_status() {
         (r.command.first().map(String::as_str) == Some("pgbackrest"))
             .then(|| ExecOutput::fail(39, "ERROR: [039]: repository is locked\n"))
     });
-    let locked = env.exec(&pod, &["pgbackrest", "info", "--output=json"]).await;
+    let locked = env
+        .exec(&pod, &["pgbackrest", "info", "--output=json"])
+        .await;
     assert_eq!(locked.exit_code(), 39);
     assert_eq!(locked.stderr, "ERROR: [039]: repository is locked\n");
     env.server.remove_exec_handler(id);
-    let ok = env.exec(&pod, &["pgbackrest", "info", "--output=json"]).await;
+    let ok = env
+        .exec(&pod, &["pgbackrest", "info", "--output=json"])
+        .await;
     assert_eq!(ok.exit_code(), 0);
 }
 
@@ -323,7 +343,11 @@ async fn extensions_are_created_listed_and_dropped_per_database() {
     );
 
     let not_available = env
-        .sql(&pod, "app", "CREATE EXTENSION IF NOT EXISTS \"timescaledb\"")
+        .sql(
+            &pod,
+            "app",
+            "CREATE EXTENSION IF NOT EXISTS \"timescaledb\"",
+        )
         .await;
     assert_eq!(not_available.exit_code(), 1);
     assert!(
@@ -354,7 +378,11 @@ async fn a_scenario_can_remove_extensions_from_the_image() {
         postgis.stderr
     );
     let trgm = env
-        .sql(&pod, "postgres", "CREATE EXTENSION IF NOT EXISTS \"pg_trgm\"")
+        .sql(
+            &pod,
+            "postgres",
+            "CREATE EXTENSION IF NOT EXISTS \"pg_trgm\"",
+        )
         .await;
     assert_eq!(trgm.exit_code(), 0, "{}", trgm.stderr);
 }
@@ -367,7 +395,11 @@ async fn a_replica_refuses_writes_and_state_follows_the_data() {
     let replica = env.pod_named("hippo", false).await;
 
     let refused = env
-        .sql(&replica, "hippo", "CREATE EXTENSION IF NOT EXISTS \"citext\"")
+        .sql(
+            &replica,
+            "hippo",
+            "CREATE EXTENSION IF NOT EXISTS \"citext\"",
+        )
         .await;
     assert_eq!(refused.exit_code(), 1);
     assert_eq!(
@@ -376,7 +408,11 @@ async fn a_replica_refuses_writes_and_state_follows_the_data() {
     );
 
     let created = env
-        .sql(&primary, "hippo", "CREATE EXTENSION IF NOT EXISTS \"citext\"")
+        .sql(
+            &primary,
+            "hippo",
+            "CREATE EXTENSION IF NOT EXISTS \"citext\"",
+        )
         .await;
     assert_eq!(created.exit_code(), 0);
     assert_eq!(
