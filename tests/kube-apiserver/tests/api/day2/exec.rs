@@ -437,3 +437,93 @@ async fn a_replica_refuses_writes_and_state_follows_the_data() {
         "pgaudit|17.0\nplpgsql|1.0\n"
     );
 }
+
+/// Sends an exec request with the given upgrade headers (`None`: a plain GET).
+async fn handshake(server: &TestApiServer, uri: &str, protocols: Option<&str>) -> Raw {
+    let mut builder = http::Request::builder().method("GET").uri(uri);
+    if let Some(p) = protocols {
+        builder = builder
+            .header(http::header::CONNECTION, "Upgrade")
+            .header(http::header::UPGRADE, "websocket")
+            .header(http::header::SEC_WEBSOCKET_VERSION, "13")
+            .header(http::header::SEC_WEBSOCKET_KEY, "dGhlIHNhbXBsZSBub25jZQ==")
+            .header(http::header::SEC_WEBSOCKET_PROTOCOL, p);
+    }
+    let response = server
+        .client()
+        .send(builder.body(kube::client::Body::empty()).expect("request"))
+        .await
+        .expect("sent");
+    Raw {
+        code: response.status().as_u16(),
+        headers: response.headers().clone(),
+        body: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn the_subprotocol_is_negotiated_and_an_upgrade_is_required() {
+    let env = Env::start(fast()).await;
+    env.ready(cluster_manifest("hippo")).await;
+    let pod = env.pod_named("hippo", true).await;
+    let uri = format!(
+        "/api/v1/namespaces/default/pods/{pod}/exec?command=pgbackrest&command=info&stdout=true"
+    );
+
+    let plain = raw(&env.server.client(), "GET", &uri, None, None).await;
+    assert_eq!(plain.code, 400);
+    assert_eq!(plain.json()["message"], "Upgrade request required");
+
+    for (offered, chosen) in [
+        ("v4.channel.k8s.io", "v4.channel.k8s.io"),
+        ("v4.channel.k8s.io, v5.channel.k8s.io", "v5.channel.k8s.io"),
+    ] {
+        let r = handshake(&env.server, &uri, Some(offered)).await;
+        assert_eq!(r.code, 101, "{offered}");
+        assert_eq!(
+            r.headers
+                .get(http::header::SEC_WEBSOCKET_PROTOCOL)
+                .and_then(|v| v.to_str().ok()),
+            Some(chosen)
+        );
+    }
+    let old = handshake(&env.server, &uri, Some("channel.k8s.io")).await;
+    assert_eq!(old.code, 400, "only the v5 and v4 channel protocols");
+}
+
+#[tokio::test]
+async fn a_multi_container_pod_needs_a_container_name() {
+    let server = server().await;
+    let pods: Api<Pod> = Api::namespaced(server.client(), "default");
+    let pod = serde_json::from_value(json!({
+        "metadata": { "name": "two" },
+        "spec": { "containers": [{ "name": "a", "image": "x" }, { "name": "b", "image": "x" }] },
+    }))
+    .expect("pod");
+    pods.create(&Default::default(), &pod)
+        .await
+        .expect("created");
+
+    let params = AttachParams::default().stdin(false);
+    let s = status(
+        pods.exec("two", ["true"], &params)
+            .await
+            .err()
+            .expect("refused"),
+    );
+    assert_eq!(s.code, 400);
+    assert_eq!(
+        s.message,
+        "a container name must be specified for pod two, choose one of: [a b]"
+    );
+    let s = status(
+        pods.exec("two", ["true"], &params.container("a"))
+            .await
+            .err()
+            .expect("refused"),
+    );
+    assert_eq!(
+        s.message, "unable to upgrade connection: container not found (\"a\")",
+        "a Pod without status runs no container"
+    );
+}
