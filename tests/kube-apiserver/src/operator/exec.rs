@@ -264,16 +264,17 @@ fn psql(shared: &Shared, key: &(String, String), leader: bool, command: &[String
     let sql = sql.strip_suffix(';').unwrap_or(sql).trim_end();
     let missing = shared.scenario_for(&key.0, &key.1).missing_extensions;
     let mut data = shared.data.lock().unwrap_or_else(|p| p.into_inner());
-    let cluster = data.entry(key.clone()).or_default();
-    if !cluster.facts.databases.iter().any(|d| d == db) {
+    // A cluster not (or no longer) known has no databases; its entry is not created here, so
+    // a deleted cluster's state cannot come back through a late exec.
+    let port = data.get(key).map_or(5432, |c| c.facts.port);
+    let Some(cluster) = data.get_mut(key).filter(|c| c.facts.databases.contains(db)) else {
         return ExecOutput::fail(
             2,
             format!(
-                "psql: error: connection to server on socket \"/tmp/postgres/.s.PGSQL.{}\" failed: FATAL:  database \"{db}\" does not exist\n",
-                cluster.facts.port
+                "psql: error: connection to server on socket \"/tmp/postgres/.s.PGSQL.{port}\" failed: FATAL:  database \"{db}\" does not exist\n",
             ),
         );
-    }
+    };
     let version = cluster.facts.version;
     if sql == "SELECT extname, extversion FROM pg_extension ORDER BY extname" {
         let lines: String = cluster

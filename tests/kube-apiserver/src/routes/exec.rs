@@ -6,7 +6,7 @@
 //! container the Pod does not have (400), a completed Pod (400), and the kubelet's refusal of a
 //! container that is not running (400 `unable to upgrade connection: container not found`,
 //! which is what a client sees). A request without a WebSocket upgrade is 400 `Upgrade request
-//! required`.
+//! required`; so is a `POST` (the SPDY/3.1 form kubectl used before 1.30, not spoken here).
 //!
 //! The channel protocol (`k8s.io/apimachinery/pkg/util/httpstream/wsstream`): subprotocols
 //! `v5.channel.k8s.io` (preferred; adds the client's close signal, channel 255) and
