@@ -527,3 +527,67 @@ async fn a_multi_container_pod_needs_a_container_name() {
         "a Pod without status runs no container"
     );
 }
+
+#[tokio::test]
+async fn extensions_survive_a_switchover_and_the_new_primary_takes_writes() {
+    let env = Env::start(fast()).await;
+    env.ready(ha("hippo", 2)).await;
+    let old = env.pod_named("hippo", true).await;
+    let created = env
+        .sql(
+            &old,
+            "postgres",
+            "CREATE EXTENSION IF NOT EXISTS \"pg_stat_statements\"",
+        )
+        .await;
+    assert_eq!(created.exit_code(), 0);
+
+    env.merge(
+        "hippo",
+        json!({
+            "metadata": { "annotations": {
+                kube_test_apiserver::operator::SWITCHOVER_ANNOTATION: "s1"
+            } },
+            "spec": { "patroni": { "switchover": { "enabled": true } } },
+        }),
+    )
+    .await;
+    env.until("hippo", "switched over", |s| {
+        s["patroni"]["switchover"] == "s1"
+    })
+    .await;
+    let new = eventually(WAIT, "a new leader Pod", || async {
+        env.pods("hippo")
+            .await
+            .into_iter()
+            .find(|p| label(p, ROLE) == Some(ROLE_LEADER))
+            .and_then(|p| p.metadata.name)
+            .filter(|pod| *pod != old)
+    })
+    .await;
+
+    assert_eq!(
+        env.sql(&new, "postgres", LIST).await.stdout,
+        "pg_stat_statements|1.11\npgaudit|17.0\nplpgsql|1.0\n"
+    );
+    let refused = env
+        .sql(
+            &old,
+            "postgres",
+            "DROP EXTENSION IF EXISTS \"pg_stat_statements\"",
+        )
+        .await;
+    assert_eq!(refused.exit_code(), 1);
+    assert_eq!(
+        refused.stderr,
+        "ERROR:  cannot execute DROP EXTENSION in a read-only transaction\n"
+    );
+    let dropped = env
+        .sql(
+            &new,
+            "postgres",
+            "DROP EXTENSION IF EXISTS \"pg_stat_statements\"",
+        )
+        .await;
+    assert_eq!((dropped.exit_code(), dropped.stderr.as_str()), (0, ""));
+}
