@@ -249,6 +249,9 @@ fn resource(
             let expire = app.faults.take_expired_watch(&rm.fault_subject());
             watch::watch(app, t, &q, expire)
         }
+        // `pods/attach` and `pods/portforward` (logged as `create`) are not served: 404 like
+        // any unknown subresource (`pods/exec` has its own route).
+        (&Method::GET, Verb::Create) => read::get(app, t),
         (&Method::POST, _) => write::create(app, t, &q, &rm, body),
         (&Method::PUT, _) if t.name.is_some() => write::update(app, t, &q, &rm, body),
         (&Method::PATCH, _) if t.name.is_some() => write::patch(app, t, &q, &rm, body),

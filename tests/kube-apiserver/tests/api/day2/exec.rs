@@ -489,6 +489,15 @@ async fn the_subprotocol_is_negotiated_and_an_upgrade_is_required() {
     }
     let old = handshake(&env.server, &uri, Some("channel.k8s.io")).await;
     assert_eq!(old.code, 400, "only the v5 and v4 channel protocols");
+    let attach = raw(
+        &env.server.client(),
+        "GET",
+        &format!("/api/v1/namespaces/default/pods/{pod}/attach?stdout=true"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(attach.code, 404, "attach is not served");
 }
 
 #[tokio::test]
