@@ -62,7 +62,10 @@
 //! `coordination.k8s.io/v1 leases`; `postgres-operator.crunchydata.com/v1beta1
 //! postgresclusters` and `pgupgrades` (with `status`; also `namespaces`, `services`, `pods`,
 //! `resourcequotas`). Verbs: get, list, watch, create, update, patch (JSON, merge,
-//! strategic-merge, apply), delete, deletecollection. Discovery (`/api`, `/apis`, per group
+//! strategic-merge, apply), delete, deletecollection; `pods/exec` over WebSocket
+//! (`v5.channel.k8s.io`/`v4.channel.k8s.io`, the kubelet's exit Status), answered by the
+//! handlers of [`TestApiServer::add_exec_handler`] and the simulated operator's
+//! (`pgbackrest info`, psql extension statements: see [`operator`]). Discovery (`/api`, `/apis`, per group
 //! version, aggregated v2), `/version`, `/healthz`.
 //!
 //! # Known deviations from a real kube-apiserver
@@ -98,10 +101,13 @@
 //! - A "too old resource version" is reported with reason `Expired` (code 410), as upstream
 //!   does; the event history is a fixed-size window ([`ServerOptions::event_window`]) rather
 //!   than a time-based compaction, and [`TestApiServer::compact`] drops it on demand.
-//! - JSON only (no protobuf, no CBOR, no `Table` output); no `exec`/`log`/`scale`/`finalize`
-//!   subresources; no Endpoints, StatefulSets or Jobs (the simulated operator's instance Pods
-//!   name their StatefulSet in an ownerReference that resolves to nothing). Events are
-//!   stored as written, without the apiserver's event aggregation or TTL.
+//! - JSON only (no protobuf, no CBOR, no `Table` output); no `attach`/`portforward`/`log`/
+//!   `scale`/`finalize` subresources; exec runs the command to completion before streaming,
+//!   never delivers stdin, ignores `tty`, and speaks only the v5/v4 channel subprotocols (no
+//!   SPDY, no `base64.channel.k8s.io`); no Endpoints, StatefulSets or Jobs (the simulated
+//!   operator's instance Pods name their StatefulSet in an ownerReference that resolves to
+//!   nothing). Events are stored as written, without the apiserver's event aggregation or
+//!   TTL.
 //!
 //! # CEL rules
 //!
@@ -123,6 +129,7 @@ mod apply;
 mod deletion;
 mod discovery;
 mod error;
+pub mod exec;
 mod faults;
 mod meta;
 pub mod operator;
@@ -138,6 +145,7 @@ pub mod validation;
 pub use admission::FieldValidation;
 pub use discovery::SERVED_KUBERNETES_VERSION;
 pub use error::StatusCause;
+pub use exec::{ExecHandlerId, ExecHandlers, ExecOutput, ExecRequest};
 pub use faults::{FaultKind, FaultTarget, Faults};
 pub use request_log::{RbacRule, RequestRecord, Verb, rbac_rules};
 pub use resources::PGO_GROUP;

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::admission::FieldValidation;
+use crate::exec::{ExecHandlerId, ExecHandlers, ExecOutput, ExecRequest};
 use crate::faults::Faults;
 use crate::request_log::{RequestLog, RequestRecord};
 use crate::routes::{App, AppState, router};
@@ -116,6 +117,7 @@ impl TestApiServer {
             faults: Faults::new(options.fault_seed),
             options,
             log: RequestLog::default(),
+            exec: ExecHandlers::default(),
             shutdown: CancellationToken::new(),
         });
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
@@ -214,6 +216,26 @@ impl TestApiServer {
     /// The fault-injection switchboard.
     pub fn faults(&self) -> &Faults {
         &self.app.faults
+    }
+
+    /// Adds a handler for `pods/exec` commands, asked before every handler added earlier
+    /// (the simulated operator's included): `Some` runs the command, `None` passes. A command
+    /// no handler knows fails as a missing executable does (see [`crate::exec`]).
+    pub fn add_exec_handler(
+        &self,
+        handler: impl Fn(&ExecRequest) -> Option<ExecOutput> + Send + Sync + 'static,
+    ) -> ExecHandlerId {
+        self.app.exec.add(handler)
+    }
+
+    /// Removes a handler added with [`TestApiServer::add_exec_handler`].
+    pub fn remove_exec_handler(&self, id: ExecHandlerId) {
+        self.app.exec.remove(id)
+    }
+
+    /// The exec handler registry (cloneable; what the simulated operator registers in).
+    pub fn exec_handlers(&self) -> ExecHandlers {
+        self.app.exec.clone()
     }
 
     /// Changes how many events are retained (a small window makes 410 Expired easy).

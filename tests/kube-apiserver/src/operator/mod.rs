@@ -61,10 +61,18 @@
 //!   `spec.shutdown: true`; conditions `Progressing`/`Succeeded` with PGO's reasons; the
 //!   cluster's `status.postgresVersion` then shows the new version, before the user bumps
 //!   `spec.postgresVersion` (instances whose version differs from the data never get ready).
-//! - Backups list (`repository.rs`): [`SimulatedOperator::backup_info`] (or the cloneable
-//!   [`PgBackRestInfo`]) returns what `pgbackrest info --output=json` prints for the stanza
-//!   [`STANZA`] in the repository host, which pgplane reads with `kubectl exec` against a real
-//!   cluster.
+//! - Backups list (`repository.rs`): `pgbackrest info --output=json` (also `--stanza=db`)
+//!   through `pods/exec` in the `database` container of a running instance Pod prints the
+//!   stanza [`STANZA`] of the cluster's repositories, exactly what pgplane reads with
+//!   `Api::<Pod>::exec` against a real cluster. [`SimulatedOperator::backup_info`] (or the
+//!   cloneable [`PgBackRestInfo`]) returns the same JSON without a request.
+//! - Extensions (`exec.rs`): psql with argv [`PSQL_ARGV`] `-d <database> -c <sql>` through
+//!   `pods/exec` answers `SELECT extname, extversion FROM pg_extension ORDER BY extname`,
+//!   `CREATE EXTENSION IF NOT EXISTS "<name>"` and `DROP EXTENSION IF EXISTS "<name>"` with
+//!   psql's output and exit codes (1 for an SQL error, 2 for an unknown database); the image
+//!   carries [`EXTENSION_CATALOG`] minus [`Scenario::without_extensions`]; replicas refuse
+//!   writes. Any other command line in those Pods exits 1 ("not simulated"); an unknown
+//!   binary fails as containerd does (see [`crate::exec`]).
 //!
 //! Failures come from the [`Scenario`] knobs (`manual_backups_fail`, `restores_fail`,
 //! `upgrades_fail`) or from the request itself (an unknown repo, a rejected option, a target
@@ -78,12 +86,16 @@
 //! segment moves with backups, switchovers and restores); cloud repositories' differences;
 //! clones and standbys (`spec.dataSource`, `spec.standby`); `spec.paused`; volume resizing;
 //! rolling restarts for parameter changes; client-go's Event aggregation; Patroni's failover
-//! on a lost primary. On deletion, after the scenario's delay, the operator deletes its
+//! on a lost primary; SQL beyond the three extension statements (the exec sim is not a SQL
+//! engine: other statements are syntax errors), extension dependencies and `ALTER EXTENSION
+//! .. UPDATE`, a restore rolling extensions back, and commands in the repository host or
+//! other containers (instance Pods have only `database`). On deletion, after the scenario's delay, the operator deletes its
 //! children and Pods, forgets the cluster's repository and removes the finalizer.
 
 mod children;
 mod credentials;
 mod events;
+mod exec;
 mod instances;
 mod jobs;
 mod manual;
@@ -106,6 +118,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use credentials::scram_verifier_matches;
 pub use events::EVENT_SOURCE;
+pub use exec::{EXTENSION_CATALOG, PSQL_ARGV};
 pub use instances::{ROLE_LEADER, ROLE_REPLICA};
 pub use repository::STANZA;
 pub use restore::RESTORE_ANNOTATION;
@@ -165,6 +178,8 @@ pub(crate) struct Shared {
     overrides: Mutex<HashMap<(String, String), Scenario>>,
     /// The pgBackRest repositories per (namespace, cluster).
     repositories: Mutex<HashMap<(String, String), repository::Repository>>,
+    /// What exec commands see per (namespace, cluster): databases and their extensions.
+    data: Mutex<HashMap<(String, String), exec::ClusterData>>,
 }
 
 impl Shared {
@@ -177,6 +192,14 @@ impl Shared {
         }
         self.default.lock().map(|s| s.clone()).unwrap_or_default()
     }
+
+    /// Refreshes what exec commands know of the cluster (its databases, port, version).
+    pub(crate) fn remember_cluster(&self, c: &children::Cluster<'_>) {
+        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        data.entry((c.namespace.to_string(), c.name.to_string()))
+            .or_default()
+            .facts = exec::ClusterFacts::of(c);
+    }
 }
 
 /// A running simulated operator; dropping it stops it.
@@ -184,6 +207,8 @@ pub struct SimulatedOperator {
     shared: Arc<Shared>,
     cancel: CancellationToken,
     task: Option<JoinHandle<()>>,
+    /// The exec handler registered with the server, removed when the operator stops.
+    exec: Option<(crate::exec::ExecHandlers, crate::exec::ExecHandlerId)>,
 }
 
 impl SimulatedOperator {
@@ -199,7 +224,10 @@ impl SimulatedOperator {
             default: Mutex::new(options.scenario),
             overrides: Mutex::new(HashMap::new()),
             repositories: Mutex::new(HashMap::new()),
+            data: Mutex::new(HashMap::new()),
         });
+        let exec_handlers = server.exec_handlers();
+        let exec_handler = exec_handlers.add(exec::handler(shared.clone()));
         let cancel = CancellationToken::new();
         let controller = reconcile::Controller::new(client, shared.clone());
         let task = tokio::spawn(controller.run(options.resync, cancel.clone()));
@@ -207,6 +235,7 @@ impl SimulatedOperator {
             shared,
             cancel,
             task: Some(task),
+            exec: Some((exec_handlers, exec_handler)),
         }
     }
 
@@ -225,10 +254,10 @@ impl SimulatedOperator {
     }
 
     /// What `pgbackrest info --output=json` prints in the repository host of the cluster
-    /// `namespace/name` (PGO's stanza `db`, every repository of the spec): the test-side
-    /// stand-in for `kubectl exec <cluster>-repo-host-0 -c pgbackrest -- pgbackrest info
-    /// --output=json`, which this server cannot serve. `None` when the operator has not seen
-    /// the cluster (or it was deleted, which drops its repositories).
+    /// `namespace/name` (PGO's stanza `db`, every repository of the spec): the same JSON
+    /// `pods/exec` of `pgbackrest info --output=json` prints in an instance Pod, without a
+    /// request. `None` when the operator has not seen the cluster (or it was deleted, which
+    /// drops its repositories).
     pub fn backup_info(&self, namespace: &str, name: &str) -> Option<serde_json::Value> {
         self.pgbackrest().info(namespace, name)
     }
@@ -244,6 +273,9 @@ impl SimulatedOperator {
     /// Stops the control loop and waits for it.
     pub async fn shutdown(mut self) {
         self.cancel.cancel();
+        if let Some((handlers, id)) = self.exec.take() {
+            handlers.remove(id);
+        }
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
@@ -276,6 +308,9 @@ impl std::fmt::Debug for PgBackRestInfo {
 impl Drop for SimulatedOperator {
     fn drop(&mut self) {
         self.cancel.cancel();
+        if let Some((handlers, id)) = self.exec.take() {
+            handlers.remove(id);
+        }
         if let Some(task) = self.task.take() {
             task.abort();
         }

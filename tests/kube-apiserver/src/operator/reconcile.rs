@@ -232,6 +232,11 @@ impl Controller {
         {
             repos.remove(&(ns.clone(), name.clone()));
         }
+        if let (Some(ns), Some(name)) = (&object.metadata.namespace, &object.metadata.name)
+            && let Ok(mut data) = self.shared.data.lock()
+        {
+            data.remove(&(ns.clone(), name.clone()));
+        }
     }
 
     /// A user Secret changed: PGO reconciles its owner, which regenerates an emptied password
@@ -336,6 +341,7 @@ impl Controller {
             return Ok(());
         }
 
+        self.shared.remember_cluster(&c);
         let children_revision = credentials::revision(&format!("{}{}", c.uid, c.spec));
         if tracked.children_revision.as_deref() != Some(children_revision.as_str()) {
             self.apply_children(&c).await?;

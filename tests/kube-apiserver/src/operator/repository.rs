@@ -160,6 +160,17 @@ impl Repository {
         self.repos = repos;
     }
 
+    /// Whether `stanza-create` ran.
+    pub fn has_stanza(&self) -> bool {
+        !self.dbs.is_empty()
+    }
+
+    /// A repository set without a stanza yet, configured with `repos`.
+    pub fn with_repos(mut self, repos: &[u32]) -> Self {
+        self.repos = repos.to_vec();
+        self
+    }
+
     fn db(&self) -> u32 {
         self.dbs.last().map_or(1, |d| d.id)
     }
@@ -286,10 +297,10 @@ impl Repository {
             let repos: Vec<Value> = self
                 .repos
                 .iter()
-                .map(|k| json!({ "key": k, "status": { "code": 1, "message": "missing stanza path" } }))
+                .map(|k| json!({ "cipher": "none", "key": k, "status": { "code": 1, "message": "missing stanza path" } }))
                 .collect();
             return json!([{
-                "archive": [], "backup": [], "db": [], "name": STANZA, "repo": repos,
+                "archive": [], "backup": [], "cipher": "none", "db": [], "name": STANZA, "repo": repos,
                 "status": { "code": 1, "lock": { "backup": { "held": false } }, "message": "missing stanza path" },
             }]);
         }

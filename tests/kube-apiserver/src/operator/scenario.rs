@@ -2,7 +2,7 @@
 //! specs (`Scenario::healthy()`, `Scenario::slow(..)`, `Scenario::never_ready()`,
 //! `Scenario::fails_with("..")`, `.stuck_on_delete()`, `.jobs_take(..)`,
 //! `.first_backup_after(..)`, `.manual_backups_fail()`, `.restores_fail()`,
-//! `.upgrades_fail()`).
+//! `.upgrades_fail()`, `.without_extensions([..])`).
 
 use std::time::Duration;
 
@@ -64,6 +64,9 @@ pub struct Scenario {
     /// PGUpgrade Jobs fail (`pg_upgrade --check` rejects the cluster); the data stays on the
     /// old version.
     pub upgrades_fail: bool,
+    /// Extensions of [`crate::operator::EXTENSION_CATALOG`] the image does not carry
+    /// (`CREATE EXTENSION` reports them not available).
+    pub missing_extensions: Vec<String>,
 }
 
 impl Scenario {
@@ -78,6 +81,7 @@ impl Scenario {
             manual_backups_fail: false,
             restores_fail: false,
             upgrades_fail: false,
+            missing_extensions: Vec::new(),
         }
     }
 
@@ -152,6 +156,18 @@ impl Scenario {
     /// Makes major upgrades (PGUpgrade) fail.
     pub fn upgrades_fail(mut self) -> Self {
         self.upgrades_fail = true;
+        self
+    }
+}
+
+impl Scenario {
+    /// Plays an image without these extensions (see [`Scenario::missing_extensions`]).
+    pub fn without_extensions<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        names: I,
+    ) -> Self {
+        self.missing_extensions
+            .extend(names.into_iter().map(Into::into));
         self
     }
 }

@@ -1,8 +1,9 @@
 //! The HTTP surface: one catch-all handler that parses the Kubernetes path itself (the REST
 //! tree has ambiguous shapes, e.g. `namespaces/{ns}/status` vs `namespaces/{ns}/secrets`), and
-//! one middleware that records every request in the log and applies injected faults.
+//! the WebSocket `pods/exec` (`exec.rs`), and one middleware that records every request in the log and applies injected faults.
 
 mod delete;
+mod exec;
 pub(crate) mod path;
 mod query;
 mod read;
@@ -34,6 +35,7 @@ pub(crate) struct AppState {
     pub options: ServerOptions,
     pub faults: Faults,
     pub log: RequestLog,
+    pub exec: crate::exec::ExecHandlers,
     pub shutdown: CancellationToken,
 }
 
@@ -74,6 +76,14 @@ impl RequestMeta {
             _ => None,
         };
         let verb = match (method, &target) {
+            // A WebSocket `GET` of `pods/exec` (or `attach`, `portforward`) is authorized as
+            // `create` since Kubernetes 1.31 (AuthorizePodWebsocketUpgradeCreatePermission), so
+            // RBAC needs `create` on `pods/exec` whichever method the client uses.
+            (_, Some(t))
+                if t.def.plural == "pods" && t.subresource.as_deref().is_some_and(is_connect) =>
+            {
+                Verb::Create
+            }
             (&Method::GET, Some(t)) if t.name.is_none() && query.watch => Verb::Watch,
             (&Method::GET, Some(t)) if t.name.is_none() => Verb::List,
             (&Method::POST, _) => Verb::Create,
@@ -135,6 +145,11 @@ impl RequestMeta {
             path: self.path.clone(),
         }
     }
+}
+
+/// The connect subresources of Pods (streams, not objects).
+fn is_connect(subresource: &str) -> bool {
+    matches!(subresource, "exec" | "attach" | "portforward")
 }
 
 /// Logs every request and applies injected faults before the handler runs.
@@ -234,6 +249,9 @@ fn resource(
             let expire = app.faults.take_expired_watch(&rm.fault_subject());
             watch::watch(app, t, &q, expire)
         }
+        // `pods/attach` and `pods/portforward` (logged as `create`) are not served: 404 like
+        // any unknown subresource (`pods/exec` has its own route).
+        (&Method::GET, Verb::Create) => read::get(app, t),
         (&Method::POST, _) => write::create(app, t, &q, &rm, body),
         (&Method::PUT, _) if t.name.is_some() => write::update(app, t, &q, &rm, body),
         (&Method::PATCH, _) if t.name.is_some() => write::patch(app, t, &q, &rm, body),
@@ -249,6 +267,10 @@ fn resource(
 /// The router: everything goes to [`dispatch`] through [`observe`].
 pub(crate) fn router(app: App) -> Router {
     Router::new()
+        .route(
+            "/api/v1/namespaces/{ns}/pods/{name}/exec",
+            axum::routing::any(exec::serve),
+        )
         .fallback(dispatch)
         .layer(middleware::from_fn_with_state(app.clone(), observe))
         .with_state(app)

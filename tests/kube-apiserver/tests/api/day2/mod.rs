@@ -2,6 +2,7 @@
 //! in-place restores, switchovers, password regeneration, major upgrades, instance Pods.
 
 mod backups;
+mod exec;
 mod instances;
 mod passwords;
 mod restore;
