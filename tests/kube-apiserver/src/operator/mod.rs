@@ -22,7 +22,9 @@
 //!   `.../data=postgres`, Patroni's `.../role` ([`ROLE_LEADER`] `master` / [`ROLE_REPLICA`]
 //!   `replica`, only while PostgreSQL runs) and Patroni's `status` annotation (JSON with
 //!   `role`, `state`, `timeline`); `Ready` while PostgreSQL runs. No StatefulSets, Jobs or
-//!   Endpoints are served, so the Pods are how instances and the primary are found.
+//!   Endpoints are served, so the Pods are how instances and the primary are found. The
+//!   StatefulSet's `controller-revision-hash` label and `spec.containers[0].image` tell
+//!   which pod template (image) a Pod runs.
 //! - core/v1 Events (source [`EVENT_SOURCE`]) for what PGO reports as Events: `StanzasCreated`,
 //!   `InvalidBackupRepo`, `StanzaNotCreated`, `InvalidManualBackup`, `InvalidDataSource`.
 //!
@@ -61,6 +63,16 @@
 //!   `spec.shutdown: true`; conditions `Progressing`/`Succeeded` with PGO's reasons; the
 //!   cluster's `status.postgresVersion` then shows the new version, before the user bumps
 //!   `spec.postgresVersion` (instances whose version differs from the data never get ready).
+//! - Rolling update (`rolling.rs`): a changed `spec.image` of the same major (a minor
+//!   upgrade) recreates the Pods one at a time, replicas first, each not Ready for
+//!   [`Scenario::restart_duration`]; then Patroni switches over to an updated replica
+//!   (timeline + 1) and the old primary restarts last (a single instance just restarts).
+//!   `instances[].updatedReplicas` counts the Pods on the new image; the roll is done when
+//!   `updatedReplicas == readyReplicas == replicas` in every set (with `observedGeneration`
+//!   current). An image in [`Scenario::unpullable_images`] stops the roll at its first Pod
+//!   (`ImagePullBackOff`); restoring `spec.image` rolls that Pod back.
+//!   [`SimulatedOperator::restarts`] lists the recreated Pods in order. A different major
+//!   without a PGUpgrade never gets ready.
 //! - Backups list (`repository.rs`): [`SimulatedOperator::backup_info`] (or the cloneable
 //!   [`PgBackRestInfo`]) returns what `pgbackrest info --output=json` prints for the stanza
 //!   [`STANZA`] in the repository host, which pgplane reads with `kubectl exec` against a real
@@ -77,7 +89,7 @@
 //! beyond the first run per schedule; WAL archiving between backups (the archive's newest
 //! segment moves with backups, switchovers and restores); cloud repositories' differences;
 //! clones and standbys (`spec.dataSource`, `spec.standby`); `spec.paused`; volume resizing;
-//! rolling restarts for parameter changes; client-go's Event aggregation; Patroni's failover
+//! rolling restarts for parameter changes (only an image change rolls); client-go's Event aggregation; Patroni's failover
 //! on a lost primary. On deletion, after the scenario's delay, the operator deletes its
 //! children and Pods, forgets the cluster's repository and removes the finalizer.
 
@@ -90,6 +102,7 @@ mod manual;
 mod reconcile;
 mod repository;
 mod restore;
+mod rolling;
 mod scenario;
 mod sim;
 mod status;
@@ -165,6 +178,8 @@ pub(crate) struct Shared {
     overrides: Mutex<HashMap<(String, String), Scenario>>,
     /// The pgBackRest repositories per (namespace, cluster).
     repositories: Mutex<HashMap<(String, String), repository::Repository>>,
+    /// Rolling-update restarts per (namespace, cluster), see [`SimulatedOperator::restarts`].
+    restarts: rolling::Restarts,
 }
 
 impl Shared {
@@ -199,6 +214,7 @@ impl SimulatedOperator {
             default: Mutex::new(options.scenario),
             overrides: Mutex::new(HashMap::new()),
             repositories: Mutex::new(HashMap::new()),
+            restarts: Mutex::new(HashMap::new()),
         });
         let cancel = CancellationToken::new();
         let controller = reconcile::Controller::new(client, shared.clone());
@@ -239,6 +255,23 @@ impl SimulatedOperator {
         PgBackRestInfo {
             shared: self.shared.clone(),
         }
+    }
+
+    /// The instance Pods the rolling updates of the cluster `namespace/name` recreated, in
+    /// order: (Pod name, image it was recreated from). A changed `spec.image` restarts the
+    /// replicas first and the (former) primary last, after a switchover; a rollback from an
+    /// image that cannot be pulled recreates that Pod again. First starts, scaling and
+    /// shutdowns are not restarts. Empty when unknown; forgotten when the cluster is deleted.
+    pub fn restarts(&self, namespace: &str, name: &str) -> Vec<(String, String)> {
+        self.shared
+            .restarts
+            .lock()
+            .ok()
+            .and_then(|r| {
+                r.get(&(namespace.to_string(), name.to_string()))
+                    .cloned()
+            })
+            .unwrap_or_default()
     }
 
     /// Stops the control loop and waits for it.
