@@ -239,7 +239,10 @@ pub(crate) fn revision_hash(instance: &str, image: &str) -> String {
         .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
         .collect();
     let keep = instance.len().min(63 - hash.len() - 1);
-    let prefix = instance.get(..keep).unwrap_or(instance).trim_end_matches('-');
+    let prefix = instance
+        .get(..keep)
+        .unwrap_or(instance)
+        .trim_end_matches('-');
     format!("{prefix}-{hash}")
 }
 

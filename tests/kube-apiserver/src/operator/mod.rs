@@ -267,10 +267,7 @@ impl SimulatedOperator {
             .restarts
             .lock()
             .ok()
-            .and_then(|r| {
-                r.get(&(namespace.to_string(), name.to_string()))
-                    .cloned()
-            })
+            .and_then(|r| r.get(&(namespace.to_string(), name.to_string())).cloned())
             .unwrap_or_default()
     }
 

@@ -145,7 +145,13 @@ pub(crate) fn reconcile(sim: &mut ClusterSim, t: &Tick<'_>, repo: &mut Repositor
         .pods
         .iter()
         .filter(|(_, p)| p.image != image)
-        .map(|(n, _)| (Some(n) == primary.as_ref(), n.clone(), sim.pod_available(t, n)))
+        .map(|(n, _)| {
+            (
+                Some(n) == primary.as_ref(),
+                n.clone(),
+                sim.pod_available(t, n),
+            )
+        })
         .collect();
     outdated.sort();
     let mut unavailable = sim

@@ -196,10 +196,10 @@ impl ClusterSim {
             .into_iter()
             .map(|(set, name)| {
                 let leader = self.instances.primary.as_deref() == Some(name.as_str());
-                let (pod_image, started, incarnation) = self
-                    .rolling
-                    .pod(&name)
-                    .unwrap_or((image.as_str(), wall.as_str(), 0));
+                let (pod_image, started, incarnation) =
+                    self.rolling
+                        .pod(&name)
+                        .unwrap_or((image.as_str(), wall.as_str(), 0));
                 let pull_fails = t.scenario.pull_fails(pod_image);
                 let restarting = self.rolling.restarting(&name);
                 let (waiting, message) = if pull_fails {

@@ -126,9 +126,7 @@ pub(crate) fn settled(
     }
     let instances: Vec<Value> = per_set
         .iter()
-        .map(|(name, (replicas, ready, updated))| {
-            instance_set(name, *replicas, *ready, *updated)
-        })
+        .map(|(name, (replicas, ready, updated))| instance_set(name, *replicas, *ready, *updated))
         .collect();
     let mut status = json!({ "observedGeneration": g, "instances": instances });
     let mut conditions = Vec::new();

@@ -124,7 +124,11 @@ async fn a_new_image_rolls_replicas_first_then_switches_over_and_restarts_the_ol
     let old_primary_pod = format!("{old_primary}-0");
     let before = env.pods("hippo").await;
     assert_eq!(before.len(), 3);
-    assert!(before.iter().all(|p| image(p) == OLD && status_image(p) == OLD));
+    assert!(
+        before
+            .iter()
+            .all(|p| image(p) == OLD && status_image(p) == OLD)
+    );
     assert!(env.operator.restarts("default", "hippo").is_empty());
 
     env.apply(with_image("hippo", 3, NEW)).await;
@@ -141,7 +145,10 @@ async fn a_new_image_rolls_replicas_first_then_switches_over_and_restarts_the_ol
     let updated: Vec<i64> = rolling.iter().map(|c| c.2).collect();
     assert!(updated.windows(2).all(|w| w[0] <= w[1]), "{rolling:?}");
     for n in 1..=3 {
-        assert!(updated.contains(&n), "updatedReplicas {n} never seen: {rolling:?}");
+        assert!(
+            updated.contains(&n),
+            "updatedReplicas {n} never seen: {rolling:?}"
+        );
     }
     for n in 1..=3 {
         assert!(
@@ -251,7 +258,9 @@ async fn a_single_instance_restarts_with_downtime() {
     assert!(
         samples.iter().any(|s| s.counts.1 == 0
             && !s.pods.is_empty()
-            && s.pods.iter().all(|p| label(p, ROLE).is_none() && !is_ready(p))),
+            && s.pods
+                .iter()
+                .all(|p| label(p, ROLE).is_none() && !is_ready(p))),
         "no leader while down"
     );
     assert_eq!(
@@ -281,7 +290,13 @@ async fn an_unpullable_image_stops_the_roll_and_restoring_the_image_rolls_back()
         })
     })
     .await;
-    let waiting = stuck.status.as_ref().expect("status").container_statuses.as_ref().expect("containers")[0]
+    let waiting = stuck
+        .status
+        .as_ref()
+        .expect("status")
+        .container_statuses
+        .as_ref()
+        .expect("containers")[0]
         .state
         .as_ref()
         .and_then(|s| s.waiting.clone())
@@ -290,7 +305,11 @@ async fn an_unpullable_image_stops_the_roll_and_restoring_the_image_rolls_back()
         waiting.message.as_deref(),
         Some(format!("Back-off pulling image \"{BAD}\"").as_str())
     );
-    assert_ne!(label(&stuck, INSTANCE), Some(primary.as_str()), "a replica first");
+    assert_ne!(
+        label(&stuck, INSTANCE),
+        Some(primary.as_str()),
+        "a replica first"
+    );
 
     // Well past several restart durations, the roll has not gone on.
     tokio::time::sleep(Duration::from_millis(600)).await;
@@ -314,9 +333,7 @@ async fn an_unpullable_image_stops_the_roll_and_restoring_the_image_rolls_back()
 
     // Back to the old image: that Pod is recreated from it and the cluster is whole again.
     env.apply(with_image("hippo", 3, OLD)).await;
-    let back = env
-        .until("hippo", "rolled back", |s| rolled(s, 3, 3))
-        .await;
+    let back = env.until("hippo", "rolled back", |s| rolled(s, 3, 3)).await;
     assert_eq!(counts(&back.data["status"]), (3, 3, 3));
     let pods = env.pods("hippo").await;
     assert!(pods.iter().all(|p| image(p) == OLD && is_ready(p)));
