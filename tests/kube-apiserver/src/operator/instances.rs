@@ -7,9 +7,16 @@
 //! `.../instance` (the StatefulSet name), `.../data=postgres` and `.../patroni=<cluster>-ha`,
 //! with Patroni's `.../role` (`master` on the leader, `replica` on the others, set only while
 //! PostgreSQL runs) and its `status` annotation (JSON with `role`, `state`, `timeline`). Their
-//! controller ownerReference names the (unserved) StatefulSet. Names are derived from the
-//! cluster's uid, set and ordinal, so they are stable for a cluster and survive an operator
-//! restart; scaling down keeps the primary, like PGO's `byPriority`.
+//! controller ownerReference names the (unserved) StatefulSet. Each Pod carries the image of
+//! the template it was created from (`spec.containers[0].image`, echoed in
+//! `status.containerStatuses[0].image`), the StatefulSet's `controller-revision-hash` label
+//! (`<instance>-<hash of the image>`), `status.startTime` (when this Pod was created; a
+//! rolling update recreates the Pod, see `rolling.rs`) and, while Ready, the container's
+//! `state.running.startedAt`; a Pod whose image cannot be pulled waits in `ImagePullBackOff`.
+//! The image is `spec.image`, else PGO's default for `spec.postgresVersion`; its tag gives
+//! the PostgreSQL major (`major_of`). Names are derived from the cluster's uid, set and
+//! ordinal, so they are stable for a cluster and survive an operator restart; scaling down
+//! keeps the primary, like PGO's `byPriority`.
 
 use std::collections::BTreeMap;
 

@@ -6,34 +6,39 @@
 //! - Every instance remembers the image its Pod was created from; a new instance (or the
 //!   first start) takes the current one. A Pod is *updated* when its image is the current
 //!   one (Pods adopted after an operator restart count as updated); its
-//!   `controller-revision-hash` label (`<instance>-<hash of the image>`) tells
-//!   revisions apart.
+//!   `controller-revision-hash` label (`<instance>-<hash of the image>`) tells revisions
+//!   apart.
 //! - One Pod at a time, replicas first (by instance name): PGO deletes the Pod and the
 //!   StatefulSet recreates it from the new template (a new Pod: new uid and `startTime`). It
 //!   is not Ready (`Pending`, waiting `ContainerCreating`) for
-//!   [`Scenario::restart_duration`], then Ready with the new image. The next Pod goes only
-//!   once every instance is available again (PGO's `maxUnavailable` of 1); an outdated Pod
-//!   that is not available anyway is recreated at once.
+//!   [`restart_duration`](super::Scenario::restart_duration), then Ready with the new image.
+//!   The next Pod goes only once every instance is available again (PGO's `maxUnavailable`
+//!   of 1); an outdated Pod that is not available anyway is recreated at once.
 //! - Once only the primary is outdated, a cluster with other instances switches over first
-//!   (Patroni, one [`Scenario::job_duration`]): the leader moves to the first updated replica
-//!   by name, the timeline grows by one; `status.patroni.switchover` is not touched (that is
-//!   the user-requested switchover's). Then the old primary, now a replica, is restarted
-//!   last. A single instance just restarts (downtime).
-//! - An image in [`Scenario::unpullable_images`] never starts: the Pod stays not Ready with
-//!   its container waiting `ImagePullBackOff` (`Back-off pulling image "<image>"`), and the
-//!   roll stops there (PGO does not delete another available Pod while one is not), so the
-//!   primary keeps the old image. Setting `spec.image` back makes that Pod outdated and
-//!   unavailable, so it is recreated from the restored template right away and the cluster
-//!   becomes ready again.
+//!   (Patroni, one [`job_duration`](super::Scenario::job_duration)): the leader moves to the
+//!   first updated replica by name, the timeline grows by one; `status.patroni.switchover` is
+//!   not touched (that is the user-requested switchover's). Then the old primary, now a
+//!   replica, is restarted last. A single instance just restarts (downtime).
+//! - An image in [`unpullable_images`](super::Scenario::unpullable_images) never starts: the
+//!   Pod stays not Ready with its container waiting `ImagePullBackOff` (`Back-off pulling
+//!   image "<image>"`), and the roll stops there (PGO does not delete another available Pod
+//!   while one is not), so the primary keeps the old image. Setting `spec.image` back makes
+//!   that Pod outdated and unavailable, so it is recreated from the restored template right
+//!   away and the cluster becomes ready again.
 //! - While PostgreSQL cannot run at all (a major version that differs from the data, a
 //!   scenario outcome that never gets ready, a restore holding the instances) nothing rolls:
 //!   the Pods take the current image in place and stay down, as before (a Pod whose image's
 //!   major differs from the data's is never available). No Pods (shut down, restoring) means
 //!   no roll either; they come back with the current image.
 //!
-//! Every recreation is recorded as (Pod, image) in order; [`super::SimulatedOperator::restarts`]
-//! returns them (PGO records no Event for a rollout, so a test reads them there, or from the
-//! Pods' `status.startTime`, which only has seconds precision).
+//! A client knows the roll finished when `status.observedGeneration` is the cluster's
+//! generation and every `status.instances[]` has `updatedReplicas == readyReplicas ==
+//! replicas` (each Pod then shows the new image and is Ready).
+//!
+//! Every recreation is recorded as (Pod, image) in order;
+//! [`SimulatedOperator::restarts`](super::SimulatedOperator::restarts) returns them (PGO
+//! records no Event for a rollout, so a test reads them there, or from the Pods'
+//! `status.startTime`, which only has seconds precision).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;

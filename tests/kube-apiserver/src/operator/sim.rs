@@ -1,7 +1,8 @@
 //! One simulated cluster's life beyond its spec: the instances and their leader, bootstrap,
 //! the data's major version, the timeline, the first (replica-create) and scheduled backups,
-//! and the day-2 flows ([`super::manual`], [`super::restore`], [`super::switchover`]; the
-//! upgrade is driven from [`super::upgrade`]). [`ClusterSim::tick`] advances it to `now`;
+//! the rolling update of the Pods' image ([`super::rolling`]), and the day-2 flows
+//! ([`super::manual`], [`super::restore`], [`super::switchover`]; the upgrade is driven from
+//! [`super::upgrade`]). [`ClusterSim::tick`] advances it to `now`;
 //! [`super::status`] renders what PGO would report from it.
 
 use std::collections::{BTreeMap, BTreeSet};
