@@ -89,9 +89,10 @@
 //! beyond the first run per schedule; WAL archiving between backups (the archive's newest
 //! segment moves with backups, switchovers and restores); cloud repositories' differences;
 //! clones and standbys (`spec.dataSource`, `spec.standby`); `spec.paused`; volume resizing;
-//! rolling restarts for parameter changes (only an image change rolls); client-go's Event aggregation; Patroni's failover
-//! on a lost primary. On deletion, after the scenario's delay, the operator deletes its
-//! children and Pods, forgets the cluster's repository and removes the finalizer.
+//! rolling restarts for other pod template changes (parameters, resources, sidecars: only an
+//! image change rolls); client-go's Event aggregation; Patroni's failover on a lost primary.
+//! On deletion, after the scenario's delay, the operator deletes its children and Pods,
+//! forgets the cluster's repository and removes the finalizer (and its recorded restarts).
 
 mod children;
 mod credentials;

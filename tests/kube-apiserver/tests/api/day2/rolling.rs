@@ -18,7 +18,7 @@ const REVISION: &str = "controller-revision-hash";
 
 /// Each restarted Pod is down long enough to be seen by polling.
 fn rolling() -> Scenario {
-    fast().restarts_take(Duration::from_millis(150))
+    fast().restarts_take(Duration::from_millis(300))
 }
 
 fn with_image(name: &str, replicas: i64, image: &str) -> Value {
@@ -312,7 +312,7 @@ async fn an_unpullable_image_stops_the_roll_and_restoring_the_image_rolls_back()
     );
 
     // Well past several restart durations, the roll has not gone on.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
     let status = env.api.get("hippo").await.expect("cluster").data["status"].clone();
     assert_eq!(status["observedGeneration"], 2);
     assert_eq!(counts(&status), (3, 2, 1), "{status}");
