@@ -148,7 +148,32 @@ async fn exercise_every_driver_call(env: &Env) {
         ),
         (ClusterAction::RotatePassword { user: owner }, true),
         (ClusterAction::Restore { target_time: None }, true),
-        (ClusterAction::Upgrade { to_version: 18 }, true),
+        (
+            ClusterAction::Extension {
+                database: orders.spec.database.clone(),
+                name: "pg_trgm".into(),
+                enable: true,
+            },
+            true,
+        ),
+        (
+            // A newer image of the same major: PGO rolls the instances.
+            ClusterAction::MinorUpgrade {
+                from_image: None,
+                to_image: format!(
+                    "registry.example/crunchy-postgres:ubi9-{}.99-1",
+                    orders.spec.postgres_version
+                ),
+            },
+            true,
+        ),
+        (
+            ClusterAction::Upgrade {
+                to_version: 18,
+                to_image: None,
+            },
+            true,
+        ),
     ] {
         let operation = uuid::Uuid::new_v4();
         let deadline = tokio::time::Instant::now() + WAIT;
@@ -168,6 +193,11 @@ async fn exercise_every_driver_call(env: &Env) {
             }
         }
     }
+    // Reads inside the running cluster (pod exec in the primary).
+    let info = env.platform.backup_repository(&orders).await.expect("pgbackrest info");
+    assert!(info.is_some_and(|json| json.contains("\"name\":\"db\"")));
+    let listed = env.platform.list_extensions(&orders, &orders.spec.database).await;
+    assert!(listed.expect("extensions").is_some());
     while env.platform.delete_cluster(&orders).await.expect("delete") != DeleteProgress::Gone {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }

@@ -7,9 +7,16 @@
 //! `.../instance` (the StatefulSet name), `.../data=postgres` and `.../patroni=<cluster>-ha`,
 //! with Patroni's `.../role` (`master` on the leader, `replica` on the others, set only while
 //! PostgreSQL runs) and its `status` annotation (JSON with `role`, `state`, `timeline`). Their
-//! controller ownerReference names the (unserved) StatefulSet. Names are derived from the
-//! cluster's uid, set and ordinal, so they are stable for a cluster and survive an operator
-//! restart; scaling down keeps the primary, like PGO's `byPriority`.
+//! controller ownerReference names the (unserved) StatefulSet. Each Pod carries the image of
+//! the template it was created from (`spec.containers[0].image`, echoed in
+//! `status.containerStatuses[0].image`), the StatefulSet's `controller-revision-hash` label
+//! (`<instance>-<hash of the image>`), `status.startTime` (when this Pod was created; a
+//! rolling update recreates the Pod, see `rolling.rs`) and, while Ready, the container's
+//! `state.running.startedAt`; a Pod whose image cannot be pulled waits in `ImagePullBackOff`.
+//! The image is `spec.image`, else PGO's default for `spec.postgresVersion`; its tag gives
+//! the PostgreSQL major (`major_of`). Names are derived from the cluster's uid, set and
+//! ordinal, so they are stable for a cluster and survive an operator restart; scaling down
+//! keeps the primary, like PGO's `byPriority`.
 
 use std::collections::BTreeMap;
 
@@ -171,7 +178,7 @@ impl Instances {
 }
 
 /// How an instance Pod is doing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PodState {
     /// PostgreSQL runs and Patroni has a role for it.
     pub running: bool,
@@ -179,10 +186,75 @@ pub(crate) struct PodState {
     pub timeline: u32,
     /// The container's waiting reason while PostgreSQL does not run.
     pub waiting: &'static str,
+    /// The waiting container's message (e.g. `Back-off pulling image "..."`).
+    pub message: Option<String>,
+    /// The image of the Pod's template (`spec.containers[0].image`).
+    pub image: String,
+    /// When this Pod was created (RFC 3339): `status.startTime` and the container's
+    /// `state.running.startedAt`.
+    pub started: String,
+    /// Bumped each time the Pod is recreated (a rolling restart deletes the old Pod first).
+    pub incarnation: u32,
+}
+
+/// The StatefulSet label naming the revision of the pod template a Pod was created from.
+pub(crate) const LABEL_REVISION: &str = "controller-revision-hash";
+
+/// The image of the cluster's instance Pod template: `spec.image`, else PGO's default image
+/// for `spec.postgresVersion` (`...crunchy-postgres:ubi9-<major>`).
+pub(crate) fn image_of(c: &Cluster<'_>) -> String {
+    c.spec
+        .get("image")
+        .and_then(Value::as_str)
+        .filter(|i| !i.is_empty())
+        .map(String::from)
+        .unwrap_or_else(|| {
+            let version = c
+                .spec
+                .get("postgresVersion")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            format!(
+                "registry.developers.crunchydata.com/crunchydata/crunchy-postgres:ubi9-{version}"
+            )
+        })
+}
+
+/// The PostgreSQL major version in an image tag: the first `-`-separated part of the tag made
+/// of digits and dots (`crunchy-postgres:ubi9-17.5-2520` -> 17, `postgres:16.4` -> 16), or
+/// `None` without such a tag.
+pub(crate) fn major_of(image: &str) -> Option<i64> {
+    let (repository, tag) = image.split('@').next()?.rsplit_once(':')?;
+    if tag.contains('/') || repository.is_empty() {
+        return None;
+    }
+    tag.split('-')
+        .find(|part| {
+            part.starts_with(|ch: char| ch.is_ascii_digit())
+                && part.chars().all(|ch| ch.is_ascii_digit() || ch == '.')
+        })
+        .and_then(|part| part.split('.').next()?.parse().ok())
+}
+
+/// The `controller-revision-hash` of an instance's Pods: `<instance>-<hash of the template>`
+/// as a StatefulSet writes it (the template here is its image), the instance part shortened
+/// to keep the value a valid label value (63 characters).
+pub(crate) fn revision_hash(instance: &str, image: &str) -> String {
+    let digest = Sha256::digest(format!("pod-template/{image}").as_bytes());
+    let hash: String = digest[..10]
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect();
+    let keep = instance.len().min(63 - hash.len() - 1);
+    let prefix = instance
+        .get(..keep)
+        .unwrap_or(instance)
+        .trim_end_matches('-');
+    format!("{prefix}-{hash}")
 }
 
 /// The Pod of `instance` (metadata and spec; the status goes to `/status`).
-pub(crate) fn pod(c: &Cluster<'_>, set: &str, instance: &str, state: PodState) -> Value {
+pub(crate) fn pod(c: &Cluster<'_>, set: &str, instance: &str, state: &PodState) -> Value {
     let mut labels = c
         .spec
         .pointer("/metadata/labels")
@@ -195,6 +267,7 @@ pub(crate) fn pod(c: &Cluster<'_>, set: &str, instance: &str, state: PodState) -
         (LABEL_INSTANCE, instance.to_string()),
         (LABEL_DATA, "postgres".to_string()),
         (LABEL_PATRONI, format!("{}-ha", c.name)),
+        (LABEL_REVISION, revision_hash(instance, &state.image)),
     ] {
         labels.insert(k.into(), Value::from(v));
     }
@@ -220,21 +293,7 @@ pub(crate) fn pod(c: &Cluster<'_>, set: &str, instance: &str, state: PodState) -
         }
         annotations.insert("status".into(), Value::from(member.to_string()));
     }
-    let image = c
-        .spec
-        .get("image")
-        .and_then(Value::as_str)
-        .map(String::from)
-        .unwrap_or_else(|| {
-            let version = c
-                .spec
-                .get("postgresVersion")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
-            format!(
-                "registry.developers.crunchydata.com/crunchydata/crunchy-postgres:ubi9-{version}"
-            )
-        });
+    let image = &state.image;
     let sts_uid = uuid::Uuid::new_v5(
         &uuid::Uuid::NAMESPACE_OID,
         format!("{}/{instance}", c.uid).as_bytes(),
@@ -263,14 +322,16 @@ pub(crate) fn pod(c: &Cluster<'_>, set: &str, instance: &str, state: PodState) -
 /// The Pod status: `Running` with a running `database` container and `Ready` while
 /// PostgreSQL runs; otherwise not ready, `Pending` while containers are being created and
 /// `Running` with a waiting container otherwise.
-pub(crate) fn pod_status(pod: &Value, state: PodState) -> Value {
+pub(crate) fn pod_status(pod: &Value, state: &PodState) -> Value {
     let ready = if state.running { "True" } else { "False" };
     let image = pod
         .pointer("/spec/containers/0/image")
         .cloned()
         .unwrap_or(Value::Null);
     let container_state = if state.running {
-        json!({ "running": {} })
+        json!({ "running": { "startedAt": state.started } })
+    } else if let Some(message) = &state.message {
+        json!({ "waiting": { "reason": state.waiting, "message": message } })
     } else {
         json!({ "waiting": { "reason": state.waiting } })
     };
@@ -285,6 +346,7 @@ pub(crate) fn pod_status(pod: &Value, state: PodState) -> Value {
         "metadata": { "name": pod["metadata"]["name"], "namespace": pod["metadata"]["namespace"] },
         "status": {
             "phase": phase,
+            "startTime": state.started,
             "conditions": [
                 { "type": "Ready", "status": ready },
                 { "type": "ContainersReady", "status": ready },
@@ -295,4 +357,30 @@ pub(crate) fn pod_status(pod: &Value, state: PodState) -> Value {
             }],
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_major_comes_from_the_image_tag() {
+        let crunchy = "registry.developers.crunchydata.com/crunchydata/crunchy-postgres";
+        assert_eq!(major_of(&format!("{crunchy}:ubi9-17.5-2520")), Some(17));
+        assert_eq!(major_of(&format!("{crunchy}:ubi8-16.4-0")), Some(16));
+        assert_eq!(major_of(&format!("{crunchy}:ubi9-17")), Some(17));
+        assert_eq!(major_of("postgres:16.4"), Some(16));
+        assert_eq!(major_of("registry:5000/postgres:18.1@sha256:abc"), Some(18));
+        assert_eq!(major_of("registry:5000/postgres"), None);
+        assert_eq!(major_of("postgres:latest"), None);
+        assert_eq!(major_of("postgres"), None);
+    }
+
+    #[test]
+    fn the_revision_hash_names_the_instance_and_changes_with_the_image() {
+        let a = revision_hash("hippo-instance1-abcd", "img:1");
+        assert!(a.starts_with("hippo-instance1-abcd-"));
+        assert_eq!(a, revision_hash("hippo-instance1-abcd", "img:1"));
+        assert_ne!(a, revision_hash("hippo-instance1-abcd", "img:2"));
+    }
 }

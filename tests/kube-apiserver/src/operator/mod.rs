@@ -22,7 +22,9 @@
 //!   `.../data=postgres`, Patroni's `.../role` ([`ROLE_LEADER`] `master` / [`ROLE_REPLICA`]
 //!   `replica`, only while PostgreSQL runs) and Patroni's `status` annotation (JSON with
 //!   `role`, `state`, `timeline`); `Ready` while PostgreSQL runs. No StatefulSets, Jobs or
-//!   Endpoints are served, so the Pods are how instances and the primary are found.
+//!   Endpoints are served, so the Pods are how instances and the primary are found. The
+//!   StatefulSet's `controller-revision-hash` label and `spec.containers[0].image` tell
+//!   which pod template (image) a Pod runs.
 //! - core/v1 Events (source [`EVENT_SOURCE`]) for what PGO reports as Events: `StanzasCreated`,
 //!   `InvalidBackupRepo`, `StanzaNotCreated`, `InvalidManualBackup`, `InvalidDataSource`.
 //!
@@ -61,6 +63,16 @@
 //!   `spec.shutdown: true`; conditions `Progressing`/`Succeeded` with PGO's reasons; the
 //!   cluster's `status.postgresVersion` then shows the new version, before the user bumps
 //!   `spec.postgresVersion` (instances whose version differs from the data never get ready).
+//! - Rolling update (`rolling.rs`): a changed `spec.image` of the same major (a minor
+//!   upgrade) recreates the Pods one at a time, replicas first, each not Ready for
+//!   [`Scenario::restart_duration`]; then Patroni switches over to an updated replica
+//!   (timeline + 1) and the old primary restarts last (a single instance just restarts).
+//!   `instances[].updatedReplicas` counts the Pods on the new image; the roll is done when
+//!   `updatedReplicas == readyReplicas == replicas` in every set (with `observedGeneration`
+//!   current). An image in [`Scenario::unpullable_images`] stops the roll at its first Pod
+//!   (`ImagePullBackOff`); restoring `spec.image` rolls that Pod back.
+//!   [`SimulatedOperator::restarts`] lists the recreated Pods in order. A different major
+//!   without a PGUpgrade never gets ready.
 //! - Backups list (`repository.rs`): `pgbackrest info --output=json` (also `--stanza=db`)
 //!   through `pods/exec` in the `database` container of a running instance Pod prints the
 //!   stanza [`STANZA`] of the cluster's repositories, exactly what pgplane reads with
@@ -85,12 +97,14 @@
 //! beyond the first run per schedule; WAL archiving between backups (the archive's newest
 //! segment moves with backups, switchovers and restores); cloud repositories' differences;
 //! clones and standbys (`spec.dataSource`, `spec.standby`); `spec.paused`; volume resizing;
-//! rolling restarts for parameter changes; client-go's Event aggregation; Patroni's failover
-//! on a lost primary; SQL beyond the three extension statements (the exec sim is not a SQL
-//! engine: other statements are syntax errors), extension dependencies and `ALTER EXTENSION
-//! .. UPDATE`, a restore rolling extensions back, and commands in the repository host or
-//! other containers (instance Pods have only `database`). On deletion, after the scenario's delay, the operator deletes its
-//! children and Pods, forgets the cluster's repository and removes the finalizer.
+//! rolling restarts for other pod template changes (parameters, resources, sidecars: only an
+//! image change rolls); client-go's Event aggregation; Patroni's failover on a lost primary;
+//! SQL beyond the three extension statements (the exec sim is not a SQL engine: other
+//! statements are syntax errors), extension dependencies and `ALTER EXTENSION .. UPDATE`, a
+//! restore rolling extensions back, and commands in the repository host or other containers
+//! (instance Pods have only `database`). On deletion, after the scenario's delay, the
+//! operator deletes its children and Pods, forgets the cluster's repository and removes the
+//! finalizer (and its recorded restarts).
 
 mod children;
 mod credentials;
@@ -102,6 +116,7 @@ mod manual;
 mod reconcile;
 mod repository;
 mod restore;
+mod rolling;
 mod scenario;
 mod sim;
 mod status;
@@ -180,6 +195,8 @@ pub(crate) struct Shared {
     repositories: Mutex<HashMap<(String, String), repository::Repository>>,
     /// What exec commands see per (namespace, cluster): databases and their extensions.
     data: Mutex<HashMap<(String, String), exec::ClusterData>>,
+    /// Rolling-update restarts per (namespace, cluster), see [`SimulatedOperator::restarts`].
+    restarts: rolling::Restarts,
 }
 
 impl Shared {
@@ -225,6 +242,7 @@ impl SimulatedOperator {
             overrides: Mutex::new(HashMap::new()),
             repositories: Mutex::new(HashMap::new()),
             data: Mutex::new(HashMap::new()),
+            restarts: Mutex::new(HashMap::new()),
         });
         let exec_handlers = server.exec_handlers();
         let exec_handler = exec_handlers.add(exec::handler(shared.clone()));
@@ -268,6 +286,20 @@ impl SimulatedOperator {
         PgBackRestInfo {
             shared: self.shared.clone(),
         }
+    }
+
+    /// The instance Pods the rolling updates of the cluster `namespace/name` recreated, in
+    /// order: (Pod name, image it was recreated from). A changed `spec.image` restarts the
+    /// replicas first and the (former) primary last, after a switchover; a rollback from an
+    /// image that cannot be pulled recreates that Pod again. First starts, scaling and
+    /// shutdowns are not restarts. Empty when unknown; forgotten when the cluster is deleted.
+    pub fn restarts(&self, namespace: &str, name: &str) -> Vec<(String, String)> {
+        self.shared
+            .restarts
+            .lock()
+            .ok()
+            .and_then(|r| r.get(&(namespace.to_string(), name.to_string())).cloned())
+            .unwrap_or_default()
     }
 
     /// Stops the control loop and waits for it.

@@ -47,8 +47,8 @@ struct Tracked {
     cert_written: bool,
     /// (password, verifier) per user, as last written to its Secret.
     passwords: HashMap<String, (String, String)>,
-    /// Pod name -> what was last written for it.
-    pods: BTreeMap<String, String>,
+    /// Pod name -> (incarnation, what was last written for it).
+    pods: BTreeMap<String, (u32, String)>,
     memo: Memo,
     sim: ClusterSim,
 }
@@ -227,10 +227,14 @@ impl Controller {
             self.cache.remove(uid);
             self.tracked.remove(uid);
         }
-        if let (Some(ns), Some(name)) = (&object.metadata.namespace, &object.metadata.name)
-            && let Ok(mut repos) = self.shared.repositories.lock()
-        {
-            repos.remove(&(ns.clone(), name.clone()));
+        if let (Some(ns), Some(name)) = (&object.metadata.namespace, &object.metadata.name) {
+            let key = (ns.clone(), name.clone());
+            if let Ok(mut repos) = self.shared.repositories.lock() {
+                repos.remove(&key);
+            }
+            if let Ok(mut restarts) = self.shared.restarts.lock() {
+                restarts.remove(&key);
+            }
         }
         if let (Some(ns), Some(name)) = (&object.metadata.namespace, &object.metadata.name)
             && let Ok(mut data) = self.shared.data.lock()
@@ -379,6 +383,15 @@ impl Controller {
                     .or_default();
                 tracked.sim.tick(&t, repo);
             }
+            let restarted = std::mem::take(&mut tracked.sim.rolling.pending);
+            if !restarted.is_empty()
+                && let Ok(mut restarts) = self.shared.restarts.lock()
+            {
+                restarts
+                    .entry((c.namespace.to_string(), c.name.to_string()))
+                    .or_default()
+                    .extend(restarted);
+            }
             Some(status::settled(
                 &t,
                 &tracked.sim,
@@ -436,7 +449,7 @@ impl Controller {
             t.sim.adopted = true;
             for p in &list.items {
                 if let Some(name) = &p.metadata.name {
-                    t.pods.insert(name.clone(), String::new());
+                    t.pods.insert(name.clone(), (0, String::new()));
                 }
             }
         }
@@ -448,35 +461,40 @@ impl Controller {
         let Some(tracked) = self.tracked.get(uid) else {
             return Ok(());
         };
-        let desired: Vec<(String, Value, Value)> = tracked
+        let desired: Vec<(String, u32, Value, Value)> = tracked
             .sim
             .pods(t)
             .into_iter()
             .map(|(set, instance, state)| {
-                let pod = instances::pod(t.c, &set, &instance, state);
-                let status = instances::pod_status(&pod, state);
+                let pod = instances::pod(t.c, &set, &instance, &state);
+                let status = instances::pod_status(&pod, &state);
                 let name = format!("{instance}-0");
-                (name, pod, status)
+                (name, state.incarnation, pod, status)
             })
             .collect();
         let stale: Vec<String> = tracked
             .pods
             .keys()
-            .filter(|name| !desired.iter().any(|(n, _, _)| n == *name))
+            .filter(|name| !desired.iter().any(|(n, _, _, _)| n == *name))
             .cloned()
             .collect();
         let pods: Api<Pod> = self.api_for(t.c.namespace);
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        for (name, pod, status) in desired {
+        for (name, incarnation, pod, status) in desired {
             let written = format!("{pod}{status}");
-            if tracked_pod(&self.tracked, uid, &name) == Some(&written) {
-                continue;
+            match tracked_pod(&self.tracked, uid, &name) {
+                Some((i, w)) if *i == incarnation && *w == written => continue,
+                // A rolling update: the old Pod goes, the StatefulSet creates a new one.
+                Some((i, _)) if *i != incarnation => {
+                    ignore_not_found(pods.delete(&name, &DeleteParams::background()).await)?;
+                }
+                _ => {}
             }
             pods.patch(&name, &params, &Patch::Apply(pod)).await?;
             pods.patch_status(&name, &params, &Patch::Apply(status))
                 .await?;
             if let Some(tr) = self.tracked.get_mut(uid) {
-                tr.pods.insert(name, written);
+                tr.pods.insert(name, (incarnation, written));
             }
         }
         for name in stale {
@@ -723,7 +741,7 @@ fn tracked_pod<'a>(
     tracked: &'a HashMap<String, Tracked>,
     uid: &str,
     pod: &str,
-) -> Option<&'a String> {
+) -> Option<&'a (u32, String)> {
     tracked.get(uid).and_then(|t| t.pods.get(pod))
 }
 

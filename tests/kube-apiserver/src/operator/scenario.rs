@@ -1,8 +1,9 @@
 //! [`Scenario`]: how the simulated operator behaves for a cluster, named so tests read like
 //! specs (`Scenario::healthy()`, `Scenario::slow(..)`, `Scenario::never_ready()`,
 //! `Scenario::fails_with("..")`, `.stuck_on_delete()`, `.jobs_take(..)`,
-//! `.first_backup_after(..)`, `.manual_backups_fail()`, `.restores_fail()`,
-//! `.upgrades_fail()`, `.without_extensions([..])`).
+//! `.first_backup_after(..)`, `.restarts_take(..)`, `.unpullable_images(..)`,
+//! `.manual_backups_fail()`, `.restores_fail()`, `.upgrades_fail()`,
+//! `.without_extensions([..])`).
 
 use std::time::Duration;
 
@@ -56,6 +57,11 @@ pub struct Scenario {
     /// backup a manual backup waits for). Read on every reconcile: a test can hold the backup
     /// with a long delay and release it with [`crate::operator::SimulatedOperator::set_scenario`].
     pub first_backup_after: Duration,
+    /// How long one instance Pod of a rolling update (a changed `spec.image`) is down: from
+    /// its deletion until the recreated Pod is Ready. Read on every reconcile.
+    pub restart_duration: Duration,
+    /// Images whose pull fails: a Pod with one stays not Ready in `ImagePullBackOff`.
+    pub unpullable_images: Vec<String>,
     /// Manual backup Jobs fail (pgBackRest exits non-zero, e.g. the repository is full).
     pub manual_backups_fail: bool,
     /// In-place restore Jobs fail even when the target is inside what the repository holds
@@ -78,6 +84,8 @@ impl Scenario {
             deletion: Deletion::After(Duration::from_millis(10)),
             job_duration: Duration::from_millis(20),
             first_backup_after: Duration::ZERO,
+            restart_duration: Duration::from_millis(50),
+            unpullable_images: Vec::new(),
             manual_backups_fail: false,
             restores_fail: false,
             upgrades_fail: false,
@@ -139,6 +147,28 @@ impl Scenario {
     pub fn first_backup_after(mut self, delay: Duration) -> Self {
         self.first_backup_after = delay;
         self
+    }
+
+    /// Sets how long each Pod of a rolling update is down (see
+    /// [`Scenario::restart_duration`]).
+    pub fn restarts_take(mut self, duration: Duration) -> Self {
+        self.restart_duration = duration;
+        self
+    }
+
+    /// Makes pulls of `images` fail (see [`Scenario::unpullable_images`]).
+    pub fn unpullable_images<I, S>(mut self, images: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.unpullable_images = images.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whether pulling `image` fails.
+    pub(crate) fn pull_fails(&self, image: &str) -> bool {
+        self.unpullable_images.iter().any(|i| i == image)
     }
 
     /// Makes manual backups fail.

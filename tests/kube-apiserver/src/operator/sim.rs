@@ -1,7 +1,8 @@
 //! One simulated cluster's life beyond its spec: the instances and their leader, bootstrap,
 //! the data's major version, the timeline, the first (replica-create) and scheduled backups,
-//! and the day-2 flows ([`super::manual`], [`super::restore`], [`super::switchover`]; the
-//! upgrade is driven from [`super::upgrade`]). [`ClusterSim::tick`] advances it to `now`;
+//! the rolling update of the Pods' image ([`super::rolling`]), and the day-2 flows
+//! ([`super::manual`], [`super::restore`], [`super::switchover`]; the upgrade is driven from
+//! [`super::upgrade`]). [`ClusterSim::tick`] advances it to `now`;
 //! [`super::status`] renders what PGO would report from it.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,13 +14,14 @@ use tokio::time::Instant;
 
 use super::children::Cluster;
 use super::credentials::revision;
-use super::instances::{Instances, PodState, spec_sets};
+use super::instances::{Instances, PodState, image_of, major_of, spec_sets};
 use super::manual::Manual;
 use super::repository::{BackupKind, Repository, repo_key};
 use super::restore::Restore;
+use super::rolling::Rolling;
 use super::scenario::{Outcome, Scenario};
 use super::switchover::Switchover;
-use super::{manual, restore, switchover};
+use super::{manual, restore, rolling, switchover};
 
 /// What one reconcile sees.
 pub(crate) struct Tick<'a> {
@@ -67,6 +69,12 @@ impl Tick<'_> {
     pub fn spec_version(&self) -> Option<i64> {
         self.c.spec.get("postgresVersion").and_then(Value::as_i64)
     }
+
+    /// The PostgreSQL major the instance image runs: from the image tag, else
+    /// `spec.postgresVersion`.
+    pub fn image_version(&self) -> Option<i64> {
+        major_of(&image_of(self.c)).or_else(|| self.spec_version())
+    }
 }
 
 /// A Kubernetes Event PGO records on the cluster.
@@ -103,6 +111,8 @@ pub(crate) struct ClusterSim {
     pub manual: Manual,
     pub restore: Option<Restore>,
     pub switchover: Switchover,
+    /// The image of each instance's Pod and the rolling update (`rolling.rs`).
+    pub rolling: Rolling,
     /// Each user's SCRAM verifier, as in its Secret.
     pub verifiers: BTreeMap<String, String>,
     pub users_revision: Option<String>,
@@ -133,20 +143,39 @@ impl ClusterSim {
     }
 
     /// Whether PostgreSQL may run at all now: the outcome allows it, the cluster is not shut
-    /// down, no restore holds the instances down and the data matches the image's version.
+    /// down, no restore holds the instances down, the data matches the image's major version
+    /// and a first start's image can be pulled.
     fn can_run(&self, t: &Tick<'_>) -> bool {
         t.scenario.outcome == Outcome::Ready
             && !t.c.shutdown()
             && self.restore.as_ref().is_none_or(|r| !r.blocks_instances())
             && self
                 .data_version
-                .is_none_or(|v| t.spec_version().is_none_or(|s| s == v))
+                .is_none_or(|v| t.image_version().is_none_or(|s| s == v))
+            && (self.bootstrapped || !t.scenario.pull_fails(&image_of(t.c)))
     }
 
     /// Whether instance Pods exist (they do not while shut down or while a restore has them
     /// removed).
     pub fn pods_exist(&self, t: &Tick<'_>) -> bool {
         !t.c.shutdown() && self.restore.as_ref().is_none_or(|r| !r.removes_pods())
+    }
+
+    /// Whether the instance's Pod runs PostgreSQL (is Ready): the cluster runs, the Pod is not
+    /// being recreated, its image can be pulled and is of the data's major version.
+    pub fn pod_available(&self, t: &Tick<'_>, instance: &str) -> bool {
+        let image = self
+            .rolling
+            .pod(instance)
+            .map(|(i, _, _)| i.to_string())
+            .unwrap_or_else(|| image_of(t.c));
+        let major = major_of(&image).or_else(|| t.spec_version());
+        self.running
+            && !self.rolling.restarting(instance)
+            && !t.scenario.pull_fails(&image)
+            && self
+                .data_version
+                .is_none_or(|v| major.is_none_or(|m| m == v))
     }
 
     /// Every instance Pod that should exist now, with its state.
@@ -161,16 +190,38 @@ impl ClusterSim {
         } else {
             "CrashLoopBackOff"
         };
+        let image = image_of(t.c);
+        let wall = t.wall_str();
         self.instances
             .all()
             .into_iter()
             .map(|(set, name)| {
                 let leader = self.instances.primary.as_deref() == Some(name.as_str());
+                let (pod_image, started, incarnation) =
+                    self.rolling
+                        .pod(&name)
+                        .unwrap_or((image.as_str(), wall.as_str(), 0));
+                let pull_fails = t.scenario.pull_fails(pod_image);
+                let restarting = self.rolling.restarting(&name);
+                let (waiting, message) = if pull_fails {
+                    (
+                        "ImagePullBackOff",
+                        Some(format!("Back-off pulling image \"{pod_image}\"")),
+                    )
+                } else if restarting {
+                    ("ContainerCreating", None)
+                } else {
+                    (waiting, None)
+                };
                 let state = PodState {
-                    running: self.running,
+                    running: self.pod_available(t, &name),
                     leader,
                     timeline: self.timeline,
                     waiting,
+                    message,
+                    image: pod_image.to_string(),
+                    started: started.to_string(),
+                    incarnation,
                 };
                 (set, name, state)
             })
@@ -205,6 +256,7 @@ impl ClusterSim {
             self.backups(t, repo);
             self.users(t);
         }
+        rolling::reconcile(self, t, repo, can_run);
         if t.c.shutdown()
             && let Some(p) = self.instances.primary.clone()
             && let Some(set) = self.instances.set_of(&p)
@@ -219,7 +271,7 @@ impl ClusterSim {
     fn start_fresh(&mut self, t: &Tick<'_>, repo: &mut Repository) {
         self.bootstrapped = true;
         self.upgraded = false;
-        self.data_version = t.spec_version();
+        self.data_version = t.image_version();
         self.system_identifier = Some(new_system_identifier());
         self.stanza_created = false;
         self.first_backup_done = false;

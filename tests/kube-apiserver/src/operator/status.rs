@@ -4,7 +4,10 @@
 //!
 //! Field names and condition types/reasons come from PGO's `v1beta1` API and controllers:
 //! `observedGeneration`, `instances[]` (`name`, `replicas`, `readyReplicas`, `updatedReplicas`
-//! counted from the instance Pods, zeros omitted as Go's `omitempty` does), `pgbackrest`
+//! counted from the instance Pods, zeros omitted as Go's `omitempty` does; `updatedReplicas`
+//! counts the Pods already on the current template, i.e. image, so during a rolling update
+//! (`rolling.rs`) it climbs to `replicas` while `readyReplicas` dips for the restarting Pod;
+//! the roll is over when both equal `replicas` in every set), `pgbackrest`
 //! (`repos[]`, `repoHost`, `manualBackup`, `restore`, `scheduledBackups[]`), `proxy.pgBouncer`,
 //! `patroni` (`systemIdentifier`, `switchover`, `switchoverTimeline`), `usersRevision`,
 //! `databaseRevision`, `postgresVersion` (only after a PGUpgrade, as upstream),
@@ -18,7 +21,7 @@ use serde_json::{Value, json};
 
 use super::children::Cluster;
 use super::credentials::revision;
-use super::instances::spec_sets;
+use super::instances::{image_of, spec_sets};
 use super::scenario::Outcome;
 use super::sim::{ClusterSim, Tick, scheduled};
 
@@ -68,12 +71,12 @@ fn condition(
 }
 
 /// An `instances[]` entry (zero counts omitted).
-fn instance_set(name: &str, replicas: i64, ready: i64) -> Value {
+fn instance_set(name: &str, replicas: i64, ready: i64, updated: i64) -> Value {
     let mut s = json!({ "name": name });
     for (key, n) in [
         ("readyReplicas", ready),
         ("replicas", replicas),
-        ("updatedReplicas", replicas),
+        ("updatedReplicas", updated),
     ] {
         if n > 0 {
             s[key] = json!(n);
@@ -86,7 +89,7 @@ fn instance_set(name: &str, replicas: i64, ready: i64) -> Value {
 pub(crate) fn initial(c: &Cluster<'_>) -> Value {
     let mut names: Vec<String> = spec_sets(c).into_iter().map(|(n, _)| n).collect();
     names.sort();
-    let instances: Vec<Value> = names.iter().map(|n| instance_set(n, 0, 0)).collect();
+    let instances: Vec<Value> = names.iter().map(|n| instance_set(n, 0, 0, 0)).collect();
     json!({ "instances": instances })
 }
 
@@ -105,18 +108,25 @@ pub(crate) fn settled(
     let g = c.generation;
     let restoring = sim.restore.as_ref().filter(|r| r.blocks_instances());
 
-    let mut per_set: BTreeMap<String, (i64, i64)> =
-        spec_sets(c).into_iter().map(|(n, _)| (n, (0, 0))).collect();
+    // (replicas, ready, updated): a Pod is updated once it runs the current template.
+    let image = image_of(c);
+    let mut per_set: BTreeMap<String, (i64, i64, i64)> = spec_sets(c)
+        .into_iter()
+        .map(|(n, _)| (n, (0, 0, 0)))
+        .collect();
     for (set, _, state) in sim.pods(t) {
         let e = per_set.entry(set).or_default();
         e.0 += 1;
         if state.running {
             e.1 += 1;
         }
+        if state.image == image {
+            e.2 += 1;
+        }
     }
     let instances: Vec<Value> = per_set
         .iter()
-        .map(|(name, (replicas, ready))| instance_set(name, *replicas, *ready))
+        .map(|(name, (replicas, ready, updated))| instance_set(name, *replicas, *ready, *updated))
         .collect();
     let mut status = json!({ "observedGeneration": g, "instances": instances });
     let mut conditions = Vec::new();

@@ -32,7 +32,8 @@
 //!     replicas' remove-data Jobs) runs.
 //!
 //! The user then sets `spec.postgresVersion` to the target and `shutdown: false`; instances
-//! whose image (`spec.postgresVersion`) differs from the data's version never become ready.
+//! whose image's major (its tag's, else `spec.postgresVersion`) differs from the data's version
+//! never become ready, so a `spec.image` of another major does not roll (`rolling.rs`).
 
 use serde_json::{Value, json};
 use tokio::time::Instant;

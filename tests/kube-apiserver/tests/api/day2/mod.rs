@@ -1,11 +1,13 @@
 //! The simulated operator's day-2 flows: manual backups and the pgBackRest repository,
-//! in-place restores, switchovers, password regeneration, major upgrades, instance Pods.
+//! in-place restores, switchovers, password regeneration, major upgrades, instance Pods,
+//! rolling updates of the image.
 
 mod backups;
 mod exec;
 mod instances;
 mod passwords;
 mod restore;
+mod rolling;
 mod switchover;
 mod upgrade;
 
