@@ -37,6 +37,7 @@ pub struct TestApp {
     pub admin_key: String,
     server: Option<Server>,
     config: ServeConfig,
+    platform: Option<Arc<dyn Platform>>,
     /// Workers and sync of each simulated process.
     background: Vec<Background>,
 }
@@ -53,6 +54,38 @@ pub fn fast_jobs() -> JobSettings {
     }
 }
 
+fn serve_config(database_url: &str, extra_args: &[&str]) -> ServeConfig {
+    let jwt_keys = format!("{JWT_KID}:{JWT_SECRET}");
+    let mut args = vec![
+        "pgplane",
+        "--database-url",
+        database_url,
+        "--jwt-keys",
+        &jwt_keys,
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(extra_args);
+    let config = ServeArgs::try_parse_from(args)
+        .expect("valid test configuration")
+        .config;
+    config.validate().expect("valid test configuration");
+    config
+}
+
+async fn start_server(
+    config: &ServeConfig,
+    db: &PgPool,
+    platform: Option<Arc<dyn Platform>>,
+) -> Server {
+    let state = AppState::new(config, db.clone())
+        .expect("app state")
+        .with_platform(platform);
+    Server::start(state, config.http.listen)
+        .await
+        .expect("start server")
+}
+
 impl TestApp {
     /// A server with default settings.
     pub async fn spawn() -> TestApp {
@@ -67,21 +100,7 @@ impl TestApp {
     /// A server whose API knows `platform` (and refuses what it cannot do), without workers.
     async fn spawn_serving(extra_args: &[&str], platform: Option<Arc<dyn Platform>>) -> TestApp {
         let database_url = crate::postgres::fresh_database().await;
-        let jwt_keys = format!("{JWT_KID}:{JWT_SECRET}");
-        let mut args = vec![
-            "pgplane",
-            "--database-url",
-            &database_url,
-            "--jwt-keys",
-            &jwt_keys,
-            "--listen",
-            "127.0.0.1:0",
-        ];
-        args.extend_from_slice(extra_args);
-        let config = ServeArgs::try_parse_from(args)
-            .expect("valid test configuration")
-            .config;
-        config.validate().expect("valid test configuration");
+        let config = serve_config(&database_url, extra_args);
         let db = pgplane::app::connect_and_migrate(&config)
             .await
             .expect("migrate test database");
@@ -92,12 +111,7 @@ impl TestApp {
         let admin_key = pgplane::cli::bootstrap_admin(&database, ADMIN_EMAIL, PASSWORD, "Admin")
             .await
             .expect("bootstrap admin");
-        let state = AppState::new(&config, db.clone())
-            .expect("app state")
-            .with_platform(platform);
-        let server = Server::start(state, config.http.listen)
-            .await
-            .expect("start server");
+        let server = start_server(&config, &db, platform.clone()).await;
         TestApp {
             base_url: format!("http://{}", server.local_addr),
             database_url,
@@ -105,8 +119,21 @@ impl TestApp {
             admin_key,
             server: Some(server),
             config,
+            platform,
             background: Vec::new(),
         }
+    }
+
+    /// Restarts the API with other `serve` flags on the same metadata database, as a platform
+    /// team does to change its configuration; workers and sync keep running.
+    pub async fn restart_api_with(&mut self, extra_args: &[&str]) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.expect("graceful stop");
+        }
+        self.config = serve_config(&self.database_url, extra_args);
+        let server = start_server(&self.config, &self.db, self.platform.clone()).await;
+        self.base_url = format!("http://{}", server.local_addr);
+        self.server = Some(server);
     }
 
     /// A server whose workers and status sync run on `platform` (with [`fast_jobs`]).

@@ -329,7 +329,10 @@ async fn create_cluster(
         &spec.name,
         &document,
         spec.usage(),
-        state.settings.postgres_images.image_for(spec.postgres_version),
+        state
+            .settings
+            .postgres_images
+            .image_for(spec.postgres_version),
     )
     .await
     .map_err(|e| {

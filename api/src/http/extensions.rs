@@ -59,7 +59,8 @@ async fn list_extensions(
 ) -> ApiResult<Json<ExtensionList>> {
     let access = tenant_access(&state, &principal, &tenant, Action::ViewClusters).await?;
     let row = find_cluster(&state, &access, &name).await?;
-    let spec: ClusterSpec = serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
+    let spec: ClusterSpec =
+        serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
     database_of(&spec, &database)?;
     require_running(&spec, &row, "listing extensions")?;
     let Some(platform) = state.platform.clone() else {
@@ -130,7 +131,10 @@ async fn enable_extension(
     principal: Principal,
     ApiPath((tenant, name, database, extension)): ApiPath<(String, String, String, String)>,
 ) -> ApiResult<Response> {
-    queue_extension(&state, &principal, &tenant, &name, database, extension, true).await
+    queue_extension(
+        &state, &principal, &tenant, &name, database, extension, true,
+    )
+    .await
 }
 
 /// Disable an extension in a database (`DROP EXTENSION IF EXISTS`, never `CASCADE`: the
@@ -146,5 +150,8 @@ async fn disable_extension(
     principal: Principal,
     ApiPath((tenant, name, database, extension)): ApiPath<(String, String, String, String)>,
 ) -> ApiResult<Response> {
-    queue_extension(&state, &principal, &tenant, &name, database, extension, false).await
+    queue_extension(
+        &state, &principal, &tenant, &name, database, extension, false,
+    )
+    .await
 }

@@ -55,12 +55,15 @@ async fn upgrade(
     let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
     let request = body.map(|ApiJson(r)| r).unwrap_or_default();
     let row = find_cluster(&state, &access, &name).await?;
-    let spec: ClusterSpec = serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
+    let spec: ClusterSpec =
+        serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
     let from = spec.postgres_version;
     let catalog = &state.settings.postgres_images;
     let action = match request.postgres_version {
         None => minor_upgrade(catalog, &name, from, row.postgres_image.as_deref())?,
-        Some(to) if to == from => minor_upgrade(catalog, &name, from, row.postgres_image.as_deref())?,
+        Some(to) if to == from => {
+            minor_upgrade(catalog, &name, from, row.postgres_image.as_deref())?
+        }
         Some(to) => major_upgrade(catalog, &name, from, to)?,
     };
     let pinned = row.postgres_image;

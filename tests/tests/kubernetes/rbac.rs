@@ -194,9 +194,16 @@ async fn exercise_every_driver_call(env: &Env) {
         }
     }
     // Reads inside the running cluster (pod exec in the primary).
-    let info = env.platform.backup_repository(&orders).await.expect("pgbackrest info");
+    let info = env
+        .platform
+        .backup_repository(&orders)
+        .await
+        .expect("pgbackrest info");
     assert!(info.is_some_and(|json| json.contains("\"name\":\"db\"")));
-    let listed = env.platform.list_extensions(&orders, &orders.spec.database).await;
+    let listed = env
+        .platform
+        .list_extensions(&orders, &orders.spec.database)
+        .await;
     assert!(listed.expect("extensions").is_some());
     while env.platform.delete_cluster(&orders).await.expect("delete") != DeleteProgress::Gone {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;

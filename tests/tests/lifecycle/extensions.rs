@@ -5,10 +5,27 @@
 use kube_test_apiserver::operator::Scenario;
 use serde_json::{Value, json};
 
-use crate::day2::{ready_cluster, run};
+use crate::day2::ready_cluster;
 use crate::harness::World;
 
 const CLUSTER: &str = "/v1/tenants/acme/clusters/orders";
+
+/// PUTs an extension on and waits for the operation to end.
+async fn enable(world: &World, path: &str) -> Value {
+    let op = world
+        .app
+        .admin()
+        .put(path, json!(null))
+        .await
+        .expect(202)
+        .json();
+    world
+        .finished(
+            op["id"].as_str().unwrap(),
+            std::time::Duration::from_secs(30),
+        )
+        .await
+}
 
 fn names(listed: &Value) -> Vec<&str> {
     listed["items"]
@@ -44,7 +61,7 @@ async fn an_allow_listed_extension_is_enabled_listed_and_disabled_in_one_databas
         "{listed}"
     );
 
-    let done = run(&world, &format!("{extensions}/vector"), json!(null)).await;
+    let done = enable(&world, &format!("{extensions}/vector")).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     assert_eq!(done["kind"], "extension");
     assert_eq!(
@@ -52,9 +69,15 @@ async fn an_allow_listed_extension_is_enabled_listed_and_disabled_in_one_databas
         json!({"action": "extension", "database": "orders", "name": "vector", "enable": true})
     );
     let listed = admin.get(&extensions).await.expect(200).json();
-    assert_eq!(names(&listed), vec!["pgaudit", "plpgsql", "vector"], "{listed}");
+    assert_eq!(
+        names(&listed),
+        vec!["pgaudit", "plpgsql", "vector"],
+        "{listed}"
+    );
     assert!(
-        listed["items"][2]["version"].as_str().is_some_and(|v| !v.is_empty()),
+        listed["items"][2]["version"]
+            .as_str()
+            .is_some_and(|v| !v.is_empty()),
         "{listed}"
     );
 
@@ -67,7 +90,7 @@ async fn an_allow_listed_extension_is_enabled_listed_and_disabled_in_one_databas
     assert_eq!(names(&analytics), vec!["pgaudit", "plpgsql"], "{analytics}");
 
     // Enabling twice is harmless; disabling removes it.
-    let again = run(&world, &format!("{extensions}/vector"), json!(null)).await;
+    let again = enable(&world, &format!("{extensions}/vector")).await;
     assert_eq!(again["state"], "succeeded", "{again}");
     let op = admin
         .delete(&format!("{extensions}/vector"))
@@ -75,7 +98,10 @@ async fn an_allow_listed_extension_is_enabled_listed_and_disabled_in_one_databas
         .expect(202)
         .json();
     let dropped = world
-        .finished(op["id"].as_str().unwrap(), std::time::Duration::from_secs(30))
+        .finished(
+            op["id"].as_str().unwrap(),
+            std::time::Duration::from_secs(30),
+        )
         .await;
     assert_eq!(dropped["state"], "succeeded", "{dropped}");
     let listed = admin.get(&extensions).await.expect(200).json();
@@ -127,7 +153,10 @@ async fn extensions_outside_the_allow_list_unknown_databases_and_stopped_cluster
         .expect(202)
         .json();
     world
-        .finished(op["id"].as_str().unwrap(), std::time::Duration::from_secs(30))
+        .finished(
+            op["id"].as_str().unwrap(),
+            std::time::Duration::from_secs(30),
+        )
         .await;
     let problem = admin
         .get(&format!("{CLUSTER}/databases/orders/extensions"))
@@ -135,7 +164,10 @@ async fn extensions_outside_the_allow_list_unknown_databases_and_stopped_cluster
         .expect_problem(409, None);
     assert!(problem.to_string().contains("suspended"), "{problem}");
     admin
-        .put(&format!("{CLUSTER}/databases/orders/extensions/vector"), json!(null))
+        .put(
+            &format!("{CLUSTER}/databases/orders/extensions/vector"),
+            json!(null),
+        )
         .await
         .expect_problem(409, None);
 }
@@ -150,10 +182,9 @@ async fn an_extension_the_image_does_not_carry_fails_with_postgresqls_reason() {
         "orders",
         Scenario::healthy().without_extensions(["postgis"]),
     );
-    let failed = run(
+    let failed = enable(
         &world,
         &format!("{CLUSTER}/databases/orders/extensions/postgis"),
-        json!(null),
     )
     .await;
     assert_eq!(failed["state"], "failed", "{failed}");
@@ -169,5 +200,8 @@ async fn an_extension_the_image_does_not_carry_fails_with_postgresqls_reason() {
         .await
         .expect(200)
         .json();
-    assert!(!names(&listed).contains(&"postgis"), "nothing half-installed: {listed}");
+    assert!(
+        !names(&listed).contains(&"postgis"),
+        "nothing half-installed: {listed}"
+    );
 }

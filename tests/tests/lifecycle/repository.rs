@@ -36,10 +36,16 @@ async fn backups_and_the_window_are_read_from_pgbackrest_info_in_the_primary() {
     assert_eq!(repository["status"], "ok", "{listed}");
     let kept = repository["backups"].as_array().unwrap();
     let types: Vec<&str> = kept.iter().filter_map(|b| b["type"].as_str()).collect();
-    assert!(types.contains(&"full") && types.contains(&"incremental"), "{listed}");
+    assert!(
+        types.contains(&"full") && types.contains(&"incremental"),
+        "{listed}"
+    );
     assert!(kept.iter().all(|b| b["repo"] == "repo1"), "{listed}");
     let incremental = kept.iter().find(|b| b["type"] == "incremental").unwrap();
-    assert!(incremental["prior"].is_string(), "it builds on the full: {listed}");
+    assert!(
+        incremental["prior"].is_string(),
+        "it builds on the full: {listed}"
+    );
 
     // The window starts where the oldest backup in the repository finished.
     let oldest = kept.iter().map(|b| time(&b["finished_at"])).min().unwrap();
@@ -49,10 +55,16 @@ async fn backups_and_the_window_are_read_from_pgbackrest_info_in_the_primary() {
     // What pgplane checks a restore against is that same window.
     let before = (oldest - Span::hours(1)).to_rfc3339();
     let problem = admin
-        .post(&format!("{CLUSTER}/restore"), json!({"target_time": before}))
+        .post(
+            &format!("{CLUSTER}/restore"),
+            json!({"target_time": before}),
+        )
         .await
         .expect_problem(422, Some("target_time"));
-    assert!(problem.to_string().contains("recoverable window"), "{problem}");
+    assert!(
+        problem.to_string().contains("recoverable window"),
+        "{problem}"
+    );
 
     // The request log shows the exec pgplane ran (what RBAC must allow: create pods/exec).
     let execs = world
@@ -73,7 +85,11 @@ async fn until_the_first_backup_is_in_the_repository_there_is_no_window_to_resto
     );
     ready_cluster(&world, "orders", json!({})).await;
     let admin = world.app.admin();
-    let listed = admin.get(&format!("{CLUSTER}/backups")).await.expect(200).json();
+    let listed = admin
+        .get(&format!("{CLUSTER}/backups"))
+        .await
+        .expect(200)
+        .json();
     assert_eq!(listed["window_source"], "repository", "{listed}");
     assert_eq!(listed["repository"]["backups"], json!([]), "{listed}");
     assert!(listed["recoverable_window"].is_null(), "{listed}");
@@ -81,5 +97,8 @@ async fn until_the_first_backup_is_in_the_repository_there_is_no_window_to_resto
         .post(&format!("{CLUSTER}/restore"), json!({}))
         .await
         .expect_problem(409, None);
-    assert!(problem.to_string().contains("no successful backup"), "{problem}");
+    assert!(
+        problem.to_string().contains("no successful backup"),
+        "{problem}"
+    );
 }

@@ -9,6 +9,7 @@ use kube_test_apiserver::operator::Scenario;
 use serde_json::{Value, json};
 
 use crate::day2::{ready_cluster, run};
+
 use crate::harness::World;
 
 const ALLOW_UPGRADE: &str = "postgres-operator.crunchydata.com/allow-upgrade";
@@ -61,8 +62,16 @@ async fn a_major_upgrade_shuts_down_runs_pg_upgrade_and_starts_on_the_new_versio
     let admin = world.app.admin();
     let upgrade = format!("{BASE}/upgrade");
 
+    // Its own major is a minor upgrade, which needs images the platform approved.
+    let problem = admin
+        .post(&upgrade, json!({"postgres_version": 16}))
+        .await
+        .expect_problem(409, None);
+    assert!(
+        problem.to_string().contains("approves no image"),
+        "{problem}"
+    );
     for (version, why) in [
-        (16, "already runs PostgreSQL 16"),
         (15, "only moves to newer versions"),
         (19, "supported major version"),
     ] {
@@ -173,4 +182,119 @@ async fn a_suspended_cluster_is_not_upgraded() {
         problem["detail"].as_str().unwrap().contains("suspended"),
         "{problem}"
     );
+}
+
+const OLD_17: &str = "registry.example/crunchy-postgres:ubi9-17.5-2520";
+const NEW_17: &str = "registry.example/crunchy-postgres:ubi9-17.6-2550";
+const MISSING_17: &str = "registry.example/crunchy-postgres:ubi9-17.7-0000";
+
+/// A cluster pinned to the approved 17.5 image, then the platform approves `newer`.
+async fn pinned_then_newer_approved(world: &mut World, instances: u32, newer: &str) {
+    world.tenant("acme", 5).await;
+    ready_cluster(
+        world,
+        "orders",
+        json!({"postgres_version": 17, "instances": instances}),
+    )
+    .await;
+    let cluster = world.app.admin().get(BASE).await.expect(200).json();
+    assert_eq!(
+        cluster["status"]["postgres_image"], OLD_17,
+        "pinned at create: {cluster}"
+    );
+    let pg = &world.postgresclusters().await[0];
+    assert_eq!(pg.data["spec"]["image"], OLD_17);
+    world
+        .app
+        .restart_api_with(&[
+            "--postgres-images",
+            &format!("17={newer},18=registry.example/crunchy-postgres:ubi9-18.1-2550"),
+        ])
+        .await;
+}
+
+#[tokio::test]
+async fn a_minor_upgrade_rolls_the_instances_replicas_first_onto_the_newest_approved_image() {
+    let mut world = World::start(&["--postgres-images", &format!("17={OLD_17}")]).await;
+    // The platform has not approved anything newer yet.
+    world.tenant("acme", 5).await;
+    ready_cluster(
+        &world,
+        "orders",
+        json!({"postgres_version": 17, "instances": 3}),
+    )
+    .await;
+    let problem = world
+        .app
+        .admin()
+        .post(&format!("{BASE}/upgrade"), json!({}))
+        .await
+        .expect_problem(409, None);
+    assert!(problem.to_string().contains("already runs"), "{problem}");
+    world
+        .app
+        .restart_api_with(&["--postgres-images", &format!("17={NEW_17}")])
+        .await;
+
+    let before = world.app.admin().get(BASE).await.expect(200).json();
+    let primary = before["status"]["primary_instance"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let done = run(&world, &format!("{BASE}/upgrade"), json!({})).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    assert_eq!(done["kind"], "minor_upgrade");
+    assert_eq!(done["params"]["from_image"], OLD_17);
+    assert_eq!(done["params"]["to_image"], NEW_17);
+
+    // PGO's roll: every instance restarted once, the primary of the time last.
+    let restarts = world.operator.restarts("pgplane-acme", "orders");
+    assert_eq!(restarts.len(), 3, "{restarts:?}");
+    assert!(
+        restarts.iter().all(|(_, image)| image == NEW_17),
+        "{restarts:?}"
+    );
+    assert!(
+        restarts[2].0.starts_with(&primary),
+        "replicas first, the primary ({primary}) last: {restarts:?}"
+    );
+    let cluster = until_ready(&world).await;
+    assert_eq!(cluster["status"]["postgres_image"], NEW_17, "{cluster}");
+    assert_eq!(cluster["spec"]["postgres_version"], 17);
+    let pg = &world.postgresclusters().await[0];
+    assert_eq!(pg.data["spec"]["image"], NEW_17);
+    // A later change of the spec keeps the new image (it is part of the desired state now).
+    let op = world
+        .app
+        .admin()
+        .patch(BASE, json!({"deletion_protection": true}))
+        .await
+        .expect(202)
+        .json();
+    world
+        .finished(op["id"].as_str().unwrap(), Duration::from_secs(30))
+        .await;
+    let pg = &world.postgresclusters().await[0];
+    assert_eq!(pg.data["spec"]["image"], NEW_17);
+}
+
+#[tokio::test]
+async fn an_image_that_cannot_be_pulled_is_rolled_back_and_the_operation_says_why() {
+    let mut world = World::start(&["--postgres-images", &format!("17={OLD_17}")]).await;
+    world
+        .operator
+        .set_default_scenario(Scenario::healthy().unpullable_images([MISSING_17]));
+    pinned_then_newer_approved(&mut world, 2, MISSING_17).await;
+
+    let failed = run(&world, &format!("{BASE}/upgrade"), json!({})).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(error.contains("ImagePullBackOff"), "{failed}");
+    assert!(error.contains(&format!("back on {OLD_17}")), "{failed}");
+
+    // The primary never stopped; the replica comes back on the old image.
+    let cluster = until_ready(&world).await;
+    assert_eq!(cluster["status"]["postgres_image"], OLD_17, "{cluster}");
+    let pg = &world.postgresclusters().await[0];
+    assert_eq!(pg.data["spec"]["image"], OLD_17);
 }

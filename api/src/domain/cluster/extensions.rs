@@ -32,15 +32,24 @@ pub const ALLOWED_EXTENSIONS: &[AllowedExtension] = &[
     ),
     ext("citext", "case-insensitive text"),
     ext("hstore", "key/value pairs in one column"),
-    ext("pg_partman", "time and serial based table partition management"),
+    ext(
+        "pg_partman",
+        "time and serial based table partition management",
+    ),
     ext(
         "pg_stat_statements",
         "execution statistics of every statement (already preloaded)",
     ),
     ext("pg_trgm", "trigram similarity and indexes for LIKE/ILIKE"),
-    ext("pgaudit", "session and object audit logging (PGO preloads it)"),
+    ext(
+        "pgaudit",
+        "session and object audit logging (PGO preloads it)",
+    ),
     ext("pgcrypto", "cryptographic functions"),
-    ext("postgis", "geographic objects (where the image carries PostGIS)"),
+    ext(
+        "postgis",
+        "geographic objects (where the image carries PostGIS)",
+    ),
     ext("uuid-ossp", "UUID generation functions"),
     ext("vector", "pgvector: vector similarity search"),
 ];
@@ -107,11 +116,10 @@ mod tests {
         let refused = allowed_extension("plpython3u").unwrap_err();
         assert!(refused.contains("plpython3u") && refused.contains("pg_trgm"));
         // Identifiers are allow-listed, so they are safe inside double quotes.
-        assert!(
-            names
-                .iter()
-                .all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c == '-'))
-        );
+        assert!(names.iter().all(|n| {
+            n.chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_' || c == '-')
+        }));
     }
 
     #[test]
@@ -126,9 +134,9 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(databases(&spec), vec!["analytics", "app"]);
+        assert_eq!(databases(&spec), vec!["analytics", "app", "orders"]);
         assert_eq!(known_database(&spec, "analytics"), Ok("analytics"));
         let missing = known_database(&spec, "billing").unwrap_err();
-        assert!(missing.contains("analytics, app"), "{missing}");
+        assert!(missing.contains("analytics, app, orders"), "{missing}");
     }
 }

@@ -86,7 +86,12 @@ fn backup(entry: &Value) -> Option<RepositoryBackup> {
     if entry["error"].as_bool() == Some(true) {
         return None;
     }
-    let text = |pointer: &str| entry.pointer(pointer).and_then(Value::as_str).map(String::from);
+    let text = |pointer: &str| {
+        entry
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .map(String::from)
+    };
     Some(RepositoryBackup {
         label: text("/label")?,
         backup_type: backup_type(entry["type"].as_str()?)?.to_string(),
@@ -94,7 +99,9 @@ fn backup(entry: &Value) -> Option<RepositoryBackup> {
         started_at: seconds(entry.pointer("/timestamp/start")?)?,
         finished_at: seconds(entry.pointer("/timestamp/stop")?)?,
         database_size_bytes: entry.pointer("/info/size").and_then(Value::as_i64),
-        repository_size_bytes: entry.pointer("/info/repository/size").and_then(Value::as_i64),
+        repository_size_bytes: entry
+            .pointer("/info/repository/size")
+            .and_then(Value::as_i64),
         wal_start: text("/archive/start"),
         wal_stop: text("/archive/stop"),
         prior: text("/prior"),
@@ -166,9 +173,27 @@ mod tests {
     #[test]
     fn backups_and_the_window_come_from_the_repository() {
         let report = parse_info(&info(vec![
-            entry("20261202-070000F_20261202-080000I", "incr", 1_764_662_400, 1_764_662_460, false),
-            entry("20261202-070000F", "full", 1_764_658_800, 1_764_658_900, false),
-            entry("20261202-090000F", "full", 1_764_666_000, 1_764_666_100, true),
+            entry(
+                "20261202-070000F_20261202-080000I",
+                "incr",
+                1_764_662_400,
+                1_764_662_460,
+                false,
+            ),
+            entry(
+                "20261202-070000F",
+                "full",
+                1_764_658_800,
+                1_764_658_900,
+                false,
+            ),
+            entry(
+                "20261202-090000F",
+                "full",
+                1_764_666_000,
+                1_764_666_100,
+                true,
+            ),
         ]))
         .unwrap();
         assert_eq!(report.status, "ok");
@@ -177,7 +202,10 @@ mod tests {
         assert_eq!(report.backups[1].backup_type, "incremental");
         assert_eq!(report.backups[0].repo, "repo1");
         assert_eq!(report.backups[0].database_size_bytes, Some(31_000_000));
-        assert_eq!(report.newest_wal.as_deref(), Some("000000010000000000000009"));
+        assert_eq!(
+            report.newest_wal.as_deref(),
+            Some("000000010000000000000009")
+        );
         let now = DateTime::from_timestamp(1_764_670_000, 0).unwrap();
         let window = report.recoverable_window(now).unwrap();
         assert_eq!(window.earliest.timestamp(), 1_764_658_900);

@@ -110,7 +110,9 @@ pub async fn run(
         None => None,
     };
     let exit_code = exit_code(status.as_ref()).map_err(|message| {
-        PlatformError::Transient(format!("exec in {pod} ended without an exit code: {message}"))
+        PlatformError::Transient(format!(
+            "exec in {pod} ended without an exit code: {message}"
+        ))
     })?;
     let _ = process.join().await;
     Ok(ExecOutput {
@@ -148,7 +150,10 @@ fn exit_code(
             return Ok(code);
         }
     }
-    Err(status.message.clone().unwrap_or_else(|| format!("{status:?}")))
+    Err(status
+        .message
+        .clone()
+        .unwrap_or_else(|| format!("{status:?}")))
 }
 
 #[cfg(test)]

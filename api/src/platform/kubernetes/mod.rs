@@ -38,8 +38,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    ActionProgress, BoxFuture, ClusterAction, ClusterTarget, DeleteProgress, Platform,
-    InstalledExtension, PlatformError, PlatformEvent, TenantTarget,
+    ActionProgress, BoxFuture, ClusterAction, ClusterTarget, DeleteProgress, InstalledExtension,
+    Platform, PlatformError, PlatformEvent, TenantTarget,
 };
 use errors::classify;
 

@@ -39,8 +39,8 @@ use self::instance::{Instance, ProcessState};
 use self::layout::Layout;
 use self::state::{ClusterState, InstanceState};
 use super::{
-    ActionProgress, BackupType, BoxFuture, ClusterAction, ClusterTarget, DeleteProgress, Platform,
-    InstalledExtension, PlatformError, PlatformEvent, TenantTarget,
+    ActionProgress, BackupType, BoxFuture, ClusterAction, ClusterTarget, DeleteProgress,
+    InstalledExtension, Platform, PlatformError, PlatformEvent, TenantTarget,
 };
 use crate::domain::cluster::{ClusterSpec, DeletionPolicy};
 use crate::embedded_pg::{PgBinaries, free_port};
@@ -531,7 +531,9 @@ impl LocalPlatform {
             .inner
             .load(target.cluster_id)
             .map_err(transient)?
-            .ok_or_else(|| PlatformError::Transient("the cluster has not been created yet".into()))?;
+            .ok_or_else(|| {
+                PlatformError::Transient("the cluster has not been created yet".into())
+            })?;
         let port = state.instances.first().map(|i| i.port).ok_or_else(|| {
             PlatformError::Transient("the primary has not been created yet".into())
         })?;
