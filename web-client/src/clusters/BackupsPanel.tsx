@@ -1,16 +1,102 @@
 // Backups of a cluster: whether they are healthy (last good backup, overdue), the window a
-// restore can reach, the recent backups, and (for roles that may) back up now and restore.
-import { Alert, Badge, Group, SimpleGrid, Table, Text } from "@mantine/core";
+// restore can reach (and whether it comes from the repository or pgplane's records), what the
+// pgBackRest repository holds, the recent backups, and (for roles that may) back up now and restore.
+import { Alert, Badge, Group, SimpleGrid, Stack, Table, Text } from "@mantine/core";
 import { useApi } from "../auth/AuthProvider";
-import type { Cluster, Operation } from "../api/client";
+import type { Cluster, Operation, Schemas } from "../api/client";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Loading } from "../components/Loading";
 import { StatusBadge } from "../components/StatusBadge";
 import { formatTime, relativeTime } from "../lib/time";
+import { formatBytes } from "../lib/quantity";
 import { BackupNowAction } from "./actions/BackupNowAction";
 import { RestoreAction } from "./actions/RestoreAction";
 
 const SHOWN = 5;
+/** Repository backups listed, newest first. */
+const REPOSITORY_SHOWN = 10;
+
+type RepositoryBackup = Schemas["RepositoryBackup"];
+
+/** Where the recoverable window was read from, for people. */
+export function windowSourceLabel(source: string | null | undefined): string {
+  return source === "repository" ? "from what the backup repository holds" : "from the backups pgplane saw finish";
+}
+
+/** The repository's backups newest first (pgBackRest lists them oldest first). */
+export function newestFirst(backups: RepositoryBackup[]): RepositoryBackup[] {
+  return [...backups].sort((a, b) => b.finished_at.localeCompare(a.finished_at) || b.label.localeCompare(a.label));
+}
+
+function RepositoryTable({ repository }: { repository: Schemas["RepositoryReport"] }) {
+  const backups = newestFirst(repository.backups).slice(0, REPOSITORY_SHOWN);
+  return (
+    <Stack gap="xs" mt="md" data-testid="repository">
+      <Group gap="xs">
+        <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
+          In the repository
+        </Text>
+        <Badge size="xs" variant="light" color={repository.status === "ok" ? "green" : "gray"}>
+          {repository.status}
+        </Badge>
+        {repository.backup_running && (
+          <Badge size="xs" variant="light" color="blue">
+            backup running
+          </Badge>
+        )}
+      </Group>
+      {backups.length === 0 ? (
+        <Text c="dimmed" size="sm">
+          No backups in the repository yet.
+        </Text>
+      ) : (
+        <Table.ScrollContainer minWidth={520}>
+          <Table verticalSpacing="xs" aria-label="Repository backups">
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>Label</Table.Th>
+                <Table.Th>Type</Table.Th>
+                <Table.Th>Finished</Table.Th>
+                <Table.Th>Database</Table.Th>
+                <Table.Th>Stored</Table.Th>
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {backups.map((backup) => (
+                <Table.Tr key={`${backup.repo}/${backup.label}`}>
+                  <Table.Td>
+                    <Text size="xs" ff="monospace">
+                      {backup.label}
+                    </Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm" tt="capitalize">
+                      {backup.type}
+                    </Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm">{formatTime(backup.finished_at)}</Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm">{formatBytes(backup.database_size_bytes)}</Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm">{formatBytes(backup.repository_size_bytes)}</Text>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
+      {repository.newest_wal && (
+        <Text size="xs" c="dimmed">
+          Newest archived WAL: <Text span size="xs" ff="monospace">{repository.newest_wal}</Text>
+        </Text>
+      )}
+    </Stack>
+  );
+}
 
 interface Props {
   tenant: string;
@@ -47,6 +133,12 @@ export function BackupsPanel({ tenant, cluster, mutate, busy, onStarted }: Props
           and check the latest failures below.
         </Alert>
       )}
+      {b.repository_error && (
+        <Alert color="yellow" title="The backup repository could not be read" mb="md" role="status">
+          {b.repository_error}
+          {b.window_source === "records" ? " The recoverable window below comes from the backups pgplane saw finish." : ""}
+        </Alert>
+      )}
       <SimpleGrid cols={{ base: 1, sm: 2 }} mb="md">
         <div>
           <Text size="xs" c="dimmed" tt="uppercase" fw={600}>
@@ -62,6 +154,9 @@ export function BackupsPanel({ tenant, cluster, mutate, busy, onStarted }: Props
           </Text>
           <Text size="sm" data-testid="recoverable-window">
             {window ? `${formatTime(window.earliest)} – ${formatTime(window.latest)}` : "after the first full backup"}
+          </Text>
+          <Text size="xs" c="dimmed" data-testid="window-source">
+            {windowSourceLabel(b.window_source)}
           </Text>
         </div>
       </SimpleGrid>
@@ -115,6 +210,7 @@ export function BackupsPanel({ tenant, cluster, mutate, busy, onStarted }: Props
           </Table>
         </Table.ScrollContainer>
       )}
+      {b.repository && <RepositoryTable repository={b.repository} />}
     </>
   );
 }

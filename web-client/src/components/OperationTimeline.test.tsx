@@ -35,4 +35,19 @@ describe("the operation timeline", () => {
     expect(operationTitle(operation({ kind: "rotate_password" }))).toBe("Rotate password of orders");
     expect(operationTitle(operation({ kind: "backup", cluster: null }))).toBe("Backup");
   });
+
+  it("names extension changes after what they enable or disable, and where", () => {
+    const enable = operation({ kind: "extension", cluster: "shop", params: { action: "extension", database: "orders", name: "vector", enable: true } as never });
+    expect(operationTitle(enable)).toBe("Enable vector in orders of shop");
+    const disable = operation({ kind: "extension", cluster: "shop", params: { action: "extension", database: "analytics", name: "pg_trgm", enable: false } as never });
+    expect(operationTitle(disable)).toBe("Disable pg_trgm in analytics of shop");
+    // Params it cannot read: still a sentence, never "undefined".
+    expect(operationTitle(operation({ kind: "extension", cluster: "shop", params: null }))).toBe("Extension change in shop");
+    expect(operationTitle(operation({ kind: "extension", cluster: "shop", params: { name: "vector" } as never }))).toBe("Extension change in shop");
+  });
+
+  it("names minor version upgrades", () => {
+    expect(operationTitle(operation({ kind: "minor_upgrade" }))).toBe("Minor version upgrade of orders");
+    expect(operationTitle(operation({ kind: "upgrade" }))).toBe("Upgrade orders");
+  });
 });

@@ -34,6 +34,7 @@ const KIND_LABELS: Record<string, string> = {
   rotate_password: "Rotate password of",
   switchover: "Switchover of",
   extension: "Extension change in",
+  minor_upgrade: "Minor version upgrade of",
 };
 
 /** "Update", "Backup", "Rotate password": an operation kind for people. */
@@ -42,7 +43,26 @@ export function kindLabel(kind: string): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
+/** A string parameter of the operation, if it has one. */
+function param(op: Operation, key: string): string | undefined {
+  const value = (op.params as Record<string, unknown> | null | undefined)?.[key];
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/** "Enable vector in orders", from an extension operation's params; null when they do not say. */
+function extensionChange(op: Operation): string | null {
+  const params = op.params as Record<string, unknown> | null | undefined;
+  const name = param(op, "name");
+  const database = param(op, "database");
+  if (!name || !database || typeof params?.enable !== "boolean") return null;
+  return `${params.enable ? "Enable" : "Disable"} ${name} in ${database}`;
+}
+
 export function operationTitle(op: Operation): string {
+  if (op.kind === "extension") {
+    const change = extensionChange(op);
+    if (change) return op.cluster ? `${change} of ${op.cluster}` : change;
+  }
   const what = KIND_LABELS[op.kind] ?? kindLabel(op.kind);
   return op.cluster ? `${what} ${op.cluster}` : what;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bytes, clusterUsage, cpuMillis, formatCpu, formatMib } from "./quantity";
+import { bytes, formatBytes, clusterUsage, cpuMillis, formatCpu, formatMib } from "./quantity";
 
 describe("quantities", () => {
   it("reads CPU as the API does", () => {
@@ -37,5 +37,22 @@ describe("quantities", () => {
     expect(formatCpu(16000)).toBe("16 CPU");
     expect(formatMib(65536)).toBe("64 GiB");
     expect(formatMib(512)).toBe("512 MiB");
+  });
+
+  it("formats byte counts with binary units and no trailing zeros", () => {
+    expect(formatBytes(0)).toBe("0 B");
+    expect(formatBytes(512)).toBe("512 B");
+    expect(formatBytes(1536)).toBe("1.5 KiB");
+    expect(formatBytes(31_457_280)).toBe("30 MiB");
+    expect(formatBytes(39_006_208)).toBe("37.2 MiB");
+    expect(formatBytes(2 * 2 ** 30)).toBe("2 GiB");
+    expect(formatBytes(512 * 2 ** 30)).toBe("512 GiB");
+    expect(formatBytes(3 * 2 ** 40)).toBe("3 TiB");
+  });
+
+  it("says nothing is known rather than inventing a size", () => {
+    expect(formatBytes(null)).toBe("—");
+    expect(formatBytes(undefined)).toBe("—");
+    expect(formatBytes(-1)).toBe("—");
   });
 });

@@ -78,3 +78,20 @@ export function formatMib(mib: number): string {
 export function formatGib(gib: number): string {
   return gib >= 1024 ? `${+(gib / 1024).toFixed(1)} TiB` : `${gib} GiB`;
 }
+
+const BYTE_STEPS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+
+/** Bytes for people: "0 B", "512 B", "1.5 KiB", "37.2 MiB", "2 GiB"; "—" when unknown. */
+export function formatBytes(value: number | null | undefined): string {
+  if (value === null || value === undefined || !Number.isFinite(value) || value < 0) return "—";
+  let n = value;
+  let step = 0;
+  while (n >= 1024 && step < BYTE_STEPS.length - 1) {
+    n /= 1024;
+    step++;
+  }
+  if (step === 0) return `${Math.round(n)} B`;
+  // Three significant figures at most, without trailing zeros: 1.5 KiB, 37.2 MiB, 512 GiB.
+  const shown = n >= 100 ? Math.round(n).toString() : n >= 10 ? (+n.toFixed(1)).toString() : (+n.toFixed(2)).toString();
+  return `${shown} ${BYTE_STEPS[step]}`;
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { ClusterDetail } from "./ClusterDetail";
-import { fakeApi, json, me, renderAt } from "../../test/render";
+import { type Answer, fakeApi, json, me, problem, renderAt } from "../../test/render";
 import { cluster, operation } from "../../test/fixtures";
 
 const at = { path: "/t/acme/clusters/orders", pattern: "/t/:tenant/clusters/:cluster" };
@@ -13,7 +13,18 @@ const connection = {
   primary: { host: "orders-primary", port: 5432, uri: "postgresql://orders@orders-primary:5432/orders?sslmode=verify-full" },
 };
 
-function api(role: string) {
+const extensions = {
+  items: [
+    { name: "plpgsql", version: "1.0" },
+    { name: "vector", version: "0.8.0" },
+  ],
+  allowed: [
+    { name: "citext", description: "case-insensitive text" },
+    { name: "vector", description: "pgvector: vector similarity search" },
+  ],
+};
+
+function api(role: string, overrides: Record<string, Answer> = {}) {
   return fakeApi({
     "GET /v1/me": me(role),
     "GET /v1/tenants/acme/clusters/orders": cluster(),
@@ -29,6 +40,11 @@ function api(role: string) {
     },
     "POST /v1/tenants/acme/clusters/orders/backups": () => json(operation({ kind: "backup" }), 202),
     "POST /v1/tenants/acme/clusters/orders/restore": () => json(operation({ kind: "restore" }), 202),
+    "GET /v1/tenants/acme/clusters/orders/databases/orders/extensions": extensions,
+    "PUT /v1/tenants/acme/clusters/orders/databases/orders/extensions/citext": () => json(operation({ kind: "extension" }), 202),
+    "DELETE /v1/tenants/acme/clusters/orders/databases/orders/extensions/vector": () => json(operation({ kind: "extension" }), 202),
+    "POST /v1/tenants/acme/clusters/orders/upgrade": () => json(operation({ kind: "minor_upgrade" }), 202),
+    ...overrides,
   });
 }
 
@@ -118,5 +134,125 @@ describe("the cluster page", () => {
     expect(await screen.findByTestId("last-backup")).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Back up now" })).not.toBeInTheDocument();
     expect(screen.queryByRole("button", { name: /Restore/ })).not.toBeInTheDocument();
+  });
+
+  it("lists a database's extensions and enables an allowed one", async () => {
+    const seen = api("developer");
+    renderAt(<ClusterDetail />, at);
+    const user = userEvent.setup();
+    const table = await screen.findByRole("table", { name: "Extensions" });
+    expect(table).toHaveTextContent("vector");
+    expect(table).toHaveTextContent("0.8.0");
+    // plpgsql is not the tenant's to drop; vector is.
+    expect(screen.queryByRole("button", { name: "Disable extension plpgsql" })).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Disable extension vector" })).toBeInTheDocument();
+    await user.click(screen.getByPlaceholderText("Choose one"));
+    // Installed ones are not offered again.
+    expect(await screen.findByRole("option", { name: /citext/, hidden: true })).toBeInTheDocument();
+    expect(screen.queryByRole("option", { name: /^vector/, hidden: true })).not.toBeInTheDocument();
+    await user.click(screen.getByRole("option", { name: /citext/, hidden: true }));
+    expect(screen.getByTestId("extension-description")).toHaveTextContent("case-insensitive text");
+    await user.click(screen.getByRole("button", { name: "Enable" }));
+    await waitFor(() => expect(seen.some((r) => r.method === "PUT")).toBe(true));
+    expect(seen.find((r) => r.method === "PUT")!.url).toMatch(/\/databases\/orders\/extensions\/citext$/);
+  });
+
+  it("disables an extension only after a confirmation", async () => {
+    const seen = api("developer");
+    renderAt(<ClusterDetail />, at);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("button", { name: "Disable extension vector" }));
+    expect(seen.some((r) => r.method === "DELETE")).toBe(false);
+    await user.click(await screen.findByRole("button", { name: "Disable extension" }));
+    await waitFor(() => expect(seen.some((r) => r.method === "DELETE" && r.url.endsWith("/extensions/vector"))).toBe(true));
+  });
+
+  it("shows a viewer the extensions but no way to change them", async () => {
+    api("viewer");
+    renderAt(<ClusterDetail />, at);
+    expect(await screen.findByRole("table", { name: "Extensions" })).toHaveTextContent("vector");
+    expect(screen.queryByRole("button", { name: /Disable extension/ })).not.toBeInTheDocument();
+    expect(screen.queryByPlaceholderText("Choose one")).not.toBeInTheDocument();
+  });
+
+  it("says plainly when the cluster is not running", async () => {
+    api("developer", {
+      "GET /v1/tenants/acme/clusters/orders/databases/orders/extensions": () => problem(409, "orders is suspended"),
+    });
+    renderAt(<ClusterDetail />, at);
+    expect(await screen.findByTestId("extensions-unavailable")).toHaveTextContent(/once the cluster is running \(orders is suspended\)/);
+  });
+
+  it("shows what the backup repository holds and where the window comes from", async () => {
+    api("viewer", {
+      "GET /v1/tenants/acme/clusters/orders/backups": {
+        overdue: false,
+        last_successful_backup_at: "2026-01-02T01:00:00Z",
+        recoverable_window: { earliest: "2026-01-01T01:00:00Z", latest: "2026-01-02T01:00:00Z" },
+        items: [],
+        window_source: "repository",
+        repository_error: null,
+        repository: {
+          status: "ok",
+          backup_running: false,
+          newest_wal: "000000010000000000000007",
+          backups: [
+            { label: "20260101-010000F", type: "full", repo: "repo1", started_at: "2026-01-01T00:59:00Z", finished_at: "2026-01-01T01:00:00Z", database_size_bytes: 31_457_280, repository_size_bytes: 4_194_304 },
+            { label: "20260101-010000F_20260102-010000I", type: "incremental", repo: "repo1", started_at: "2026-01-02T00:59:00Z", finished_at: "2026-01-02T01:00:00Z", database_size_bytes: 32_505_856, repository_size_bytes: 1536, prior: "20260101-010000F" },
+          ],
+        },
+      },
+    });
+    renderAt(<ClusterDetail />, at);
+    const table = await screen.findByRole("table", { name: "Repository backups" });
+    const rows = table.querySelectorAll("tbody tr");
+    expect(rows).toHaveLength(2);
+    // Newest first, sizes for people.
+    expect(rows[0]).toHaveTextContent("20260101-010000F_20260102-010000I");
+    expect(rows[0]).toHaveTextContent("1.5 KiB");
+    expect(rows[1]).toHaveTextContent("30 MiB");
+    expect(rows[1]).toHaveTextContent("4 MiB");
+    expect(screen.getByTestId("window-source")).toHaveTextContent("from what the backup repository holds");
+  });
+
+  it("warns when the repository could not be read", async () => {
+    api("viewer", {
+      "GET /v1/tenants/acme/clusters/orders/backups": {
+        overdue: false,
+        last_successful_backup_at: null,
+        recoverable_window: null,
+        items: [],
+        window_source: "records",
+        repository: null,
+        repository_error: "the primary could not be reached",
+      },
+    });
+    renderAt(<ClusterDetail />, at);
+    expect(await screen.findByText("The backup repository could not be read")).toBeInTheDocument();
+    expect(screen.getByText(/the primary could not be reached/)).toBeInTheDocument();
+    expect(screen.getByTestId("window-source")).toHaveTextContent("from the backups pgplane saw finish");
+    expect(screen.queryByRole("table", { name: "Repository backups" })).not.toBeInTheDocument();
+  });
+
+  it("shows the image the cluster runs, or the operator's default", async () => {
+    api("viewer", {
+      "GET /v1/tenants/acme/clusters/orders": cluster({ status: { ...cluster().status, postgres_image: "registry.example.com/crunchy-postgres:ubi9-18.1-0" } }),
+    });
+    renderAt(<ClusterDetail />, at);
+    expect(await screen.findByTestId("postgres-image")).toHaveTextContent("registry.example.com/crunchy-postgres:ubi9-18.1-0");
+  });
+
+  it("asks for the newest minor version with no version, and shows why the API refuses", async () => {
+    const seen = api("developer", {
+      "POST /v1/tenants/acme/clusters/orders/upgrade": () => problem(409, "orders already runs the newest approved image"),
+    });
+    renderAt(<ClusterDetail />, at);
+    expect(await screen.findByTestId("postgres-image")).toHaveTextContent("operator default");
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("button", { name: "Upgrade PostgreSQL" }));
+    await user.click(await screen.findByRole("button", { name: "Upgrade minor version" }));
+    expect(await screen.findByText(/already runs the newest approved image/)).toBeInTheDocument();
+    const post = seen.find((r) => r.method === "POST" && r.url.endsWith("/upgrade"))!;
+    expect(await post.json()).toEqual({});
   });
 });

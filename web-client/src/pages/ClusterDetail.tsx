@@ -21,6 +21,7 @@ import { useOperationNotices } from "../clusters/useOperationNotices";
 import { CancelOperationButton } from "../clusters/CancelOperationButton";
 import { BackupsPanel } from "../clusters/BackupsPanel";
 import { RolesPanel } from "../clusters/RolesPanel";
+import { ExtensionsPanel } from "../clusters/ExtensionsPanel";
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -33,12 +34,22 @@ function Fact({ label, children }: { label: string; children: React.ReactNode })
   );
 }
 
+/** The image the cluster runs, or that the operator picks its default. */
+export function imageLabel(image: string | null | undefined): string {
+  return image ? image : "operator default";
+}
+
 function Overview({ cluster }: { cluster: Cluster }) {
   const { spec, status } = cluster;
   const params = Object.entries(spec.parameters);
   return (
     <SimpleGrid cols={{ base: 2, sm: 3 }} spacing="md" verticalSpacing="md">
       <Fact label="Version">PostgreSQL {spec.postgres_version}</Fact>
+      <Fact label="Image">
+        <Text span size="sm" ff={status.postgres_image ? "monospace" : undefined} style={{ wordBreak: "break-all" }} data-testid="postgres-image">
+          {imageLabel(status.postgres_image)}
+        </Text>
+      </Fact>
       <Fact label="Instances">
         {status.ready_instances ?? 0} of {spec.instances} ready{spec.instances > 1 ? " (HA)" : ""}
       </Fact>
@@ -152,6 +163,12 @@ export function ClusterDetail() {
                 Roles
               </Title>
               <RolesPanel tenant={tenant} cluster={c} mutate={mutate} busy={active} onStarted={onStarted} />
+            </Card>
+            <Card withBorder padding="lg" component="section" aria-labelledby="extensions-title">
+              <Title order={2} size="h4" mb="md" id="extensions-title">
+                Extensions
+              </Title>
+              <ExtensionsPanel tenant={tenant} cluster={c} mutate={mutate} busy={active} onStarted={onStarted} />
             </Card>
             {mutate && (
               <Card withBorder padding="lg" component="section" aria-labelledby="actions-title">
