@@ -157,7 +157,44 @@ describe("the portal", { concurrency: false }, () => {
     await page.getByRole("table", { name: "Backups" }).getByText("manual").first().waitFor({ timeout: ROLLOUT_MS });
     assert.doesNotMatch(await page.getByTestId("last-backup").textContent(), /none yet/);
     assert.match(await page.getByTestId("recoverable-window").textContent(), / – /);
+    // The repository (pgbackrest info in the primary) holds that backup, and the window comes from it.
+    const repository = page.getByRole("table", { name: "Repository backups" });
+    await repository.getByRole("row").nth(1).waitFor({ timeout: ROLLOUT_MS });
+    assert.match(await repository.textContent(), /\d{8}-\d{6}F/, "a pgBackRest full backup label");
+    assert.match(await repository.textContent(), /\d(\.\d+)? (B|KiB|MiB|GiB)/, "sizes for people");
+    await page.getByTestId("window-source").getByText("from what the backup repository holds").waitFor({ timeout: ROLLOUT_MS });
     await shot(page, "06b-cluster-backed-up");
+
+    // Extensions: the databases are the cluster's and its roles'; enable pgvector in orders.
+    const extensions = page.getByRole("table", { name: "Extensions" });
+    await extensions.getByRole("row", { name: /plpgsql/ }).waitFor({ timeout: ROLLOUT_MS });
+    assert.equal(await extensions.getByRole("row", { name: /vector/ }).count(), 0, "vector is not installed yet");
+    await page.getByRole("combobox", { name: "Database", exact: true }).click();
+    await page.getByRole("option", { name: "analytics" }).waitFor();
+    await page.getByRole("option", { name: "orders", exact: true }).click();
+    await page.getByPlaceholder("Choose one").click();
+    await page.getByRole("option", { name: /^vector/ }).click();
+    await page.getByTestId("extension-description").getByText(/vector similarity search/).waitFor();
+    await page.getByRole("button", { name: "Enable", exact: true }).click();
+    await page
+      .locator('[data-testid="operation-timeline"][data-state="succeeded"]')
+      .getByText("Enable vector in orders of orders", { exact: true })
+      .waitFor({ timeout: ROLLOUT_MS });
+    const vector = extensions.getByRole("row", { name: /vector/ });
+    await vector.waitFor({ timeout: ROLLOUT_MS });
+    assert.match(await vector.textContent(), /\d+\.\d+/, "with its version");
+    await page.getByRole("button", { name: "Disable extension vector" }).waitFor();
+    await page.locator("#extensions-title").scrollIntoViewIfNeeded();
+    await shot(page, "06c-cluster-extensions", false);
+
+    // A minor version upgrade needs an image the platform approves; the e2e server approves
+    // none, so the API refuses with its reason, which the dialog shows.
+    await page.getByRole("button", { name: "Upgrade PostgreSQL" }).click();
+    const upgradeDialog = page.getByRole("dialog", { name: "Upgrade orders" });
+    await upgradeDialog.getByRole("button", { name: "Upgrade minor version" }).click();
+    await upgradeDialog.getByRole("alert").getByText(/approves no image/).waitFor();
+    await upgradeDialog.getByRole("button", { name: "Cancel" }).click();
+    await page.getByRole("dialog").waitFor({ state: "detached" });
 
     // Clone it from its backups into a new cluster.
     await page.getByRole("link", { name: "Clone" }).click();
@@ -221,6 +258,10 @@ describe("the portal", { concurrency: false }, () => {
     }
     assert.equal(await page.getByRole("heading", { name: "Actions" }).count(), 0);
     assert.equal(await page.getByRole("link", { name: "Audit log" }).count(), 0);
+    // Extensions are shown, not changed.
+    await page.getByRole("table", { name: "Extensions" }).getByRole("row", { name: /plpgsql/ }).waitFor();
+    assert.equal(await page.getByPlaceholder("Choose one").count(), 0, "no extension to enable");
+    assert.equal(await page.getByRole("button", { name: /^Disable extension/ }).count(), 0, "no extension to disable");
     await shot(page, "10-viewer-cluster");
     await signOut(page);
   });

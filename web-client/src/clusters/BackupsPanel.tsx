@@ -50,12 +50,15 @@ function RepositoryTable({ repository }: { repository: Schemas["RepositoryReport
           No backups in the repository yet.
         </Text>
       ) : (
-        <Table.ScrollContainer minWidth={520}>
+        <Table.ScrollContainer
+          minWidth={420}
+          // Keyboard users can scroll it when it is narrower than the table.
+          scrollAreaProps={{ viewportProps: { tabIndex: 0 } }}
+        >
           <Table verticalSpacing="xs" aria-label="Repository backups">
             <Table.Thead>
               <Table.Tr>
-                <Table.Th>Label</Table.Th>
-                <Table.Th>Type</Table.Th>
+                <Table.Th>Backup</Table.Th>
                 <Table.Th>Finished</Table.Th>
                 <Table.Th>Database</Table.Th>
                 <Table.Th>Stored</Table.Th>
@@ -65,23 +68,25 @@ function RepositoryTable({ repository }: { repository: Schemas["RepositoryReport
               {backups.map((backup) => (
                 <Table.Tr key={`${backup.repo}/${backup.label}`}>
                   <Table.Td>
-                    <Text size="xs" ff="monospace">
-                      {backup.label}
-                    </Text>
-                  </Table.Td>
-                  <Table.Td>
                     <Text size="sm" tt="capitalize">
                       {backup.type}
+                    </Text>
+                    <Text size="xs" c="dimmed" ff="monospace" style={{ wordBreak: "break-all" }}>
+                      {backup.label}
                     </Text>
                   </Table.Td>
                   <Table.Td>
                     <Text size="sm">{formatTime(backup.finished_at)}</Text>
                   </Table.Td>
                   <Table.Td>
-                    <Text size="sm">{formatBytes(backup.database_size_bytes)}</Text>
+                    <Text size="sm" style={{ whiteSpace: "nowrap" }}>
+                      {formatBytes(backup.database_size_bytes)}
+                    </Text>
                   </Table.Td>
                   <Table.Td>
-                    <Text size="sm">{formatBytes(backup.repository_size_bytes)}</Text>
+                    <Text size="sm" style={{ whiteSpace: "nowrap" }}>
+                      {formatBytes(backup.repository_size_bytes)}
+                    </Text>
                   </Table.Td>
                 </Table.Tr>
               ))}

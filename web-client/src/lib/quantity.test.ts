@@ -48,6 +48,7 @@ describe("quantities", () => {
     expect(formatBytes(2 * 2 ** 30)).toBe("2 GiB");
     expect(formatBytes(512 * 2 ** 30)).toBe("512 GiB");
     expect(formatBytes(3 * 2 ** 40)).toBe("3 TiB");
+    expect(formatBytes(3_019_899)).toBe("2.9 MiB");
   });
 
   it("says nothing is known rather than inventing a size", () => {

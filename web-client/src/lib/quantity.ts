@@ -91,7 +91,7 @@ export function formatBytes(value: number | null | undefined): string {
     step++;
   }
   if (step === 0) return `${Math.round(n)} B`;
-  // Three significant figures at most, without trailing zeros: 1.5 KiB, 37.2 MiB, 512 GiB.
-  const shown = n >= 100 ? Math.round(n).toString() : n >= 10 ? (+n.toFixed(1)).toString() : (+n.toFixed(2)).toString();
+  // One decimal below 100, without a trailing zero: 1.5 KiB, 2 GiB, 37.2 MiB, 512 GiB.
+  const shown = n >= 100 ? Math.round(n).toString() : (+n.toFixed(1)).toString();
   return `${shown} ${BYTE_STEPS[step]}`;
 }
