@@ -33,6 +33,8 @@ pub struct Settings {
     pub operation_deadline: chrono::Duration,
     /// The built portal served at `/`, if any.
     pub portal_dir: Option<std::path::PathBuf>,
+    /// Days a deleted cluster's backups are kept with `deletion_policy: keep_backups`.
+    pub deleted_backups_retention_days: u32,
     /// Approved PostgreSQL images per major version (may be empty).
     pub postgres_images: crate::domain::cluster::images::ImageCatalog,
 }
@@ -90,6 +92,7 @@ impl AppState {
             ),
             portal_dir: config.http.portal_dir.clone(),
             postgres_images: config.jobs.image_catalog(),
+            deleted_backups_retention_days: config.jobs.deleted_backups_retention_days,
         };
         let _ = crate::telemetry::prometheus();
         Ok(Self {
@@ -234,8 +237,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .local_dir
         .clone()
         .unwrap_or_else(|| "pgplane-clusters".into());
-    let platform =
-        crate::platform::connect(config.jobs.platform, PlatformKind::None, &local_root).await?;
+    let platform = crate::platform::connect(
+        config.jobs.platform,
+        PlatformKind::None,
+        &local_root,
+        config.jobs.deleted_backups_retention(),
+    )
+    .await?;
     let state = AppState::new(&config, db.clone())?.with_platform(platform.clone());
     let server = Server::start(state, config.http.listen).await?;
     tracing::info!(address = %server.local_addr, "pgplane API listening");

@@ -194,9 +194,22 @@ pub struct JobsConfig {
     /// default images, which change when PGO is upgraded.
     #[arg(long, env = "PGPLANE_POSTGRES_IMAGES")]
     pub postgres_images: Option<String>,
+
+    /// Days the backup repository of a cluster deleted with `deletion_policy: keep_backups` is
+    /// kept before it is deleted (Kubernetes: the detached repository volume claim).
+    #[arg(
+        long,
+        env = "PGPLANE_DELETED_BACKUPS_RETENTION_DAYS",
+        default_value_t = 7
+    )]
+    pub deleted_backups_retention_days: u32,
 }
 
 impl JobsConfig {
+    pub fn deleted_backups_retention(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(self.deleted_backups_retention_days) * 24 * 3600)
+    }
+
     /// The image catalog (empty when unset or invalid; `validate` reports invalid ones).
     pub fn image_catalog(&self) -> crate::domain::cluster::images::ImageCatalog {
         self.postgres_images
@@ -268,6 +281,9 @@ impl ServeConfig {
             && let Err(e) = crate::http::portal::check_dir(dir)
         {
             problems.push(format!("PGPLANE_PORTAL_DIR: {e}"));
+        }
+        if self.jobs.deleted_backups_retention_days > 3650 {
+            problems.push("PGPLANE_DELETED_BACKUPS_RETENTION_DAYS: at most 3650".into());
         }
         if let Some(images) = &self.jobs.postgres_images
             && let Err(found) = crate::domain::cluster::images::ImageCatalog::parse(images)

@@ -74,8 +74,13 @@ async fn serve_dev(serve: ServeConfig, data_dir: &Path) -> anyhow::Result<()> {
         .local_dir
         .clone()
         .unwrap_or_else(|| data_dir.to_path_buf());
-    let platform =
-        crate::platform::connect(serve.jobs.platform, PlatformKind::Local, &local_root).await?;
+    let platform = crate::platform::connect(
+        serve.jobs.platform,
+        PlatformKind::Local,
+        &local_root,
+        serve.jobs.deleted_backups_retention(),
+    )
+    .await?;
     let state = crate::app::AppState::new(&serve, db.clone())?.with_platform(platform.clone());
     let server = crate::app::Server::start(state, serve.http.listen).await?;
     let jobs = JobSettings {

@@ -466,13 +466,11 @@ async fn delete_cluster(
         )));
     }
     let backups = match spec.deletion_policy {
-        // PGO owns the pgBackRest repository volume and removes it with the cluster; keeping
-        // backups past deletion (issue 6) needs the repository detached first. Say so plainly.
-        DeletionPolicy::KeepBackups => {
-            "deletion_policy is keep_backups, but the operator removes the backup repository volume \
-             with the cluster unless its StorageClass retains released volumes"
-        }
-        DeletionPolicy::DeleteBackups => "the backup repository is deleted with the cluster",
+        DeletionPolicy::KeepBackups => format!(
+            "deletion_policy is keep_backups: the backup repository is kept for {} days after the cluster is gone",
+            state.settings.deleted_backups_retention_days
+        ),
+        DeletionPolicy::DeleteBackups => "the backup repository is deleted with the cluster".into(),
     };
     let operation = queue(&mut tx, &state, &principal, &row, "delete", None).await?;
     store::clusters::set_phase(&mut *tx, row.id, "deleting").await?;

@@ -276,6 +276,13 @@ pub trait Platform: Send + Sync + 'static {
         Box::pin(async { Ok(None) })
     }
 
+    /// Deletes the backups kept after their cluster's deletion (`deletion_policy:
+    /// keep_backups`) once their retention is over; returns how many. Run by the status sync
+    /// leader now and then.
+    fn expire_retained_backups(&self) -> BoxFuture<'_, Result<usize, PlatformError>> {
+        Box::pin(async { Ok(0) })
+    }
+
     /// Makes the tenant's space on the platform exist and match its quota (idempotent).
     fn ensure_tenant<'a>(
         &'a self,
@@ -316,6 +323,7 @@ pub async fn connect(
     kind: crate::config::PlatformKind,
     auto_fallback: crate::config::PlatformKind,
     local_root: &std::path::Path,
+    deleted_backups_retention: std::time::Duration,
 ) -> anyhow::Result<Option<std::sync::Arc<dyn Platform>>> {
     use crate::config::PlatformKind;
     let kind = match kind {
@@ -325,18 +333,23 @@ pub async fn connect(
     };
     match kind {
         PlatformKind::Local => {
-            let platform = local::LocalPlatform::start(local_root)?;
+            let platform =
+                local::LocalPlatform::start_with_retention(local_root, deleted_backups_retention)?;
             tracing::info!(root = %local_root.display(), "platform: local (PostgreSQL processes on this host)");
             Ok(Some(platform))
         }
         PlatformKind::Kubernetes => {
-            let platform = kubernetes::KubernetesPlatform::from_environment(
-                kubernetes::KubernetesOptions::default(),
-            )
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("connecting to Kubernetes (in-cluster config or KUBECONFIG): {e}")
-            })?;
+            let platform =
+                kubernetes::KubernetesPlatform::from_environment(kubernetes::KubernetesOptions {
+                    deleted_backups_retention,
+                    ..kubernetes::KubernetesOptions::default()
+                })
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "connecting to Kubernetes (in-cluster config or KUBECONFIG): {e}"
+                    )
+                })?;
             tracing::info!("platform: kubernetes (PGO)");
             Ok(Some(std::sync::Arc::new(platform)))
         }

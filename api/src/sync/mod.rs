@@ -18,6 +18,8 @@ use crate::platform::Platform;
 
 /// Platform events buffered between the watch and the database (the backlog metric's bound).
 const EVENT_BUFFER: usize = 1024;
+/// How often the leader deletes backups kept past their retention after a cluster's deletion.
+const EXPIRE_RETAINED_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 /// How long a stopping leader keeps recording the events the platform still reports.
 const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -67,6 +69,10 @@ async fn lead(
             }
         })
     };
+    let sweeper = {
+        let (platform, token) = (platform.clone(), watch_cancel.clone());
+        tokio::spawn(async move { expire_retained_backups(platform, token).await })
+    };
     loop {
         tokio::select! {
             biased;
@@ -99,6 +105,22 @@ async fn lead(
     }
     watch_cancel.cancel();
     let _ = watcher.await;
+    let _ = sweeper.await;
+}
+
+/// Deletes expired retained backups at once and then every [`EXPIRE_RETAINED_EVERY`].
+async fn expire_retained_backups(platform: Arc<dyn Platform>, cancel: CancellationToken) {
+    loop {
+        match platform.expire_retained_backups().await {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(expired, "deleted backups kept past their retention"),
+            Err(error) => tracing::warn!(%error, "could not expire retained backups"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(EXPIRE_RETAINED_EVERY) => {}
+        }
+    }
 }
 
 /// Records one event in the metadata database, with its metrics.

@@ -205,9 +205,18 @@ async fn exercise_every_driver_call(env: &Env) {
         .list_extensions(&orders, &orders.spec.database)
         .await;
     assert!(listed.expect("extensions").is_some());
+    // keep_backups (the default): the repository claim is detached, then expired.
+    assert_eq!(
+        orders.spec.deletion_policy,
+        pgplane::domain::cluster::DeletionPolicy::KeepBackups
+    );
     while env.platform.delete_cluster(&orders).await.expect("delete") != DeleteProgress::Gone {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    env.platform
+        .expire_retained_backups()
+        .await
+        .expect("expire retained backups");
     watch.stop().await.expect("stopped");
 }
 

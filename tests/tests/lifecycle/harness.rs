@@ -19,11 +19,17 @@ pub struct World {
 
 impl World {
     pub async fn start(extra_args: &[&str]) -> World {
+        Self::start_with(extra_args, KubernetesOptions::default()).await
+    }
+
+    /// A world whose Kubernetes driver runs with `options`.
+    pub async fn start_with(extra_args: &[&str], options: KubernetesOptions) -> World {
         let kube = TestApiServer::start(ServerOptions::default())
             .await
             .expect("test API server");
         let operator = SimulatedOperator::start(&kube, OperatorOptions::default());
-        let app = TestApp::spawn_with_platform(Self::platform(&kube), extra_args).await;
+        let platform = Arc::new(KubernetesPlatform::new(kube.client(), options));
+        let app = TestApp::spawn_with_platform(platform, extra_args).await;
         World {
             kube,
             operator,

@@ -11,5 +11,6 @@ mod harness;
 mod metrics;
 mod recovery;
 mod repository;
+mod retention;
 mod roles;
 mod upgrade;

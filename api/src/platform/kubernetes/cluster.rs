@@ -141,6 +141,7 @@ pub async fn delete(
     client: &kube::Client,
     namespace: &str,
     target: &ClusterTarget,
+    keep_backups_until: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<DeleteProgress, PlatformError> {
     let api: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), namespace, &postgrescluster());
@@ -161,6 +162,10 @@ pub async fn delete(
         return Ok(DeleteProgress::Deleting {
             waiting_for: waiting_for(&current),
         });
+    }
+    if let Some(until) = keep_backups_until {
+        let uid = current.metadata.uid.as_deref();
+        super::retained::detach(client, namespace, target, uid, until).await?;
     }
     match api
         .delete(name, &delete_params(current.metadata.uid.clone()))

@@ -24,6 +24,7 @@ pub mod network;
 pub mod options;
 pub mod quota;
 pub mod resources;
+pub mod retained;
 pub mod tenant;
 pub mod upgrade;
 pub mod watch;
@@ -42,6 +43,8 @@ use super::{
     Platform, PlatformError, PlatformEvent, TenantTarget,
 };
 use errors::classify;
+
+use crate::domain::cluster::DeletionPolicy;
 
 /// The Kubernetes driver. Cheap to clone (the `kube::Client` is a handle).
 #[derive(Clone)]
@@ -262,9 +265,22 @@ impl Platform for KubernetesPlatform {
         target: &'a ClusterTarget,
     ) -> BoxFuture<'a, Result<DeleteProgress, PlatformError>> {
         let namespace = self.tenant_namespace(&target.tenant.tenant_name);
+        let keep_backups_until =
+            (target.spec.deletion_policy == DeletionPolicy::KeepBackups).then(|| {
+                chrono::Duration::from_std(self.options.deleted_backups_retention)
+                    .map(|kept| chrono::Utc::now() + kept)
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+            });
         Box::pin(async move {
-            let delete = cluster::delete(&self.client, &namespace, target);
+            let delete = cluster::delete(&self.client, &namespace, target, keep_backups_until);
             self.bounded("delete_cluster", delete).await
+        })
+    }
+
+    fn expire_retained_backups(&self) -> BoxFuture<'_, Result<usize, PlatformError>> {
+        Box::pin(async move {
+            let expire = retained::expire(&self.client, chrono::Utc::now());
+            self.bounded("expire_retained_backups", expire).await
         })
     }
 

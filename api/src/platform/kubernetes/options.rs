@@ -24,6 +24,9 @@ pub struct KubernetesOptions {
     /// the retries the `kube` client makes on 429/503/504 by itself; past it the call is
     /// `Transient`. (kube sets no read timeout by default.) Default 30 s.
     pub request_timeout: Duration,
+    /// How long the backup repository of a cluster deleted with `deletion_policy:
+    /// keep_backups` is kept (see [`super::retained`]). Default 7 days.
+    pub deleted_backups_retention: Duration,
 }
 
 impl Default for KubernetesOptions {
@@ -42,6 +45,7 @@ impl Default for KubernetesOptions {
                 memory_mib: 512,
             },
             request_timeout: Duration::from_secs(30),
+            deleted_backups_retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

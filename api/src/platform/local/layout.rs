@@ -50,6 +50,11 @@ impl Layout {
         self.backups_dir(id).join(backup.to_string())
     }
 
+    /// The directory everything lives under.
+    pub fn root(&self) -> &std::path::Path {
+        &self.root
+    }
+
     pub fn retained_dir(&self, tenant: &str, cluster: &str, id: Uuid) -> PathBuf {
         self.root
             .join("retained")

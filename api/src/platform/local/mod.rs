@@ -66,11 +66,26 @@ struct Inner {
     watcher: Mutex<Option<mpsc::Sender<PlatformEvent>>>,
     /// Set when a new watch starts: the next tick reports every cluster, then `Resynced`.
     resync: AtomicBool,
+    /// How long a deleted cluster's kept backups stay (`deletion_policy: keep_backups`).
+    retention: std::time::Duration,
 }
+
+/// Kept backups' retention when none is configured.
+pub const DEFAULT_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+/// In a kept cluster's directory: until when it is kept (RFC 3339).
+const RETAIN_UNTIL_FILE: &str = "retain-until";
 
 impl LocalPlatform {
     /// Starts the driver (and its supervisor) over the clusters kept under `root`.
     pub fn start(root: &Path) -> anyhow::Result<Arc<Self>> {
+        Self::start_with_retention(root, DEFAULT_RETENTION)
+    }
+
+    /// [`LocalPlatform::start`], keeping deleted clusters' backups for `retention`.
+    pub fn start_with_retention(
+        root: &Path,
+        retention: std::time::Duration,
+    ) -> anyhow::Result<Arc<Self>> {
         let bins = PgBinaries::find()?;
         let layout = Layout::new(root);
         for dir in [root.to_path_buf(), root.join("clusters")] {
@@ -85,6 +100,7 @@ impl LocalPlatform {
             kick: Notify::new(),
             watcher: Mutex::default(),
             resync: AtomicBool::new(false),
+            retention,
         });
         let cancel = CancellationToken::new();
         let supervisor = tokio::spawn(supervise(inner.clone(), cancel.clone()));
@@ -471,6 +487,12 @@ impl LocalPlatform {
                         .with_context(|| format!("keeping {what} in {}", kept.display()))?;
                 }
             }
+            if kept.exists() {
+                let until = chrono::Duration::from_std(inner.retention)
+                    .map(|r| chrono::Utc::now() + r)
+                    .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+                std::fs::write(kept.join(RETAIN_UNTIL_FILE), until.to_rfc3339())?;
+            }
             tracing::info!(cluster = %spec.name, kept = %kept.display(), "kept the backups of a deleted cluster");
         }
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
@@ -552,6 +574,29 @@ fn sql_failure(error: sqlx::Error) -> PlatformError {
     }
 }
 
+/// Removes kept backups whose retention is over: `<root>/retained/<tenant>/<cluster>-<id>/`
+/// with a readable `retain-until` in the past (an unreadable one is kept).
+fn expire_retained(root: &Path, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<usize> {
+    let mut expired = 0;
+    let Ok(tenants) = std::fs::read_dir(root.join("retained")) else {
+        return Ok(0);
+    };
+    for tenant in tenants.flatten() {
+        for kept in std::fs::read_dir(tenant.path())?.flatten() {
+            let until = std::fs::read_to_string(kept.path().join(RETAIN_UNTIL_FILE))
+                .ok()
+                .and_then(|t| t.trim().parse::<chrono::DateTime<chrono::Utc>>().ok());
+            if until.is_some_and(|until| until <= now) {
+                std::fs::remove_dir_all(kept.path())
+                    .with_context(|| format!("removing {}", kept.path().display()))?;
+                tracing::info!(kept = %kept.path().display(), "deleted the backups kept after a cluster's deletion: their time is up");
+                expired += 1;
+            }
+        }
+    }
+    Ok(expired)
+}
+
 impl Platform for LocalPlatform {
     fn name(&self) -> &'static str {
         "local"
@@ -591,6 +636,12 @@ impl Platform for LocalPlatform {
             );
         }
         None
+    }
+
+    fn expire_retained_backups(&self) -> BoxFuture<'_, Result<usize, PlatformError>> {
+        Box::pin(async move {
+            expire_retained(self.inner.layout.root(), chrono::Utc::now()).map_err(transient)
+        })
     }
 
     fn list_extensions<'a>(
@@ -708,5 +759,32 @@ impl Platform for LocalPlatform {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+
+    #[test]
+    fn kept_backups_go_when_their_time_is_up_and_not_before() {
+        let root = tempfile::tempdir().unwrap();
+        let kept = |name: &str, until: &str| {
+            let dir = root.path().join("retained/acme").join(name);
+            std::fs::create_dir_all(dir.join("backups")).unwrap();
+            std::fs::write(dir.join(RETAIN_UNTIL_FILE), until).unwrap();
+            dir
+        };
+        let old = kept("old-1", "2026-12-01T00:00:00+00:00");
+        let fresh = kept("fresh-2", "2026-12-20T00:00:00+00:00");
+        let unreadable = kept("odd-3", "soon");
+        let now: chrono::DateTime<chrono::Utc> = "2026-12-10T00:00:00Z".parse().unwrap();
+        assert_eq!(expire_retained(root.path(), now).unwrap(), 1);
+        assert!(!old.exists());
+        assert!(fresh.exists() && unreadable.exists());
+        assert_eq!(
+            expire_retained(&root.path().join("nothing"), now).unwrap(),
+            0
+        );
     }
 }

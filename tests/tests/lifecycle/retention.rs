@@ -1,0 +1,125 @@
+//! `deletion_policy` on Kubernetes: `keep_backups` detaches PGO's repository volume claim from
+//! the cluster before deleting it (so the garbage collector leaves it) and marks how long it
+//! stays; the sync leader deletes it when that time is up. `delete_backups` lets it go with the
+//! cluster.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use kube::api::Api;
+use pgplane::platform::kubernetes::KubernetesOptions;
+use serde_json::{Value, json};
+
+use crate::day2::ready_cluster;
+use crate::harness::World;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+async fn delete(world: &World, cluster: &str) -> Value {
+    let op = world
+        .app
+        .admin()
+        .delete(&format!("/v1/tenants/acme/clusters/{cluster}"))
+        .await
+        .expect(202)
+        .json();
+    let done = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    op
+}
+
+async fn claim(world: &World, name: &str) -> Option<PersistentVolumeClaim> {
+    let api: Api<PersistentVolumeClaim> = Api::namespaced(world.kube.client(), "pgplane-acme");
+    api.get_opt(name).await.expect("get claim")
+}
+
+#[tokio::test]
+async fn keep_backups_detaches_the_repository_claim_and_marks_its_retention() {
+    let world = World::start(&["--deleted-backups-retention-days", "7"]).await;
+    world.tenant("acme", 5).await;
+    ready_cluster(&world, "orders", json!({"deletion_policy": "keep_backups"})).await;
+    ready_cluster(
+        &world,
+        "scratch",
+        json!({"deletion_policy": "delete_backups"}),
+    )
+    .await;
+    let owned = claim(&world, "orders-repo1")
+        .await
+        .expect("PGO's repository claim");
+    assert!(
+        owned
+            .metadata
+            .owner_references
+            .is_some_and(|o| !o.is_empty())
+    );
+
+    let op = delete(&world, "orders").await;
+    assert!(
+        op["waiting_for"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("kept for 7 days"),
+        "{op}"
+    );
+    assert!(
+        world
+            .postgresclusters()
+            .await
+            .iter()
+            .all(|c| c.metadata.name.as_deref() != Some("orders"))
+    );
+    let kept = claim(&world, "orders-repo1")
+        .await
+        .expect("the claim outlives its cluster");
+    assert!(
+        kept.metadata
+            .owner_references
+            .unwrap_or_default()
+            .is_empty()
+    );
+    let labels = kept.metadata.labels.unwrap_or_default();
+    assert_eq!(labels["pgplane.io/retained-backups"], "true");
+    let annotations = kept.metadata.annotations.unwrap_or_default();
+    let until: DateTime<Utc> = annotations["pgplane.io/retain-until"].parse().unwrap();
+    let days = (until - Utc::now()).num_hours() as f64 / 24.0;
+    assert!((6.9..=7.0).contains(&days), "kept for {days} days");
+
+    // Not due yet: the sweep keeps it.
+    let platform = World::platform(&world.kube);
+    assert_eq!(platform.expire_retained_backups().await.unwrap(), 0);
+    assert!(claim(&world, "orders-repo1").await.is_some());
+
+    // delete_backups: the claim goes with its cluster.
+    delete(&world, "scratch").await;
+    let started = std::time::Instant::now();
+    while claim(&world, "scratch-repo1").await.is_some() {
+        assert!(
+            started.elapsed() < TIMEOUT,
+            "the garbage collector removes it"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn kept_backups_are_deleted_when_their_retention_is_over() {
+    let options = KubernetesOptions {
+        deleted_backups_retention: Duration::ZERO,
+        ..KubernetesOptions::default()
+    };
+    let world = World::start_with(&["--deleted-backups-retention-days", "0"], options).await;
+    world.tenant("acme", 5).await;
+    ready_cluster(&world, "orders", json!({})).await;
+    delete(&world, "orders").await;
+    // The status sync leader sweeps when it starts leading and then every few minutes; the
+    // sweep it runs is the platform's, called here directly.
+    let platform = World::platform(&world.kube);
+    let started = std::time::Instant::now();
+    while claim(&world, "orders-repo1").await.is_some() {
+        let _ = platform.expire_retained_backups().await.expect("sweep");
+        assert!(started.elapsed() < TIMEOUT);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
