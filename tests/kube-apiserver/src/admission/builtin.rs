@@ -346,3 +346,25 @@ pub(super) fn apply_type_rules(
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_follow_parse_quantity() {
+        for ok in [
+            "1Gi", "500Mi", "1.5Ti", "100", "1e3", "2E-1", "10k", "250m", ".5Gi",
+        ] {
+            assert!(is_quantity(ok), "{ok}");
+            assert!(quantity_positive(ok), "{ok}");
+        }
+        for bad in ["", "lots", "1 Gi", "1GB", "Gi", "1.2.3Gi"] {
+            assert!(!is_quantity(bad), "{bad}");
+        }
+        for zero in ["0", "0Gi", "-1Gi", "0.0"] {
+            assert!(is_quantity(zero), "{zero}");
+            assert!(!quantity_positive(zero), "{zero}");
+        }
+    }
+}

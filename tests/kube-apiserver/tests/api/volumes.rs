@@ -356,6 +356,42 @@ async fn no_claim_without_a_volume_repository() {
 }
 
 #[tokio::test]
+async fn a_repo_dropped_from_the_spec_loses_its_claim() {
+    let env = Env::start(fast()).await;
+    let one = cluster_manifest("orders");
+    let mut two = one.clone();
+    let mut repo2 = two["spec"]["backups"]["pgbackrest"]["repos"][0].clone();
+    repo2["name"] = json!("repo2");
+    repo2["volume"]["volumeClaimSpec"]["resources"]["requests"]["storage"] = json!("2Gi");
+    two["spec"]["backups"]["pgbackrest"]["repos"]
+        .as_array_mut()
+        .expect("repos")
+        .push(repo2);
+    env.apply(two).await;
+    let second = repo_claim(&env, "orders-repo2").await;
+    assert_eq!(labels(&second).get(REPO).map(String::as_str), Some("repo2"));
+    assert_eq!(
+        second
+            .status
+            .and_then(|s| s.capacity)
+            .and_then(|c| c.get("storage").map(|q| q.0.clone())),
+        Some("2Gi".to_string())
+    );
+    env.apply(one).await;
+    let api: Api<PersistentVolumeClaim> = Api::namespaced(env.server.client(), "default");
+    eventually(WAIT, "orders-repo2 deleted", || async {
+        match api.get("orders-repo2").await {
+            Err(kube::Error::Api(s)) if s.code == 404 => Some(()),
+            _ => None,
+        }
+    })
+    .await;
+    api.get("orders-repo1")
+        .await
+        .expect("repo1 keeps its claim");
+}
+
+#[tokio::test]
 async fn removed_backups_keep_the_claim_unless_removal_is_authorized() {
     let env = Env::start(fast()).await;
     env.apply(cluster_manifest("orders")).await;
