@@ -57,11 +57,13 @@
 //!
 //! # What is served
 //!
-//! `namespaces` (cluster-scoped), `secrets`, `configmaps`, `services`, `pods`, `events`,
-//! `resourcequotas`, `limitranges` (core/v1); `networking.k8s.io/v1 networkpolicies`;
+//! `namespaces` (cluster-scoped), `secrets`, `configmaps`, `services`, `pods`,
+//! `persistentvolumeclaims` (short name `pvc`; admission requires non-empty
+//! `spec.accessModes` and a positive `spec.resources.requests.storage` quantity, a new claim
+//! is `Pending`), `events`, `resourcequotas`, `limitranges` (core/v1); `networking.k8s.io/v1 networkpolicies`;
 //! `coordination.k8s.io/v1 leases`; `postgres-operator.crunchydata.com/v1beta1
 //! postgresclusters` and `pgupgrades` (with `status`; also `namespaces`, `services`, `pods`,
-//! `resourcequotas`). Verbs: get, list, watch, create, update, patch (JSON, merge,
+//! `persistentvolumeclaims`, `resourcequotas`). Verbs: get, list, watch, create, update, patch (JSON, merge,
 //! strategic-merge, apply), delete, deletecollection; `pods/exec` over WebSocket
 //! (`v5.channel.k8s.io`/`v4.channel.k8s.io`, the kubelet's exit Status), answered by the
 //! handlers of [`TestApiServer::add_exec_handler`] and the simulated operator's
@@ -87,7 +89,10 @@
 //!   owned by the writer.
 //! - Built-in types are decoded, pruned and re-encoded through `k8s-openapi` structs; only a
 //!   few server-side rules are modelled (Secret `stringData`/`type`/`immutable`, Service cluster
-//!   IP allocation and defaults, Namespace finalizer/phase/name label, name and label formats).
+//!   IP allocation and defaults, Namespace finalizer/phase/name label, PersistentVolumeClaim
+//!   access modes and storage request, name and label formats). A claim's `spec` is not
+//!   immutable, an invalid storage quantity is a 422 on `spec.resources.requests[storage]`
+//!   (upstream fails decoding it, a 400), and nothing binds claims (no PersistentVolumes).
 //!   No admission plugins: ResourceQuota and LimitRange are stored but not enforced, and no
 //!   controller fills their status.
 //! - Namespace termination and garbage collection run synchronously inside the deleting write

@@ -16,6 +16,7 @@ pub(crate) enum Model {
     ConfigMap,
     Service,
     Pod,
+    PersistentVolumeClaim,
     ResourceQuota,
     LimitRange,
     NetworkPolicy,
@@ -103,6 +104,15 @@ pub(crate) static RESOURCES: &[ResourceDef] = &[
         Model::Service,
     ),
     core("pods", "pod", "Pod", &["po"], true, true, Model::Pod),
+    core(
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        "PersistentVolumeClaim",
+        &["pvc"],
+        true,
+        true,
+        Model::PersistentVolumeClaim,
+    ),
     core(
         "events",
         "event",

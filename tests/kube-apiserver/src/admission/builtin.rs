@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use base64::Engine;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Event, LimitRange, Namespace, Pod, ResourceQuota, Secret, Service,
+    ConfigMap, Event, LimitRange, Namespace, PersistentVolumeClaim, Pod, ResourceQuota, Secret,
+    Service,
 };
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -88,6 +89,7 @@ pub(super) fn decode(
         Model::ConfigMap => roundtrip::<ConfigMap>(def, input, ""),
         Model::Service => roundtrip::<Service>(def, input, ""),
         Model::Pod => roundtrip::<Pod>(def, input, ""),
+        Model::PersistentVolumeClaim => roundtrip::<PersistentVolumeClaim>(def, input, ""),
         Model::ResourceQuota => roundtrip::<ResourceQuota>(def, input, ""),
         Model::LimitRange => roundtrip::<LimitRange>(def, input, ""),
         Model::NetworkPolicy => roundtrip::<NetworkPolicy>(def, input, ""),
@@ -261,6 +263,73 @@ fn pod_rules(object: &mut Value, old: Option<&Value>) {
     }
 }
 
+/// Go `resource.ParseQuantity` syntax: a decimal number with an optional binary (`Ki`..`Ei`),
+/// decimal SI (`n`, `u`, `m`, `k`, `M`..`E`) or exponent (`e3`, `E-2`) suffix.
+pub(crate) fn is_quantity(s: &str) -> bool {
+    crate::meta::regex(
+        r"^[+-]?(\d+\.?\d*|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$",
+    )
+    .is_some_and(|r| r.is_match(s))
+}
+
+/// Whether a valid quantity is greater than zero (its number part; suffixes only scale).
+fn quantity_positive(s: &str) -> bool {
+    let end = s
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-')))
+        .unwrap_or(s.len());
+    s[..end].parse::<f64>().is_ok_and(|n| n > 0.0)
+}
+
+/// ValidatePersistentVolumeClaimSpec (the cheap part): at least one access mode, a positive
+/// `storage` request; a new claim starts `Pending` until a binder (here: the simulated
+/// operator through `/status`) says otherwise.
+fn pvc_rules(object: &mut Value, old: Option<&Value>, causes: &mut Vec<FieldCause>) {
+    let spec = object.get("spec").unwrap_or(&Value::Null);
+    if spec
+        .get("accessModes")
+        .and_then(Value::as_array)
+        .is_none_or(Vec::is_empty)
+    {
+        causes.push(FieldCause::required(
+            "spec.accessModes",
+            "at least 1 access mode is required",
+        ));
+    }
+    match spec.pointer("/resources/requests/storage") {
+        None | Some(Value::Null) => {
+            causes.push(FieldCause::required("spec.resources[storage]", ""))
+        }
+        Some(v) => {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => String::new(),
+            };
+            if !is_quantity(&text) {
+                causes.push(FieldCause::invalid(
+                    "spec.resources.requests[storage]",
+                    v,
+                    "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+                ));
+            } else if !quantity_positive(&text) {
+                causes.push(FieldCause::invalid(
+                    "spec.resources[storage]",
+                    v,
+                    "must be greater than zero",
+                ));
+            }
+        }
+    }
+    if old.is_none()
+        && let Some(map) = object.as_object_mut()
+    {
+        let status = map.entry("status").or_insert_with(|| json!({}));
+        if let Some(s) = status.as_object_mut() {
+            s.entry("phase").or_insert_with(|| Value::from("Pending"));
+        }
+    }
+}
+
 /// Server-side defaults and checks of each built-in type.
 pub(super) fn apply_type_rules(
     ctx: &Admit<'_>,
@@ -273,6 +342,29 @@ pub(super) fn apply_type_rules(
         Model::Service if !ctx.status => service_rules(object, old, causes),
         Model::Namespace => namespace_rules(object, old),
         Model::Pod if !ctx.status => pod_rules(object, old),
+        Model::PersistentVolumeClaim if !ctx.status => pvc_rules(object, old, causes),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_follow_parse_quantity() {
+        for ok in [
+            "1Gi", "500Mi", "1.5Ti", "100", "1e3", "2E-1", "10k", "250m", ".5Gi",
+        ] {
+            assert!(is_quantity(ok), "{ok}");
+            assert!(quantity_positive(ok), "{ok}");
+        }
+        for bad in ["", "lots", "1 Gi", "1GB", "Gi", "1.2.3Gi"] {
+            assert!(!is_quantity(bad), "{bad}");
+        }
+        for zero in ["0", "0Gi", "-1Gi", "0.0"] {
+            assert!(is_quantity(zero), "{zero}");
+            assert!(!quantity_positive(zero), "{zero}");
+        }
     }
 }

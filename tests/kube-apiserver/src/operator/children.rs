@@ -13,6 +13,13 @@ use crate::resources::PGO_GROUP;
 pub(crate) const LABEL_CLUSTER: &str = "postgres-operator.crunchydata.com/cluster";
 pub(crate) const LABEL_ROLE: &str = "postgres-operator.crunchydata.com/role";
 pub(crate) const LABEL_PGUSER: &str = "postgres-operator.crunchydata.com/pguser";
+pub(crate) const LABEL_PGBACKREST: &str = "postgres-operator.crunchydata.com/pgbackrest";
+pub(crate) const LABEL_PGBACKREST_REPO: &str = "postgres-operator.crunchydata.com/pgbackrest-repo";
+pub(crate) const LABEL_PGBACKREST_VOLUME: &str =
+    "postgres-operator.crunchydata.com/pgbackrest-volume";
+/// The annotation that lets PGO delete the repositories once `spec.backups` is removed.
+pub(crate) const AUTHORIZE_BACKUP_REMOVAL_ANNOTATION: &str =
+    "postgres-operator.crunchydata.com/authorizeBackupRemoval";
 const LABEL_CLUSTER_CERT: &str = "postgres-operator.crunchydata.com/cluster-certificate";
 
 /// A read-only view of a PostgresCluster object.
@@ -179,6 +186,68 @@ pub(crate) fn services(c: &Cluster<'_>) -> Vec<Value> {
                 "selector": { LABEL_CLUSTER: c.name, LABEL_ROLE: "pgbouncer" },
             },
         }));
+    }
+    out
+}
+
+/// Whether `spec.backups` is present (PGO's `BackupsEnabled`; optional since v5.7).
+pub(crate) fn backups_enabled(c: &Cluster<'_>) -> bool {
+    c.spec.get("backups").is_some_and(|b| !b.is_null())
+}
+
+/// Whether the cluster carries `authorizeBackupRemoval: "true"`.
+pub(crate) fn backup_removal_authorized(c: &Cluster<'_>) -> bool {
+    c.object
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(AUTHORIZE_BACKUP_REMOVAL_ANNOTATION))
+        .and_then(Value::as_str)
+        == Some("true")
+}
+
+/// The volume repository claims of a cluster (`naming.PGBackRestRepoVolume`:
+/// `<cluster>-<repoName>`, `naming.PGBackRestRepoVolumeLabels`), each with the status a bound
+/// claim reports: (claim, status body for `/status`).
+pub(crate) fn repo_volume_claims(c: &Cluster<'_>) -> Vec<(Value, Value)> {
+    let repos = c
+        .spec
+        .pointer("/backups/pgbackrest/repos")
+        .and_then(Value::as_array);
+    let mut out = Vec::new();
+    for repo in repos.into_iter().flatten() {
+        let (Some(name), Some(spec)) = (
+            repo.get("name").and_then(Value::as_str),
+            repo.pointer("/volume/volumeClaimSpec"),
+        ) else {
+            continue;
+        };
+        let claim = format!("{}-{name}", c.name);
+        let metadata = c.metadata(
+            &claim,
+            &[
+                (LABEL_PGBACKREST, ""),
+                (LABEL_PGBACKREST_REPO, name),
+                (LABEL_PGBACKREST_VOLUME, ""),
+            ],
+        );
+        let mut status = json!({ "phase": "Bound" });
+        if let Some(modes) = spec.get("accessModes") {
+            status["accessModes"] = modes.clone();
+        }
+        if let Some(storage) = spec.pointer("/resources/requests/storage") {
+            status["capacity"] = json!({ "storage": storage });
+        }
+        out.push((
+            json!({
+                "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": metadata,
+                "spec": spec,
+            }),
+            json!({
+                "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": { "name": claim, "namespace": c.namespace },
+                "status": status,
+            }),
+        ));
     }
     out
 }

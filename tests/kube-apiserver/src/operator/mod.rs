@@ -25,6 +25,18 @@
 //!   Endpoints are served, so the Pods are how instances and the primary are found. The
 //!   StatefulSet's `controller-revision-hash` label and `spec.containers[0].image` tell
 //!   which pod template (image) a Pod runs.
+//! - PersistentVolumeClaim `<cluster>-<repoName>` per `spec.backups.pgbackrest.repos[]` entry
+//!   with a `volume` (PGO's `naming.PGBackRestRepoVolume`), labelled `.../cluster`,
+//!   `.../pgbackrest=""`, `.../pgbackrest-repo=<repoName>`, `.../pgbackrest-volume=""`, with
+//!   `spec` = the repo's `volume.volumeClaimSpec` and, through `/status`, `phase: Bound`,
+//!   `accessModes` and `capacity.storage` = the request. Never created while the cluster is
+//!   being deleted and never deleted by the operator on the cluster's deletion: as with PGO,
+//!   the garbage collector removes it through the ownerReference, so a claim whose
+//!   `ownerReferences` were removed survives the cluster. A repo dropped from `repos[]`
+//!   (backups still configured) loses its claim; with `spec.backups` removed the claims are
+//!   deleted only once the cluster is annotated
+//!   `postgres-operator.crunchydata.com/authorizeBackupRemoval: "true"` (PGO's
+//!   `cleanupRepoResources`); claims not owned by the cluster are never touched.
 //! - core/v1 Events (source [`EVENT_SOURCE`]) for what PGO reports as Events: `StanzasCreated`,
 //!   `InvalidBackupRepo`, `StanzaNotCreated`, `InvalidManualBackup`, `InvalidDataSource`.
 //!
@@ -97,13 +109,16 @@
 //! beyond the first run per schedule; WAL archiving between backups (the archive's newest
 //! segment moves with backups, switchovers and restores); cloud repositories' differences;
 //! clones and standbys (`spec.dataSource`, `spec.standby`); `spec.paused`; volume resizing;
+//! the instances' data (and WAL) volume claims, PersistentVolumes, StorageClasses and a
+//! claim's binding (repository claims are Bound at once); the repository host StatefulSet and
+//! PGO's `BackupsMissing`-style Events when backups are removed without authorization;
 //! rolling restarts for other pod template changes (parameters, resources, sidecars: only an
 //! image change rolls); client-go's Event aggregation; Patroni's failover on a lost primary;
 //! SQL beyond the three extension statements (the exec sim is not a SQL engine: other
 //! statements are syntax errors), extension dependencies and `ALTER EXTENSION .. UPDATE`, a
 //! restore rolling extensions back, and commands in the repository host or other containers
 //! (instance Pods have only `database`). On deletion, after the scenario's delay, the
-//! operator deletes its children and Pods, forgets the cluster's repository and removes the
+//! operator deletes its children (not the repository claims) and Pods, forgets the cluster's repository and removes the
 //! finalizer (and its recorded restarts).
 
 mod children;

@@ -16,14 +16,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Event, Pod, Secret, Service};
+use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod, Secret, Service};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::children::{self, Cluster, LABEL_CLUSTER, LABEL_PGUSER, LABEL_ROLE};
+use super::children::{
+    self, Cluster, LABEL_CLUSTER, LABEL_PGBACKREST_VOLUME, LABEL_PGUSER, LABEL_ROLE,
+};
 use super::credentials;
 use super::events;
 use super::instances::{self, LABEL_INSTANCE, LABEL_INSTANCE_SET, ROLE_LEADER};
@@ -346,7 +348,12 @@ impl Controller {
         }
 
         self.shared.remember_cluster(&c);
-        let children_revision = credentials::revision(&format!("{}{}", c.uid, c.spec));
+        let children_revision = credentials::revision(&format!(
+            "{}{}{}",
+            c.uid,
+            c.spec,
+            children::backup_removal_authorized(&c)
+        ));
         if tracked.children_revision.as_deref() != Some(children_revision.as_str()) {
             self.apply_children(&c).await?;
             if let Some(t) = self.tracked.get_mut(uid) {
@@ -689,6 +696,49 @@ impl Controller {
             .sim
             .verifiers
             .retain(|name, _| users.iter().any(|u| &u.name == name));
+        self.apply_repo_volumes(c).await
+    }
+
+    /// The volume repositories' claims: applied (and bound through `/status`) per volume repo;
+    /// a claim of a repo removed from `spec.backups.pgbackrest.repos` is deleted, and with
+    /// `spec.backups` removed only when the cluster is annotated `authorizeBackupRemoval:
+    /// "true"` (PGO's `cleanupRepoResources`; otherwise it keeps them).
+    async fn apply_repo_volumes(&mut self, c: &Cluster<'_>) -> Result<()> {
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let claims: Api<PersistentVolumeClaim> = self.api_for(c.namespace);
+        let desired = children::repo_volume_claims(c);
+        let mut wanted = Vec::new();
+        for (claim, status) in desired {
+            let name = crate::meta::meta_str(&claim, "name")
+                .unwrap_or("")
+                .to_string();
+            claims.patch(&name, &params, &Patch::Apply(claim)).await?;
+            claims
+                .patch_status(&name, &params, &Patch::Apply(status))
+                .await?;
+            wanted.push(name);
+        }
+        if !children::backups_enabled(c) && !children::backup_removal_authorized(c) {
+            return Ok(());
+        }
+        let selector = format!("{LABEL_CLUSTER}={},{LABEL_PGBACKREST_VOLUME}", c.name);
+        for claim in claims
+            .list(&ListParams::default().labels(&selector))
+            .await?
+            .items
+        {
+            let owned = claim
+                .metadata
+                .owner_references
+                .as_ref()
+                .is_some_and(|r| r.iter().any(|o| o.uid == c.uid));
+            if let Some(name) = &claim.metadata.name
+                && owned
+                && !wanted.contains(name)
+            {
+                ignore_not_found(claims.delete(name, &DeleteParams::background()).await)?;
+            }
+        }
         Ok(())
     }
 

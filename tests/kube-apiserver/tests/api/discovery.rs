@@ -33,6 +33,7 @@ async fn kube_discovery_finds_every_served_resource_with_the_right_scope() {
             "/events ns",
             "/limitranges ns",
             "/namespaces cluster",
+            "/persistentvolumeclaims ns",
             "/pods ns",
             "/resourcequotas ns",
             "/secrets ns",

@@ -10,4 +10,5 @@ mod operator;
 mod requests;
 mod support;
 mod validation;
+mod volumes;
 mod watch;
