@@ -12,7 +12,8 @@ use std::fmt;
 
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
 use kube_test_apiserver::operator::Scenario;
-use kube_test_apiserver::{RequestRecord, Verb};
+use kube_test_apiserver::{RequestRecord, ServerOptions, Verb};
+use pgplane::platform::kubernetes::KubernetesOptions;
 use pgplane::platform::{ActionProgress, BackupType, ClusterAction, DeleteProgress, Platform};
 
 use crate::support::*;
@@ -213,16 +214,23 @@ async fn exercise_every_driver_call(env: &Env) {
     while env.platform.delete_cluster(&orders).await.expect("delete") != DeleteProgress::Gone {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    env.platform
-        .expire_retained_backups()
-        .await
-        .expect("expire retained backups");
+    let expired = env.platform.expire_retained_backups().await;
+    assert_eq!(
+        expired.expect("expire retained backups"),
+        1,
+        "the kept repository claim"
+    );
     watch.stop().await.expect("stopped");
 }
 
 #[tokio::test]
 async fn the_cluster_role_grants_every_call_of_the_driver_and_nothing_else() {
-    let env = Env::with_scenario(Scenario::healthy()).await;
+    // Deleted clusters' backups expire at once, so the sweep's delete is exercised too.
+    let options = KubernetesOptions {
+        deleted_backups_retention: std::time::Duration::ZERO,
+        ..KubernetesOptions::default()
+    };
+    let env = Env::with(Scenario::healthy(), options, ServerOptions::default()).await;
     exercise_every_driver_call(&env).await;
     let used = calls(&env.driver_requests());
     let role = cluster_role();
