@@ -222,7 +222,11 @@ describe("the portal", { concurrency: false }, () => {
     await page.getByRole("textbox", { name: "Type orders to confirm" }).fill("orders");
     await shot(page, "08-delete-confirm", false);
     await confirm.click();
-    await page.getByText("orders has been deleted.").waitFor({ timeout: ROLLOUT_MS });
+    // A failed delete says why, rather than only timing out.
+    const deleted = page.getByText("orders has been deleted.");
+    const failedOp = page.locator('[data-testid="operation-timeline"][data-state="failed"]');
+    await deleted.or(failedOp).first().waitFor({ timeout: ROLLOUT_MS });
+    if ((await failedOp.count()) > 0) assert.fail(`the delete failed: ${await failedOp.getByRole("alert").textContent()}`);
     assert.deepEqual(page.errors, []);
     await signOut(page);
   });
