@@ -10,7 +10,7 @@ use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::actions::{queue_action, require_running};
-use super::clusters::find_cluster;
+use super::clusters::{find_cluster, require_platform_support};
 use super::error::{ApiError, ApiResult, Problem};
 use super::extract::{ApiJson, ApiPath};
 use super::operations::OperationOut;
@@ -59,6 +59,17 @@ async fn upgrade(
         serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
     let from = spec.postgres_version;
     let catalog = &state.settings.postgres_images;
+    let minor = request.postgres_version.is_none_or(|to| to == from);
+    if minor {
+        // A platform without images (the local one) says so before the catalog is asked.
+        require_platform_support(
+            &state,
+            &ClusterAction::MinorUpgrade {
+                from_image: None,
+                to_image: String::new(),
+            },
+        )?;
+    }
     let action = match request.postgres_version {
         None => minor_upgrade(catalog, &name, from, row.postgres_image.as_deref())?,
         Some(to) if to == from => {

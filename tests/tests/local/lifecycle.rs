@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::{Connection, Row};
 
 use super::harness::{LocalWorld, TENANT, connect, port_in_use, small_cluster, with_password};
@@ -201,6 +201,68 @@ async fn what_the_local_platform_cannot_do_is_refused_with_501_and_nothing_is_wr
         )
         .await
         .expect_problem(422, Some("user"));
+    for body in [json!({}), json!({"postgres_version": 18})] {
+        let problem = admin
+            .post(&format!("{path}/upgrade"), body)
+            .await
+            .expect_problem(501, None);
+        assert!(problem.to_string().contains("upgrade"), "{problem}");
+    }
+    world.stop().await;
+}
+
+#[tokio::test]
+async fn extensions_are_created_and_dropped_with_real_sql() {
+    let world = LocalWorld::start().await;
+    let admin = world.app.admin();
+    assert_eq!(
+        world.create(small_cluster("shop", 1)).await["state"],
+        "succeeded"
+    );
+    world.wait_for_phase("shop", "ready").await;
+    let extensions = format!("/v1/tenants/{TENANT}/clusters/shop/databases/shop/extensions");
+    let names = |listed: &Value| -> Vec<String> {
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let listed = admin.get(&extensions).await.expect(200).json();
+    assert!(!names(&listed).contains(&"pg_trgm".to_string()), "{listed}");
+
+    // pg_trgm ships with PostgreSQL (contrib); pg_partman is not installed on these hosts.
+    for (extension, state) in [("pg_trgm", "succeeded"), ("pg_partman", "failed")] {
+        let op = admin
+            .put(&format!("{extensions}/{extension}"), json!(null))
+            .await
+            .expect(202)
+            .json();
+        let done = world.finished(&op).await;
+        assert_eq!(done["state"], state, "{done}");
+        if state == "failed" {
+            assert!(
+                done["error"].as_str().unwrap().contains(extension),
+                "{done}"
+            );
+        }
+    }
+    let listed = admin.get(&extensions).await.expect(200).json();
+    assert!(names(&listed).contains(&"pg_trgm".to_string()), "{listed}");
+    assert!(
+        !names(&listed).contains(&"pg_partman".to_string()),
+        "{listed}"
+    );
+
+    let op = admin
+        .delete(&format!("{extensions}/pg_trgm"))
+        .await
+        .expect(202)
+        .json();
+    assert_eq!(world.finished(&op).await["state"], "succeeded");
+    let listed = admin.get(&extensions).await.expect(200).json();
+    assert!(!names(&listed).contains(&"pg_trgm".to_string()), "{listed}");
     world.stop().await;
 }
 
