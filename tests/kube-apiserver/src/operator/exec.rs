@@ -17,10 +17,15 @@
 //!   - `DROP EXTENSION IF EXISTS "<name>"`: exit 0 (a NOTICE when absent), `plpgsql` too,
 //!     as in PostgreSQL.
 //!
+//!   - `SELECT pg_is_in_recovery()`: `f` on the leader of a cluster out of recovery, `t` on
+//!     replicas and on every instance of a standby (see `recovery.rs`).
+//!
 //!   A failed statement exits 1 (psql runs `-c` as a single query, so `ON_ERROR_STOP`'s exit
 //!   code 3 of scripts does not apply); a database that does not exist exits 2 (connection
-//!   failure); a replica (Pod without Patroni's leader role) refuses CREATE/DROP as a
-//!   read-only transaction. A `;` at the end of the statement is accepted.
+//!   failure); a replica (Pod without Patroni's leader role) or any instance of a standby
+//!   refuses CREATE/DROP as a read-only transaction. A Pod without a role label (PostgreSQL
+//!   does not run) refuses the connection (exit 2). A `;` at the end of the statement is
+//!   accepted.
 //!
 //! Databases: `postgres`, `template1` and every `spec.users[].databases[]` (PGO's default user's
 //! database named after the cluster when `spec.users` is absent), as seen by the last
@@ -29,6 +34,7 @@
 //! Extension state lives per (cluster, database) in the operator's shared state: it survives
 //! restarts, switchovers and upgrades (it is in the data; versions are not updated by an
 //! upgrade), is not rolled back by a restore, and is forgotten when the cluster is deleted.
+//! A streaming standby's databases and extensions are its source's (`recovery.rs`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -38,6 +44,7 @@ use serde_json::Value;
 use super::Shared;
 use super::children::{Cluster, LABEL_CLUSTER, LABEL_ROLE};
 use super::instances::{LABEL_DATA, ROLE_LEADER};
+use super::recovery::{self, Recovery};
 use super::repository::{Repository, STANZA, repo_key};
 use crate::exec::{ExecOutput, ExecRequest};
 
@@ -104,7 +111,10 @@ impl ClusterFacts {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ClusterData {
     pub facts: ClusterFacts,
-    extensions: HashMap<String, BTreeMap<String, String>>,
+    pub extensions: HashMap<String, BTreeMap<String, String>>,
+    /// The databases replayed from a standby's source (they exist in the data).
+    pub replayed_databases: Vec<String>,
+    pub recovery: Recovery,
 }
 
 /// The version the image installs, unless the scenario removed the extension.
@@ -125,6 +135,22 @@ fn available(name: &str, version: i64, missing: &[String]) -> Option<String> {
 }
 
 impl ClusterData {
+    /// The databases that exist: a standby's are its source's; out of recovery PGO also
+    /// creates the spec's.
+    pub fn databases(&self) -> Vec<String> {
+        let mut all = self.replayed_databases.clone();
+        if !self.recovery.in_recovery {
+            all.extend(
+                self.facts
+                    .databases
+                    .iter()
+                    .filter(|d| !self.replayed_databases.contains(d))
+                    .cloned(),
+            );
+        }
+        all
+    }
+
     /// The installed extensions of `db`, created on first use the way the database starts.
     fn installed(&mut self, db: &str, missing: &[String]) -> &mut BTreeMap<String, String> {
         let version = self.facts.version;
@@ -168,10 +194,10 @@ fn answer(shared: &Shared, r: &ExecRequest) -> Option<ExecOutput> {
     let key = (r.namespace.clone(), cluster.to_string());
     match r.command.first().map(String::as_str) {
         Some("pgbackrest") => Some(pgbackrest(shared, &key, &r.command)),
-        Some("psql") => {
-            let leader = label(&r.pod_object, LABEL_ROLE) == Some(ROLE_LEADER);
-            Some(psql(shared, &key, leader, &r.command))
-        }
+        Some("psql") => Some(match label(&r.pod_object, LABEL_ROLE) {
+            Some(role) => psql(shared, &key, role == ROLE_LEADER, &r.command),
+            None => not_running(shared, &key),
+        }),
         _ => None,
     }
 }
@@ -251,6 +277,22 @@ fn sql_error(message: &str) -> ExecOutput {
     ExecOutput::fail(1, format!("ERROR:  {message}\n"))
 }
 
+/// psql in a Pod whose PostgreSQL does not run (no Patroni role).
+fn not_running(shared: &Shared, key: &(String, String)) -> ExecOutput {
+    let port = shared
+        .data
+        .lock()
+        .ok()
+        .and_then(|d| d.get(key).map(|c| c.facts.port))
+        .unwrap_or(5432);
+    ExecOutput::fail(
+        2,
+        format!(
+            "psql: error: connection to server on socket \"/tmp/postgres/.s.PGSQL.{port}\" failed: No such file or directory\n\tIs the server running locally and accepting connections on that socket?\n"
+        ),
+    )
+}
+
 fn psql(shared: &Shared, key: &(String, String), leader: bool, command: &[String]) -> ExecOutput {
     let shape = command.len() == PSQL_ARGV.len() + 4
         && command.iter().zip(PSQL_ARGV).all(|(a, b)| a == b)
@@ -264,10 +306,14 @@ fn psql(shared: &Shared, key: &(String, String), leader: bool, command: &[String
     let sql = sql.strip_suffix(';').unwrap_or(sql).trim_end();
     let missing = shared.scenario_for(&key.0, &key.1).missing_extensions;
     let mut data = shared.data.lock().unwrap_or_else(|p| p.into_inner());
+    recovery::replay_now(&mut data, key);
     // A cluster not (or no longer) known has no databases; its entry is not created here, so
     // a deleted cluster's state cannot come back through a late exec.
     let port = data.get(key).map_or(5432, |c| c.facts.port);
-    let Some(cluster) = data.get_mut(key).filter(|c| c.facts.databases.contains(db)) else {
+    let Some(cluster) = data
+        .get_mut(key)
+        .filter(|c| c.databases().contains(db))
+    else {
         return ExecOutput::fail(
             2,
             format!(
@@ -276,6 +322,10 @@ fn psql(shared: &Shared, key: &(String, String), leader: bool, command: &[String
         );
     };
     let version = cluster.facts.version;
+    let read_only = !leader || cluster.recovery.in_recovery;
+    if sql == "SELECT pg_is_in_recovery()" {
+        return ExecOutput::ok(if read_only { "t\n" } else { "f\n" });
+    }
     if sql == "SELECT extname, extversion FROM pg_extension ORDER BY extname" {
         let lines: String = cluster
             .installed(db, &missing)
@@ -288,7 +338,7 @@ fn psql(shared: &Shared, key: &(String, String), leader: bool, command: &[String
         .strip_prefix("CREATE EXTENSION IF NOT EXISTS ")
         .and_then(quoted_identifier)
     {
-        if !leader {
+        if read_only {
             return sql_error("cannot execute CREATE EXTENSION in a read-only transaction");
         }
         let installed = cluster.installed(db, &missing);
@@ -312,7 +362,7 @@ fn psql(shared: &Shared, key: &(String, String), leader: bool, command: &[String
         .strip_prefix("DROP EXTENSION IF EXISTS ")
         .and_then(quoted_identifier)
     {
-        if !leader {
+        if read_only {
             return sql_error("cannot execute DROP EXTENSION in a read-only transaction");
         }
         return match cluster.installed(db, &missing).remove(&name) {

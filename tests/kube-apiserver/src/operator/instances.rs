@@ -182,7 +182,12 @@ impl Instances {
 pub(crate) struct PodState {
     /// PostgreSQL runs and Patroni has a role for it.
     pub running: bool,
+    /// The container runs although PostgreSQL does not (Patroni retries a standby's
+    /// bootstrap): running and not Ready, rather than waiting.
+    pub container_running: bool,
     pub leader: bool,
+    /// The leader of a standby cluster (Patroni's role `standby_leader`, label `master`).
+    pub standby_leader: bool,
     pub timeline: u32,
     /// The container's waiting reason while PostgreSQL does not run.
     pub waiting: &'static str,
@@ -284,11 +289,11 @@ pub(crate) fn pod(c: &Cluster<'_>, set: &str, instance: &str, state: &PodState) 
             "conn_url": format!("postgres://{host}:{}/postgres", c.port()),
             "api_url": format!("https://{host}:8008/patroni"),
             "state": "running",
-            "role": role,
+            "role": if state.standby_leader { "standby_leader" } else { role },
             "version": "4.0.5",
             "timeline": state.timeline,
         });
-        if !state.leader {
+        if !state.leader || state.standby_leader {
             member["replication_state"] = Value::from("streaming");
         }
         annotations.insert("status".into(), Value::from(member.to_string()));
@@ -328,14 +333,14 @@ pub(crate) fn pod_status(pod: &Value, state: &PodState) -> Value {
         .pointer("/spec/containers/0/image")
         .cloned()
         .unwrap_or(Value::Null);
-    let container_state = if state.running {
+    let container_state = if state.running || state.container_running {
         json!({ "running": { "startedAt": state.started } })
     } else if let Some(message) = &state.message {
         json!({ "waiting": { "reason": state.waiting, "message": message } })
     } else {
         json!({ "waiting": { "reason": state.waiting } })
     };
-    let phase = if !state.running && state.waiting == "ContainerCreating" {
+    let phase = if !state.running && !state.container_running && state.waiting == "ContainerCreating" {
         "Pending"
     } else {
         "Running"
@@ -353,7 +358,8 @@ pub(crate) fn pod_status(pod: &Value, state: &PodState) -> Value {
             ],
             "containerStatuses": [{
                 "name": "database", "image": image, "imageID": "", "ready": state.running,
-                "restartCount": 0, "started": state.running, "state": container_state,
+                "restartCount": 0, "started": state.running || state.container_running,
+                "state": container_state,
             }],
         },
     })

@@ -92,11 +92,23 @@
 //!   cloneable [`PgBackRestInfo`]) returns the same JSON without a request.
 //! - Extensions (`exec.rs`): psql with argv [`PSQL_ARGV`] `-d <database> -c <sql>` through
 //!   `pods/exec` answers `SELECT extname, extversion FROM pg_extension ORDER BY extname`,
-//!   `CREATE EXTENSION IF NOT EXISTS "<name>"` and `DROP EXTENSION IF EXISTS "<name>"` with
-//!   psql's output and exit codes (1 for an SQL error, 2 for an unknown database); the image
-//!   carries [`EXTENSION_CATALOG`] minus [`Scenario::without_extensions`]; replicas refuse
-//!   writes. Any other command line in those Pods exits 1 ("not simulated"); an unknown
-//!   binary fails as containerd does (see [`crate::exec`]).
+//!   `CREATE EXTENSION IF NOT EXISTS "<name>"`, `DROP EXTENSION IF EXISTS "<name>"` and
+//!   `SELECT pg_is_in_recovery()` (`t`/`f`) with psql's output and exit codes (1 for an SQL
+//!   error, 2 for an unknown database or a Pod whose PostgreSQL does not run); the image
+//!   carries [`EXTENSION_CATALOG`] minus [`Scenario::without_extensions`]; replicas and
+//!   standbys refuse writes. Any other command line in those Pods exits 1 ("not
+//!   simulated"); an unknown binary fails as containerd does (see [`crate::exec`]).
+//! - Streaming standby and promotion (`standby.rs`, `recovery.rs`): `spec.standby {enabled,
+//!   host: <source>-primary.<ns>.svc, port}` bootstraps from the source only once it has a
+//!   Ready leader and both clusters' `customTLSSecret`/`customReplicationTLSSecret` exist with
+//!   one identical `ca.crt`; until then its Pods run but are not Ready, with no role label and
+//!   no Event ([`SimulatedOperator::standby_waiting_for`] says why). Bootstrapped, it has the
+//!   source's `systemIdentifier` and catalog, its leader is role `master` (Patroni
+//!   `standby_leader`) and everything is read-only; losing the source does not make it
+//!   unready. Leaving standby mode promotes it after [`Scenario::promotion_duration`] (never
+//!   with [`Scenario::promotion_stalls`]): writable, timeline + 1, same system identifier, its
+//!   own catalog; before a bootstrap it is a brand-new cluster instead (new system
+//!   identifier). [`SimulatedOperator::in_recovery`] reads the primary's recovery.
 //!
 //! Failures come from the [`Scenario`] knobs (`manual_backups_fail`, `restores_fail`,
 //! `upgrades_fail`) or from the request itself (an unknown repo, a rejected option, a target
@@ -108,7 +120,8 @@
 //! Retention (`expire`) and backup sizes that mean anything; backups taken by the CronJobs
 //! beyond the first run per schedule; WAL archiving between backups (the archive's newest
 //! segment moves with backups, switchovers and restores); cloud repositories' differences;
-//! clones and standbys (`spec.dataSource`, `spec.standby`); `spec.paused`; volume resizing;
+//! clones (`spec.dataSource`) and standbys that follow a repository (`spec.standby.repoName`
+//! alone never bootstraps); `spec.paused`; volume resizing;
 //! the instances' data (and WAL) volume claims, PersistentVolumes, StorageClasses and a
 //! claim's binding (repository claims are Bound at once); the repository host StatefulSet and
 //! PGO's `BackupsMissing`-style Events when backups are removed without authorization;
@@ -129,11 +142,13 @@ mod instances;
 mod jobs;
 mod manual;
 mod reconcile;
+mod recovery;
 mod repository;
 mod restore;
 mod rolling;
 mod scenario;
 mod sim;
+mod standby;
 mod status;
 mod switchover;
 mod upgrade;
@@ -315,6 +330,26 @@ impl SimulatedOperator {
             .ok()
             .and_then(|r| r.get(&(namespace.to_string(), name.to_string())).cloned())
             .unwrap_or_default()
+    }
+
+    /// Whether the primary of the cluster `namespace/name` is in recovery (a streaming standby
+    /// that has not promoted: `pg_is_in_recovery()` is `t`), as of its last reconcile. `None`
+    /// before PostgreSQL first started (e.g. a standby still waiting for its source) or when
+    /// unknown.
+    pub fn in_recovery(&self, namespace: &str, name: &str) -> Option<bool> {
+        self.shared
+            .recovery(&(namespace.to_string(), name.to_string()))
+            .filter(|r| r.system_identifier.is_some())
+            .map(|r| r.in_recovery)
+    }
+
+    /// Why the standby `namespace/name` has not bootstrapped from its source (what Patroni
+    /// or PGO would log, e.g. a certificate verification failure), or `None` when it is not
+    /// a waiting standby.
+    pub fn standby_waiting_for(&self, namespace: &str, name: &str) -> Option<String> {
+        self.shared
+            .recovery(&(namespace.to_string(), name.to_string()))
+            .and_then(|r| r.waiting_for)
     }
 
     /// Stops the control loop and waits for it.

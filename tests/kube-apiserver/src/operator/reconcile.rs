@@ -32,6 +32,7 @@ use super::instances::{self, LABEL_INSTANCE, LABEL_INSTANCE_SET, ROLE_LEADER};
 use super::repository::Repository;
 use super::scenario::Deletion;
 use super::sim::{ClusterSim, Tick};
+use super::standby::{self, Blocker, Upstream};
 use super::status::{self, Memo};
 use super::upgrade::{self, Upgrade};
 use super::{FIELD_MANAGER, FINALIZER, Shared};
@@ -363,6 +364,7 @@ impl Controller {
         if !self.tracked.get(uid).is_some_and(|t| t.sim.adopted) {
             self.adopt_pods(&c).await?;
         }
+        let upstream = self.observe_upstream(&c).await?;
 
         let Some(tracked) = self.tracked.get_mut(uid) else {
             return Ok(());
@@ -379,6 +381,7 @@ impl Controller {
             wall: chrono::Utc::now(),
         };
         let desired = if settled {
+            tracked.sim.standby.upstream = upstream;
             {
                 let mut repos = self
                     .shared
@@ -390,6 +393,10 @@ impl Controller {
                     .or_default();
                 tracked.sim.tick(&t, repo);
             }
+            self.shared.record_recovery(
+                &(c.namespace.to_string(), c.name.to_string()),
+                &tracked.sim,
+            );
             let restarted = std::mem::take(&mut tracked.sim.rolling.pending);
             if !restarted.is_empty()
                 && let Ok(mut restarts) = self.shared.restarts.lock()
@@ -432,6 +439,58 @@ impl Controller {
             .await?;
         self.remember(updated);
         Ok(())
+    }
+
+    /// A standby's source as this operator sees it: before bootstrap whether it can bootstrap
+    /// now (reading both clusters' TLS Secrets), after it whether the source still runs the
+    /// same system. `None` out of standby mode.
+    async fn observe_upstream(
+        &self,
+        c: &Cluster<'_>,
+    ) -> Result<Option<std::result::Result<Upstream, Blocker>>> {
+        let Some(spec) = standby::spec(c) else {
+            return Ok(None);
+        };
+        let source_key = match standby::resolve(c, &spec) {
+            Ok(key) => key,
+            Err(blocker) => return Ok(Some(Err(blocker))),
+        };
+        let source = self
+            .cache
+            .iter()
+            .find(|(_, o)| {
+                o.pointer("/metadata/namespace").and_then(Value::as_str)
+                    == Some(source_key.0.as_str())
+                    && o.pointer("/metadata/name").and_then(Value::as_str)
+                        == Some(source_key.1.as_str())
+            })
+            .and_then(|(uid, o)| {
+                let sc = Cluster::of(o)?;
+                Some(standby::Source::of(
+                    &sc,
+                    self.tracked.get(uid).map(|t| &t.sim),
+                ))
+            });
+        let sim = self.tracked.get(c.uid).map(|t| &t.sim);
+        if let Some(system) = sim
+            .filter(|s| s.bootstrapped)
+            .and_then(|s| s.system_identifier.as_deref())
+        {
+            return Ok(Some(
+                standby::following(source.as_ref(), system)
+                    .ok_or(Blocker::SourceNotFound(source_key)),
+            ));
+        }
+        let secrets =
+            standby::fetch(&self.client, standby::secrets_needed(c, source.as_ref())).await?;
+        let major = Tick::image_version_of(c);
+        Ok(Some(standby::check(
+            c,
+            &spec,
+            major,
+            source.as_ref(),
+            &secrets,
+        )))
     }
 
     /// Learns the instances that already run (after an operator restart) from their Pods.

@@ -3,7 +3,7 @@
 //! `Scenario::fails_with("..")`, `.stuck_on_delete()`, `.jobs_take(..)`,
 //! `.first_backup_after(..)`, `.restarts_take(..)`, `.unpullable_images(..)`,
 //! `.manual_backups_fail()`, `.restores_fail()`, `.upgrades_fail()`,
-//! `.without_extensions([..])`).
+//! `.without_extensions([..])`, `.promotions_take(..)`, `.promotion_stalls()`).
 
 use std::time::Duration;
 
@@ -73,6 +73,12 @@ pub struct Scenario {
     /// Extensions of [`crate::operator::EXTENSION_CATALOG`] the image does not carry
     /// (`CREATE EXTENSION` reports them not available).
     pub missing_extensions: Vec<String>,
+    /// How long a streaming standby's leader takes to promote once `spec.standby` is disabled
+    /// or removed (`standby.rs`). Read on every reconcile.
+    pub promotion_duration: Duration,
+    /// The standby leader never leaves recovery (a promotion that hangs, e.g. Patroni cannot
+    /// update the DCS): `pg_is_in_recovery()` stays `t` and writes stay refused.
+    pub promotion_stalls: bool,
 }
 
 impl Scenario {
@@ -90,6 +96,8 @@ impl Scenario {
             restores_fail: false,
             upgrades_fail: false,
             missing_extensions: Vec::new(),
+            promotion_duration: Duration::from_millis(20),
+            promotion_stalls: false,
         }
     }
 
@@ -198,6 +206,18 @@ impl Scenario {
     ) -> Self {
         self.missing_extensions
             .extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets how long a standby's promotion takes (see [`Scenario::promotion_duration`]).
+    pub fn promotions_take(mut self, duration: Duration) -> Self {
+        self.promotion_duration = duration;
+        self
+    }
+
+    /// Makes standby promotions hang (see [`Scenario::promotion_stalls`]).
+    pub fn promotion_stalls(mut self) -> Self {
+        self.promotion_stalls = true;
         self
     }
 }

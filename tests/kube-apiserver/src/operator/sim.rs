@@ -1,8 +1,8 @@
 //! One simulated cluster's life beyond its spec: the instances and their leader, bootstrap,
 //! the data's major version, the timeline, the first (replica-create) and scheduled backups,
-//! the rolling update of the Pods' image ([`super::rolling`]), and the day-2 flows
-//! ([`super::manual`], [`super::restore`], [`super::switchover`]; the upgrade is driven from
-//! [`super::upgrade`]). [`ClusterSim::tick`] advances it to `now`;
+//! the rolling update of the Pods' image ([`super::rolling`]), standby bootstrap and promotion
+//! ([`super::standby`]), and the day-2 flows ([`super::manual`], [`super::restore`],
+//! [`super::switchover`]; the upgrade is driven from [`super::upgrade`]). [`ClusterSim::tick`] advances it to `now`;
 //! [`super::status`] renders what PGO would report from it.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,8 +20,9 @@ use super::repository::{BackupKind, Repository, repo_key};
 use super::restore::Restore;
 use super::rolling::Rolling;
 use super::scenario::{Outcome, Scenario};
+use super::standby::Standby;
 use super::switchover::Switchover;
-use super::{manual, restore, rolling, switchover};
+use super::{manual, restore, rolling, standby, switchover};
 
 /// What one reconcile sees.
 pub(crate) struct Tick<'a> {
@@ -73,7 +74,12 @@ impl Tick<'_> {
     /// The PostgreSQL major the instance image runs: from the image tag, else
     /// `spec.postgresVersion`.
     pub fn image_version(&self) -> Option<i64> {
-        major_of(&image_of(self.c)).or_else(|| self.spec_version())
+        Self::image_version_of(self.c)
+    }
+
+    /// [`Tick::image_version`] of a cluster.
+    pub fn image_version_of(c: &Cluster<'_>) -> Option<i64> {
+        major_of(&image_of(c)).or_else(|| c.spec.get("postgresVersion").and_then(Value::as_i64))
     }
 }
 
@@ -102,6 +108,10 @@ pub(crate) struct ClusterSim {
     pub upgraded: bool,
     /// PostgreSQL runs on every instance and Patroni has a leader.
     pub running: bool,
+    /// The leader's Pod is Ready (what a standby of this cluster connects to).
+    pub leader_ready: bool,
+    /// Standby mode: bootstrap from a source, recovery, promotion (`standby.rs`).
+    pub standby: Standby,
     pub stanza_created: bool,
     /// When PostgreSQL (re)started on fresh data; the first backup follows
     /// `first_backup_after` later (read from the current scenario, so a test can hold it).
@@ -190,6 +200,10 @@ impl ClusterSim {
         } else {
             "CrashLoopBackOff"
         };
+        // Patroni runs and retries the standby's bootstrap; PostgreSQL has no data yet.
+        let awaiting_source = t.scenario.outcome == Outcome::Ready
+            && !self.bootstrapped
+            && standby::spec(t.c).is_some();
         let image = image_of(t.c);
         let wall = t.wall_str();
         self.instances
@@ -215,6 +229,8 @@ impl ClusterSim {
                 };
                 let state = PodState {
                     running: self.pod_available(t, &name),
+                    container_running: awaiting_source && !pull_fails && !restarting,
+                    standby_leader: leader && self.standby.in_recovery,
                     leader,
                     timeline: self.timeline,
                     waiting,
@@ -240,11 +256,15 @@ impl ClusterSim {
         restore::reconcile(self, t, repo);
 
         let can_run = self.can_run(t);
-        if can_run && (!self.bootstrapped || self.upgraded) {
+        if can_run && !self.bootstrapped && standby::spec(t.c).is_some() {
+            // A standby's data comes from its source; without it Patroni keeps retrying.
+            standby::bootstrap(self, t);
+        } else if can_run && (!self.bootstrapped || self.upgraded) {
             self.start_fresh(t, repo);
         }
         self.running = can_run && self.bootstrapped;
         if self.running {
+            standby::reconcile(self, t);
             self.instances.elect(&sets);
             if self.startup_instance.is_none() {
                 self.startup_instance = self
@@ -253,10 +273,18 @@ impl ClusterSim {
                     .as_ref()
                     .and_then(|p| Some((self.instances.set_of(p)?, p.clone())));
             }
-            self.backups(t, repo);
-            self.users(t);
+            // In recovery nothing can be written: no stanza, no backups, no users (PGO).
+            if !self.standby.in_recovery {
+                self.backups(t, repo);
+                self.users(t);
+            }
         }
         rolling::reconcile(self, t, repo, can_run);
+        self.leader_ready = self
+            .instances
+            .primary
+            .as_ref()
+            .is_some_and(|p| self.pod_available(t, p));
         if t.c.shutdown()
             && let Some(p) = self.instances.primary.clone()
             && let Some(set) = self.instances.set_of(&p)

@@ -1,0 +1,87 @@
+//! What `pods/exec` sees of recovery (`standby.rs` decides it): each reconcile publishes the
+//! cluster's system identifier, whether it is in recovery and which source it follows.
+//!
+//! A streaming standby's data is a physical copy, so its databases and extensions are its
+//! source's: while it follows a source that still runs the same system identifier, every
+//! psql in the standby and every reconcile copies the source's catalog into the standby's
+//! own (what it has replayed so far). When the source goes away the copy stays as it was
+//! (reads keep working, lag grows); on promotion the last copy becomes the cluster's own
+//! catalog, which then changes only through the cluster itself.
+
+use std::collections::HashMap;
+
+use super::Shared;
+use super::exec::ClusterData;
+use super::sim::ClusterSim;
+use super::standby::Key;
+
+/// A cluster's recovery as of its last reconcile.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Recovery {
+    pub system_identifier: Option<String>,
+    pub in_recovery: bool,
+    /// The source a standby replays from, while that source is there.
+    pub following: Option<Key>,
+    /// Why a standby has not bootstrapped (what Patroni or PGO logs).
+    pub waiting_for: Option<String>,
+}
+
+impl Shared {
+    /// Publishes the recovery of `key` after a tick, replaying its source's catalog once more
+    /// (also on the tick that promotes it: the last WAL it replayed).
+    pub(crate) fn record_recovery(&self, key: &Key, sim: &ClusterSim) {
+        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = data.entry(key.clone()).or_default();
+        let was_following = entry.recovery.following.take();
+        entry.recovery = Recovery {
+            system_identifier: sim.system_identifier.clone(),
+            in_recovery: sim.standby.in_recovery,
+            following: sim.standby.following.clone(),
+            waiting_for: sim.standby.waiting_for(sim.bootstrapped),
+        };
+        let promoted = !entry.recovery.in_recovery;
+        if let Some(source) = entry.recovery.following.clone() {
+            replay(&mut data, key, &source);
+        } else if let Some(source) = was_following.filter(|_| promoted) {
+            replay(&mut data, key, &source);
+        }
+    }
+
+    /// The recovery of `key`, if the operator has reconciled it.
+    pub(crate) fn recovery(&self, key: &Key) -> Option<Recovery> {
+        let data = self.data.lock().ok()?;
+        data.get(key).map(|d| d.recovery.clone())
+    }
+}
+
+/// Before a psql in `key`: a standby in recovery replays its source's current catalog.
+pub(crate) fn replay_now(data: &mut HashMap<Key, ClusterData>, key: &Key) {
+    let source = data
+        .get(key)
+        .filter(|d| d.recovery.in_recovery)
+        .and_then(|d| d.recovery.following.clone());
+    if let Some(source) = source {
+        replay(data, key, &source);
+    }
+}
+
+/// Copies `source`'s databases and extensions into `key` when both are the same system.
+fn replay(data: &mut HashMap<Key, ClusterData>, key: &Key, source: &Key) {
+    let Some(system) = data
+        .get(key)
+        .and_then(|d| d.recovery.system_identifier.clone())
+    else {
+        return;
+    };
+    let Some(from) = data
+        .get(source)
+        .filter(|s| s.recovery.system_identifier.as_deref() == Some(system.as_str()))
+    else {
+        return;
+    };
+    let (extensions, databases) = (from.extensions.clone(), from.databases());
+    if let Some(to) = data.get_mut(key) {
+        to.extensions = extensions;
+        to.replayed_databases = databases;
+    }
+}
