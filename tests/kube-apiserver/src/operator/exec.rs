@@ -310,10 +310,7 @@ fn psql(shared: &Shared, key: &(String, String), leader: bool, command: &[String
     // A cluster not (or no longer) known has no databases; its entry is not created here, so
     // a deleted cluster's state cannot come back through a late exec.
     let port = data.get(key).map_or(5432, |c| c.facts.port);
-    let Some(cluster) = data
-        .get_mut(key)
-        .filter(|c| c.databases().contains(db))
-    else {
+    let Some(cluster) = data.get_mut(key).filter(|c| c.databases().contains(db)) else {
         return ExecOutput::fail(
             2,
             format!(

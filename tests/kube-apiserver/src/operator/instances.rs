@@ -340,11 +340,12 @@ pub(crate) fn pod_status(pod: &Value, state: &PodState) -> Value {
     } else {
         json!({ "waiting": { "reason": state.waiting } })
     };
-    let phase = if !state.running && !state.container_running && state.waiting == "ContainerCreating" {
-        "Pending"
-    } else {
-        "Running"
-    };
+    let phase =
+        if !state.running && !state.container_running && state.waiting == "ContainerCreating" {
+            "Pending"
+        } else {
+            "Running"
+        };
     json!({
         "apiVersion": "v1",
         "kind": "Pod",

@@ -393,10 +393,8 @@ impl Controller {
                     .or_default();
                 tracked.sim.tick(&t, repo);
             }
-            self.shared.record_recovery(
-                &(c.namespace.to_string(), c.name.to_string()),
-                &tracked.sim,
-            );
+            self.shared
+                .record_recovery(&(c.namespace.to_string(), c.name.to_string()), &tracked.sim);
             let restarted = std::mem::take(&mut tracked.sim.rolling.pending);
             if !restarted.is_empty()
                 && let Ok(mut restarts) = self.shared.restarts.lock()

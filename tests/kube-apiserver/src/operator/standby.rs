@@ -142,11 +142,22 @@ pub(crate) enum Blocker {
     SourceNotFound(Key),
     SourceShutDown(Key),
     SourceNotReady(Key),
-    WrongPort { host: String, port: i64 },
-    OtherMajor { source: i64 },
-    TlsNotSet { cluster: String, field: &'static str },
+    WrongPort {
+        host: String,
+        port: i64,
+    },
+    OtherMajor {
+        source: i64,
+    },
+    TlsNotSet {
+        cluster: String,
+        field: &'static str,
+    },
     SecretNotFound(Key),
-    SecretKeyMissing { secret: Key, key: &'static str },
+    SecretKeyMissing {
+        secret: Key,
+        key: &'static str,
+    },
     CaMismatch,
 }
 

@@ -1,6 +1,6 @@
 //! The simulated operator's day-2 flows: manual backups and the pgBackRest repository,
 //! in-place restores, switchovers, password regeneration, major upgrades, instance Pods,
-//! rolling updates of the image.
+//! rolling updates of the image, streaming standbys and their promotion.
 
 mod backups;
 mod exec;
@@ -8,6 +8,7 @@ mod instances;
 mod passwords;
 mod restore;
 mod rolling;
+mod standby;
 mod switchover;
 mod upgrade;
 
