@@ -72,7 +72,7 @@ pub const PSQL_ARGV: &[&str] = &["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-
 /// What the exec handler needs to know of a cluster, refreshed on every reconcile.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ClusterFacts {
-    databases: Vec<String>,
+    pub databases: Vec<String>,
     port: i64,
     version: i64,
     repos: Vec<u32>,
@@ -135,22 +135,6 @@ fn available(name: &str, version: i64, missing: &[String]) -> Option<String> {
 }
 
 impl ClusterData {
-    /// The databases that exist: a standby's are its source's; out of recovery PGO also
-    /// creates the spec's.
-    pub fn databases(&self) -> Vec<String> {
-        let mut all = self.replayed_databases.clone();
-        if !self.recovery.in_recovery {
-            all.extend(
-                self.facts
-                    .databases
-                    .iter()
-                    .filter(|d| !self.replayed_databases.contains(d))
-                    .cloned(),
-            );
-        }
-        all
-    }
-
     /// The installed extensions of `db`, created on first use the way the database starts.
     fn installed(&mut self, db: &str, missing: &[String]) -> &mut BTreeMap<String, String> {
         let version = self.facts.version;

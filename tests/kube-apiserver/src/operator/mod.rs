@@ -98,10 +98,10 @@
 //!   carries [`EXTENSION_CATALOG`] minus [`Scenario::without_extensions`]; replicas and
 //!   standbys refuse writes. Any other command line in those Pods exits 1 ("not
 //!   simulated"); an unknown binary fails as containerd does (see [`crate::exec`]).
-//! - Streaming standby and promotion (`standby.rs`, `recovery.rs`): `spec.standby {enabled,
-//!   host: <source>-primary.<ns>.svc, port}` bootstraps from the source only once it has a
-//!   Ready leader and both clusters' `customTLSSecret`/`customReplicationTLSSecret` exist with
-//!   one identical `ca.crt`; until then its Pods run but are not Ready, with no role label and
+//! - Streaming standby and promotion (`standby.rs`, `upstream.rs`, `recovery.rs`):
+//!   `spec.standby {enabled, host: <source>-primary.<ns>.svc, port}` bootstraps from the
+//!   source only once it has a Ready leader and both clusters' `customTLSSecret` and
+//!   `customReplicationTLSSecret` exist with one identical `ca.crt`; until then its Pods run but are not Ready, with no role label and
 //!   no Event ([`SimulatedOperator::standby_waiting_for`] says why). Bootstrapped, it has the
 //!   source's `systemIdentifier` and catalog, its leader is role `master` (Patroni
 //!   `standby_leader`) and everything is read-only; losing the source does not make it
@@ -111,7 +111,7 @@
 //!   identifier). [`SimulatedOperator::in_recovery`] reads the primary's recovery.
 //!
 //! Failures come from the [`Scenario`] knobs (`manual_backups_fail`, `restores_fail`,
-//! `upgrades_fail`) or from the request itself (an unknown repo, a rejected option, a target
+//! `upgrades_fail`, `promotion_stalls`) or from the request itself (an unknown repo, a rejected option, a target
 //! without WAL). Simulated Jobs take [`Scenario::job_duration`] per Pod attempt and fail like
 //! Kubernetes Jobs (backoff limit 6: `failed` counts to 7; the upgrade Job: 0).
 //!
@@ -152,6 +152,7 @@ mod standby;
 mod status;
 mod switchover;
 mod upgrade;
+mod upstream;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -32,9 +32,10 @@ use super::instances::{self, LABEL_INSTANCE, LABEL_INSTANCE_SET, ROLE_LEADER};
 use super::repository::Repository;
 use super::scenario::Deletion;
 use super::sim::{ClusterSim, Tick};
-use super::standby::{self, Blocker, Upstream};
+use super::standby;
 use super::status::{self, Memo};
 use super::upgrade::{self, Upgrade};
+use super::upstream::{self, Blocker, Upstream};
 use super::{FIELD_MANAGER, FINALIZER, Shared};
 
 /// The field manager of PGO's PGUpgrade controller.
@@ -54,6 +55,8 @@ struct Tracked {
     pods: BTreeMap<String, (u32, String)>,
     memo: Memo,
     sim: ClusterSim,
+    /// A waiting standby's TLS Secrets as last read.
+    standby_secrets: upstream::SecretsCache,
 }
 
 pub(super) struct Controller {
@@ -364,7 +367,15 @@ impl Controller {
         if !self.tracked.get(uid).is_some_and(|t| t.sim.adopted) {
             self.adopt_pods(&c).await?;
         }
-        let upstream = self.observe_upstream(&c).await?;
+        // A standby's source is looked at when the tick will use it.
+        let settles = self.tracked.get_mut(uid).is_some_and(|t| {
+            now >= *t.generation_seen.entry(c.generation).or_insert(now) + scenario.ready_after
+        });
+        let upstream = if settles {
+            self.observe_upstream(&c, now).await?
+        } else {
+            None
+        };
 
         let Some(tracked) = self.tracked.get_mut(uid) else {
             return Ok(());
@@ -439,56 +450,42 @@ impl Controller {
         Ok(())
     }
 
-    /// A standby's source as this operator sees it: before bootstrap whether it can bootstrap
-    /// now (reading both clusters' TLS Secrets), after it whether the source still runs the
-    /// same system. `None` out of standby mode.
+    /// What a standby sees of its source ([`upstream::observe`]); `None` out of standby mode.
     async fn observe_upstream(
-        &self,
+        &mut self,
         c: &Cluster<'_>,
+        now: Instant,
     ) -> Result<Option<std::result::Result<Upstream, Blocker>>> {
         let Some(spec) = standby::spec(c) else {
             return Ok(None);
         };
-        let source_key = match standby::resolve(c, &spec) {
-            Ok(key) => key,
-            Err(blocker) => return Ok(Some(Err(blocker))),
+        let source = upstream::resolve(c, &spec).ok().and_then(|(ns, name)| {
+            let (uid, object) = self.cache.iter().find(|(_, o)| {
+                o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns.as_str())
+                    && o.pointer("/metadata/name").and_then(Value::as_str) == Some(name.as_str())
+            })?;
+            let sim = self.tracked.get(uid).map(|t| &t.sim);
+            Some(upstream::Source::of(&Cluster::of(object)?, sim))
+        });
+        let Some(t) = self.tracked.get_mut(c.uid) else {
+            return Ok(None);
         };
-        let source = self
-            .cache
-            .iter()
-            .find(|(_, o)| {
-                o.pointer("/metadata/namespace").and_then(Value::as_str)
-                    == Some(source_key.0.as_str())
-                    && o.pointer("/metadata/name").and_then(Value::as_str)
-                        == Some(source_key.1.as_str())
-            })
-            .and_then(|(uid, o)| {
-                let sc = Cluster::of(o)?;
-                Some(standby::Source::of(
-                    &sc,
-                    self.tracked.get(uid).map(|t| &t.sim),
-                ))
-            });
-        let sim = self.tracked.get(c.uid).map(|t| &t.sim);
-        if let Some(system) = sim
-            .filter(|s| s.bootstrapped)
-            .and_then(|s| s.system_identifier.as_deref())
-        {
-            return Ok(Some(
-                standby::following(source.as_ref(), system)
-                    .ok_or(Blocker::SourceNotFound(source_key)),
-            ));
-        }
-        let secrets =
-            standby::fetch(&self.client, standby::secrets_needed(c, source.as_ref())).await?;
-        let major = Tick::image_version_of(c);
-        Ok(Some(standby::check(
+        let bootstrapped_as = t
+            .sim
+            .system_identifier
+            .as_deref()
+            .filter(|_| t.sim.bootstrapped);
+        let seen = upstream::observe(
+            &self.client,
             c,
             &spec,
-            major,
             source.as_ref(),
-            &secrets,
-        )))
+            bootstrapped_as,
+            &mut t.standby_secrets,
+            now,
+        )
+        .await?;
+        Ok(Some(seen))
     }
 
     /// Learns the instances that already run (after an operator restart) from their Pods.

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use super::Shared;
 use super::exec::ClusterData;
 use super::sim::ClusterSim;
-use super::standby::Key;
+use super::upstream::Key;
 
 /// A cluster's recovery as of its last reconcile.
 #[derive(Clone, Debug, Default)]
@@ -51,6 +51,24 @@ impl Shared {
     pub(crate) fn recovery(&self, key: &Key) -> Option<Recovery> {
         let data = self.data.lock().ok()?;
         data.get(key).map(|d| d.recovery.clone())
+    }
+}
+
+impl ClusterData {
+    /// The databases that exist: a standby's are its source's; out of recovery PGO also
+    /// creates the spec's.
+    pub fn databases(&self) -> Vec<String> {
+        let mut all = self.replayed_databases.clone();
+        if !self.recovery.in_recovery {
+            all.extend(
+                self.facts
+                    .databases
+                    .iter()
+                    .filter(|d| !self.replayed_databases.contains(d))
+                    .cloned(),
+            );
+        }
+        all
     }
 }
 
