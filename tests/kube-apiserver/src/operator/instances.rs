@@ -6,7 +6,9 @@
 //! them: Pods labelled `postgres-operator.crunchydata.com/cluster`, `.../instance-set`,
 //! `.../instance` (the StatefulSet name), `.../data=postgres` and `.../patroni=<cluster>-ha`,
 //! with Patroni's `.../role` (`master` on the leader, `replica` on the others, set only while
-//! PostgreSQL runs) and its `status` annotation (JSON with `role`, `state`, `timeline`). Their
+//! PostgreSQL runs) and its `status` annotation (JSON with `role`, `state`, `timeline`; role
+//! `standby_leader` on a standby cluster's leader, see `standby.rs`). A standby waiting for
+//! its source has its container running but not Ready (Patroni retries the bootstrap). Their
 //! controller ownerReference names the (unserved) StatefulSet. Each Pod carries the image of
 //! the template it was created from (`spec.containers[0].image`, echoed in
 //! `status.containerStatuses[0].image`), the StatefulSet's `controller-revision-hash` label

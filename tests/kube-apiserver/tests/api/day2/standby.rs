@@ -605,3 +605,19 @@ async fn a_standby_in_another_namespace_follows_through_the_service_host_and_pro
     .expect("patched");
     env.until_recovery_is("dr", "orders-dr", "f").await;
 }
+
+#[tokio::test]
+async fn pg_is_in_recovery_is_f_on_a_primary_and_t_on_its_replicas() {
+    let env = Env::start(fast()).await;
+    env.ready(ha("hippo", 2)).await;
+    for pod in env.pods_in("default", "hippo").await {
+        let leader = label(&pod, ROLE) == Some(ROLE_LEADER);
+        let name = pod.metadata.name.expect("name");
+        let ran = env
+            .psql_pod("default", &name, "postgres", IN_RECOVERY)
+            .await;
+        let want = if leader { "f\n" } else { "t\n" };
+        assert_eq!((ran.code, ran.stdout.as_str()), (0, want), "{name}");
+    }
+    assert_eq!(env.operator.in_recovery("default", "hippo"), Some(false));
+}
