@@ -23,7 +23,7 @@ import { CancelOperationButton } from "../clusters/CancelOperationButton";
 import { BackupsPanel } from "../clusters/BackupsPanel";
 import { RolesPanel } from "../clusters/RolesPanel";
 import { ExtensionsPanel } from "../clusters/ExtensionsPanel";
-import { PromoteAction } from "../clusters/actions/PromoteAction";
+import { StandbyBanner } from "../clusters/StandbyBanner";
 import { standbySource } from "../clusters/standby";
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
@@ -170,32 +170,7 @@ export function ClusterDetail() {
           {warning}
         </Alert>
       )}
-      {source && (
-        <Alert
-          color="violet"
-          variant="light"
-          mb="lg"
-          role="status"
-          data-testid="standby-banner"
-          title={
-            <>
-              Standby of{" "}
-              <Anchor component={Link} to={`/t/${tenant}/clusters/${source}`} inherit>
-                {source}
-              </Anchor>{" "}
-              · read-only
-            </>
-          }
-        >
-          <Group justify="space-between" align="center" gap="sm">
-            <Text size="sm" style={{ flex: 1, minWidth: 240 }}>
-              It follows {source} by streaming replication and accepts no writes. Promote it to make it a writable
-              primary, for example when {source} is lost.
-            </Text>
-            {mutate && <PromoteAction tenant={tenant} cluster={c} busy={active} onStarted={onStarted} />}
-          </Group>
-        </Alert>
-      )}
+      <StandbyBanner tenant={tenant} cluster={c} busy={active} onStarted={onStarted} mutate={mutate} />
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, lg: 7 }}>
           <Stack gap="lg">
