@@ -205,6 +205,46 @@ describe("the portal", { concurrency: false }, () => {
     await page.getByRole("button", { name: "Create cluster" }).click();
     await page.waitForURL(/\/clusters\/orders-copy$/);
     await page.locator('h1 [data-phase="ready"]').waitFor({ timeout: ROLLOUT_MS });
+
+    // A standby of orders: created through the form (it takes orders' version), read-only with
+    // a banner naming its source, then promoted through the confirmation into a normal cluster.
+    await page.goto(`${server.url}/t/acme/clusters/new`);
+    await page.getByRole("textbox", { name: /^Name/ }).fill("orders-dr");
+    await page.getByText("A standby of a cluster", { exact: true }).click();
+    await page.getByTestId("standby-explanation").waitFor();
+    await page.getByRole("combobox", { name: "Cluster to follow" }).click();
+    await page.getByRole("option", { name: "orders", exact: true }).click();
+    assert.equal(await page.getByRole("combobox", { name: "PostgreSQL version" }).isDisabled(), true, "a standby runs its source's version");
+    await page.getByRole("button", { name: "Create cluster" }).click();
+    await page.waitForURL(/\/clusters\/orders-dr$/);
+    const standbyBanner = page.getByTestId("standby-banner");
+    await standbyBanner.waitFor();
+    assert.match(await standbyBanner.textContent(), /Standby of orders · read-only/);
+    assert.equal(await standbyBanner.getByRole("link", { name: "orders", exact: true }).getAttribute("href"), "/t/acme/clusters/orders");
+    await page.locator('h1 [data-phase="ready"]').waitFor({ timeout: ROLLOUT_MS });
+    await page.locator('[data-testid="operation-timeline"][data-state="succeeded"]').getByText("Create orders-dr", { exact: true }).waitFor({ timeout: ROLLOUT_MS });
+    // What a standby refuses is off, with the reason.
+    const upgradeButton = page.getByRole("button", { name: "Upgrade PostgreSQL" });
+    assert.equal(await upgradeButton.isDisabled(), true, "no upgrade on a standby");
+    assert.match(await upgradeButton.getAttribute("title"), /Not on a standby/);
+    await shot(page, "06d-cluster-standby");
+    await standbyBanner.getByRole("button", { name: "Promote…" }).click();
+    const promoteDialog = page.getByRole("dialog", { name: "Promote orders-dr?" });
+    await promoteDialog.getByText("orders keeps running as a primary").waitFor();
+    await shot(page, "06d-promote-confirm", false);
+    await promoteDialog.getByRole("button", { name: "Promote to primary" }).click();
+    await page.getByRole("dialog").waitFor({ state: "detached" });
+    // orders still runs as a primary, so the API's answer warns to stop writes to it.
+    await page.getByTestId("operation-warning").getByText(/orders/).first().waitFor();
+    const promoted = page.locator('[data-testid="operation-timeline"][data-state="succeeded"]').getByText("Promote standby orders-dr", { exact: true });
+    const failedPromote = page.locator('[data-testid="operation-timeline"][data-state="failed"]');
+    await promoted.or(failedPromote).first().waitFor({ timeout: ROLLOUT_MS });
+    if ((await failedPromote.count()) > 0) assert.fail(`the promote failed: ${await failedPromote.getByRole("alert").textContent()}`);
+    await standbyBanner.waitFor({ state: "detached", timeout: ROLLOUT_MS });
+    await page.locator('h1 [data-phase="ready"]').waitFor({ timeout: ROLLOUT_MS });
+    await upgradeButton.and(page.locator(":enabled")).waitFor();
+    await shot(page, "06e-cluster-promoted");
+
     await page.goto(`${server.url}/t/acme/clusters/orders`);
     await page.locator('h1 [data-phase="ready"]').waitFor();
 

@@ -24,10 +24,17 @@ export function cluster(overrides: Partial<Cluster> = {}): Cluster {
       deletion_protection: false,
       suspended: false,
       source: null,
+      standby: null,
     },
     status: { phase: "ready", generation: 1, observed_generation: 1, ready_instances: 2, desired_instances: 2, primary_instance: "orders-1" },
     ...overrides,
   };
+}
+
+/** A standby named `name` following `source`, ready. */
+export function standby(source = "orders", name = "orders-dr"): Cluster {
+  const base = cluster();
+  return { ...base, id: "c2", name, spec: { ...base.spec, name, database: name, owner: name, standby: { source } } };
 }
 
 export function quota(overrides: Partial<Quota> = {}): Quota {

@@ -11,6 +11,7 @@ import { formatTime, relativeTime } from "../lib/time";
 import { formatBytes } from "../lib/quantity";
 import { BackupNowAction } from "./actions/BackupNowAction";
 import { RestoreAction } from "./actions/RestoreAction";
+import { standbySource } from "./standby";
 
 const SHOWN = 5;
 /** Repository backups listed, newest first. */
@@ -165,6 +166,11 @@ export function BackupsPanel({ tenant, cluster, mutate, busy, onStarted }: Props
           </Text>
         </div>
       </SimpleGrid>
+      {mutate && standbySource(cluster) && (
+        <Text size="sm" c="dimmed" mb="xs" data-testid="backups-standby">
+          A standby takes no backups and cannot be restored: it follows {standbySource(cluster)}. Its backups start once it is promoted.
+        </Text>
+      )}
       {mutate && (
         <Group gap="sm" mb="md">
           <BackupNowAction tenant={tenant} cluster={cluster} busy={busy} onStarted={onStarted} />

@@ -1,19 +1,44 @@
-// "Start from": an empty database, or a copy of another cluster of the tenant (its latest state
-// or a point in time within its recoverable window), restored from that cluster's backups.
+// "Start from": an empty database, a copy of another cluster of the tenant (its latest state or a
+// point in time within its recoverable window, restored from that cluster's backups), or a
+// standby of another cluster (a read-only copy that follows it by streaming replication until it
+// is promoted). A clone and a standby exclude each other; neither can start from a standby.
 import { SegmentedControl, Select, Stack, Text, TextInput } from "@mantine/core";
 import { useApi } from "../auth/AuthProvider";
 import { formatTime } from "../lib/time";
 import { fromLocalInput, toLocalInput } from "../lib/localTime";
+import type { Cluster } from "../api/client";
+import type { CreateForm } from "./presets";
+import { standbySources } from "./standby";
+
+/** Where a new cluster starts from, as the create form holds it; `version` follows a standby's source. */
+export type Start = Pick<CreateForm, "cloneFrom" | "cloneTime" | "standbyOf"> & { version?: number };
+
+type Mode = "empty" | "clone" | "standby";
 
 interface Props {
   tenant: string;
   source: string | null;
   time: string | null;
-  onChange: (source: string | null, time: string | null) => void;
+  standby: string | null;
+  onChange: (start: Start) => void;
   errors: Record<string, string>;
 }
 
-export function CloneSource({ tenant, source, time, onChange, errors }: Props) {
+/** Clusters a clone may copy: those with backups, not standbys (the API refuses to clone one). */
+export function cloneChoices(clusters: Cluster[]): string[] {
+  return standbySources(clusters)
+    .filter((c) => c.spec.backups.enabled)
+    .map((c) => c.name);
+}
+
+/** Clusters a standby may follow: not standbys themselves; suspended ones are shown but not offered. */
+export function standbyChoices(clusters: Cluster[]): { value: string; label: string; disabled?: boolean }[] {
+  return standbySources(clusters).map((c) =>
+    c.spec.suspended ? { value: c.name, label: `${c.name} (suspended)`, disabled: true } : { value: c.name, label: c.name },
+  );
+}
+
+export function CloneSource({ tenant, source, time, standby, onChange, errors }: Props) {
   const $api = useApi();
   const clusters = $api.useQuery("get", "/v1/tenants/{tenant}/clusters", { params: { path: { tenant }, query: { page_size: 500 } } });
   const backups = $api.useQuery(
@@ -23,27 +48,56 @@ export function CloneSource({ tenant, source, time, onChange, errors }: Props) {
     { enabled: !!source, retry: false },
   );
   const window = backups.data?.recoverable_window;
-  const choices = (clusters.data?.items ?? []).filter((c) => c.spec.backups.enabled).map((c) => c.name);
+  const all: Cluster[] = clusters.data?.items ?? [];
+  const clones = cloneChoices(all);
+  const followable = standbyChoices(all);
+  const mode: Mode = standby !== null ? "standby" : source !== null ? "clone" : "empty";
+  const versionOf = (name: string | null) => all.find((c) => c.name === name)?.spec.postgres_version;
+  const follow = (name: string) => onChange({ cloneFrom: null, cloneTime: null, standbyOf: name, version: versionOf(name) });
+
+  function choose(next: Mode) {
+    if (next === "empty") onChange({ cloneFrom: null, cloneTime: null, standbyOf: null });
+    if (next === "clone") onChange({ cloneFrom: clones[0] ?? "", cloneTime: null, standbyOf: null });
+    if (next === "standby") follow(followable.find((c) => !c.disabled)?.value ?? "");
+  }
 
   return (
     <Stack>
       <SegmentedControl
         aria-label="Start from"
-        value={source === null ? "empty" : "clone"}
-        onChange={(v) => onChange(v === "empty" ? null : (choices[0] ?? ""), null)}
+        value={mode}
+        onChange={(v) => choose(v as Mode)}
         data={[
           { value: "empty", label: "An empty database" },
           { value: "clone", label: "A copy of a cluster" },
+          { value: "standby", label: "A standby of a cluster" },
         ]}
       />
-      {source !== null && (
+      {mode === "standby" && (
+        <>
+          <Text size="sm" c="dimmed" data-testid="standby-explanation">
+            A read-only copy that follows the cluster by streaming replication. Promote it to take over.
+          </Text>
+          <Select
+            label="Cluster to follow"
+            description="The standby runs its PostgreSQL version; the cluster itself is not touched."
+            data={followable}
+            value={standby || null}
+            onChange={(v) => v && follow(v)}
+            allowDeselect={false}
+            error={errors["standby.source"] ?? errors.standby}
+            nothingFoundMessage="No cluster to follow"
+          />
+        </>
+      )}
+      {mode === "clone" && (
         <>
           <Select
             label="Cluster to copy"
             description="Its data is restored from its backups; the cluster itself is not touched."
-            data={choices}
+            data={clones}
             value={source || null}
-            onChange={(v) => onChange(v, null)}
+            onChange={(v) => onChange({ cloneFrom: v, cloneTime: null, standbyOf: null })}
             allowDeselect={false}
             error={errors["source.cluster"] ?? errors.source}
             nothingFoundMessage="No cluster with backups"
@@ -65,7 +119,7 @@ export function CloneSource({ tenant, source, time, onChange, errors }: Props) {
             min={window ? toLocalInput(window.earliest) : undefined}
             max={window ? toLocalInput(window.latest) : undefined}
             value={time ? toLocalInput(time) : ""}
-            onChange={(e) => onChange(source, fromLocalInput(e.currentTarget.value))}
+            onChange={(e) => onChange({ cloneFrom: source, cloneTime: fromLocalInput(e.currentTarget.value), standbyOf: null })}
             error={errors["source.target_time"]}
             w={280}
           />

@@ -10,12 +10,14 @@ import { CopyField } from "../components/CopyField";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Loading } from "../components/Loading";
 import { isProblem } from "../api/problem";
+import { standbySource } from "./standby";
 
 type Connection = Schemas["ConnectionOut"];
 
-function Endpoints({ connection }: { connection: Connection }) {
+function Endpoints({ connection, standby }: { connection: Connection; standby: boolean }) {
   const endpoints = [
-    { key: "primary", label: "Primary (read-write)", ep: connection.primary },
+    // A standby's primary replays its source's changes and accepts no writes until promoted.
+    { key: "primary", label: standby ? "Primary (read-only: standby)" : "Primary (read-write)", ep: connection.primary },
     { key: "replicas", label: "Replicas (read-only)", ep: connection.replicas },
     { key: "pooler", label: "Pooler (PgBouncer)", ep: connection.pooler },
   ].filter((e) => e.ep);
@@ -90,7 +92,7 @@ export function ConnectionPanel({ tenant, cluster, mayReveal }: { tenant: string
           TLS <b>{shown.sslmode}</b>
         </Text>
       </Group>
-      <Endpoints connection={shown} />
+      <Endpoints connection={shown} standby={!!standbySource(cluster)} />
       {revealed?.password && (
         <div>
           <Text size="sm" fw={500} mb={4}>

@@ -10,6 +10,7 @@ import { isProblem } from "../api/problem";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Loading } from "../components/Loading";
 import { useInvalidateAll } from "./actions/usePostAction";
+import { standbySource } from "./standby";
 
 type ExtensionList = Schemas["ExtensionList"];
 type AllowedExtension = Schemas["AllowedExtension"];
@@ -106,6 +107,10 @@ export function ExtensionsPanel({ tenant, cluster, mutate, busy, onStarted }: Pr
   const choices = list.data ? enableable(list.data) : [];
   const chosenExtension = choices.find((c) => c.name === chosen) ?? null;
   const unavailable = extensionsUnavailable(list.error, cluster.name);
+  // A standby replays its source's catalog, extensions included: they change there.
+  const source = standbySource(cluster);
+  const locked = busy || source !== null;
+  const refused = source ? `Not on a standby: extensions come from ${source}.` : undefined;
 
   async function enableChosen() {
     if (!chosenExtension) return;
@@ -194,7 +199,8 @@ export function ExtensionsPanel({ tenant, cluster, mutate, busy, onStarted }: Pr
                               disable.reset();
                               setDisabling(ext.name);
                             }}
-                            disabled={busy}
+                            disabled={locked}
+                            title={refused}
                             aria-label={`Disable extension ${ext.name}`}
                           >
                             Disable
@@ -207,6 +213,11 @@ export function ExtensionsPanel({ tenant, cluster, mutate, busy, onStarted }: Pr
               ))}
             </Table.Tbody>
           </Table>
+          {mutate && source && (
+            <Text size="sm" c="dimmed" data-testid="extensions-standby">
+              Extensions follow {source} by replication: enable or disable them there, or promote this standby first.
+            </Text>
+          )}
           {mutate &&
             (choices.length === 0 ? (
               <Text size="sm" c="dimmed">
@@ -243,7 +254,8 @@ export function ExtensionsPanel({ tenant, cluster, mutate, busy, onStarted }: Pr
                     leftSection={<IconPuzzle size={16} aria-hidden />}
                     onClick={enableChosen}
                     loading={enable.isPending}
-                    disabled={!chosenExtension || busy}
+                    disabled={!chosenExtension || locked}
+                    title={refused}
                   >
                     Enable
                   </Button>

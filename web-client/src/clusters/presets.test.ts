@@ -23,6 +23,14 @@ describe("the create form", () => {
     });
   });
 
+  it("follows another cluster as a standby, with its version and never as a clone", () => {
+    const request = toRequest({ ...initialForm(), name: "orders-dr", standbyOf: "orders", cloneFrom: "orders" });
+    expect(request.standby).toEqual({ source: "orders" });
+    expect(request).not.toHaveProperty("source");
+    expect(request).not.toHaveProperty("postgres_version");
+    expect(toRequest(initialForm())).not.toHaveProperty("standby");
+  });
+
   it("recognises a preset by its sizes and anything else as custom", () => {
     expect(presetOf(PRESETS.medium)).toBe("medium");
     expect(presetOf({ ...PRESETS.medium, cpu: "3" })).toBe("custom");

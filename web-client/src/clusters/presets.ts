@@ -34,6 +34,8 @@ export interface CreateForm extends Size {
   cloneFrom: string | null;
   /** Point in time of the clone, as an RFC 3339 instant (null: the source's latest state). */
   cloneTime: string | null;
+  /** Create a standby following this cluster of the tenant (null: not a standby). Exclusive with a clone. */
+  standbyOf: string | null;
 }
 
 export function initialForm(): CreateForm {
@@ -51,6 +53,7 @@ export function initialForm(): CreateForm {
     deletionProtection: false,
     cloneFrom: null,
     cloneTime: null,
+    standbyOf: null,
   };
 }
 
@@ -63,15 +66,18 @@ export function presetOf(size: Size): PresetName {
 }
 
 export function toRequest(form: CreateForm): ClusterRequest {
+  const standby = form.standbyOf;
   return {
     name: form.name.trim(),
-    postgres_version: form.version,
+    // A standby runs its source's version, which the API fills in (another one is refused). An
+    // unchosen source is sent as "" so the API names the missing field rather than creating a primary.
+    ...(standby !== null ? { standby: { source: standby } } : { postgres_version: form.version }),
     instances: form.ha ? form.haInstances : 1,
     resources: { cpu: form.cpu.trim(), memory: form.memory.trim() },
     storage: { size: form.storage.trim() },
     backups: form.backups ? { enabled: true, retention_full: form.retentionFull } : { enabled: false },
     pooler: { enabled: form.pooler, replicas: form.poolerReplicas },
     deletion_protection: form.deletionProtection,
-    ...(form.cloneFrom ? { source: { cluster: form.cloneFrom, ...(form.cloneTime ? { target_time: form.cloneTime } : {}) } } : {}),
+    ...(form.cloneFrom && standby === null ? { source: { cluster: form.cloneFrom, ...(form.cloneTime ? { target_time: form.cloneTime } : {}) } } : {}),
   };
 }

@@ -50,4 +50,8 @@ describe("the operation timeline", () => {
     expect(operationTitle(operation({ kind: "minor_upgrade" }))).toBe("Minor version upgrade of orders");
     expect(operationTitle(operation({ kind: "upgrade" }))).toBe("Upgrade orders");
   });
+
+  it("names a standby's promotion", () => {
+    expect(operationTitle(operation({ kind: "promote", cluster: "orders-dr" }))).toBe("Promote standby orders-dr");
+  });
 });

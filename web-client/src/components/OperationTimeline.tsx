@@ -35,6 +35,7 @@ const KIND_LABELS: Record<string, string> = {
   switchover: "Switchover of",
   extension: "Extension change in",
   minor_upgrade: "Minor version upgrade of",
+  promote: "Promote standby",
 };
 
 /** "Update", "Backup", "Rotate password": an operation kind for people. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { screen, waitFor } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { ClusterDetail } from "./ClusterDetail";
 import { type Answer, fakeApi, json, me, problem, renderAt } from "../../test/render";
-import { cluster, operation } from "../../test/fixtures";
+import { cluster, operation, standby } from "../../test/fixtures";
 
 const at = { path: "/t/acme/clusters/orders", pattern: "/t/:tenant/clusters/:cluster" };
 const connection = {
@@ -254,5 +254,100 @@ describe("the cluster page", () => {
     expect(await screen.findByText(/already runs the newest approved image/)).toBeInTheDocument();
     const post = seen.find((r) => r.method === "POST" && r.url.endsWith("/upgrade"))!;
     expect(await post.json()).toEqual({});
+  });
+
+  describe("of a standby", () => {
+    const dr = { path: "/t/acme/clusters/orders-dr", pattern: "/t/:tenant/clusters/:cluster" };
+    const WARNING = "orders is still running as a primary: stop writes to it before pointing clients at orders-dr.";
+
+    function standbyApi(role: string, overrides: Record<string, Answer> = {}) {
+      return fakeApi({
+        "GET /v1/me": me(role),
+        "GET /v1/tenants/acme/clusters/orders-dr": standby("orders"),
+        "GET /v1/tenants/acme/operations": { items: [operation({ kind: "create", cluster: "orders-dr", state: "succeeded" })] },
+        "GET /v1/tenants/acme/clusters/orders-dr/connection": { ...connection, database: "orders-dr", user: "orders-dr" },
+        "GET /v1/tenants/acme/clusters/orders-dr/backups": { overdue: false, last_successful_backup_at: null, recoverable_window: null, items: [] },
+        "GET /v1/tenants/acme/clusters/orders-dr/databases/orders-dr/extensions": extensions,
+        "POST /v1/tenants/acme/clusters/orders-dr/promote": () =>
+          json(operation({ kind: "promote", cluster: "orders-dr", state: "pending", warning: WARNING }), 202),
+        ...overrides,
+      });
+    }
+
+    it("says what it follows, read-only, with a link to the source", async () => {
+      standbyApi("viewer");
+      renderAt(<ClusterDetail />, dr);
+      const banner = await screen.findByTestId("standby-banner");
+      expect(banner).toHaveTextContent("Standby of orders · read-only");
+      expect(within(banner).getByRole("link", { name: "orders" })).toHaveAttribute("href", "/t/acme/clusters/orders");
+      // Its primary replays orders' changes: no "read-write" on its connection string.
+      expect(await screen.findByLabelText("Primary (read-only: standby) connection string")).toBeInTheDocument();
+    });
+
+    it("shows a viewer the badge but no Promote", async () => {
+      standbyApi("viewer");
+      renderAt(<ClusterDetail />, dr);
+      expect(await screen.findByTestId("standby-banner")).toBeInTheDocument();
+      expect(screen.queryByRole("button", { name: /Promote/ })).not.toBeInTheDocument();
+    });
+
+    it("promotes only after a confirmation that says to stop writes to the source, then shows the API's warning", async () => {
+      const seen = standbyApi("developer");
+      renderAt(<ClusterDetail />, dr);
+      const user = userEvent.setup();
+      await user.click(await screen.findByRole("button", { name: "Promote…" }));
+      const dialog = await screen.findByRole("dialog", { name: "Promote orders-dr?" });
+      expect(dialog).toHaveTextContent("stops following orders");
+      expect(dialog).toHaveTextContent("orders keeps running as a primary");
+      expect(dialog).toHaveTextContent(/Stop writes to orders \(suspend or delete it\) before you point clients at orders-dr/);
+      expect(seen.some((r) => r.method === "POST")).toBe(false);
+      await user.click(within(dialog).getByRole("button", { name: "Promote to primary" }));
+      await waitFor(() => expect(seen.some((r) => r.method === "POST" && r.url.endsWith("/clusters/orders-dr/promote"))).toBe(true));
+      expect(await seen.find((r) => r.url.endsWith("/promote"))!.json()).toEqual({});
+      expect(await screen.findByTestId("operation-warning")).toHaveTextContent(WARNING);
+      await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    });
+
+    it("shows why the API refuses to promote", async () => {
+      standbyApi("developer", {
+        "POST /v1/tenants/acme/clusters/orders-dr/promote": () => problem(409, "orders-dr is not ready yet"),
+      });
+      renderAt(<ClusterDetail />, dr);
+      const user = userEvent.setup();
+      await user.click(await screen.findByRole("button", { name: "Promote…" }));
+      await user.click(await screen.findByRole("button", { name: "Promote to primary" }));
+      const dialog = screen.getByRole("dialog", { name: "Promote orders-dr?" });
+      expect(await within(dialog).findByText("orders-dr is not ready yet")).toBeInTheDocument();
+      expect(within(dialog).getByText("Not promoted")).toBeInTheDocument();
+    });
+
+    it("disables what the API refuses on a standby, saying why", async () => {
+      standbyApi("developer");
+      renderAt(<ClusterDetail />, dr);
+      const refused = ["Back up now", "Restore…", "Upgrade PostgreSQL", "Rotate password", "Switchover", "Clone", "Disable extension vector", "Enable"];
+      for (const name of refused) {
+        const button = await screen.findByRole("button", { name });
+        expect(button, name).toBeDisabled();
+        expect(button.getAttribute("title"), name).toMatch(/Not on a standby/);
+      }
+      // Clone is a plain button here, not a link to the create form.
+      expect(screen.queryByRole("link", { name: "Clone" })).not.toBeInTheDocument();
+      // What a standby allows stays available.
+      for (const name of [/Scale/, /Parameters/, /^Suspend$/, /^Delete$/]) {
+        expect(screen.getByRole("button", { name })).toBeEnabled();
+      }
+      expect(screen.getByTestId("standby-actions")).toHaveTextContent("once it is promoted");
+      expect(screen.getByTestId("backups-standby")).toHaveTextContent("follows orders");
+      expect(screen.getByTestId("extensions-standby")).toHaveTextContent("Extensions follow orders");
+    });
+
+    it("offers no Promote on a cluster that is not a standby", async () => {
+      api("developer");
+      renderAt(<ClusterDetail />, at);
+      expect(await screen.findByRole("button", { name: /Scale/ })).toBeEnabled();
+      expect(screen.queryByTestId("standby-banner")).not.toBeInTheDocument();
+      expect(screen.queryByRole("button", { name: /Promote/ })).not.toBeInTheDocument();
+      expect(screen.getByRole("link", { name: "Clone" })).toBeInTheDocument();
+    });
   });
 });

@@ -1,5 +1,6 @@
 // One cluster: its state, how to connect, what is happening to it (operation timeline), and
 // the day-2 actions the person's role allows. Everything refreshes while something changes.
+// A standby says so at the top, with the cluster it follows and (for who may) Promote.
 import { Alert, Anchor, Badge, Button, Card, Grid, Group, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { useState } from "react";
 import { Link, useParams } from "react-router";
@@ -22,6 +23,8 @@ import { CancelOperationButton } from "../clusters/CancelOperationButton";
 import { BackupsPanel } from "../clusters/BackupsPanel";
 import { RolesPanel } from "../clusters/RolesPanel";
 import { ExtensionsPanel } from "../clusters/ExtensionsPanel";
+import { StandbyBanner } from "../clusters/StandbyBanner";
+import { standbySource } from "../clusters/standby";
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -75,6 +78,9 @@ export function ClusterDetail() {
   const $api = useApi();
   const role = useRole(tenant);
   const [started, setStarted] = useState<Operation | null>(null);
+  // What the API asked the person to do after an operation it accepted (a promote's "stop writes
+  // to the source"): shown until dismissed, since it outlives the operation.
+  const [warning, setWarning] = useState<string | null>(null);
   const ops = $api.useQuery(
     "get",
     "/v1/tenants/{tenant}/operations",
@@ -94,6 +100,7 @@ export function ClusterDetail() {
   useOperationNotices(ops.data?.items);
   const onStarted = (op: Operation) => {
     setStarted(op);
+    setWarning(op.warning ?? null);
     notifications.show({
       color: "blue",
       title: `${operationTitle(op)} started`,
@@ -126,6 +133,7 @@ export function ClusterDetail() {
   const c = cluster.data;
   const latest = ops.data?.items[0];
   const mutate = can(role, "manage_clusters");
+  const source = standbySource(c);
   return (
     <>
       <PageHeader
@@ -134,6 +142,11 @@ export function ClusterDetail() {
             {c.name}
             <StatusBadge phase={c.status.phase} label={c.name} />
             {c.spec.suspended && <Badge color="gray">suspended</Badge>}
+            {source && (
+              <Badge color="violet" variant="light">
+                standby
+              </Badge>
+            )}
           </Group>
         }
         description={c.status.message ?? `PostgreSQL ${c.spec.postgres_version} in ${tenant}`}
@@ -143,6 +156,21 @@ export function ClusterDetail() {
           </Button>
         }
       />
+      {warning && (
+        <Alert
+          color="orange"
+          title="Before you move clients"
+          mb="lg"
+          role="alert"
+          withCloseButton
+          closeButtonLabel="Dismiss"
+          onClose={() => setWarning(null)}
+          data-testid="operation-warning"
+        >
+          {warning}
+        </Alert>
+      )}
+      <StandbyBanner tenant={tenant} cluster={c} busy={active} onStarted={onStarted} mutate={mutate} />
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, lg: 7 }}>
           <Stack gap="lg">
@@ -178,6 +206,12 @@ export function ClusterDetail() {
                 {active && (
                   <Text size="sm" c="dimmed" mb="sm">
                     Changes are possible again when the running operation ends.
+                  </Text>
+                )}
+                {source && (
+                  <Text size="sm" c="dimmed" mb="sm" data-testid="standby-actions">
+                    A standby follows {source} read-only: password rotation, switchover, upgrades and clones are possible
+                    once it is promoted.
                   </Text>
                 )}
                 <ClusterActions tenant={tenant} cluster={c} busy={active} onStarted={onStarted} />

@@ -3,7 +3,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Clusters, filterClusters } from "./Clusters";
 import { fakeApi, me, renderAt } from "../../test/render";
-import { cluster } from "../../test/fixtures";
+import { cluster, standby } from "../../test/fixtures";
 
 const at = { path: "/t/acme/clusters", pattern: "/t/:tenant/clusters" };
 const status = (phase: string) => ({ ...cluster().status, phase });
@@ -46,5 +46,12 @@ describe("the clusters list", () => {
     await userEvent.type(screen.getByRole("textbox", { name: /Search clusters/ }), "bill");
     expect(screen.queryByTestId("cluster-row-orders")).not.toBeInTheDocument();
     expect(await screen.findByRole("link", { name: /New cluster/ })).toBeInTheDocument();
+  });
+
+  it("marks a standby with the cluster it follows", async () => {
+    fakeApi({ "GET /v1/me": me("viewer"), "GET /v1/tenants/acme/clusters": { items: [cluster(), standby("orders", "orders-dr")] } });
+    renderAt(<Clusters />, at);
+    expect(await screen.findByTestId("cluster-row-orders-dr")).toHaveTextContent("standby of orders");
+    expect(screen.getByTestId("cluster-row-orders")).not.toHaveTextContent("standby");
   });
 });

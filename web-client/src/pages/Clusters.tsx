@@ -1,6 +1,6 @@
 // The tenant's clusters with live status: the list refreshes every few seconds in place, and
 // can be narrowed by name and by phase.
-import { Anchor, Button, Card, Group, Select, Table, Text, TextInput } from "@mantine/core";
+import { Anchor, Badge, Button, Card, Group, Select, Table, Text, TextInput } from "@mantine/core";
 import { IconPlus, IconSearch } from "@tabler/icons-react";
 import { useMemo, useState } from "react";
 import { Link, useParams } from "react-router";
@@ -12,6 +12,7 @@ import { StatusBadge } from "../components/StatusBadge";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Loading } from "../components/Loading";
 import type { Cluster } from "../api/client";
+import { standbySource } from "../clusters/standby";
 
 /** How often the list asks for fresh status (ms). */
 export const CLUSTER_POLL_MS = 3_000;
@@ -103,6 +104,11 @@ export function Clusters() {
                       <Anchor component={Link} to={`/t/${tenant}/clusters/${c.name}`} fw={600}>
                         {c.name}
                       </Anchor>
+                      {standbySource(c) && (
+                        <Badge size="xs" variant="light" color="violet" ml={6}>
+                          standby of {standbySource(c)}
+                        </Badge>
+                      )}
                     </Table.Td>
                     <Table.Td>
                       <StatusBadge phase={c.status.phase} label={c.name} />

@@ -3,7 +3,7 @@ import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { CreateCluster } from "./CreateCluster";
 import { fakeApi, json, me, problem, renderAt } from "../../test/render";
-import { cluster, operation, quota } from "../../test/fixtures";
+import { cluster, operation, quota, standby } from "../../test/fixtures";
 
 const at = { path: "/t/acme/clusters/new", pattern: "/t/:tenant/clusters/new" };
 
@@ -78,5 +78,70 @@ describe("the create-cluster form", () => {
     await user.click(screen.getByRole("button", { name: "Create cluster" }));
     await waitFor(() => expect(seen.some((r) => r.method === "POST")).toBe(true));
     expect(await seen.find((r) => r.method === "POST")!.json()).toMatchObject({ name: "orders-copy", source: { cluster: "orders" } });
+  });
+
+  it("creates a standby of another cluster with that cluster's version, and no clone", async () => {
+    const orders = cluster({ spec: { ...cluster().spec, postgres_version: 16 } });
+    const seen = fakeApi({
+      "GET /v1/me": me("developer"),
+      "GET /v1/tenants/acme/quota": quota(),
+      "GET /v1/tenants/acme/clusters": { items: [orders, standby("orders", "orders-dr")] },
+      "POST /v1/tenants/acme/clusters": () => json(operation({ cluster: "orders-dr2" }), 202),
+    });
+    renderAt(<CreateCluster />, at);
+    const user = userEvent.setup();
+    await user.type(screen.getByRole("textbox", { name: /^Name/ }), "orders-dr2");
+    await user.click(screen.getByRole("radio", { name: "A copy of a cluster" }));
+    await user.click(screen.getByRole("radio", { name: "A standby of a cluster" }));
+    expect(screen.getByTestId("standby-explanation")).toHaveTextContent(/read-only copy that follows the cluster by streaming replication/i);
+    // The clone's inputs are gone; the first cluster it may follow is chosen, with its version.
+    expect(screen.queryByRole("combobox", { name: /Cluster to copy/ })).not.toBeInTheDocument();
+    const follow = await screen.findByRole("combobox", { name: /Cluster to follow/ });
+    await waitFor(() => expect(follow).toHaveValue("orders"));
+    const version = screen.getByRole("combobox", { name: /PostgreSQL version/ });
+    expect(version).toHaveValue("PostgreSQL 16");
+    expect(version).toBeDisabled();
+    // A standby cannot follow a standby.
+    await user.click(follow);
+    expect(await screen.findByRole("option", { name: "orders", hidden: true })).toBeInTheDocument();
+    expect(screen.queryByRole("option", { name: "orders-dr", hidden: true })).not.toBeInTheDocument();
+    await user.click(screen.getByRole("option", { name: "orders", hidden: true }));
+    await user.click(screen.getByRole("button", { name: "Create cluster" }));
+    await waitFor(() => expect(seen.some((r) => r.method === "POST")).toBe(true));
+    const body = await seen.find((r) => r.method === "POST")!.json();
+    expect(body).toMatchObject({ name: "orders-dr2", standby: { source: "orders" } });
+    expect(body).not.toHaveProperty("source");
+    expect(body).not.toHaveProperty("postgres_version");
+  });
+
+  it("shows why the API refuses a standby next to the cluster it follows", async () => {
+    fakeApi({
+      "GET /v1/me": me("developer"),
+      "GET /v1/tenants/acme/quota": quota(),
+      "GET /v1/tenants/acme/clusters": { items: [cluster()] },
+      "POST /v1/tenants/acme/clusters": () => problem(422, "1 field is invalid", [{ field: "standby.source", message: "orders is itself a standby" }]),
+    });
+    renderAt(<CreateCluster />, at);
+    const user = userEvent.setup();
+    await user.type(screen.getByRole("textbox", { name: /^Name/ }), "orders-dr");
+    await user.click(screen.getByRole("radio", { name: "A standby of a cluster" }));
+    await waitFor(() => expect(screen.getByRole("combobox", { name: /Cluster to follow/ })).toHaveValue("orders"));
+    await user.click(screen.getByRole("button", { name: "Create cluster" }));
+    await waitFor(() => expect(screen.getByRole("combobox", { name: /Cluster to follow/ })).toHaveAccessibleDescription(/is itself a standby/));
+  });
+
+  it("offers no standby as a cluster to copy", async () => {
+    fakeApi({
+      "GET /v1/me": me("developer"),
+      "GET /v1/tenants/acme/quota": quota(),
+      "GET /v1/tenants/acme/clusters": { items: [cluster(), standby("orders", "orders-dr")] },
+      "GET /v1/tenants/acme/clusters/orders/backups": { overdue: false, items: [], recoverable_window: null },
+    });
+    renderAt(<CreateCluster />, at);
+    const user = userEvent.setup();
+    await user.click(screen.getByRole("radio", { name: "A copy of a cluster" }));
+    await user.click(await screen.findByRole("combobox", { name: /Cluster to copy/ }));
+    expect(await screen.findByRole("option", { name: "orders", hidden: true })).toBeInTheDocument();
+    expect(screen.queryByRole("option", { name: "orders-dr", hidden: true })).not.toBeInTheDocument();
   });
 });

@@ -1,4 +1,5 @@
-// The create-cluster form: presets, HA, version, storage, backups and pooler; the quota headroom
+// The create-cluster form: presets, HA, version, where it starts from (empty, a clone or a
+// standby of another cluster), storage, backups and pooler; the quota headroom
 // this request leaves, shown before submitting; the API's field errors next to their fields.
 import {
   Alert,
@@ -44,6 +45,8 @@ const FORM_FIELDS = [
   "source",
   "source.cluster",
   "source.target_time",
+  "standby",
+  "standby.source",
 ];
 
 export function CreateCluster() {
@@ -117,10 +120,12 @@ export function CreateCluster() {
                   />
                   <Select
                     label="PostgreSQL version"
+                    description={form.standbyOf !== null ? "A standby runs the version of the cluster it follows." : undefined}
                     data={VERSIONS.map((v) => ({ value: String(v), label: `PostgreSQL ${v}` }))}
                     value={String(form.version)}
                     onChange={(v) => v && set("version", Number(v))}
                     allowDeselect={false}
+                    disabled={form.standbyOf !== null}
                     error={errors.postgres_version}
                   />
                 </Stack>
@@ -133,7 +138,8 @@ export function CreateCluster() {
                   tenant={tenant}
                   source={form.cloneFrom}
                   time={form.cloneTime}
-                  onChange={(cloneFrom, cloneTime) => setForm((f) => ({ ...f, cloneFrom, cloneTime }))}
+                  standby={form.standbyOf}
+                  onChange={({ version, ...start }) => setForm((f) => ({ ...f, ...start, version: version ?? f.version }))}
                   errors={errors}
                 />
               </Card>

@@ -7,6 +7,7 @@ import { ErrorAlert } from "../../components/ErrorAlert";
 import type { Schemas } from "../../api/client";
 import type { ActionProps } from "./types";
 import { useBackupNow } from "./usePostAction";
+import { standbyRefusal } from "../standby";
 
 type BackupType = Schemas["BackupType"];
 
@@ -20,6 +21,7 @@ export function BackupNowAction({ tenant, cluster, onStarted, busy }: ActionProp
   const [opened, { open, close }] = useDisclosure(false);
   const [type, setType] = useState<BackupType>("full");
   const backup = useBackupNow();
+  const refused = standbyRefusal(cluster);
 
   async function start() {
     try {
@@ -39,7 +41,8 @@ export function BackupNowAction({ tenant, cluster, onStarted, busy }: ActionProp
           backup.reset();
           open();
         }}
-        disabled={busy || !cluster.spec.backups.enabled || cluster.spec.suspended}
+        disabled={busy || !cluster.spec.backups.enabled || cluster.spec.suspended || !!refused}
+        title={refused ?? undefined}
       >
         Back up now
       </Button>

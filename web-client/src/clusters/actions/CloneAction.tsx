@@ -4,9 +4,19 @@ import { Button } from "@mantine/core";
 import { IconCopy } from "@tabler/icons-react";
 import { Link } from "react-router";
 import type { ActionProps } from "./types";
+import { standbyRefusal } from "../standby";
 
 export function CloneAction({ tenant, cluster }: ActionProps) {
   if (!cluster.spec.backups.enabled) return null;
+  // A standby has no backups of its own to copy: a button that says so, not a link.
+  const refused = standbyRefusal(cluster);
+  if (refused) {
+    return (
+      <Button variant="default" leftSection={<IconCopy size={16} aria-hidden />} disabled title={refused}>
+        Clone
+      </Button>
+    );
+  }
   return (
     <Button
       component={Link}

@@ -11,6 +11,7 @@ import { formatTime } from "../../lib/time";
 import { fromLocalInput, toLocalInput } from "../../lib/localTime";
 import type { ActionProps } from "./types";
 import { useRestore } from "./usePostAction";
+import { standbyRefusal } from "../standby";
 
 type Window = Schemas["RecoverableWindow"];
 
@@ -20,6 +21,7 @@ export function RestoreAction({ tenant, cluster, onStarted, busy, recoverable }:
   const [time, setTime] = useState("");
   const [typed, setTyped] = useState("");
   const restore = useRestore();
+  const refused = standbyRefusal(cluster);
   const errors = fieldErrors(restore.error);
   const target = mode === "time" ? fromLocalInput(time) : null;
 
@@ -46,8 +48,8 @@ export function RestoreAction({ tenant, cluster, onStarted, busy, recoverable }:
           restore.reset();
           open();
         }}
-        disabled={busy || !recoverable}
-        title={recoverable ? undefined : "A restore needs a full backup first"}
+        disabled={busy || !recoverable || !!refused}
+        title={refused ?? (recoverable ? undefined : "A restore needs a full backup first")}
       >
         Restore…
       </Button>

@@ -9,6 +9,7 @@ import { useApi } from "../../auth/AuthProvider";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { fieldErrors } from "../../api/problem";
 import type { ActionProps } from "./types";
+import { standbyRefusal } from "../standby";
 
 export function RotatePasswordAction({ tenant, cluster, onStarted, busy }: ActionProps) {
   const [opened, { open, close }] = useDisclosure(false);
@@ -30,6 +31,7 @@ export function RotatePasswordAction({ tenant, cluster, onStarted, busy }: Actio
   }
 
   const errors = fieldErrors(rotate.error);
+  const refused = standbyRefusal(cluster);
   return (
     <>
       <Button
@@ -40,7 +42,8 @@ export function RotatePasswordAction({ tenant, cluster, onStarted, busy }: Actio
           rotate.reset();
           open();
         }}
-        disabled={busy || cluster.spec.suspended}
+        disabled={busy || cluster.spec.suspended || !!refused}
+        title={refused ?? undefined}
       >
         Rotate password
       </Button>

@@ -8,12 +8,14 @@ import { ErrorAlert } from "../../components/ErrorAlert";
 import { fieldErrors } from "../../api/problem";
 import type { ActionProps } from "./types";
 import { useSwitchover } from "./usePostAction";
+import { standbyRefusal } from "../standby";
 
 export function SwitchoverAction({ tenant, cluster, onStarted, busy }: ActionProps) {
   const [opened, { open, close }] = useDisclosure(false);
   const [target, setTarget] = useState("");
   const switchover = useSwitchover();
   const errors = fieldErrors(switchover.error);
+  const refused = standbyRefusal(cluster);
   if (cluster.spec.instances < 2) return null;
 
   async function confirm() {
@@ -36,7 +38,8 @@ export function SwitchoverAction({ tenant, cluster, onStarted, busy }: ActionPro
           switchover.reset();
           open();
         }}
-        disabled={busy || cluster.spec.suspended}
+        disabled={busy || cluster.spec.suspended || !!refused}
+        title={refused ?? undefined}
       >
         Switchover
       </Button>

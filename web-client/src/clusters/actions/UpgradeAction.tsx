@@ -9,6 +9,7 @@ import { ErrorAlert } from "../../components/ErrorAlert";
 import { fieldErrors } from "../../api/problem";
 import type { ActionProps } from "./types";
 import { useUpgrade } from "./usePostAction";
+import { standbyRefusal } from "../standby";
 
 /** Newest PostgreSQL major version the API accepts. */
 export const NEWEST_POSTGRES_VERSION = 18;
@@ -44,6 +45,7 @@ export function UpgradeAction({ tenant, cluster, onStarted, busy }: ActionProps)
   const errors = fieldErrors(upgrade.error);
   const minor = version === MINOR;
   const image = cluster.status.postgres_image;
+  const refused = standbyRefusal(cluster);
 
   async function confirm() {
     try {
@@ -65,7 +67,8 @@ export function UpgradeAction({ tenant, cluster, onStarted, busy }: ActionProps)
           upgrade.reset();
           open();
         }}
-        disabled={busy || cluster.spec.suspended}
+        disabled={busy || cluster.spec.suspended || !!refused}
+        title={refused ?? undefined}
       >
         Upgrade PostgreSQL
       </Button>

@@ -22,3 +22,7 @@ export function useSwitchover() {
 export function useUpgrade() {
   return useApi().useMutation("post", "/v1/tenants/{tenant}/clusters/{cluster}/upgrade", { onSettled: useInvalidateAll() });
 }
+
+export function usePromote() {
+  return useApi().useMutation("post", "/v1/tenants/{tenant}/clusters/{cluster}/promote", { onSettled: useInvalidateAll() });
+}
