@@ -11,7 +11,7 @@ use super::operations::OperationOut;
 use super::principal::{Principal, TenantAccess};
 use crate::app::AppState;
 use crate::domain::cluster::ClusterSpec;
-use crate::platform::{ClusterAction, ClusterTarget, TenantTarget};
+use crate::platform::{ClusterAction, ClusterTarget};
 use crate::store::{self, clusters::ClusterRow};
 
 /// Phases in which a cluster runs and can take a day-2 action.
@@ -42,6 +42,19 @@ pub async fn queue_action(
     action: ClusterAction,
     check: impl FnOnce(&ClusterSpec, &ClusterRow) -> ApiResult<()>,
 ) -> ApiResult<Response> {
+    let operation = queue_action_operation(state, principal, access, name, action, check).await?;
+    Ok(accepted(&access.tenant.name, operation))
+}
+
+/// [`queue_action`] returning the queued operation, for endpoints that add to the answer.
+pub async fn queue_action_operation(
+    state: &AppState,
+    principal: &Principal,
+    access: &TenantAccess,
+    name: &str,
+    action: ClusterAction,
+    check: impl FnOnce(&ClusterSpec, &ClusterRow) -> ApiResult<()>,
+) -> ApiResult<OperationOut> {
     require_platform_support(state, &action)?;
     let params = serde_json::to_value(&action).map_err(ApiError::internal)?;
     let mut tx = store::begin(&state.db).await?;
@@ -50,6 +63,7 @@ pub async fn queue_action(
         .ok_or_else(|| ApiError::not_found(format!("cluster `{name}`")))?;
     let spec: ClusterSpec =
         serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
+    refuse_on_standby(&spec, &action)?;
     check(&spec, &row)?;
     if let Some(active) = store::operations::active_for_cluster(&mut *tx, row.id).await? {
         return Err(busy(active));
@@ -65,26 +79,30 @@ pub async fn queue_action(
     )
     .await?;
     tx.commit().await.map_err(store::StoreError::from)?;
-    Ok(accepted(&access.tenant.name, OperationOut::from(operation)))
+    Ok(OperationOut::from(operation))
+}
+
+/// 409 for what a standby cannot do while it is read-only and follows its source: everything
+/// but its promotion (backups, restores, upgrades, extensions, passwords and switchovers all
+/// write, or belong to the source's primary).
+fn refuse_on_standby(spec: &ClusterSpec, action: &ClusterAction) -> ApiResult<()> {
+    match &spec.standby {
+        Some(standby) if *action != ClusterAction::Promote => Err(ApiError::conflict(format!(
+            "cluster `{}` is a standby of `{}`: it is read-only and follows `{}` until it is promoted (POST .../promote), so it cannot take a `{}` operation",
+            spec.name,
+            standby.source,
+            standby.source,
+            action.kind()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The desired state the platform needs to look inside the cluster.
 pub async fn platform_target(
     state: &AppState,
-    access: &TenantAccess,
     row: &ClusterRow,
     spec: ClusterSpec,
 ) -> ApiResult<ClusterTarget> {
-    let (quota, _) = store::quotas::get(&state.db, access.tenant.id).await?;
-    Ok(ClusterTarget {
-        tenant: TenantTarget {
-            tenant_id: access.tenant.id,
-            tenant_name: access.tenant.name.clone(),
-            quota,
-        },
-        cluster_id: row.id,
-        generation: row.generation,
-        spec,
-        image: row.postgres_image.clone(),
-    })
+    Ok(store::targets::cluster_target(&state.db, row, spec).await?)
 }

@@ -15,7 +15,7 @@ use super::clusters::find_cluster;
 use super::error::{ApiError, ApiResult, Problem};
 use super::extract::{ApiJson, ApiPath};
 use super::operations::OperationOut;
-use super::principal::{Principal, TenantAccess, tenant_access};
+use super::principal::{Principal, tenant_access};
 use crate::app::AppState;
 use crate::domain::cluster::ClusterSpec;
 use crate::domain::cluster::backup_health::{BackupHealth, backup_health};
@@ -88,17 +88,16 @@ pub enum WindowSource {
 /// `Ok(None)` when there is nothing to read, `Err` with the reason when reading failed.
 async fn read_repository(
     state: &AppState,
-    access: &TenantAccess,
     row: &ClusterRow,
     spec: &ClusterSpec,
 ) -> ApiResult<Result<Option<RepositoryReport>, String>> {
     let Some(platform) = state.platform.clone() else {
         return Ok(Ok(None));
     };
-    if !spec.backups.enabled || require_running(spec, row, "reading backups").is_err() {
+    if !spec.takes_backups() || require_running(spec, row, "reading backups").is_err() {
         return Ok(Ok(None));
     }
-    let target = platform_target(state, access, row, spec.clone()).await?;
+    let target = platform_target(state, row, spec.clone()).await?;
     Ok(match platform.backup_repository(&target).await {
         Ok(Some(output)) => parse_info(&output).map(Some),
         Ok(None) => Ok(None),
@@ -144,11 +143,10 @@ async fn list_backups(
         .max();
     let now = Utc::now();
     let health = backup_health(&spec, cluster.created_at, last_success, &fulls, now);
-    let (repository, repository_error) =
-        match read_repository(&state, &access, &cluster, &spec).await? {
-            Ok(report) => (report, None),
-            Err(reason) => (None, Some(reason)),
-        };
+    let (repository, repository_error) = match read_repository(&state, &cluster, &spec).await? {
+        Ok(report) => (report, None),
+        Err(reason) => (None, Some(reason)),
+    };
     let (health, window_source) = health_with(health, repository.as_ref(), now);
     let items = rows
         .into_iter()
@@ -231,7 +229,7 @@ async fn restore(
         serde_json::from_value(cluster.spec.0.clone()).map_err(ApiError::internal)?;
     // The window must come from what the repository holds when there is one to ask: a target
     // it cannot reach would stop every instance for a restore that fails.
-    let repository = read_repository(&state, &access, &cluster, &spec)
+    let repository = read_repository(&state, &cluster, &spec)
         .await?
         .map_err(|reason| {
             ApiError::unavailable(format!(

@@ -17,6 +17,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::operations::OperationOut;
 use super::pagination::{PageQuery, into_page, list_type};
 use super::principal::{Principal, TenantAccess, cluster_access, tenant_access};
+use super::standby;
 use crate::app::AppState;
 use crate::domain::cluster::backup_health::backup_health;
 use crate::domain::cluster::{ClusterSource, ClusterSpec, DeletionPolicy, restart_required};
@@ -82,6 +83,7 @@ fn cluster_out(row: ClusterRow) -> ApiResult<ClusterOut> {
         created_at,
         updated_at,
         postgres_image,
+        tenant_certificates: _,
     } = row;
     let spec: ClusterSpec = serde_json::from_value(spec.0).map_err(ApiError::internal)?;
     let field = |key: &str| status.0.get(key).cloned().unwrap_or_default();
@@ -137,6 +139,15 @@ async fn check_clone_source(
         })?;
     let spec: ClusterSpec =
         serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
+    if let Some(standby) = &spec.standby {
+        return Err(ApiError::invalid_field(
+            "source.cluster",
+            format!(
+                "`{name}` is a standby of `{}` and takes no backups: clone `{}` instead",
+                standby.source, standby.source
+            ),
+        ));
+    }
     let fulls = store::backups::successful_fulls(&state.db, access.tenant.id, row.id).await?;
     let health = backup_health(
         &spec,
@@ -303,7 +314,7 @@ async fn create_cluster(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(tenant): ApiPath<String>,
-    ApiJson(body): ApiJson<serde_json::Value>,
+    ApiJson(mut body): ApiJson<serde_json::Value>,
 ) -> ApiResult<Response> {
     let access = tenant_access(&state, &principal, &tenant, Action::CreateCluster).await?;
     if access.tenant.suspended {
@@ -311,10 +322,14 @@ async fn create_cluster(
             "tenant `{tenant}` is suspended: no new clusters"
         )));
     }
+    let standby_source = standby::source_of(&state, &access, &mut body).await?;
     let spec = ClusterSpec::from_json(&body).map_err(ApiError::validation)?;
     check_platform_features(&state, &spec)?;
     if let Some(source) = &spec.source {
         check_clone_source(&state, &access, source).await?;
+    }
+    if let Some((row, source)) = &standby_source {
+        standby::check_source(&spec, row, source)?;
     }
     let document = serde_json::to_value(&spec).map_err(ApiError::internal)?;
     let mut tx = store::begin(&state.db).await?;
@@ -345,6 +360,9 @@ async fn create_cluster(
             e.into()
         }
     })?;
+    if let Some((source, _)) = &standby_source {
+        standby::link(&mut tx, &state, &principal, &cluster, &source.name).await?;
+    }
     let operation = queue(&mut tx, &state, &principal, &cluster, "create", None).await?;
     tx.commit().await.map_err(store::StoreError::from)?;
     Ok(accepted(&tenant, operation.into()))
@@ -472,10 +490,21 @@ async fn delete_cluster(
         ),
         DeletionPolicy::DeleteBackups => "the backup repository is deleted with the cluster".into(),
     };
+    let standbys = store::clusters::standbys_of(&mut *tx, access.tenant.id, &name).await?;
+    let standbys = if standbys.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; its standbys ({}) keep what they received and stay read-only until promoted",
+            standbys.join(", ")
+        )
+    };
     let operation = queue(&mut tx, &state, &principal, &row, "delete", None).await?;
     store::clusters::set_phase(&mut *tx, row.id, "deleting").await?;
     tx.commit().await.map_err(store::StoreError::from)?;
     let mut out = OperationOut::from(operation);
-    out.waiting_for = Some(format!("a worker to start deleting the cluster; {backups}"));
+    out.waiting_for = Some(format!(
+        "a worker to start deleting the cluster; {backups}{standbys}"
+    ));
     Ok(accepted(&tenant, out))
 }

@@ -66,7 +66,7 @@ async fn list_extensions(
     let Some(platform) = state.platform.clone() else {
         return Err(no_platform());
     };
-    let target = platform_target(&state, &access, &row, spec).await?;
+    let target = platform_target(&state, &row, spec).await?;
     let listed = platform
         .list_extensions(&target, &database)
         .await

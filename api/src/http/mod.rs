@@ -26,6 +26,7 @@ pub mod portal;
 pub mod principal;
 pub mod problems;
 pub mod quotas;
+pub mod standby;
 pub mod switchover;
 pub mod tenants;
 pub mod upgrade;
@@ -69,6 +70,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(credentials::router())
         .merge(backups::router())
         .merge(switchover::router())
+        .merge(standby::router())
         .merge(upgrade::router())
         .merge(extensions::router())
         .merge(users_of_cluster::router())

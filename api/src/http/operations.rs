@@ -38,7 +38,7 @@ pub struct StepOut {
 pub struct OperationOut {
     pub id: Uuid,
     /// `create`, `update`, `delete` or a day-2 action (`backup`, `restore`, `switchover`,
-    /// `rotate_password`, `upgrade`, `extension`).
+    /// `rotate_password`, `upgrade`, `minor_upgrade`, `extension`, `promote`).
     pub kind: String,
     /// `pending`, `running`, `succeeded`, `failed` or `cancelled`.
     pub state: String,
@@ -67,6 +67,10 @@ pub struct OperationOut {
     /// the restart (rolling, replicas first) before it succeeds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restart_required: Option<bool>,
+    /// In the answer to a request only: what the caller must know before relying on the
+    /// result (a promotion: the old primary still accepts writes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 impl From<OperationRow> for OperationOut {
@@ -145,6 +149,7 @@ impl From<OperationRow> for OperationOut {
             finished_at,
             params: params.map(|p| p.0),
             restart_required: None,
+            warning: None,
         }
     }
 }

@@ -59,23 +59,19 @@ async fn upgrade(
         serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
     let from = spec.postgres_version;
     let catalog = &state.settings.postgres_images;
-    let minor = request.postgres_version.is_none_or(|to| to == from);
-    if minor {
-        // A platform without images (the local one) says so before the catalog is asked.
-        require_platform_support(
-            &state,
-            &ClusterAction::MinorUpgrade {
-                from_image: None,
-                to_image: String::new(),
-            },
-        )?;
-    }
-    let action = match request.postgres_version {
-        None => minor_upgrade(catalog, &name, from, row.postgres_image.as_deref())?,
-        Some(to) if to == from => {
+    let action = match request.postgres_version.filter(|to| *to != from) {
+        Some(to) => major_upgrade(catalog, &name, from, to)?,
+        None => {
+            // A platform without images (the local one) says so before the catalog is asked.
+            require_platform_support(
+                &state,
+                &ClusterAction::MinorUpgrade {
+                    from_image: None,
+                    to_image: String::new(),
+                },
+            )?;
             minor_upgrade(catalog, &name, from, row.postgres_image.as_deref())?
         }
-        Some(to) => major_upgrade(catalog, &name, from, to)?,
     };
     let pinned = row.postgres_image;
     queue_action(&state, &principal, &access, &name, action, |spec, row| {

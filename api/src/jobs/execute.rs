@@ -6,10 +6,7 @@ use chrono::Utc;
 use sqlx::PgPool;
 
 use crate::domain::cluster::ClusterSpec;
-use crate::platform::{
-    ActionProgress, ClusterAction, ClusterTarget, DeleteProgress, Platform, PlatformError,
-    TenantTarget,
-};
+use crate::platform::{ActionProgress, ClusterAction, DeleteProgress, Platform, PlatformError};
 use crate::store::{self, operations::Claimed};
 
 /// What became of an operation this time.
@@ -67,19 +64,7 @@ pub async fn execute(
         Ok(spec) => spec,
         Err(e) => return Ok(Outcome::Failed(format!("stored spec is unreadable: {e}"))),
     };
-    let tenant = store::tenants::get(db, cluster.tenant_id).await?;
-    let (quota, _) = store::quotas::get(db, cluster.tenant_id).await?;
-    let target = ClusterTarget {
-        tenant: TenantTarget {
-            tenant_id: tenant.id,
-            tenant_name: tenant.name,
-            quota,
-        },
-        cluster_id,
-        generation: cluster.generation,
-        spec,
-        image: cluster.postgres_image.clone(),
-    };
+    let target = store::targets::cluster_target(db, &cluster, spec).await?;
     match op.kind.as_str() {
         "create" | "update" => {
             platform.ensure_tenant(&target.tenant).await?;
@@ -132,6 +117,9 @@ pub async fn execute(
                         ClusterAction::MinorUpgrade { to_image, .. } => {
                             store::clusters::set_postgres_image(db, cluster_id, Some(&to_image))
                                 .await?;
+                        }
+                        ClusterAction::Promote => {
+                            store::clusters::clear_standby(db, cluster_id).await?;
                         }
                         _ => {}
                     }

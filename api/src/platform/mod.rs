@@ -41,6 +41,10 @@ pub struct ClusterTarget {
     pub spec: ClusterSpec,
     /// The approved PostgreSQL image to run (`spec.image`); `None`: the operator's default.
     pub image: Option<String>,
+    /// Run with server and replication certificates from the tenant's own CA, as a streaming
+    /// standby and its source must (the standby authenticates with a certificate the source
+    /// trusts).
+    pub tenant_certificates: bool,
 }
 
 /// Where a deletion stands.
@@ -151,6 +155,9 @@ pub enum ClusterAction {
         name: String,
         enable: bool,
     },
+    /// Make a standby a writable primary that no longer follows its source (the stored spec
+    /// loses `standby` once it is one).
+    Promote,
 }
 
 /// pgBackRest backup types.
@@ -188,6 +195,7 @@ impl ClusterAction {
             ClusterAction::Upgrade { .. } => "upgrade",
             ClusterAction::MinorUpgrade { .. } => "minor_upgrade",
             ClusterAction::Extension { .. } => "extension",
+            ClusterAction::Promote => "promote",
         }
     }
 }

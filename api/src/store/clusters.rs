@@ -24,10 +24,12 @@ pub struct ClusterRow {
     pub updated_at: DateTime<Utc>,
     /// The approved image the cluster is pinned to; `None`: the operator's default.
     pub postgres_image: Option<String>,
+    /// Runs with certificates from its tenant's CA (a standby or the source of one).
+    pub tenant_certificates: bool,
 }
 
 const COLUMNS: &str = "id, tenant_id, name, spec, generation, observed_generation, phase, status, \
-                       connection, created_at, updated_at, postgres_image";
+                       connection, created_at, updated_at, postgres_image, tenant_certificates";
 
 /// Inserts a new cluster at generation 1.
 pub async fn insert(
@@ -67,6 +69,22 @@ pub async fn find(
     .bind(tenant_id)
     .bind(name)
     .fetch_optional(db)
+    .await?)
+}
+
+/// The names of the tenant's standby clusters that follow `source`.
+pub async fn standbys_of(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    source: &str,
+) -> StoreResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "select name from clusters where tenant_id = $1 and spec->'standby'->>'source' = $2
+         order by name",
+    )
+    .bind(tenant_id)
+    .bind(source)
+    .fetch_all(db)
     .await?)
 }
 
@@ -247,6 +265,28 @@ pub async fn set_postgres_version(
     Ok(())
 }
 
+/// Makes the cluster run with certificates from its tenant's CA (from its next apply).
+pub async fn use_tenant_certificates(db: impl PgExecutor<'_>, cluster_id: Uuid) -> StoreResult<()> {
+    sqlx::query("update clusters set tenant_certificates = true, updated_at = now() where id = $1")
+        .bind(cluster_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Records that a promoted standby no longer follows its source. The promotion already
+/// applied the spec without it, so the generation stays.
+pub async fn clear_standby(db: impl PgExecutor<'_>, cluster_id: Uuid) -> StoreResult<()> {
+    sqlx::query(
+        "update clusters set spec = jsonb_set(spec, '{standby}', 'null'::jsonb), updated_at = now()
+         where id = $1",
+    )
+    .bind(cluster_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 /// The stored password of the cluster's owner, for `?reveal=true`.
 pub async fn password(
     db: impl PgExecutor<'_>,
@@ -279,7 +319,7 @@ pub const FIND_WITH_MEMBER_ROLE_SQL: &str =
         c.observed_generation as c_observed_generation, c.phase as c_phase,
         c.status as c_status, c.connection as c_connection,
         c.created_at as c_created_at, c.updated_at as c_updated_at,
-        c.postgres_image as c_postgres_image
+        c.postgres_image as c_postgres_image, c.tenant_certificates as c_tenant_certificates
  from tenants t
  left join memberships m on m.tenant_id = t.id and m.user_id = $2
  left join clusters c on c.tenant_id = t.id and c.name = $3 and m.role is not null
@@ -307,6 +347,7 @@ pub async fn find_with_member_role(
         c_created_at: Option<DateTime<Utc>>,
         c_updated_at: Option<DateTime<Utc>>,
         c_postgres_image: Option<String>,
+        c_tenant_certificates: Option<bool>,
     }
     let found: Option<Found> = sqlx::query_as(FIND_WITH_MEMBER_ROLE_SQL)
         .bind(tenant)
@@ -347,6 +388,7 @@ pub async fn find_with_member_role(
                 created_at,
                 updated_at,
                 postgres_image: f.c_postgres_image,
+                tenant_certificates: f.c_tenant_certificates.unwrap_or(false),
             }),
             _ => None,
         };

@@ -130,6 +130,38 @@ async fn exercise_every_driver_call(env: &Env) {
         orders.spec.pooler.enabled = pooler;
         env.platform.apply_cluster(&orders).await.expect("updated");
     }
+    // A standby of orders: both move onto the tenant CA's certificates (the CA and the
+    // certificate Secrets are created), the standby's source is checked, then it is promoted
+    // (pod exec asks the primary whether it left recovery).
+    orders.generation = 4;
+    orders.tenant_certificates = true;
+    env.platform
+        .apply_cluster(&orders)
+        .await
+        .expect("certificates");
+    let mut dr_spec = spec("orders-dr");
+    dr_spec.postgres_version = orders.spec.postgres_version;
+    dr_spec.standby = Some(pgplane::domain::cluster::StandbySource {
+        source: orders.spec.name.clone(),
+    });
+    let mut dr = target(&acme, dr_spec);
+    dr.tenant_certificates = true;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while let Err(e) = env.platform.apply_cluster(&dr).await {
+        assert!(tokio::time::Instant::now() < deadline, "standby: {e}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    loop {
+        match env
+            .platform
+            .run_action(&dr, &ClusterAction::Promote, uuid::Uuid::new_v4())
+            .await
+        {
+            Ok(ActionProgress::Done { .. }) => break,
+            other => assert!(tokio::time::Instant::now() < deadline, "promote: {other:?}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let owner = orders.spec.name.clone(); // the default owner is named after the cluster
     // (action, whether to wait until done): a switchover needs a replica, which orders lacks;
     // its first run makes the calls it would before the trigger (a get, the Pod list).

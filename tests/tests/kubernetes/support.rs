@@ -140,6 +140,7 @@ pub fn target(tenant: &TenantTarget, spec: ClusterSpec) -> ClusterTarget {
         generation: 1,
         spec,
         image: None,
+        tenant_certificates: false,
     }
 }
 

@@ -13,4 +13,5 @@ mod recovery;
 mod repository;
 mod retention;
 mod roles;
+mod standby;
 mod upgrade;

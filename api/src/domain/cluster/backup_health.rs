@@ -62,7 +62,7 @@ pub fn backup_health(
     .flatten()
     .filter_map(|s| longest_gap(s))
     .min()
-    .filter(|_| spec.backups.enabled);
+    .filter(|_| spec.takes_backups());
     let overdue = expected.is_some_and(|gap| {
         let since = last_success.unwrap_or(created_at);
         now - since > gap + OVERDUE_GRACE

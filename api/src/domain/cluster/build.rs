@@ -10,7 +10,7 @@ use super::request::{
 };
 use super::spec::{
     BackupSchedules, Backups, ClusterSource, ClusterSpec, DatabaseUser, Monitoring, Pooler,
-    Resources, Storage, bounds, defaults,
+    Resources, StandbySource, Storage, bounds, defaults,
 };
 use super::{FieldError, cron, naming, parameters, quantity, validate};
 
@@ -142,10 +142,30 @@ impl ClusterSpec {
         if let Some(source) = &self.source {
             check("source.cluster", validate::cluster_name(&source.cluster));
             if source.cluster == self.name {
-                errors.push(FieldError::new(
+                check(
                     "source.cluster",
-                    "a cluster cannot be cloned from itself",
-                ));
+                    Err("a cluster cannot be cloned from itself".into()),
+                );
+            }
+        }
+        if let Some(standby) = &self.standby {
+            let own = if standby.source == self.name {
+                Err("a cluster cannot be a standby of itself".to_string())
+            } else {
+                Ok(())
+            };
+            check(
+                "standby.source",
+                validate::cluster_name(&standby.source).and(own),
+            );
+            if self.source.is_some() {
+                check(
+                    "standby",
+                    Err(
+                        "a cluster is either a clone (`source`) or a standby (`standby`), not both"
+                            .into(),
+                    ),
+                );
             }
         }
         self.user_errors(&mut errors);
@@ -279,6 +299,7 @@ fn with_defaults(request: ClusterRequest) -> ClusterSpec {
             cluster: s.cluster,
             target_time: s.target_time,
         }),
+        standby: request.standby.map(|s| StandbySource { source: s.source }),
         name,
     }
 }

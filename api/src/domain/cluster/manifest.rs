@@ -12,11 +12,18 @@
 //! - `autoCreateUserSchema` is always on: from PostgreSQL 15 the `public` schema is closed to
 //!   non-owners, so PGO creates a schema named after each user in its databases;
 //! - the pgplane labels are repeated in `spec.metadata.labels`, which PGO copies onto every
-//!   object it creates (pods, volumes, services) for NetworkPolicies and ownership queries.
+//!   object it creates (pods, volumes, services) for NetworkPolicies and ownership queries;
+//! - a streaming standby follows `spec.standby.host` (the source's primary Service) with
+//!   `customTLSSecret` + `customReplicationTLSSecret` from the tenant's CA on both clusters
+//!   (PGO requires the same `ca.crt`), and has no `spec.backups` while it is one: it cannot
+//!   archive or back up while read-only, and its source's repository covers it.
 
 use serde_json::{Map, Value, json};
 
-use super::naming::{BACKUP_REPO_NAME, INSTANCE_SET_NAME};
+use super::naming::{
+    BACKUP_REPO_NAME, INSTANCE_SET_NAME, primary_service_host, replication_certificate_secret_name,
+    server_certificate_secret_name,
+};
 use super::quantity::{format_bytes, parse_bytes};
 use super::quota::{POOLER_CPU_MILLIS, POOLER_MEMORY_MIB};
 use super::spec::{ClusterSource, ClusterSpec};
@@ -25,6 +32,8 @@ use super::spec::{ClusterSource, ClusterSpec};
 pub const API_VERSION: &str = "postgres-operator.crunchydata.com/v1beta1";
 /// Kind of the manifest.
 pub const KIND: &str = "PostgresCluster";
+/// The port PGO's PostgreSQL listens on (the CRD's default `spec.port`, never changed by pgplane).
+pub const POSTGRES_PORT: u16 = 5432;
 /// The backup repository volume is this many times the data volume.
 pub const BACKUP_REPO_SIZE_FACTOR: u64 = 2;
 
@@ -45,6 +54,8 @@ pub struct ManifestInput<'a> {
     pub tenant_name: &'a str,
     /// The approved PostgreSQL image (`spec.image`); `None` leaves PGO's default.
     pub image: Option<&'a str>,
+    /// Use the server and replication certificates pgplane issued from the tenant's CA.
+    pub tenant_certificates: bool,
 }
 
 /// Size of the backup repository volume: [`BACKUP_REPO_SIZE_FACTOR`] × the data volume.
@@ -84,8 +95,28 @@ pub fn desired_postgrescluster(input: &ManifestInput<'_>) -> Value {
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
     body.insert("config".into(), json!({ "parameters": parameters }));
-    if spec.backups.enabled {
+    if spec.takes_backups() {
         body.insert("backups".into(), backups(spec));
+    }
+    if input.tenant_certificates {
+        body.insert(
+            "customTLSSecret".into(),
+            json!({ "name": server_certificate_secret_name(&spec.name) }),
+        );
+        body.insert(
+            "customReplicationTLSSecret".into(),
+            json!({ "name": replication_certificate_secret_name(&spec.name) }),
+        );
+    }
+    if let Some(standby) = &spec.standby {
+        body.insert(
+            "standby".into(),
+            json!({
+                "enabled": true,
+                "host": primary_service_host(&standby.source, input.namespace),
+                "port": POSTGRES_PORT,
+            }),
+        );
     }
     if spec.pooler.enabled {
         body.insert("proxy".into(), pgbouncer(spec));

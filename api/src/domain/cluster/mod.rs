@@ -41,11 +41,12 @@ pub use parameters::restart_required;
 pub use quota::{ExceededLimit, POOLER_CPU_MILLIS, POOLER_MEMORY_MIB, QuotaLimits, ResourceUsage};
 pub use request::{
     BackupSchedulesRequest, BackupsRequest, ClusterRequest, ClusterSourceRequest,
-    DatabaseUserRequest, MonitoringRequest, PoolerRequest, ResourcesRequest, StorageRequest,
+    DatabaseUserRequest, MonitoringRequest, PoolerRequest, ResourcesRequest, StandbyRequest,
+    StorageRequest,
 };
 pub use spec::{
     BackupSchedules, Backups, ClusterSource, ClusterSpec, DatabaseUser, DeletionPolicy, Monitoring,
-    Pooler, Resources, Storage, bounds, defaults,
+    Pooler, Resources, StandbySource, Storage, bounds, defaults,
 };
 pub use status::{Observed, Phase, observe};
 

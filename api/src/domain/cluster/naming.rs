@@ -48,6 +48,23 @@ pub fn pgbouncer_service_name(cluster: &str) -> String {
     format!("{cluster}-pgbouncer")
 }
 
+/// The Secret with the cluster's server certificate from its tenant's CA (PGO
+/// `customTLSSecret`: `tls.crt`, `tls.key`, `ca.crt`).
+pub fn server_certificate_secret_name(cluster: &str) -> String {
+    format!("{cluster}-tls")
+}
+
+/// The Secret with the cluster's replication client certificate (CN `_crunchyrepl`) from its
+/// tenant's CA (PGO `customReplicationTLSSecret`).
+pub fn replication_certificate_secret_name(cluster: &str) -> String {
+    format!("{cluster}-replication-tls")
+}
+
+/// The address a streaming standby follows: the source's primary Service.
+pub fn primary_service_host(cluster: &str, namespace: &str) -> String {
+    format!("{}.{namespace}.svc", primary_service_name(cluster))
+}
+
 /// One object name PGO derives from a cluster name, with the longest it may be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct DerivedName {

@@ -90,6 +90,14 @@ impl ClusterSpec {
                 "cannot be changed: it says where the cluster's data came from",
             ));
         }
+        let standby = get("standby").cloned().unwrap_or(Value::Null);
+        let current_standby = serde_json::to_value(&self.standby).unwrap_or(Value::Null);
+        if standby != current_standby {
+            errors.push(FieldError::new(
+                "standby",
+                "cannot be changed: a standby stops following its source when it is promoted (POST .../promote)",
+            ));
+        }
         errors
     }
 

@@ -63,6 +63,17 @@ pub struct ClusterRequest {
     pub suspended: Option<bool>,
     /// Clone another cluster of the tenant (at `target_time`, or its latest state).
     pub source: Option<ClusterSourceRequest>,
+    /// Create a read-only standby that follows another cluster of the tenant by streaming
+    /// replication, until promoted. `postgres_version` defaults to the source's.
+    pub standby: Option<StandbyRequest>,
+}
+
+/// The cluster a standby follows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StandbyRequest {
+    /// Source cluster name (same tenant, a running primary).
+    pub source: String,
 }
 
 /// The cluster to clone.
@@ -213,6 +224,7 @@ impl ClusterRequest {
         request.deletion_protection = fields.read("deletion_protection");
         request.suspended = fields.read("suspended");
         request.source = fields.read("source");
+        request.standby = fields.read("standby");
         (request, errors)
     }
 }
@@ -243,6 +255,7 @@ const FIELDS: &[&str] = &[
     "deletion_protection",
     "suspended",
     "source",
+    "standby",
 ];
 
 struct Reader<'a> {

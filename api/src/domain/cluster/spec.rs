@@ -101,6 +101,29 @@ pub struct ClusterSpec {
     /// state); null for a new, empty cluster. Immutable.
     #[schema(required = true)]
     pub source: Option<ClusterSource>,
+    /// The cluster this one follows as a read-only streaming standby (disaster recovery), until
+    /// it is promoted (`POST .../promote`); null for a primary. Immutable otherwise.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub standby: Option<StandbySource>,
+}
+
+impl ClusterSpec {
+    /// Whether the platform takes backups of the cluster: backups are on and it is not a
+    /// standby (read-only, it archives nothing; its source's repository covers it).
+    pub fn takes_backups(&self) -> bool {
+        self.backups.enabled && self.standby.is_none()
+    }
+}
+
+/// What a standby follows: the primary of another cluster of the same tenant, by streaming
+/// replication authenticated with certificates from the tenant's CA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StandbySource {
+    /// Name of the cluster followed (same tenant).
+    #[schema(example = "orders")]
+    pub source: String,
 }
 
 /// Where a clone's data comes from: another cluster of the same tenant, restored from its

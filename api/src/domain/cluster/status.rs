@@ -157,7 +157,7 @@ fn phase(
             .unwrap_or(false)
     };
     let (stanza, initial_backup) = (flag("stanzaCreated"), flag("replicaCreateBackupComplete"));
-    if spec.backups.enabled && !initial_backup && (!stanza || ready < desired) {
+    if spec.takes_backups() && !initial_backup && (!stanza || ready < desired) {
         return say(Provisioning, "waiting for the first backup");
     }
     if view.condition("PersistentVolumeResizing").map(|c| c.0) == Some("True") {
@@ -177,7 +177,7 @@ fn phase(
             Some(format!("{ready} of {desired} instances ready")),
         );
     }
-    if spec.backups.enabled && !stanza {
+    if spec.takes_backups() && !stanza {
         return say(Degraded, "the backup repository is not ready");
     }
     if view

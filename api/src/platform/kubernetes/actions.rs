@@ -11,13 +11,13 @@
 //! | upgrade | a `PGUpgrade`, `allow-upgrade` + `spec.shutdown` (see [`super::upgrade`]) | the PGUpgrade `Succeeded`, then the cluster ready on the new version |
 //! | password | the `<cluster>-pguser-<user>` Secret's `password`/`verifier` emptied, annotated `pgplane.io/rotation` = op | PGO has written a new password there |
 
-use k8s_openapi::api::core::v1::{Pod, Secret};
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::errors::classify;
-use super::labels::{PGO_CLUSTER, PGO_INSTANCE, PGO_ROLE};
+use super::labels::{PGO_INSTANCE, PGO_ROLE};
 use super::resources::postgrescluster;
 use crate::domain::cluster::naming::{BACKUP_REPO_NAME, user_secret_name};
 use crate::platform::{
@@ -233,14 +233,8 @@ async fn check_switchover_target(
     cluster: &str,
     target: &str,
 ) -> Result<(), PlatformError> {
-    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let selector = format!("{PGO_CLUSTER}={cluster},{PGO_INSTANCE}");
-    let listed = pods
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(|e| classify(&e))?;
-    let mut instances: Vec<(String, bool)> = listed
-        .items
+    let pods = super::exec::instance_pods(client, namespace, cluster).await?;
+    let mut instances: Vec<(String, bool)> = pods
         .iter()
         .filter_map(|pod| {
             let labels = pod.metadata.labels.as_ref()?;
@@ -335,12 +329,13 @@ pub(super) fn condition_message(object: &DynamicObject, kind: &str) -> Option<St
 
 /// Ready PostgreSQL instances over every instance set (PGO `status.instances[].readyReplicas`).
 pub(super) fn ready_instances(object: &DynamicObject) -> i64 {
+    instances_sum(object, "readyReplicas")
+}
+
+/// `key` (`readyReplicas`, `updatedReplicas`, ...) summed over PGO's `status.instances[]`.
+pub(super) fn instances_sum(object: &DynamicObject, key: &str) -> i64 {
     object.data["status"]["instances"]
         .as_array()
-        .map(|sets| {
-            sets.iter()
-                .map(|s| s["readyReplicas"].as_i64().unwrap_or(0))
-                .sum()
-        })
+        .map(|sets| sets.iter().map(|s| s[key].as_i64().unwrap_or(0)).sum())
         .unwrap_or(0)
 }

@@ -18,6 +18,7 @@
 //! addressed by name but only deleted if it carries the target's `pgplane.io/cluster-id`
 //! (and with a UID precondition), so a newer cluster of the same name is never touched.
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use serde_json::{Map, Value, json};
 
@@ -38,6 +39,7 @@ pub fn manifest(target: &ClusterTarget, namespace: &str) -> Value {
         cluster_id: &cluster_id,
         tenant_name: &target.tenant.tenant_name,
         image: target.image.as_deref(),
+        tenant_certificates: target.tenant_certificates,
     });
     if let Some(metadata) = manifest.get_mut("metadata").and_then(Value::as_object_mut) {
         let annotations = metadata
@@ -60,9 +62,10 @@ fn params() -> PatchParams {
 }
 
 /// Top-level `spec` blocks pgplane applies only sometimes and whose children the PGO CRD
-/// defaults (v5.8.9 and v6.0.3: `proxy.pgBouncer.port` and `.replicas`), so server-side apply
+/// defaults (v5.8.9 and v6.0.3: `proxy.pgBouncer.port` and `.replicas`; `standby.enabled`,
+/// defaulted `true`, which would keep a promoted cluster read-only), so server-side apply
 /// leaves them behind when the manifest drops them.
-pub const DEFAULTED_BLOCKS: &[&str] = &["proxy"];
+pub const DEFAULTED_BLOCKS: &[&str] = &["proxy", "standby"];
 
 /// The merge patch removing the blocks `live` has but `manifest` omits, if any.
 pub fn leftover_blocks_patch(manifest: &Value, live: &Value) -> Option<Value> {
@@ -88,27 +91,44 @@ pub fn namespace_missing(error: &kube::Error, namespace: &str) -> bool {
 }
 
 /// One server-side apply of the cluster (plus the removal of leftover defaulted blocks); `Err`
-/// keeps the kube error for the caller to inspect.
+/// keeps the kube error for the caller to inspect. Returns the applied object.
 pub async fn apply(
     client: &kube::Client,
     namespace: &str,
     target: &ClusterTarget,
-) -> Result<(), kube::Error> {
+) -> Result<DynamicObject, kube::Error> {
+    apply_manifest(client, namespace, &manifest(target, namespace)).await
+}
+
+/// [`apply`] of a manifest the caller adjusted (a promotion's `standby.enabled: false`).
+pub async fn apply_manifest(
+    client: &kube::Client,
+    namespace: &str,
+    manifest: &Value,
+) -> Result<DynamicObject, kube::Error> {
     let api: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), namespace, &postgrescluster());
-    let manifest = manifest(target, namespace);
-    let applied = api
-        .patch(&target.spec.name, &params(), &Patch::Apply(&manifest))
-        .await?;
-    if let Some(patch) = leftover_blocks_patch(&manifest, &applied.data) {
+    let name = manifest["metadata"]["name"].as_str().unwrap_or_default();
+    let applied = api.patch(name, &params(), &Patch::Apply(manifest)).await?;
+    if let Some(patch) = leftover_blocks_patch(manifest, &applied.data) {
         let params = PatchParams {
             field_manager: Some(labels::FIELD_MANAGER.into()),
             ..PatchParams::default()
         };
-        api.patch(&target.spec.name, &params, &Patch::Merge(patch))
-            .await?;
+        return api.patch(name, &params, &Patch::Merge(patch)).await;
     }
-    Ok(())
+    Ok(applied)
+}
+
+/// A reference making an object go with the applied cluster (garbage collection).
+pub fn owned_by(cluster: &DynamicObject) -> OwnerReference {
+    OwnerReference {
+        api_version: crate::domain::cluster::API_VERSION.into(),
+        kind: crate::domain::cluster::KIND.into(),
+        name: cluster.metadata.name.clone().unwrap_or_default(),
+        uid: cluster.metadata.uid.clone().unwrap_or_default(),
+        ..OwnerReference::default()
+    }
 }
 
 /// What a still-present cluster is waiting for.
@@ -216,6 +236,7 @@ mod tests {
             generation: 7,
             spec: ClusterSpec::from_request(ClusterRequest::named("orders")).unwrap(),
             image: None,
+            tenant_certificates: false,
         }
     }
 
@@ -230,6 +251,7 @@ mod tests {
             cluster_id: &Uuid::from_u128(2).to_string(),
             tenant_name: "acme",
             image: None,
+            tenant_certificates: false,
         });
         expected["metadata"]["annotations"]["pgplane.io/generation"] = "7".into();
         assert_eq!(m, expected);

@@ -8,7 +8,7 @@ use kube::api::{Api, AttachParams, ListParams};
 use tokio::io::AsyncReadExt;
 
 use super::errors::classify;
-use super::labels::{PGO_CLUSTER, PGO_ROLE};
+use super::labels::{PGO_CLUSTER, PGO_INSTANCE, PGO_ROLE};
 use crate::platform::PlatformError;
 
 /// The container of an instance Pod that runs PostgreSQL (and has `psql` and `pgbackrest`).
@@ -34,20 +34,42 @@ impl ExecOutput {
     }
 }
 
-/// The name of the cluster's primary Pod (Patroni's `master`/`primary` role label); `None`
-/// while no instance leads (stopped, restoring, failing over).
+/// The cluster's Pods matching `selector` (a label selector added to the cluster's own).
+pub async fn cluster_pods(
+    client: &kube::Client,
+    namespace: &str,
+    cluster: &str,
+    selector: &str,
+) -> Result<Vec<Pod>, PlatformError> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let selector = format!("{PGO_CLUSTER}={cluster},{selector}");
+    let listed = pods
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .map_err(|e| classify(&e))?;
+    Ok(listed.items)
+}
+
+/// The cluster's PostgreSQL instance Pods.
+pub async fn instance_pods(
+    client: &kube::Client,
+    namespace: &str,
+    cluster: &str,
+) -> Result<Vec<Pod>, PlatformError> {
+    cluster_pods(client, namespace, cluster, PGO_INSTANCE).await
+}
+
+/// The name of the cluster's primary Pod (Patroni's `master`/`primary` role label, which a
+/// standby cluster's leader carries too); `None` while no instance leads (stopped, restoring,
+/// failing over).
 pub async fn primary_pod(
     client: &kube::Client,
     namespace: &str,
     cluster: &str,
 ) -> Result<Option<String>, PlatformError> {
-    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let selector = format!("{PGO_CLUSTER}={cluster},{PGO_ROLE} in (master,primary)");
-    let listed = pods
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(|e| classify(&e))?;
-    Ok(listed.items.into_iter().find_map(|pod| pod.metadata.name))
+    let selector = format!("{PGO_ROLE} in (master,primary)");
+    let pods = cluster_pods(client, namespace, cluster, &selector).await?;
+    Ok(pods.into_iter().find_map(|pod| pod.metadata.name))
 }
 
 /// Runs `argv` in the `database` container of the cluster's primary; a cluster without a

@@ -14,14 +14,14 @@
 //!    (`updatedReplicas`) and is ready.
 
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DynamicObject, ListParams};
+use kube::api::DynamicObject;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::actions::{annotation, clusters, trigger};
+use super::actions::{annotation, clusters, instances_sum, trigger};
 use super::cluster;
 use super::errors::classify;
-use super::labels::{PGO_CLUSTER, PGO_INSTANCE};
+use super::exec::instance_pods;
 use crate::platform::{ActionProgress, ClusterTarget, PlatformError};
 
 /// On the cluster: the operation whose new image was rolled back.
@@ -108,12 +108,10 @@ fn caught_up(live: &DynamicObject) -> bool {
 
 /// Instances on the current pod template, and instances ready, over every instance set.
 fn rolled(live: &DynamicObject) -> (i64, i64) {
-    let sets = live.data["status"]["instances"].as_array();
-    let sum = |key: &str| {
-        sets.map(|s| s.iter().map(|i| i[key].as_i64().unwrap_or(0)).sum())
-            .unwrap_or(0)
-    };
-    (sum("updatedReplicas"), sum("readyReplicas"))
+    (
+        instances_sum(live, "updatedReplicas"),
+        instances_sum(live, "readyReplicas"),
+    )
 }
 
 /// Why a Pod of the cluster running `image` cannot start it, if one cannot.
@@ -123,13 +121,8 @@ async fn stuck_pod(
     cluster: &str,
     image: &str,
 ) -> Result<Option<String>, PlatformError> {
-    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let selector = format!("{PGO_CLUSTER}={cluster},{PGO_INSTANCE}");
-    let listed = pods
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(|e| classify(&e))?;
-    Ok(listed.items.iter().find_map(|pod| stuck_reason(pod, image)))
+    let pods = instance_pods(client, namespace, cluster).await?;
+    Ok(pods.iter().find_map(|pod| stuck_reason(pod, image)))
 }
 
 fn stuck_reason(pod: &Pod, image: &str) -> Option<String> {

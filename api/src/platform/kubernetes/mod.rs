@@ -13,6 +13,7 @@
 //! it recently ensured ([`ensured`]), and never touches the metadata database.
 
 pub mod actions;
+pub mod certificates;
 pub mod cluster;
 pub mod ensured;
 pub mod errors;
@@ -25,6 +26,7 @@ pub mod options;
 pub mod quota;
 pub mod resources;
 pub mod retained;
+pub mod standby;
 pub mod tenant;
 pub mod upgrade;
 pub mod watch;
@@ -114,18 +116,25 @@ impl KubernetesPlatform {
 
     async fn apply(&self, target: &ClusterTarget) -> Result<(), PlatformError> {
         let namespace = self.tenant_namespace(&target.tenant.tenant_name);
-        match cluster::apply(&self.client, &namespace, target).await {
-            Ok(()) => Ok(()),
+        standby::check_source(&self.client, &namespace, target).await?;
+        let applied = match cluster::apply(&self.client, &namespace, target).await {
+            Ok(applied) => applied,
             Err(e) if cluster::namespace_missing(&e, &namespace) => {
                 tracing::info!(%namespace, "tenant namespace missing; ensuring the tenant before applying");
                 self.ensured.forget(target.tenant.tenant_id);
                 self.ensure(&target.tenant).await?;
                 cluster::apply(&self.client, &namespace, target)
                     .await
-                    .map_err(|e| classify(&e))
+                    .map_err(|e| classify(&e))?
             }
-            Err(e) => Err(classify(&e)),
+            Err(e) => return Err(classify(&e)),
+        };
+        if target.tenant_certificates {
+            let owner = cluster::owned_by(&applied);
+            certificates::ensure_cluster_certificates(&self.client, &namespace, target, owner)
+                .await?;
         }
+        Ok(())
     }
 
     /// [`tenant::ensure`], skipped when this process ensured the same tenant and quota recently.
@@ -207,6 +216,7 @@ impl Platform for KubernetesPlatform {
                         name,
                         enable,
                     } => extensions::set(client, ns, target, database, name, *enable).await,
+                    ClusterAction::Promote => standby::promote(client, ns, target).await,
                 }
             };
             self.bounded(action.kind(), run).await

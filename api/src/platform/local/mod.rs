@@ -528,9 +528,7 @@ impl LocalPlatform {
         let password = generate_password();
         state.passwords.insert(user.to_string(), password.clone());
         inner.save(&state).map_err(transient)?;
-        let port = state.instances.first().map(|i| i.port).ok_or_else(|| {
-            PlatformError::Transient("the primary has not been created yet".into())
-        })?;
+        let port = primary_port(&state)?;
         let mut conn = roles::connect(port, &state.superuser_password)
             .await
             .map_err(|e| PlatformError::Transient(format!("connecting to the primary: {e}")))?;
@@ -556,11 +554,17 @@ impl LocalPlatform {
             .ok_or_else(|| {
                 PlatformError::Transient("the cluster has not been created yet".into())
             })?;
-        let port = state.instances.first().map(|i| i.port).ok_or_else(|| {
-            PlatformError::Transient("the primary has not been created yet".into())
-        })?;
-        Ok((port, state.superuser_password))
+        Ok((primary_port(&state)?, state.superuser_password))
     }
+}
+
+/// The port of the cluster's primary (its first instance).
+fn primary_port(state: &state::ClusterState) -> Result<u16, PlatformError> {
+    state
+        .instances
+        .first()
+        .map(|i| i.port)
+        .ok_or_else(|| PlatformError::Transient("the primary has not been created yet".into()))
 }
 
 /// A statement PostgreSQL refused is final (it says why); a connection that failed, or a
@@ -628,6 +632,11 @@ impl Platform for LocalPlatform {
         }
         if spec.source.is_some() {
             return Some("the local platform cannot clone clusters (source)".into());
+        }
+        if spec.standby.is_some() {
+            return Some(
+                "the local platform cannot run standby clusters (standby): they need the Kubernetes platform".into(),
+            );
         }
         if spec.monitoring.enabled {
             return Some(

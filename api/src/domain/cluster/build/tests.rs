@@ -45,7 +45,7 @@ fn a_name_only_request_gets_every_default_written_back() {
             "parameters": {},
             "database": "orders", "owner": "orders", "users": [],
             "deletion_policy": "keep_backups", "deletion_protection": false, "suspended": false,
-            "source": null
+            "source": null, "standby": null
         })
     );
 }
@@ -65,6 +65,7 @@ fn the_contract_example_comes_back_as_sent_plus_explicit_defaults() {
     expected["users"] = json!([]);
     expected["suspended"] = json!(false);
     expected["source"] = json!(null);
+    expected["standby"] = json!(null);
     assert_eq!(serde_json::to_value(accepts(sent)).unwrap(), expected);
 }
 
@@ -222,4 +223,32 @@ fn unreadable_users_are_reported_by_index_without_noise_from_the_rest() {
         json!([{ "name": "reader", "databases": null }]),
     ));
     assert!(spec.users[0].databases.is_empty());
+}
+
+#[test]
+fn a_standby_names_another_cluster_and_is_not_also_a_clone() {
+    let spec = accepts(json!({"name": "orders-dr", "standby": {"source": "orders"}}));
+    assert!(
+        spec.backups.enabled && !spec.takes_backups(),
+        "no backups while a standby"
+    );
+    assert_eq!(spec.standby.unwrap().source, "orders");
+    assert_eq!(
+        error_fields(json!({"name": "orders", "standby": {"source": "orders"}})),
+        ["standby.source"]
+    );
+    assert_eq!(
+        error_fields(json!({"name": "dr", "standby": {"source": "Orders!"}})),
+        ["standby.source"]
+    );
+    assert_eq!(
+        error_fields(
+            json!({"name": "dr", "standby": {"source": "orders"}, "source": {"cluster": "orders"}})
+        ),
+        ["standby"]
+    );
+    assert_eq!(
+        error_fields(json!({"name": "dr", "standby": {"source": "orders", "host": "x"}})),
+        ["standby"]
+    );
 }

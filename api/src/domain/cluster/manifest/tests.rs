@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 
-use super::super::ClusterSpec;
 use super::super::testing::{PGO_VERSIONS, assert_golden, cel_violations, schema_errors};
+use super::super::{ClusterSpec, StandbySource};
 use super::*;
 
 const TENANT_ID: &str = "0f9a6c1e-4a55-4b8e-9d4e-3c1f8b2a7d10";
@@ -15,6 +15,7 @@ fn manifest(spec: &ClusterSpec) -> Value {
         cluster_id: CLUSTER_ID,
         tenant_name: "acme",
         image: None,
+        tenant_certificates: false,
     })
 }
 
@@ -399,6 +400,7 @@ fn a_pinned_image_is_the_only_addition_and_both_crds_admit_it() {
         cluster_id: CLUSTER_ID,
         tenant_name: "acme",
         image: Some(image),
+        tenant_certificates: false,
     });
     for version in PGO_VERSIONS {
         let errors = schema_errors(version, &pinned);
@@ -408,4 +410,90 @@ fn a_pinned_image_is_the_only_addition_and_both_crds_admit_it() {
     let mut unpinned = pinned.clone();
     unpinned["spec"].as_object_mut().unwrap().remove("image");
     assert_eq!(unpinned, manifest(&spec));
+}
+
+fn with_certificates(spec: &ClusterSpec) -> Value {
+    desired_postgrescluster(&ManifestInput {
+        spec,
+        namespace: "pgplane-acme",
+        tenant_id: TENANT_ID,
+        cluster_id: CLUSTER_ID,
+        tenant_name: "acme",
+        image: None,
+        tenant_certificates: true,
+    })
+}
+
+fn standby_of(source: &str, spec: ClusterSpec) -> ClusterSpec {
+    ClusterSpec {
+        standby: Some(StandbySource {
+            source: source.into(),
+        }),
+        ..spec
+    }
+}
+
+#[test]
+fn tenant_certificates_name_both_secrets_and_both_crds_admit_them() {
+    let spec = everything();
+    let m = with_certificates(&spec);
+    for version in PGO_VERSIONS {
+        let errors = schema_errors(version, &m);
+        assert!(errors.is_empty(), "PGO {version}: {errors:#?}");
+    }
+    assert_eq!(
+        m["spec"]["customTLSSecret"],
+        json!({ "name": "orders-tls" })
+    );
+    assert_eq!(
+        m["spec"]["customReplicationTLSSecret"],
+        json!({ "name": "orders-replication-tls" })
+    );
+    let mut without = m.clone();
+    let body = without["spec"].as_object_mut().unwrap();
+    body.remove("customTLSSecret");
+    body.remove("customReplicationTLSSecret");
+    assert_eq!(
+        without,
+        manifest(&spec),
+        "the certificates are the only addition"
+    );
+}
+
+#[test]
+fn a_standby_streams_from_the_source_primary_and_takes_no_backups_until_promoted() {
+    let spec = standby_of("orders", ClusterSpec::test().named("orders-dr"));
+    assert!(
+        spec.backups.enabled,
+        "the tenant's backup settings are kept"
+    );
+    let m = with_certificates(&spec);
+    for version in PGO_VERSIONS {
+        let errors = schema_errors(version, &m);
+        assert!(errors.is_empty(), "PGO {version}: {errors:#?}");
+    }
+    assert!(cel_violations(&m).is_empty());
+    assert_eq!(
+        m["spec"]["standby"],
+        json!({ "enabled": true, "host": "orders-primary.pgplane-acme.svc", "port": 5432 })
+    );
+    assert!(
+        m["spec"].get("backups").is_none(),
+        "no repository while read-only"
+    );
+    assert!(
+        m["metadata"]["annotations"]
+            .get("postgres-operator.crunchydata.com/authorizeBackupRemoval")
+            .is_none(),
+        "nothing to remove: a standby never had a repository"
+    );
+    assert_eq!(m["spec"]["customTLSSecret"]["name"], "orders-dr-tls");
+
+    let promoted = ClusterSpec {
+        standby: None,
+        ..spec
+    };
+    let m = with_certificates(&promoted);
+    assert!(m["spec"].get("standby").is_none());
+    assert!(m["spec"]["backups"]["pgbackrest"]["repos"].is_array());
 }

@@ -241,3 +241,30 @@ fn suspending_and_resuming_is_a_plain_patch() {
     assert!(suspended.suspended);
     assert_eq!(patched(&suspended, json!({ "suspended": null })), spec);
 }
+
+#[test]
+fn a_standby_stays_one_until_promoted_and_a_primary_cannot_become_one() {
+    let mut standby = ClusterSpec::test().named("orders-dr");
+    standby.standby = Some(super::super::StandbySource {
+        source: "orders".into(),
+    });
+    assert_eq!(
+        fields(refused(&standby, json!({"standby": null}))),
+        ["standby"]
+    );
+    assert_eq!(
+        fields(refused(&standby, json!({"standby": {"source": "billing"}}))),
+        ["standby"]
+    );
+    assert_eq!(
+        patched(&standby, json!({"instances": 2})).standby,
+        standby.standby
+    );
+    assert_eq!(
+        fields(refused(
+            &ClusterSpec::test(),
+            json!({"standby": {"source": "billing"}})
+        )),
+        ["standby"]
+    );
+}

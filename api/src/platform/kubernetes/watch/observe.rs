@@ -7,8 +7,10 @@
 //! - `caught_up`: `status.observedGeneration == metadata.generation`;
 //! - `deleting`: `metadata.deletionTimestamp` is set;
 //! - connection: the owner's Secret `<cluster>-pguser-<owner>` (`host`, `port`, `user`,
-//!   `dbname`, `password`, `pgbouncer-host`, `pgbouncer-port`), the Secret
-//!   `<cluster>-cluster-cert` (`ca.crt`) and the Service `<cluster>-replicas` (its `postgres`
+//!   `dbname`, `password`, `pgbouncer-host`, `pgbouncer-port`), the CA (`ca.crt`) of the
+//!   tenant-CA Secret `<cluster>-tls` when the cluster uses one, else of PGO's
+//!   `<cluster>-cluster-cert` (left behind, stale, when a cluster moves to the tenant CA), and
+//!   the Service `<cluster>-replicas` (its `postgres`
 //!   port, host `<service>.<namespace>.svc` like PGO's own hosts). The owner is the first entry
 //!   of `spec.users` (the domain manifest puts it there), else PGO's default user named after
 //!   the cluster.
@@ -18,7 +20,9 @@ use kube::api::DynamicObject;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::cluster::naming::{replica_service_name, user_secret_name};
+use crate::domain::cluster::naming::{
+    replica_service_name, server_certificate_secret_name, user_secret_name,
+};
 use crate::platform::kubernetes::labels::{CLUSTER_ID, GENERATION_ANNOTATION, TENANT_ID};
 use crate::platform::{ConnectionFacts, Endpoint, ObservedCluster};
 
@@ -155,7 +159,9 @@ pub fn connection_facts<'a>(
         facts.database = field(user, "dbname");
         facts.password = field(user, "password");
     }
-    if let Some(cert) = secret(&cluster_cert_secret_name(name)) {
+    let certificate = secret(&server_certificate_secret_name(name))
+        .or_else(|| secret(&cluster_cert_secret_name(name)));
+    if let Some(cert) = certificate {
         facts.ca_certificate = field(cert, "ca.crt");
     }
     if let Some(replicas) = service(&replica_service_name(name)) {

@@ -1,0 +1,375 @@
+//! Standby clusters for disaster recovery: a standby follows another cluster of the tenant by
+//! streaming replication (PGO `spec.standby.host`), authenticated by certificates pgplane
+//! issues from the tenant's CA to both clusters, stays read-only, and is promoted to a writable
+//! primary by an operation. The simulated operator only lets a standby copy its source when
+//! both run with certificates of the same CA, as PGO requires.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use kube_test_apiserver::operator::Scenario;
+use serde_json::{Value, json};
+
+use crate::day2::{ready_cluster, run};
+use crate::harness::World;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+const CLUSTERS: &str = "/v1/tenants/acme/clusters";
+const NAMESPACE: &str = "pgplane-acme";
+
+async fn create_standby(world: &World, name: &str, source: &str) -> Value {
+    let op = world
+        .app
+        .admin()
+        .post(
+            CLUSTERS,
+            json!({"name": name, "standby": {"source": source}}),
+        )
+        .await
+        .expect(202)
+        .json();
+    world.finished(op["id"].as_str().unwrap(), TIMEOUT).await
+}
+
+async fn secret(world: &World, name: &str) -> Secret {
+    let api: Api<Secret> = Api::namespaced(world.kube.client(), NAMESPACE);
+    api.get(name).await.expect(name)
+}
+
+fn key(secret: &Secret, key: &str) -> String {
+    String::from_utf8(secret.data.as_ref().unwrap()[key].0.clone()).unwrap()
+}
+
+async fn postgrescluster(world: &World, name: &str) -> Value {
+    let found = world.postgresclusters().await;
+    let cluster = found
+        .iter()
+        .find(|c| c.metadata.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("no PostgresCluster {name}"));
+    json!({"metadata": cluster.metadata, "data": cluster.data})
+}
+
+async fn wait_for_phase(world: &World, name: &str, phase: &str) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let cluster = world
+            .app
+            .admin()
+            .get(&format!("{CLUSTERS}/{name}"))
+            .await
+            .expect(200)
+            .json();
+        if cluster["status"]["phase"] == phase {
+            return cluster;
+        }
+        assert!(
+            started.elapsed() < TIMEOUT,
+            "{name} never {phase}: {cluster}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn system_identifier(cluster: &Value) -> Value {
+    cluster["data"]["status"]["patroni"]["systemIdentifier"].clone()
+}
+
+#[tokio::test]
+async fn a_standby_follows_its_source_read_only_and_is_promoted_to_a_writable_primary() {
+    let world = World::start(&[]).await;
+    world.tenant("acme", 5).await;
+    ready_cluster(&world, "orders", json!({"postgres_version": 17})).await;
+    let admin = world.app.admin();
+
+    let created = create_standby(&world, "orders-dr", "orders").await;
+    assert_eq!(created["state"], "succeeded", "{created}");
+    let standby = wait_for_phase(&world, "orders-dr", "ready").await;
+    assert_eq!(standby["spec"]["standby"], json!({"source": "orders"}));
+    assert_eq!(
+        standby["spec"]["postgres_version"], 17,
+        "the source's version by default"
+    );
+
+    // The source was moved onto the tenant's certificates by an update of its own.
+    let ops = admin
+        .get("/v1/tenants/acme/operations?cluster=orders")
+        .await
+        .expect(200)
+        .json();
+    assert!(
+        ops["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["kind"] == "update" && o["state"] == "succeeded"),
+        "{ops}"
+    );
+    let source = postgrescluster(&world, "orders").await;
+    assert_eq!(
+        source["data"]["spec"]["customTLSSecret"]["name"],
+        "orders-tls"
+    );
+    let dr = postgrescluster(&world, "orders-dr").await;
+    assert_eq!(
+        dr["data"]["spec"]["standby"],
+        json!({"enabled": true, "host": "orders-primary.pgplane-acme.svc", "port": 5432})
+    );
+    assert!(dr["data"]["spec"].get("backups").is_none(), "{dr}");
+    assert_eq!(
+        system_identifier(&dr),
+        system_identifier(&source),
+        "a physical copy of its source"
+    );
+
+    // One CA for the tenant signs both clusters' certificates.
+    let ca = key(&secret(&world, "pgplane-tenant-ca").await, "ca.crt");
+    for name in [
+        "orders-tls",
+        "orders-replication-tls",
+        "orders-dr-tls",
+        "orders-dr-replication-tls",
+    ] {
+        let s = secret(&world, name).await;
+        assert_eq!(key(&s, "ca.crt"), ca, "{name}");
+        let owner = &s.metadata.owner_references.as_ref().unwrap()[0];
+        assert_eq!(
+            owner.kind, "PostgresCluster",
+            "{name} goes with its cluster"
+        );
+    }
+    let connection = admin
+        .get(&format!("{CLUSTERS}/orders-dr/connection"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(connection["ca_certificate"], ca.as_str(), "{connection}");
+
+    // Read-only until promoted.
+    let problem = admin
+        .post(
+            &format!("{CLUSTERS}/orders-dr/backups"),
+            json!({"type": "full"}),
+        )
+        .await
+        .expect_problem(409, None);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("standby of `orders`"),
+        "{problem}"
+    );
+    admin
+        .put(
+            &format!("{CLUSTERS}/orders-dr/databases/orders-dr/extensions/pg_trgm"),
+            json!(null),
+        )
+        .await
+        .expect_problem(409, None);
+    admin
+        .patch(&format!("{CLUSTERS}/orders-dr"), json!({"standby": null}))
+        .await
+        .expect_problem(422, Some("standby"));
+
+    // Promotion: the answer warns that the old primary still takes writes.
+    let op = admin
+        .post(&format!("{CLUSTERS}/orders-dr/promote"), json!({}))
+        .await
+        .expect(202)
+        .json();
+    assert_eq!(op["kind"], "promote");
+    let warning = op["warning"].as_str().unwrap_or_default();
+    assert!(
+        warning.contains("`orders` still exists") && warning.contains("accepting writes"),
+        "{warning}"
+    );
+    let promoted = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(promoted["state"], "succeeded", "{promoted}");
+    let cluster = admin
+        .get(&format!("{CLUSTERS}/orders-dr"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(cluster["spec"]["standby"], Value::Null, "{cluster}");
+
+    // Now a primary: PGO's standby block is gone, backups are configured, writes work.
+    let op = admin
+        .patch(&format!("{CLUSTERS}/orders-dr"), json!({"instances": 2}))
+        .await
+        .expect(202)
+        .json();
+    let scaled = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(scaled["state"], "succeeded", "{scaled}");
+    let dr = postgrescluster(&world, "orders-dr").await;
+    assert!(dr["data"]["spec"].get("standby").is_none(), "{dr}");
+    assert!(dr["data"]["spec"]["backups"]["pgbackrest"]["repos"].is_array());
+    let op = admin
+        .put(
+            &format!("{CLUSTERS}/orders-dr/databases/orders-dr/extensions/pg_trgm"),
+            json!(null),
+        )
+        .await
+        .expect(202)
+        .json();
+    let enabled = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(enabled["state"], "succeeded", "{enabled}");
+}
+
+#[tokio::test]
+async fn standby_requests_that_cannot_work_are_refused_with_the_reason() {
+    let world = World::start(&[]).await;
+    world.tenant("acme", 10).await;
+    ready_cluster(&world, "orders", json!({"postgres_version": 17})).await;
+    let admin = world.app.admin();
+
+    admin
+        .post(
+            CLUSTERS,
+            json!({"name": "dr", "standby": {"source": "billing"}}),
+        )
+        .await
+        .expect_problem(422, Some("standby.source"));
+    admin
+        .post(
+            CLUSTERS,
+            json!({"name": "dr", "standby": {"source": "orders"}, "postgres_version": 18}),
+        )
+        .await
+        .expect_problem(422, Some("postgres_version"));
+    admin
+        .post(
+            CLUSTERS,
+            json!({"name": "dr", "standby": {"source": "orders"}, "source": {"cluster": "orders"}}),
+        )
+        .await
+        .expect_problem(422, Some("standby"));
+    admin
+        .post(&format!("{CLUSTERS}/orders/promote"), json!({}))
+        .await
+        .expect_problem(409, None);
+
+    let created = create_standby(&world, "orders-dr", "orders").await;
+    assert_eq!(created["state"], "succeeded", "{created}");
+    let problem = admin
+        .post(
+            CLUSTERS,
+            json!({"name": "dr2", "standby": {"source": "orders-dr"}}),
+        )
+        .await
+        .expect_problem(422, Some("standby.source"));
+    assert!(
+        problem.to_string().contains("itself a standby"),
+        "{problem}"
+    );
+    admin
+        .post(
+            CLUSTERS,
+            json!({"name": "copy", "source": {"cluster": "orders-dr"}}),
+        )
+        .await
+        .expect_problem(422, Some("source.cluster"));
+
+    let op = admin
+        .patch(&format!("{CLUSTERS}/orders"), json!({"suspended": true}))
+        .await
+        .expect(202)
+        .json();
+    let suspended = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(suspended["state"], "succeeded", "{suspended}");
+    let problem = admin
+        .post(
+            CLUSTERS,
+            json!({"name": "dr3", "standby": {"source": "orders"}}),
+        )
+        .await
+        .expect_problem(409, None);
+    assert!(problem.to_string().contains("suspended"), "{problem}");
+}
+
+#[tokio::test]
+async fn a_standby_outlives_its_lost_source_and_is_promoted_with_what_it_had() {
+    let world = World::start(&[]).await;
+    world.tenant("acme", 5).await;
+    ready_cluster(&world, "orders", json!({})).await;
+    let created = create_standby(&world, "orders-dr", "orders").await;
+    assert_eq!(created["state"], "succeeded", "{created}");
+    let admin = world.app.admin();
+
+    let op = admin
+        .delete(&format!("{CLUSTERS}/orders"))
+        .await
+        .expect(202)
+        .json();
+    assert!(
+        op["waiting_for"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("its standbys (orders-dr)"),
+        "{op}"
+    );
+    let deleted = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(deleted["state"], "succeeded", "{deleted}");
+
+    // Still ready, and still changeable, without its source.
+    wait_for_phase(&world, "orders-dr", "ready").await;
+    let op = admin
+        .patch(
+            &format!("{CLUSTERS}/orders-dr"),
+            json!({"resources": {"cpu": "2"}}),
+        )
+        .await
+        .expect(202)
+        .json();
+    let resized = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(resized["state"], "succeeded", "{resized}");
+
+    let op = admin
+        .post(&format!("{CLUSTERS}/orders-dr/promote"), json!({}))
+        .await
+        .expect(202)
+        .json();
+    assert!(
+        op["warning"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`orders` no longer exists"),
+        "{op}"
+    );
+    let promoted = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(promoted["state"], "succeeded", "{promoted}");
+}
+
+#[tokio::test]
+async fn a_promotion_that_never_completes_fails_at_its_deadline_and_leaves_a_standby() {
+    let world = World::start(&["--operation-deadline-seconds", "10"]).await;
+    world.tenant("acme", 5).await;
+    ready_cluster(&world, "orders", json!({})).await;
+    let created = create_standby(&world, "orders-dr", "orders").await;
+    assert_eq!(created["state"], "succeeded", "{created}");
+    world.operator.set_scenario(
+        NAMESPACE,
+        "orders-dr",
+        Scenario::healthy().promotion_stalls(),
+    );
+
+    let failed = run(&world, &format!("{CLUSTERS}/orders-dr/promote"), json!({})).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    let error = failed["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("deadline") && error.contains("leave recovery"),
+        "{error}"
+    );
+    let cluster = world
+        .app
+        .admin()
+        .get(&format!("{CLUSTERS}/orders-dr"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(
+        cluster["spec"]["standby"],
+        json!({"source": "orders"}),
+        "still recorded as a standby: it did not become writable"
+    );
+}
