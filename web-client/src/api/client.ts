@@ -3,14 +3,12 @@
 // `tsc` fails here rather than the portal failing in front of a person.
 import createFetchClient, { type Middleware } from "openapi-fetch";
 import createQueryClient from "openapi-react-query";
-import type { components } from "./schema";
-import type { ClusterOut, ClusterRequest as ClusterRequestIn, OperationOut, Paths } from "./pending";
+import type { components, paths } from "./schema";
 
 export type Schemas = components["schemas"];
-// Cluster, request and operation include the standby fields written by hand in ./pending.
-export type Cluster = ClusterOut;
-export type ClusterRequest = ClusterRequestIn;
-export type Operation = OperationOut;
+export type Cluster = Schemas["ClusterOut"];
+export type ClusterRequest = Schemas["ClusterRequest"];
+export type Operation = Schemas["OperationOut"];
 export type Problem = Schemas["Problem"];
 export type Quota = Schemas["QuotaOut"];
 export type Me = Schemas["MeOut"];
@@ -37,7 +35,7 @@ export function createApi(credentials: Credentials, options: { baseUrl?: string;
       return response;
     },
   };
-  const client = createFetchClient<Paths>({
+  const client = createFetchClient<paths>({
     // Same origin as the portal (absolute, so it also works outside a browser page).
     baseUrl: options.baseUrl ?? globalThis.location?.origin ?? "",
     // Looked up at call time so tests (and the e2e run) can swap the global fetch.
