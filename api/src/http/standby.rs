@@ -26,9 +26,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(promote))
 }
 
-/// The source cluster a create request's `standby.source` names, with `postgres_version`
-/// defaulted to the source's (a standby is a physical copy). `None` for other requests; a
-/// malformed `standby` is left for the request validation to report.
+/// The source cluster a create request's `standby.source` names, with `postgres_version`,
+/// `database`, `owner` and `users` defaulted to the source's: a standby is a physical copy, so
+/// it holds the source's databases and roles, and after its promotion clients use them. `None`
+/// for other requests; a malformed `standby` is left for the request validation to report.
 pub async fn source_of(
     state: &AppState,
     access: &TenantAccess,
@@ -49,15 +50,24 @@ pub async fn source_of(
     };
     let spec: ClusterSpec =
         serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
-    if let Some(object) = body.as_object_mut()
-        && object.get("postgres_version").is_none_or(Value::is_null)
-    {
-        object.insert("postgres_version".into(), spec.postgres_version.into());
+    if let Some(object) = body.as_object_mut() {
+        let users = serde_json::to_value(&spec.users).map_err(ApiError::internal)?;
+        for (field, inherited) in [
+            ("postgres_version", Value::from(spec.postgres_version)),
+            ("database", Value::from(spec.database.clone())),
+            ("owner", Value::from(spec.owner.clone())),
+            ("users", users),
+        ] {
+            if object.get(field).is_none_or(Value::is_null) {
+                object.insert(field.into(), inherited);
+            }
+        }
     }
     Ok(Some((row, spec)))
 }
 
-/// Whether `standby` can follow `source`: a running primary of the same major version.
+/// Whether `standby` can follow `source`: a running primary of the same major version, whose
+/// database and owner it keeps.
 pub fn check_source(
     standby: &ClusterSpec,
     source_row: &ClusterRow,
@@ -81,6 +91,19 @@ pub fn check_source(
                 source.postgres_version
             ),
         ));
+    }
+    for (field, wanted, given) in [
+        ("database", &source.database, &standby.database),
+        ("owner", &source.owner, &standby.owner),
+    ] {
+        if wanted != given {
+            return Err(ApiError::invalid_field(
+                field,
+                format!(
+                    "must be `{wanted}`, the {field} of `{name}`: a standby holds its source's databases and roles"
+                ),
+            ));
+        }
     }
     require_running(source, source_row, "a standby can copy it")
 }

@@ -90,6 +90,11 @@ async fn a_standby_follows_its_source_read_only_and_is_promoted_to_a_writable_pr
         standby["spec"]["postgres_version"], 17,
         "the source's version by default"
     );
+    assert_eq!(
+        (&standby["spec"]["database"], &standby["spec"]["owner"]),
+        (&json!("orders"), &json!("orders")),
+        "a physical copy holds the source's database and owner"
+    );
 
     // The source was moved onto the tenant's certificates by an update of its own.
     let ops = admin
@@ -162,11 +167,18 @@ async fn a_standby_follows_its_source_read_only_and_is_promoted_to_a_writable_pr
     );
     admin
         .put(
-            &format!("{CLUSTERS}/orders-dr/databases/orders-dr/extensions/pg_trgm"),
+            &format!("{CLUSTERS}/orders-dr/databases/orders/extensions/pg_trgm"),
             json!(null),
         )
         .await
         .expect_problem(409, None);
+    // Its extensions are the source's, replicated.
+    let listed = admin
+        .get(&format!("{CLUSTERS}/orders-dr/databases/orders/extensions"))
+        .await
+        .expect(200)
+        .json();
+    assert!(listed["items"].to_string().contains("pgaudit"), "{listed}");
     admin
         .patch(&format!("{CLUSTERS}/orders-dr"), json!({"standby": null}))
         .await
@@ -206,7 +218,7 @@ async fn a_standby_follows_its_source_read_only_and_is_promoted_to_a_writable_pr
     assert!(dr["data"]["spec"]["backups"]["pgbackrest"]["repos"].is_array());
     let op = admin
         .put(
-            &format!("{CLUSTERS}/orders-dr/databases/orders-dr/extensions/pg_trgm"),
+            &format!("{CLUSTERS}/orders-dr/databases/orders/extensions/pg_trgm"),
             json!(null),
         )
         .await
@@ -237,6 +249,13 @@ async fn standby_requests_that_cannot_work_are_refused_with_the_reason() {
         )
         .await
         .expect_problem(422, Some("postgres_version"));
+    admin
+        .post(
+            CLUSTERS,
+            json!({"name": "dr", "standby": {"source": "orders"}, "database": "dr"}),
+        )
+        .await
+        .expect_problem(422, Some("database"));
     admin
         .post(
             CLUSTERS,
