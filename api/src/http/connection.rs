@@ -12,6 +12,7 @@ use super::error::{ApiError, ApiResult, Problem};
 use super::extract::{ApiPath, ApiQuery};
 use super::principal::{Principal, tenant_access};
 use crate::app::AppState;
+use crate::domain::cluster::ClusterSpec;
 use crate::domain::permissions::Action;
 use crate::platform::{ConnectionFacts, Endpoint};
 use crate::store::{self, audit::NewAuditEvent};
@@ -124,7 +125,8 @@ async fn get_connection(
         .with_retry_after(10));
     };
     let password = if query.reveal {
-        store::clusters::password(&state.db, access.tenant.id, cluster.id).await?
+        let holder = password_holder(&state, access.tenant.id, &cluster).await?;
+        store::clusters::password(&state.db, access.tenant.id, holder).await?
     } else {
         None
     };
@@ -139,6 +141,23 @@ async fn get_connection(
         database,
         user,
     }))
+}
+
+/// The cluster whose owner password logs in to `cluster`: a standby replays its source's roles
+/// with their passwords, and PGO sets the standby's own only when it is promoted; a standby
+/// whose source is gone has only its own.
+async fn password_holder(
+    state: &AppState,
+    tenant_id: uuid::Uuid,
+    cluster: &store::clusters::ClusterRow,
+) -> ApiResult<uuid::Uuid> {
+    let spec: ClusterSpec =
+        serde_json::from_value(cluster.spec.0.clone()).map_err(ApiError::internal)?;
+    let Some(standby) = spec.standby else {
+        return Ok(cluster.id);
+    };
+    let source = store::clusters::find(&state.db, tenant_id, &standby.source).await?;
+    Ok(source.map_or(cluster.id, |s| s.id))
 }
 
 async fn audit_reveal(

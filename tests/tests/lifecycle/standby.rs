@@ -71,6 +71,11 @@ async fn wait_for_phase(world: &World, name: &str, phase: &str) -> Value {
     }
 }
 
+async fn reveal(world: &World, cluster: &str) -> Value {
+    let path = format!("{CLUSTERS}/{cluster}/connection?reveal=true");
+    world.app.admin().get(&path).await.expect(200).json()["password"].clone()
+}
+
 fn system_identifier(cluster: &Value) -> Value {
     cluster["data"]["status"]["patroni"]["systemIdentifier"].clone()
 }
@@ -149,6 +154,10 @@ async fn a_standby_follows_its_source_read_only_and_is_promoted_to_a_writable_pr
         .expect(200)
         .json();
     assert_eq!(connection["ca_certificate"], ca.as_str(), "{connection}");
+    // While it replays the source's roles, the source's password is the one that logs in.
+    let source_password = reveal(&world, "orders").await;
+    assert!(source_password.is_string());
+    assert_eq!(reveal(&world, "orders-dr").await, source_password);
 
     // Read-only until promoted.
     let problem = admin
@@ -204,6 +213,9 @@ async fn a_standby_follows_its_source_read_only_and_is_promoted_to_a_writable_pr
         .expect(200)
         .json();
     assert_eq!(cluster["spec"]["standby"], Value::Null, "{cluster}");
+    // Promoted, PGO sets its own Secret's password on the role.
+    let own = reveal(&world, "orders-dr").await;
+    assert!(own.is_string() && own != source_password, "{own}");
 
     // Now a primary: PGO's standby block is gone, backups are configured, writes work.
     let op = admin
