@@ -179,10 +179,9 @@ async fn promote(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((tenant, name)): ApiPath<(String, String)>,
-    body: Option<ApiJson<PromoteRequest>>,
+    _body: Option<ApiJson<PromoteRequest>>,
 ) -> ApiResult<Response> {
     let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
-    let _ = body;
     let mut source = None;
     let mut operation = queue_action_operation(
         &state,

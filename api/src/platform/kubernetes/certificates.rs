@@ -107,6 +107,18 @@ fn issuer(ca: &Issued) -> Result<Issuer<'static, KeyPair>, PlatformError> {
     Issuer::from_ca_cert_pem(&ca.certificate, key).map_err(rcgen_error)
 }
 
+/// A new key and its certificate from `params`, signed by `ca` and valid for
+/// [`VALIDITY_YEARS`].
+fn signed(mut params: CertificateParams, ca: &Issued) -> Result<Issued, PlatformError> {
+    valid_for_years(&mut params);
+    let key = KeyPair::generate().map_err(rcgen_error)?;
+    let certificate = params.signed_by(&key, &issuer(ca)?).map_err(rcgen_error)?;
+    Ok(Issued {
+        certificate: certificate.pem(),
+        key: key.serialize_pem(),
+    })
+}
+
 /// The server certificate of `cluster`, signed by `ca`.
 pub fn issue_server(ca: &Issued, cluster: &str, namespace: &str) -> Result<Issued, PlatformError> {
     let names = server_names(cluster, namespace);
@@ -117,13 +129,7 @@ pub fn issue_server(ca: &Issued, cluster: &str, namespace: &str) -> Result<Issue
         KeyUsagePurpose::KeyEncipherment,
     ];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    valid_for_years(&mut params);
-    let key = KeyPair::generate().map_err(rcgen_error)?;
-    let certificate = params.signed_by(&key, &issuer(ca)?).map_err(rcgen_error)?;
-    Ok(Issued {
-        certificate: certificate.pem(),
-        key: key.serialize_pem(),
-    })
+    signed(params, ca)
 }
 
 /// The replication client certificate (CN [`REPLICATION_USER`]), signed by `ca`.
@@ -132,13 +138,7 @@ pub fn issue_replication(ca: &Issued) -> Result<Issued, PlatformError> {
     params.distinguished_name = common_name(REPLICATION_USER);
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    valid_for_years(&mut params);
-    let key = KeyPair::generate().map_err(rcgen_error)?;
-    let certificate = params.signed_by(&key, &issuer(ca)?).map_err(rcgen_error)?;
-    Ok(Issued {
-        certificate: certificate.pem(),
-        key: key.serialize_pem(),
-    })
+    signed(params, ca)
 }
 
 fn text(secret: &Secret, key: &str) -> Option<String> {

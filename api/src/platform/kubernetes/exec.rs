@@ -89,6 +89,31 @@ pub async fn in_primary(
     run(client, namespace, &pod, argv).await
 }
 
+/// Runs one SQL statement with `psql` in the cluster's primary, connected to `database` over
+/// the local socket as `postgres`: unaligned, tuples only, stopping at the first error. The
+/// database travels as its own argument, never inside SQL.
+pub async fn psql_in_primary(
+    client: &kube::Client,
+    namespace: &str,
+    cluster: &str,
+    database: &str,
+    sql: &str,
+) -> Result<ExecOutput, PlatformError> {
+    let argv = [
+        "psql",
+        "-X",
+        "-q",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-At",
+        "-d",
+        database,
+        "-c",
+        sql,
+    ];
+    in_primary(client, namespace, cluster, &argv).await
+}
+
 /// Runs `argv` in the `database` container of `pod` and collects its output and exit code.
 pub async fn run(
     client: &kube::Client,

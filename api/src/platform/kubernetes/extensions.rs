@@ -3,35 +3,13 @@
 //! the first error. Extension names come from the domain allow-list, so quoting them as
 //! identifiers is enough; the database travels as its own argument, never inside SQL.
 
-use super::exec::{ExecOutput, in_primary};
+use super::exec::{ExecOutput, psql_in_primary};
 use crate::platform::{ActionProgress, ClusterTarget, InstalledExtension, PlatformError};
 
 const LIST_SQL: &str = "SELECT extname, extversion FROM pg_extension ORDER BY extname";
 
 /// psql's exit code when it could not connect (e.g. the database does not exist).
 const PSQL_CONNECTION_FAILED: i32 = 2;
-
-async fn psql(
-    client: &kube::Client,
-    namespace: &str,
-    target: &ClusterTarget,
-    database: &str,
-    sql: &str,
-) -> Result<ExecOutput, PlatformError> {
-    let argv = [
-        "psql",
-        "-X",
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-At",
-        "-d",
-        database,
-        "-c",
-        sql,
-    ];
-    in_primary(client, namespace, &target.spec.name, &argv).await
-}
 
 /// A failed statement is the tenant's to fix (PostgreSQL says why); a connection failure to a
 /// database the spec has means PGO has not created it yet, which passes.
@@ -64,7 +42,7 @@ pub async fn list(
     target: &ClusterTarget,
     database: &str,
 ) -> Result<Vec<InstalledExtension>, PlatformError> {
-    let output = psql(client, namespace, target, database, LIST_SQL).await?;
+    let output = psql_in_primary(client, namespace, &target.spec.name, database, LIST_SQL).await?;
     check(&output, database)?;
     Ok(parse_list(&output.stdout))
 }
@@ -83,7 +61,7 @@ pub async fn set(
     } else {
         format!("DROP EXTENSION IF EXISTS \"{name}\"")
     };
-    let output = psql(client, namespace, target, database, &sql).await?;
+    let output = psql_in_primary(client, namespace, &target.spec.name, database, &sql).await?;
     check(&output, database)?;
     Ok(ActionProgress::done())
 }

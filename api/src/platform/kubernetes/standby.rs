@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::cluster;
 use super::errors::classify;
-use super::exec::in_primary;
+use super::exec::psql_in_primary;
 use super::resources::postgrescluster;
 use crate::domain::cluster::naming::server_certificate_secret_name;
 use crate::platform::{ActionProgress, ClusterTarget, PlatformError};
@@ -58,19 +58,8 @@ async fn in_recovery(
     namespace: &str,
     cluster: &str,
 ) -> Result<bool, PlatformError> {
-    let argv = [
-        "psql",
-        "-X",
-        "-q",
-        "-v",
-        "ON_ERROR_STOP=1",
-        "-At",
-        "-d",
-        "postgres",
-        "-c",
-        "SELECT pg_is_in_recovery()",
-    ];
-    let output = in_primary(client, namespace, cluster, &argv).await?;
+    let sql = "SELECT pg_is_in_recovery()";
+    let output = psql_in_primary(client, namespace, cluster, "postgres", sql).await?;
     match (output.exit_code, output.stdout.trim()) {
         (0, "t") => Ok(true),
         (0, "f") => Ok(false),

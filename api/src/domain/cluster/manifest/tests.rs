@@ -8,6 +8,10 @@ const TENANT_ID: &str = "0f9a6c1e-4a55-4b8e-9d4e-3c1f8b2a7d10";
 const CLUSTER_ID: &str = "5b2d7e90-1c3a-4f6b-8e2d-9a0c4b7f1e33";
 
 fn manifest(spec: &ClusterSpec) -> Value {
+    manifest_with(spec, false)
+}
+
+fn manifest_with(spec: &ClusterSpec, tenant_certificates: bool) -> Value {
     desired_postgrescluster(&ManifestInput {
         spec,
         namespace: "pgplane-acme",
@@ -15,7 +19,7 @@ fn manifest(spec: &ClusterSpec) -> Value {
         cluster_id: CLUSTER_ID,
         tenant_name: "acme",
         image: None,
-        tenant_certificates: false,
+        tenant_certificates,
     })
 }
 
@@ -413,15 +417,7 @@ fn a_pinned_image_is_the_only_addition_and_both_crds_admit_it() {
 }
 
 fn with_certificates(spec: &ClusterSpec) -> Value {
-    desired_postgrescluster(&ManifestInput {
-        spec,
-        namespace: "pgplane-acme",
-        tenant_id: TENANT_ID,
-        cluster_id: CLUSTER_ID,
-        tenant_name: "acme",
-        image: None,
-        tenant_certificates: true,
-    })
+    manifest_with(spec, true)
 }
 
 fn standby_of(source: &str, spec: ClusterSpec) -> ClusterSpec {
