@@ -37,6 +37,8 @@ pub struct Settings {
     pub deleted_backups_retention_days: u32,
     /// Approved PostgreSQL images per major version (may be empty).
     pub postgres_images: crate::domain::cluster::images::ImageCatalog,
+    /// The platform has a disaster-recovery site: standbys go to the site their source is not on.
+    pub recovery_site: bool,
 }
 
 /// Shared by every request.
@@ -93,6 +95,7 @@ impl AppState {
             portal_dir: config.http.portal_dir.clone(),
             postgres_images: config.jobs.image_catalog(),
             deleted_backups_retention_days: config.jobs.deleted_backups_retention_days,
+            recovery_site: config.jobs.dr_namespace_prefix.is_some(),
         };
         let _ = crate::telemetry::prometheus();
         Ok(Self {
@@ -241,7 +244,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         config.jobs.platform,
         PlatformKind::None,
         &local_root,
-        config.jobs.deleted_backups_retention(),
+        &config.jobs,
     )
     .await?;
     let state = AppState::new(&config, db.clone())?.with_platform(platform.clone());

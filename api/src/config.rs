@@ -203,9 +203,26 @@ pub struct JobsConfig {
         default_value_t = 7
     )]
     pub deleted_backups_retention_days: u32,
+
+    /// Kubernetes: the namespace prefix of the disaster-recovery site (e.g. `dr-`).
+    /// When set, a standby runs in `<prefix><tenant>`, away from its source in the tenant's
+    /// namespace (and a standby of a cluster there comes back home). The namespaces must be
+    /// able to reach each other's PostgreSQL port; pgplane's network policies admit it. Unset:
+    /// standbys run beside their source.
+    #[arg(long, env = "PGPLANE_DR_NAMESPACE_PREFIX")]
+    pub dr_namespace_prefix: Option<String>,
 }
 
 impl JobsConfig {
+    /// The Kubernetes driver's options from these settings.
+    pub fn kubernetes_options(&self) -> crate::platform::kubernetes::KubernetesOptions {
+        crate::platform::kubernetes::KubernetesOptions {
+            deleted_backups_retention: self.deleted_backups_retention(),
+            recovery_namespace_prefix: self.dr_namespace_prefix.clone(),
+            ..crate::platform::kubernetes::KubernetesOptions::default()
+        }
+    }
+
     pub fn deleted_backups_retention(&self) -> std::time::Duration {
         std::time::Duration::from_secs(u64::from(self.deleted_backups_retention_days) * 24 * 3600)
     }
@@ -250,6 +267,30 @@ pub enum LogFormat {
     Json,
 }
 
+/// A recovery namespace prefix must make names of its own: lower-case DNS label characters,
+/// and neither the tenants' home prefix nor one that extends it (with `pgplane-dr-`, tenant
+/// `x`'s recovery namespace would be the home namespace of a tenant named `dr-x`).
+fn check_recovery_prefix(prefix: &str) -> Result<(), String> {
+    let home = crate::platform::kubernetes::KubernetesOptions::default().namespace_prefix;
+    if prefix.is_empty() || prefix.len() > 30 {
+        return Err("must be 1 to 30 characters".into());
+    }
+    if !prefix
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        || !prefix.starts_with(|c: char| c.is_ascii_lowercase())
+    {
+        return Err("must start with a letter and hold only a-z, 0-9 and `-`".into());
+    }
+    if prefix.starts_with(&home) || home.starts_with(prefix) {
+        return Err(format!(
+            "must not start with the tenants' home prefix `{home}` nor be a start of it: \
+             the two sets of namespaces must never meet"
+        ));
+    }
+    Ok(())
+}
+
 impl ServeConfig {
     /// Checks what clap cannot, returning every problem found (not just the first).
     pub fn validate(&self) -> Result<(), Vec<String>> {
@@ -285,6 +326,11 @@ impl ServeConfig {
         if self.jobs.deleted_backups_retention_days > 3650 {
             problems.push("PGPLANE_DELETED_BACKUPS_RETENTION_DAYS: at most 3650".into());
         }
+        if let Some(prefix) = &self.jobs.dr_namespace_prefix
+            && let Err(why) = check_recovery_prefix(prefix)
+        {
+            problems.push(format!("PGPLANE_DR_NAMESPACE_PREFIX: {why}"));
+        }
         if let Some(images) = &self.jobs.postgres_images
             && let Err(found) = crate::domain::cluster::images::ImageCatalog::parse(images)
         {
@@ -308,5 +354,23 @@ impl ServeConfig {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.http.request_timeout_seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_recovery_prefix;
+
+    #[test]
+    fn a_recovery_prefix_never_names_a_home_namespace() {
+        assert_eq!(check_recovery_prefix("dr-"), Ok(()));
+        assert_eq!(check_recovery_prefix("pgplanedr-"), Ok(()));
+        for colliding in ["pgplane-", "pgplane-dr-", "pgplane", "p"] {
+            let why = check_recovery_prefix(colliding).unwrap_err();
+            assert!(why.contains("home prefix"), "{colliding}: {why}");
+        }
+        for malformed in ["", "DR-", "1dr-", "dr_", &"d".repeat(31)] {
+            assert!(check_recovery_prefix(malformed).is_err(), "{malformed}");
+        }
     }
 }

@@ -78,7 +78,7 @@ async fn serve_dev(serve: ServeConfig, data_dir: &Path) -> anyhow::Result<()> {
         serve.jobs.platform,
         PlatformKind::Local,
         &local_root,
-        serve.jobs.deleted_backups_retention(),
+        &serve.jobs,
     )
     .await?;
     let state = crate::app::AppState::new(&serve, db.clone())?.with_platform(platform.clone());

@@ -7,6 +7,7 @@ export function cluster(overrides: Partial<Cluster> = {}): Cluster {
     name: "orders",
     created_at: "2026-01-01T00:00:00Z",
     updated_at: "2026-01-01T00:00:00Z",
+    site: "home",
     spec: {
       name: "orders",
       postgres_version: 18,

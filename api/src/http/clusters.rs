@@ -20,7 +20,7 @@ use super::principal::{Principal, TenantAccess, cluster_access, tenant_access};
 use super::standby;
 use crate::app::AppState;
 use crate::domain::cluster::backup_health::backup_health;
-use crate::domain::cluster::{ClusterSource, ClusterSpec, DeletionPolicy, restart_required};
+use crate::domain::cluster::{ClusterSource, ClusterSpec, DeletionPolicy, Site, restart_required};
 use crate::domain::permissions::Action;
 use crate::domain::quota::{ExceededLimit, ResourceUsage};
 use crate::platform::ClusterAction;
@@ -63,6 +63,9 @@ pub struct ClusterOut {
     /// The desired spec with every server default filled in.
     pub spec: ClusterSpec,
     pub status: ClusterStatusOut,
+    /// Where the cluster runs: `home`, or `recovery` (the platform's disaster-recovery site,
+    /// where standbys of home clusters are placed when it has one). Kept for life.
+    pub site: Site,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -70,6 +73,7 @@ pub struct ClusterOut {
 list_type!(ClusterList, ClusterOut);
 
 fn cluster_out(row: ClusterRow) -> ApiResult<ClusterOut> {
+    let site = row.site();
     let ClusterRow {
         id,
         tenant_id,
@@ -84,6 +88,7 @@ fn cluster_out(row: ClusterRow) -> ApiResult<ClusterOut> {
         updated_at,
         postgres_image,
         tenant_certificates: _,
+        site: _,
     } = row;
     let spec: ClusterSpec = serde_json::from_value(spec.0).map_err(ApiError::internal)?;
     let field = |key: &str| status.0.get(key).cloned().unwrap_or_default();
@@ -104,6 +109,7 @@ fn cluster_out(row: ClusterRow) -> ApiResult<ClusterOut> {
             message: serde_json::from_value(field("message")).ok().flatten(),
             postgres_image,
         },
+        site,
         created_at,
         updated_at,
     })
@@ -123,11 +129,13 @@ fn check_platform_features(state: &AppState, spec: &ClusterSpec) -> ApiResult<()
 }
 
 /// A clone needs a source cluster of the same tenant with a backup covering the target time.
+/// Returns the site the clone goes on: its source's (PGO restores a clone from a repository in
+/// its own namespace).
 async fn check_clone_source(
     state: &AppState,
     access: &TenantAccess,
     source: &ClusterSource,
-) -> ApiResult<()> {
+) -> ApiResult<Site> {
     let name = &source.cluster;
     let row = store::clusters::find(&state.db, access.tenant.id, name)
         .await?
@@ -173,7 +181,7 @@ async fn check_clone_source(
             ),
         ));
     }
-    Ok(())
+    Ok(row.site())
 }
 
 /// 501 naming the operation when this process's platform cannot carry out `action`.
@@ -325,11 +333,13 @@ async fn create_cluster(
     let standby_source = standby::source_of(&state, &access, &mut body).await?;
     let spec = ClusterSpec::from_json(&body).map_err(ApiError::validation)?;
     check_platform_features(&state, &spec)?;
+    let mut site = Site::Home;
     if let Some(source) = &spec.source {
-        check_clone_source(&state, &access, source).await?;
+        site = check_clone_source(&state, &access, source).await?;
     }
     if let Some((row, source)) = &standby_source {
         standby::check_source(&spec, row, source)?;
+        site = row.site().for_standby(state.settings.recovery_site);
     }
     let document = serde_json::to_value(&spec).map_err(ApiError::internal)?;
     let mut tx = store::begin(&state.db).await?;
@@ -348,6 +358,7 @@ async fn create_cluster(
             .settings
             .postgres_images
             .image_for(spec.postgres_version),
+        site,
     )
     .await
     .map_err(|e| {

@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::domain::cluster::ClusterSpec;
+use crate::domain::cluster::{ClusterSpec, Site};
 use crate::domain::quota::QuotaLimits;
 
 /// A boxed future, so drivers can sit behind `Arc<dyn Platform>`.
@@ -45,6 +45,10 @@ pub struct ClusterTarget {
     /// standby and its source must (the standby authenticates with a certificate the source
     /// trusts).
     pub tenant_certificates: bool,
+    /// Where the cluster runs.
+    pub site: Site,
+    /// For a standby, where the cluster it follows runs (`None` if that cluster is gone).
+    pub source_site: Option<Site>,
 }
 
 /// Where a deletion stands.
@@ -326,14 +330,15 @@ pub trait Platform: Send + Sync + 'static {
 
 /// The configured driver, or `None` for an API-only process. `auto` means Kubernetes when it
 /// is configured, otherwise `auto_fallback` (`none` for `serve`, `local` for `dev`); the local
-/// driver keeps its clusters under `local_root`.
+/// driver keeps its clusters under `local_root`; `jobs` carries both drivers' settings.
 pub async fn connect(
     kind: crate::config::PlatformKind,
     auto_fallback: crate::config::PlatformKind,
     local_root: &std::path::Path,
-    deleted_backups_retention: std::time::Duration,
+    jobs: &crate::config::JobsConfig,
 ) -> anyhow::Result<Option<std::sync::Arc<dyn Platform>>> {
     use crate::config::PlatformKind;
+    let deleted_backups_retention = jobs.deleted_backups_retention();
     let kind = match kind {
         PlatformKind::Auto if kubernetes_configured() => PlatformKind::Kubernetes,
         PlatformKind::Auto => auto_fallback,
@@ -348,16 +353,13 @@ pub async fn connect(
         }
         PlatformKind::Kubernetes => {
             let platform =
-                kubernetes::KubernetesPlatform::from_environment(kubernetes::KubernetesOptions {
-                    deleted_backups_retention,
-                    ..kubernetes::KubernetesOptions::default()
-                })
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "connecting to Kubernetes (in-cluster config or KUBECONFIG): {e}"
-                    )
-                })?;
+                kubernetes::KubernetesPlatform::from_environment(jobs.kubernetes_options())
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "connecting to Kubernetes (in-cluster config or KUBECONFIG): {e}"
+                        )
+                    })?;
             tracing::info!("platform: kubernetes (PGO)");
             Ok(Some(std::sync::Arc::new(platform)))
         }

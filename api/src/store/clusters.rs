@@ -26,10 +26,19 @@ pub struct ClusterRow {
     pub postgres_image: Option<String>,
     /// Runs with certificates from its tenant's CA (a standby or the source of one).
     pub tenant_certificates: bool,
+    /// Where it runs (a [`crate::domain::cluster::Site`] name), chosen at creation.
+    pub site: String,
+}
+
+impl ClusterRow {
+    /// The site the cluster runs on (the check constraint admits no other names).
+    pub fn site(&self) -> crate::domain::cluster::Site {
+        crate::domain::cluster::Site::parse(&self.site).unwrap_or_default()
+    }
 }
 
 const COLUMNS: &str = "id, tenant_id, name, spec, generation, observed_generation, phase, status, \
-                       connection, created_at, updated_at, postgres_image, tenant_certificates";
+                       connection, created_at, updated_at, postgres_image, tenant_certificates, site";
 
 /// Inserts a new cluster at generation 1.
 pub async fn insert(
@@ -39,11 +48,12 @@ pub async fn insert(
     spec: &serde_json::Value,
     usage: ResourceUsage,
     postgres_image: Option<&str>,
+    site: crate::domain::cluster::Site,
 ) -> StoreResult<ClusterRow> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "insert into clusters (id, tenant_id, name, spec, instances, cpu_millis, memory_mib, storage_gib,
-                               postgres_image)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning {COLUMNS}"
+                               postgres_image, site)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning {COLUMNS}"
     )))
     .bind(Uuid::now_v7())
     .bind(tenant_id)
@@ -54,6 +64,7 @@ pub async fn insert(
     .bind(usage.memory_mib)
     .bind(usage.storage_gib)
     .bind(postgres_image)
+    .bind(site.as_str())
     .fetch_one(tx)
     .await?)
 }
@@ -319,7 +330,8 @@ pub const FIND_WITH_MEMBER_ROLE_SQL: &str =
         c.observed_generation as c_observed_generation, c.phase as c_phase,
         c.status as c_status, c.connection as c_connection,
         c.created_at as c_created_at, c.updated_at as c_updated_at,
-        c.postgres_image as c_postgres_image, c.tenant_certificates as c_tenant_certificates
+        c.postgres_image as c_postgres_image, c.tenant_certificates as c_tenant_certificates,
+        c.site as c_site
  from tenants t
  left join memberships m on m.tenant_id = t.id and m.user_id = $2
  left join clusters c on c.tenant_id = t.id and c.name = $3 and m.role is not null
@@ -348,6 +360,7 @@ pub async fn find_with_member_role(
         c_updated_at: Option<DateTime<Utc>>,
         c_postgres_image: Option<String>,
         c_tenant_certificates: Option<bool>,
+        c_site: Option<String>,
     }
     let found: Option<Found> = sqlx::query_as(FIND_WITH_MEMBER_ROLE_SQL)
         .bind(tenant)
@@ -389,6 +402,7 @@ pub async fn find_with_member_role(
                 updated_at,
                 postgres_image: f.c_postgres_image,
                 tenant_certificates: f.c_tenant_certificates.unwrap_or(false),
+                site: f.c_site.unwrap_or_default(),
             }),
             _ => None,
         };

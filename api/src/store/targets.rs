@@ -1,6 +1,6 @@
 //! The desired state of one cluster as the platform drivers take it ([`ClusterTarget`]): the
-//! cluster's row plus its tenant and quota. The job workers and the API's live reads (backups,
-//! extensions) build it the same way.
+//! cluster's row plus its tenant and quota (and, for a standby, where its source runs). The job
+//! workers and the API's live reads (backups, extensions) build it the same way.
 
 use sqlx::PgPool;
 
@@ -17,6 +17,12 @@ pub async fn cluster_target(
 ) -> StoreResult<ClusterTarget> {
     let tenant = super::tenants::get(db, row.tenant_id).await?;
     let (quota, _) = super::quotas::get(db, row.tenant_id).await?;
+    let source_site = match &spec.standby {
+        Some(standby) => super::clusters::find(db, row.tenant_id, &standby.source)
+            .await?
+            .map(|source| source.site()),
+        None => None,
+    };
     Ok(ClusterTarget {
         tenant: TenantTarget {
             tenant_id: tenant.id,
@@ -28,5 +34,7 @@ pub async fn cluster_target(
         spec,
         image: row.postgres_image.clone(),
         tenant_certificates: row.tenant_certificates,
+        site: row.site(),
+        source_site,
     })
 }

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DynamicObject};
 use kube_test_apiserver::operator::{OperatorOptions, Scenario, SimulatedOperator};
 use kube_test_apiserver::{RequestRecord, ServerOptions, TestApiServer, Verb};
-use pgplane::domain::cluster::{ClusterRequest, ClusterSpec};
+use pgplane::domain::cluster::{ClusterRequest, ClusterSpec, Site};
 use pgplane::domain::quota::QuotaLimits;
 use pgplane::platform::kubernetes::{KubernetesOptions, KubernetesPlatform, postgrescluster};
 use pgplane::platform::{ClusterTarget, ObservedCluster, Platform, PlatformEvent, TenantTarget};
@@ -141,6 +141,8 @@ pub fn target(tenant: &TenantTarget, spec: ClusterSpec) -> ClusterTarget {
         spec,
         image: None,
         tenant_certificates: false,
+        site: Site::Home,
+        source_site: None,
     }
 }
 

@@ -6,9 +6,11 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, ResourceQuota, Secret};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::Api;
 use kube_test_apiserver::operator::Scenario;
+use pgplane::platform::kubernetes::KubernetesOptions;
 use serde_json::{Value, json};
 
 use crate::day2::{ready_cluster, run};
@@ -33,7 +35,11 @@ async fn create_standby(world: &World, name: &str, source: &str) -> Value {
 }
 
 async fn secret(world: &World, name: &str) -> Secret {
-    let api: Api<Secret> = Api::namespaced(world.kube.client(), NAMESPACE);
+    secret_in(world, NAMESPACE, name).await
+}
+
+async fn secret_in(world: &World, namespace: &str, name: &str) -> Secret {
+    let api: Api<Secret> = Api::namespaced(world.kube.client(), namespace);
     api.get(name).await.expect(name)
 }
 
@@ -403,4 +409,152 @@ async fn a_promotion_that_never_completes_fails_at_its_deadline_and_leaves_a_sta
         json!({"source": "orders"}),
         "still recorded as a standby: it did not become writable"
     );
+}
+
+/// The tenant's namespace on the recovery site in the DR tests.
+const RECOVERY_NAMESPACE: &str = "dr-acme";
+
+/// A world whose platform has a disaster-recovery site (`dr-<tenant>` namespaces).
+async fn world_with_recovery_site() -> World {
+    let options = KubernetesOptions {
+        recovery_namespace_prefix: Some("dr-".into()),
+        ..KubernetesOptions::default()
+    };
+    World::start_with(&["--dr-namespace-prefix", "dr-"], options).await
+}
+
+/// The `from` namespace and ports of the isolation policy's rule admitting `peer`, if any.
+async fn rule_admitting(world: &World, namespace: &str, peer: &str) -> Option<Value> {
+    let api: Api<NetworkPolicy> = Api::namespaced(world.kube.client(), namespace);
+    let policy = api.get("pgplane-tenant-isolation").await.expect("policy");
+    let policy = serde_json::to_value(policy).unwrap();
+    policy["spec"]["ingress"]
+        .as_array()?
+        .iter()
+        .find(|rule| {
+            rule["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+                == peer
+        })
+        .map(|rule| rule["ports"].clone())
+}
+
+#[tokio::test]
+async fn with_a_recovery_site_a_standby_runs_there_stays_there_when_promoted_and_fails_back_home() {
+    let world = world_with_recovery_site().await;
+    world.tenant("acme", 5).await;
+    ready_cluster(&world, "orders", json!({})).await;
+    let admin = world.app.admin();
+
+    let created = create_standby(&world, "orders-dr", "orders").await;
+    assert_eq!(created["state"], "succeeded", "{created}");
+    let standby = wait_for_phase(&world, "orders-dr", "ready").await;
+    assert_eq!(standby["site"], "recovery", "{standby}");
+    let source = wait_for_phase(&world, "orders", "ready").await;
+    assert_eq!(source["site"], "home");
+
+    // It runs in the tenant's recovery namespace and streams from the home namespace.
+    let dr = postgrescluster(&world, "orders-dr").await;
+    assert_eq!(dr["metadata"]["namespace"], RECOVERY_NAMESPACE);
+    assert_eq!(
+        dr["data"]["spec"]["standby"]["host"],
+        "orders-primary.pgplane-acme.svc"
+    );
+    let home = postgrescluster(&world, "orders").await;
+    assert_eq!(system_identifier(&dr), system_identifier(&home));
+
+    // The recovery namespace is the tenant's, fenced like its home: labelled with the tenant,
+    // under its quota, and the two namespaces reach each other's PostgreSQL port only.
+    let ns: Api<Namespace> = Api::all(world.kube.client());
+    let labels = ns.get(RECOVERY_NAMESPACE).await.unwrap().metadata.labels;
+    assert_eq!(labels.unwrap()["pgplane.io/tenant"], "acme");
+    let quotas: Api<ResourceQuota> = Api::namespaced(world.kube.client(), RECOVERY_NAMESPACE);
+    quotas.get("pgplane-tenant-quota").await.expect("quota");
+    let postgres_only = json!([{"port": "postgres", "protocol": "TCP"}]);
+    assert_eq!(
+        rule_admitting(&world, NAMESPACE, RECOVERY_NAMESPACE).await,
+        Some(postgres_only.clone())
+    );
+    assert_eq!(
+        rule_admitting(&world, RECOVERY_NAMESPACE, NAMESPACE).await,
+        Some(postgres_only)
+    );
+
+    // Its certificates come from the tenant's one CA, whose key never leaves home.
+    let ca = key(&secret(&world, "pgplane-tenant-ca").await, "ca.crt");
+    for name in ["orders-dr-tls", "orders-dr-replication-tls"] {
+        let s = secret_in(&world, RECOVERY_NAMESPACE, name).await;
+        assert_eq!(key(&s, "ca.crt"), ca, "{name}");
+    }
+    let recovery_secrets: Api<Secret> = Api::namespaced(world.kube.client(), RECOVERY_NAMESPACE);
+    assert!(
+        recovery_secrets
+            .get_opt("pgplane-tenant-ca")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Promoted, it is the primary where it stands; later changes stay there too.
+    let promoted = run(&world, &format!("{CLUSTERS}/orders-dr/promote"), json!({})).await;
+    assert_eq!(promoted["state"], "succeeded", "{promoted}");
+    let scaled = run_patch(&world, "orders-dr", json!({"instances": 2})).await;
+    assert_eq!(scaled["state"], "succeeded", "{scaled}");
+    let copies: Vec<_> = world
+        .postgresclusters()
+        .await
+        .into_iter()
+        .filter(|c| c.metadata.name.as_deref() == Some("orders-dr"))
+        .collect();
+    assert_eq!(copies.len(), 1, "never re-created at home");
+    assert_eq!(
+        copies[0].metadata.namespace.as_deref(),
+        Some(RECOVERY_NAMESPACE)
+    );
+    let cluster = admin
+        .get(&format!("{CLUSTERS}/orders-dr"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(cluster["site"], "recovery");
+
+    // Failing back: a standby of the promoted cluster goes to the other site, home.
+    let created = create_standby(&world, "orders-home", "orders-dr").await;
+    assert_eq!(created["state"], "succeeded", "{created}");
+    let back = wait_for_phase(&world, "orders-home", "ready").await;
+    assert_eq!(back["site"], "home");
+    let back = postgrescluster(&world, "orders-home").await;
+    assert_eq!(back["metadata"]["namespace"], NAMESPACE);
+    assert_eq!(
+        back["data"]["spec"]["standby"]["host"],
+        "orders-dr-primary.dr-acme.svc"
+    );
+    let dr = postgrescluster(&world, "orders-dr").await;
+    assert_eq!(system_identifier(&back), system_identifier(&dr));
+
+    // Deleting the recovery-site cluster removes it from its namespace.
+    let op = admin
+        .delete(&format!("{CLUSTERS}/orders-dr"))
+        .await
+        .expect(202)
+        .json();
+    let deleted = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(deleted["state"], "succeeded", "{deleted}");
+    assert!(
+        !world
+            .postgresclusters()
+            .await
+            .iter()
+            .any(|c| c.metadata.name.as_deref() == Some("orders-dr"))
+    );
+}
+
+async fn run_patch(world: &World, name: &str, patch: Value) -> Value {
+    let op = world
+        .app
+        .admin()
+        .patch(&format!("{CLUSTERS}/{name}"), patch)
+        .await
+        .expect(202)
+        .json();
+    world.finished(op["id"].as_str().unwrap(), TIMEOUT).await
 }

@@ -284,6 +284,19 @@ describe("the cluster page", () => {
       expect(await screen.findByLabelText("Primary (read-only: standby) connection string")).toBeInTheDocument();
     });
 
+    it("marks a standby on the platform's recovery site, and only such a one", async () => {
+      standbyApi("viewer", { "GET /v1/tenants/acme/clusters/orders-dr": { ...standby("orders"), site: "recovery" } });
+      renderAt(<ClusterDetail />, dr);
+      expect(await screen.findByText("recovery site")).toBeInTheDocument();
+    });
+
+    it("shows no recovery-site mark for a standby beside its source", async () => {
+      standbyApi("viewer");
+      renderAt(<ClusterDetail />, dr);
+      expect(await screen.findByTestId("standby-banner")).toBeInTheDocument();
+      expect(screen.queryByText("recovery site")).not.toBeInTheDocument();
+    });
+
     it("shows a viewer the badge but no Promote", async () => {
       standbyApi("viewer");
       renderAt(<ClusterDetail />, dr);

@@ -147,6 +147,11 @@ export function ClusterDetail() {
                 standby
               </Badge>
             )}
+            {c.site === "recovery" && (
+              <Badge color="indigo" variant="outline" title="Runs on the platform's disaster-recovery site">
+                recovery site
+              </Badge>
+            )}
           </Group>
         }
         description={c.status.message ?? `PostgreSQL ${c.spec.postgres_version} in ${tenant}`}

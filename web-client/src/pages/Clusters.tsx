@@ -109,6 +109,11 @@ export function Clusters() {
                           standby of {standbySource(c)}
                         </Badge>
                       )}
+                      {c.site === "recovery" && (
+                        <Badge size="xs" variant="outline" color="indigo" ml={6}>
+                          recovery site
+                        </Badge>
+                      )}
                     </Table.Td>
                     <Table.Td>
                       <StatusBadge phase={c.status.phase} label={c.name} />

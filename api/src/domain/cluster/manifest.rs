@@ -56,6 +56,9 @@ pub struct ManifestInput<'a> {
     pub image: Option<&'a str>,
     /// Use the server and replication certificates pgplane issued from the tenant's CA.
     pub tenant_certificates: bool,
+    /// For a standby, the namespace of the cluster it follows when that is not `namespace`
+    /// (a disaster-recovery site); `None`: the same namespace.
+    pub source_namespace: Option<&'a str>,
 }
 
 /// Size of the backup repository volume: [`BACKUP_REPO_SIZE_FACTOR`] × the data volume.
@@ -113,7 +116,10 @@ pub fn desired_postgrescluster(input: &ManifestInput<'_>) -> Value {
             "standby".into(),
             json!({
                 "enabled": true,
-                "host": primary_service_host(&standby.source, input.namespace),
+                "host": primary_service_host(
+                    &standby.source,
+                    input.source_namespace.unwrap_or(input.namespace),
+                ),
                 "port": POSTGRES_PORT,
             }),
         );

@@ -27,6 +27,7 @@ mod quantity;
 mod quota;
 pub mod repository;
 mod request;
+mod site;
 mod spec;
 mod status;
 mod validate;
@@ -44,6 +45,7 @@ pub use request::{
     DatabaseUserRequest, MonitoringRequest, PoolerRequest, ResourcesRequest, StandbyRequest,
     StorageRequest,
 };
+pub use site::Site;
 pub use spec::{
     BackupSchedules, Backups, ClusterSource, ClusterSpec, DatabaseUser, DeletionPolicy, Monitoring,
     Pooler, Resources, StandbySource, Storage, bounds, defaults,

@@ -4,8 +4,10 @@
 //! replication client certificate (CN `_crunchyrepl`) the source must trust; PGO therefore
 //! requires `customTLSSecret` and `customReplicationTLSSecret` with the same `ca.crt` on both.
 //!
-//! - The tenant CA lives in the Secret [`TENANT_CA_SECRET`] of the tenant namespace (`ca.crt`,
-//!   `ca.key`), created once; a lost race reads the winner's.
+//! - The tenant CA lives in the Secret [`TENANT_CA_SECRET`] of the tenant's home namespace
+//!   (`ca.crt`, `ca.key`), created once; a lost race reads the winner's. A cluster on the
+//!   disaster-recovery site gets certificates signed by the same CA; only the CA certificate
+//!   travels there, inside the cluster's Secrets (the key stays home).
 //! - Each cluster gets `<cluster>-tls` (server certificate for its Services and Pods) and
 //!   `<cluster>-replication-tls`, owned by the PostgresCluster so they go with it. They are
 //!   created after the cluster is applied (PGO retries until they exist) and never rewritten:
@@ -204,10 +206,12 @@ pub async fn tenant_ca(
     }
 }
 
-/// Makes the cluster's two certificate Secrets exist, owned by its PostgresCluster (`owner`).
+/// Makes the cluster's two certificate Secrets exist in `namespace`, owned by its
+/// PostgresCluster (`owner`), signed by the tenant CA kept in `ca_namespace`.
 pub async fn ensure_cluster_certificates(
     client: &kube::Client,
     namespace: &str,
+    ca_namespace: &str,
     target: &ClusterTarget,
     owner: OwnerReference,
 ) -> Result<(), PlatformError> {
@@ -223,7 +227,7 @@ pub async fn ensure_cluster_certificates(
     if server_exists.is_some() && replication_exists.is_some() {
         return Ok(());
     }
-    let ca = tenant_ca(client, namespace, &target.tenant.tenant_name).await?;
+    let ca = tenant_ca(client, ca_namespace, &target.tenant.tenant_name).await?;
     let mut labels = BTreeMap::from([
         (MANAGED_BY.to_string(), MANAGED_BY_VALUE.to_string()),
         (CLUSTER_ID.to_string(), target.cluster_id.to_string()),

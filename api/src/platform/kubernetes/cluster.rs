@@ -28,8 +28,9 @@ use super::resources::postgrescluster;
 use crate::domain::cluster::{ManifestInput, desired_postgrescluster};
 use crate::platform::{ClusterTarget, DeleteProgress, PlatformError};
 
-/// The manifest applied for `target` in `namespace`.
-pub fn manifest(target: &ClusterTarget, namespace: &str) -> Value {
+/// The manifest applied for `target` in `namespace`; a standby follows its source in
+/// `source_namespace` (`None`: the same namespace).
+pub fn manifest(target: &ClusterTarget, namespace: &str, source_namespace: Option<&str>) -> Value {
     let tenant_id = target.tenant.tenant_id.to_string();
     let cluster_id = target.cluster_id.to_string();
     let mut manifest = desired_postgrescluster(&ManifestInput {
@@ -40,6 +41,7 @@ pub fn manifest(target: &ClusterTarget, namespace: &str) -> Value {
         tenant_name: &target.tenant.tenant_name,
         image: target.image.as_deref(),
         tenant_certificates: target.tenant_certificates,
+        source_namespace,
     });
     if let Some(metadata) = manifest.get_mut("metadata").and_then(Value::as_object_mut) {
         let annotations = metadata
@@ -95,9 +97,11 @@ pub fn namespace_missing(error: &kube::Error, namespace: &str) -> bool {
 pub async fn apply(
     client: &kube::Client,
     namespace: &str,
+    source_namespace: Option<&str>,
     target: &ClusterTarget,
 ) -> Result<DynamicObject, kube::Error> {
-    apply_manifest(client, namespace, &manifest(target, namespace)).await
+    let manifest = manifest(target, namespace, source_namespace);
+    apply_manifest(client, namespace, &manifest).await
 }
 
 /// [`apply`] of a manifest the caller adjusted (a promotion's `standby.enabled: false`).
@@ -237,13 +241,15 @@ mod tests {
             spec: ClusterSpec::from_request(ClusterRequest::named("orders")).unwrap(),
             image: None,
             tenant_certificates: false,
+            site: crate::domain::cluster::Site::Home,
+            source_site: None,
         }
     }
 
     #[test]
     fn the_manifest_is_the_domain_manifest_with_the_generation_annotation() {
         let t = target();
-        let m = manifest(&t, "pgplane-acme");
+        let m = manifest(&t, "pgplane-acme", None);
         let mut expected = desired_postgrescluster(&ManifestInput {
             spec: &t.spec,
             namespace: "pgplane-acme",
@@ -252,6 +258,7 @@ mod tests {
             tenant_name: "acme",
             image: None,
             tenant_certificates: false,
+            source_namespace: None,
         });
         expected["metadata"]["annotations"]["pgplane.io/generation"] = "7".into();
         assert_eq!(m, expected);

@@ -1,4 +1,4 @@
-//! Which tenants' namespaces this process has recently made match their desired state, so that
+//! Which tenants' namespaces (per site) this process has recently made match their desired state, so that
 //! every create or update does not repeat the namespace GET and the four applies of
 //! [`super::tenant::ensure`] (five Kubernetes calls in front of the one that matters).
 //!
@@ -14,15 +14,16 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
+use crate::domain::cluster::Site;
 use crate::platform::TenantTarget;
 
 /// How long an ensured tenant is trusted before its objects are applied again.
 pub const ENSURED_FOR: Duration = Duration::from_secs(300);
 
-/// Tenants ensured by this process, by tenant id.
+/// Tenants ensured by this process, by tenant id and site.
 #[derive(Debug, Default)]
 pub struct EnsuredTenants {
-    entries: Mutex<HashMap<Uuid, (TenantFingerprint, Instant)>>,
+    entries: Mutex<HashMap<(Uuid, Site), (TenantFingerprint, Instant)>>,
 }
 
 /// What was applied for a tenant.
@@ -40,26 +41,30 @@ fn fingerprint(tenant: &TenantTarget) -> TenantFingerprint {
 }
 
 impl EnsuredTenants {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, (TenantFingerprint, Instant)>> {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(Uuid, Site), (TenantFingerprint, Instant)>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Whether `tenant`, exactly as given, was ensured less than [`ENSURED_FOR`] ago.
-    pub fn is_fresh(&self, tenant: &TenantTarget) -> bool {
+    /// Whether `tenant`, exactly as given, was ensured on `site` less than [`ENSURED_FOR`] ago.
+    pub fn is_fresh(&self, tenant: &TenantTarget, site: Site) -> bool {
         self.lock()
-            .get(&tenant.tenant_id)
+            .get(&(tenant.tenant_id, site))
             .is_some_and(|(seen, at)| *seen == fingerprint(tenant) && at.elapsed() < ENSURED_FOR)
     }
 
-    /// Records that `tenant` was just ensured.
-    pub fn record(&self, tenant: &TenantTarget) {
-        self.lock()
-            .insert(tenant.tenant_id, (fingerprint(tenant), Instant::now()));
+    /// Records that `tenant` was just ensured on `site`.
+    pub fn record(&self, tenant: &TenantTarget, site: Site) {
+        self.lock().insert(
+            (tenant.tenant_id, site),
+            (fingerprint(tenant), Instant::now()),
+        );
     }
 
-    /// Forgets `tenant` (its namespace is gone, or ensuring it failed).
-    pub fn forget(&self, tenant_id: Uuid) {
-        self.lock().remove(&tenant_id);
+    /// Forgets `tenant` on `site` (its namespace is gone, or ensuring it failed).
+    pub fn forget(&self, tenant_id: Uuid, site: Site) {
+        self.lock().remove(&(tenant_id, site));
     }
 }
 
@@ -85,13 +90,20 @@ mod tests {
     #[test]
     fn a_recorded_tenant_is_fresh_until_its_quota_changes_or_it_is_forgotten() {
         let ensured = EnsuredTenants::default();
-        assert!(!ensured.is_fresh(&tenant()));
-        ensured.record(&tenant());
-        assert!(ensured.is_fresh(&tenant()));
+        assert!(!ensured.is_fresh(&tenant(), Site::Home));
+        ensured.record(&tenant(), Site::Home);
+        assert!(ensured.is_fresh(&tenant(), Site::Home));
+        assert!(
+            !ensured.is_fresh(&tenant(), Site::Recovery),
+            "each site is ensured on its own"
+        );
         let mut bigger = tenant();
         bigger.quota.max_clusters = 2;
-        assert!(!ensured.is_fresh(&bigger), "a quota change applies again");
-        ensured.forget(tenant().tenant_id);
-        assert!(!ensured.is_fresh(&tenant()));
+        assert!(
+            !ensured.is_fresh(&bigger, Site::Home),
+            "a quota change applies again"
+        );
+        ensured.forget(tenant().tenant_id, Site::Home);
+        assert!(!ensured.is_fresh(&tenant(), Site::Home));
     }
 }

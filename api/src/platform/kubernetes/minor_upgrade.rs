@@ -61,11 +61,12 @@ pub async fn run(
     }
 
     if let Some(reason) = stuck_pod(client, namespace, name, to_image).await? {
+        // `None`: the API refuses upgrades of standbys, so no standby block is applied here.
         let back = ClusterTarget {
             image: from_image.map(String::from),
             ..target.clone()
         };
-        cluster::apply(client, namespace, &back)
+        cluster::apply(client, namespace, None, &back)
             .await
             .map_err(|e| classify(&e))?;
         let patch = json!({"metadata": {"annotations": {
@@ -83,7 +84,7 @@ pub async fn run(
             image: Some(to_image.to_string()),
             ..target.clone()
         };
-        cluster::apply(client, namespace, &upgraded)
+        cluster::apply(client, namespace, None, &upgraded)
             .await
             .map_err(|e| classify(&e))?;
         return Ok(ActionProgress::Waiting(format!(

@@ -2,7 +2,8 @@
 //! `kube` client.
 //!
 //! A tenant is a namespace (`<prefix><tenant>`) with a ResourceQuota, a LimitRange and an
-//! isolation NetworkPolicy ([`tenant`]); a cluster is one `PostgresCluster` applied from the
+//! isolation NetworkPolicy ([`tenant`]), plus the same on the disaster-recovery site
+//! (`<recovery prefix><tenant>`) once a cluster runs there; a cluster is one `PostgresCluster` applied from the
 //! domain manifest ([`cluster`]); what PGO reports flows back through a label-selected watch
 //! ([`watch`]). Every write but a delete is a server-side apply with field manager `pgplane`,
 //! forced (and strict field validation), so a job that runs twice, late or after a crash
@@ -46,7 +47,7 @@ use super::{
 };
 use errors::classify;
 
-use crate::domain::cluster::DeletionPolicy;
+use crate::domain::cluster::{DeletionPolicy, Site};
 
 /// The Kubernetes driver. Cheap to clone (the `kube::Client` is a handle).
 #[derive(Clone)]
@@ -94,9 +95,36 @@ impl KubernetesPlatform {
         &self.options
     }
 
-    /// The namespace of the tenant named `tenant_name`.
+    /// The home namespace of the tenant named `tenant_name`.
     pub fn tenant_namespace(&self, tenant_name: &str) -> String {
         labels::tenant_namespace(&self.options.namespace_prefix, tenant_name)
+    }
+
+    /// The namespace of the tenant named `tenant_name` on `site` (refused for the recovery site
+    /// when this process has none configured).
+    pub fn namespace_on(&self, site: Site, tenant_name: &str) -> Result<String, PlatformError> {
+        self.options
+            .namespace_on(site, tenant_name)
+            .ok_or_else(|| tenant::no_recovery_site(site))
+    }
+
+    /// The namespace `target` runs in.
+    fn namespace_of(&self, target: &ClusterTarget) -> Result<String, PlatformError> {
+        self.namespace_on(target.site, &target.tenant.tenant_name)
+    }
+
+    /// For a standby, the namespace of the cluster it follows (when that cluster is gone, the
+    /// site a standby of `target`'s site would follow from, so the applied host stays put).
+    fn source_namespace_of(&self, target: &ClusterTarget) -> Result<Option<String>, PlatformError> {
+        if target.spec.standby.is_none() {
+            return Ok(None);
+        }
+        let recovery = self.options.recovery_namespace_prefix.is_some();
+        let site = target
+            .source_site
+            .unwrap_or_else(|| target.site.for_standby(recovery));
+        self.namespace_on(site, &target.tenant.tenant_name)
+            .map(Some)
     }
 
     /// Runs `call` within [`KubernetesOptions::request_timeout`].
@@ -115,40 +143,61 @@ impl KubernetesPlatform {
     }
 
     async fn apply(&self, target: &ClusterTarget) -> Result<(), PlatformError> {
-        let namespace = self.tenant_namespace(&target.tenant.tenant_name);
-        standby::check_source(&self.client, &namespace, target).await?;
-        let applied = match cluster::apply(&self.client, &namespace, target).await {
+        let namespace = self.namespace_of(target)?;
+        let source_namespace = self.source_namespace_of(target)?;
+        let (tenant, site) = (&target.tenant, target.site);
+        if site != Site::Home {
+            // Jobs ensure the home site; the recovery site is ensured by its clusters.
+            self.ensure(tenant, site).await?;
+        }
+        let followed = source_namespace.as_deref().unwrap_or(&namespace);
+        standby::check_source(&self.client, &namespace, followed, target).await?;
+        let apply = || {
+            cluster::apply(
+                &self.client,
+                &namespace,
+                source_namespace.as_deref(),
+                target,
+            )
+        };
+        let applied = match apply().await {
             Ok(applied) => applied,
             Err(e) if cluster::namespace_missing(&e, &namespace) => {
                 tracing::info!(%namespace, "tenant namespace missing; ensuring the tenant before applying");
-                self.ensured.forget(target.tenant.tenant_id);
-                self.ensure(&target.tenant).await?;
-                cluster::apply(&self.client, &namespace, target)
-                    .await
-                    .map_err(|e| classify(&e))?
+                self.ensured.forget(tenant.tenant_id, site);
+                self.ensure(tenant, site).await?;
+                apply().await.map_err(|e| classify(&e))?
             }
             Err(e) => return Err(classify(&e)),
         };
         if target.tenant_certificates {
             let owner = cluster::owned_by(&applied);
-            certificates::ensure_cluster_certificates(&self.client, &namespace, target, owner)
-                .await?;
+            let ca_namespace = self.namespace_on(Site::Home, &tenant.tenant_name)?;
+            certificates::ensure_cluster_certificates(
+                &self.client,
+                &namespace,
+                &ca_namespace,
+                target,
+                owner,
+            )
+            .await?;
         }
         Ok(())
     }
 
-    /// [`tenant::ensure`], skipped when this process ensured the same tenant and quota recently.
-    async fn ensure(&self, tenant: &TenantTarget) -> Result<(), PlatformError> {
-        if self.ensured.is_fresh(tenant) {
+    /// [`tenant::ensure`] on `site`, skipped when this process ensured the same tenant and
+    /// quota there recently.
+    async fn ensure(&self, tenant: &TenantTarget, site: Site) -> Result<(), PlatformError> {
+        if self.ensured.is_fresh(tenant, site) {
             return Ok(());
         }
-        match tenant::ensure(&self.client, &self.options, tenant).await {
+        match tenant::ensure(&self.client, &self.options, tenant, site).await {
             Ok(()) => {
-                self.ensured.record(tenant);
+                self.ensured.record(tenant, site);
                 Ok(())
             }
             Err(e) => {
-                self.ensured.forget(tenant.tenant_id);
+                self.ensured.forget(tenant.tenant_id, site);
                 Err(e)
             }
         }
@@ -170,8 +219,8 @@ impl Platform for KubernetesPlatform {
         action: &'a ClusterAction,
         operation_id: uuid::Uuid,
     ) -> BoxFuture<'a, Result<ActionProgress, PlatformError>> {
-        let namespace = self.tenant_namespace(&target.tenant.tenant_name);
         Box::pin(async move {
+            let namespace = self.namespace_of(target)?;
             let client = &self.client;
             let ns = namespace.as_str();
             let run = async {
@@ -227,8 +276,8 @@ impl Platform for KubernetesPlatform {
         &'a self,
         target: &'a ClusterTarget,
     ) -> BoxFuture<'a, Result<Option<String>, PlatformError>> {
-        let namespace = self.tenant_namespace(&target.tenant.tenant_name);
         Box::pin(async move {
+            let namespace = self.namespace_of(target)?;
             let argv = ["pgbackrest", "info", "--output=json"];
             let info = exec::in_primary(&self.client, &namespace, &target.spec.name, &argv);
             let output = self.bounded("pgbackrest info", info).await?;
@@ -247,8 +296,8 @@ impl Platform for KubernetesPlatform {
         target: &'a ClusterTarget,
         database: &'a str,
     ) -> BoxFuture<'a, Result<Option<Vec<InstalledExtension>>, PlatformError>> {
-        let namespace = self.tenant_namespace(&target.tenant.tenant_name);
         Box::pin(async move {
+            let namespace = self.namespace_of(target)?;
             let list = extensions::list(&self.client, &namespace, target, database);
             self.bounded("list_extensions", list).await.map(Some)
         })
@@ -258,7 +307,7 @@ impl Platform for KubernetesPlatform {
         &'a self,
         tenant: &'a TenantTarget,
     ) -> BoxFuture<'a, Result<(), PlatformError>> {
-        Box::pin(self.bounded("ensure_tenant", self.ensure(tenant)))
+        Box::pin(self.bounded("ensure_tenant", self.ensure(tenant, Site::Home)))
     }
 
     /// Ensures the tenant itself when its namespace is missing; callers need not order
@@ -274,7 +323,6 @@ impl Platform for KubernetesPlatform {
         &'a self,
         target: &'a ClusterTarget,
     ) -> BoxFuture<'a, Result<DeleteProgress, PlatformError>> {
-        let namespace = self.tenant_namespace(&target.tenant.tenant_name);
         let keep_backups_until =
             (target.spec.deletion_policy == DeletionPolicy::KeepBackups).then(|| {
                 chrono::Duration::from_std(self.options.deleted_backups_retention)
@@ -282,6 +330,7 @@ impl Platform for KubernetesPlatform {
                     .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
             });
         Box::pin(async move {
+            let namespace = self.namespace_of(target)?;
             let delete = cluster::delete(&self.client, &namespace, target, keep_backups_until);
             self.bounded("delete_cluster", delete).await
         })

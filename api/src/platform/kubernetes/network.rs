@@ -8,7 +8,9 @@
 //! 3. pods of client namespaces (see [`super::ClientNamespaces`]) to the container ports named
 //!    `postgres` and `pgbouncer` only: PGO names the PostgreSQL and PgBouncer ports so, and a
 //!    named port follows a changed port number;
-//! 4. the monitoring namespace, if configured, to the exporter port (`exporter`, 9187).
+//! 4. the monitoring namespace, if configured, to the exporter port (`exporter`, 9187);
+//! 5. with a disaster-recovery site, the tenant's namespace on the other site to the
+//!    `postgres` port: a standby there streams from a source here (and back after failover).
 //!
 //! Everything else, in particular other tenants' namespaces, is denied. (Kubelet probes are not
 //! subject to NetworkPolicy.)
@@ -52,9 +54,11 @@ fn tcp(name: &str) -> NetworkPolicyPort {
     }
 }
 
-/// The isolation policy of the namespace `namespace` of tenant `tenant_name`.
+/// The isolation policy of the namespace `namespace` of tenant `tenant_name`, whose namespace
+/// on the other site (if any) is `peer_namespace`.
 pub fn network_policy(
     namespace: &str,
+    peer_namespace: Option<&str>,
     tenant_name: &str,
     labels: BTreeMap<String, String>,
     options: &KubernetesOptions,
@@ -86,6 +90,12 @@ pub fn network_policy(
             ports: Some(vec![tcp(EXPORTER_PORT_NAME)]),
         });
     }
+    if let Some(peer) = peer_namespace {
+        ingress.push(NetworkPolicyIngressRule {
+            from: Some(vec![namespace_labelled(NAMESPACE_NAME, peer)]),
+            ports: Some(vec![tcp(POSTGRES_PORT_NAME)]),
+        });
+    }
     NetworkPolicy {
         metadata: ObjectMeta {
             name: Some(POLICY_NAME.into()),
@@ -107,10 +117,18 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::domain::cluster::Site;
     use crate::platform::kubernetes::options::ClientNamespaces;
 
     fn policy(options: &KubernetesOptions) -> Value {
-        let np = network_policy("pgplane-acme", "acme", BTreeMap::new(), options);
+        let peer = options.peer_namespace(Site::Home, "acme");
+        let np = network_policy(
+            "pgplane-acme",
+            peer.as_deref(),
+            "acme",
+            BTreeMap::new(),
+            options,
+        );
         serde_json::to_value(np).unwrap()
     }
 
@@ -163,5 +181,29 @@ mod tests {
                 "ports": [{ "port": "exporter", "protocol": "TCP" }],
             })
         );
+    }
+
+    #[test]
+    fn with_a_recovery_site_the_peer_namespace_reaches_postgres_only() {
+        let options = KubernetesOptions {
+            recovery_namespace_prefix: Some("dr-".into()),
+            ..KubernetesOptions::default()
+        };
+        let p = policy(&options);
+        let rules = p["spec"]["ingress"].as_array().unwrap();
+        assert_eq!(
+            rules.last().unwrap(),
+            &json!({
+                "from": [{ "namespaceSelector": { "matchLabels": {
+                    "kubernetes.io/metadata.name": "dr-acme" } } }],
+                "ports": [{ "port": "postgres", "protocol": "TCP" }],
+            })
+        );
+        assert_eq!(
+            options.peer_namespace(Site::Recovery, "acme").as_deref(),
+            Some("pgplane-acme"),
+            "and the recovery namespace admits home"
+        );
+        assert_eq!(rules.len(), 4, "{rules:?}");
     }
 }

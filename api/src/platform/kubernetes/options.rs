@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+use super::labels::tenant_namespace;
+use crate::domain::cluster::Site;
+
 /// Options of [`super::KubernetesPlatform`]; [`Default`] gives the documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KubernetesOptions {
@@ -27,6 +30,9 @@ pub struct KubernetesOptions {
     /// How long the backup repository of a cluster deleted with `deletion_policy:
     /// keep_backups` is kept (see [`super::retained`]). Default 7 days.
     pub deleted_backups_retention: Duration,
+    /// Namespace prefix of the disaster-recovery site, if there is one: clusters on
+    /// [`Site::Recovery`] run in `<prefix><tenant name>`. Default none.
+    pub recovery_namespace_prefix: Option<String>,
 }
 
 impl Default for KubernetesOptions {
@@ -46,7 +52,27 @@ impl Default for KubernetesOptions {
             },
             request_timeout: Duration::from_secs(30),
             deleted_backups_retention: Duration::from_secs(7 * 24 * 3600),
+            recovery_namespace_prefix: None,
         }
+    }
+}
+
+impl KubernetesOptions {
+    /// The namespace of tenant `tenant_name` on `site`; `None` for the recovery site when none
+    /// is configured (a cluster placed there must never move home silently).
+    pub fn namespace_on(&self, site: Site, tenant_name: &str) -> Option<String> {
+        let prefix = match site {
+            Site::Home => &self.namespace_prefix,
+            Site::Recovery => self.recovery_namespace_prefix.as_ref()?,
+        };
+        Some(tenant_namespace(prefix, tenant_name))
+    }
+
+    /// The tenant's namespace on the other site, whose standbys replicate from (or to) the
+    /// namespace on `site`; `None` without a recovery site.
+    pub fn peer_namespace(&self, site: Site, tenant_name: &str) -> Option<String> {
+        self.recovery_namespace_prefix.as_ref()?;
+        self.namespace_on(site.for_standby(true), tenant_name)
     }
 }
 

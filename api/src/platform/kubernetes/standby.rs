@@ -16,23 +16,26 @@ use super::resources::postgrescluster;
 use crate::domain::cluster::naming::server_certificate_secret_name;
 use crate::platform::{ActionProgress, ClusterTarget, PlatformError};
 
-/// Checks that the cluster a standby follows runs with the tenant's certificates (its update
-/// is queued with the standby's creation). A standby is not created without its source; one
-/// that already exists may outlive it (that is what it is for) and can still be changed.
-/// Other clusters pass.
+/// Checks that the cluster a standby follows (in `source_namespace`) runs with the tenant's
+/// certificates (its update is queued with the standby's creation). A standby (in
+/// `namespace`) is not created without its source; one that already exists may outlive it
+/// (that is what it is for) and can still be changed. Other clusters pass.
 pub async fn check_source(
     client: &kube::Client,
     namespace: &str,
+    source_namespace: &str,
     target: &ClusterTarget,
 ) -> Result<(), PlatformError> {
     let Some(standby) = &target.spec.standby else {
         return Ok(());
     };
     let source = &standby.source;
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), namespace, &postgrescluster());
-    let Some(live) = api.get_opt(source).await.map_err(|e| classify(&e))? else {
-        let exists = api
+    let api = |ns: &str| -> Api<DynamicObject> {
+        Api::namespaced_with(client.clone(), ns, &postgrescluster())
+    };
+    let found = api(source_namespace).get_opt(source).await;
+    let Some(live) = found.map_err(|e| classify(&e))? else {
+        let exists = api(namespace)
             .get_opt(&target.spec.name)
             .await
             .map_err(|e| classify(&e))?;
@@ -80,7 +83,7 @@ pub async fn promote(
     let name = &target.spec.name;
     let mut promoted = target.clone();
     promoted.spec.standby = None;
-    let mut manifest = cluster::manifest(&promoted, namespace);
+    let mut manifest = cluster::manifest(&promoted, namespace, None);
     // Explicit: dropping the block would leave the CRD's default `enabled: true` behind.
     manifest["spec"]["standby"] = json!({ "enabled": false });
     cluster::apply_manifest(client, namespace, &manifest)

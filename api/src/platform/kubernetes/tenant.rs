@@ -21,6 +21,7 @@ use super::labels::{self, MANAGED_BY, MANAGED_BY_VALUE, TENANT_ID, TENANT_NAME};
 use super::network::network_policy;
 use super::options::{ContainerSize, KubernetesOptions};
 use super::quota::{cpu, mib, namespace_quota};
+use crate::domain::cluster::Site;
 use crate::platform::{PlatformError, TenantTarget};
 
 /// Name of the ResourceQuota in every tenant namespace.
@@ -101,14 +102,17 @@ pub fn limit_range(
     }
 }
 
-/// The tenant's isolation policy (see [`super::network`]).
+/// The tenant's isolation policy on `site` (see [`super::network`]).
 pub fn isolation_policy(
     namespace: &str,
+    site: Site,
     tenant: &TenantTarget,
     options: &KubernetesOptions,
 ) -> NetworkPolicy {
+    let peer = options.peer_namespace(site, &tenant.tenant_name);
     network_policy(
         namespace,
+        peer.as_deref(),
         &tenant.tenant_name,
         tenant_labels(tenant),
         options,
@@ -134,19 +138,30 @@ pub fn foreign_namespace(existing: &Namespace, tenant: &TenantTarget) -> Option<
     }
 }
 
+/// Why nothing can be placed on `site`: this process has no such site configured.
+pub fn no_recovery_site(site: Site) -> PlatformError {
+    PlatformError::Rejected(format!(
+        "the cluster runs on the {site} site, which this process has no namespaces for \
+         (set PGPLANE_DR_NAMESPACE_PREFIX as when it was placed there)"
+    ))
+}
+
 fn params() -> PatchParams {
     PatchParams::apply(labels::FIELD_MANAGER)
         .force()
         .validation_strict()
 }
 
-/// Makes the tenant's namespace and its three policy objects exist as desired.
+/// Makes the tenant's namespace on `site` and its three policy objects exist as desired.
 pub async fn ensure(
     client: &kube::Client,
     options: &KubernetesOptions,
     tenant: &TenantTarget,
+    site: Site,
 ) -> Result<(), PlatformError> {
-    let ns = labels::tenant_namespace(&options.namespace_prefix, &tenant.tenant_name);
+    let ns = options
+        .namespace_on(site, &tenant.tenant_name)
+        .ok_or_else(|| no_recovery_site(site))?;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     if let Some(existing) = namespaces.get_opt(&ns).await.map_err(|e| classify(&e))?
         && let Some(why) = foreign_namespace(&existing, tenant)
@@ -178,7 +193,7 @@ pub async fn ensure(
         .patch(
             super::network::POLICY_NAME,
             &params,
-            &Patch::Apply(isolation_policy(&ns, tenant, options)),
+            &Patch::Apply(isolation_policy(&ns, site, tenant, options)),
         )
         .await
         .map_err(|e| classify(&e))?;

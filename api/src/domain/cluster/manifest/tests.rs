@@ -20,6 +20,7 @@ fn manifest_with(spec: &ClusterSpec, tenant_certificates: bool) -> Value {
         tenant_name: "acme",
         image: None,
         tenant_certificates,
+        source_namespace: None,
     })
 }
 
@@ -405,6 +406,7 @@ fn a_pinned_image_is_the_only_addition_and_both_crds_admit_it() {
         tenant_name: "acme",
         image: Some(image),
         tenant_certificates: false,
+        source_namespace: None,
     });
     for version in PGO_VERSIONS {
         let errors = schema_errors(version, &pinned);
@@ -484,6 +486,22 @@ fn a_standby_streams_from_the_source_primary_and_takes_no_backups_until_promoted
         "nothing to remove: a standby never had a repository"
     );
     assert_eq!(m["spec"]["customTLSSecret"]["name"], "orders-dr-tls");
+
+    let elsewhere = desired_postgrescluster(&ManifestInput {
+        spec: &spec,
+        namespace: "dr-acme",
+        tenant_id: TENANT_ID,
+        cluster_id: CLUSTER_ID,
+        tenant_name: "acme",
+        image: None,
+        tenant_certificates: true,
+        source_namespace: Some("pgplane-acme"),
+    });
+    assert_eq!(
+        elsewhere["spec"]["standby"]["host"], "orders-primary.pgplane-acme.svc",
+        "a standby on the recovery site follows its source across namespaces"
+    );
+    assert_eq!(elsewhere["metadata"]["namespace"], "dr-acme");
 
     let promoted = ClusterSpec {
         standby: None,
