@@ -95,7 +95,7 @@ impl AppState {
             portal_dir: config.http.portal_dir.clone(),
             postgres_images: config.jobs.image_catalog(),
             deleted_backups_retention_days: config.jobs.deleted_backups_retention_days,
-            recovery_site: config.jobs.dr_namespace_prefix.is_some(),
+            recovery_site: config.jobs.has_recovery_site(),
         };
         let _ = crate::telemetry::prometheus();
         Ok(Self {

@@ -211,6 +211,28 @@ pub struct JobsConfig {
     /// standbys run beside their source.
     #[arg(long, env = "PGPLANE_DR_NAMESPACE_PREFIX")]
     pub dr_namespace_prefix: Option<String>,
+
+    /// Kubernetes: the kubeconfig context of the disaster-recovery site when it is another
+    /// Kubernetes cluster. Standbys run there (in `PGPLANE_DR_NAMESPACE_PREFIX<tenant>`, by
+    /// default the same namespace names as at home) and follow their source through
+    /// `PGPLANE_DR_SERVICE_DOMAIN`.
+    #[arg(long, env = "PGPLANE_DR_KUBE_CONTEXT")]
+    pub dr_kube_context: Option<String>,
+
+    /// With `PGPLANE_DR_KUBE_CONTEXT`: the DNS domain under which each cluster resolves the
+    /// other's Services (`<service>.<namespace>.<domain>`); the default is the Kubernetes
+    /// Multi-Cluster Services API's, whose implementation must export the `-primary` Services.
+    #[arg(
+        long,
+        env = "PGPLANE_DR_SERVICE_DOMAIN",
+        default_value = "svc.clusterset.local"
+    )]
+    pub dr_service_domain: String,
+
+    /// With `PGPLANE_DR_KUBE_CONTEXT`: comma-separated address ranges (CIDR) the other site's
+    /// pods connect from, admitted to the tenant namespaces' PostgreSQL port.
+    #[arg(long, env = "PGPLANE_DR_PEER_CIDRS", value_delimiter = ',')]
+    pub dr_peer_cidrs: Vec<String>,
 }
 
 impl JobsConfig {
@@ -218,9 +240,29 @@ impl JobsConfig {
     pub fn kubernetes_options(&self) -> crate::platform::kubernetes::KubernetesOptions {
         crate::platform::kubernetes::KubernetesOptions {
             deleted_backups_retention: self.deleted_backups_retention(),
-            recovery_namespace_prefix: self.dr_namespace_prefix.clone(),
+            recovery: self.recovery_site(),
             ..crate::platform::kubernetes::KubernetesOptions::default()
         }
+    }
+
+    /// Whether clusters may be placed on a disaster-recovery site.
+    pub fn has_recovery_site(&self) -> bool {
+        self.dr_namespace_prefix.is_some() || self.dr_kube_context.is_some()
+    }
+
+    fn recovery_site(&self) -> Option<crate::platform::kubernetes::RecoverySite> {
+        use crate::platform::kubernetes::{KubernetesOptions, RecoverySite, RemoteSite};
+        if !self.has_recovery_site() {
+            return None;
+        }
+        let home_prefix = KubernetesOptions::default().namespace_prefix;
+        Some(RecoverySite {
+            namespace_prefix: self.dr_namespace_prefix.clone().unwrap_or(home_prefix),
+            remote: self.dr_kube_context.as_ref().map(|_| RemoteSite {
+                service_domain: self.dr_service_domain.clone(),
+                peer_cidrs: self.dr_peer_cidrs.clone(),
+            }),
+        })
     }
 
     pub fn deleted_backups_retention(&self) -> std::time::Duration {
@@ -267,10 +309,24 @@ pub enum LogFormat {
     Json,
 }
 
-/// A recovery namespace prefix must make names of its own: lower-case DNS label characters,
-/// and neither the tenants' home prefix nor one that extends it (with `pgplane-dr-`, tenant
-/// `x`'s recovery namespace would be the home namespace of a tenant named `dr-x`).
-fn check_recovery_prefix(prefix: &str) -> Result<(), String> {
+/// Whether `text` is an IPv4 or IPv6 address range (`address/prefix length`).
+fn is_cidr(text: &str) -> bool {
+    let Some((address, length)) = text.split_once('/') else {
+        return false;
+    };
+    let max = match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => 32,
+        Ok(std::net::IpAddr::V6(_)) => 128,
+        Err(_) => return false,
+    };
+    length.parse::<u8>().is_ok_and(|l| l <= max)
+}
+
+/// A recovery namespace prefix must make valid names: lower-case DNS label characters. In the
+/// same Kubernetes cluster it must also keep clear of the tenants' home prefix, neither it nor
+/// one that extends it (with `pgplane-dr-`, tenant `x`'s recovery namespace would be the home
+/// namespace of a tenant named `dr-x`).
+fn check_recovery_prefix(prefix: &str, same_cluster: bool) -> Result<(), String> {
     let home = crate::platform::kubernetes::KubernetesOptions::default().namespace_prefix;
     if prefix.is_empty() || prefix.len() > 30 {
         return Err("must be 1 to 30 characters".into());
@@ -282,7 +338,7 @@ fn check_recovery_prefix(prefix: &str) -> Result<(), String> {
     {
         return Err("must start with a letter and hold only a-z, 0-9 and `-`".into());
     }
-    if prefix.starts_with(&home) || home.starts_with(prefix) {
+    if same_cluster && (prefix.starts_with(&home) || home.starts_with(prefix)) {
         return Err(format!(
             "must not start with the tenants' home prefix `{home}` nor be a start of it: \
              the two sets of namespaces must never meet"
@@ -326,10 +382,30 @@ impl ServeConfig {
         if self.jobs.deleted_backups_retention_days > 3650 {
             problems.push("PGPLANE_DELETED_BACKUPS_RETENTION_DAYS: at most 3650".into());
         }
+        let same_cluster = self.jobs.dr_kube_context.is_none();
         if let Some(prefix) = &self.jobs.dr_namespace_prefix
-            && let Err(why) = check_recovery_prefix(prefix)
+            && let Err(why) = check_recovery_prefix(prefix, same_cluster)
         {
             problems.push(format!("PGPLANE_DR_NAMESPACE_PREFIX: {why}"));
+        }
+        if same_cluster && !self.jobs.dr_peer_cidrs.is_empty() {
+            problems.push(
+                "PGPLANE_DR_PEER_CIDRS: only with PGPLANE_DR_KUBE_CONTEXT (in one Kubernetes cluster the namespaces admit each other)".into(),
+            );
+        }
+        for cidr in &self.jobs.dr_peer_cidrs {
+            if !is_cidr(cidr) {
+                problems.push(format!(
+                    "PGPLANE_DR_PEER_CIDRS: `{cidr}` is not an address range like 10.8.0.0/16"
+                ));
+            }
+        }
+        if !self.jobs.dr_service_domain.split('.').all(|label| {
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        }) {
+            problems.push(
+                "PGPLANE_DR_SERVICE_DOMAIN: must be a DNS domain like svc.clusterset.local".into(),
+            );
         }
         if let Some(images) = &self.jobs.postgres_images
             && let Err(found) = crate::domain::cluster::images::ImageCatalog::parse(images)
@@ -359,18 +435,42 @@ impl ServeConfig {
 
 #[cfg(test)]
 mod tests {
-    use super::check_recovery_prefix;
+    use super::{check_recovery_prefix, is_cidr};
 
     #[test]
-    fn a_recovery_prefix_never_names_a_home_namespace() {
-        assert_eq!(check_recovery_prefix("dr-"), Ok(()));
-        assert_eq!(check_recovery_prefix("pgplanedr-"), Ok(()));
+    fn a_recovery_prefix_never_names_a_home_namespace_of_the_same_cluster() {
+        assert_eq!(check_recovery_prefix("dr-", true), Ok(()));
+        assert_eq!(check_recovery_prefix("pgplanedr-", true), Ok(()));
         for colliding in ["pgplane-", "pgplane-dr-", "pgplane", "p"] {
-            let why = check_recovery_prefix(colliding).unwrap_err();
+            let why = check_recovery_prefix(colliding, true).unwrap_err();
             assert!(why.contains("home prefix"), "{colliding}: {why}");
+            assert_eq!(
+                check_recovery_prefix(colliding, false),
+                Ok(()),
+                "another cluster has namespaces of its own"
+            );
         }
         for malformed in ["", "DR-", "1dr-", "dr_", &"d".repeat(31)] {
-            assert!(check_recovery_prefix(malformed).is_err(), "{malformed}");
+            assert!(
+                check_recovery_prefix(malformed, false).is_err(),
+                "{malformed}"
+            );
+        }
+    }
+
+    #[test]
+    fn peer_ranges_are_cidrs() {
+        for good in ["10.8.0.0/16", "192.168.1.7/32", "fd00::/8"] {
+            assert!(is_cidr(good), "{good}");
+        }
+        for bad in [
+            "10.8.0.0",
+            "10.8.0.0/33",
+            "fd00::/129",
+            "example.com/8",
+            "/8",
+        ] {
+            assert!(!is_cidr(bad), "{bad}");
         }
     }
 }

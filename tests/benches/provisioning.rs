@@ -197,6 +197,7 @@ async fn main() {
         OperatorOptions {
             scenario: Scenario::slow(Duration::ZERO),
             resync: Duration::from_secs(3600),
+            clusterset: None,
         },
     );
     let db = sqlx::PgPool::connect(&database_url).await.unwrap();

@@ -2,7 +2,8 @@
 //! they follow another cluster of the tenant by streaming replication, read-only, until
 //! promoted (`POST .../promote`). A standby and its source run with certificates from the
 //! tenant's CA; a source that does not yet gets them through an `update` operation queued with
-//! the standby's creation.
+//! the standby's creation. When the platform has a disaster-recovery site, a standby is placed
+//! on the site its source is not on ([`crate::domain::cluster::Site::for_standby`]).
 
 use axum::extract::State;
 use axum::response::Response;

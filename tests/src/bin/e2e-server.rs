@@ -5,7 +5,8 @@
 //! (URL and credentials), and runs until SIGINT/SIGTERM or until its stdin closes (so the test
 //! runner dying never leaves it behind).
 //!
-//! Usage: `e2e-server [PORTAL_DIR]` (default `web-client/dist`).
+//! Usage: `e2e-server [PORTAL_DIR]` (default `web-client/dist`). With
+//! `PGPLANE_DR_NAMESPACE_PREFIX` set, standbys go to a recovery site, as with `pgplane serve`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use kube_test_apiserver::operator::{OperatorOptions, Scenario, SimulatedOperator};
 use kube_test_apiserver::{ServerOptions, TestApiServer};
-use pgplane::platform::kubernetes::{KubernetesOptions, KubernetesPlatform};
+use pgplane::platform::kubernetes::{KubernetesOptions, KubernetesPlatform, RecoverySite};
 use pgplane_tests::TestApp;
 use pgplane_tests::app::{ADMIN_EMAIL, PASSWORD};
 use serde_json::json;
@@ -43,10 +44,18 @@ async fn main() -> anyhow::Result<()> {
         &kube,
         OperatorOptions::with_scenario(Scenario::slow(ROLLOUT)),
     );
-    let platform = Arc::new(KubernetesPlatform::new(
-        kube.client(),
-        KubernetesOptions::default(),
-    ));
+    // Like `pgplane serve`, a recovery site in the same cluster when the variable is set.
+    let recovery = std::env::var("PGPLANE_DR_NAMESPACE_PREFIX")
+        .ok()
+        .map(|namespace_prefix| RecoverySite {
+            namespace_prefix,
+            remote: None,
+        });
+    let options = KubernetesOptions {
+        recovery,
+        ..KubernetesOptions::default()
+    };
+    let platform = Arc::new(KubernetesPlatform::new(kube.client(), options));
     let portal_arg = portal_dir.to_string_lossy().into_owned();
     let app = TestApp::spawn_with_platform(platform, &["--portal-dir", &portal_arg]).await;
     seed(&app).await?;

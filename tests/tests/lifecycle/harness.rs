@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, DynamicObject, ListParams};
-use kube_test_apiserver::operator::{OperatorOptions, SimulatedOperator};
+use kube_test_apiserver::operator::{ClusterSet, OperatorOptions, SimulatedOperator};
 use kube_test_apiserver::{ServerOptions, TestApiServer, postgrescluster_resource};
 use pgplane::platform::Platform;
 use pgplane::platform::kubernetes::{KubernetesOptions, KubernetesPlatform};
@@ -15,6 +15,8 @@ pub struct World {
     pub kube: TestApiServer,
     pub operator: SimulatedOperator,
     pub app: TestApp,
+    /// The recovery site's own Kubernetes cluster and operator, in worlds that have one.
+    pub recovery: Option<(TestApiServer, SimulatedOperator)>,
 }
 
 impl World {
@@ -34,6 +36,38 @@ impl World {
             kube,
             operator,
             app,
+            recovery: None,
+        }
+    }
+
+    /// A world whose recovery site is a second Kubernetes cluster: two test API servers, each
+    /// with its simulated operator, in one Multi-Cluster Services clusterset; the driver runs
+    /// with `options` (their recovery site must be remote) and a client for each.
+    pub async fn start_with_recovery_cluster(
+        extra_args: &[&str],
+        options: KubernetesOptions,
+    ) -> World {
+        let clusterset = ClusterSet::new();
+        let member = || OperatorOptions {
+            clusterset: Some(clusterset.clone()),
+            ..OperatorOptions::default()
+        };
+        let kube = TestApiServer::start(ServerOptions::default())
+            .await
+            .expect("test API server");
+        let recovery = TestApiServer::start(ServerOptions::default())
+            .await
+            .expect("recovery site's test API server");
+        let operator = SimulatedOperator::start(&kube, member());
+        let recovery_operator = SimulatedOperator::start(&recovery, member());
+        let platform =
+            KubernetesPlatform::new(kube.client(), options).with_recovery_client(recovery.client());
+        let app = TestApp::spawn_with_platform(Arc::new(platform), extra_args).await;
+        World {
+            kube,
+            operator,
+            app,
+            recovery: Some((recovery, recovery_operator)),
         }
     }
 

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Namespace, ResourceQuota, Secret};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::Api;
+use kube::api::{Api, DynamicObject, ListParams};
 use kube_test_apiserver::operator::Scenario;
-use pgplane::platform::kubernetes::KubernetesOptions;
+use kube_test_apiserver::{TestApiServer, postgrescluster_resource};
+use pgplane::platform::kubernetes::{KubernetesOptions, RecoverySite, RemoteSite};
 use serde_json::{Value, json};
 
 use crate::day2::{ready_cluster, run};
@@ -417,13 +418,16 @@ const RECOVERY_NAMESPACE: &str = "dr-acme";
 /// A world whose platform has a disaster-recovery site (`dr-<tenant>` namespaces).
 async fn world_with_recovery_site() -> World {
     let options = KubernetesOptions {
-        recovery_namespace_prefix: Some("dr-".into()),
+        recovery: Some(RecoverySite {
+            namespace_prefix: "dr-".into(),
+            remote: None,
+        }),
         ..KubernetesOptions::default()
     };
     World::start_with(&["--dr-namespace-prefix", "dr-"], options).await
 }
 
-/// The `from` namespace and ports of the isolation policy's rule admitting `peer`, if any.
+/// The ports of the isolation policy's rule admitting the namespace `peer`, if any.
 async fn rule_admitting(world: &World, namespace: &str, peer: &str) -> Option<Value> {
     let api: Api<NetworkPolicy> = Api::namespaced(world.kube.client(), namespace);
     let policy = api.get("pgplane-tenant-isolation").await.expect("policy");
@@ -557,4 +561,115 @@ async fn run_patch(world: &World, name: &str, patch: Value) -> Value {
         .expect(202)
         .json();
     world.finished(op["id"].as_str().unwrap(), TIMEOUT).await
+}
+
+/// The `from` of the last rule of the isolation policy in `namespace` of `kube`.
+async fn last_rule(kube: &TestApiServer, namespace: &str) -> Value {
+    let api: Api<NetworkPolicy> = Api::namespaced(kube.client(), namespace);
+    let policy = api.get("pgplane-tenant-isolation").await.expect("policy");
+    let policy = serde_json::to_value(policy).unwrap();
+    policy["spec"]["ingress"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone()
+}
+
+/// The PostgresCluster `name` on `kube`, if it exists there.
+async fn postgrescluster_on(kube: &TestApiServer, name: &str) -> Option<DynamicObject> {
+    let api: Api<DynamicObject> = Api::all_with(kube.client(), &postgrescluster_resource());
+    let all = api.list(&ListParams::default()).await.expect("list");
+    all.items
+        .into_iter()
+        .find(|c| c.metadata.name.as_deref() == Some(name))
+}
+
+#[tokio::test]
+async fn with_a_recovery_site_in_another_kubernetes_cluster_a_standby_follows_across_clusters() {
+    let options = KubernetesOptions {
+        recovery: Some(RecoverySite {
+            namespace_prefix: "pgplane-".into(),
+            remote: Some(RemoteSite {
+                service_domain: "svc.clusterset.local".into(),
+                peer_cidrs: vec!["10.8.0.0/16".into()],
+            }),
+        }),
+        ..KubernetesOptions::default()
+    };
+    let args = ["--dr-kube-context", "dr", "--dr-peer-cidrs", "10.8.0.0/16"];
+    let world = World::start_with_recovery_cluster(&args, options).await;
+    let (recovery, _) = world.recovery.as_ref().expect("a recovery cluster");
+    world.tenant("acme", 5).await;
+    ready_cluster(&world, "orders", json!({})).await;
+    let admin = world.app.admin();
+
+    let created = create_standby(&world, "orders-dr", "orders").await;
+    assert_eq!(created["state"], "succeeded", "{created}");
+    let standby = wait_for_phase(&world, "orders-dr", "ready").await;
+    assert_eq!(standby["site"], "recovery", "{standby}");
+
+    // It runs in the other Kubernetes cluster only, following the exported primary Service.
+    assert!(postgrescluster_on(&world.kube, "orders-dr").await.is_none());
+    let dr = postgrescluster_on(recovery, "orders-dr")
+        .await
+        .expect("on the recovery site");
+    assert_eq!(dr.metadata.namespace.as_deref(), Some(NAMESPACE));
+    assert_eq!(
+        dr.data["spec"]["standby"]["host"],
+        "orders-primary.pgplane-acme.svc.clusterset.local"
+    );
+    let home = postgrescluster_on(&world.kube, "orders").await.unwrap();
+    assert_eq!(
+        dr.data["status"]["patroni"]["systemIdentifier"],
+        home.data["status"]["patroni"]["systemIdentifier"],
+        "a physical copy across clusters"
+    );
+
+    // Both namespaces admit the other cluster's pods by address, to PostgreSQL only.
+    let by_address = json!({
+        "from": [{ "ipBlock": { "cidr": "10.8.0.0/16" } }],
+        "ports": [{ "port": "postgres", "protocol": "TCP" }],
+    });
+    assert_eq!(last_rule(recovery, NAMESPACE).await, by_address);
+    assert_eq!(last_rule(&world.kube, NAMESPACE).await, by_address);
+
+    // Certificates from the one tenant CA at home, whose key stays there; the connection
+    // facts come from the recovery cluster's own watch.
+    let ca = key(&secret(&world, "pgplane-tenant-ca").await, "ca.crt");
+    let remote_secrets: Api<Secret> = Api::namespaced(recovery.client(), NAMESPACE);
+    let server = remote_secrets.get("orders-dr-tls").await.unwrap();
+    assert_eq!(key(&server, "ca.crt"), ca);
+    assert!(
+        remote_secrets
+            .get_opt("pgplane-tenant-ca")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let connection = admin
+        .get(&format!("{CLUSTERS}/orders-dr/connection"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(connection["ca_certificate"], ca.as_str(), "{connection}");
+    // What it replays came over from the home cluster's source.
+    let listed = admin
+        .get(&format!("{CLUSTERS}/orders-dr/databases/orders/extensions"))
+        .await
+        .expect(200)
+        .json();
+    assert!(listed["items"].to_string().contains("pgaudit"), "{listed}");
+
+    // Promoted there (its primary is asked through the recovery cluster's API), then deleted.
+    let promoted = run(&world, &format!("{CLUSTERS}/orders-dr/promote"), json!({})).await;
+    assert_eq!(promoted["state"], "succeeded", "{promoted}");
+    let op = admin
+        .delete(&format!("{CLUSTERS}/orders-dr"))
+        .await
+        .expect(202)
+        .json();
+    let deleted = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(deleted["state"], "succeeded", "{deleted}");
+    assert!(postgrescluster_on(recovery, "orders-dr").await.is_none());
 }

@@ -32,6 +32,7 @@ impl Kube {
             OperatorOptions {
                 scenario: Scenario::slow(Duration::ZERO),
                 resync: Duration::from_secs(3),
+                clusterset: None,
             },
         );
         let dir = tempfile::tempdir().expect("temp dir");

@@ -56,9 +56,9 @@ pub struct ManifestInput<'a> {
     pub image: Option<&'a str>,
     /// Use the server and replication certificates pgplane issued from the tenant's CA.
     pub tenant_certificates: bool,
-    /// For a standby, the namespace of the cluster it follows when that is not `namespace`
-    /// (a disaster-recovery site); `None`: the same namespace.
-    pub source_namespace: Option<&'a str>,
+    /// For a standby, the address of the source's primary when that is not its Service in
+    /// `namespace` (the source runs on another site); `None`: that Service.
+    pub standby_host: Option<&'a str>,
 }
 
 /// Size of the backup repository volume: [`BACKUP_REPO_SIZE_FACTOR`] × the data volume.
@@ -116,9 +116,9 @@ pub fn desired_postgrescluster(input: &ManifestInput<'_>) -> Value {
             "standby".into(),
             json!({
                 "enabled": true,
-                "host": primary_service_host(
-                    &standby.source,
-                    input.source_namespace.unwrap_or(input.namespace),
+                "host": input.standby_host.map_or_else(
+                    || primary_service_host(&standby.source, input.namespace),
+                    String::from,
                 ),
                 "port": POSTGRES_PORT,
             }),

@@ -206,16 +206,23 @@ pub async fn tenant_ca(
     }
 }
 
-/// Makes the cluster's two certificate Secrets exist in `namespace`, owned by its
-/// PostgresCluster (`owner`), signed by the tenant CA kept in `ca_namespace`.
+/// A namespace of a Kubernetes cluster (the two sites may be separate clusters).
+#[derive(Clone, Copy)]
+pub struct Place<'a> {
+    pub client: &'a kube::Client,
+    pub namespace: &'a str,
+}
+
+/// Makes the cluster's two certificate Secrets exist `at` its place, owned by its
+/// PostgresCluster (`owner`), signed by the tenant CA kept at `ca_at` (the tenant's home).
 pub async fn ensure_cluster_certificates(
-    client: &kube::Client,
-    namespace: &str,
-    ca_namespace: &str,
+    at: Place<'_>,
+    ca_at: Place<'_>,
     target: &ClusterTarget,
     owner: OwnerReference,
 ) -> Result<(), PlatformError> {
-    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let namespace = at.namespace;
+    let api: Api<Secret> = Api::namespaced(at.client.clone(), namespace);
     let cluster = &target.spec.name;
     let server_name = server_certificate_secret_name(cluster);
     let replication_name = replication_certificate_secret_name(cluster);
@@ -227,7 +234,7 @@ pub async fn ensure_cluster_certificates(
     if server_exists.is_some() && replication_exists.is_some() {
         return Ok(());
     }
-    let ca = tenant_ca(client, ca_namespace, &target.tenant.tenant_name).await?;
+    let ca = tenant_ca(ca_at.client, ca_at.namespace, &target.tenant.tenant_name).await?;
     let mut labels = BTreeMap::from([
         (MANAGED_BY.to_string(), MANAGED_BY_VALUE.to_string()),
         (CLUSTER_ID.to_string(), target.cluster_id.to_string()),

@@ -28,9 +28,9 @@ use super::resources::postgrescluster;
 use crate::domain::cluster::{ManifestInput, desired_postgrescluster};
 use crate::platform::{ClusterTarget, DeleteProgress, PlatformError};
 
-/// The manifest applied for `target` in `namespace`; a standby follows its source in
-/// `source_namespace` (`None`: the same namespace).
-pub fn manifest(target: &ClusterTarget, namespace: &str, source_namespace: Option<&str>) -> Value {
+/// The manifest applied for `target` in `namespace`; a standby follows its source at
+/// `standby_host` (`None`: the source's primary Service in the same namespace).
+pub fn manifest(target: &ClusterTarget, namespace: &str, standby_host: Option<&str>) -> Value {
     let tenant_id = target.tenant.tenant_id.to_string();
     let cluster_id = target.cluster_id.to_string();
     let mut manifest = desired_postgrescluster(&ManifestInput {
@@ -41,7 +41,7 @@ pub fn manifest(target: &ClusterTarget, namespace: &str, source_namespace: Optio
         tenant_name: &target.tenant.tenant_name,
         image: target.image.as_deref(),
         tenant_certificates: target.tenant_certificates,
-        source_namespace,
+        standby_host,
     });
     if let Some(metadata) = manifest.get_mut("metadata").and_then(Value::as_object_mut) {
         let annotations = metadata
@@ -97,10 +97,10 @@ pub fn namespace_missing(error: &kube::Error, namespace: &str) -> bool {
 pub async fn apply(
     client: &kube::Client,
     namespace: &str,
-    source_namespace: Option<&str>,
+    standby_host: Option<&str>,
     target: &ClusterTarget,
 ) -> Result<DynamicObject, kube::Error> {
-    let manifest = manifest(target, namespace, source_namespace);
+    let manifest = manifest(target, namespace, standby_host);
     apply_manifest(client, namespace, &manifest).await
 }
 
@@ -258,7 +258,7 @@ mod tests {
             tenant_name: "acme",
             image: None,
             tenant_certificates: false,
-            source_namespace: None,
+            standby_host: None,
         });
         expected["metadata"]["annotations"]["pgplane.io/generation"] = "7".into();
         assert_eq!(m, expected);

@@ -32,7 +32,7 @@ pub mod tenant;
 pub mod upgrade;
 pub mod watch;
 
-pub use options::{ClientNamespaces, ContainerSize, KubernetesOptions};
+pub use options::{ClientNamespaces, ContainerSize, KubernetesOptions, RecoverySite, RemoteSite};
 pub use resources::postgrescluster;
 
 use std::future::Future;
@@ -53,6 +53,8 @@ use crate::domain::cluster::{DeletionPolicy, Site};
 #[derive(Clone)]
 pub struct KubernetesPlatform {
     client: kube::Client,
+    /// The recovery site's Kubernetes cluster, when it is another one.
+    recovery_client: Option<kube::Client>,
     options: KubernetesOptions,
     ensured: Arc<ensured::EnsuredTenants>,
 }
@@ -70,9 +72,27 @@ impl KubernetesPlatform {
     pub fn new(client: kube::Client, options: KubernetesOptions) -> Self {
         Self {
             client,
+            recovery_client: None,
             options,
             ensured: Arc::default(),
         }
+    }
+
+    /// The same driver with `client` for the recovery site, which is another Kubernetes
+    /// cluster ([`options::RecoverySite::remote`]).
+    pub fn with_recovery_client(mut self, client: kube::Client) -> Self {
+        self.recovery_client = Some(client);
+        self
+    }
+
+    /// A client for the kubeconfig context named `context` (`KUBECONFIG` or `~/.kube/config`).
+    pub async fn client_for_context(context: &str) -> Result<kube::Client, kube::Error> {
+        let options = kube::config::KubeConfigOptions {
+            context: Some(context.to_string()),
+            ..kube::config::KubeConfigOptions::default()
+        };
+        let config = kube::Config::from_kubeconfig(&options).await?;
+        kube::Client::try_from(config)
     }
 
     /// A driver for the cluster this process runs in (service account) or, outside a cluster,
@@ -108,23 +128,40 @@ impl KubernetesPlatform {
             .ok_or_else(|| tenant::no_recovery_site(site))
     }
 
-    /// The namespace `target` runs in.
-    fn namespace_of(&self, target: &ClusterTarget) -> Result<String, PlatformError> {
-        self.namespace_on(target.site, &target.tenant.tenant_name)
+    /// The client of the Kubernetes cluster `site` is in.
+    fn client_on(&self, site: Site) -> Result<&kube::Client, PlatformError> {
+        let remote = self
+            .options
+            .recovery
+            .as_ref()
+            .is_some_and(|r| r.remote.is_some());
+        match site {
+            Site::Recovery if remote => self.recovery_client.as_ref().ok_or_else(|| {
+                PlatformError::Rejected(
+                    "the recovery site is another Kubernetes cluster and this process has no client for it (PGPLANE_DR_KUBE_CONTEXT)"
+                        .into(),
+                )
+            }),
+            _ => Ok(&self.client),
+        }
     }
 
-    /// For a standby, the namespace of the cluster it follows (when that cluster is gone, the
-    /// site a standby of `target`'s site would follow from, so the applied host stays put).
-    fn source_namespace_of(&self, target: &ClusterTarget) -> Result<Option<String>, PlatformError> {
-        if target.spec.standby.is_none() {
-            return Ok(None);
-        }
-        let recovery = self.options.recovery_namespace_prefix.is_some();
-        let site = target
-            .source_site
-            .unwrap_or_else(|| target.site.for_standby(recovery));
-        self.namespace_on(site, &target.tenant.tenant_name)
-            .map(Some)
+    /// The client and namespace `target` runs in.
+    fn place_of(&self, target: &ClusterTarget) -> Result<(&kube::Client, String), PlatformError> {
+        let namespace = self.namespace_on(target.site, &target.tenant.tenant_name)?;
+        Ok((self.client_on(target.site)?, namespace))
+    }
+
+    /// For a standby, the site its source runs on (when that cluster is gone, the site a
+    /// standby on `target`'s site would follow from, so the applied host stays put).
+    fn source_site_of(&self, target: &ClusterTarget) -> Option<Site> {
+        target.spec.standby.as_ref()?;
+        let recovery = self.options.recovery.is_some();
+        Some(
+            target
+                .source_site
+                .unwrap_or_else(|| target.site.for_standby(recovery)),
+        )
     }
 
     /// Runs `call` within [`KubernetesOptions::request_timeout`].
@@ -143,23 +180,28 @@ impl KubernetesPlatform {
     }
 
     async fn apply(&self, target: &ClusterTarget) -> Result<(), PlatformError> {
-        let namespace = self.namespace_of(target)?;
-        let source_namespace = self.source_namespace_of(target)?;
+        let (client, namespace) = self.place_of(target)?;
         let (tenant, site) = (&target.tenant, target.site);
         if site != Site::Home {
             // Jobs ensure the home site; the recovery site is ensured by its clusters.
             self.ensure(tenant, site).await?;
         }
-        let followed = source_namespace.as_deref().unwrap_or(&namespace);
-        standby::check_source(&self.client, &namespace, followed, target).await?;
-        let apply = || {
-            cluster::apply(
-                &self.client,
-                &namespace,
-                source_namespace.as_deref(),
-                target,
-            )
-        };
+        let mut standby_host = None;
+        if let (Some(standby), Some(source_site)) =
+            (&target.spec.standby, self.source_site_of(target))
+        {
+            let source_namespace = self.namespace_on(source_site, &tenant.tenant_name)?;
+            let source_client = self.client_on(source_site)?;
+            standby::check_source(client, &namespace, source_client, &source_namespace, target)
+                .await?;
+            standby_host = Some(self.options.source_host(
+                site,
+                source_site,
+                &standby.source,
+                &source_namespace,
+            ));
+        }
+        let apply = || cluster::apply(client, &namespace, standby_host.as_deref(), target);
         let applied = match apply().await {
             Ok(applied) => applied,
             Err(e) if cluster::namespace_missing(&e, &namespace) => {
@@ -173,14 +215,15 @@ impl KubernetesPlatform {
         if target.tenant_certificates {
             let owner = cluster::owned_by(&applied);
             let ca_namespace = self.namespace_on(Site::Home, &tenant.tenant_name)?;
-            certificates::ensure_cluster_certificates(
-                &self.client,
-                &namespace,
-                &ca_namespace,
-                target,
-                owner,
-            )
-            .await?;
+            let at = certificates::Place {
+                client,
+                namespace: &namespace,
+            };
+            let ca_at = certificates::Place {
+                client: &self.client,
+                namespace: &ca_namespace,
+            };
+            certificates::ensure_cluster_certificates(at, ca_at, target, owner).await?;
         }
         Ok(())
     }
@@ -191,7 +234,8 @@ impl KubernetesPlatform {
         if self.ensured.is_fresh(tenant, site) {
             return Ok(());
         }
-        match tenant::ensure(&self.client, &self.options, tenant, site).await {
+        let client = self.client_on(site)?;
+        match tenant::ensure(client, &self.options, tenant, site).await {
             Ok(()) => {
                 self.ensured.record(tenant, site);
                 Ok(())
@@ -220,8 +264,7 @@ impl Platform for KubernetesPlatform {
         operation_id: uuid::Uuid,
     ) -> BoxFuture<'a, Result<ActionProgress, PlatformError>> {
         Box::pin(async move {
-            let namespace = self.namespace_of(target)?;
-            let client = &self.client;
+            let (client, namespace) = self.place_of(target)?;
             let ns = namespace.as_str();
             let run = async {
                 match action {
@@ -277,9 +320,9 @@ impl Platform for KubernetesPlatform {
         target: &'a ClusterTarget,
     ) -> BoxFuture<'a, Result<Option<String>, PlatformError>> {
         Box::pin(async move {
-            let namespace = self.namespace_of(target)?;
+            let (client, namespace) = self.place_of(target)?;
             let argv = ["pgbackrest", "info", "--output=json"];
-            let info = exec::in_primary(&self.client, &namespace, &target.spec.name, &argv);
+            let info = exec::in_primary(client, &namespace, &target.spec.name, &argv);
             let output = self.bounded("pgbackrest info", info).await?;
             if output.exit_code != 0 {
                 return Err(PlatformError::Transient(format!(
@@ -297,8 +340,8 @@ impl Platform for KubernetesPlatform {
         database: &'a str,
     ) -> BoxFuture<'a, Result<Option<Vec<InstalledExtension>>, PlatformError>> {
         Box::pin(async move {
-            let namespace = self.namespace_of(target)?;
-            let list = extensions::list(&self.client, &namespace, target, database);
+            let (client, namespace) = self.place_of(target)?;
+            let list = extensions::list(client, &namespace, target, database);
             self.bounded("list_extensions", list).await.map(Some)
         })
     }
@@ -330,16 +373,21 @@ impl Platform for KubernetesPlatform {
                     .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
             });
         Box::pin(async move {
-            let namespace = self.namespace_of(target)?;
-            let delete = cluster::delete(&self.client, &namespace, target, keep_backups_until);
+            let (client, namespace) = self.place_of(target)?;
+            let delete = cluster::delete(client, &namespace, target, keep_backups_until);
             self.bounded("delete_cluster", delete).await
         })
     }
 
     fn expire_retained_backups(&self) -> BoxFuture<'_, Result<usize, PlatformError>> {
         Box::pin(async move {
-            let expire = retained::expire(&self.client, chrono::Utc::now());
-            self.bounded("expire_retained_backups", expire).await
+            let now = chrono::Utc::now();
+            let mut expired = 0;
+            for client in std::iter::once(&self.client).chain(&self.recovery_client) {
+                let expire = retained::expire(client, now);
+                expired += self.bounded("expire_retained_backups", expire).await?;
+            }
+            Ok(expired)
         })
     }
 
@@ -348,6 +396,12 @@ impl Platform for KubernetesPlatform {
         events: mpsc::Sender<PlatformEvent>,
         cancel: CancellationToken,
     ) -> BoxFuture<'_, Result<(), PlatformError>> {
-        Box::pin(watch::run(self.client.clone(), events, cancel))
+        // Each Kubernetes cluster is watched on its own; the sync tells clusters apart by id.
+        let home = watch::run(self.client.clone(), events.clone(), cancel.clone());
+        let Some(recovery) = self.recovery_client.clone() else {
+            return Box::pin(home);
+        };
+        let recovery = watch::run(recovery, events, cancel);
+        Box::pin(async move { tokio::try_join!(home, recovery).map(|_| ()) })
     }
 }

@@ -9,8 +9,9 @@
 //!    `postgres` and `pgbouncer` only: PGO names the PostgreSQL and PgBouncer ports so, and a
 //!    named port follows a changed port number;
 //! 4. the monitoring namespace, if configured, to the exporter port (`exporter`, 9187);
-//! 5. with a disaster-recovery site, the tenant's namespace on the other site to the
-//!    `postgres` port: a standby there streams from a source here (and back after failover).
+//! 5. with a disaster-recovery site, the other site to the `postgres` port: a standby there
+//!    streams from a source here (and back after failover). That is the tenant's namespace
+//!    there in the same Kubernetes cluster, or the configured address ranges of another one.
 //!
 //! Everything else, in particular other tenants' namespaces, is denied. (Kubelet probes are not
 //! subject to NetworkPolicy.)
@@ -18,14 +19,14 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::{
-    NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    IPBlock, NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
     NetworkPolicySpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::labels::NAMESPACE_NAME;
-use super::options::KubernetesOptions;
+use super::options::{KubernetesOptions, Peer};
 
 /// Name of the policy in every tenant namespace.
 pub const POLICY_NAME: &str = "pgplane-tenant-isolation";
@@ -46,6 +47,16 @@ fn namespace_labelled(key: &str, value: &str) -> NetworkPolicyPeer {
     }
 }
 
+fn address_range(cidr: &str) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        ip_block: Some(IPBlock {
+            cidr: cidr.to_string(),
+            except: None,
+        }),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
 fn tcp(name: &str) -> NetworkPolicyPort {
     NetworkPolicyPort {
         port: Some(IntOrString::String(name.to_string())),
@@ -54,11 +65,11 @@ fn tcp(name: &str) -> NetworkPolicyPort {
     }
 }
 
-/// The isolation policy of the namespace `namespace` of tenant `tenant_name`, whose namespace
-/// on the other site (if any) is `peer_namespace`.
+/// The isolation policy of the namespace `namespace` of tenant `tenant_name`, reached from the
+/// other site (if any) by `peer`.
 pub fn network_policy(
     namespace: &str,
-    peer_namespace: Option<&str>,
+    peer: Option<&Peer>,
     tenant_name: &str,
     labels: BTreeMap<String, String>,
     options: &KubernetesOptions,
@@ -90,9 +101,14 @@ pub fn network_policy(
             ports: Some(vec![tcp(EXPORTER_PORT_NAME)]),
         });
     }
-    if let Some(peer) = peer_namespace {
+    let from_peer = match peer {
+        Some(Peer::Namespace(peer)) => vec![namespace_labelled(NAMESPACE_NAME, peer)],
+        Some(Peer::Addresses(ranges)) => ranges.iter().map(|cidr| address_range(cidr)).collect(),
+        None => Vec::new(),
+    };
+    if !from_peer.is_empty() {
         ingress.push(NetworkPolicyIngressRule {
-            from: Some(vec![namespace_labelled(NAMESPACE_NAME, peer)]),
+            from: Some(from_peer),
             ports: Some(vec![tcp(POSTGRES_PORT_NAME)]),
         });
     }
@@ -118,13 +134,13 @@ mod tests {
 
     use super::*;
     use crate::domain::cluster::Site;
-    use crate::platform::kubernetes::options::ClientNamespaces;
+    use crate::platform::kubernetes::options::{ClientNamespaces, RecoverySite, RemoteSite};
 
     fn policy(options: &KubernetesOptions) -> Value {
-        let peer = options.peer_namespace(Site::Home, "acme");
+        let peer = options.peer_on_other_site(Site::Home, "acme");
         let np = network_policy(
             "pgplane-acme",
-            peer.as_deref(),
+            peer.as_ref(),
             "acme",
             BTreeMap::new(),
             options,
@@ -186,7 +202,10 @@ mod tests {
     #[test]
     fn with_a_recovery_site_the_peer_namespace_reaches_postgres_only() {
         let options = KubernetesOptions {
-            recovery_namespace_prefix: Some("dr-".into()),
+            recovery: Some(RecoverySite {
+                namespace_prefix: "dr-".into(),
+                remote: None,
+            }),
             ..KubernetesOptions::default()
         };
         let p = policy(&options);
@@ -200,10 +219,45 @@ mod tests {
             })
         );
         assert_eq!(
-            options.peer_namespace(Site::Recovery, "acme").as_deref(),
-            Some("pgplane-acme"),
+            options.peer_on_other_site(Site::Recovery, "acme"),
+            Some(Peer::Namespace("pgplane-acme".into())),
             "and the recovery namespace admits home"
         );
         assert_eq!(rules.len(), 4, "{rules:?}");
+    }
+
+    #[test]
+    fn a_recovery_site_in_another_kubernetes_cluster_is_admitted_by_its_addresses() {
+        let options = KubernetesOptions {
+            recovery: Some(RecoverySite {
+                namespace_prefix: "pgplane-".into(),
+                remote: Some(RemoteSite {
+                    service_domain: "svc.clusterset.local".into(),
+                    peer_cidrs: vec!["10.8.0.0/16".into(), "10.9.0.0/16".into()],
+                }),
+            }),
+            ..KubernetesOptions::default()
+        };
+        let p = policy(&options);
+        let rules = p["spec"]["ingress"].as_array().unwrap();
+        assert_eq!(
+            rules.last().unwrap(),
+            &json!({
+                "from": [
+                    { "ipBlock": { "cidr": "10.8.0.0/16" } },
+                    { "ipBlock": { "cidr": "10.9.0.0/16" } },
+                ],
+                "ports": [{ "port": "postgres", "protocol": "TCP" }],
+            })
+        );
+        assert_eq!(
+            options.source_host(Site::Recovery, Site::Home, "orders", "pgplane-acme"),
+            "orders-primary.pgplane-acme.svc.clusterset.local"
+        );
+        assert_eq!(
+            options.source_host(Site::Home, Site::Home, "orders", "pgplane-acme"),
+            "orders-primary.pgplane-acme.svc",
+            "a standby beside its source uses the local Service"
+        );
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::labels::tenant_namespace;
 use crate::domain::cluster::Site;
+use crate::domain::cluster::naming::{primary_service_host, primary_service_name};
 
 /// Options of [`super::KubernetesPlatform`]; [`Default`] gives the documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,9 +31,32 @@ pub struct KubernetesOptions {
     /// How long the backup repository of a cluster deleted with `deletion_policy:
     /// keep_backups` is kept (see [`super::retained`]). Default 7 days.
     pub deleted_backups_retention: Duration,
-    /// Namespace prefix of the disaster-recovery site, if there is one: clusters on
-    /// [`Site::Recovery`] run in `<prefix><tenant name>`. Default none.
-    pub recovery_namespace_prefix: Option<String>,
+    /// The disaster-recovery site, if there is one (clusters on [`Site::Recovery`]). Default
+    /// none.
+    pub recovery: Option<RecoverySite>,
+}
+
+/// Where clusters on the recovery site run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoverySite {
+    /// Their namespaces are `<prefix><tenant name>`.
+    pub namespace_prefix: String,
+    /// Set when the recovery site is another Kubernetes cluster (the driver then has a second
+    /// client for it).
+    pub remote: Option<RemoteSite>,
+}
+
+/// How the two sites reach each other when they are separate Kubernetes clusters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSite {
+    /// DNS domain under which one cluster's Services are resolvable from the other, as
+    /// `<service>.<namespace>.<domain>`: `svc.clusterset.local` with the Kubernetes
+    /// Multi-Cluster Services API (Submariner, Cilium ClusterMesh, GKE and others) exporting
+    /// the primary Services.
+    pub service_domain: String,
+    /// Address ranges (CIDR) the other site's pods connect from; the tenant namespaces admit
+    /// them to the `postgres` port (a namespace selector cannot name another cluster's pods).
+    pub peer_cidrs: Vec<String>,
 }
 
 impl Default for KubernetesOptions {
@@ -52,7 +76,7 @@ impl Default for KubernetesOptions {
             },
             request_timeout: Duration::from_secs(30),
             deleted_backups_retention: Duration::from_secs(7 * 24 * 3600),
-            recovery_namespace_prefix: None,
+            recovery: None,
         }
     }
 }
@@ -63,17 +87,50 @@ impl KubernetesOptions {
     pub fn namespace_on(&self, site: Site, tenant_name: &str) -> Option<String> {
         let prefix = match site {
             Site::Home => &self.namespace_prefix,
-            Site::Recovery => self.recovery_namespace_prefix.as_ref()?,
+            Site::Recovery => &self.recovery.as_ref()?.namespace_prefix,
         };
         Some(tenant_namespace(prefix, tenant_name))
     }
 
-    /// The tenant's namespace on the other site, whose standbys replicate from (or to) the
-    /// namespace on `site`; `None` without a recovery site.
-    pub fn peer_namespace(&self, site: Site, tenant_name: &str) -> Option<String> {
-        self.recovery_namespace_prefix.as_ref()?;
-        self.namespace_on(site.for_standby(true), tenant_name)
+    /// Who on the other site may reach the tenant's PostgreSQL on `site` (its standbys stream
+    /// from here, or a cluster here follows one there): the tenant's namespace there in the
+    /// same Kubernetes cluster, or the configured address ranges of another one. `None`
+    /// without a recovery site.
+    pub fn peer_on_other_site(&self, site: Site, tenant_name: &str) -> Option<Peer> {
+        let recovery = self.recovery.as_ref()?;
+        Some(match &recovery.remote {
+            None => Peer::Namespace(self.namespace_on(site.for_standby(true), tenant_name)?),
+            Some(remote) => Peer::Addresses(remote.peer_cidrs.clone()),
+        })
     }
+
+    /// The address a standby on `site` follows its source `cluster` at, in `source_namespace`
+    /// on `source_site`: the primary Service, through the cross-cluster domain when the two
+    /// sites are separate Kubernetes clusters.
+    pub fn source_host(
+        &self,
+        site: Site,
+        source_site: Site,
+        cluster: &str,
+        source_namespace: &str,
+    ) -> String {
+        let remote = self.recovery.as_ref().and_then(|r| r.remote.as_ref());
+        match remote {
+            Some(remote) if site != source_site => format!(
+                "{}.{source_namespace}.{}",
+                primary_service_name(cluster),
+                remote.service_domain
+            ),
+            _ => primary_service_host(cluster, source_namespace),
+        }
+    }
+}
+
+/// The other site's clients of a tenant namespace (see [`KubernetesOptions::peer_on_other_site`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Peer {
+    Namespace(String),
+    Addresses(Vec<String>),
 }
 
 /// The namespaces whose pods may open connections to a tenant's databases.

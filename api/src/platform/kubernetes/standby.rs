@@ -1,5 +1,7 @@
 //! Streaming standby clusters on PGO: a standby follows its source's primary Service
-//! (`spec.standby.host`, see the domain manifest), authenticated by certificates from the
+//! (`spec.standby.host`: in the source's namespace, through the cross-cluster Service domain
+//! when the source runs in the other site's Kubernetes cluster, see
+//! [`super::options::KubernetesOptions::source_host`]), authenticated by certificates from the
 //! tenant's CA ([`super::certificates`]); promoting it sets `spec.standby.enabled: false`,
 //! after which Patroni promotes the standby leader.
 //!
@@ -16,13 +18,15 @@ use super::resources::postgrescluster;
 use crate::domain::cluster::naming::server_certificate_secret_name;
 use crate::platform::{ActionProgress, ClusterTarget, PlatformError};
 
-/// Checks that the cluster a standby follows (in `source_namespace`) runs with the tenant's
-/// certificates (its update is queued with the standby's creation). A standby (in
-/// `namespace`) is not created without its source; one that already exists may outlive it
-/// (that is what it is for) and can still be changed. Other clusters pass.
+/// Checks that the cluster a standby follows (in `source_namespace` of `source_client`'s
+/// Kubernetes cluster) runs with the tenant's certificates (its update is queued with the
+/// standby's creation). A standby (in `namespace` of `client`'s) is not created without its
+/// source; one that already exists may outlive it (that is what it is for) and can still be
+/// changed. Other clusters pass.
 pub async fn check_source(
     client: &kube::Client,
     namespace: &str,
+    source_client: &kube::Client,
     source_namespace: &str,
     target: &ClusterTarget,
 ) -> Result<(), PlatformError> {
@@ -30,12 +34,12 @@ pub async fn check_source(
         return Ok(());
     };
     let source = &standby.source;
-    let api = |ns: &str| -> Api<DynamicObject> {
+    let api = |client: &kube::Client, ns: &str| -> Api<DynamicObject> {
         Api::namespaced_with(client.clone(), ns, &postgrescluster())
     };
-    let found = api(source_namespace).get_opt(source).await;
+    let found = api(source_client, source_namespace).get_opt(source).await;
     let Some(live) = found.map_err(|e| classify(&e))? else {
-        let exists = api(namespace)
+        let exists = api(client, namespace)
             .get_opt(&target.spec.name)
             .await
             .map_err(|e| classify(&e))?;

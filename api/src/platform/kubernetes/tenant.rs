@@ -109,10 +109,10 @@ pub fn isolation_policy(
     tenant: &TenantTarget,
     options: &KubernetesOptions,
 ) -> NetworkPolicy {
-    let peer = options.peer_namespace(site, &tenant.tenant_name);
+    let peer = options.peer_on_other_site(site, &tenant.tenant_name);
     network_policy(
         namespace,
-        peer.as_deref(),
+        peer.as_ref(),
         &tenant.tenant_name,
         tenant_labels(tenant),
         options,

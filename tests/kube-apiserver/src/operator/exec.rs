@@ -44,7 +44,7 @@ use serde_json::Value;
 use super::Shared;
 use super::children::{Cluster, LABEL_CLUSTER, LABEL_ROLE};
 use super::instances::{LABEL_DATA, ROLE_LEADER};
-use super::recovery::{self, Recovery};
+use super::recovery::Recovery;
 use super::repository::{Repository, STANZA, repo_key};
 use crate::exec::{ExecOutput, ExecRequest};
 
@@ -289,8 +289,8 @@ fn psql(shared: &Shared, key: &(String, String), leader: bool, command: &[String
     let sql = command[PSQL_ARGV.len() + 3].trim();
     let sql = sql.strip_suffix(';').unwrap_or(sql).trim_end();
     let missing = shared.scenario_for(&key.0, &key.1).missing_extensions;
+    shared.replay_now(key);
     let mut data = shared.data.lock().unwrap_or_else(|p| p.into_inner());
-    recovery::replay_now(&mut data, key);
     // A cluster not (or no longer) known has no databases; its entry is not created here, so
     // a deleted cluster's state cannot come back through a late exec.
     let port = data.get(key).map_or(5432, |c| c.facts.port);

@@ -135,6 +135,7 @@
 //! finalizer (and its recorded restarts).
 
 mod children;
+mod clusterset;
 mod credentials;
 mod events;
 mod exec;
@@ -162,6 +163,7 @@ use kube::api::{ApiResource, GroupVersionKind};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub use clusterset::{CLUSTERSET_DOMAIN, ClusterSet};
 pub use credentials::scram_verifier_matches;
 pub use events::EVENT_SOURCE;
 pub use exec::{EXTENSION_CATALOG, PSQL_ARGV};
@@ -197,6 +199,9 @@ pub struct OperatorOptions {
     pub scenario: Scenario,
     /// How often every cluster is reconciled even without a watch event.
     pub resync: Duration,
+    /// The multi-cluster clusterset this operator's Kubernetes cluster belongs to, if any
+    /// (standbys following sources in other test API servers).
+    pub clusterset: Option<ClusterSet>,
 }
 
 impl Default for OperatorOptions {
@@ -204,6 +209,7 @@ impl Default for OperatorOptions {
         Self {
             scenario: Scenario::healthy(),
             resync: Duration::from_millis(20),
+            clusterset: None,
         }
     }
 }
@@ -228,6 +234,8 @@ pub(crate) struct Shared {
     data: Mutex<HashMap<(String, String), exec::ClusterData>>,
     /// Rolling-update restarts per (namespace, cluster), see [`SimulatedOperator::restarts`].
     restarts: rolling::Restarts,
+    /// The clusterset the operator's Kubernetes cluster belongs to, if any.
+    clusterset: Option<ClusterSet>,
 }
 
 impl Shared {
@@ -274,11 +282,12 @@ impl SimulatedOperator {
             repositories: Mutex::new(HashMap::new()),
             data: Mutex::new(HashMap::new()),
             restarts: Mutex::new(HashMap::new()),
+            clusterset: options.clusterset.clone(),
         });
         let exec_handlers = server.exec_handlers();
         let exec_handler = exec_handlers.add(exec::handler(shared.clone()));
         let cancel = CancellationToken::new();
-        let controller = reconcile::Controller::new(client, shared.clone());
+        let controller = reconcile::Controller::new(client, shared.clone(), options.clusterset);
         let task = tokio::spawn(controller.run(options.resync, cancel.clone()));
         SimulatedOperator {
             shared,

@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use super::children::{
     self, Cluster, LABEL_CLUSTER, LABEL_PGBACKREST_VOLUME, LABEL_PGUSER, LABEL_ROLE,
 };
+use super::clusterset::{ClusterSet, Published};
 use super::credentials;
 use super::events;
 use super::instances::{self, LABEL_INSTANCE, LABEL_INSTANCE_SET, ROLE_LEADER};
@@ -68,6 +69,8 @@ pub(super) struct Controller {
     upgrade_cache: BTreeMap<String, Value>,
     upgrade_state: HashMap<String, Upgrade>,
     tracked: HashMap<String, Tracked>,
+    /// The clusterset this operator's cluster belongs to, and what it publishes there.
+    clusterset: Option<(ClusterSet, Published)>,
 }
 
 type Result<T> = std::result::Result<T, kube::Error>;
@@ -98,7 +101,11 @@ fn secret_field(secret: &Secret, key: &str) -> String {
 }
 
 impl Controller {
-    pub fn new(client: kube::Client, shared: Arc<Shared>) -> Self {
+    pub fn new(client: kube::Client, shared: Arc<Shared>, clusterset: Option<ClusterSet>) -> Self {
+        let clusterset = clusterset.map(|set| {
+            let published = set.join(client.clone(), Arc::downgrade(&shared));
+            (set, published)
+        });
         let clusters = Api::all_with(client.clone(), &crate::operator::postgrescluster_resource());
         let upgrades = Api::all_with(client.clone(), &crate::pgupgrade_resource());
         Self {
@@ -110,7 +117,32 @@ impl Controller {
             upgrade_cache: BTreeMap::new(),
             upgrade_state: HashMap::new(),
             tracked: HashMap::new(),
+            clusterset,
         }
+    }
+
+    /// What a standby learns of the cluster `key` of this API server, if it exists.
+    fn local_source(&self, (ns, name): &upstream::Key) -> Option<upstream::Source> {
+        let (uid, object) = self.cache.iter().find(|(_, o)| {
+            o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns.as_str())
+                && o.pointer("/metadata/name").and_then(Value::as_str) == Some(name.as_str())
+        })?;
+        let sim = self.tracked.get(uid).map(|t| &t.sim);
+        Some(upstream::Source::of(&Cluster::of(object)?, sim))
+    }
+
+    /// Publishes what a standby elsewhere in the clusterset learns of cluster `c`.
+    fn publish(&self, c: &Cluster<'_>) {
+        let Some((_, published)) = &self.clusterset else {
+            return;
+        };
+        let sim = self.tracked.get(c.uid).map(|t| &t.sim);
+        let source = upstream::Source::of(c, sim);
+        let key = (c.namespace.to_string(), c.name.to_string());
+        published
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, source);
     }
 
     pub async fn run(mut self, resync: Duration, cancel: CancellationToken) {
@@ -235,6 +267,12 @@ impl Controller {
         }
         if let (Some(ns), Some(name)) = (&object.metadata.namespace, &object.metadata.name) {
             let key = (ns.clone(), name.clone());
+            if let Some((_, published)) = &self.clusterset {
+                published
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&key);
+            }
             if let Ok(mut repos) = self.shared.repositories.lock() {
                 repos.remove(&key);
             }
@@ -426,6 +464,7 @@ impl Controller {
         } else {
             None
         };
+        self.publish(&c);
         if settled {
             self.write_pods(&t, uid).await?;
             self.write_events(&c, uid).await?;
@@ -459,14 +498,20 @@ impl Controller {
         let Some(spec) = standby::spec(c) else {
             return Ok(None);
         };
-        let source = upstream::resolve(c, &spec).ok().and_then(|(ns, name)| {
-            let (uid, object) = self.cache.iter().find(|(_, o)| {
-                o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns.as_str())
-                    && o.pointer("/metadata/name").and_then(Value::as_str) == Some(name.as_str())
-            })?;
-            let sim = self.tracked.get(uid).map(|t| &t.sim);
-            Some(upstream::Source::of(&Cluster::of(object)?, sim))
-        });
+        // A source in this API server is read from the operator's own view; one exported by
+        // another member of the clusterset from what that member publishes.
+        let mut source_client = self.client.clone();
+        let source = match upstream::resolve(c, &spec) {
+            Ok(key) if upstream::across_clusters(&spec) => {
+                let found = self.clusterset.as_ref().and_then(|(set, _)| set.find(&key));
+                found.map(|(source, client)| {
+                    source_client = client;
+                    source
+                })
+            }
+            Ok(key) => self.local_source(&key),
+            Err(_) => None,
+        };
         let Some(t) = self.tracked.get_mut(c.uid) else {
             return Ok(None);
         };
@@ -477,6 +522,7 @@ impl Controller {
             .filter(|_| t.sim.bootstrapped);
         let seen = upstream::observe(
             &self.client,
+            &source_client,
             c,
             &spec,
             source.as_ref(),

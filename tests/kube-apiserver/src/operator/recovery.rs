@@ -6,7 +6,8 @@
 //! psql in the standby and every reconcile copies the source's catalog into the standby's
 //! own (what it has replayed so far). When the source goes away the copy stays as it was
 //! (reads keep working, lag grows); on promotion the last copy becomes the cluster's own
-//! catalog, which then changes only through the cluster itself.
+//! catalog, which then changes only through the cluster itself. A source in another API server
+//! of the clusterset is read from that member's operator (`ClusterSet::catalog`).
 
 use std::collections::HashMap;
 
@@ -26,24 +27,89 @@ pub(crate) struct Recovery {
     pub waiting_for: Option<String>,
 }
 
+/// What a standby replays of its source: the source's catalog, as of one moment.
+#[derive(Clone, Debug)]
+pub(crate) struct Catalog {
+    extensions: HashMap<String, std::collections::BTreeMap<String, String>>,
+    databases: Vec<String>,
+}
+
+/// The catalog of `source` in `data` if it runs the system `system`.
+pub(crate) fn catalog_of(
+    data: &HashMap<Key, ClusterData>,
+    source: &Key,
+    system: &str,
+) -> Option<Catalog> {
+    let from = data
+        .get(source)
+        .filter(|s| s.recovery.system_identifier.as_deref() == Some(system))?;
+    Some(Catalog {
+        extensions: from.extensions.clone(),
+        databases: from.databases(),
+    })
+}
+
 impl Shared {
+    fn lock_data(&self) -> std::sync::MutexGuard<'_, HashMap<Key, ClusterData>> {
+        self.data.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Publishes the recovery of `key` after a tick, replaying its source's catalog once more
     /// (also on the tick that promotes it: the last WAL it replayed).
     pub(crate) fn record_recovery(&self, key: &Key, sim: &ClusterSim) {
-        let mut data = self.data.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = data.entry(key.clone()).or_default();
-        let was_following = entry.recovery.following.take();
-        entry.recovery = Recovery {
-            system_identifier: sim.system_identifier.clone(),
-            in_recovery: sim.standby.in_recovery,
-            following: sim.standby.following.clone(),
-            waiting_for: sim.standby.waiting_for(sim.bootstrapped),
+        let replay_from = {
+            let mut data = self.lock_data();
+            let entry = data.entry(key.clone()).or_default();
+            let was_following = entry.recovery.following.take();
+            entry.recovery = Recovery {
+                system_identifier: sim.system_identifier.clone(),
+                in_recovery: sim.standby.in_recovery,
+                following: sim.standby.following.clone(),
+                waiting_for: sim.standby.waiting_for(sim.bootstrapped),
+            };
+            let promoted = !entry.recovery.in_recovery;
+            entry
+                .recovery
+                .following
+                .clone()
+                .or(was_following.filter(|_| promoted))
         };
-        let promoted = !entry.recovery.in_recovery;
-        if let Some(source) = entry.recovery.following.clone() {
-            replay(&mut data, key, &source);
-        } else if let Some(source) = was_following.filter(|_| promoted) {
-            replay(&mut data, key, &source);
+        if let Some(source) = replay_from {
+            self.replay(key, &source);
+        }
+    }
+
+    /// Before a psql in `key`: a standby in recovery replays its source's current catalog.
+    pub(crate) fn replay_now(&self, key: &Key) {
+        let source = self
+            .lock_data()
+            .get(key)
+            .filter(|d| d.recovery.in_recovery)
+            .and_then(|d| d.recovery.following.clone());
+        if let Some(source) = source {
+            self.replay(key, &source);
+        }
+    }
+
+    /// Copies `source`'s databases and extensions into `key` when both are the same system:
+    /// the source in this API server, or in another member of the clusterset. No lock is held
+    /// while another member's is taken (two sites may follow each other).
+    fn replay(&self, key: &Key, source: &Key) {
+        let Some(system) = self
+            .lock_data()
+            .get(key)
+            .and_then(|d| d.recovery.system_identifier.clone())
+        else {
+            return;
+        };
+        let local = catalog_of(&self.lock_data(), source, &system);
+        let catalog = local.or_else(|| self.clusterset.as_ref()?.catalog(source, &system));
+        let Some(catalog) = catalog else {
+            return;
+        };
+        if let Some(to) = self.lock_data().get_mut(key) {
+            to.extensions = catalog.extensions;
+            to.replayed_databases = catalog.databases;
         }
     }
 
@@ -69,37 +135,5 @@ impl ClusterData {
             );
         }
         all
-    }
-}
-
-/// Before a psql in `key`: a standby in recovery replays its source's current catalog.
-pub(crate) fn replay_now(data: &mut HashMap<Key, ClusterData>, key: &Key) {
-    let source = data
-        .get(key)
-        .filter(|d| d.recovery.in_recovery)
-        .and_then(|d| d.recovery.following.clone());
-    if let Some(source) = source {
-        replay(data, key, &source);
-    }
-}
-
-/// Copies `source`'s databases and extensions into `key` when both are the same system.
-fn replay(data: &mut HashMap<Key, ClusterData>, key: &Key, source: &Key) {
-    let Some(system) = data
-        .get(key)
-        .and_then(|d| d.recovery.system_identifier.clone())
-    else {
-        return;
-    };
-    let Some(from) = data
-        .get(source)
-        .filter(|s| s.recovery.system_identifier.as_deref() == Some(system.as_str()))
-    else {
-        return;
-    };
-    let (extensions, databases) = (from.extensions.clone(), from.databases());
-    if let Some(to) = data.get_mut(key) {
-        to.extensions = extensions;
-        to.replayed_databases = databases;
     }
 }

@@ -4,7 +4,9 @@
 //! - Standby mode is `spec.standby` present with `enabled` not false (the CRD defaults it to
 //!   true). A *streaming* standby names its source with `host` (and `port`, default 5432):
 //!   `<source>-primary.<ns>.svc`, `.svc.cluster.local`, `<source>-primary.<ns>` or a bare
-//!   `<source>-primary` in the standby's namespace. A standby with only `repoName` follows a
+//!   `<source>-primary` in the standby's namespace, or `.svc.clusterset.local` for a source in
+//!   another test API server of the operator's clusterset (`clusterset.rs`; without one, that
+//!   host does not resolve). A standby with only `repoName` follows a
 //!   pgBackRest repository; PGO's volume repositories are private to their cluster, so the sim
 //!   never bootstraps one (shared cloud repositories are not modelled).
 //! - Bootstrap (Patroni's `pg_basebackup` from the source as `_crunchyrepl`, authenticated by

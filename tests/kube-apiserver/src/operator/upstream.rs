@@ -14,6 +14,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::children::Cluster;
+use super::clusterset::CLUSTERSET_DOMAIN;
 use super::sim::{ClusterSim, Tick};
 use super::standby::StandbySpec;
 
@@ -23,11 +24,13 @@ pub(crate) type Key = (String, String);
 /// The keys a TLS Secret must hold (PGO's projection of `customTLSSecret`).
 const TLS_KEYS: [&str; 3] = ["tls.crt", "tls.key", "ca.crt"];
 
-/// The cluster whose primary Service `host` names, seen from `namespace`.
+/// The cluster whose primary Service `host` names, seen from `namespace` (in this API server,
+/// or exported to the clusterset: `.svc.clusterset.local`).
 pub(crate) fn source_of(host: &str, namespace: &str) -> Option<Key> {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let host = host
         .strip_suffix(".svc.cluster.local")
+        .or_else(|| host.strip_suffix(&format!(".{CLUSTERSET_DOMAIN}")))
         .or_else(|| host.strip_suffix(".svc"))
         .unwrap_or(&host);
     let (service, ns) = match host.split_once('.') {
@@ -37,6 +40,15 @@ pub(crate) fn source_of(host: &str, namespace: &str) -> Option<Key> {
     };
     let name = service.strip_suffix("-primary").filter(|n| !n.is_empty())?;
     Some((ns.to_string(), name.to_string()))
+}
+
+/// Whether the standby names its source through the clusterset (another API server's).
+pub(crate) fn across_clusters(spec: &StandbySpec) -> bool {
+    spec.host.as_deref().is_some_and(|h| {
+        h.trim_end_matches('.')
+            .to_ascii_lowercase()
+            .ends_with(&format!(".{CLUSTERSET_DOMAIN}"))
+    })
 }
 
 /// `(customTLSSecret, customReplicationTLSSecret)` names of a cluster.
@@ -166,15 +178,26 @@ pub(crate) fn resolve(c: &Cluster<'_>, spec: &StandbySpec) -> Result<Key, Blocke
 
 /// The Secrets [`check`] reads: both clusters' TLS Secrets, each in its cluster's namespace.
 pub(crate) fn secrets_needed(c: &Cluster<'_>, source: Option<&Source>) -> Vec<Key> {
-    let mut out: Vec<Key> = tls_names(c)
+    let (mut out, theirs) = secrets_needed_apart(c, source);
+    out.extend(theirs);
+    out
+}
+
+/// [`secrets_needed`] as (the standby's, the source's): they may live in different API servers.
+fn secrets_needed_apart(c: &Cluster<'_>, source: Option<&Source>) -> (Vec<Key>, Vec<Key>) {
+    let mine = tls_names(c)
         .into_iter()
         .flatten()
         .map(|n| (c.namespace.to_string(), n))
         .collect();
-    if let Some(s) = source {
-        out.extend(s.tls.iter().flatten().map(|n| (s.key.0.clone(), n.clone())));
-    }
-    out
+    let theirs = source.map_or_else(Vec::new, |s| {
+        s.tls
+            .iter()
+            .flatten()
+            .map(|n| (s.key.0.clone(), n.clone()))
+            .collect()
+    });
+    (mine, theirs)
 }
 
 /// Whether the standby `c` can bootstrap from `source` now.
@@ -261,10 +284,13 @@ const SECRETS_RECHECK: Duration = Duration::from_millis(100);
 pub(crate) type SecretsCache = Option<(Instant, Secrets)>;
 
 /// What a standby in standby mode sees of its source this reconcile: before its bootstrap
-/// ([`check`], reading the Secrets at most every [`SECRETS_RECHECK`]), after it whether the
-/// source still runs the standby's system (`bootstrapped_as`).
+/// ([`check`], reading the Secrets at most every [`SECRETS_RECHECK`], the source's through
+/// `source_client`, its API server), after it whether the source still runs the standby's
+/// system (`bootstrapped_as`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn observe(
     client: &kube::Client,
+    source_client: &kube::Client,
     c: &Cluster<'_>,
     spec: &StandbySpec,
     source: Option<&Source>,
@@ -284,7 +310,10 @@ pub(crate) async fn observe(
         now < *at + SECRETS_RECHECK && needed.iter().all(|k| s.contains_key(k))
     });
     if !fresh {
-        *cache = Some((now, fetch(client, needed).await?));
+        let (mine, theirs) = secrets_needed_apart(c, source);
+        let mut secrets = fetch(client, mine).await?;
+        secrets.extend(fetch(source_client, theirs).await?);
+        *cache = Some((now, secrets));
     }
     let secrets = cache.as_ref().map(|(_, s)| s).cloned().unwrap_or_default();
     Ok(check(c, spec, Tick::image_version_of(c), source, &secrets))
@@ -325,6 +354,10 @@ mod tests {
         );
         assert_eq!(source_of("orders-primary.ns", "x"), key("ns", "orders"));
         assert_eq!(source_of("orders-primary", "x"), key("x", "orders"));
+        assert_eq!(
+            source_of("orders-primary.ns.svc.clusterset.local", "x"),
+            key("ns", "orders")
+        );
         assert_eq!(source_of("orders-replicas.ns.svc", "x"), None);
         assert_eq!(source_of("db.example.com", "x"), None);
         assert_eq!(source_of("-primary", "x"), None);

@@ -20,7 +20,7 @@ fn manifest_with(spec: &ClusterSpec, tenant_certificates: bool) -> Value {
         tenant_name: "acme",
         image: None,
         tenant_certificates,
-        source_namespace: None,
+        standby_host: None,
     })
 }
 
@@ -406,7 +406,7 @@ fn a_pinned_image_is_the_only_addition_and_both_crds_admit_it() {
         tenant_name: "acme",
         image: Some(image),
         tenant_certificates: false,
-        source_namespace: None,
+        standby_host: None,
     });
     for version in PGO_VERSIONS {
         let errors = schema_errors(version, &pinned);
@@ -487,6 +487,8 @@ fn a_standby_streams_from_the_source_primary_and_takes_no_backups_until_promoted
     );
     assert_eq!(m["spec"]["customTLSSecret"]["name"], "orders-dr-tls");
 
+    // On another site (here: another Kubernetes cluster), the driver names the address.
+    let host = "orders-primary.pgplane-acme.svc.clusterset.local";
     let elsewhere = desired_postgrescluster(&ManifestInput {
         spec: &spec,
         namespace: "dr-acme",
@@ -495,11 +497,15 @@ fn a_standby_streams_from_the_source_primary_and_takes_no_backups_until_promoted
         tenant_name: "acme",
         image: None,
         tenant_certificates: true,
-        source_namespace: Some("pgplane-acme"),
+        standby_host: Some(host),
     });
+    for version in PGO_VERSIONS {
+        let errors = schema_errors(version, &elsewhere);
+        assert!(errors.is_empty(), "PGO {version}: {errors:#?}");
+    }
     assert_eq!(
-        elsewhere["spec"]["standby"]["host"], "orders-primary.pgplane-acme.svc",
-        "a standby on the recovery site follows its source across namespaces"
+        elsewhere["spec"]["standby"],
+        json!({ "enabled": true, "host": host, "port": 5432 })
     );
     assert_eq!(elsewhere["metadata"]["namespace"], "dr-acme");
 

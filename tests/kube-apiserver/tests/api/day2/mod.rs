@@ -40,8 +40,12 @@ pub struct Env {
 
 impl Env {
     pub async fn start(scenario: Scenario) -> Self {
+        Self::start_with(OperatorOptions::with_scenario(scenario)).await
+    }
+
+    pub async fn start_with(options: OperatorOptions) -> Self {
         let server = server().await;
-        let operator = SimulatedOperator::start(&server, OperatorOptions::with_scenario(scenario));
+        let operator = SimulatedOperator::start(&server, options);
         let api = clusters(server.client(), "default");
         Self {
             server,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::AttachParams;
-use kube_test_apiserver::operator::PSQL_ARGV;
+use kube_test_apiserver::operator::{CLUSTERSET_DOMAIN, ClusterSet, PSQL_ARGV};
 use tokio::io::AsyncReadExt;
 
 use super::*;
@@ -620,4 +620,70 @@ async fn pg_is_in_recovery_is_f_on_a_primary_and_t_on_its_replicas() {
         assert_eq!((ran.code, ran.stdout.as_str()), (0, want), "{name}");
     }
     assert_eq!(env.operator.in_recovery("default", "hippo"), Some(false));
+}
+
+#[tokio::test]
+async fn across_a_clusterset_a_standby_follows_a_source_in_another_api_server() {
+    let set = ClusterSet::new();
+    let member = || OperatorOptions {
+        clusterset: Some(set.clone()),
+        ..OperatorOptions::with_scenario(fast())
+    };
+    let home = Env::start_with(member()).await;
+    let dr = Env::start_with(member()).await;
+    let source_status = home.ready_source().await;
+
+    // The Services of another member resolve only through the clusterset domain.
+    tls_secrets(&dr, "default", "orders-dr", CA).await;
+    dr.apply(standby(
+        "orders-dr",
+        "default",
+        "orders-primary.default.svc",
+    ))
+    .await;
+    assert_waiting(&dr, "default", "orders-dr").await;
+    let blocker = dr.operator.standby_waiting_for("default", "orders-dr");
+    assert!(
+        blocker
+            .as_deref()
+            .unwrap_or_default()
+            .contains("could not translate host name"),
+        "{blocker:?}"
+    );
+    let host = format!("orders-primary.default.{CLUSTERSET_DOMAIN}");
+    dr.apply(standby("orders-dr", "default", &host)).await;
+    let status = dr
+        .until_in(
+            "default",
+            "orders-dr",
+            "bootstrapped across clusters",
+            |s| ready_replicas(s) == 1,
+        )
+        .await;
+    assert_eq!(
+        system_identifier(&status),
+        system_identifier(&source_status)
+    );
+    dr.until_recovery_is("default", "orders-dr", "t").await;
+    // It replays the source's catalog from the other API server.
+    let listed = dr.psql_in("default", "orders-dr", "orders", LIST).await;
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert!(listed.stdout.contains("vector"), "{}", listed.stdout);
+
+    // The source's certificates are read in its own API server: another CA there is refused.
+    tls_secrets(&dr, "default", "billing-dr", CA).await;
+    tls_secrets(&home, "default", "billing", OTHER_CA).await;
+    home.ready(with_tls(cluster_manifest("billing"), "billing"))
+        .await;
+    let host = format!("billing-primary.default.{CLUSTERSET_DOMAIN}");
+    dr.apply(standby("billing-dr", "default", &host)).await;
+    assert_waiting(&dr, "default", "billing-dr").await;
+    let blocker = dr.operator.standby_waiting_for("default", "billing-dr");
+    assert!(
+        blocker
+            .as_deref()
+            .unwrap_or_default()
+            .contains("certificate verify failed"),
+        "{blocker:?}"
+    );
 }
