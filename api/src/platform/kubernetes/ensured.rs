@@ -1,6 +1,6 @@
-//! Which tenants' namespaces (per site) this process has recently made match their desired state, so that
-//! every create or update does not repeat the namespace GET and the four applies of
-//! [`super::tenant::ensure`] (five Kubernetes calls in front of the one that matters).
+//! Which tenants' namespaces (per site) this process has recently made match their desired
+//! state, so that every create or update does not repeat the namespace GET and the four applies
+//! of [`super::tenant::ensure`] (five Kubernetes calls in front of the one that matters).
 //!
 //! An entry holds the exact [`TenantTarget`] that was applied: a quota change (or a rename)
 //! misses the cache and applies again. Entries expire after [`ENSURED_FOR`], so an object

@@ -3,8 +3,9 @@
 //!
 //! A tenant is a namespace (`<prefix><tenant>`) with a ResourceQuota, a LimitRange and an
 //! isolation NetworkPolicy ([`tenant`]), plus the same on the disaster-recovery site
-//! (`<recovery prefix><tenant>`) once a cluster runs there; a cluster is one `PostgresCluster` applied from the
-//! domain manifest ([`cluster`]); what PGO reports flows back through a label-selected watch
+//! (`<recovery prefix><tenant>`, possibly in another Kubernetes cluster with its own client)
+//! once a cluster runs there; a cluster is one `PostgresCluster` applied from the domain
+//! manifest ([`cluster`]); what PGO reports flows back through a label-selected watch
 //! ([`watch`]). Every write but a delete is a server-side apply with field manager `pgplane`,
 //! forced (and strict field validation), so a job that runs twice, late or after a crash
 //! converges; the one exception is documented in [`cluster`]. [`errors::classify`] is the one place
