@@ -187,21 +187,7 @@ impl KubernetesPlatform {
             // Jobs ensure the home site; the recovery site is ensured by its clusters.
             self.ensure(tenant, site).await?;
         }
-        let mut standby_host = None;
-        if let (Some(standby), Some(source_site)) =
-            (&target.spec.standby, self.source_site_of(target))
-        {
-            let source_namespace = self.namespace_on(source_site, &tenant.tenant_name)?;
-            let source_client = self.client_on(source_site)?;
-            standby::check_source(client, &namespace, source_client, &source_namespace, target)
-                .await?;
-            standby_host = Some(self.options.source_host(
-                site,
-                source_site,
-                &standby.source,
-                &source_namespace,
-            ));
-        }
+        let standby_host = self.follow_source(target, client, &namespace).await?;
         let apply = || cluster::apply(client, &namespace, standby_host.as_deref(), target);
         let applied = match apply().await {
             Ok(applied) => applied,
@@ -215,11 +201,11 @@ impl KubernetesPlatform {
         };
         if target.tenant_certificates {
             let owner = cluster::owned_by(&applied);
-            let ca_namespace = self.namespace_on(Site::Home, &tenant.tenant_name)?;
             let at = certificates::Place {
                 client,
                 namespace: &namespace,
             };
+            let ca_namespace = self.namespace_on(Site::Home, &tenant.tenant_name)?;
             let ca_at = certificates::Place {
                 client: &self.client,
                 namespace: &ca_namespace,
@@ -227,6 +213,28 @@ impl KubernetesPlatform {
             certificates::ensure_cluster_certificates(at, ca_at, target, owner).await?;
         }
         Ok(())
+    }
+
+    /// For a standby (in `namespace` of `client`'s cluster): checks that its source can be
+    /// followed and returns the address it follows it at. `None` for other clusters.
+    async fn follow_source(
+        &self,
+        target: &ClusterTarget,
+        client: &kube::Client,
+        namespace: &str,
+    ) -> Result<Option<String>, PlatformError> {
+        let (Some(standby), Some(source_site)) =
+            (&target.spec.standby, self.source_site_of(target))
+        else {
+            return Ok(None);
+        };
+        let source_namespace = self.namespace_on(source_site, &target.tenant.tenant_name)?;
+        let source_client = self.client_on(source_site)?;
+        standby::check_source(client, namespace, source_client, &source_namespace, target).await?;
+        let host =
+            self.options
+                .source_host(target.site, source_site, &standby.source, &source_namespace);
+        Ok(Some(host))
     }
 
     /// [`tenant::ensure`] on `site`, skipped when this process ensured the same tenant and
