@@ -225,12 +225,7 @@ async fn a_standby_follows_its_source_read_only_and_is_promoted_to_a_writable_pr
     assert!(own.is_string() && own != source_password, "{own}");
 
     // Now a primary: PGO's standby block is gone, backups are configured, writes work.
-    let op = admin
-        .patch(&format!("{CLUSTERS}/orders-dr"), json!({"instances": 2}))
-        .await
-        .expect(202)
-        .json();
-    let scaled = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    let scaled = run_patch(&world, "orders-dr", json!({"instances": 2})).await;
     assert_eq!(scaled["state"], "succeeded", "{scaled}");
     let dr = postgrescluster(&world, "orders-dr").await;
     assert!(dr["data"]["spec"].get("standby").is_none(), "{dr}");
@@ -308,12 +303,7 @@ async fn standby_requests_that_cannot_work_are_refused_with_the_reason() {
         .await
         .expect_problem(422, Some("source.cluster"));
 
-    let op = admin
-        .patch(&format!("{CLUSTERS}/orders"), json!({"suspended": true}))
-        .await
-        .expect(202)
-        .json();
-    let suspended = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    let suspended = run_patch(&world, "orders", json!({"suspended": true})).await;
     assert_eq!(suspended["state"], "succeeded", "{suspended}");
     let problem = admin
         .post(
@@ -427,14 +417,22 @@ async fn world_with_recovery_site() -> World {
     World::start_with(&["--dr-namespace-prefix", "dr-"], options).await
 }
 
-/// The ports of the isolation policy's rule admitting the namespace `peer`, if any.
-async fn rule_admitting(world: &World, namespace: &str, peer: &str) -> Option<Value> {
-    let api: Api<NetworkPolicy> = Api::namespaced(world.kube.client(), namespace);
+/// The ingress rules of the tenant isolation policy in `namespace` of `kube`.
+async fn isolation_rules(kube: &TestApiServer, namespace: &str) -> Vec<Value> {
+    let api: Api<NetworkPolicy> = Api::namespaced(kube.client(), namespace);
     let policy = api.get("pgplane-tenant-isolation").await.expect("policy");
     let policy = serde_json::to_value(policy).unwrap();
     policy["spec"]["ingress"]
-        .as_array()?
-        .iter()
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The ports of the isolation policy's rule admitting the namespace `peer`, if any.
+async fn rule_admitting(world: &World, namespace: &str, peer: &str) -> Option<Value> {
+    let rules = isolation_rules(&world.kube, namespace).await;
+    rules
+        .into_iter()
         .find(|rule| {
             rule["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
                 == peer
@@ -536,12 +534,7 @@ async fn with_a_recovery_site_a_standby_runs_there_stays_there_when_promoted_and
     assert_eq!(system_identifier(&back), system_identifier(&dr));
 
     // Deleting the recovery-site cluster removes it from its namespace.
-    let op = admin
-        .delete(&format!("{CLUSTERS}/orders-dr"))
-        .await
-        .expect(202)
-        .json();
-    let deleted = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    let deleted = run_delete(&world, "orders-dr").await;
     assert_eq!(deleted["state"], "succeeded", "{deleted}");
     assert!(
         !world
@@ -552,6 +545,14 @@ async fn with_a_recovery_site_a_standby_runs_there_stays_there_when_promoted_and
     );
 }
 
+/// Deletes the cluster `name` and waits for the operation to end.
+async fn run_delete(world: &World, name: &str) -> Value {
+    let path = format!("{CLUSTERS}/{name}");
+    let op = world.app.admin().delete(&path).await.expect(202).json();
+    world.finished(op["id"].as_str().unwrap(), TIMEOUT).await
+}
+
+/// Patches the cluster `name` and waits for the operation to end.
 async fn run_patch(world: &World, name: &str, patch: Value) -> Value {
     let op = world
         .app
@@ -563,17 +564,10 @@ async fn run_patch(world: &World, name: &str, patch: Value) -> Value {
     world.finished(op["id"].as_str().unwrap(), TIMEOUT).await
 }
 
-/// The `from` of the last rule of the isolation policy in `namespace` of `kube`.
+/// The last rule of the isolation policy in `namespace` of `kube`.
 async fn last_rule(kube: &TestApiServer, namespace: &str) -> Value {
-    let api: Api<NetworkPolicy> = Api::namespaced(kube.client(), namespace);
-    let policy = api.get("pgplane-tenant-isolation").await.expect("policy");
-    let policy = serde_json::to_value(policy).unwrap();
-    policy["spec"]["ingress"]
-        .as_array()
-        .unwrap()
-        .last()
-        .unwrap()
-        .clone()
+    let rules = isolation_rules(kube, namespace).await;
+    rules.last().cloned().expect("the policy has rules")
 }
 
 /// The PostgresCluster `name` on `kube`, if it exists there.
@@ -664,12 +658,7 @@ async fn with_a_recovery_site_in_another_kubernetes_cluster_a_standby_follows_ac
     // Promoted there (its primary is asked through the recovery cluster's API), then deleted.
     let promoted = run(&world, &format!("{CLUSTERS}/orders-dr/promote"), json!({})).await;
     assert_eq!(promoted["state"], "succeeded", "{promoted}");
-    let op = admin
-        .delete(&format!("{CLUSTERS}/orders-dr"))
-        .await
-        .expect(202)
-        .json();
-    let deleted = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    let deleted = run_delete(&world, "orders-dr").await;
     assert_eq!(deleted["state"], "succeeded", "{deleted}");
     assert!(postgrescluster_on(recovery, "orders-dr").await.is_none());
 }

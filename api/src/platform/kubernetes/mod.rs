@@ -124,9 +124,12 @@ impl KubernetesPlatform {
     /// The namespace of the tenant named `tenant_name` on `site` (refused for the recovery site
     /// when this process has none configured).
     pub fn namespace_on(&self, site: Site, tenant_name: &str) -> Result<String, PlatformError> {
-        self.options
-            .namespace_on(site, tenant_name)
-            .ok_or_else(|| tenant::no_recovery_site(site))
+        self.options.namespace_on(site, tenant_name).ok_or_else(|| {
+            PlatformError::Rejected(format!(
+                "the cluster runs on the {site} site, which this process has no namespaces \
+                     for (set PGPLANE_DR_NAMESPACE_PREFIX as when it was placed there)"
+            ))
+        })
     }
 
     /// The client of the Kubernetes cluster `site` is in.
@@ -244,7 +247,8 @@ impl KubernetesPlatform {
             return Ok(());
         }
         let client = self.client_on(site)?;
-        match tenant::ensure(client, &self.options, tenant, site).await {
+        let namespace = self.namespace_on(site, &tenant.tenant_name)?;
+        match tenant::ensure(client, &self.options, tenant, site, &namespace).await {
             Ok(()) => {
                 self.ensured.record(tenant, site);
                 Ok(())

@@ -138,62 +138,52 @@ pub fn foreign_namespace(existing: &Namespace, tenant: &TenantTarget) -> Option<
     }
 }
 
-/// Why nothing can be placed on `site`: this process has no such site configured.
-pub fn no_recovery_site(site: Site) -> PlatformError {
-    PlatformError::Rejected(format!(
-        "the cluster runs on the {site} site, which this process has no namespaces for \
-         (set PGPLANE_DR_NAMESPACE_PREFIX as when it was placed there)"
-    ))
-}
-
 fn params() -> PatchParams {
     PatchParams::apply(labels::FIELD_MANAGER)
         .force()
         .validation_strict()
 }
 
-/// Makes the tenant's namespace on `site` and its three policy objects exist as desired.
+/// Makes the tenant's namespace `ns` on `site` and its three policy objects exist as desired.
 pub async fn ensure(
     client: &kube::Client,
     options: &KubernetesOptions,
     tenant: &TenantTarget,
     site: Site,
+    ns: &str,
 ) -> Result<(), PlatformError> {
-    let ns = options
-        .namespace_on(site, &tenant.tenant_name)
-        .ok_or_else(|| no_recovery_site(site))?;
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    if let Some(existing) = namespaces.get_opt(&ns).await.map_err(|e| classify(&e))?
+    if let Some(existing) = namespaces.get_opt(ns).await.map_err(|e| classify(&e))?
         && let Some(why) = foreign_namespace(&existing, tenant)
     {
         return Err(PlatformError::Rejected(why));
     }
     let params = params();
     namespaces
-        .patch(&ns, &params, &Patch::Apply(namespace(&ns, tenant)))
+        .patch(ns, &params, &Patch::Apply(namespace(ns, tenant)))
         .await
         .map_err(|e| classify(&e))?;
-    Api::<ResourceQuota>::namespaced(client.clone(), &ns)
+    Api::<ResourceQuota>::namespaced(client.clone(), ns)
         .patch(
             QUOTA_NAME,
             &params,
-            &Patch::Apply(resource_quota(&ns, tenant, options)),
+            &Patch::Apply(resource_quota(ns, tenant, options)),
         )
         .await
         .map_err(|e| classify(&e))?;
-    Api::<LimitRange>::namespaced(client.clone(), &ns)
+    Api::<LimitRange>::namespaced(client.clone(), ns)
         .patch(
             LIMIT_RANGE_NAME,
             &params,
-            &Patch::Apply(limit_range(&ns, tenant, options)),
+            &Patch::Apply(limit_range(ns, tenant, options)),
         )
         .await
         .map_err(|e| classify(&e))?;
-    Api::<NetworkPolicy>::namespaced(client.clone(), &ns)
+    Api::<NetworkPolicy>::namespaced(client.clone(), ns)
         .patch(
             super::network::POLICY_NAME,
             &params,
-            &Patch::Apply(isolation_policy(&ns, site, tenant, options)),
+            &Patch::Apply(isolation_policy(ns, site, tenant, options)),
         )
         .await
         .map_err(|e| classify(&e))?;

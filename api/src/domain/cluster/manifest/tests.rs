@@ -11,16 +11,24 @@ fn manifest(spec: &ClusterSpec) -> Value {
     manifest_with(spec, false)
 }
 
-fn manifest_with(spec: &ClusterSpec, tenant_certificates: bool) -> Value {
-    desired_postgrescluster(&ManifestInput {
+/// The input of `spec` in tenant `acme`'s namespace, without extras.
+fn input(spec: &ClusterSpec) -> ManifestInput<'_> {
+    ManifestInput {
         spec,
         namespace: "pgplane-acme",
         tenant_id: TENANT_ID,
         cluster_id: CLUSTER_ID,
         tenant_name: "acme",
         image: None,
-        tenant_certificates,
+        tenant_certificates: false,
         standby_host: None,
+    }
+}
+
+fn manifest_with(spec: &ClusterSpec, tenant_certificates: bool) -> Value {
+    desired_postgrescluster(&ManifestInput {
+        tenant_certificates,
+        ..input(spec)
     })
 }
 
@@ -399,14 +407,8 @@ fn a_pinned_image_is_the_only_addition_and_both_crds_admit_it() {
     let spec = everything();
     let image = "registry.developers.crunchydata.com/crunchydata/crunchy-postgres:ubi9-17.6-2550";
     let pinned = desired_postgrescluster(&ManifestInput {
-        spec: &spec,
-        namespace: "pgplane-acme",
-        tenant_id: TENANT_ID,
-        cluster_id: CLUSTER_ID,
-        tenant_name: "acme",
         image: Some(image),
-        tenant_certificates: false,
-        standby_host: None,
+        ..input(&spec)
     });
     for version in PGO_VERSIONS {
         let errors = schema_errors(version, &pinned);
@@ -490,14 +492,10 @@ fn a_standby_streams_from_the_source_primary_and_takes_no_backups_until_promoted
     // On another site (here: another Kubernetes cluster), the driver names the address.
     let host = "orders-primary.pgplane-acme.svc.clusterset.local";
     let elsewhere = desired_postgrescluster(&ManifestInput {
-        spec: &spec,
         namespace: "dr-acme",
-        tenant_id: TENANT_ID,
-        cluster_id: CLUSTER_ID,
-        tenant_name: "acme",
-        image: None,
         tenant_certificates: true,
         standby_host: Some(host),
+        ..input(&spec)
     });
     for version in PGO_VERSIONS {
         let errors = schema_errors(version, &elsewhere);
