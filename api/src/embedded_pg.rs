@@ -94,6 +94,17 @@ impl PgBinaries {
         Ok(Self { bin_dir, run_as })
     }
 
+    /// The PostgreSQL major version of these binaries (`postgres --version`: "postgres
+    /// (PostgreSQL) 15.19 (Debian 15.19-0+deb12u1)").
+    pub fn major_version(&self) -> anyhow::Result<u32> {
+        let output = Command::new(self.bin_dir.join("postgres"))
+            .arg("--version")
+            .output()
+            .context("running postgres --version")?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        parse_major(&text).with_context(|| format!("unexpected `postgres --version`: {text}"))
+    }
+
     /// A command running `binary` as the server user.
     pub fn command(&self, binary: &str) -> Command {
         let path = self.bin_dir.join(binary);
@@ -116,6 +127,13 @@ impl PgBinaries {
         chown.arg("-R").arg(format!("{user}:")).arg(path);
         run(chown, "chown to the server user")
     }
+}
+
+/// The major version in `postgres --version` output.
+fn parse_major(version: &str) -> Option<u32> {
+    let rest = version.split("(PostgreSQL)").nth(1)?.trim_start();
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// Runs `command`, turning a non-zero exit into an error carrying its output.
@@ -209,5 +227,20 @@ impl EmbeddedPostgres {
         let mut pg_ctl = self.bins.command("pg_ctl");
         pg_ctl.arg("-D").arg(&self.data_dir).arg("status");
         pg_ctl.output().is_ok_and(|o| o.status.success())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_major;
+
+    #[test]
+    fn the_major_version_is_read_from_postgres_version_output() {
+        assert_eq!(
+            parse_major("postgres (PostgreSQL) 15.19 (Debian 15.19-0+deb12u1)\n"),
+            Some(15)
+        );
+        assert_eq!(parse_major("postgres (PostgreSQL) 18beta1\n"), Some(18));
+        assert_eq!(parse_major("something else"), None);
     }
 }

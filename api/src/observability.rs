@@ -6,7 +6,7 @@
 //!   queue state, the age of the oldest queued job and of the oldest active operation, clusters
 //!   by phase. Every replica reports the same database-wide values: aggregate them with `max`.
 //! - Counters the job workers bump ([`job_attempt`]) and the status sync bumps
-//!   ([`operation_finished`], [`operation_completed`]): attempts by kind and outcome, operations
+//!   ([`operation_finished`]): attempts by kind and outcome, operations
 //!   finished by kind and outcome. Per process: aggregate them with `sum`.
 //! - The status sync ([`sync_leading`], [`timed`], [`sync_event`]): whether this process leads,
 //!   events by kind, the lag from the platform watch to the database, the backlog.
@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use metrics::{counter, gauge, histogram};
 use sqlx::PgPool;
 use tokio::sync::mpsc;
-use uuid::Uuid;
 
 use crate::domain::cluster::Phase;
 use crate::platform::PlatformEvent;
@@ -171,15 +170,6 @@ pub fn operation_finished(kind: &str, outcome: OperationOutcome) {
     };
     counter!("pgplane_operations_finished_total", "kind" => kind_label(kind), "outcome" => outcome)
         .increment(1);
-}
-
-/// The status sync completed operation `id` (succeeded): counts it under its kind.
-pub async fn operation_completed(db: &PgPool, id: Uuid) {
-    let kind = match store::operations::get(db, id).await {
-        Ok(Some(op)) => op.kind,
-        _ => "other".to_string(),
-    };
-    operation_finished(&kind, OperationOutcome::Succeeded);
 }
 
 /// Whether this process leads the status sync (exactly one replica should report 1).

@@ -18,7 +18,7 @@ use super::operations::OperationOut;
 use super::principal::{Principal, tenant_access};
 use crate::app::AppState;
 use crate::domain::cluster::ClusterSpec;
-use crate::domain::cluster::backup_health::{BackupHealth, backup_health};
+use crate::domain::cluster::backup_health::{BackupHealth, RecoverableWindow, backup_health};
 use crate::domain::cluster::repository::{RepositoryReport, parse_info};
 use crate::domain::permissions::Action;
 use crate::platform::{BackupType, ClusterAction};
@@ -44,7 +44,8 @@ pub struct BackupRequest {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BackupOut {
     pub id: Uuid,
-    /// `manual` (asked for through the API) or `scheduled`.
+    /// `manual` (asked for through the API), `scheduled`, or `initial` (the full backup the
+    /// operator takes by itself when the cluster's repository is created).
     pub origin: String,
     /// `full`, `differential` or `incremental`.
     #[serde(rename = "type")]
@@ -103,6 +104,29 @@ async fn read_repository(
         Ok(None) => Ok(None),
         Err(e) => Err(e.to_string()),
     })
+}
+
+/// The one rule for how far back `row` can be restored (in place, or into a clone): what its
+/// repository holds when the platform can read it, else the full backups pgplane recorded
+/// (including the operator's initial one). A repository that should be readable but is not
+/// is a 503: a target it cannot reach would stop every instance for a restore that fails.
+pub(super) async fn recoverable_window(
+    state: &AppState,
+    row: &ClusterRow,
+    spec: &ClusterSpec,
+) -> ApiResult<Option<RecoverableWindow>> {
+    let fulls = store::backups::successful_fulls(&state.db, row.tenant_id, row.id).await?;
+    let repository = read_repository(state, row, spec).await?.map_err(|reason| {
+        ApiError::unavailable(format!(
+            "cannot read the backup repository of `{}` to check the target: {reason}",
+            row.name
+        ))
+    })?;
+    let now = Utc::now();
+    let health = backup_health(spec, row.created_at, fulls.first().copied(), &fulls, now);
+    Ok(health_with(health, repository.as_ref(), now)
+        .0
+        .recoverable_window)
 }
 
 /// Health from pgplane's records, with the repository's window and last backup when it was
@@ -224,27 +248,15 @@ async fn restore(
     let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
     let request = body.map(|ApiJson(r)| r).unwrap_or_default();
     let cluster = find_cluster(&state, &access, &name).await?;
-    let fulls = store::backups::successful_fulls(&state.db, access.tenant.id, cluster.id).await?;
     let spec: ClusterSpec =
         serde_json::from_value(cluster.spec.0.clone()).map_err(ApiError::internal)?;
-    // The window must come from what the repository holds when there is one to ask: a target
-    // it cannot reach would stop every instance for a restore that fails.
-    let repository = read_repository(&state, &cluster, &spec)
-        .await?
-        .map_err(|reason| {
-            ApiError::unavailable(format!(
-                "cannot read the backup repository to check the restore target: {reason}"
-            ))
-        })?;
+    let window = recoverable_window(&state, &cluster, &spec).await?;
     let action = ClusterAction::Restore {
         target_time: request.target_time,
     };
-    let now = Utc::now();
     queue_action(&state, &principal, &access, &name, action, |spec, row| {
         require_running(spec, row, "a restore")?;
-        let health = backup_health(spec, row.created_at, fulls.first().copied(), &fulls, now);
-        let (health, _) = health_with(health, repository.as_ref(), now);
-        let Some(window) = health.recoverable_window else {
+        let Some(window) = &window else {
             return Err(ApiError::conflict(format!(
                 "cluster `{name}` has no successful backup to restore from yet"
             )));

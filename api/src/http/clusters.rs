@@ -19,7 +19,6 @@ use super::pagination::{PageQuery, into_page, list_type};
 use super::principal::{Principal, TenantAccess, cluster_access, tenant_access};
 use super::standby;
 use crate::app::AppState;
-use crate::domain::cluster::backup_health::backup_health;
 use crate::domain::cluster::{ClusterSource, ClusterSpec, DeletionPolicy, Site, restart_required};
 use crate::domain::permissions::Action;
 use crate::domain::quota::{ExceededLimit, ResourceUsage};
@@ -128,6 +127,20 @@ fn check_platform_features(state: &AppState, spec: &ClusterSpec) -> ApiResult<()
     }
 }
 
+/// A request naming no `postgres_version` gets the one the platform runs, when it runs only
+/// some (the local platform: the installed server), so what is reported is what runs.
+fn default_version_for_platform(state: &AppState, body: &mut serde_json::Value) {
+    let default = state
+        .platform
+        .as_ref()
+        .and_then(|p| p.default_postgres_version());
+    if let (Some(version), Some(fields)) = (default, body.as_object_mut()) {
+        fields
+            .entry("postgres_version")
+            .or_insert_with(|| version.into());
+    }
+}
+
 /// A clone needs a source cluster of the same tenant with a backup covering the target time.
 /// Returns the site the clone goes on: its source's (PGO restores a clone from a repository in
 /// its own namespace).
@@ -156,15 +169,7 @@ async fn check_clone_source(
             ),
         ));
     }
-    let fulls = store::backups::successful_fulls(&state.db, access.tenant.id, row.id).await?;
-    let health = backup_health(
-        &spec,
-        row.created_at,
-        fulls.first().copied(),
-        &fulls,
-        Utc::now(),
-    );
-    let Some(window) = health.recoverable_window else {
+    let Some(window) = super::backups::recoverable_window(state, &row, &spec).await? else {
         return Err(ApiError::conflict(format!(
             "cluster `{name}` has no successful full backup to clone from yet"
         )));
@@ -220,6 +225,26 @@ fn quota_exceeded(exceeded: Vec<ExceededLimit>) -> ApiError {
         names.join(", ")
     ))
     .with_context(serde_json::json!({ "exceeded": exceeded }))
+}
+
+/// 409: the backups a deleted cluster of this name left behind still hold the name (PGO would
+/// hand them to the new cluster; see `store::retained`).
+fn name_reserved(name: &str, retained: &[store::retained::RetainedRow]) -> ApiError {
+    let kept: Vec<String> = retained.iter().map(|r| r.describe()).collect();
+    let until = retained.iter().map(|r| r.retained_until).max();
+    ApiError::conflict(format!(
+        "the name `{name}` is reserved by the backups kept after the deletion of {}; \
+         choose another name, or wait until they expire",
+        kept.join(", ")
+    ))
+    .with_context(serde_json::json!({
+        "retained_backups": retained.iter().map(|r| serde_json::json!({
+            "cluster_id": r.cluster_id,
+            "deleted_at": r.deleted_at,
+            "retained_until": r.retained_until,
+        })).collect::<Vec<_>>(),
+        "name_free_after": until,
+    }))
 }
 
 pub(super) fn busy(operation: store::operations::OperationRow) -> ApiError {
@@ -331,6 +356,7 @@ async fn create_cluster(
         )));
     }
     let standby_source = standby::source_of(&state, &access, &mut body).await?;
+    default_version_for_platform(&state, &mut body);
     let spec = ClusterSpec::from_json(&body).map_err(ApiError::validation)?;
     check_platform_features(&state, &spec)?;
     let mut site = Site::Home;
@@ -347,6 +373,10 @@ async fn create_cluster(
         store::quotas::lock_and_check(&mut tx, access.tenant.id, spec.usage()).await?
     {
         return Err(quota_exceeded(exceeded));
+    }
+    let retained = store::retained::reserving_name(&mut *tx, access.tenant.id, &spec.name).await?;
+    if !retained.is_empty() {
+        return Err(name_reserved(&spec.name, &retained));
     }
     let cluster = store::clusters::insert(
         &mut tx,
@@ -496,7 +526,7 @@ async fn delete_cluster(
     }
     let backups = match spec.deletion_policy {
         DeletionPolicy::KeepBackups => format!(
-            "deletion_policy is keep_backups: the backup repository is kept for {} days after the cluster is gone",
+            "deletion_policy is keep_backups: the backup repository is kept for {} days after the cluster is gone, and the name `{name}` stays reserved for them",
             state.settings.deleted_backups_retention_days
         ),
         DeletionPolicy::DeleteBackups => "the backup repository is deleted with the cluster".into(),
@@ -511,6 +541,8 @@ async fn delete_cluster(
         )
     };
     let operation = queue(&mut tx, &state, &principal, &row, "delete", None).await?;
+    let kept_days = state.settings.deleted_backups_retention_days;
+    store::operations::set_keep_backups_days(&mut *tx, operation.id, kept_days).await?;
     store::clusters::set_phase(&mut *tx, row.id, "deleting").await?;
     tx.commit().await.map_err(store::StoreError::from)?;
     let mut out = OperationOut::from(operation);

@@ -71,7 +71,9 @@ async fn list_extensions(
         .list_extensions(&target, &database)
         .await
         .map_err(|e| match e {
-            PlatformError::Transient(reason) => ApiError::unavailable(reason),
+            PlatformError::Transient(reason) | PlatformError::NotYet(reason) => {
+                ApiError::unavailable(reason)
+            }
             PlatformError::Rejected(reason) => ApiError::conflict(reason),
         })?;
     let Some(items) = listed else {

@@ -207,7 +207,7 @@ async fn update_tenant(
 /// Delete a tenant (platform admins). Refused while it still has clusters.
 #[utoipa::path(delete, path = "/v1/tenants/{tenant}", operation_id = "tenants.delete", tag = "tenants",
     params(("tenant" = String, Path)),
-    responses((status = 204), (status = 409, description = "Tenant still has clusters", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204), (status = 409, description = "Tenant still has clusters, or keeps backups of deleted clusters", body = Problem, content_type = "application/problem+json")))]
 async fn delete_tenant(
     State(state): State<AppState>,
     principal: Principal,
@@ -222,6 +222,18 @@ async fn delete_tenant(
             "tenant `{tenant}` still has {clusters} cluster(s); delete them first"
         )));
     }
+    // Backups kept after a cluster's deletion live in the tenant's namespace: deleting the
+    // tenant must not drop them silently, so it waits for them (see `store::retained`).
+    let retained = store::retained::of_tenant(&mut *tx, access.tenant.id).await?;
+    if !retained.is_empty() {
+        let kept: Vec<String> = retained.iter().map(|r| r.describe()).collect();
+        return Err(ApiError::conflict(format!(
+            "tenant `{tenant}` still keeps the backups of deleted clusters: {}; \
+             it can be deleted once they expire",
+            kept.join(", ")
+        )));
+    }
+    store::retained::forget_expired(&mut *tx, access.tenant.id).await?;
     store::tenants::delete(&mut *tx, access.tenant.id)
         .await
         .map_err(|e| {

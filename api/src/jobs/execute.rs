@@ -5,7 +5,7 @@
 use chrono::Utc;
 use sqlx::PgPool;
 
-use crate::domain::cluster::ClusterSpec;
+use crate::domain::cluster::{ClusterSpec, Phase};
 use crate::platform::{ActionProgress, ClusterAction, DeleteProgress, Platform, PlatformError};
 use crate::store::{self, operations::Claimed};
 
@@ -67,6 +67,17 @@ pub async fn execute(
     let target = store::targets::cluster_target(db, &cluster, spec).await?;
     match op.kind.as_str() {
         "create" | "update" => {
+            let wanted = op.target_generation.unwrap_or(target.generation);
+            let observed = cluster.observed_generation.is_some_and(|g| g >= wanted);
+            let settled = Phase::parse(&cluster.phase).is_some_and(|p| p.settles(&target.spec));
+            if observed && settled {
+                // The operator says it is done; what runs must say so too (see
+                // `Platform::rollout_pending`).
+                return Ok(match platform.rollout_pending(&target).await? {
+                    None => Outcome::Succeeded,
+                    Some(what) => Outcome::Waiting(what),
+                });
+            }
             platform.ensure_tenant(&target.tenant).await?;
             platform.apply_cluster(&target).await?;
             Ok(Outcome::Waiting(format!(

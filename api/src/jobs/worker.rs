@@ -155,7 +155,7 @@ async fn record(
                 && op.kind == "delete"
                 && let Some(cluster_id) = op.cluster_id
             {
-                store::clusters::delete(&mut *tx, cluster_id).await?;
+                store::retained::remove_cluster(&mut *tx, cluster_id, op.id).await?;
             }
             tx.commit().await.map_err(store::StoreError::from)?;
             done
@@ -163,6 +163,13 @@ async fn record(
         Ok(Outcome::Failed(reason)) => {
             tracing::warn!(%reason, "operation failed");
             store::operations::finish_claimed(db, claim, "failed", Some(&reason)).await?
+        }
+        Err(ExecuteError::Platform(PlatformError::NotYet(what))) => {
+            // Not a failure: the platform will take it once it has caught up by itself.
+            outcome = JobOutcome::Waiting;
+            let what = format!("the platform to accept it: {what}");
+            let recheck = settings.delete_recheck.as_secs().max(1) as i64;
+            store::operations::not_yet(db, claim, &what, recheck).await?
         }
         Err(ExecuteError::Platform(PlatformError::Rejected(reason))) => {
             tracing::warn!(%reason, "platform rejected the operation");

@@ -28,6 +28,9 @@ pub struct TenantTarget {
     pub tenant_id: Uuid,
     pub tenant_name: String,
     pub quota: QuotaLimits,
+    /// Ids of deleted tenants that had this name: what the platform kept for them (a
+    /// namespace labelled with their id) belongs to this tenant now.
+    pub former_ids: Vec<Uuid>,
 }
 
 /// The desired state of one cluster.
@@ -69,6 +72,11 @@ pub enum PlatformError {
     /// The platform refused the desired state (e.g. 422 Invalid, 403): retrying cannot help.
     #[error("platform refused the request: {0}")]
     Rejected(String),
+    /// The platform cannot take it *yet* and will be able to without anyone's help (e.g. a
+    /// Kubernetes quota controller that has not counted a new resource type): the operation
+    /// waits, within its deadline, without spending its retries.
+    #[error("platform not ready for it yet: {0}")]
+    NotYet(String),
 }
 
 /// A host and port clients connect to.
@@ -250,6 +258,12 @@ pub trait Platform: Send + Sync + 'static {
     /// Why the driver cannot carry out `action` (the API answers 501 with it), if it cannot.
     fn unsupported_action(&self, action: &ClusterAction) -> Option<String>;
 
+    /// The PostgreSQL major a new cluster gets when its request names none, when the driver
+    /// can run only some (`None`: the domain's default).
+    fn default_postgres_version(&self) -> Option<u32> {
+        None
+    }
+
     /// Why the driver cannot run a cluster like `spec` (e.g. a feature it lacks), if it cannot.
     fn unsupported_features(&self, spec: &ClusterSpec) -> Option<String> {
         let _ = spec;
@@ -281,6 +295,19 @@ pub trait Platform: Send + Sync + 'static {
     /// (read by `domain::cluster::repository`), or `None` when the driver keeps no pgBackRest
     /// repository (its backups are the ones pgplane recorded taking).
     fn backup_repository<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+    ) -> BoxFuture<'a, Result<Option<String>, PlatformError>> {
+        let _ = target;
+        Box::pin(async { Ok(None) })
+    }
+
+    /// What the cluster's rollout of the applied spec still waits for, once the operator
+    /// reported it observed and settled, or `None` when what runs is what was applied (the
+    /// Kubernetes driver checks the instances' StatefulSet revisions and Pods, which PGO's
+    /// status can report too early). Drivers that change their clusters synchronously keep the
+    /// default.
+    fn rollout_pending<'a>(
         &'a self,
         target: &'a ClusterTarget,
     ) -> BoxFuture<'a, Result<Option<String>, PlatformError>> {

@@ -13,6 +13,7 @@ pub mod memberships;
 pub mod observability;
 pub mod operations;
 pub mod quotas;
+pub mod retained;
 pub mod targets;
 pub mod tenants;
 pub mod users;

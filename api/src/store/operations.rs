@@ -281,9 +281,36 @@ pub async fn wait_for_platform(
     waiting_for: &str,
     recheck_seconds: i64,
 ) -> StoreResult<bool> {
+    // A run_after moved since the claim is the status sync's nudge ([`observed_settled`]):
+    // the cluster settled while this worker was busy, so the next run is due at once.
     let updated = sqlx::query(
         "update operations set step = 'waiting', waiting_for = $3, error = null, lease_owner = null,
                 lease_expires_at = null, applied_at = coalesce(applied_at, now()), failures = 0,
+                run_after = case when run_after > $5 then run_after
+                                 else least(deadline, now() + make_interval(secs => $4)) end,
+                updated_at = now()
+         where id = $1 and attempt = $2 and state = 'running'",
+    )
+    .bind(claim.operation.id)
+    .bind(claim.attempt)
+    .bind(waiting_for)
+    .bind(recheck_seconds as f64)
+    .bind(claim.operation.run_after)
+    .execute(pool)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// The platform cannot take the operation yet but will by itself: run again after
+/// `recheck_seconds`, without counting a failure (nothing was applied).
+pub async fn not_yet(
+    pool: &PgPool,
+    claim: &Claimed,
+    waiting_for: &str,
+    recheck_seconds: i64,
+) -> StoreResult<bool> {
+    let updated = sqlx::query(
+        "update operations set waiting_for = $3, lease_owner = null, lease_expires_at = null,
                 run_after = least(deadline, now() + make_interval(secs => $4)), updated_at = now()
          where id = $1 and attempt = $2 and state = 'running'",
     )
@@ -351,27 +378,45 @@ pub async fn release(pool: &PgPool, claim: &Claimed) -> StoreResult<()> {
     Ok(())
 }
 
-/// The running create/update operations of a cluster whose target generation is now observed.
-/// Whatever their step: the operator may finish before the worker records that it applied
-/// (a worker killed after its apply, an apply whose answer timed out), and no later event
-/// would come for a cluster that is already ready. The worker's own late write is then fenced
-/// off by the state.
-pub async fn complete_observed(
-    db: impl PgExecutor<'_>,
+/// The platform observed `observed_generation` of the cluster settled: its running create or
+/// update with that target is due now, whatever its step (a worker confirms what actually
+/// rolled out and completes it, see `jobs::execute`). A worker busy with it keeps the nudge
+/// ([`wait_for_platform`]). Returns whether one was due.
+pub async fn observed_settled(
+    db: &PgPool,
     cluster_id: Uuid,
     observed_generation: i64,
-) -> StoreResult<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
-        "update operations set state = 'succeeded', step = 'done', waiting_for = null, error = null,
-                lease_owner = null, lease_expires_at = null, finished_at = now(), updated_at = now()
-         where cluster_id = $1 and kind in ('create', 'update') and state = 'running'
-           and target_generation <= $2
-         returning id",
+) -> StoreResult<bool> {
+    let due = sqlx::query(
+        "with due as (
+             update operations set run_after = now(), updated_at = now()
+             where cluster_id = $1 and kind in ('create', 'update') and state = 'running'
+               and target_generation <= $2
+             returning id
+         )
+         select pg_notify($3, '') from due",
     )
     .bind(cluster_id)
     .bind(observed_generation)
-    .fetch_all(db)
-    .await?)
+    .bind(NOTIFY_CHANNEL)
+    .execute(db)
+    .await?;
+    Ok(due.rows_affected() > 0)
+}
+
+/// Records on a delete operation how many days the cluster's backups are kept once it is gone
+/// (`deletion_policy: keep_backups`; see [`super::retained`]).
+pub async fn set_keep_backups_days(
+    db: impl PgExecutor<'_>,
+    operation_id: Uuid,
+    days: u32,
+) -> StoreResult<()> {
+    sqlx::query("update operations set keep_backups_days = $2 where id = $1")
+        .bind(operation_id)
+        .bind(i32::try_from(days).unwrap_or(i32::MAX))
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// The active delete operation of a cluster, if any (for the sync when the cluster is gone).

@@ -17,6 +17,7 @@ pub async fn cluster_target(
 ) -> StoreResult<ClusterTarget> {
     let tenant = super::tenants::get(db, row.tenant_id).await?;
     let (quota, _) = super::quotas::get(db, row.tenant_id).await?;
+    let former_ids = super::tenants::former_ids(db, &tenant.name).await?;
     let source_site = match &spec.standby {
         Some(standby) => super::clusters::find(db, row.tenant_id, &standby.source)
             .await?
@@ -28,6 +29,7 @@ pub async fn cluster_target(
             tenant_id: tenant.id,
             tenant_name: tenant.name,
             quota,
+            former_ids,
         },
         cluster_id: row.id,
         generation: row.generation,

@@ -149,12 +149,28 @@ pub async fn cluster_count(db: impl PgExecutor<'_>, tenant_id: Uuid) -> StoreRes
     )
 }
 
+/// Deletes the tenant, remembering its id under its name: a later tenant of the same name
+/// adopts what the platform kept for this one (its namespace), see [`former_ids`].
 pub async fn delete(db: impl PgExecutor<'_>, tenant_id: Uuid) -> StoreResult<()> {
-    sqlx::query("delete from tenants where id = $1")
-        .bind(tenant_id)
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "with gone as (delete from tenants where id = $1 returning id, name)
+         insert into deleted_tenants (id, name) select id, name from gone
+         on conflict (id) do nothing",
+    )
+    .bind(tenant_id)
+    .execute(db)
+    .await?;
     Ok(())
+}
+
+/// The ids of deleted tenants that had this name.
+pub async fn former_ids(db: impl PgExecutor<'_>, name: &str) -> StoreResult<Vec<Uuid>> {
+    Ok(
+        sqlx::query_scalar("select id from deleted_tenants where name = $1 order by deleted_at")
+            .bind(name)
+            .fetch_all(db)
+            .await?,
+    )
 }
 
 pub async fn get(db: impl PgExecutor<'_>, tenant_id: Uuid) -> StoreResult<TenantRow> {

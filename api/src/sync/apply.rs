@@ -57,18 +57,14 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
     };
     store::clusters::record_observation(db, cluster.id, &observation).await?;
     if let Some(status) = &seen.status {
+        record_initial_backup(db, cluster.tenant_id, cluster.id, status).await?;
         record_scheduled_backups(db, cluster.tenant_id, cluster.id, status).await?;
     }
-    let settled = match observed.phase {
-        Phase::Ready => !spec.suspended,
-        Phase::Suspended => spec.suspended,
-        _ => false,
-    };
-    if let (true, Some(generation)) = (settled, observed_generation) {
-        for id in store::operations::complete_observed(db, cluster.id, generation).await? {
-            observability::operation_completed(db, id).await;
-            tracing::info!(operation_id = %id, cluster = %cluster.name, generation, "operation completed");
-        }
+    let settled = observed.phase.settles(&spec);
+    if let (true, Some(generation)) = (settled, observed_generation)
+        && store::operations::observed_settled(db, cluster.id, generation).await?
+    {
+        tracing::debug!(cluster = %cluster.name, generation, "observed settled; a worker confirms the rollout");
     }
     if observed.phase == Phase::Failed
         && let Some(active) = store::operations::active_for_cluster(db, cluster.id).await?
@@ -82,6 +78,52 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
         }
     }
     Ok(())
+}
+
+/// The full backup PGO takes by itself once the stanza exists (PGO `reconcileReplicaCreateBackup`:
+/// `status.pgbackrest.repos[].replicaCreateBackupComplete`, condition `PGBackRestReplicaCreate`
+/// True), recorded once per occurrence (a restore or an upgrade takes a new one) so that a
+/// young cluster can be restored or cloned before its first scheduled backup.
+async fn record_initial_backup(
+    db: &PgPool,
+    tenant_id: uuid::Uuid,
+    cluster_id: uuid::Uuid,
+    status: &serde_json::Value,
+) -> StoreResult<()> {
+    let complete = status["pgbackrest"]["repos"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["replicaCreateBackupComplete"].as_bool() == Some(true));
+    let Some(repo) = complete else {
+        return Ok(());
+    };
+    let condition = status["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "PGBackRestReplicaCreate" && c["status"] == "True");
+    let finished_at = condition
+        .and_then(|c| c["lastTransitionTime"].as_str())
+        .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok());
+    let platform_ref = format!(
+        "initial/{}/{}",
+        repo["name"].as_str().unwrap_or("repo1"),
+        finished_at.map_or_else(|| "first".to_string(), |t| t.to_rfc3339())
+    );
+    let backup = NewBackup {
+        tenant_id,
+        cluster_id,
+        operation_id: None,
+        platform_ref: &platform_ref,
+        origin: "initial",
+        backup_type: BackupType::Full,
+        state: "succeeded",
+        started_at: None,
+        finished_at: Some(finished_at.unwrap_or_else(chrono::Utc::now)),
+        error: None,
+    };
+    store::backups::upsert(db, &backup).await
 }
 
 /// Scheduled backups the operator reports finished (PGO `status.pgbackrest.scheduledBackups`:
@@ -136,7 +178,7 @@ async fn gone(db: &PgPool, cluster_id: uuid::Uuid) -> StoreResult<()> {
             let finished =
                 store::operations::finish(&mut *tx, operation, "succeeded", None).await?;
             if finished {
-                store::clusters::delete(&mut *tx, cluster_id).await?;
+                store::retained::remove_cluster(&mut *tx, cluster_id, operation).await?;
             }
             tx.commit().await.map_err(store::StoreError::from)?;
             if finished {

@@ -1,4 +1,5 @@
-//! `delete_cluster`: background deletion, `Deleting` while PGO finalizes, then `Gone`.
+//! `delete_cluster`: background deletion, `Deleting` while PGO finalizes, then `Gone`
+//! (clusters that keep their backups: `retained.rs`).
 
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ async fn deleting_a_cluster_reports_deleting_until_the_operator_finalizes_it_the
     let env =
         Env::with_scenario(Scenario::healthy().deleting_after(Duration::from_millis(300))).await;
     let acme = tenant("acme");
-    let orders = target(&acme, spec("orders"));
+    let orders = target(&acme, spec_deleting_backups("orders"));
     env.platform.apply_cluster(&orders).await.expect("applied");
     until_finalizer(&env, "pgplane-acme", "orders").await;
 
@@ -90,7 +91,7 @@ async fn a_cluster_stuck_in_finalization_keeps_reporting_what_it_waits_for() {
         Scenario::healthy().stuck_on_delete(),
     );
     let acme = tenant("acme");
-    let orders = target(&acme, spec("orders"));
+    let orders = target(&acme, spec_deleting_backups("orders"));
     env.platform.apply_cluster(&orders).await.expect("applied");
     until_finalizer(&env, "pgplane-acme", "orders").await;
     for _ in 0..3 {
@@ -107,7 +108,7 @@ async fn a_cluster_stuck_in_finalization_keeps_reporting_what_it_waits_for() {
 async fn deleting_a_cluster_that_does_not_exist_is_gone() {
     let env = Env::start().await;
     let acme = tenant("acme");
-    let orders = target(&acme, spec("orders"));
+    let orders = target(&acme, spec_deleting_backups("orders"));
     assert_eq!(
         env.platform
             .delete_cluster(&orders)
@@ -129,8 +130,8 @@ async fn deleting_a_cluster_that_does_not_exist_is_gone() {
 async fn deleting_never_touches_a_newer_cluster_of_the_same_name() {
     let env = Env::start().await;
     let acme = tenant("acme");
-    let old = target(&acme, spec("orders"));
-    let new = target(&acme, spec("orders"));
+    let old = target(&acme, spec_deleting_backups("orders"));
+    let new = target(&acme, spec_deleting_backups("orders"));
     env.platform
         .apply_cluster(&new)
         .await

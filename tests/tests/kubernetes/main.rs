@@ -6,6 +6,8 @@ mod delete;
 mod environment;
 mod errors;
 mod rbac;
+mod retained;
+mod rollout;
 mod support;
 mod tenant;
 mod watch;

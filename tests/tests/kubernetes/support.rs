@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DynamicObject};
 use kube_test_apiserver::operator::{OperatorOptions, Scenario, SimulatedOperator};
 use kube_test_apiserver::{RequestRecord, ServerOptions, TestApiServer, Verb};
-use pgplane::domain::cluster::{ClusterRequest, ClusterSpec, Site};
+use pgplane::domain::cluster::{ClusterRequest, ClusterSpec, DeletionPolicy, Site};
 use pgplane::domain::quota::QuotaLimits;
 use pgplane::platform::kubernetes::{KubernetesOptions, KubernetesPlatform, postgrescluster};
 use pgplane::platform::{ClusterTarget, ObservedCluster, Platform, PlatformEvent, TenantTarget};
@@ -124,12 +124,21 @@ pub fn tenant(name: &str) -> TenantTarget {
             max_memory_mib: 12288,
             max_storage_gib: 500,
         },
+        former_ids: Vec::new(),
     }
 }
 
 /// The default spec of a cluster named `name` (database and owner named alike).
 pub fn spec(name: &str) -> ClusterSpec {
     ClusterSpec::from_request(ClusterRequest::named(name)).expect("the default spec is valid")
+}
+
+/// [`spec`] with `deletion_policy: delete_backups`: deleting it needs no pause and detach.
+pub fn spec_deleting_backups(name: &str) -> ClusterSpec {
+    ClusterSpec {
+        deletion_policy: DeletionPolicy::DeleteBackups,
+        ..spec(name)
+    }
 }
 
 /// A cluster target of `tenant` at generation 1.

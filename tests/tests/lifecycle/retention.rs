@@ -123,3 +123,119 @@ async fn kept_backups_are_deleted_when_their_retention_is_over() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_name_is_reserved_while_a_deleted_clusters_backups_are_kept() {
+    let world = World::start(&["--deleted-backups-retention-days", "7"]).await;
+    world.tenant("acme", 5).await;
+    ready_cluster(&world, "orders", json!({"deletion_policy": "keep_backups"})).await;
+    let old_id = world
+        .app
+        .admin()
+        .get("/v1/tenants/acme/clusters/orders")
+        .await
+        .expect(200)
+        .json()["id"]
+        .clone();
+    delete(&world, "orders").await;
+
+    let problem = world
+        .app
+        .admin()
+        .post("/v1/tenants/acme/clusters", json!({"name": "orders"}))
+        .await
+        .expect_problem(409, None);
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("reserved by the backups kept") && detail.contains("`orders`"),
+        "{problem}"
+    );
+    assert_eq!(
+        problem["context"]["retained_backups"][0]["cluster_id"], old_id,
+        "{problem}"
+    );
+    assert!(
+        problem["context"]["name_free_after"].is_string(),
+        "{problem}"
+    );
+    // The kept repository is untouched, and still the dead cluster's.
+    let kept = claim(&world, "orders-repo1").await.expect("kept");
+    assert_eq!(
+        kept.metadata.labels.unwrap_or_default()["pgplane.io/cluster-id"],
+        old_id.as_str().unwrap()
+    );
+    // Other names are free, and so is the name in another tenant.
+    world
+        .app
+        .admin()
+        .post("/v1/tenants/acme/clusters", json!({"name": "orders-v2"}))
+        .await
+        .expect(202);
+}
+
+#[tokio::test]
+async fn a_tenant_keeping_backups_cannot_be_deleted_and_a_recreated_tenant_gets_clusters() {
+    let world = World::start(&["--deleted-backups-retention-days", "7"]).await;
+    world.tenant("acme", 5).await;
+    ready_cluster(&world, "orders", json!({"deletion_policy": "keep_backups"})).await;
+    delete(&world, "orders").await;
+    let problem = world
+        .app
+        .admin()
+        .delete("/v1/tenants/acme")
+        .await
+        .expect_problem(409, None);
+    assert!(
+        problem["detail"].as_str().is_some_and(|d| d
+            .contains("keeps the backups of deleted clusters")
+            && d.contains("`orders`")),
+        "{problem}"
+    );
+    assert!(claim(&world, "orders-repo1").await.is_some());
+
+    // A tenant without kept backups goes; a new tenant of the same name takes its namespace.
+    world.tenant("beta", 5).await;
+    let op = world
+        .app
+        .admin()
+        .post(
+            "/v1/tenants/beta/clusters",
+            json!({"name": "app", "deletion_policy": "delete_backups"}),
+        )
+        .await
+        .expect(202)
+        .json();
+    let done = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let op = world
+        .app
+        .admin()
+        .delete("/v1/tenants/beta/clusters/app")
+        .await
+        .expect(202)
+        .json();
+    let done = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    world
+        .app
+        .admin()
+        .delete("/v1/tenants/beta")
+        .await
+        .expect(204);
+    world.tenant("beta", 5).await;
+    let op = world
+        .app
+        .admin()
+        .post(
+            "/v1/tenants/beta/clusters",
+            json!({"name": "app", "deletion_policy": "delete_backups"}),
+        )
+        .await
+        .expect(202)
+        .json();
+    let done = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(
+        done["state"], "succeeded",
+        "the re-created tenant gets its cluster: {done}"
+    );
+}

@@ -27,7 +27,7 @@ pub(super) fn parse_cpu_millis(s: &str) -> Result<u64, String> {
 }
 
 /// Bytes in `s`, e.g. `"512Mi"` → 536870912, `"1G"` → 1000000000, `"1.5Gi"`.
-pub(super) fn parse_bytes(s: &str) -> Result<u64, String> {
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
     let (value, frac_digits, suffix) = parse_decimal(s)?;
     let multiplier: u128 = match suffix {
         "" => 1,

@@ -61,6 +61,33 @@ pub enum Phase {
     Failed,
 }
 
+impl Phase {
+    /// The phase as stored (`clusters.phase`).
+    pub fn parse(stored: &str) -> Option<Phase> {
+        Some(match stored {
+            "pending" => Phase::Pending,
+            "provisioning" => Phase::Provisioning,
+            "ready" => Phase::Ready,
+            "updating" => Phase::Updating,
+            "degraded" => Phase::Degraded,
+            "suspended" => Phase::Suspended,
+            "deleting" => Phase::Deleting,
+            "failed" => Phase::Failed,
+            _ => return None,
+        })
+    }
+
+    /// Whether a cluster in this phase has reached what `spec` asks for: ready when it should
+    /// run, suspended when it should not. A create or update can end only then.
+    pub fn settles(self, spec: &ClusterSpec) -> bool {
+        match self {
+            Phase::Ready => !spec.suspended,
+            Phase::Suspended => spec.suspended,
+            _ => false,
+        }
+    }
+}
+
 /// What pgplane records from one observation of a `PostgresCluster`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Observed {

@@ -29,6 +29,9 @@ pub const RESTORE_ANNOTATION: &str = "postgres-operator.crunchydata.com/pgbackre
 pub const SWITCHOVER_ANNOTATION: &str = "postgres-operator.crunchydata.com/trigger-switchover";
 /// Marks the user Secret whose password a pgplane operation asked PGO to regenerate.
 pub const ROTATION_ANNOTATION: &str = "pgplane.io/rotation";
+/// On that Secret: PGO's `status.usersRevision` when the rotation began; a different revision
+/// says PGO has put the new password into PostgreSQL.
+pub const ROTATION_FROM_REVISION: &str = "pgplane.io/rotation-from-revision";
 /// Owner of the action fields, apart from `pgplane` (the desired spec), so applies keep them.
 pub const ACTIONS_FIELD_MANAGER: &str = "pgplane-actions";
 
@@ -277,18 +280,32 @@ pub async fn rotate_password(
     operation: Uuid,
 ) -> Result<ActionProgress, PlatformError> {
     let id = operation.to_string();
-    let secret_name = user_secret_name(&target.spec.name, user);
+    let name = &target.spec.name;
+    let secret_name = user_secret_name(name, user);
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let mut secret = secrets.get(&secret_name).await.map_err(|e| classify(&e))?;
-    let marked = secret
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(ROTATION_ANNOTATION))
-        .is_some_and(|v| *v == id);
+    let secret_annotation = |s: &Secret, key: &str| {
+        s.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(key))
+            .cloned()
+    };
+    let marked = secret_annotation(&secret, ROTATION_ANNOTATION).is_some_and(|v| v == id);
+    let live = clusters(client, namespace)
+        .get(name)
+        .await
+        .map_err(|e| classify(&e))?;
+    let revision = live.data["status"]["usersRevision"].as_str().unwrap_or("");
     if !marked {
+        // PGO confirms a new password only by executing it in PostgreSQL and recording the
+        // hash of what it executed (`reconcilePostgresUsersInPostgreSQL`: `usersRevision`,
+        // which covers every verifier): remember the revision the old password had.
         let patch = json!({
-            "metadata": {"annotations": {ROTATION_ANNOTATION: id}},
+            "metadata": {"annotations": {
+                ROTATION_ANNOTATION: id,
+                ROTATION_FROM_REVISION: revision,
+            }},
             "data": {"password": "", "verifier": ""},
         });
         secret = secrets
@@ -307,6 +324,17 @@ pub async fn rotate_password(
             "the operator to generate a new password in Secret {secret_name}"
         )));
     };
+    let from = secret_annotation(&secret, ROTATION_FROM_REVISION).unwrap_or_default();
+    if revision.is_empty() || revision == from {
+        return Ok(ActionProgress::Waiting(format!(
+            "the operator to set the new password of `{user}` in PostgreSQL (status.usersRevision still {})",
+            if from.is_empty() {
+                "unset"
+            } else {
+                from.as_str()
+            }
+        )));
+    }
     let connection = (user == target.spec.owner).then(|| ConnectionFacts {
         password: Some(password),
         ..ConnectionFacts::default()

@@ -16,7 +16,9 @@
 //! before the primary) while the object still exists; foreground propagation would make the
 //! garbage collector delete the StatefulSets underneath it at the same time. The object is
 //! addressed by name but only deleted if it carries the target's `pgplane.io/cluster-id`
-//! (and with a UID precondition), so a newer cluster of the same name is never touched.
+//! (and with a UID precondition), so a newer cluster of the same name is never touched. A
+//! cluster that keeps its backups is paused, its repository detached, and only then deleted
+//! ([`super::retained`]); every recheck detaches again until the object is gone.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
@@ -25,6 +27,7 @@ use serde_json::{Map, Value, json};
 use super::errors::classify;
 use super::labels::{self, CLUSTER_ID, GENERATION_ANNOTATION};
 use super::resources::postgrescluster;
+use super::retained;
 use crate::domain::cluster::{ManifestInput, desired_postgrescluster};
 use crate::platform::{ClusterTarget, DeleteProgress, PlatformError};
 
@@ -63,11 +66,13 @@ fn params() -> PatchParams {
         .validation_strict()
 }
 
-/// Top-level `spec` blocks pgplane applies only sometimes and whose children the PGO CRD
-/// defaults (v5.8.9 and v6.0.3: `proxy.pgBouncer.port` and `.replicas`; `standby.enabled`,
-/// defaulted `true`, which would keep a promoted cluster read-only), so server-side apply
-/// leaves them behind when the manifest drops them.
-pub const DEFAULTED_BLOCKS: &[&str] = &["proxy", "standby"];
+/// Top-level `spec` fields server-side apply leaves behind when the manifest drops them:
+/// blocks pgplane applies only sometimes and whose children the PGO CRD defaults (v5.8.9 and
+/// v6.0.3: `proxy.pgBouncer.port` and `.replicas`; `standby.enabled`, defaulted `true`, which
+/// would keep a promoted cluster read-only), and `paused`, set by a merge patch only while a
+/// cluster keeping its backups is deleted (`retained::pause`): if that deletion fails, the
+/// next apply lets PGO reconcile again.
+pub const DEFAULTED_BLOCKS: &[&str] = &["proxy", "standby", "paused"];
 
 /// The merge patch removing the blocks `live` has but `manifest` omits, if any.
 pub fn leftover_blocks_patch(manifest: &Value, live: &Value) -> Option<Value> {
@@ -182,14 +187,34 @@ pub async fn delete(
     if !ours {
         return Ok(DeleteProgress::Gone);
     }
+    let uid = current.metadata.uid.clone().unwrap_or_default();
+    if let Some(until) = keep_backups_until {
+        // See `retained`: PGO re-owns the repository claim on every reconcile until it has
+        // stopped reconciling (paused, or deleting); only then does detaching stick.
+        if !retained::reconciliation_stopped(&current) {
+            if current.data["spec"]["paused"].as_bool() != Some(true) {
+                retained::pause(client, namespace, &current).await?;
+            }
+            return Ok(DeleteProgress::Deleting {
+                waiting_for: format!(
+                    "the operator to pause PostgresCluster {name} (condition Progressing=Paused) \
+                     before its backup repository is detached and kept"
+                ),
+            });
+        }
+        let still_owned = retained::detach(client, namespace, target, &uid, until).await?;
+        if still_owned > 0 {
+            return Ok(DeleteProgress::Deleting {
+                waiting_for: format!(
+                    "{still_owned} backup repository claim(s) of {name} to be detached from it"
+                ),
+            });
+        }
+    }
     if current.metadata.deletion_timestamp.is_some() {
         return Ok(DeleteProgress::Deleting {
             waiting_for: waiting_for(&current),
         });
-    }
-    if let Some(until) = keep_backups_until {
-        let uid = current.metadata.uid.as_deref();
-        super::retained::detach(client, namespace, target, uid, until).await?;
     }
     match api
         .delete(name, &delete_params(current.metadata.uid.clone()))
@@ -235,6 +260,7 @@ mod tests {
                     max_memory_mib: 2048,
                     max_storage_gib: 100,
                 },
+                former_ids: Vec::new(),
             },
             cluster_id: Uuid::from_u128(2),
             generation: 7,

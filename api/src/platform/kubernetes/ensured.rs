@@ -84,6 +84,7 @@ mod tests {
                 max_memory_mib: 6144,
                 max_storage_gib: 50,
             },
+            former_ids: Vec::new(),
         }
     }
 

@@ -7,6 +7,7 @@
 //! | 400 BadRequest, 405, 406, 413, 415 | Rejected | the request itself is wrong (e.g. strict field validation) |
 //! | 403 Forbidden | Rejected | RBAC or an admission policy refused it... |
 //! | 403 exceeded quota / namespace terminating | Transient | ...except quota taken by objects still being deleted, and a namespace being deleted (it is recreated by the next ensure) |
+//! | 403 status unknown for quota | NotYet | the quota controller has not counted a resource type yet (a CRD installed after the quota): admission refuses every create of it until the quota is recounted, which the driver requests ([`quota_status_unknown`]) |
 //! | 401 Unauthorized | Transient | credentials rotate (bound tokens are re-read); failing the operation cannot help |
 //! | 404 NotFound, 409 Conflict, 410 Gone | Transient | a namespace or CRD not there yet, a write race, an expired list: the next attempt sees the new state |
 //! | 429, 5xx (incl. 504 Timeout) | Transient | the apiserver is overloaded or failing |
@@ -39,6 +40,7 @@ pub fn classify(error: &kube::Error) -> PlatformError {
 pub fn classify_status(status: &Status) -> PlatformError {
     let text = describe(status);
     match status.code {
+        403 if status.message.contains(QUOTA_STATUS_UNKNOWN) => PlatformError::NotYet(text),
         403 if is_retryable_forbidden(status) => PlatformError::Transient(text),
         401 | 404 | 408 | 409 | 410 | 429 => PlatformError::Transient(text),
         500..=599 => PlatformError::Transient(text),
@@ -46,6 +48,17 @@ pub fn classify_status(status: &Status) -> PlatformError {
         0 => PlatformError::Transient(text),
         _ => PlatformError::Rejected(text),
     }
+}
+
+/// What quota admission answers while a ResourceQuota's usage of a resource is not counted
+/// (Kubernetes `quota/v1/evaluator`: "status unknown for quota: <name>, resources: <r>").
+const QUOTA_STATUS_UNKNOWN: &str = "status unknown for quota";
+
+/// Whether `error` is quota admission refusing because the quota controller has not counted a
+/// resource yet. Kubernetes recounts such a quota only at its full resync (minutes) unless the
+/// quota object changes, so the driver then touches it ([`super::quota::request_recount`]).
+pub fn quota_status_unknown(error: &kube::Error) -> bool {
+    matches!(error, kube::Error::Api(s) if s.code == 403 && s.message.contains(QUOTA_STATUS_UNKNOWN))
 }
 
 /// Forbidden answers that go away on their own.

@@ -10,8 +10,9 @@
 //!    so apply the old image again, record the reason, and fail; the instances not yet
 //!    restarted never stopped.
 //! 3. The live `spec.image` is not the new one: apply the desired state with it.
-//! 4. Done once PGO observed that generation and every instance runs the new pod template
-//!    (`updatedReplicas`) and is ready.
+//! 4. Done once PGO observed that generation, counts every instance updated and ready
+//!    (`updatedReplicas`), and every instance Pod really runs its StatefulSet's new revision
+//!    ([`super::rollout`]: PGO's counts run ahead of the Pods).
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::DynamicObject;
@@ -22,6 +23,7 @@ use super::actions::{annotation, clusters, instances_sum, trigger};
 use super::cluster;
 use super::errors::classify;
 use super::exec::instance_pods;
+use super::rollout;
 use crate::platform::{ActionProgress, ClusterTarget, PlatformError};
 
 /// On the cluster: the operation whose new image was rolled back.
@@ -98,6 +100,10 @@ pub async fn run(
         return Ok(ActionProgress::Waiting(format!(
             "the operator to restart {name} on {to_image} ({updated} of {instances} instances updated, {ready} ready)"
         )));
+    }
+    // PGO's counts can say "updated" before a single Pod restarted (see `rollout`).
+    if let Some(what) = rollout::pending(client, namespace, target).await? {
+        return Ok(ActionProgress::Waiting(format!("{what} (to {to_image})")));
     }
     Ok(ActionProgress::done())
 }

@@ -28,6 +28,7 @@ pub mod options;
 pub mod quota;
 pub mod resources;
 pub mod retained;
+pub mod rollout;
 pub mod standby;
 pub mod tenant;
 pub mod upgrade;
@@ -191,6 +192,7 @@ impl KubernetesPlatform {
             self.ensure(tenant, site).await?;
         }
         let standby_host = self.follow_source(target, client, &namespace).await?;
+        retained::clear_the_way(client, &namespace, target).await?;
         let apply = || cluster::apply(client, &namespace, standby_host.as_deref(), target);
         let applied = match apply().await {
             Ok(applied) => applied,
@@ -199,6 +201,10 @@ impl KubernetesPlatform {
                 self.ensured.forget(tenant.tenant_id, site);
                 self.ensure(tenant, site).await?;
                 apply().await.map_err(|e| classify(&e))?
+            }
+            Err(e) if errors::quota_status_unknown(&e) => {
+                tenant::request_quota_recount(client, &namespace).await?;
+                return Err(classify(&e));
             }
             Err(e) => return Err(classify(&e)),
         };
@@ -344,6 +350,17 @@ impl Platform for KubernetesPlatform {
                 )));
             }
             Ok(Some(output.stdout))
+        })
+    }
+
+    fn rollout_pending<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+    ) -> BoxFuture<'a, Result<Option<String>, PlatformError>> {
+        Box::pin(async move {
+            let (client, namespace) = self.place_of(target)?;
+            let pending = rollout::pending(client, &namespace, target);
+            self.bounded("rollout_pending", pending).await
         })
     }
 

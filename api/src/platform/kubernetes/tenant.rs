@@ -9,19 +9,21 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    LimitRange, LimitRangeItem, LimitRangeSpec, Namespace, ResourceQuota, ResourceQuotaSpec,
+    LimitRange, LimitRangeItem, LimitRangeSpec, Namespace, PersistentVolumeClaim, ResourceQuota,
+    ResourceQuotaSpec,
 };
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, ListParams, Patch, PatchParams};
 
 use super::errors::classify;
 use super::labels::{self, MANAGED_BY, MANAGED_BY_VALUE, TENANT_ID, TENANT_NAME};
 use super::network::network_policy;
 use super::options::{ContainerSize, KubernetesOptions};
 use super::quota::{cpu, mib, namespace_quota};
-use crate::domain::cluster::Site;
+use super::retained::RETAINED;
+use crate::domain::cluster::{Site, parse_bytes};
 use crate::platform::{PlatformError, TenantTarget};
 
 /// Name of the ResourceQuota in every tenant namespace.
@@ -55,17 +57,49 @@ pub fn namespace(name: &str, tenant: &TenantTarget) -> Namespace {
     }
 }
 
-/// The tenant's ResourceQuota (formula in [`super::quota`]).
+/// Volume claims in the namespace kept after their cluster's deletion: the quota makes room
+/// for them, so backups a tenant chose to keep never eat into what it may run now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetainedUsage {
+    pub claims: i64,
+    pub storage_gib: i64,
+}
+
+impl RetainedUsage {
+    /// What `claims` (the retained ones) hold: their count and requested storage in GiB,
+    /// rounded up (a claim whose request cannot be read adds to the count only).
+    pub fn of(claims: &[PersistentVolumeClaim]) -> RetainedUsage {
+        let bytes: u64 = claims
+            .iter()
+            .filter_map(|c| c.spec.as_ref()?.resources.as_ref()?.requests.as_ref())
+            .filter_map(|r| r.get("storage"))
+            .filter_map(|q| parse_bytes(&q.0).ok())
+            .sum();
+        let gib = bytes.div_ceil(1 << 30);
+        RetainedUsage {
+            claims: i64::try_from(claims.len()).unwrap_or(i64::MAX),
+            storage_gib: i64::try_from(gib).unwrap_or(i64::MAX),
+        }
+    }
+}
+
+/// The tenant's ResourceQuota (formula in [`super::quota`]), plus room for the claims
+/// `retained` after clusters' deletion.
 pub fn resource_quota(
     namespace: &str,
     tenant: &TenantTarget,
     options: &KubernetesOptions,
+    retained: RetainedUsage,
 ) -> ResourceQuota {
-    let hard = namespace_quota(
+    let mut hard = namespace_quota(
         &tenant.quota,
         options.sidecar_request,
         options.sidecar_limit,
     );
+    hard.storage_gib = hard.storage_gib.saturating_add(retained.storage_gib);
+    hard.persistent_volume_claims = hard
+        .persistent_volume_claims
+        .saturating_add(retained.claims);
     ResourceQuota {
         metadata: meta(QUOTA_NAME, Some(namespace), tenant),
         spec: Some(ResourceQuotaSpec {
@@ -130,13 +164,37 @@ pub fn foreign_namespace(existing: &Namespace, tenant: &TenantTarget) -> Option<
     }
     let owner = labels.get(TENANT_ID).map(String::as_str);
     let expected = tenant.tenant_id.to_string();
+    // A deleted tenant of the same name: its namespace is this tenant's now (tenant names are
+    // unique among live tenants; the API deletes a tenant only without clusters or retained
+    // backups, so nothing of the old one can be reached through it).
+    let former = |id: &str| tenant.former_ids.iter().any(|f| f.to_string() == id);
     match owner {
-        Some(id) if id != expected => Some(format!(
+        Some(id) if id != expected && !former(id) => Some(format!(
             "namespace {name} belongs to another tenant ({TENANT_ID}={id})"
         )),
         _ => None,
     }
 }
+
+/// Makes the quota controller count the namespace's usage again now: any change of the
+/// ResourceQuota object queues it (Kubernetes `resourcequota` controller, `updateQuota`),
+/// while a quota missing the usage of a newly served resource is otherwise recounted only at
+/// the controller's full resync (5 minutes by default). Until then admission refuses every
+/// create of that resource ("status unknown for quota").
+pub async fn request_quota_recount(client: &kube::Client, ns: &str) -> Result<(), PlatformError> {
+    let patch = serde_json::json!({"metadata": {"annotations": {
+        RECOUNT_ANNOTATION: chrono::Utc::now().to_rfc3339(),
+    }}});
+    Api::<ResourceQuota>::namespaced(client.clone(), ns)
+        .patch(QUOTA_NAME, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .map_err(|e| classify(&e))?;
+    tracing::info!(namespace = %ns, "asked the quota controller to count the tenant quota's usage again");
+    Ok(())
+}
+
+/// On the tenant ResourceQuota: when the driver last asked for a recount.
+pub const RECOUNT_ANNOTATION: &str = "pgplane.io/recount-requested";
 
 fn params() -> PatchParams {
     PatchParams::apply(labels::FIELD_MANAGER)
@@ -163,11 +221,16 @@ pub async fn ensure(
         .patch(ns, &params, &Patch::Apply(namespace(ns, tenant)))
         .await
         .map_err(|e| classify(&e))?;
+    let retained = Api::<PersistentVolumeClaim>::namespaced(client.clone(), ns)
+        .list(&ListParams::default().labels(&format!("{RETAINED}=true")))
+        .await
+        .map_err(|e| classify(&e))?;
+    let retained = RetainedUsage::of(&retained.items);
     Api::<ResourceQuota>::namespaced(client.clone(), ns)
         .patch(
             QUOTA_NAME,
             &params,
-            &Patch::Apply(resource_quota(ns, tenant, options)),
+            &Patch::Apply(resource_quota(ns, tenant, options, retained)),
         )
         .await
         .map_err(|e| classify(&e))?;
@@ -209,6 +272,7 @@ mod tests {
                 max_memory_mib: 6144,
                 max_storage_gib: 50,
             },
+            former_ids: Vec::new(),
         }
     }
 
@@ -248,12 +312,52 @@ mod tests {
 
     #[test]
     fn the_resource_quota_follows_the_tenant_quota() {
-        let rq = resource_quota("pgplane-acme", &tenant(), &KubernetesOptions::default());
+        let rq = resource_quota(
+            "pgplane-acme",
+            &tenant(),
+            &KubernetesOptions::default(),
+            RetainedUsage::default(),
+        );
         let hard = rq.spec.unwrap().hard.unwrap();
         // sidecars = 4 × 3 + 8 × 1 = 20
         assert_eq!(hard["requests.cpu"].0, "5100m");
         assert_eq!(hard["pods"].0, "10");
         assert_eq!(hard["requests.storage"].0, "50Gi");
+    }
+
+    #[test]
+    fn retained_claims_get_room_in_the_quota_on_top_of_the_tenant_quota() {
+        let claim = |storage: &str| -> PersistentVolumeClaim {
+            serde_json::from_value(json!({
+                "metadata": {"name": "x"},
+                "spec": {"resources": {"requests": {"storage": storage}}},
+            }))
+            .unwrap()
+        };
+        let retained = RetainedUsage::of(&[claim("10Gi"), claim("1500Mi"), claim("lots")]);
+        assert_eq!(
+            retained,
+            RetainedUsage {
+                claims: 3,
+                storage_gib: 12
+            }
+        );
+        let options = KubernetesOptions::default();
+        let rq = resource_quota("pgplane-acme", &tenant(), &options, retained);
+        let hard = rq.spec.unwrap().hard.unwrap();
+        assert_eq!(hard["requests.storage"].0, "62Gi");
+        assert_eq!(hard["persistentvolumeclaims"].0, "7");
+    }
+
+    #[test]
+    fn the_namespace_of_a_deleted_tenant_of_the_same_name_is_adopted() {
+        let mut old = tenant();
+        old.tenant_id = Uuid::from_u128(6);
+        let existing = namespace("pgplane-acme", &old);
+        assert!(foreign_namespace(&existing, &tenant()).is_some());
+        let mut recreated = tenant();
+        recreated.former_ids = vec![Uuid::from_u128(6)];
+        assert_eq!(foreign_namespace(&existing, &recreated), None);
     }
 
     #[test]

@@ -59,6 +59,8 @@ pub struct LocalPlatform {
 struct Inner {
     layout: Layout,
     bins: PgBinaries,
+    /// The PostgreSQL major of `bins`: the only version this platform can run.
+    major: u32,
     /// One lock per cluster: the supervisor, applies, deletes and actions never overlap on it.
     locks: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
     kick: Notify,
@@ -87,6 +89,7 @@ impl LocalPlatform {
         retention: std::time::Duration,
     ) -> anyhow::Result<Arc<Self>> {
         let bins = PgBinaries::find()?;
+        let major = bins.major_version()?;
         let layout = Layout::new(root);
         for dir in [root.to_path_buf(), root.join("clusters")] {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -96,6 +99,7 @@ impl LocalPlatform {
         let inner = Arc::new(Inner {
             layout,
             bins,
+            major,
             locks: Mutex::default(),
             kick: Notify::new(),
             watcher: Mutex::default(),
@@ -624,7 +628,20 @@ impl Platform for LocalPlatform {
         }
     }
 
+    fn default_postgres_version(&self) -> Option<u32> {
+        Some(self.inner.major)
+    }
+
     fn unsupported_features(&self, spec: &ClusterSpec) -> Option<String> {
+        let major = self.inner.major;
+        if spec.postgres_version != major {
+            return Some(format!(
+                "the local platform runs the PostgreSQL server installed on this host, version \
+                 {major} ({}): postgres_version {} is not installed; ask for {major}",
+                self.inner.bins.bin_dir.display(),
+                spec.postgres_version
+            ));
+        }
         if spec.pooler.enabled {
             return Some(
                 "the local platform has no connection pooler (PgBouncer): set pooler.enabled to false".into(),

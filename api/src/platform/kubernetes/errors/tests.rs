@@ -145,3 +145,26 @@ fn connection_and_stream_errors_are_transient_and_request_defects_are_rejected()
         PlatformError::Rejected(_)
     ));
 }
+
+#[test]
+fn a_quota_whose_usage_is_not_counted_yet_is_waited_for_not_given_up_on() {
+    // What a real kube-apiserver answers for the first PostgresCluster after the PGO CRDs
+    // were installed, until its quota controller has counted the new resource.
+    let error = api(status(
+        403,
+        "Forbidden",
+        "postgresclusters.postgres-operator.crunchydata.com \"orders\" is forbidden: status unknown for quota: pgplane-tenant-quota, resources: count/postgresclusters.postgres-operator.crunchydata.com",
+    ));
+    assert!(
+        matches!(classify(&error), PlatformError::NotYet(_)),
+        "{:?}",
+        classify(&error)
+    );
+    assert!(quota_status_unknown(&error));
+    let exceeded = api(status(
+        403,
+        "Forbidden",
+        "exceeded quota: pgplane-tenant-quota, requested: count/postgresclusters.postgres-operator.crunchydata.com=1",
+    ));
+    assert!(!quota_status_unknown(&exceeded));
+}
