@@ -8,6 +8,7 @@
 //! the same request sequence.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -79,6 +80,8 @@ struct State {
 pub struct Faults {
     state: Mutex<State>,
     watch_drop: Mutex<CancellationToken>,
+    /// Requests answered with an injected error status so far (kept across [`Faults::reset`]).
+    injected_errors: AtomicU64,
 }
 
 /// What to do with one request.
@@ -102,6 +105,7 @@ impl Faults {
                 target: FaultTarget::default(),
             }),
             watch_drop: Mutex::new(CancellationToken::new()),
+            injected_errors: AtomicU64::new(0),
         }
     }
 
@@ -155,6 +159,13 @@ impl Faults {
         self.lock().target = target;
     }
 
+    /// How many requests were given an injected error answer (500, 503 or 429, from
+    /// [`Faults::set_error_rate`] or [`Faults::fail_next`]) since the server started; delays,
+    /// conflicts and watch faults are not counted, and [`Faults::reset`] does not clear it.
+    pub fn injected_errors(&self) -> u64 {
+        self.injected_errors.load(Ordering::Relaxed)
+    }
+
     /// Clears every fault (and re-seeds the RNG with the original seed).
     pub fn reset(&self) {
         let mut s = self.lock();
@@ -187,6 +198,9 @@ impl Faults {
             if roll < s.error_rate {
                 fault = Some(s.rate_kind.clone());
             }
+        }
+        if fault.as_ref().is_some_and(|f| !matches!(f, FaultKind::Delay(_))) {
+            self.injected_errors.fetch_add(1, Ordering::Relaxed);
         }
         Decision { latency, fault }
     }
