@@ -5,6 +5,7 @@
 pub mod app;
 pub mod bench;
 pub mod client;
+pub mod envtest;
 pub mod postgres;
 pub mod process;
 

@@ -268,7 +268,8 @@ pub struct SimulatedOperator {
 }
 
 impl SimulatedOperator {
-    /// Starts the operator against `server` (it talks HTTP with its own client).
+    /// Starts the operator against `server` (it talks HTTP with its own client) and answers
+    /// `pods/exec` in its instance Pods.
     pub fn start(server: &TestApiServer, options: OperatorOptions) -> SimulatedOperator {
         let client = server.client_with(|config| {
             config.headers.push((
@@ -276,6 +277,18 @@ impl SimulatedOperator {
                 axum::http::HeaderValue::from_static(USER_AGENT),
             ));
         });
+        let mut operator = SimulatedOperator::start_with_client(client, options);
+        let exec_handlers = server.exec_handlers();
+        let exec_handler = exec_handlers.add(exec::handler(operator.shared.clone()));
+        operator.exec = Some((exec_handlers, exec_handler));
+        operator
+    }
+
+    /// Starts the operator against any API server `client` talks to (e.g. a real
+    /// kube-apiserver), as a controller that only watches and writes through the API. The
+    /// client should send `User-Agent:` [`USER_AGENT`], as [`SimulatedOperator::start`]'s
+    /// does. Nothing answers `pods/exec` here: a real API server execs through a kubelet.
+    pub fn start_with_client(client: kube::Client, options: OperatorOptions) -> SimulatedOperator {
         let shared = Arc::new(Shared {
             default: Mutex::new(options.scenario),
             overrides: Mutex::new(HashMap::new()),
@@ -284,8 +297,6 @@ impl SimulatedOperator {
             restarts: Mutex::new(HashMap::new()),
             clusterset: options.clusterset.clone(),
         });
-        let exec_handlers = server.exec_handlers();
-        let exec_handler = exec_handlers.add(exec::handler(shared.clone()));
         let cancel = CancellationToken::new();
         let controller = reconcile::Controller::new(client, shared.clone(), options.clusterset);
         let task = tokio::spawn(controller.run(options.resync, cancel.clone()));
@@ -293,7 +304,7 @@ impl SimulatedOperator {
             shared,
             cancel,
             task: Some(task),
-            exec: Some((exec_handlers, exec_handler)),
+            exec: None,
         }
     }
 
