@@ -10,6 +10,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use base64::Engine;
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
     ConfigMap, Event, LimitRange, Namespace, PersistentVolumeClaim, Pod, ResourceQuota, Secret,
@@ -93,6 +94,7 @@ pub(super) fn decode(
         Model::ResourceQuota => roundtrip::<ResourceQuota>(def, input, ""),
         Model::LimitRange => roundtrip::<LimitRange>(def, input, ""),
         Model::NetworkPolicy => roundtrip::<NetworkPolicy>(def, input, ""),
+        Model::StatefulSet => roundtrip::<StatefulSet>(def, input, ""),
         Model::Lease => roundtrip::<Lease>(def, input, ""),
         Model::Event => roundtrip::<Event>(def, input, ""),
         Model::PostgresCluster | Model::PgUpgrade => Ok((input.clone(), Vec::new())),

@@ -46,7 +46,20 @@ fn builtin_list(model: Model, path: &str) -> ListKind {
         (Model::Pod, "spec.containers" | "spec.initContainers" | "spec.volumes") => map(&["name"]),
         (Model::Pod, "spec.containers[].env" | "spec.initContainers[].env") => map(&["name"]),
         (Model::Pod, "spec.containers[].ports") => map(&["containerPort", "protocol"]),
-        (Model::Pod | Model::Namespace, "status.conditions") => map(&["type"]),
+        (
+            Model::StatefulSet,
+            "spec.template.spec.containers"
+            | "spec.template.spec.initContainers"
+            | "spec.template.spec.volumes",
+        ) => map(&["name"]),
+        (
+            Model::StatefulSet,
+            "spec.template.spec.containers[].env" | "spec.template.spec.initContainers[].env",
+        ) => map(&["name"]),
+        (Model::StatefulSet, "spec.template.spec.containers[].ports") => {
+            map(&["containerPort", "protocol"])
+        }
+        (Model::Pod | Model::Namespace | Model::StatefulSet, "status.conditions") => map(&["type"]),
         _ => ListKind::Atomic,
     }
 }

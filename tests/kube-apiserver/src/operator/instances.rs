@@ -1,31 +1,32 @@
 //! The PostgreSQL instances of a simulated cluster and their Pods.
 //!
 //! PGO runs each instance as a one-replica StatefulSet named `<cluster>-<set>-<4 chars>` (the
-//! name `spec.patroni.switchover.targetInstance` takes) whose Pod is `<instance>-0`. This
-//! server serves no StatefulSets, so the instances are discoverable the way PGO itself finds
-//! them: Pods labelled `postgres-operator.crunchydata.com/cluster`, `.../instance-set`,
-//! `.../instance` (the StatefulSet name), `.../data=postgres` and `.../patroni=<cluster>-ha`,
-//! with Patroni's `.../role` (`master` on the leader, `replica` on the others, set only while
-//! PostgreSQL runs) and its `status` annotation (JSON with `role`, `state`, `timeline`; role
-//! `standby_leader` on a standby cluster's leader, see `standby.rs`). A standby waiting for
-//! its source has its container running but not Ready (Patroni retries the bootstrap). Their
-//! controller ownerReference names the (unserved) StatefulSet. Each Pod carries the image of
-//! the template it was created from (`spec.containers[0].image`, echoed in
-//! `status.containerStatuses[0].image`), the StatefulSet's `controller-revision-hash` label
-//! (`<instance>-<hash of the image>`), `status.startTime` (when this Pod was created; a
-//! rolling update recreates the Pod, see `rolling.rs`) and, while Ready, the container's
-//! `state.running.startedAt`; a Pod whose image cannot be pulled waits in `ImagePullBackOff`.
-//! The image is `spec.image`, else PGO's default for `spec.postgresVersion`; its tag gives
-//! the PostgreSQL major (`major_of`). Names are derived from the cluster's uid, set and
-//! ordinal, so they are stable for a cluster and survive an operator restart; scaling down
-//! keeps the primary, like PGO's `byPriority`.
+//! name `spec.patroni.switchover.targetInstance` takes; see `statefulsets.rs`) whose Pod is
+//! `<instance>-0`, controlled by that StatefulSet (its ownerReference carries the
+//! StatefulSet's uid). The Pods are labelled `postgres-operator.crunchydata.com/cluster`,
+//! `.../instance-set`, `.../instance`, `.../data=postgres` and `.../patroni=<cluster>-ha`, plus
+//! `controller-revision-hash` (the revision of the template the Pod was created from), with
+//! Patroni's `.../role` (`master` on the leader, `replica` on the others, set only while
+//! PostgreSQL runs) and its `status` annotation (JSON with `role`, `state`, `timeline`, and
+//! `"pending_restart":true` while a parameter change waits for a restart, see
+//! `parameters.rs`; role `standby_leader` on a standby cluster's leader, see `standby.rs`). A
+//! standby waiting for its source has its container running but not Ready (Patroni retries
+//! the bootstrap). Each Pod's `database` container has the image and resources of its
+//! template (the image is echoed in `status.containerStatuses[0].image`), `status.startTime`
+//! (when this Pod was created; a rollout recreates the Pod, see `rolling.rs`) and, while
+//! Ready, the container's `state.running.startedAt`; a Pod whose image cannot be pulled waits
+//! in `ImagePullBackOff`. The image is `spec.image`, else PGO's default for
+//! `spec.postgresVersion`; its tag gives the PostgreSQL major (`major_of`). Names are derived
+//! from the cluster's uid, set and ordinal, so they are stable for a cluster and survive an
+//! operator restart; scaling down keeps the primary, like PGO's `byPriority`.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::children::{Cluster, LABEL_CLUSTER, LABEL_ROLE};
+use super::children::{Cluster, LABEL_ROLE};
+use super::statefulsets::{Template, instance_labels, set_name};
 
 pub(crate) const LABEL_INSTANCE: &str = "postgres-operator.crunchydata.com/instance";
 pub(crate) const LABEL_INSTANCE_SET: &str = "postgres-operator.crunchydata.com/instance-set";
@@ -57,12 +58,10 @@ pub(crate) fn spec_sets(c: &Cluster<'_>) -> Vec<(String, i64)> {
             sets.iter()
                 .enumerate()
                 .map(|(i, s)| {
-                    let name = s
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .filter(|n| !n.is_empty());
-                    let name = name.map(String::from).unwrap_or_else(|| format!("{i:02}"));
-                    (name, s.get("replicas").and_then(Value::as_i64).unwrap_or(1))
+                    (
+                        set_name(s, i),
+                        s.get("replicas").and_then(Value::as_i64).unwrap_or(1),
+                    )
                 })
                 .collect()
         })
@@ -182,8 +181,12 @@ impl Instances {
 /// How an instance Pod is doing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PodState {
-    /// PostgreSQL runs and Patroni has a role for it.
+    /// PostgreSQL runs and Patroni has a role for it (role label, `status` annotation).
     pub running: bool,
+    /// The Pod is Ready (running, and Patroni is not restarting PostgreSQL).
+    pub ready: bool,
+    /// Patroni flags `"pending_restart":true`.
+    pub pending_restart: bool,
     /// The container runs although PostgreSQL does not (Patroni retries a standby's
     /// bootstrap): running and not Ready, rather than waiting.
     pub container_running: bool,
@@ -195,12 +198,12 @@ pub(crate) struct PodState {
     pub waiting: &'static str,
     /// The waiting container's message (e.g. `Back-off pulling image "..."`).
     pub message: Option<String>,
-    /// The image of the Pod's template (`spec.containers[0].image`).
-    pub image: String,
+    /// The template the Pod was created from.
+    pub template: Template,
     /// When this Pod was created (RFC 3339): `status.startTime` and the container's
     /// `state.running.startedAt`.
     pub started: String,
-    /// Bumped each time the Pod is recreated (a rolling restart deletes the old Pod first).
+    /// Bumped each time the Pod is recreated (a rollout deletes the old Pod first).
     pub incarnation: u32,
 }
 
@@ -243,41 +246,21 @@ pub(crate) fn major_of(image: &str) -> Option<i64> {
         .and_then(|part| part.split('.').next()?.parse().ok())
 }
 
-/// The `controller-revision-hash` of an instance's Pods: `<instance>-<hash of the template>`
-/// as a StatefulSet writes it (the template here is its image), the instance part shortened
-/// to keep the value a valid label value (63 characters).
-pub(crate) fn revision_hash(instance: &str, image: &str) -> String {
-    let digest = Sha256::digest(format!("pod-template/{image}").as_bytes());
-    let hash: String = digest[..10]
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect();
-    let keep = instance.len().min(63 - hash.len() - 1);
-    let prefix = instance
-        .get(..keep)
-        .unwrap_or(instance)
-        .trim_end_matches('-');
-    format!("{prefix}-{hash}")
-}
-
-/// The Pod of `instance` (metadata and spec; the status goes to `/status`).
-pub(crate) fn pod(c: &Cluster<'_>, set: &str, instance: &str, state: &PodState) -> Value {
-    let mut labels = c
-        .spec
-        .pointer("/metadata/labels")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    for (k, v) in [
-        (LABEL_CLUSTER, c.name.to_string()),
-        (LABEL_INSTANCE_SET, set.to_string()),
-        (LABEL_INSTANCE, instance.to_string()),
-        (LABEL_DATA, "postgres".to_string()),
-        (LABEL_PATRONI, format!("{}-ha", c.name)),
-        (LABEL_REVISION, revision_hash(instance, &state.image)),
-    ] {
-        labels.insert(k.into(), Value::from(v));
-    }
+/// The Pod of `instance` (metadata and spec; the status goes to `/status`), controlled by the
+/// StatefulSet whose uid is `owner`.
+pub(crate) fn pod(
+    c: &Cluster<'_>,
+    set: &str,
+    instance: &str,
+    state: &PodState,
+    owner: &str,
+) -> Value {
+    let mut labels = instance_labels(c, set, instance);
+    labels.insert(LABEL_PATRONI.into(), Value::from(format!("{}-ha", c.name)));
+    labels.insert(
+        LABEL_REVISION.into(),
+        Value::from(state.template.revision(instance)),
+    );
     let role = if state.leader {
         ROLE_LEADER
     } else {
@@ -290,7 +273,7 @@ pub(crate) fn pod(c: &Cluster<'_>, set: &str, instance: &str, state: &PodState) 
         let mut member = json!({
             "conn_url": format!("postgres://{host}:{}/postgres", c.port()),
             "api_url": format!("https://{host}:8008/patroni"),
-            "state": "running",
+            "state": if state.ready { "running" } else { "restarting" },
             "role": if state.standby_leader { "standby_leader" } else { role },
             "version": "4.0.5",
             "timeline": state.timeline,
@@ -298,13 +281,11 @@ pub(crate) fn pod(c: &Cluster<'_>, set: &str, instance: &str, state: &PodState) 
         if !state.leader || state.standby_leader {
             member["replication_state"] = Value::from("streaming");
         }
+        if state.pending_restart {
+            member["pending_restart"] = Value::from(true);
+        }
         annotations.insert("status".into(), Value::from(member.to_string()));
     }
-    let image = &state.image;
-    let sts_uid = uuid::Uuid::new_v5(
-        &uuid::Uuid::NAMESPACE_OID,
-        format!("{}/{instance}", c.uid).as_bytes(),
-    );
     json!({
         "apiVersion": "v1",
         "kind": "Pod",
@@ -315,13 +296,13 @@ pub(crate) fn pod(c: &Cluster<'_>, set: &str, instance: &str, state: &PodState) 
             "annotations": annotations,
             "ownerReferences": [{
                 "apiVersion": "apps/v1", "kind": "StatefulSet", "name": instance,
-                "uid": sts_uid.to_string(), "controller": true, "blockOwnerDeletion": true,
+                "uid": owner, "controller": true, "blockOwnerDeletion": true,
             }],
         },
         "spec": {
             "hostname": format!("{instance}-0"),
             "subdomain": format!("{}-pods", c.name),
-            "containers": [{ "name": "database", "image": image }],
+            "containers": [state.template.container()],
         },
     })
 }
@@ -330,7 +311,7 @@ pub(crate) fn pod(c: &Cluster<'_>, set: &str, instance: &str, state: &PodState) 
 /// PostgreSQL runs; otherwise not ready, `Pending` while containers are being created and
 /// `Running` with a waiting container otherwise.
 pub(crate) fn pod_status(pod: &Value, state: &PodState) -> Value {
-    let ready = if state.running { "True" } else { "False" };
+    let ready = if state.ready { "True" } else { "False" };
     let image = pod
         .pointer("/spec/containers/0/image")
         .cloned()
@@ -360,7 +341,7 @@ pub(crate) fn pod_status(pod: &Value, state: &PodState) -> Value {
                 { "type": "ContainersReady", "status": ready },
             ],
             "containerStatuses": [{
-                "name": "database", "image": image, "imageID": "", "ready": state.running,
+                "name": "database", "image": image, "imageID": "", "ready": state.ready,
                 "restartCount": 0, "started": state.running || state.container_running,
                 "state": container_state,
             }],
@@ -383,13 +364,5 @@ mod tests {
         assert_eq!(major_of("registry:5000/postgres"), None);
         assert_eq!(major_of("postgres:latest"), None);
         assert_eq!(major_of("postgres"), None);
-    }
-
-    #[test]
-    fn the_revision_hash_names_the_instance_and_changes_with_the_image() {
-        let a = revision_hash("hippo-instance1-abcd", "img:1");
-        assert!(a.starts_with("hippo-instance1-abcd-"));
-        assert_eq!(a, revision_hash("hippo-instance1-abcd", "img:1"));
-        assert_ne!(a, revision_hash("hippo-instance1-abcd", "img:2"));
     }
 }

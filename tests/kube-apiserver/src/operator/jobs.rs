@@ -79,6 +79,36 @@ impl Job {
         }
     }
 
+    /// Moves on a Job whose Pod attempts succeed only if `succeeds` holds when they end (a
+    /// restore from a repository that may get its first backup while the Job retries).
+    pub fn advance_retrying(
+        &mut self,
+        now: Instant,
+        step: Duration,
+        wall: &str,
+        succeeds: bool,
+    ) -> Transition {
+        if self.finished() {
+            return Transition::None;
+        }
+        let step = step.max(Duration::from_millis(1));
+        let ended = (now.saturating_duration_since(self.started).as_nanos() / step.as_nanos())
+            .min(u128::from(u32::MAX)) as u32;
+        if ended <= self.failed {
+            return Transition::None;
+        }
+        if succeeds {
+            self.completion_time = Some(wall.to_string());
+            return Transition::Succeeded;
+        }
+        self.failed = ended.min(self.backoff_limit + 1);
+        if self.failed > self.backoff_limit {
+            self.fails = true;
+            return Transition::Failed;
+        }
+        Transition::None
+    }
+
     /// PGO's `PGBackRestJobStatus` for this Job (zero counts omitted, as Go's `omitempty`).
     pub fn status(&self, id: &str) -> Value {
         let mut s = json!({ "id": id, "finished": self.finished(), "startTime": self.start_time });
@@ -121,6 +151,36 @@ mod tests {
         );
         assert!(status.get("completionTime").is_none());
         assert!(status.get("active").is_none());
+    }
+
+    #[test]
+    fn a_retrying_job_succeeds_on_the_first_attempt_that_can() {
+        let t0 = Instant::now();
+        let step = Duration::from_millis(10);
+        let mut job = Job::start(t0, "2025-01-01T00:00:00Z", false, DEFAULT_BACKOFF_LIMIT);
+        assert_eq!(job.advance_retrying(t0, step, "x", false), Transition::None);
+        assert_eq!(
+            job.advance_retrying(t0 + step * 2, step, "x", false),
+            Transition::None
+        );
+        assert_eq!(job.status("a")["failed"], 2);
+        assert_eq!(
+            job.advance_retrying(t0 + step * 2, step, "x", true),
+            Transition::None,
+            "the third attempt has not ended"
+        );
+        assert_eq!(
+            job.advance_retrying(t0 + step * 3, step, "y", true),
+            Transition::Succeeded
+        );
+        assert_eq!(job.status("a")["succeeded"], 1);
+        let mut doomed = Job::start(t0, "2025-01-01T00:00:00Z", false, DEFAULT_BACKOFF_LIMIT);
+        assert_eq!(
+            doomed.advance_retrying(t0 + step * 9, step, "x", false),
+            Transition::Failed
+        );
+        assert!(doomed.failed());
+        assert_eq!(doomed.status("a")["failed"], 7);
     }
 
     #[test]

@@ -135,6 +135,7 @@
 //! finalizer (and its recorded restarts).
 
 mod children;
+mod clone;
 mod clusterset;
 mod credentials;
 mod events;
@@ -142,14 +143,17 @@ mod exec;
 mod instances;
 mod jobs;
 mod manual;
+mod parameters;
 mod reconcile;
 mod recovery;
 mod repository;
 mod restore;
 mod rolling;
+mod runners;
 mod scenario;
 mod sim;
 mod standby;
+mod statefulsets;
 mod status;
 mod switchover;
 mod upgrade;
@@ -168,6 +172,7 @@ pub use credentials::scram_verifier_matches;
 pub use events::EVENT_SOURCE;
 pub use exec::{EXTENSION_CATALOG, PSQL_ARGV};
 pub use instances::{ROLE_LEADER, ROLE_REPLICA};
+pub use parameters::RESTART_PARAMETERS;
 pub use repository::STANZA;
 pub use restore::RESTORE_ANNOTATION;
 pub use scenario::{Deletion, Outcome, Scenario};

@@ -3,19 +3,33 @@
 //! namespaces plus a resync tick, and a level-triggered reconcile of each object through the
 //! HTTP API (so its requests show up in the request log and can be hit by faults).
 //!
-//! Per cluster: add the finalizer (merge patch with a resourceVersion precondition), apply the
-//! children with server-side apply (field manager `postgres-operator`) when the spec changed or
-//! a user Secret was edited, and once the scenario's delay has passed for the current
-//! generation advance the cluster's simulated life ([`ClusterSim`]), write its instance Pods,
-//! its Events and its `status` (server-side apply on `/status`). On deletion delete the
-//! children and Pods and then remove the finalizer. Per PGUpgrade: run PGO's checks and merge
-//! patch its `status.conditions`. A failed request is retried on the next tick.
+//! Per cluster, in PGO's order (`Reconcile` in PGO's controller.go): a cluster being deleted is
+//! handled first (`handleDelete`: after the scenario's delay delete the children and Pods, then
+//! remove the finalizer; nothing is applied again); otherwise add the finalizer (merge patch
+//! with a resourceVersion precondition); a paused cluster (`spec.paused`) gets the condition
+//! `Progressing` False `Paused` and nothing else; otherwise apply the children with server-side
+//! apply (field manager `postgres-operator`) when the spec changed or a user Secret was edited,
+//! re-apply a repository claim whenever it lost its ownerReference to the cluster (PGO applies
+//! its intent on every reconcile; a watch on the claims triggers one at once, as the owner
+//! handler of PGO's watch does for the old owner of an updated object), and once the
+//! scenario's delay has passed for the current generation advance the cluster's simulated life
+//! ([`ClusterSim`]), write its instance StatefulSets (and, as the StatefulSet controller, their
+//! status), its Pods, its Events and its `status` (server-side apply on `/status`). Per
+//! PGUpgrade: run PGO's checks and merge patch its `status.conditions`. A failed request is
+//! retried on the next tick.
+
+mod claims;
+mod owned;
+mod paused;
+mod upgrades;
+mod workload;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Event, PersistentVolumeClaim, Pod, Secret, Service};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -26,6 +40,7 @@ use tokio_util::sync::CancellationToken;
 use super::children::{
     self, Cluster, LABEL_CLUSTER, LABEL_PGBACKREST_VOLUME, LABEL_PGUSER, LABEL_ROLE,
 };
+use super::clone;
 use super::clusterset::{ClusterSet, Published};
 use super::credentials;
 use super::events;
@@ -34,6 +49,7 @@ use super::repository::Repository;
 use super::scenario::Deletion;
 use super::sim::{ClusterSim, Tick};
 use super::standby;
+use super::statefulsets;
 use super::status::{self, Memo};
 use super::upgrade::{self, Upgrade};
 use super::upstream::{self, Blocker, Upstream};
@@ -54,6 +70,10 @@ struct Tracked {
     passwords: HashMap<String, (String, String)>,
     /// Pod name -> (incarnation, what was last written for it).
     pods: BTreeMap<String, (u32, String)>,
+    /// StatefulSet name -> what was last written for it.
+    runners: BTreeMap<String, workload::Written>,
+    /// Repository claim name -> its uid, as last applied.
+    claims: BTreeMap<String, String>,
     memo: Memo,
     sim: ClusterSim,
     /// A waiting standby's TLS Secrets as last read.
@@ -69,6 +89,9 @@ pub(super) struct Controller {
     upgrade_cache: BTreeMap<String, Value>,
     upgrade_state: HashMap<String, Upgrade>,
     tracked: HashMap<String, Tracked>,
+    /// The repository claims (labelled `.../pgbackrest-volume`) as last seen, by
+    /// (namespace, name).
+    claims: HashMap<(String, String), PersistentVolumeClaim>,
     /// The clusterset this operator's cluster belongs to, and what it publishes there.
     clusterset: Option<(ClusterSet, Published)>,
 }
@@ -117,6 +140,7 @@ impl Controller {
             upgrade_cache: BTreeMap::new(),
             upgrade_state: HashMap::new(),
             tracked: HashMap::new(),
+            claims: HashMap::new(),
             clusterset,
         }
     }
@@ -156,6 +180,13 @@ impl Controller {
         let mut secrets = watcher(
             secrets_api,
             watcher::Config::default().labels(&format!("{LABEL_ROLE}=pguser")),
+        )
+        .default_backoff()
+        .boxed();
+        let claims_api: Api<PersistentVolumeClaim> = Api::all(self.client.clone());
+        let mut claims = watcher(
+            claims_api,
+            watcher::Config::default().labels(LABEL_PGBACKREST_VOLUME),
         )
         .default_backoff()
         .boxed();
@@ -227,6 +258,22 @@ impl Controller {
                     }
                     None => return,
                 },
+                event = claims.next() => match event {
+                    Some(Ok(watcher::Event::Apply(pvc) | watcher::Event::InitApply(pvc))) => {
+                        let Some(owner) = self.claim_changed(pvc, false) else { continue };
+                        Some(owner)
+                    }
+                    Some(Ok(watcher::Event::Delete(pvc))) => {
+                        let Some(owner) = self.claim_changed(pvc, true) else { continue };
+                        Some(owner)
+                    }
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => {
+                        tracing::debug!("simulated operator: watch error: {e}");
+                        continue;
+                    }
+                    None => return,
+                },
                 _ = tick.tick() => None,
             };
             let keys: Vec<String> = match only {
@@ -261,6 +308,13 @@ impl Controller {
     }
 
     fn forget(&mut self, object: &DynamicObject) {
+        let claims = object
+            .metadata
+            .uid
+            .as_ref()
+            .and_then(|uid| self.tracked.get(uid))
+            .map(|t| t.claims.values().cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
         if let Some(uid) = &object.metadata.uid {
             self.cache.remove(uid);
             self.tracked.remove(uid);
@@ -273,8 +327,13 @@ impl Controller {
                     .unwrap_or_else(|p| p.into_inner())
                     .remove(&key);
             }
-            if let Ok(mut repos) = self.shared.repositories.lock() {
-                repos.remove(&key);
+            if let Ok(mut repos) = self.shared.repositories.lock()
+                && let Some(repo) = repos.remove(&key)
+            {
+                // What the repository volumes hold stays with them (`claims.rs`).
+                for claim in claims {
+                    repos.insert(claims::retained_key(ns, &claim), repo.clone());
+                }
             }
             if let Ok(mut restarts) = self.shared.restarts.lock() {
                 restarts.remove(&key);
@@ -389,6 +448,10 @@ impl Controller {
             return Ok(());
         }
 
+        if c.spec.get("paused").and_then(Value::as_bool) == Some(true) {
+            return self.write_paused(&c, &object).await;
+        }
+
         self.shared.remember_cluster(&c);
         let children_revision = credentials::revision(&format!(
             "{}{}{}",
@@ -401,6 +464,8 @@ impl Controller {
             if let Some(t) = self.tracked.get_mut(uid) {
                 t.children_revision = Some(children_revision);
             }
+        } else if self.claims_lost_owner(&c) {
+            self.apply_repo_volumes(&c).await?;
         }
         if !self.tracked.get(uid).is_some_and(|t| t.sim.adopted) {
             self.adopt_pods(&c).await?;
@@ -414,6 +479,7 @@ impl Controller {
         } else {
             None
         };
+        let data_source = if settles { self.data_source(uid) } else { None };
 
         let Some(tracked) = self.tracked.get_mut(uid) else {
             return Ok(());
@@ -431,6 +497,9 @@ impl Controller {
         };
         let desired = if settled {
             tracked.sim.standby.upstream = upstream;
+            if let Some(ds) = tracked.sim.clone.as_mut() {
+                ds.source = data_source;
+            }
             {
                 let mut repos = self
                     .shared
@@ -442,8 +511,11 @@ impl Controller {
                     .or_default();
                 tracked.sim.tick(&t, repo);
             }
-            self.shared
-                .record_recovery(&(c.namespace.to_string(), c.name.to_string()), &tracked.sim);
+            let key = (c.namespace.to_string(), c.name.to_string());
+            self.shared.record_recovery(&key, &tracked.sim);
+            if let Some(ds) = tracked.sim.clone.as_ref().filter(|d| d.restored_now()) {
+                self.shared.copy_catalog(&ds.source_key(), &key);
+            }
             let restarted = std::mem::take(&mut tracked.sim.rolling.pending);
             if !restarted.is_empty()
                 && let Ok(mut restarts) = self.shared.restarts.lock()
@@ -462,10 +534,11 @@ impl Controller {
         } else if current.is_none() {
             Some(status::initial(&c))
         } else {
-            None
+            paused::unpaused(current)
         };
         self.publish(&c);
         if settled {
+            self.write_statefulsets(&t, uid).await?;
             self.write_pods(&t, uid).await?;
             self.write_events(&c, uid).await?;
         }
@@ -487,6 +560,38 @@ impl Controller {
             .await?;
         self.remember(updated);
         Ok(())
+    }
+
+    /// What a clone finds of its source cluster, if it is bootstrapping from one
+    /// (`clone.rs`); `None` when the source does not exist.
+    fn data_source(&self, uid: &str) -> Option<clone::Source> {
+        let ds = self.tracked.get(uid)?.sim.clone.as_ref()?;
+        if ds.initialized() {
+            return None;
+        }
+        let (ns, name) = ds.source_key();
+        let object = self.cache.values().find(|o| {
+            o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(ns.as_str())
+                && o.pointer("/metadata/name").and_then(Value::as_str) == Some(name.as_str())
+        })?;
+        let repo_names = object
+            .pointer("/spec/backups/pgbackrest/repos")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.get("name").and_then(Value::as_str).map(String::from))
+            .collect();
+        let repository = self
+            .shared
+            .repositories
+            .lock()
+            .ok()
+            .and_then(|r| r.get(&(ns, name)).cloned())
+            .unwrap_or_default();
+        Some(clone::Source {
+            repo_names,
+            repository,
+        })
     }
 
     /// What a standby sees of its source ([`upstream::observe`]); `None` out of standby mode.
@@ -533,366 +638,6 @@ impl Controller {
         .await?;
         Ok(Some(seen))
     }
-
-    /// Learns the instances that already run (after an operator restart) from their Pods.
-    async fn adopt_pods(&mut self, c: &Cluster<'_>) -> Result<()> {
-        let pods: Api<Pod> = self.api_for(c.namespace);
-        let selector = format!("{LABEL_CLUSTER}={},{LABEL_INSTANCE}", c.name);
-        let list = pods.list(&ListParams::default().labels(&selector)).await?;
-        let observed: Vec<(String, String, bool)> = list
-            .items
-            .iter()
-            .filter_map(|p| {
-                let labels = p.metadata.labels.as_ref()?;
-                Some((
-                    labels.get(LABEL_INSTANCE_SET)?.clone(),
-                    labels.get(LABEL_INSTANCE)?.clone(),
-                    labels.get(LABEL_ROLE).map(String::as_str) == Some(ROLE_LEADER),
-                ))
-            })
-            .collect();
-        if let Some(t) = self.tracked.get_mut(c.uid) {
-            t.sim.instances.adopt(&observed);
-            t.sim.adopted = true;
-            for p in &list.items {
-                if let Some(name) = &p.metadata.name {
-                    t.pods.insert(name.clone(), (0, String::new()));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes the instance Pods that changed and deletes those no longer wanted.
-    async fn write_pods(&mut self, t: &Tick<'_>, uid: &str) -> Result<()> {
-        let Some(tracked) = self.tracked.get(uid) else {
-            return Ok(());
-        };
-        let desired: Vec<(String, u32, Value, Value)> = tracked
-            .sim
-            .pods(t)
-            .into_iter()
-            .map(|(set, instance, state)| {
-                let pod = instances::pod(t.c, &set, &instance, &state);
-                let status = instances::pod_status(&pod, &state);
-                let name = format!("{instance}-0");
-                (name, state.incarnation, pod, status)
-            })
-            .collect();
-        let stale: Vec<String> = tracked
-            .pods
-            .keys()
-            .filter(|name| !desired.iter().any(|(n, _, _, _)| n == *name))
-            .cloned()
-            .collect();
-        let pods: Api<Pod> = self.api_for(t.c.namespace);
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        for (name, incarnation, pod, status) in desired {
-            let written = format!("{pod}{status}");
-            match tracked_pod(&self.tracked, uid, &name) {
-                Some((i, w)) if *i == incarnation && *w == written => continue,
-                // A rolling update: the old Pod goes, the StatefulSet creates a new one.
-                Some((i, _)) if *i != incarnation => {
-                    ignore_not_found(pods.delete(&name, &DeleteParams::background()).await)?;
-                }
-                _ => {}
-            }
-            pods.patch(&name, &params, &Patch::Apply(pod)).await?;
-            pods.patch_status(&name, &params, &Patch::Apply(status))
-                .await?;
-            if let Some(tr) = self.tracked.get_mut(uid) {
-                tr.pods.insert(name, (incarnation, written));
-            }
-        }
-        for name in stale {
-            ignore_not_found(pods.delete(&name, &DeleteParams::background()).await)?;
-            if let Some(tr) = self.tracked.get_mut(uid) {
-                tr.pods.remove(&name);
-            }
-        }
-        Ok(())
-    }
-
-    /// Records the Events the cluster's life produced.
-    async fn write_events(&mut self, c: &Cluster<'_>, uid: &str) -> Result<()> {
-        let pending: Vec<_> = self
-            .tracked
-            .get_mut(uid)
-            .map(|t| std::mem::take(&mut t.sim.events))
-            .unwrap_or_default();
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let api: Api<Event> = self.api_for(c.namespace);
-        let now = crate::meta::now_rfc3339();
-        for (i, e) in pending.iter().enumerate() {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or_default()
-                + i as u128;
-            let body: Event = serde_json::from_value(events::event(c, e, &now, nanos))
-                .map_err(kube::Error::SerdeError)?;
-            if let Err(err) = api.create(&PostParams::default(), &body).await {
-                // Put the rest back; they go out on the next tick.
-                if let Some(t) = self.tracked.get_mut(uid) {
-                    t.sim.events.extend(pending[i..].iter().cloned());
-                }
-                return Err(err);
-            }
-        }
-        Ok(())
-    }
-
-    async fn reconcile_upgrade(&mut self, uid: &str) -> Result<()> {
-        let Some(upgrade) = self.upgrade_cache.get(uid).cloned() else {
-            return Ok(());
-        };
-        let namespace = upgrade
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let name = upgrade
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let cluster_name = upgrade
-            .pointer("/spec/postgresClusterName")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let cluster = self.cache.iter().find(|(_, o)| {
-            o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(namespace.as_str())
-                && o.pointer("/metadata/name").and_then(Value::as_str) == Some(cluster_name)
-                && o.pointer("/metadata/deletionTimestamp").is_none()
-        });
-        let scenario = self.shared.scenario_for(&namespace, cluster_name);
-        let state = self.upgrade_state.entry(uid.to_string()).or_default();
-        let now = Instant::now();
-        let wall = crate::meta::now_rfc3339();
-        let conditions = match cluster {
-            Some((cluster_uid, object)) => {
-                let sim = &mut self.tracked.entry(cluster_uid.clone()).or_default().sim;
-                upgrade::reconcile(&upgrade, state, Some((object, sim)), &scenario, now, &wall)
-            }
-            None => upgrade::reconcile(&upgrade, state, None, &scenario, now, &wall),
-        };
-        if upgrade.pointer("/status/conditions") == Some(&Value::Array(conditions.clone())) {
-            return Ok(());
-        }
-        let api: Api<DynamicObject> = Api::namespaced_with(
-            self.client.clone(),
-            &namespace,
-            &crate::pgupgrade_resource(),
-        );
-        let params = PatchParams {
-            field_manager: Some(UPGRADE_FIELD_MANAGER.into()),
-            ..Default::default()
-        };
-        let patch = json!({ "status": { "conditions": conditions } });
-        match api.patch_status(&name, &params, &Patch::Merge(patch)).await {
-            Ok(updated) => {
-                if let Ok(v) = serde_json::to_value(&updated) {
-                    self.upgrade_cache.insert(uid.to_string(), v);
-                }
-                Ok(())
-            }
-            Err(e) if not_found(&e) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn apply_children(&mut self, c: &Cluster<'_>) -> Result<()> {
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        let services: Api<Service> = self.api_for(c.namespace);
-        let secrets: Api<Secret> = self.api_for(c.namespace);
-        for service in children::services(c) {
-            let name = crate::meta::meta_str(&service, "name")
-                .unwrap_or("")
-                .to_string();
-            services
-                .patch(&name, &params, &Patch::Apply(service))
-                .await?;
-        }
-        let Some(tracked) = self.tracked.get_mut(c.uid) else {
-            return Ok(());
-        };
-        let pgbouncer_name = format!("{}-pgbouncer", c.name);
-        if c.pgbouncer().is_some() {
-            tracked.pgbouncer_service = true;
-        } else if tracked.pgbouncer_service {
-            ignore_not_found(
-                services
-                    .delete(&pgbouncer_name, &DeleteParams::background())
-                    .await,
-            )?;
-            tracked.pgbouncer_service = false;
-        }
-        if !tracked.cert_written
-            && let Some(cert) = children::cluster_cert_secret(c)
-        {
-            let name = crate::meta::meta_str(&cert, "name")
-                .unwrap_or("")
-                .to_string();
-            secrets.patch(&name, &params, &Patch::Apply(cert)).await?;
-            tracked.cert_written = true;
-        }
-        let selector = format!("{LABEL_CLUSTER}={},{LABEL_ROLE}=pguser", c.name);
-        let existing = secrets
-            .list(&ListParams::default().labels(&selector))
-            .await?;
-        let users = c.users();
-        let mut current: HashMap<String, (String, String)> = HashMap::new();
-        for secret in &existing.items {
-            let user = secret
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(LABEL_PGUSER))
-                .cloned()
-                .unwrap_or_default();
-            if users.iter().any(|u| u.name == user) {
-                current.insert(
-                    user,
-                    (
-                        secret_field(secret, "password"),
-                        secret_field(secret, "verifier"),
-                    ),
-                );
-            } else if let Some(name) = &secret.metadata.name {
-                ignore_not_found(secrets.delete(name, &DeleteParams::background()).await)?;
-            }
-        }
-        for user in &users {
-            // PGO's generatePostgresUserSecret: keep the Secret's password and verifier; a
-            // missing password gets a new password and verifier, a missing verifier is
-            // computed from the password.
-            let (mut password, mut verifier) = current.remove(&user.name).unwrap_or_default();
-            if password.is_empty() {
-                password = credentials::password(user.alphanumeric);
-                verifier = String::new();
-            }
-            if verifier.is_empty() {
-                verifier = credentials::scram_verifier(&password);
-            }
-            let secret = children::user_secret(c, user, &password, &verifier);
-            secrets
-                .patch(
-                    &children::user_secret_name(c, &user.name),
-                    &params,
-                    &Patch::Apply(secret),
-                )
-                .await?;
-            tracked
-                .sim
-                .verifiers
-                .insert(user.name.clone(), verifier.clone());
-            tracked
-                .passwords
-                .insert(user.name.clone(), (password, verifier));
-        }
-        tracked
-            .sim
-            .verifiers
-            .retain(|name, _| users.iter().any(|u| &u.name == name));
-        self.apply_repo_volumes(c).await
-    }
-
-    /// The volume repositories' claims: applied (and bound through `/status`) per volume repo;
-    /// a claim of a repo removed from `spec.backups.pgbackrest.repos` is deleted, and with
-    /// `spec.backups` removed only when the cluster is annotated `authorizeBackupRemoval:
-    /// "true"` (PGO's `cleanupRepoResources`; otherwise it keeps them).
-    async fn apply_repo_volumes(&mut self, c: &Cluster<'_>) -> Result<()> {
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        let claims: Api<PersistentVolumeClaim> = self.api_for(c.namespace);
-        let desired = children::repo_volume_claims(c);
-        let mut wanted = Vec::new();
-        for (claim, status) in desired {
-            let name = crate::meta::meta_str(&claim, "name")
-                .unwrap_or("")
-                .to_string();
-            claims.patch(&name, &params, &Patch::Apply(claim)).await?;
-            claims
-                .patch_status(&name, &params, &Patch::Apply(status))
-                .await?;
-            wanted.push(name);
-        }
-        if !children::backups_enabled(c) && !children::backup_removal_authorized(c) {
-            return Ok(());
-        }
-        let selector = format!("{LABEL_CLUSTER}={},{LABEL_PGBACKREST_VOLUME}", c.name);
-        for claim in claims
-            .list(&ListParams::default().labels(&selector))
-            .await?
-            .items
-        {
-            let owned = claim
-                .metadata
-                .owner_references
-                .as_ref()
-                .is_some_and(|r| r.iter().any(|o| o.uid == c.uid));
-            if let Some(name) = &claim.metadata.name
-                && owned
-                && !wanted.contains(name)
-            {
-                ignore_not_found(claims.delete(name, &DeleteParams::background()).await)?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn delete_children(&self, c: &Cluster<'_>) -> Result<()> {
-        let selector = format!("{LABEL_CLUSTER}={}", c.name);
-        let owned = |refs: Option<
-            &Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference>,
-        >| { refs.is_some_and(|r| r.iter().any(|o| o.uid == c.uid)) };
-        let services: Api<Service> = self.api_for(c.namespace);
-        for s in services
-            .list(&ListParams::default().labels(&selector))
-            .await?
-            .items
-        {
-            if owned(s.metadata.owner_references.as_ref())
-                && let Some(name) = &s.metadata.name
-            {
-                ignore_not_found(services.delete(name, &DeleteParams::background()).await)?;
-            }
-        }
-        let secrets: Api<Secret> = self.api_for(c.namespace);
-        for s in secrets
-            .list(&ListParams::default().labels(&selector))
-            .await?
-            .items
-        {
-            if owned(s.metadata.owner_references.as_ref())
-                && let Some(name) = &s.metadata.name
-            {
-                ignore_not_found(secrets.delete(name, &DeleteParams::background()).await)?;
-            }
-        }
-        // The instance Pods go with their StatefulSets, which the cluster owns.
-        let pods: Api<Pod> = self.api_for(c.namespace);
-        let instances = format!("{selector},{LABEL_INSTANCE}");
-        for p in pods
-            .list(&ListParams::default().labels(&instances))
-            .await?
-            .items
-        {
-            if let Some(name) = &p.metadata.name {
-                ignore_not_found(pods.delete(name, &DeleteParams::background()).await)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-fn tracked_pod<'a>(
-    tracked: &'a HashMap<String, Tracked>,
-    uid: &str,
-    pod: &str,
-) -> Option<&'a (u32, String)> {
-    tracked.get(uid).and_then(|t| t.pods.get(pod))
 }
 
 /// The uid of the object that controls `secret` (its cluster).

@@ -113,6 +113,19 @@ impl Shared {
         }
     }
 
+    /// A clone restored from `source`'s repository: it has the source's databases and
+    /// extensions (a physical copy), which then change only through the clone itself.
+    pub(crate) fn copy_catalog(&self, source: &Key, clone: &Key) {
+        let mut data = self.lock_data();
+        let Some(from) = data.get(source) else {
+            return;
+        };
+        let (extensions, databases) = (from.extensions.clone(), from.databases());
+        let to = data.entry(clone.clone()).or_default();
+        to.extensions = extensions;
+        to.replayed_databases = databases;
+    }
+
     /// The recovery of `key`, if the operator has reconciled it.
     pub(crate) fn recovery(&self, key: &Key) -> Option<Recovery> {
         let data = self.data.lock().ok()?;

@@ -257,6 +257,20 @@ impl Repository {
         backup
     }
 
+    /// The current database of the stanza: (PostgreSQL major, system identifier).
+    pub fn current_system(&self) -> Option<(i64, u64)> {
+        self.dbs.last().map(|d| (d.version, d.system_id))
+    }
+
+    /// The newest timeline in the archive of the current database.
+    pub fn newest_timeline(&self) -> Option<u32> {
+        let db = self.db();
+        self.archived
+            .iter()
+            .find(|(d, _, _)| *d == db)
+            .map(|(_, _, (timeline, _))| *timeline)
+    }
+
     /// The end of the oldest backup of the current database in `repo`: the earliest point a
     /// restore from that repository can reach.
     pub fn earliest_recovery(&self, repo: u32) -> Option<i64> {

@@ -113,7 +113,7 @@ impl Restore {
     }
 }
 
-fn strings(v: Option<&Value>) -> Vec<String> {
+pub(crate) fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -125,7 +125,7 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 }
 
 /// PGO's checks in `reconcileRestoreJob`.
-fn rejected_option(options: &[String]) -> Option<&'static str> {
+pub(crate) fn rejected_option(options: &[String]) -> Option<&'static str> {
     options.iter().find_map(|opt| {
         if opt.contains("--repo=") || opt.contains("--repo ") {
             Some("Option '--repo' is not allowed: please use the 'repoName' field instead.")
@@ -184,7 +184,12 @@ fn option_value(options: &[String], name: &str) -> Option<String> {
 }
 
 /// Whether pgBackRest and PostgreSQL can reach what `options` ask from `repo`.
-fn reachable(options: &[String], repo: &Repository, key: u32, started: DateTime<Utc>) -> bool {
+pub(crate) fn reachable(
+    options: &[String],
+    repo: &Repository,
+    key: u32,
+    started: DateTime<Utc>,
+) -> bool {
     let Some(earliest) = repo.earliest_recovery(key) else {
         return false;
     };

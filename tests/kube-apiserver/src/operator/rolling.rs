@@ -1,82 +1,92 @@
-//! Rolling updates of the instance Pods when their template changes, as PGO's
-//! `rolloutInstances` with its `OnDelete` instance StatefulSets. The template is the image
-//! (`spec.image`, else PGO's default for `spec.postgresVersion`), so this is how a minor
-//! version upgrade (a newer image of the same major) reaches the Pods:
+//! Instance StatefulSets and rollouts in PGO v5's real order, for any change of the pod
+//! template (image, resources; see [`Template`]): PGO's `observeInstances`,
+//! `reconcileInstanceSets`/`reconcileInstance`, `rolloutInstances`/`rolloutInstance` and
+//! `handlePatroniRestarts`, and the StatefulSet controller's part (`runners.rs`).
 //!
-//! - Every instance remembers the image its Pod was created from; a new instance (or the
-//!   first start) takes the current one. A Pod is *updated* when its image is the current
-//!   one (Pods adopted after an operator restart count as updated); its
-//!   `controller-revision-hash` label (`<instance>-<hash of the image>`) tells revisions
-//!   apart.
-//! - One Pod at a time, replicas first (by instance name): PGO deletes the Pod and the
-//!   StatefulSet recreates it from the new template (a new Pod: new uid and `startTime`). It
-//!   is not Ready (`Pending`, waiting `ContainerCreating`) for
-//!   [`restart_duration`](super::Scenario::restart_duration), then Ready with the new image.
-//!   The next Pod goes only once every instance is available again (PGO's `maxUnavailable`
-//!   of 1); an outdated Pod that is not available anyway is recreated at once.
-//! - Once only the primary is outdated, a cluster with other instances switches over first
-//!   (Patroni, one [`job_duration`](super::Scenario::job_duration)): the leader moves to the
-//!   first updated replica by name, the timeline grows by one; `status.patroni.switchover` is
-//!   not touched (that is the user-requested switchover's). Then the old primary, now a
-//!   replica, is restarted last. A single instance just restarts (downtime).
-//! - An image in [`unpullable_images`](super::Scenario::unpullable_images) never starts: the
-//!   Pod stays not Ready with its container waiting `ImagePullBackOff` (`Back-off pulling
-//!   image "<image>"`), and the roll stops there (PGO does not delete another available Pod
-//!   while one is not), so the primary keeps the old image. Setting `spec.image` back makes
-//!   that Pod outdated and unavailable, so it is recreated from the restored template right
-//!   away and the cluster becomes ready again.
-//! - While PostgreSQL cannot run at all (a major version that differs from the data, a
-//!   scenario outcome that never gets ready, a restore holding the instances) nothing rolls:
-//!   the Pods take the current image in place and stay down, as before (a Pod whose image's
-//!   major differs from the data's is never available). No Pods (shut down, restoring) means
-//!   no roll either; they come back with the current image.
+//! One PGO reconcile (a settled tick in which PGO is not waiting for its requeue):
 //!
-//! A client knows the roll finished when `status.observedGeneration` is the cluster's
-//! generation and every `status.instances[]` has `updatedReplicas == readyReplicas ==
-//! replicas` (each Pod then shows the new image and is Ready).
+//! 1. observes every instance (Pod, Ready, leader role, `PodMatchesPodTemplate` against its
+//!    StatefulSet as it is *now*), and `status.instances[]` is counted from that observation;
+//! 2. applies the StatefulSets (the template of the current spec; `replicas` 0 while the
+//!    cluster is shut down or restoring). When an existing one changed, PGO's next look at the
+//!    instances comes [`Scenario::reobserve_delay`] later (the requeue its StatefulSet watch
+//!    triggers): until then the status keeps what step 1 saw. So the first reconcile of a
+//!    generation that changes the template reports that generation with every instance
+//!    *updated* and Ready while every Pod still runs the old template;
+//! 3. the StatefulSet controller reports the new `observedGeneration`/`updateRevision`
+//!    [`Scenario::statefulset_status_delay`] after the change; until then PGO counts no Pod of
+//!    that StatefulSet as updated and rolls nothing;
+//! 4. rolls out from what step 1 saw: outdated Pods that are not available are deleted at
+//!    once; an available one only while no instance is unavailable (`maxUnavailable` 1),
+//!    replicas first (by name) and the primary last, after a Patroni switchover (one
+//!    [`Scenario::job_duration`]; the leader moves to the first replica by name, timeline
+//!    + 1) when there are other instances. The StatefulSet controller recreates a deleted Pod
+//!    from its current template (new uid, `startTime`, `controller-revision-hash`); it is not
+//!    Ready for [`Scenario::restart_duration`];
+//! 5. restarts members Patroni flags `pending_restart` (`parameters.rs`).
+//!
+//! An image in [`Scenario::unpullable_images`] never starts (`ImagePullBackOff`), an image of
+//! another major than the data never becomes Ready: either way the roll stops at that Pod
+//! (PGO does not delete another available Pod while one is unavailable) until the template
+//! changes again, when that Pod, outdated and unavailable, is recreated at once.
+//!
+//! Done is what actually rolled: every Pod's `controller-revision-hash` equals its
+//! StatefulSet's `status.updateRevision` with `status.observedGeneration` equal to the
+//! StatefulSet's `metadata.generation`, and every Pod is Ready. `status.observedGeneration` of
+//! the cluster and `instances[].updatedReplicas` alone say nothing during step 2's window.
 //!
 //! Every recreation is recorded as (Pod, image) in order;
-//! [`SimulatedOperator::restarts`](super::SimulatedOperator::restarts) returns them (PGO
-//! records no Event for a rollout, so a test reads them there, or from the Pods'
-//! `status.startTime`, which only has seconds precision).
+//! [`SimulatedOperator::restarts`](super::SimulatedOperator::restarts) returns them.
+//!
+//! [`Scenario::reobserve_delay`]: super::Scenario::reobserve_delay
+//! [`Scenario::statefulset_status_delay`]: super::Scenario::statefulset_status_delay
+//! [`Scenario::job_duration`]: super::Scenario::job_duration
+//! [`Scenario::restart_duration`]: super::Scenario::restart_duration
+//! [`Scenario::unpullable_images`]: super::Scenario::unpullable_images
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use tokio::time::Instant;
 
-use super::instances::{Instances, image_of};
+use super::instances::spec_sets;
+use super::parameters::{self, Parameters};
 use super::repository::Repository;
+use super::runners::{Incarnation, Runner, Seen};
 use super::sim::{ClusterSim, Tick};
+use super::statefulsets::Template;
 
 /// Restarts per (namespace, cluster): (Pod, image), oldest first.
 pub(crate) type Restarts = Mutex<HashMap<(String, String), Vec<(String, String)>>>;
 
-/// The Pod of one instance as last created.
-#[derive(Clone, Debug)]
-struct Incarnation {
-    image: String,
-    started: String,
-    count: u32,
-}
-
 #[derive(Debug, Default)]
 pub(crate) struct Rolling {
+    /// The Pod of each instance.
     pods: BTreeMap<String, Incarnation>,
+    /// The StatefulSet of each instance.
+    pub runners: BTreeMap<String, Runner>,
     /// The instances whose Pods are being recreated, and since when.
     restarting: BTreeMap<String, Instant>,
     /// When the switchover away from the outdated primary began.
     switchover_since: Option<Instant>,
+    /// What PGO saw when its last reconcile began.
+    pub seen: BTreeMap<String, Seen>,
+    /// PGO looks at the instances again only from then on (after changing a StatefulSet).
+    next_look: Option<Instant>,
+    /// Patroni's parameters and restarts.
+    pub parameters: Parameters,
+    /// The members whose Pods showed `pending_restart` as of the last tick (what PGO reads).
+    flagged: Vec<String>,
     /// Restarts not yet published to [`super::SimulatedOperator::restarts`]: (Pod, image).
     pub pending: Vec<(String, String)>,
 }
 
 impl Rolling {
-    /// (image, startTime, incarnation) of an instance's Pod.
-    pub fn pod(&self, instance: &str) -> Option<(&str, &str, u32)> {
+    /// (template, startTime, incarnation) of an instance's Pod.
+    pub fn pod(&self, instance: &str) -> Option<(&Template, &str, u32)> {
         self.pods
             .get(instance)
-            .map(|p| (p.image.as_str(), p.started.as_str(), p.count))
+            .map(|p| (&p.template, p.started.as_str(), p.count))
     }
 
     /// Whether the instance's Pod is being recreated.
@@ -84,118 +94,242 @@ impl Rolling {
         self.restarting.contains_key(instance)
     }
 
-    fn clear(&mut self) {
-        self.restarting.clear();
-        self.switchover_since = None;
-    }
-
-    /// Forgets removed instances and gives new ones the current image.
-    fn sync(&mut self, instances: &Instances, image: &str, wall: &str) {
-        let all: Vec<String> = instances.all().into_iter().map(|(_, n)| n).collect();
-        self.pods.retain(|name, _| all.contains(name));
-        self.restarting.retain(|name, _| all.contains(name));
-        for name in all {
-            self.pods.entry(name).or_insert_with(|| Incarnation {
-                image: image.to_string(),
-                started: wall.to_string(),
-                count: 0,
-            });
+    /// `(replicas, readyReplicas, updatedReplicas)` per set, as PGO last observed them.
+    pub fn counts(&self) -> BTreeMap<String, (i64, i64, i64)> {
+        let mut out: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+        for s in self.seen.values() {
+            let e = out.entry(s.set.clone()).or_default();
+            e.0 += i64::from(s.pod);
+            e.1 += i64::from(s.ready);
+            e.2 += i64::from(s.matches == Some(true));
         }
+        out
     }
 
-    /// Deletes the instance's Pod and recreates it from `image`.
-    fn restart(&mut self, instance: &str, image: &str, t: &Tick<'_>) {
+    /// The StatefulSet controller creates a missing Pod from the current template.
+    fn create(&mut self, instance: &str, template: &Template, t: &Tick<'_>) {
+        self.pods.insert(
+            instance.to_string(),
+            Incarnation {
+                template: template.clone(),
+                started: t.wall_str(),
+                count: 0,
+            },
+        );
+        self.parameters.started(instance);
+    }
+
+    /// PGO deletes the instance's Pod; its StatefulSet recreates it from `template`.
+    fn recreate(&mut self, instance: &str, template: &Template, t: &Tick<'_>) {
         let Some(pod) = self.pods.get_mut(instance) else {
             return;
         };
-        pod.image = image.to_string();
+        pod.template = template.clone();
         pod.started = t.wall_str();
         pod.count += 1;
         self.restarting.insert(instance.to_string(), t.now);
+        self.parameters.started(instance);
         self.pending
-            .push((format!("{instance}-0"), image.to_string()));
+            .push((format!("{instance}-0"), template.image.clone()));
     }
 }
 
-/// Advances the roll of `sim` to `t.now`, as PGO's `rolloutInstances`: outdated Pods that are
-/// not available are recreated at once; an available one only while every instance is
-/// available (`maxUnavailable` 1), replicas first (by name) and the primary last, which is
-/// demoted by a switchover instead when there are other instances. `can_run` is whether
-/// PostgreSQL may run at all.
-pub(crate) fn reconcile(sim: &mut ClusterSim, t: &Tick<'_>, repo: &mut Repository, can_run: bool) {
-    let image = image_of(t.c);
-    if !sim.pods_exist(t) {
+/// One tick of the instances' StatefulSets, Pods and rollout (see the module docs).
+pub(crate) fn reconcile(sim: &mut ClusterSim, t: &Tick<'_>, repo: &mut Repository) {
+    let exist = sim.pods_exist(t);
+    // Preparing or running a restore (in place or from a data source), PGO returns before it
+    // reconciles instances and deletes the StatefulSets (`prepareForRestore`).
+    let restoring = sim.restore.as_ref().is_some_and(|r| r.removes_pods())
+        || sim.clone.as_ref().is_some_and(|c| !c.initialized());
+    if restoring {
+        sim.rolling.runners.clear();
         sim.rolling.pods.clear();
-        sim.rolling.clear();
-        return;
-    }
-    let wall = t.wall_str();
-    sim.rolling.sync(&sim.instances, &image, &wall);
-    if !can_run || !sim.bootstrapped {
-        for pod in sim.rolling.pods.values_mut() {
-            pod.image.clone_from(&image);
-        }
-        sim.rolling.clear();
+        sim.rolling.restarting.clear();
+        sim.rolling.seen.clear();
+        sim.rolling.next_look = None;
+        sim.rolling.switchover_since = None;
         return;
     }
     let restart_duration = t.scenario.restart_duration;
     sim.rolling
         .restarting
         .retain(|_, since| t.now < *since + restart_duration);
+    sim.rolling.parameters.advance(t.now, restart_duration);
+    if !exist {
+        sim.rolling.pods.clear();
+        sim.rolling.restarting.clear();
+        sim.rolling.switchover_since = None;
+    }
 
-    let primary = sim.instances.primary.clone();
-    // (is primary, name, available) of the outdated instances, replicas first.
-    let mut outdated: Vec<(bool, String, bool)> = sim
-        .rolling
+    let reconciles = sim.rolling.next_look.is_none_or(|at| t.now >= at);
+    if reconciles {
+        sim.rolling.next_look = None;
+        sim.rolling.seen = observe(sim, t);
+        if apply(sim, t, exist) {
+            sim.rolling.next_look = Some(t.now + t.scenario.reobserve_delay);
+        }
+        sim.rolling
+            .parameters
+            .write(parameters::spec_parameters(t.c), t.now);
+    }
+
+    // The StatefulSet controller.
+    let delay = t.scenario.statefulset_status_delay;
+    let mut missing = Vec::new();
+    for (name, runner) in &mut sim.rolling.runners {
+        runner.catch_up(t.now, delay);
+        if exist && runner.replicas > 0 && !sim.rolling.pods.contains_key(name) {
+            missing.push((name.clone(), runner.template.clone()));
+        }
+    }
+    for (name, template) in missing {
+        sim.rolling.create(&name, &template, t);
+        // The controller creates the Pod from the spec it has just observed.
+        if let Some(r) = sim.rolling.runners.get_mut(&name) {
+            r.catch_up(t.now, std::time::Duration::ZERO);
+        }
+    }
+
+    if reconciles && exist {
+        rollout(sim, t, repo);
+        restart_pending(sim, t);
+    }
+    // What the Pods' annotations say now, for PGO's next reconcile.
+    let flagged: Vec<String> = sim
+        .instances
+        .all()
+        .into_iter()
+        .map(|(_, n)| n)
+        .filter(|n| sim.pending_restart(t, n))
+        .collect();
+    sim.rolling.flagged = flagged;
+}
+
+/// PGO's `observeInstances`.
+fn observe(sim: &ClusterSim, t: &Tick<'_>) -> BTreeMap<String, Seen> {
+    sim.instances
+        .all()
+        .into_iter()
+        .map(|(set, name)| {
+            let pod = sim.rolling.pods.get(&name);
+            let runner = sim.rolling.runners.get(&name);
+            let ready = pod.is_some() && sim.pod_available(t, &name);
+            let matches = match (pod, runner) {
+                (Some(p), Some(r)) if r.known() => Some(p.template == r.template),
+                _ => None,
+            };
+            let seen = Seen {
+                set,
+                pod: pod.is_some(),
+                ready,
+                primary: pod.is_some()
+                    && sim.has_role(t, &name)
+                    && sim.instances.primary.as_deref() == Some(name.as_str()),
+                matches,
+            };
+            (name, seen)
+        })
+        .collect()
+}
+
+/// PGO's `scaleUpInstances`/`reconcileInstance`/`deleteInstance`: whether an existing
+/// StatefulSet changed.
+fn apply(sim: &mut ClusterSim, t: &Tick<'_>, exist: bool) -> bool {
+    let replicas = i64::from(exist);
+    let all = sim.instances.all();
+    let rolling = &mut sim.rolling;
+    rolling
+        .runners
+        .retain(|name, _| all.iter().any(|(_, n)| n == name));
+    rolling
         .pods
+        .retain(|name, _| all.iter().any(|(_, n)| n == name));
+    rolling
+        .parameters
+        .retain(|name| all.iter().any(|(_, n)| n == name));
+    let mut changed = false;
+    for (set, name) in all {
+        let template = Template::desired(t.c, &set);
+        match rolling.runners.get_mut(&name) {
+            Some(r) => changed |= r.apply(&template, replicas, t.now),
+            None => {
+                let r = Runner::new(&set, &name, template, replicas, t.now);
+                rolling.runners.insert(name, r);
+            }
+        }
+    }
+    changed
+}
+
+/// PGO's `rolloutInstances` with `rolloutInstance`, from what this reconcile observed.
+fn rollout(sim: &mut ClusterSim, t: &Tick<'_>, repo: &mut Repository) {
+    let specified: i64 = spec_sets(t.c).iter().map(|(_, n)| (*n).max(0)).sum();
+    let available = sim.rolling.seen.values().filter(|s| s.ready).count() as i64;
+    let mut unavailable = specified - available;
+    // byPriority: the primary last, available instances after unavailable ones, then by name.
+    let mut consider: Vec<(bool, bool, String)> = sim
+        .rolling
+        .seen
         .iter()
-        .filter(|(_, p)| p.image != image)
-        .map(|(n, _)| {
+        .filter(|(_, s)| s.pod && s.matches == Some(false))
+        .map(|(n, s)| (s.primary, s.ready, n.clone()))
+        .collect();
+    consider.sort();
+    if !consider.iter().any(|(primary, _, _)| *primary) {
+        sim.rolling.switchover_since = None;
+    }
+    for (primary, ready, name) in consider {
+        if ready && unavailable >= 1 {
+            continue;
+        }
+        if ready {
+            unavailable += 1;
+        }
+        let template = match sim.rolling.runners.get(&name) {
+            Some(r) => r.template.clone(),
+            None => continue,
+        };
+        if primary && sim.instances.count() > 1 {
+            // Patroni's switchover (`ChangePrimaryAndWait`); the old primary is recreated on
+            // a later reconcile, as a replica.
+            let since = *sim.rolling.switchover_since.get_or_insert(t.now);
+            if t.now >= since + t.scenario.job_duration
+                && let Some(next) = sim.instances.best_replica()
+            {
+                sim.rolling.switchover_since = None;
+                sim.instances.primary = Some(next);
+                sim.timeline += 1;
+                repo.archive(sim.timeline);
+            }
+            continue;
+        }
+        sim.rolling.recreate(&name, &template, t);
+    }
+}
+
+/// PGO's `handlePatroniRestarts`, from the `pending_restart` flags the Pods showed: the
+/// primary if it is flagged, else every flagged replica; members whose container does not run
+/// (or that no longer need it) are skipped.
+fn restart_pending(sim: &mut ClusterSim, t: &Tick<'_>) {
+    let flagged: Vec<(bool, String)> = sim
+        .rolling
+        .flagged
+        .iter()
+        .filter(|n| sim.pod_available(t, n) && sim.pending_restart(t, n))
+        .map(|n| {
             (
-                Some(n) == primary.as_ref(),
+                sim.instances.primary.as_deref() == Some(n.as_str()),
                 n.clone(),
-                sim.pod_available(t, n),
             )
         })
         .collect();
-    outdated.sort();
-    let mut unavailable = sim
-        .rolling
-        .pods
-        .keys()
-        .filter(|n| !sim.pod_available(t, n))
-        .count();
-    if outdated.is_empty() {
-        sim.rolling.switchover_since = None;
-        return;
-    }
-    let others: Vec<String> = sim
-        .rolling
-        .pods
-        .keys()
-        .filter(|n| Some(*n) != primary.as_ref())
-        .cloned()
-        .collect();
-    for (is_primary, name, available) in outdated {
-        if !available {
-            sim.rolling.restart(&name, &image, t);
-            continue;
-        }
-        if unavailable > 0 {
-            continue;
-        }
-        unavailable += 1;
-        let Some(next) = others.first().filter(|_| is_primary) else {
-            sim.rolling.restart(&name, &image, t);
-            continue;
-        };
-        // Patroni's switchover; the old primary is recreated on a later pass, as a replica.
-        let since = *sim.rolling.switchover_since.get_or_insert(t.now);
-        if t.now >= since + t.scenario.job_duration {
-            sim.rolling.switchover_since = None;
-            sim.instances.primary = Some(next.clone());
-            sim.timeline += 1;
-            repo.archive(sim.timeline);
-        }
+    let primary: Vec<&String> = flagged.iter().filter(|(p, _)| *p).map(|(_, n)| n).collect();
+    let targets: Vec<String> = if primary.is_empty() {
+        flagged.iter().map(|(_, n)| n.clone()).collect()
+    } else {
+        primary.into_iter().cloned().collect()
+    };
+    for name in targets {
+        sim.rolling.parameters.restart(&name, t.now);
     }
 }

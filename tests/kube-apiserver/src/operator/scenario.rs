@@ -3,7 +3,9 @@
 //! `Scenario::fails_with("..")`, `.stuck_on_delete()`, `.jobs_take(..)`,
 //! `.first_backup_after(..)`, `.restarts_take(..)`, `.unpullable_images(..)`,
 //! `.manual_backups_fail()`, `.restores_fail()`, `.upgrades_fail()`,
-//! `.without_extensions([..])`, `.promotions_take(..)`, `.promotion_stalls()`).
+//! `.without_extensions([..])`, `.promotions_take(..)`, `.promotion_stalls()`,
+//! `.reobserves_after(..)`, `.statefulset_status_after(..)`, `.patroni_loop_wait(..)`,
+//! `.stanza_creation_fails()`).
 
 use std::time::Duration;
 
@@ -57,9 +59,26 @@ pub struct Scenario {
     /// backup a manual backup waits for). Read on every reconcile: a test can hold the backup
     /// with a long delay and release it with [`crate::operator::SimulatedOperator::set_scenario`].
     pub first_backup_after: Duration,
-    /// How long one instance Pod of a rolling update (a changed `spec.image`) is down: from
-    /// its deletion until the recreated Pod is Ready. Read on every reconcile.
+    /// How long one instance Pod of a rollout (a changed pod template) is down, from its
+    /// deletion until the recreated Pod is Ready; also how long a Patroni restart of a member
+    /// with a pending restart keeps its Pod not Ready. Read on every reconcile.
     pub restart_duration: Duration,
+    /// After PGO changed an instance StatefulSet, how long until its next reconcile looks at
+    /// the instances again (the requeue its StatefulSet watch triggers). Until then
+    /// `status.instances[]` keeps what the reconcile that changed it saw, i.e. the window in
+    /// which the new `observedGeneration` reports every instance updated and Ready while every
+    /// Pod still runs the old template (`rolling.rs`). Never zero in PGO.
+    pub reobserve_delay: Duration,
+    /// How long the StatefulSet controller takes to report a changed StatefulSet
+    /// (`status.observedGeneration`, `updateRevision`); until then PGO counts none of its Pods
+    /// as updated and rolls none.
+    pub statefulset_status_delay: Duration,
+    /// Patroni's `loop_wait`: a replica flags `pending_restart` one loop after PGO changed a
+    /// parameter that needs a restart, the primary one loop later (`parameters.rs`).
+    pub patroni_loop_wait: Duration,
+    /// `pgbackrest stanza-create` and `stanza-upgrade` both fail: PGO records a Warning Event
+    /// `UnableToCreateStanzas`, the stanza is never created and no backup is taken.
+    pub stanza_create_fails: bool,
     /// Images whose pull fails: a Pod with one stays not Ready in `ImagePullBackOff`.
     pub unpullable_images: Vec<String>,
     /// Manual backup Jobs fail (pgBackRest exits non-zero, e.g. the repository is full).
@@ -91,6 +110,10 @@ impl Scenario {
             job_duration: Duration::from_millis(20),
             first_backup_after: Duration::ZERO,
             restart_duration: Duration::from_millis(50),
+            reobserve_delay: Duration::from_millis(50),
+            statefulset_status_delay: Duration::from_millis(20),
+            patroni_loop_wait: Duration::from_millis(20),
+            stanza_create_fails: false,
             unpullable_images: Vec::new(),
             manual_backups_fail: false,
             restores_fail: false,
@@ -199,6 +222,30 @@ impl Scenario {
 }
 
 impl Scenario {
+    /// Sets [`Scenario::reobserve_delay`] (the window a template change reports done early).
+    pub fn reobserves_after(mut self, delay: Duration) -> Self {
+        self.reobserve_delay = delay;
+        self
+    }
+
+    /// Sets [`Scenario::statefulset_status_delay`].
+    pub fn statefulset_status_after(mut self, delay: Duration) -> Self {
+        self.statefulset_status_delay = delay;
+        self
+    }
+
+    /// Sets [`Scenario::patroni_loop_wait`].
+    pub fn patroni_loop_wait(mut self, delay: Duration) -> Self {
+        self.patroni_loop_wait = delay;
+        self
+    }
+
+    /// Makes stanza creation fail (see [`Scenario::stanza_create_fails`]).
+    pub fn stanza_creation_fails(mut self) -> Self {
+        self.stanza_create_fails = true;
+        self
+    }
+
     /// Plays an image without these extensions (see [`Scenario::missing_extensions`]).
     pub fn without_extensions<I: IntoIterator<Item = S>, S: Into<String>>(
         mut self,

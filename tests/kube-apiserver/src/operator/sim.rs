@@ -13,6 +13,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::children::Cluster;
+use super::clone::DataSource;
 use super::credentials::revision;
 use super::instances::{Instances, PodState, image_of, major_of, spec_sets};
 use super::manual::Manual;
@@ -22,7 +23,13 @@ use super::rolling::Rolling;
 use super::scenario::{Outcome, Scenario};
 use super::standby::Standby;
 use super::switchover::Switchover;
-use super::{manual, restore, rolling, standby, switchover};
+use super::{clone, manual, restore, rolling, standby, switchover};
+
+/// The error PGO records when both `stanza-create` and `stanza-upgrade` fail (its Event carries
+/// the exec error and pgBackRest's stderr).
+const STANZA_FAILURE: &str = "command terminated with exit code 28: ERROR: [028]: backup and \
+archive info files exist but do not match the database\nHINT: is this the correct stanza?\n\
+HINT: did an error occur during stanza-upgrade?";
 
 /// What one reconcile sees.
 pub(crate) struct Tick<'a> {
@@ -121,8 +128,10 @@ pub(crate) struct ClusterSim {
     pub manual: Manual,
     pub restore: Option<Restore>,
     pub switchover: Switchover,
-    /// The image of each instance's Pod and the rolling update (`rolling.rs`).
+    /// The instance StatefulSets, their Pods and rollouts (`rolling.rs`).
     pub rolling: Rolling,
+    /// Bootstrapping from another cluster's repository (`spec.dataSource`, `clone.rs`).
+    pub clone: Option<DataSource>,
     /// Each user's SCRAM verifier, as in its Secret.
     pub verifiers: BTreeMap<String, String>,
     pub users_revision: Option<String>,
@@ -152,43 +161,68 @@ impl ClusterSim {
         }
     }
 
+    /// Whether an image's PostgreSQL major can run the data (its tag's major, else
+    /// `spec.postgresVersion`; anything while there is no data yet).
+    pub fn major_runs(&self, t: &Tick<'_>, image: &str) -> bool {
+        let major = major_of(image).or_else(|| t.spec_version());
+        self.data_version
+            .is_none_or(|v| major.is_none_or(|m| m == v))
+    }
+
     /// Whether PostgreSQL may run at all now: the outcome allows it, the cluster is not shut
-    /// down, no restore holds the instances down, the data matches the image's major version
-    /// and a first start's image can be pulled.
+    /// down, no restore holds the instances down, a first start's (or a first start after a
+    /// major upgrade's) image can be pulled and is of the data's major. Once running, a
+    /// template of another major only breaks the Pods recreated from it (`rolling.rs`).
     fn can_run(&self, t: &Tick<'_>) -> bool {
+        let first_start = !self.bootstrapped || self.upgraded;
         t.scenario.outcome == Outcome::Ready
             && !t.c.shutdown()
             && self.restore.as_ref().is_none_or(|r| !r.blocks_instances())
-            && self
-                .data_version
-                .is_none_or(|v| t.image_version().is_none_or(|s| s == v))
+            && self.clone.as_ref().is_none_or(|c| c.initialized())
+            && (!first_start || self.major_runs(t, &image_of(t.c)))
             && (self.bootstrapped || !t.scenario.pull_fails(&image_of(t.c)))
     }
 
-    /// Whether instance Pods exist (they do not while shut down or while a restore has them
-    /// removed).
+    /// Whether instance Pods exist (they do not while shut down, while a restore has them
+    /// removed, or before a clone's data is restored).
     pub fn pods_exist(&self, t: &Tick<'_>) -> bool {
-        !t.c.shutdown() && self.restore.as_ref().is_none_or(|r| !r.removes_pods())
+        !t.c.shutdown()
+            && self.restore.as_ref().is_none_or(|r| !r.removes_pods())
+            && self.clone.as_ref().is_none_or(|c| c.initialized())
     }
 
-    /// Whether the instance's Pod runs PostgreSQL (is Ready): the cluster runs, the Pod is not
-    /// being recreated, its image can be pulled and is of the data's major version.
-    pub fn pod_available(&self, t: &Tick<'_>, instance: &str) -> bool {
-        let image = self
-            .rolling
-            .pod(instance)
-            .map(|(i, _, _)| i.to_string())
-            .unwrap_or_else(|| image_of(t.c));
-        let major = major_of(&image).or_else(|| t.spec_version());
+    /// Whether PostgreSQL runs in the instance's Pod (Patroni gives it a role): the cluster
+    /// runs, the Pod is not being recreated, its image can be pulled and is of the data's
+    /// major version.
+    pub fn has_role(&self, t: &Tick<'_>, instance: &str) -> bool {
+        let Some((template, _, _)) = self.rolling.pod(instance) else {
+            return false;
+        };
         self.running
             && !self.rolling.restarting(instance)
-            && !t.scenario.pull_fails(&image)
-            && self
-                .data_version
-                .is_none_or(|v| major.is_none_or(|m| m == v))
+            && !t.scenario.pull_fails(&template.image)
+            && self.major_runs(t, &template.image)
     }
 
-    /// Every instance Pod that should exist now, with its state.
+    /// Whether the instance's Pod is Ready: PostgreSQL runs ([`ClusterSim::has_role`]) and
+    /// Patroni is not restarting it.
+    pub fn pod_available(&self, t: &Tick<'_>, instance: &str) -> bool {
+        self.has_role(t, instance) && !self.rolling.parameters.restarting(instance)
+    }
+
+    /// Whether Patroni flags the instance `pending_restart` (`parameters.rs`).
+    pub fn pending_restart(&self, t: &Tick<'_>, instance: &str) -> bool {
+        let primary = self.instances.primary.as_deref() == Some(instance);
+        self.has_role(t, instance)
+            && self.rolling.parameters.pending(
+                instance,
+                primary,
+                t.now,
+                t.scenario.patroni_loop_wait,
+            )
+    }
+
+    /// Every instance Pod that exists now, with its state.
     pub fn pods(&self, t: &Tick<'_>) -> Vec<(String, String, PodState)> {
         if !self.pods_exist(t) {
             return Vec::new();
@@ -204,42 +238,40 @@ impl ClusterSim {
         let awaiting_source = t.scenario.outcome == Outcome::Ready
             && !self.bootstrapped
             && standby::spec(t.c).is_some();
-        let image = image_of(t.c);
-        let wall = t.wall_str();
         self.instances
             .all()
             .into_iter()
-            .map(|(set, name)| {
+            .filter_map(|(set, name)| {
+                let (template, started, incarnation) = self.rolling.pod(&name)?;
                 let leader = self.instances.primary.as_deref() == Some(name.as_str());
-                let (pod_image, started, incarnation) =
-                    self.rolling
-                        .pod(&name)
-                        .unwrap_or((image.as_str(), wall.as_str(), 0));
-                let pull_fails = t.scenario.pull_fails(pod_image);
+                let pull_fails = t.scenario.pull_fails(&template.image);
                 let restarting = self.rolling.restarting(&name);
                 let (waiting, message) = if pull_fails {
                     (
                         "ImagePullBackOff",
-                        Some(format!("Back-off pulling image \"{pod_image}\"")),
+                        Some(format!("Back-off pulling image \"{}\"", template.image)),
                     )
                 } else if restarting {
                     ("ContainerCreating", None)
                 } else {
                     (waiting, None)
                 };
+                let has_role = self.has_role(t, &name);
                 let state = PodState {
-                    running: self.pod_available(t, &name),
+                    running: has_role,
+                    ready: self.pod_available(t, &name),
+                    pending_restart: self.pending_restart(t, &name),
                     container_running: awaiting_source && !pull_fails && !restarting,
                     standby_leader: leader && self.standby.in_recovery,
                     leader,
                     timeline: self.timeline,
                     waiting,
                     message,
-                    image: pod_image.to_string(),
+                    template: template.clone(),
                     started: started.to_string(),
                     incarnation,
                 };
-                (set, name, state)
+                Some((set, name, state))
             })
             .collect()
     }
@@ -254,6 +286,7 @@ impl ClusterSim {
 
         switchover::reconcile(self, t, repo);
         restore::reconcile(self, t, repo);
+        clone::reconcile(self, t);
 
         let can_run = self.can_run(t);
         if can_run && !self.bootstrapped && standby::spec(t.c).is_some() {
@@ -262,7 +295,7 @@ impl ClusterSim {
         } else if can_run && (!self.bootstrapped || self.upgraded) {
             self.start_fresh(t, repo);
         }
-        self.running = can_run && self.bootstrapped;
+        self.running = can_run && self.bootstrapped && self.primary_major_runs(t);
         if self.running {
             standby::reconcile(self, t);
             self.instances.elect(&sets);
@@ -279,7 +312,8 @@ impl ClusterSim {
                 self.users(t);
             }
         }
-        rolling::reconcile(self, t, repo, can_run);
+        rolling::reconcile(self, t, repo);
+        self.running = self.running && self.primary_major_runs(t);
         self.leader_ready = self
             .instances
             .primary
@@ -293,6 +327,16 @@ impl ClusterSim {
         }
 
         manual::reconcile(self, t, repo);
+    }
+
+    /// Whether the primary's Pod (if it has one) runs an image of the data's major: a single
+    /// instance recreated from another major's image leaves nothing running.
+    fn primary_major_runs(&self, t: &Tick<'_>) -> bool {
+        self.instances
+            .primary
+            .as_deref()
+            .and_then(|p| self.rolling.pod(p))
+            .is_none_or(|(template, _, _)| self.major_runs(t, &template.image))
     }
 
     /// First start, or the first start after a major upgrade (new data directory).
@@ -317,6 +361,15 @@ impl ClusterSim {
         let keys: Vec<u32> = names.iter().map(|n| repo_key(n)).collect();
         repo.set_repos(keys.clone());
         if !self.stanza_created {
+            // PGO's `reconcileStanzaCreate` runs `stanza-create || stanza-upgrade` in the
+            // primary: over a repository that holds another system's stanza (a claim adopted
+            // from a deleted cluster of the same name) `stanza-create` fails and
+            // `stanza-upgrade` makes this system the stanza's current database, keeping the
+            // other's backups in its history. PGO reports plain success either way.
+            if t.scenario.stanza_create_fails {
+                self.event(true, "UnableToCreateStanzas", STANZA_FAILURE.into());
+                return;
+            }
             let system_id = self
                 .system_identifier
                 .as_deref()

@@ -4,10 +4,9 @@
 //!
 //! Field names and condition types/reasons come from PGO's `v1beta1` API and controllers:
 //! `observedGeneration`, `instances[]` (`name`, `replicas`, `readyReplicas`, `updatedReplicas`
-//! counted from the instance Pods, zeros omitted as Go's `omitempty` does; `updatedReplicas`
-//! counts the Pods already on the current template, i.e. image, so during a rolling update
-//! (`rolling.rs`) it climbs to `replicas` while `readyReplicas` dips for the restarting Pod;
-//! the roll is over when both equal `replicas` in every set), `pgbackrest`
+//! as PGO's `observeInstances` counts them from the Pods and their StatefulSets at the start
+//! of its reconcile, zeros omitted as Go's `omitempty` does; see `rolling.rs` for why they
+//! say "updated" before anything rolled), `pgbackrest`
 //! (`repos[]`, `repoHost`, `manualBackup`, `restore`, `scheduledBackups[]`), `proxy.pgBouncer`,
 //! `patroni` (`systemIdentifier`, `switchover`, `switchoverTimeline`), `usersRevision`,
 //! `databaseRevision`, `postgresVersion` (only after a PGUpgrade, as upstream),
@@ -20,8 +19,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::children::Cluster;
+use super::clone;
 use super::credentials::revision;
-use super::instances::{image_of, spec_sets};
+use super::instances::spec_sets;
 use super::scenario::Outcome;
 use super::sim::{ClusterSim, Tick, scheduled};
 
@@ -108,31 +108,34 @@ pub(crate) fn settled(
     let g = c.generation;
     let restoring = sim.restore.as_ref().filter(|r| r.blocks_instances());
 
-    // (replicas, ready, updated): a Pod is updated once it runs the current template.
-    let image = image_of(c);
+    // (replicas, ready, updated) as PGO's last observation of the instances counted them
+    // (`rolling.rs`: a Pod is updated when its StatefulSet's status is current and names the
+    // Pod's revision).
     let mut per_set: BTreeMap<String, (i64, i64, i64)> = spec_sets(c)
         .into_iter()
         .map(|(n, _)| (n, (0, 0, 0)))
         .collect();
-    for (set, _, state) in sim.pods(t) {
-        let e = per_set.entry(set).or_default();
-        e.0 += 1;
-        if state.running {
-            e.1 += 1;
-        }
-        if state.image == image {
-            e.2 += 1;
-        }
-    }
+    per_set.extend(sim.rolling.counts());
     let instances: Vec<Value> = per_set
         .iter()
         .map(|(name, (replicas, ready, updated))| instance_set(name, *replicas, *ready, *updated))
         .collect();
-    let mut status = json!({ "observedGeneration": g, "instances": instances });
     let mut conditions = Vec::new();
     let cond = |ty: &str, ok: bool, reason: &str, message: &str| {
         condition(current, now, g, ty, ok, reason, message)
     };
+    let cloning = sim.clone.as_ref();
+    if let Some(ds) = cloning.filter(|d| !d.initialized()) {
+        let mut status = clone::early_status(sim, ds, instances);
+        let conditions: Vec<Value> = ds
+            .conditions()
+            .into_iter()
+            .map(|(ty, ok, reason, message)| cond(ty, ok, reason, message))
+            .collect();
+        status["conditions"] = Value::Array(conditions);
+        return status;
+    }
+    let mut status = json!({ "observedGeneration": g, "instances": instances });
 
     let repos: Vec<Value> = c
         .spec
@@ -218,6 +221,11 @@ pub(crate) fn settled(
         if let Some(restore) = &sim.restore {
             pgbackrest["restore"] = restore.status();
             for (ty, ok, reason, message) in restore.conditions() {
+                conditions.push(cond(ty, ok, reason, message));
+            }
+        } else if let Some(ds) = cloning {
+            pgbackrest["restore"] = ds.status();
+            for (ty, ok, reason, message) in ds.conditions() {
                 conditions.push(cond(ty, ok, reason, message));
             }
         }

@@ -38,6 +38,7 @@ async fn kube_discovery_finds_every_served_resource_with_the_right_scope() {
             "/resourcequotas ns",
             "/secrets ns",
             "/services ns",
+            "apps/statefulsets ns",
             "coordination.k8s.io/leases ns",
             "networking.k8s.io/networkpolicies ns",
             "postgres-operator.crunchydata.com/pgupgrades ns",

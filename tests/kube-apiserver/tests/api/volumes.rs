@@ -284,10 +284,17 @@ async fn the_operator_creates_a_bound_repository_claim_owned_by_the_cluster() {
 }
 
 #[tokio::test]
-async fn a_detached_repository_claim_survives_the_cluster_and_is_found_by_label() {
-    let env = Env::start(fast()).await;
+async fn a_claim_detached_while_its_cluster_is_deleted_survives_and_is_found_by_label() {
+    // Detached before the delete, PGO's next reconcile would put the ownerReference back
+    // (`day2::ownership`); once the cluster is being deleted PGO applies nothing more.
+    let env = Env::start(fast().deleting_after(std::time::Duration::from_millis(600))).await;
     env.apply(cluster_manifest("orders")).await;
     repo_claim(&env, "orders-repo1").await;
+    env.api
+        .delete("orders", &DeleteParams::default())
+        .await
+        .expect("delete");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let api: Api<PersistentVolumeClaim> = Api::namespaced(env.server.client(), "default");
     let detached = api
         .patch(
@@ -302,11 +309,6 @@ async fn a_detached_repository_claim_survives_the_cluster_and_is_found_by_label(
         .await
         .expect("detached");
     assert!(detached.metadata.owner_references.is_none());
-
-    env.api
-        .delete("orders", &DeleteParams::default())
-        .await
-        .expect("delete");
     gone(&env, "orders").await;
     // Past the operator's deletion and the garbage collector, the claim is still there.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;

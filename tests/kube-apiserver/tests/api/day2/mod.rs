@@ -1,20 +1,27 @@
 //! The simulated operator's day-2 flows: manual backups and the pgBackRest repository,
-//! in-place restores, switchovers, password regeneration, major upgrades, instance Pods,
-//! rolling updates of the image, streaming standbys and their promotion.
+//! in-place restores, switchovers, password regeneration, major upgrades, instance Pods and
+//! StatefulSets, rollouts of the pod template, parameters that need a restart, pausing,
+//! repository claims and their ownership, clones, streaming standbys and their promotion.
 
 mod backups;
+mod clone;
 mod exec;
 mod instances;
+mod ownership;
+mod parameters;
 mod passwords;
+mod paused;
 mod restore;
 mod rolling;
 mod standby;
+mod statefulsets;
 mod switchover;
 mod upgrade;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Event, Pod, Secret};
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 use kube_test_apiserver::TestApiServer;
@@ -26,6 +33,7 @@ use crate::support::*;
 pub const WAIT: Duration = Duration::from_secs(10);
 pub const INSTANCE: &str = "postgres-operator.crunchydata.com/instance";
 pub const ROLE: &str = "postgres-operator.crunchydata.com/role";
+pub const REVISION: &str = "controller-revision-hash";
 
 /// Fast defaults: a change settles in 20 ms, a Job or step takes 20 ms.
 pub fn fast() -> Scenario {
@@ -125,6 +133,41 @@ impl Env {
         .items
     }
 
+    /// The cluster's instance StatefulSets, by name.
+    pub async fn statefulsets(&self, cluster: &str) -> Vec<StatefulSet> {
+        let api: Api<StatefulSet> = Api::namespaced(self.server.client(), "default");
+        let mut all = api
+            .list(&ListParams::default().labels(&format!(
+                "postgres-operator.crunchydata.com/cluster={cluster},{INSTANCE}"
+            )))
+            .await
+            .expect("statefulsets")
+            .items;
+        all.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        all
+    }
+
+    /// What actually rolled: every instance StatefulSet's status is current and its Pod runs
+    /// its `updateRevision` and is Ready (what status alone cannot tell).
+    pub async fn rolled_out(&self, cluster: &str) -> bool {
+        let sets = self.statefulsets(cluster).await;
+        let pods = self.pods(cluster).await;
+        !sets.is_empty()
+            && pods.len() == sets.len()
+            && sets.iter().all(|sts| {
+                let status = sts.status.as_ref();
+                let current = status.and_then(|s| s.observed_generation) == sts.metadata.generation;
+                let revision = status.and_then(|s| s.update_revision.as_deref());
+                let name = sts.metadata.name.as_deref().unwrap_or("");
+                current
+                    && pods.iter().any(|p| {
+                        p.metadata.name.as_deref() == Some(&format!("{name}-0"))
+                            && label(p, REVISION) == revision
+                            && pod_ready(p)
+                    })
+            })
+    }
+
     /// The instance (StatefulSet) name of the Pod labelled as Patroni's leader.
     pub async fn leader(&self, cluster: &str) -> Option<String> {
         self.pods(cluster)
@@ -179,6 +222,14 @@ pub fn label<'a>(pod: &'a Pod, key: &str) -> Option<&'a str> {
         .as_ref()
         .and_then(|l| l.get(key))
         .map(String::as_str)
+}
+
+pub fn pod_ready(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
+        .is_some_and(|c| c.status == "True")
 }
 
 pub fn ready_replicas(status: &Value) -> i64 {

@@ -1,4 +1,7 @@
-//! Rolling updates when `spec.image` changes (minor version upgrades).
+//! Rollouts when `spec.image` changes (minor version upgrades), in PGO v5's real order: the
+//! first reconcile reports the new generation with every instance "updated" and Ready while
+//! every Pod still runs the old image; only what rolled (each Pod's revision against its
+//! StatefulSet's `updateRevision`) says done.
 
 use std::time::Duration;
 
@@ -14,11 +17,12 @@ const BAD: &str =
     "registry.developers.crunchydata.com/crunchydata/crunchy-postgres:ubi9-17.6-does-not-exist";
 const NEXT_MAJOR: &str =
     "registry.developers.crunchydata.com/crunchydata/crunchy-postgres:ubi9-18.1-2600";
-const REVISION: &str = "controller-revision-hash";
-
-/// Each restarted Pod is down long enough to be seen by polling.
+/// Each restarted Pod is down long enough to be seen by polling, and so is the window in
+/// which status says done before anything rolled.
 fn rolling() -> Scenario {
-    fast().restarts_take(Duration::from_millis(300))
+    fast()
+        .restarts_take(Duration::from_millis(300))
+        .reobserves_after(Duration::from_millis(300))
 }
 
 fn with_image(name: &str, replicas: i64, image: &str) -> Value {
@@ -45,11 +49,7 @@ fn status_image(pod: &Pod) -> &str {
 }
 
 fn is_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
-        .is_some_and(|c| c.status == "True")
+    pod_ready(pod)
 }
 
 fn name(pod: &Pod) -> String {
@@ -73,8 +73,9 @@ fn counts(status: &Value) -> (i64, i64, i64) {
     (pod_count(status), ready_replicas(status), updated)
 }
 
-/// Done: the generation is observed and every set is fully updated and ready.
-fn rolled(status: &Value, generation: i64, replicas: i64) -> bool {
+/// What status alone says: the generation is observed and every set is fully updated and
+/// ready. During a rollout this is true before anything rolled.
+fn status_done(status: &Value, generation: i64, replicas: i64) -> bool {
     status["observedGeneration"] == generation
         && status["instances"].as_array().is_some_and(|sets| {
             sets.iter().all(|s| {
@@ -91,15 +92,26 @@ struct Sample {
     pods: Vec<Pod>,
 }
 
-/// Polls status and Pods until `done`, returning every sample.
-async fn watch_roll(env: &Env, cluster: &str, done: impl Fn(&Value) -> bool) -> Vec<Sample> {
+impl Sample {
+    /// Status says done while every Pod still has `image`.
+    fn done_early(&self, generation: i64, replicas: i64, image_: &str) -> bool {
+        self.generation == generation
+            && self.counts == (replicas, replicas, replicas)
+            && self.pods.len() as i64 == replicas
+            && self.pods.iter().all(|p| image(p) == image_)
+    }
+}
+
+/// Polls status and Pods until what actually rolled says done (and status agrees),
+/// returning every sample.
+async fn watch_roll(env: &Env, cluster: &str, generation: i64, replicas: i64) -> Vec<Sample> {
     let deadline = tokio::time::Instant::now() + WAIT;
     let mut samples = Vec::new();
     loop {
         let o = env.api.get(cluster).await.expect("cluster");
         let status = o.data["status"].clone();
         let pods = env.pods(cluster).await;
-        let finished = done(&status);
+        let finished = status_done(&status, generation, replicas) && env.rolled_out(cluster).await;
         samples.push(Sample {
             generation: status["observedGeneration"].as_i64().unwrap_or(0),
             counts: counts(&status),
@@ -117,7 +129,7 @@ async fn watch_roll(env: &Env, cluster: &str, done: impl Fn(&Value) -> bool) -> 
 }
 
 #[tokio::test]
-async fn a_new_image_rolls_replicas_first_then_switches_over_and_restarts_the_old_primary() {
+async fn a_new_image_reports_done_first_then_rolls_replicas_first_and_the_primary_last() {
     let env = Env::start(rolling()).await;
     env.ready(with_image("hippo", 3, OLD)).await;
     let old_primary = env.leader("hippo").await.expect("a leader");
@@ -132,16 +144,32 @@ async fn a_new_image_rolls_replicas_first_then_switches_over_and_restarts_the_ol
     assert!(env.operator.restarts("default", "hippo").is_empty());
 
     env.apply(with_image("hippo", 3, NEW)).await;
-    let samples = watch_roll(&env, "hippo", |s| rolled(s, 2, 3)).await;
+    let samples = watch_roll(&env, "hippo", 2, 3).await;
 
-    // The status: observed at once, updatedReplicas climbing to 3 (a recreated Pod counts as
-    // updated before it is Ready, as a StatefulSet's), never going back, readyReplicas
-    // dipping for the restarting Pod.
-    let rolling: Vec<(i64, i64, i64)> = samples
+    // PGO's first reconcile of generation 2 counted the Pods against StatefulSets it had not
+    // updated yet: observed, everything "updated" and Ready, every Pod on the old image.
+    let first = samples
         .iter()
-        .filter(|s| s.generation == 2)
+        .position(|s| s.generation == 2)
+        .expect("generation 2 observed");
+    assert!(
+        samples[first].done_early(2, 3, OLD),
+        "status says done before anything rolled: {:?}",
+        samples[first].counts
+    );
+    assert!(
+        samples.iter().filter(|s| s.done_early(2, 3, OLD)).count() >= 2,
+        "the window lasts (reobserve_delay)"
+    );
+    // Then the next look sees the changed StatefulSets: no old Pod counts as updated any
+    // more, and updatedReplicas climbs back as Pods are recreated, never going back,
+    // readyReplicas dipping for the restarting Pod.
+    let rolling: Vec<(i64, i64, i64)> = samples[first..]
+        .iter()
+        .skip_while(|s| s.counts.2 == 3)
         .map(|s| s.counts)
         .collect();
+    assert!(rolling.first().is_some_and(|c| c.2 <= 1), "{rolling:?}");
     let updated: Vec<i64> = rolling.iter().map(|c| c.2).collect();
     assert!(updated.windows(2).all(|w| w[0] <= w[1]), "{rolling:?}");
     for n in 1..=3 {
@@ -243,12 +271,16 @@ async fn a_new_image_rolls_replicas_first_then_switches_over_and_restarts_the_ol
 }
 
 #[tokio::test]
-async fn a_single_instance_restarts_with_downtime() {
+async fn a_single_instance_reports_done_then_restarts_with_downtime() {
     let env = Env::start(rolling()).await;
     env.ready(with_image("solo", 1, OLD)).await;
     let instance = env.leader("solo").await.expect("a leader");
     env.apply(with_image("solo", 1, NEW)).await;
-    let samples = watch_roll(&env, "solo", |s| rolled(s, 2, 1)).await;
+    let samples = watch_roll(&env, "solo", 2, 1).await;
+    assert!(
+        samples.iter().any(|s| s.done_early(2, 1, OLD)),
+        "done at once, on the old image"
+    );
     assert!(
         samples
             .iter()
@@ -316,6 +348,7 @@ async fn an_unpullable_image_stops_the_roll_and_restoring_the_image_rolls_back()
     let status = env.api.get("hippo").await.expect("cluster").data["status"].clone();
     assert_eq!(status["observedGeneration"], 2);
     assert_eq!(counts(&status), (3, 2, 1), "{status}");
+    assert!(!env.rolled_out("hippo").await);
     let pods = env.pods("hippo").await;
     let on_bad: Vec<String> = pods.iter().filter(|p| image(p) == BAD).map(name).collect();
     assert_eq!(on_bad, vec![name(&stuck)]);
@@ -333,8 +366,7 @@ async fn an_unpullable_image_stops_the_roll_and_restoring_the_image_rolls_back()
 
     // Back to the old image: that Pod is recreated from it and the cluster is whole again.
     env.apply(with_image("hippo", 3, OLD)).await;
-    let back = env.until("hippo", "rolled back", |s| rolled(s, 3, 3)).await;
-    assert_eq!(counts(&back.data["status"]), (3, 3, 3));
+    watch_roll(&env, "hippo", 3, 3).await;
     let pods = env.pods("hippo").await;
     assert!(pods.iter().all(|p| image(p) == OLD && is_ready(p)));
     assert_eq!(env.leader("hippo").await.as_deref(), Some(primary.as_str()));
@@ -348,24 +380,44 @@ async fn an_unpullable_image_stops_the_roll_and_restoring_the_image_rolls_back()
 }
 
 #[tokio::test]
-async fn an_image_of_another_major_without_an_upgrade_never_becomes_ready() {
+async fn an_image_of_another_major_stops_the_roll_at_its_first_pod() {
     let env = Env::start(rolling()).await;
     env.ready(with_image("hippo", 2, OLD)).await;
+    let primary = env.leader("hippo").await.expect("a leader");
     env.apply(with_image("hippo", 2, NEXT_MAJOR)).await;
-    env.until("hippo", "observed", |s| s["observedGeneration"] == 2)
-        .await;
+    let broken = eventually(WAIT, "a Pod recreated on 18", || async {
+        env.pods("hippo")
+            .await
+            .into_iter()
+            .find(|p| image(p) == NEXT_MAJOR)
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let status = env.api.get("hippo").await.expect("cluster").data["status"].clone();
-    assert_eq!(pod_count(&status), 2, "{status}");
-    assert_eq!(ready_replicas(&status), 0, "18 cannot start on 17's data");
-    assert!(
-        env.operator.restarts("default", "hippo").is_empty(),
-        "no roll"
+    assert_eq!(status["observedGeneration"], 2);
+    assert_eq!(
+        counts(&status),
+        (2, 1, 1),
+        "18 cannot start on 17's data: {status}"
     );
-    assert!(env.pods("hippo").await.iter().all(|p| !is_ready(p)));
+    assert_ne!(
+        label(&broken, INSTANCE),
+        Some(primary.as_str()),
+        "a replica"
+    );
+    let pods = env.pods("hippo").await;
+    let leader = pods
+        .iter()
+        .find(|p| label(p, ROLE) == Some(ROLE_LEADER))
+        .expect("the primary still runs");
+    assert_eq!((image(leader), is_ready(leader)), (OLD, true));
+    assert!(pods.iter().all(|p| image(p) != NEXT_MAJOR || !is_ready(p)));
+    assert_eq!(
+        env.operator.restarts("default", "hippo"),
+        vec![(name(&broken), NEXT_MAJOR.to_string())]
+    );
 
-    // Back on a 17 image it runs again.
+    // Back on a 17 image it rolls and runs again.
     env.apply(with_image("hippo", 2, NEW)).await;
-    env.until("hippo", "running on 17", |s| rolled(s, 3, 2))
-        .await;
+    watch_roll(&env, "hippo", 3, 2).await;
 }

@@ -194,10 +194,14 @@ async fn a_version_bump_without_an_upgrade_never_becomes_ready() {
     let observed = env
         .until("hippo", "observed", |s| s["observedGeneration"] == 2)
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // The new default image rolls like any template change and stops at the first Pod: 17
+    // cannot start on 16's data, and PGO deletes no other Pod while one is unavailable.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let status = env.api.get("hippo").await.expect("cluster").data["status"].clone();
     assert_eq!(pod_count(&status), 2, "{}", observed.data["status"]);
-    assert_eq!(ready_replicas(&status), 0, "17 cannot start on 16's data");
+    assert_eq!(ready_replicas(&status), 1, "17 cannot start on 16's data");
+    assert_eq!(env.operator.restarts("default", "hippo").len(), 1);
+    assert!(!env.rolled_out("hippo").await);
 
     create_upgrade(&env, "late", "hippo", 16, 17).await;
     until_reason(&env, "late", "Progressing", "PGUpgradeResolved").await;
