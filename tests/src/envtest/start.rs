@@ -217,6 +217,9 @@ async fn start_apiserver(
         arg("authorization-mode", "Node,RBAC"),
         arg("allow-privileged", true),
         arg("profiling", false),
+        // The `kubernetes` Service's endpoint cannot be a loopback address: without this the
+        // apiserver logs a failed sync every ten seconds.
+        arg("endpoint-reconciler-type", "none"),
     ];
     spawn(processes, "kube-apiserver", assets, args, dir)?;
     Ok(port)
