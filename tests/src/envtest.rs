@@ -59,10 +59,11 @@ pub struct Options {
 
 /// `../shared` beside the repository (`PGPLANE_SHARED_DIR` overrides it).
 pub fn shared_dir() -> PathBuf {
-    match std::env::var_os("PGPLANE_SHARED_DIR").filter(|v| !v.is_empty()) {
+    let dir = match std::env::var_os("PGPLANE_SHARED_DIR").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-    }
+    };
+    std::fs::canonicalize(&dir).unwrap_or(dir)
 }
 
 /// Where the PGO CRDs are read from.
@@ -94,6 +95,21 @@ pub fn assets() -> Result<PathBuf, String> {
     Ok(dir)
 }
 
+/// [`assets`], or `None` after printing why the running test is skipped (for a test that
+/// starts a control plane of its own).
+///
+/// # Panics
+/// Like [`assets`].
+pub fn assets_or_skip() -> Option<PathBuf> {
+    match assets() {
+        Ok(dir) => Some(dir),
+        Err(reason) => {
+            say(&format!("envtest: {} skipped: {reason}", test_name()));
+            None
+        }
+    }
+}
+
 /// Writes to stderr past libtest's output capture (it captures `print!`/`eprint!` only).
 fn say(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
@@ -115,13 +131,7 @@ fn test_name() -> String {
 pub fn shared() -> Option<&'static ControlPlane> {
     static SHARED: OnceLock<Result<ControlPlane, String>> = OnceLock::new();
     static ANNOUNCED: Once = Once::new();
-    let assets = match assets() {
-        Ok(dir) => dir,
-        Err(reason) => {
-            say(&format!("envtest: {} skipped: {reason}", test_name()));
-            return None;
-        }
-    };
+    let assets = assets_or_skip()?;
     let plane = SHARED.get_or_init(|| ControlPlane::start(&assets, Options::default()));
     match plane {
         Ok(plane) => {

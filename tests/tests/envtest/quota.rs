@@ -108,12 +108,8 @@ async fn containers_without_resources_get_the_tenant_defaults_and_the_quota_coun
 #[tokio::test]
 #[ignore = "defect 7: fixed in api/src/platform/kubernetes/errors.rs"]
 async fn a_cluster_applied_before_the_quota_controller_counts_postgresclusters_is_admitted_later() {
-    let assets = match envtest::assets() {
-        Ok(dir) => dir,
-        Err(reason) => {
-            eprintln!("skipped: {reason}");
-            return;
-        }
+    let Some(assets) = envtest::assets_or_skip() else {
+        return;
     };
     // A control plane of its own: the shared one installs the CRDs first.
     let options = Options {
