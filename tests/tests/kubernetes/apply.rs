@@ -131,9 +131,11 @@ async fn applying_a_cluster_of_a_tenant_without_a_namespace_ensures_the_tenant_f
     assert_eq!(
         calls,
         [
+            "list persistentvolumeclaims 200",
             "patch postgresclusters 404",
             "get namespaces 404",
             "patch namespaces 201",
+            "list persistentvolumeclaims 200",
             "patch resourcequotas 201",
             "patch limitranges 201",
             "patch networkpolicies 201",

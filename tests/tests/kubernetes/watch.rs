@@ -134,7 +134,7 @@ async fn a_deleted_cluster_is_reported_deleting_and_then_gone() {
         Env::with_scenario(Scenario::healthy().deleting_after(Duration::from_millis(200))).await;
     let mut watch = env.watch();
     watch.resynced().await;
-    let orders = target(&tenant("acme"), spec("orders"));
+    let orders = target(&tenant("acme"), spec_deleting_backups("orders"));
     env.platform.apply_cluster(&orders).await.expect("applied");
     watch
         .observed(orders.cluster_id, "caught up", |o| o.caught_up)

@@ -176,25 +176,30 @@ pub fn foreign_namespace(existing: &Namespace, tenant: &TenantTarget) -> Option<
     }
 }
 
-/// Makes the quota controller count the namespace's usage again now: any change of the
-/// ResourceQuota object queues it (Kubernetes `resourcequota` controller, `updateQuota`),
-/// while a quota missing the usage of a newly served resource is otherwise recounted only at
-/// the controller's full resync (5 minutes by default). Until then admission refuses every
-/// create of that resource ("status unknown for quota").
+/// Makes the quota controller count the namespace's usage again now. Kubernetes' `resourcequota`
+/// controller queues a quota on an update only when its `spec.hard` changes (`updateQuota`; a
+/// label or annotation does not do it, checked on a real kube-apiserver in the envtest tier),
+/// and otherwise recounts a quota missing the usage of a newly served resource only at its
+/// full resync (5 minutes by default), while admission refuses every create of that resource
+/// ("status unknown for quota"). So a limit on a resource nothing creates is added to
+/// `spec.hard` and removed again: two changes, each queueing a recount, and the quota ends as
+/// the tenant's.
 pub async fn request_quota_recount(client: &kube::Client, ns: &str) -> Result<(), PlatformError> {
-    let patch = serde_json::json!({"metadata": {"annotations": {
-        RECOUNT_ANNOTATION: chrono::Utc::now().to_rfc3339(),
-    }}});
-    Api::<ResourceQuota>::namespaced(client.clone(), ns)
-        .patch(QUOTA_NAME, &PatchParams::default(), &Patch::Merge(patch))
-        .await
-        .map_err(|e| classify(&e))?;
+    let quotas = Api::<ResourceQuota>::namespaced(client.clone(), ns);
+    for value in [serde_json::json!("0"), serde_json::Value::Null] {
+        let patch = serde_json::json!({"spec": {"hard": {RECOUNT_KEY: value}}});
+        quotas
+            .patch(QUOTA_NAME, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map_err(|e| classify(&e))?;
+    }
     tracing::info!(namespace = %ns, "asked the quota controller to count the tenant quota's usage again");
     Ok(())
 }
 
-/// On the tenant ResourceQuota: when the driver last asked for a recount.
-pub const RECOUNT_ANNOTATION: &str = "pgplane.io/recount-requested";
+/// The quota key [`request_quota_recount`] adds and removes: an object count of a resource
+/// that does not exist, so it limits nothing in between.
+pub const RECOUNT_KEY: &str = "count/recount.pgplane.io";
 
 fn params() -> PatchParams {
     PatchParams::apply(labels::FIELD_MANAGER)
