@@ -60,15 +60,17 @@
 //! `namespaces` (cluster-scoped), `secrets`, `configmaps`, `services`, `pods`,
 //! `persistentvolumeclaims` (short name `pvc`; admission requires non-empty
 //! `spec.accessModes` and a positive `spec.resources.requests.storage` quantity, a new claim
-//! is `Pending`), `events`, `resourcequotas`, `limitranges` (core/v1); `networking.k8s.io/v1 networkpolicies`;
-//! `coordination.k8s.io/v1 leases`; `postgres-operator.crunchydata.com/v1beta1
-//! postgresclusters` and `pgupgrades` (with `status`; also `namespaces`, `services`, `pods`,
-//! `persistentvolumeclaims`, `resourcequotas`). Verbs: get, list, watch, create, update, patch (JSON, merge,
-//! strategic-merge, apply), delete, deletecollection; `pods/exec` over WebSocket
-//! (`v5.channel.k8s.io`/`v4.channel.k8s.io`, the kubelet's exit Status), answered by the
-//! handlers of [`TestApiServer::add_exec_handler`] and the simulated operator's
-//! (`pgbackrest info`, psql extension statements: see [`operator`]). Discovery (`/api`, `/apis`, per group
-//! version, aggregated v2), `/version`, `/healthz`.
+//! is `Pending`), `events`, `resourcequotas`, `limitranges` (core/v1); `apps/v1 statefulsets`
+//! (short name `sts`, with `status`; `metadata.generation` bumped on spec changes; the
+//! simulated operator writes the instance StatefulSets and, as the StatefulSet controller, their
+//! status); `networking.k8s.io/v1 networkpolicies`; `coordination.k8s.io/v1 leases`;
+//! `postgres-operator.crunchydata.com/v1beta1 postgresclusters` and `pgupgrades` (with
+//! `status`; also `namespaces`, `services`, `pods`, `persistentvolumeclaims`, `resourcequotas`).
+//! Verbs: get, list, watch, create, update, patch (JSON, merge, strategic-merge, apply), delete,
+//! deletecollection; `pods/exec` over WebSocket (`v5.channel.k8s.io`/`v4.channel.k8s.io`, the
+//! kubelet's exit Status), answered by the handlers of [`TestApiServer::add_exec_handler`] and
+//! the simulated operator's (`pgbackrest info`, psql extension statements: see [`operator`]).
+//! Discovery (`/api`, `/apis`, per group version, aggregated v2), `/version`, `/healthz`.
 //!
 //! # Known deviations from a real kube-apiserver
 //!
@@ -90,7 +92,10 @@
 //! - Built-in types are decoded, pruned and re-encoded through `k8s-openapi` structs; only a
 //!   few server-side rules are modelled (Secret `stringData`/`type`/`immutable`, Service cluster
 //!   IP allocation and defaults, Namespace finalizer/phase/name label, PersistentVolumeClaim
-//!   access modes and storage request, name and label formats). A claim's `spec` is not
+//!   access modes and storage request, name and label formats). StatefulSets get no defaults
+//!   and no validation (selector against template labels, immutable fields), and nothing runs
+//!   them: no controller creates Pods or ControllerRevisions (the simulated operator plays the
+//!   StatefulSet controller for its own). A claim's `spec` is not
 //!   immutable, an invalid storage quantity is a 422 on `spec.resources.requests[storage]`
 //!   (upstream fails decoding it, a 400), and nothing binds claims (no PersistentVolumes).
 //!   No admission plugins: ResourceQuota and LimitRange are stored but not enforced, and no
@@ -109,10 +114,8 @@
 //! - JSON only (no protobuf, no CBOR, no `Table` output); no `attach`/`portforward`/`log`/
 //!   `scale`/`finalize` subresources; exec runs the command to completion before streaming,
 //!   never delivers stdin, ignores `tty`, and speaks only the v5/v4 channel subprotocols (no
-//!   SPDY, no `base64.channel.k8s.io`); no Endpoints, StatefulSets or Jobs (the simulated
-//!   operator's instance Pods name their StatefulSet in an ownerReference that resolves to
-//!   nothing). Events are stored as written, without the apiserver's event aggregation or
-//!   TTL.
+//!   SPDY, no `base64.channel.k8s.io`); no Endpoints, ControllerRevisions or Jobs. Events are
+//!   stored as written, without the apiserver's event aggregation or TTL.
 //!
 //! # CEL rules
 //!

@@ -1,11 +1,20 @@
 //! A simulated Crunchy Postgres Operator (PGO v5.8/v6 behaviour): watches PostgresClusters,
-//! PGUpgrades and user Secrets through the HTTP API (as `User-Agent: pgo-simulated-operator`,
-//! field manager `postgres-operator`; PGUpgrade status as `pgupgrade-controller`) and writes
-//! what PGO writes, on a timeline set by a per-cluster [`Scenario`]. Each day-2 flow acts only
-//! when its trigger annotation's *value* changes, as PGO does, so a caller writes a fresh value
-//! (e.g. an operation id) per request and matches completion on it.
+//! PGUpgrades, user Secrets and repository claims through the HTTP API (as `User-Agent:
+//! pgo-simulated-operator`, field manager `postgres-operator`; PGUpgrade status as
+//! `pgupgrade-controller`; StatefulSet status as `kube-controller-manager`) and writes what PGO
+//! writes, on a timeline set by a per-cluster [`Scenario`]. It models PGO's windows, not only its
+//! happy path: each behaviour names the PGO function it follows (in the module that plays it).
+//! Each day-2 flow acts only when its trigger annotation's *value* changes, as PGO does, so a
+//! caller writes a fresh value (e.g. an operation id) per request and matches completion on it.
 //!
-//! # Children (server-side apply, owned by the cluster, labelled `.../cluster`)
+//! # Reconcile order (PGO's `Reconcile`, see `reconcile.rs`)
+//!
+//! `handleDelete` first (a cluster being deleted never re-applies anything; after the
+//! scenario's delay its children and Pods go and the finalizer is removed), then the finalizer,
+//! then `spec.paused` (condition `Progressing` False `Paused`, nothing else), then the data
+//! source (`clone.rs`: an early return until a clone's data is restored), then everything else.
+//!
+//! # Children (server-side apply, controller ownerReference to the cluster, `.../cluster`)
 //!
 //! - the finalizer `postgres-operator.crunchydata.com/finalizer` (merge patch);
 //! - Services `<cluster>-primary` (headless, port `postgres`), `<cluster>-replicas`
@@ -17,48 +26,91 @@
 //!   `jdbc-uri` (plus the `pgbouncer-*` keys with the pooler). Passwords follow PGO's policy
 //!   (`spec.users[].password.type: AlphaNumeric`, else ASCII with punctuation; `uri` escapes
 //!   the user and password as Go's `url.UserPassword`). Secrets of removed users are deleted.
-//! - instance Pods `<cluster>-<set>-<4 chars>-0` (see `instances.rs`): labels `.../instance`
-//!   (the StatefulSet name `spec.patroni.switchover.targetInstance` takes), `.../instance-set`,
-//!   `.../data=postgres`, Patroni's `.../role` ([`ROLE_LEADER`] `master` / [`ROLE_REPLICA`]
-//!   `replica`, only while PostgreSQL runs) and Patroni's `status` annotation (JSON with
-//!   `role`, `state`, `timeline`); `Ready` while PostgreSQL runs. No StatefulSets, Jobs or
-//!   Endpoints are served, so the Pods are how instances and the primary are found. The
-//!   StatefulSet's `controller-revision-hash` label and `spec.containers[0].image` tell
-//!   which pod template (image) a Pod runs.
+//! - one `apps/v1` StatefulSet per instance, `<cluster>-<set>-<4 chars>` (`statefulsets.rs`,
+//!   PGO's `generateInstanceStatefulSetIntent`/`reconcileInstance`): labels `.../cluster`,
+//!   `.../instance-set`, `.../instance`, `.../data=postgres`, `updateStrategy: OnDelete`,
+//!   `replicas` 1 (0 while shut down), `spec.template` with the `database` container's image
+//!   and the set's resources. The simulated operator also plays the StatefulSet controller:
+//!   `status` (`observedGeneration`, `replicas`, `readyReplicas`, `currentReplicas`,
+//!   `updatedReplicas`, `availableReplicas`, `currentRevision` = the first revision, never
+//!   moved under OnDelete, `updateRevision` = `<sts>-<hash of the template>`) follows a changed
+//!   spec after [`Scenario::statefulset_status_delay`]. Deleted for a removed instance (PGO's
+//!   `deleteInstance`) and while a restore (in place or from a data source) is prepared or runs.
+//! - instance Pods `<instance>-0` (`instances.rs`), controlled by their StatefulSet (its uid):
+//!   labels `.../instance` (the StatefulSet name `spec.patroni.switchover.targetInstance`
+//!   takes), `.../instance-set`, `.../data=postgres`, `controller-revision-hash` (the revision
+//!   the Pod was created from), Patroni's `.../role` ([`ROLE_LEADER`] `master` /
+//!   [`ROLE_REPLICA`] `replica`, while PostgreSQL runs) and Patroni's `status` annotation (JSON
+//!   with `role`, `state`, `timeline`, `"pending_restart":true` when flagged); `Ready` while
+//!   PostgreSQL runs and Patroni is not restarting it. The `database` container has the image
+//!   and resources of the Pod's revision.
 //! - PersistentVolumeClaim `<cluster>-<repoName>` per `spec.backups.pgbackrest.repos[]` entry
-//!   with a `volume` (PGO's `naming.PGBackRestRepoVolume`), labelled `.../cluster`,
-//!   `.../pgbackrest=""`, `.../pgbackrest-repo=<repoName>`, `.../pgbackrest-volume=""`, with
-//!   `spec` = the repo's `volume.volumeClaimSpec` and, through `/status`, `phase: Bound`,
-//!   `accessModes` and `capacity.storage` = the request. Never created while the cluster is
-//!   being deleted and never deleted by the operator on the cluster's deletion: as with PGO,
-//!   the garbage collector removes it through the ownerReference, so a claim whose
-//!   `ownerReferences` were removed survives the cluster. A repo dropped from `repos[]`
-//!   (backups still configured) loses its claim; with `spec.backups` removed the claims are
-//!   deleted only once the cluster is annotated
+//!   with a `volume` (PGO's `naming.PGBackRestRepoVolume`, applied by `reconcileRepos`),
+//!   labelled `.../cluster`, `.../pgbackrest=""`, `.../pgbackrest-repo=<repoName>`,
+//!   `.../pgbackrest-volume=""`, with `spec` = the repo's `volume.volumeClaimSpec` and, through
+//!   `/status`, `phase: Bound`, `accessModes` and `capacity.storage` = the request. Its
+//!   controller ownerReference is put back within milliseconds whenever it is removed from a
+//!   live, unpaused cluster's claim (`reconcile/claims.rs`); never created or re-owned while
+//!   the cluster is being deleted, never deleted by the operator on the cluster's deletion (the
+//!   garbage collector removes it through the ownerReference, so only a claim detached *after*
+//!   the deletion began survives). A claim of that name left by a deleted cluster is adopted by
+//!   the next cluster of the name, with the deleted cluster's stanza and backups in it: stanza
+//!   creation then runs `stanza-upgrade` over them (`backups.rs`). A repo dropped from
+//!   `repos[]` (backups still configured) loses its claim; with `spec.backups` removed the
+//!   claims are deleted only once the cluster is annotated
 //!   `postgres-operator.crunchydata.com/authorizeBackupRemoval: "true"` (PGO's
 //!   `cleanupRepoResources`); claims not owned by the cluster are never touched.
 //! - core/v1 Events (source [`EVENT_SOURCE`]) for what PGO reports as Events: `StanzasCreated`,
-//!   `InvalidBackupRepo`, `StanzaNotCreated`, `InvalidManualBackup`, `InvalidDataSource`.
+//!   `UnableToCreateStanzas`, `InvalidBackupRepo`, `StanzaNotCreated`, `InvalidManualBackup`,
+//!   `InvalidDataSource`.
 //!
 //! # Status (server-side apply on `/status`)
 //!
 //! Right away `instances[]` with the set names; then, [`Scenario::ready_after`] after each new
-//! generation, `observedGeneration`, `instances[]` counted from the Pods (`replicas`,
-//! `readyReplicas`, `updatedReplicas`; zeros omitted as Go's `omitempty`, sets sorted by
-//! name), `pgbackrest.repos[]` (`stanzaCreated`, `replicaCreateBackupComplete` on the first
-//! repo once the first full backup is taken), `repoHost` (not ready while shut down),
-//! `manualBackup`, `restore`, `scheduledBackups` (one completed run per schedule),
-//! `proxy.pgBouncer`, `patroni` (`systemIdentifier`, `switchover`, `switchoverTimeline`),
-//! `usersRevision`/`databaseRevision` (hashes that include every user's verifier, updated only
-//! while PostgreSQL runs), `postgresVersion` (only after a PGUpgrade completed, as PGO),
-//! `startupInstance(Set)` (the first primary; the primary when shut down),
-//! `monitoring.exporterConfiguration`, and conditions `PGBackRestRepoHostReady`,
+//! generation, `observedGeneration`, `instances[]` as PGO's `observeInstances` counted them at
+//! the start of its last reconcile (`replicas`, `readyReplicas`, `updatedReplicas`: a Pod is
+//! updated only while its StatefulSet's status is current and names the Pod's revision; zeros
+//! omitted as Go's `omitempty`, sets sorted by name — see `rolling.rs` for why they say
+//! "updated" before anything rolled), `pgbackrest.repos[]` (`stanzaCreated`,
+//! `replicaCreateBackupComplete` on the first repo once the first full backup is taken),
+//! `repoHost` (not ready while shut down), `manualBackup`, `restore`, `scheduledBackups` (one
+//! completed run per schedule), `proxy.pgBouncer`, `patroni` (`systemIdentifier`,
+//! `switchover`, `switchoverTimeline`), `usersRevision`/`databaseRevision` (hashes that include
+//! every user's verifier, updated only while PostgreSQL runs), `postgresVersion` (only after a
+//! PGUpgrade completed, as PGO), `startupInstance(Set)` (the first primary; the primary when
+//! shut down), `monitoring.exporterConfiguration`, and conditions `PGBackRestRepoHostReady`,
 //! `PGBackRestReplicaRepoReady`, `PGBackRestReplicaCreate`, `PGBackRestManualBackupSuccessful`,
 //! `PGBackRestoreProgressing`, `PostgresDataInitialized`, `ProxyAvailable` (its reasons
-//! `PgBouncerAvailable`/`PgBouncerUnavailable` are ours).
+//! `PgBouncerAvailable`/`PgBouncerUnavailable` are ours), `Progressing` (paused). A clone whose
+//! data is not restored yet reports only `instances`, `pgbackrest.restore`,
+//! `startupInstance(Set)` and its conditions: no `observedGeneration`.
 //!
 //! # Day-2 flows (details in each module)
 //!
+//! - Rollouts (`rolling.rs`, `runners.rs`; PGO's `observeInstances`, `reconcileInstance`,
+//!   `rolloutInstances`, `rolloutInstance`): any change of the pod template (`spec.image`, e.g.
+//!   a minor upgrade, or the set's resources) is first *reported* — the new
+//!   `observedGeneration` with every instance updated and Ready — while every Pod still runs
+//!   the old template, for [`Scenario::reobserve_delay`]; the StatefulSets' status follows
+//!   after [`Scenario::statefulset_status_delay`]; then Pods are recreated one at a time,
+//!   replicas first, each not Ready for [`Scenario::restart_duration`], the primary last after
+//!   a switchover to an updated replica (timeline + 1). An image in
+//!   [`Scenario::unpullable_images`] or of another major than the data stops the roll at its
+//!   first Pod; a new template recreates that Pod at once. [`SimulatedOperator::restarts`]
+//!   lists the recreated Pods in order. Done is each Pod on its StatefulSet's current
+//!   `updateRevision` and Ready.
+//! - Parameters that need a restart (`parameters.rs`; Patroni's `pending_restart`, PGO's
+//!   `handlePatroniRestarts`): `spec.config.parameters` (or the Patroni dynamic configuration)
+//!   changing one of [`RESTART_PARAMETERS`] is reported at once; replicas flag
+//!   `pending_restart` after [`Scenario::patroni_loop_wait`], the primary a loop later; PGO
+//!   restarts the flagged primary, else the flagged replicas, in place (Pods not Ready for
+//!   [`Scenario::restart_duration`]), which clears the flag.
+//! - Clone (`clone.rs`; PGO's `reconcileDataSource`, `reconcilePostgresClusterDataSource`):
+//!   `spec.dataSource.postgresCluster {clusterName, repoName, options}` restores the source's
+//!   repository with a Job that retries (7 attempts) until the source has what the options ask;
+//!   the clone has the source's system identifier, the next timeline, then its own stanza and
+//!   first backup; a failed Job leaves it uninitialized (`PostgresDataInitialized` False
+//!   `PGBackRestRestoreFailed`).
 //! - Manual backup (`manual.rs`): [`BACKUP_ANNOTATION`] + `spec.backups.pgbackrest.manual
 //!   {repoName, options}`; waits for the first full backup; `--type=full|diff|incr`.
 //! - In-place restore (`restore.rs`): [`RESTORE_ANNOTATION`] + `spec.backups.pgbackrest.restore
@@ -74,66 +126,45 @@
 //! - Major upgrade (`upgrade.rs`): a `PGUpgrade` plus [`ALLOW_UPGRADE_ANNOTATION`] and
 //!   `spec.shutdown: true`; conditions `Progressing`/`Succeeded` with PGO's reasons; the
 //!   cluster's `status.postgresVersion` then shows the new version, before the user bumps
-//!   `spec.postgresVersion` (instances whose version differs from the data never get ready).
-//! - Rolling update (`rolling.rs`): a changed `spec.image` of the same major (a minor
-//!   upgrade) recreates the Pods one at a time, replicas first, each not Ready for
-//!   [`Scenario::restart_duration`]; then Patroni switches over to an updated replica
-//!   (timeline + 1) and the old primary restarts last (a single instance just restarts).
-//!   `instances[].updatedReplicas` counts the Pods on the new image; the roll is done when
-//!   `updatedReplicas == readyReplicas == replicas` in every set (with `observedGeneration`
-//!   current). An image in [`Scenario::unpullable_images`] stops the roll at its first Pod
-//!   (`ImagePullBackOff`); restoring `spec.image` rolls that Pod back.
-//!   [`SimulatedOperator::restarts`] lists the recreated Pods in order. A different major
-//!   without a PGUpgrade never gets ready.
+//!   `spec.postgresVersion`.
 //! - Backups list (`repository.rs`): `pgbackrest info --output=json` (also `--stanza=db`)
 //!   through `pods/exec` in the `database` container of a running instance Pod prints the
 //!   stanza [`STANZA`] of the cluster's repositories, exactly what pgplane reads with
 //!   `Api::<Pod>::exec` against a real cluster. [`SimulatedOperator::backup_info`] (or the
 //!   cloneable [`PgBackRestInfo`]) returns the same JSON without a request.
 //! - Extensions (`exec.rs`): psql with argv [`PSQL_ARGV`] `-d <database> -c <sql>` through
-//!   `pods/exec` answers `SELECT extname, extversion FROM pg_extension ORDER BY extname`,
-//!   `CREATE EXTENSION IF NOT EXISTS "<name>"`, `DROP EXTENSION IF EXISTS "<name>"` and
-//!   `SELECT pg_is_in_recovery()` (`t`/`f`) with psql's output and exit codes (1 for an SQL
-//!   error, 2 for an unknown database or a Pod whose PostgreSQL does not run); the image
-//!   carries [`EXTENSION_CATALOG`] minus [`Scenario::without_extensions`]; replicas and
-//!   standbys refuse writes. Any other command line in those Pods exits 1 ("not
-//!   simulated"); an unknown binary fails as containerd does (see [`crate::exec`]).
+//!   `pods/exec`: the extension statements and `SELECT pg_is_in_recovery()`, see `exec.rs`.
 //! - Streaming standby and promotion (`standby.rs`, `upstream.rs`, `recovery.rs`):
-//!   `spec.standby {enabled, host: <source>-primary.<ns>.svc, port}` bootstraps from the
-//!   source only once it has a Ready leader and both clusters' `customTLSSecret` and
-//!   `customReplicationTLSSecret` exist with one identical `ca.crt`; until then its Pods run but are not Ready, with no role label and
-//!   no Event ([`SimulatedOperator::standby_waiting_for`] says why). Bootstrapped, it has the
-//!   source's `systemIdentifier` and catalog, its leader is role `master` (Patroni
-//!   `standby_leader`) and everything is read-only; losing the source does not make it
-//!   unready. Leaving standby mode promotes it after [`Scenario::promotion_duration`] (never
-//!   with [`Scenario::promotion_stalls`]): writable, timeline + 1, same system identifier, its
-//!   own catalog; before a bootstrap it is a brand-new cluster instead (new system
-//!   identifier). [`SimulatedOperator::in_recovery`] reads the primary's recovery.
+//!   `spec.standby {enabled, host: <source>-primary.<ns>.svc, port}`, see `standby.rs`.
 //!
 //! Failures come from the [`Scenario`] knobs (`manual_backups_fail`, `restores_fail`,
-//! `upgrades_fail`, `promotion_stalls`) or from the request itself (an unknown repo, a rejected option, a target
-//! without WAL). Simulated Jobs take [`Scenario::job_duration`] per Pod attempt and fail like
-//! Kubernetes Jobs (backoff limit 6: `failed` counts to 7; the upgrade Job: 0).
+//! `upgrades_fail`, `promotion_stalls`, `stanza_create_fails`, `unpullable_images`) or from the
+//! request itself (an unknown repo, a rejected option, a target without WAL). Simulated Jobs
+//! take [`Scenario::job_duration`] per Pod attempt and fail like Kubernetes Jobs (backoff limit
+//! 6: `failed` counts to 7; the upgrade Job: 0).
 //!
 //! # Not modelled
 //!
-//! Retention (`expire`) and backup sizes that mean anything; backups taken by the CronJobs
-//! beyond the first run per schedule; WAL archiving between backups (the archive's newest
-//! segment moves with backups, switchovers and restores); cloud repositories' differences;
-//! clones (`spec.dataSource`) and standbys that follow a repository (`spec.standby.repoName`
-//! alone never bootstraps); `spec.paused`; volume resizing;
-//! the instances' data (and WAL) volume claims, PersistentVolumes, StorageClasses and a
-//! claim's binding (repository claims are Bound at once); the repository host StatefulSet and
-//! PGO's `BackupsMissing`-style Events when backups are removed without authorization;
-//! rolling restarts for other pod template changes (parameters, resources, sidecars: only an
-//! image change rolls); client-go's Event aggregation; Patroni's failover on a lost primary;
-//! SQL beyond the three extension statements (the exec sim is not a SQL engine: other
-//! statements are syntax errors), extension dependencies and `ALTER EXTENSION .. UPDATE`, a
-//! restore rolling extensions back, and commands in the repository host or other containers
-//! (instance Pods have only `database`). On deletion, after the scenario's delay, the
-//! operator deletes its children (not the repository claims) and Pods, forgets the cluster's repository and removes the
-//! finalizer (and its recorded restarts).
+//! Retention (`expire`, which over an adopted repository would expire the dead cluster's
+//! backups too) and backup sizes that mean anything; backups taken by the CronJobs beyond the
+//! first run per schedule; WAL archiving between backups (the archive's newest segment moves
+//! with backups, switchovers and restores); cloud repositories (`dataSource.pgbackrest`) and
+//! standbys that follow a repository (`spec.standby.repoName` alone never bootstraps); PGO
+//! re-bootstrapping a cloned cluster whose `status.pgbackrest.restore.id` no longer is its
+//! bootstrap id; volume resizing; the instances' data (and WAL) volume claims,
+//! PersistentVolumes, StorageClasses and a claim's binding (repository claims are Bound at
+//! once); the repository host StatefulSet and PGO's `BackupsMissing`-style Events; pod template
+//! content beyond the `database` container's image and resources (sidecars, volumes, probes);
+//! graceful Pod termination (PGO never sees a terminating Pod); client-go's Event aggregation;
+//! Patroni's failover on a lost primary; SQL beyond the statements `exec.rs` answers, and
+//! commands in the repository host or other containers (instance Pods have only `database`).
+//! While paused, the simulated Kubernetes side (Pods being recreated or restarted) pauses too.
+//! On deletion, after the scenario's delay, the operator deletes its children (not the
+//! repository claims or StatefulSets, which the garbage collector takes) and Pods, forgets the
+//! cluster's repository (keeping it with a claim that survives) and removes the finalizer (and
+//! its recorded restarts).
 
+mod backups;
 mod children;
 mod clone;
 mod clusterset;
@@ -344,11 +375,12 @@ impl SimulatedOperator {
         }
     }
 
-    /// The instance Pods the rolling updates of the cluster `namespace/name` recreated, in
-    /// order: (Pod name, image it was recreated from). A changed `spec.image` restarts the
-    /// replicas first and the (former) primary last, after a switchover; a rollback from an
-    /// image that cannot be pulled recreates that Pod again. First starts, scaling and
-    /// shutdowns are not restarts. Empty when unknown; forgotten when the cluster is deleted.
+    /// The instance Pods the rollouts of the cluster `namespace/name` recreated, in order:
+    /// (Pod name, image of the template it was recreated from). A changed pod template
+    /// recreates the replicas first and the (former) primary last, after a switchover; a
+    /// rollback from an image that cannot be pulled recreates that Pod again. First starts,
+    /// scaling, shutdowns and Patroni restarts (parameters) are not listed. Empty when unknown;
+    /// forgotten when the cluster is deleted.
     pub fn restarts(&self, namespace: &str, name: &str) -> Vec<(String, String)> {
         self.shared
             .restarts

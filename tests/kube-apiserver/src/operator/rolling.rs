@@ -19,8 +19,8 @@
 //! 4. rolls out from what step 1 saw: outdated Pods that are not available are deleted at
 //!    once; an available one only while no instance is unavailable (`maxUnavailable` 1),
 //!    replicas first (by name) and the primary last, after a Patroni switchover (one
-//!    [`Scenario::job_duration`]; the leader moves to the first replica by name, timeline
-//!    + 1) when there are other instances. The StatefulSet controller recreates a deleted Pod
+//!    [`Scenario::job_duration`]; the leader moves to the first replica by name, the timeline
+//!    grows by one) when there are other instances. The StatefulSet controller recreates a deleted Pod
 //!    from its current template (new uid, `startTime`, `controller-revision-hash`); it is not
 //!    Ready for [`Scenario::restart_duration`];
 //! 5. restarts members Patroni flags `pending_restart` (`parameters.rs`).

@@ -180,7 +180,7 @@ impl Scenario {
         self
     }
 
-    /// Sets how long each Pod of a rolling update is down (see
+    /// Sets how long each Pod of a rollout (or a Patroni restart) is down (see
     /// [`Scenario::restart_duration`]).
     pub fn restarts_take(mut self, duration: Duration) -> Self {
         self.restart_duration = duration;

@@ -1,9 +1,11 @@
 //! One simulated cluster's life beyond its spec: the instances and their leader, bootstrap,
-//! the data's major version, the timeline, the first (replica-create) and scheduled backups,
-//! the rolling update of the Pods' image ([`super::rolling`]), standby bootstrap and promotion
-//! ([`super::standby`]), and the day-2 flows ([`super::manual`], [`super::restore`],
-//! [`super::switchover`]; the upgrade is driven from [`super::upgrade`]). [`ClusterSim::tick`] advances it to `now`;
-//! [`super::status`] renders what PGO would report from it.
+//! the data's major version, the timeline, the stanza, first (replica-create) and scheduled
+//! backups ([`super::backups`]), the instance StatefulSets, Pods, rollouts and Patroni restarts
+//! ([`super::rolling`]), bootstrap from a data source ([`super::clone`]), standby bootstrap
+//! and promotion ([`super::standby`]), and the day-2 flows ([`super::manual`],
+//! [`super::restore`], [`super::switchover`]; the upgrade is driven from [`super::upgrade`]).
+//! [`ClusterSim::tick`] advances it to `now`; [`super::status`] renders what PGO would report
+//! from it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,22 +16,15 @@ use tokio::time::Instant;
 
 use super::children::Cluster;
 use super::clone::DataSource;
-use super::credentials::revision;
 use super::instances::{Instances, PodState, image_of, major_of, spec_sets};
 use super::manual::Manual;
-use super::repository::{BackupKind, Repository, repo_key};
+use super::repository::Repository;
 use super::restore::Restore;
 use super::rolling::Rolling;
 use super::scenario::{Outcome, Scenario};
 use super::standby::Standby;
 use super::switchover::Switchover;
 use super::{clone, manual, restore, rolling, standby, switchover};
-
-/// The error PGO records when both `stanza-create` and `stanza-upgrade` fail (its Event carries
-/// the exec error and pgBackRest's stderr).
-const STANZA_FAILURE: &str = "command terminated with exit code 28: ERROR: [028]: backup and \
-archive info files exist but do not match the database\nHINT: is this the correct stanza?\n\
-HINT: did an error occur during stanza-upgrade?";
 
 /// What one reconcile sees.
 pub(crate) struct Tick<'a> {
@@ -124,7 +119,7 @@ pub(crate) struct ClusterSim {
     /// `first_backup_after` later (read from the current scenario, so a test can hold it).
     pub started_at: Option<Instant>,
     pub first_backup_done: bool,
-    scheduled_recorded: BTreeSet<String>,
+    pub(crate) scheduled_recorded: BTreeSet<String>,
     pub manual: Manual,
     pub restore: Option<Restore>,
     pub switchover: Switchover,
@@ -351,103 +346,4 @@ impl ClusterSim {
         self.scheduled_recorded.clear();
         let _ = repo;
     }
-
-    /// Stanza creation, the replica-create backup and one run of each backup schedule.
-    fn backups(&mut self, t: &Tick<'_>, repo: &mut Repository) {
-        let names = t.repo_names();
-        if names.is_empty() {
-            return;
-        }
-        let keys: Vec<u32> = names.iter().map(|n| repo_key(n)).collect();
-        repo.set_repos(keys.clone());
-        if !self.stanza_created {
-            // PGO's `reconcileStanzaCreate` runs `stanza-create || stanza-upgrade` in the
-            // primary: over a repository that holds another system's stanza (a claim adopted
-            // from a deleted cluster of the same name) `stanza-create` fails and
-            // `stanza-upgrade` makes this system the stanza's current database, keeping the
-            // other's backups in its history. PGO reports plain success either way.
-            if t.scenario.stanza_create_fails {
-                self.event(true, "UnableToCreateStanzas", STANZA_FAILURE.into());
-                return;
-            }
-            let system_id = self
-                .system_identifier
-                .as_deref()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            repo.stanza_create(
-                keys.clone(),
-                self.data_version.unwrap_or(0),
-                system_id,
-                self.timeline,
-            );
-            self.stanza_created = true;
-            self.event(
-                false,
-                "StanzasCreated",
-                "pgBackRest stanza creation completed successfully".into(),
-            );
-        }
-        let due = self
-            .started_at
-            .is_none_or(|at| t.now >= at + t.scenario.first_backup_after);
-        if !self.first_backup_done && due {
-            repo.backup(keys[0], BackupKind::Full, t.unix(), self.timeline);
-            self.first_backup_done = true;
-        }
-        if !self.first_backup_done {
-            return;
-        }
-        for (name, schedule) in scheduled(t.c) {
-            let key = format!("{name}/{schedule}");
-            if self.scheduled_recorded.insert(key) {
-                let kind = match schedule {
-                    "full" => BackupKind::Full,
-                    "differential" => BackupKind::Diff,
-                    _ => BackupKind::Incr,
-                };
-                repo.backup(repo_key(&name), kind, t.unix(), self.timeline);
-            }
-        }
-    }
-
-    /// `usersRevision`/`databaseRevision`: hashes of what PGO executed in PostgreSQL, which
-    /// include each user's verifier, so a new password changes the revision (once PostgreSQL
-    /// runs to receive it).
-    fn users(&mut self, t: &Tick<'_>) {
-        let users = t.c.users();
-        let with_verifiers: Vec<(&String, &Vec<String>, Option<&String>)> = users
-            .iter()
-            .map(|u| (&u.name, &u.databases, self.verifiers.get(&u.name)))
-            .collect();
-        let databases: Vec<&Vec<String>> = users.iter().map(|u| &u.databases).collect();
-        self.users_revision = Some(revision(&format!(
-            "users/{}",
-            serde_json::to_string(&with_verifiers).unwrap_or_default()
-        )));
-        self.database_revision = Some(revision(&format!(
-            "databases/{}",
-            serde_json::to_string(&databases).unwrap_or_default()
-        )));
-    }
-}
-
-/// `(repo, schedule)` for every `repos[].schedules.{full,differential,incremental}`.
-pub(crate) fn scheduled(c: &Cluster<'_>) -> Vec<(String, &'static str)> {
-    let mut out = Vec::new();
-    for repo in c
-        .spec
-        .pointer("/backups/pgbackrest/repos")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let name = repo.get("name").and_then(Value::as_str).unwrap_or("");
-        for ty in ["full", "differential", "incremental"] {
-            if repo.pointer(&format!("/schedules/{ty}")).is_some() {
-                out.push((name.to_string(), ty));
-            }
-        }
-    }
-    out
 }

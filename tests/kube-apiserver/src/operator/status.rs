@@ -18,12 +18,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::backups::scheduled;
 use super::children::Cluster;
 use super::clone;
 use super::credentials::revision;
 use super::instances::spec_sets;
 use super::scenario::Outcome;
-use super::sim::{ClusterSim, Tick, scheduled};
+use super::sim::{ClusterSim, Tick};
 
 /// The annotation that requests a manual backup (its value is the backup id).
 pub const BACKUP_ANNOTATION: &str = "postgres-operator.crunchydata.com/pgbackrest-backup";

@@ -75,8 +75,9 @@ impl Controller {
                 continue;
             };
             let body = statefulsets::statefulset_status(t.c.namespace, &name, &status);
-            if record.status != body.to_string() {
-                record.status = body.to_string();
+            let text = body.to_string();
+            if record.status != text {
+                record.status = text;
                 let params = PatchParams::apply(STATEFULSET_CONTROLLER).force();
                 api.patch_status(&name, &params, &Patch::Apply(body))
                     .await?;

@@ -26,11 +26,14 @@ fn timeline(pod: &Pod) -> Option<i64> {
 
 #[tokio::test]
 async fn a_clone_restores_the_source_then_creates_its_own_stanza_and_backup() {
-    let env = Env::start(fast().jobs_take(Duration::from_millis(150))).await;
+    let env = Env::start(fast()).await;
     let source = env.ready(cluster_manifest("orders")).await;
     let system = source.data["status"]["patroni"]["systemIdentifier"].clone();
     let source_timeline = timeline(&env.pods("orders").await[0]).expect("timeline");
 
+    // A restore Job that lasts until released, to look at the clone before its data is there.
+    let held = fast().jobs_take(Duration::from_secs(3600));
+    env.operator.set_scenario("default", "copy", held);
     env.apply(clone_of("copy", "orders", &[])).await;
     // While the data is not there, PGO returns early: no generation, no instances.
     let early = env
@@ -50,6 +53,7 @@ async fn a_clone_restores_the_source_then_creates_its_own_stanza_and_backup() {
     assert_eq!(early["startupInstanceSet"], "instance1");
     assert!(env.pods("copy").await.is_empty());
     assert!(env.statefulsets("copy").await.is_empty());
+    env.operator.set_scenario("default", "copy", fast());
 
     let done = env
         .until("copy", "restored, running, backed up", |s| {
@@ -98,7 +102,7 @@ async fn a_clone_restores_the_source_then_creates_its_own_stanza_and_backup() {
 
 #[tokio::test]
 async fn a_clone_of_a_source_without_a_backup_yet_fails_attempts_until_one_exists() {
-    let env = Env::start(fast().jobs_take(Duration::from_millis(60))).await;
+    let env = Env::start(fast().jobs_take(Duration::from_millis(100))).await;
     let held = fast().first_backup_after(Duration::from_secs(3600));
     env.operator.set_scenario("default", "orders", held);
     env.apply(cluster_manifest("orders")).await;

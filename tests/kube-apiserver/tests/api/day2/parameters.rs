@@ -35,7 +35,7 @@ fn pending(pod: &Pod) -> bool {
 async fn a_restart_parameter_is_reported_first_then_pending_then_restarted_replicas_before_the_primary()
  {
     let scenario = fast()
-        .patroni_loop_wait(Duration::from_millis(150))
+        .patroni_loop_wait(Duration::from_millis(250))
         .restarts_take(Duration::from_millis(150));
     let env = Env::start(scenario).await;
     let params = json!({ "max_connections": "100", "work_mem": "4MB" });
