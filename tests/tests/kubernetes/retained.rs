@@ -188,21 +188,30 @@ async fn deleting_a_cluster_that_keeps_its_backups_pauses_it_before_detaching_th
     // The pgplane requests are slow, as over a real network: the simulated PGO reconciles (and
     // re-owns every claim it manages) between any two of them.
     env.server.faults().set_latency(Duration::from_millis(150));
-    let first = env.platform.delete_cluster(&orders).await.expect("delete");
-    assert!(
-        matches!(&first, DeleteProgress::Deleting { waiting_for } if waiting_for.contains("pause")),
-        "{first:?}"
-    );
-    eventually(Duration::from_secs(20), "Gone", || async {
-        (env.platform.delete_cluster(&orders).await.ok()? == DeleteProgress::Gone).then_some(())
-    })
-    .await;
+    let mut waited_for = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match env.platform.delete_cluster(&orders).await {
+            Ok(DeleteProgress::Gone) => break,
+            Ok(DeleteProgress::Deleting { waiting_for }) => waited_for.push(waiting_for),
+            Err(e) => waited_for.push(e.to_string()),
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not gone: {waited_for:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     env.server.faults().reset();
     let kept = claims(&env)
         .get_opt("orders-repo1")
         .await
         .unwrap()
         .expect("the repository outlives its cluster");
+    assert!(
+        waited_for.first().is_some_and(|w| w.contains("pause")),
+        "PGO is paused first: {waited_for:?}"
+    );
     assert!(kept.metadata.deletion_timestamp.is_none());
     assert!(
         kept.metadata
