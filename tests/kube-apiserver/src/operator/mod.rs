@@ -45,45 +45,34 @@
 //!   PostgreSQL runs and Patroni is not restarting it. The `database` container has the image
 //!   and resources of the Pod's revision.
 //! - PersistentVolumeClaim `<cluster>-<repoName>` per `spec.backups.pgbackrest.repos[]` entry
-//!   with a `volume` (PGO's `naming.PGBackRestRepoVolume`, applied by `reconcileRepos`),
-//!   labelled `.../cluster`, `.../pgbackrest=""`, `.../pgbackrest-repo=<repoName>`,
-//!   `.../pgbackrest-volume=""`, with `spec` = the repo's `volume.volumeClaimSpec` and, through
-//!   `/status`, `phase: Bound`, `accessModes` and `capacity.storage` = the request. Its
-//!   controller ownerReference is put back within milliseconds whenever it is removed from a
-//!   live, unpaused cluster's claim (`reconcile/claims.rs`); never created or re-owned while
-//!   the cluster is being deleted, never deleted by the operator on the cluster's deletion (the
-//!   garbage collector removes it through the ownerReference, so only a claim detached *after*
-//!   the deletion began survives). A claim of that name left by a deleted cluster is adopted by
-//!   the next cluster of the name, with the deleted cluster's stanza and backups in it: stanza
-//!   creation then runs `stanza-upgrade` over them (`backups.rs`). A repo dropped from
-//!   `repos[]` (backups still configured) loses its claim; with `spec.backups` removed the
-//!   claims are deleted only once the cluster is annotated
-//!   `postgres-operator.crunchydata.com/authorizeBackupRemoval: "true"` (PGO's
-//!   `cleanupRepoResources`); claims not owned by the cluster are never touched.
+//!   with a `volume` (PGO's `naming.PGBackRestRepoVolume`, applied by `reconcileRepos`; see
+//!   `reconcile/claims.rs`), labelled `.../cluster`, `.../pgbackrest=""`,
+//!   `.../pgbackrest-repo=<repoName>`, `.../pgbackrest-volume=""`, `spec` = the repo's
+//!   `volume.volumeClaimSpec`, Bound through `/status`. Its controller ownerReference is put
+//!   back within milliseconds whenever it is removed from a live, unpaused cluster's claim; it
+//!   is never re-owned while the cluster is being deleted nor deleted by the operator then (the
+//!   garbage collector takes it through the ownerReference, so only a claim detached *after* the
+//!   deletion began survives). The next cluster of that name adopts a claim left behind, with
+//!   the dead cluster's stanza and backups in it, and stanza creation `stanza-upgrade`s over
+//!   them (`backups.rs`). A repo dropped from `repos[]` loses its claim; with `spec.backups`
+//!   removed only with `postgres-operator.crunchydata.com/authorizeBackupRemoval: "true"`
+//!   (PGO's `cleanupRepoResources`); claims not owned by the cluster are never touched.
 //! - core/v1 Events (source [`EVENT_SOURCE`]) for what PGO reports as Events: `StanzasCreated`,
 //!   `UnableToCreateStanzas`, `InvalidBackupRepo`, `StanzaNotCreated`, `InvalidManualBackup`,
 //!   `InvalidDataSource`.
 //!
-//! # Status (server-side apply on `/status`)
+//! # Status (server-side apply on `/status`, see `status.rs`)
 //!
 //! Right away `instances[]` with the set names; then, [`Scenario::ready_after`] after each new
 //! generation, `observedGeneration`, `instances[]` as PGO's `observeInstances` counted them at
-//! the start of its last reconcile (`replicas`, `readyReplicas`, `updatedReplicas`: a Pod is
-//! updated only while its StatefulSet's status is current and names the Pod's revision; zeros
-//! omitted as Go's `omitempty`, sets sorted by name — see `rolling.rs` for why they say
-//! "updated" before anything rolled), `pgbackrest.repos[]` (`stanzaCreated`,
-//! `replicaCreateBackupComplete` on the first repo once the first full backup is taken),
-//! `repoHost` (not ready while shut down), `manualBackup`, `restore`, `scheduledBackups` (one
-//! completed run per schedule), `proxy.pgBouncer`, `patroni` (`systemIdentifier`,
-//! `switchover`, `switchoverTimeline`), `usersRevision`/`databaseRevision` (hashes that include
-//! every user's verifier, updated only while PostgreSQL runs), `postgresVersion` (only after a
-//! PGUpgrade completed, as PGO), `startupInstance(Set)` (the first primary; the primary when
-//! shut down), `monitoring.exporterConfiguration`, and conditions `PGBackRestRepoHostReady`,
-//! `PGBackRestReplicaRepoReady`, `PGBackRestReplicaCreate`, `PGBackRestManualBackupSuccessful`,
-//! `PGBackRestoreProgressing`, `PostgresDataInitialized`, `ProxyAvailable` (its reasons
-//! `PgBouncerAvailable`/`PgBouncerUnavailable` are ours), `Progressing` (paused). A clone whose
-//! data is not restored yet reports only `instances`, `pgbackrest.restore`,
-//! `startupInstance(Set)` and its conditions: no `observedGeneration`.
+//! the start of its last reconcile (a Pod is updated only while its StatefulSet's status is
+//! current and names the Pod's revision: see `rolling.rs` for why they say "updated" before
+//! anything rolled), `pgbackrest` (`repos[]`, `repoHost`, `manualBackup`, `restore`,
+//! `scheduledBackups`), `proxy.pgBouncer`, `patroni`, `usersRevision`/`databaseRevision`,
+//! `postgresVersion` (only after a PGUpgrade), `startupInstance(Set)`, `monitoring`, and PGO's
+//! conditions (`Progressing` False `Paused` while paused). A clone whose data is not restored
+//! yet reports only `instances`, `pgbackrest.restore`, `startupInstance(Set)` and its
+//! conditions: no `observedGeneration`.
 //!
 //! # Day-2 flows (details in each module)
 //!

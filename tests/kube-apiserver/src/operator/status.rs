@@ -5,14 +5,22 @@
 //! Field names and condition types/reasons come from PGO's `v1beta1` API and controllers:
 //! `observedGeneration`, `instances[]` (`name`, `replicas`, `readyReplicas`, `updatedReplicas`
 //! as PGO's `observeInstances` counts them from the Pods and their StatefulSets at the start
-//! of its reconcile, zeros omitted as Go's `omitempty` does; see `rolling.rs` for why they
-//! say "updated" before anything rolled), `pgbackrest`
-//! (`repos[]`, `repoHost`, `manualBackup`, `restore`, `scheduledBackups[]`), `proxy.pgBouncer`,
-//! `patroni` (`systemIdentifier`, `switchover`, `switchoverTimeline`), `usersRevision`,
-//! `databaseRevision`, `postgresVersion` (only after a PGUpgrade, as upstream),
-//! `startupInstance(Set)`, `monitoring`, and the conditions `PGBackRestRepoHostReady`,
+//! of its reconcile, zeros omitted as Go's `omitempty` does, sets sorted by name; see
+//! `rolling.rs` for why they say "updated" before anything rolled), `pgbackrest` (`repos[]`
+//! with `stanzaCreated` and, on the first repo once the first full backup is taken,
+//! `replicaCreateBackupComplete`; `repoHost`, not ready while shut down; `manualBackup`;
+//! `restore`, of an in-place restore or a clone's bootstrap; `scheduledBackups[]`, one
+//! completed run per schedule), `proxy.pgBouncer`, `patroni` (`systemIdentifier`,
+//! `switchover`, `switchoverTimeline`), `usersRevision`/`databaseRevision` (hashes that include
+//! every user's verifier, updated only while PostgreSQL runs), `postgresVersion` (only after a
+//! PGUpgrade, as upstream), `startupInstance(Set)` (the first primary; the primary when shut
+//! down), `monitoring.exporterConfiguration`, and the conditions `PGBackRestRepoHostReady`,
 //! `PGBackRestReplicaRepoReady`, `PGBackRestReplicaCreate`, `PGBackRestManualBackupSuccessful`,
-//! `PGBackRestoreProgressing`, `PostgresDataInitialized` and `ProxyAvailable`.
+//! `PGBackRestoreProgressing`, `PostgresDataInitialized` and `ProxyAvailable` (its reasons
+//! `PgBouncerAvailable`/`PgBouncerUnavailable` are ours); `Progressing` (paused) is written by
+//! `reconcile/paused.rs`. While a clone's data is not restored PGO returns early: only
+//! `instances`, `pgbackrest.restore`, `patroni`, `startupInstance(Set)` and the restore's
+//! conditions, no `observedGeneration` (`clone.rs`).
 
 use std::collections::BTreeMap;
 
