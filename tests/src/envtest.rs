@@ -23,6 +23,9 @@
 //! the test that started them; a `kube::Client` is bound to the runtime it was built in, so
 //! every test builds its own ([`ControlPlane::client`]).
 
+pub mod crds;
+mod etcd;
+pub mod kubeconfig;
 mod pki;
 pub mod processes;
 pub mod start;
@@ -35,14 +38,9 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ObjectMeta, PostParams};
 
+pub use crds::CRD_FILES;
 use processes::Process;
 pub use start::{CONTROLLERS, POSTGRESCLUSTER_COUNT};
-
-/// The PGO CRD files installed, relative to [`crd_dir`] (v6.0.3).
-pub const CRD_FILES: &[&str] = &[
-    "postgres-operator.crunchydata.com_postgresclusters.yaml",
-    "postgres-operator.crunchydata.com_pgupgrades.yaml",
-];
 
 /// The binaries a control plane needs in `KUBEBUILDER_ASSETS`.
 pub const BINARIES: &[&str] = &["etcd", "kube-apiserver", "kube-controller-manager"];
@@ -322,8 +320,9 @@ impl ControlPlane {
             .authority
             .client(user, groups)
             .expect("a client certificate");
-        let yaml = start::kubeconfig_yaml(&self.url, &self.authority.ca.certificate, user, &cert);
-        let config = start::config_from_yaml(&yaml)
+        let yaml =
+            kubeconfig::kubeconfig_yaml(&self.url, &self.authority.ca.certificate, user, &cert);
+        let config = kubeconfig::config_from_yaml(&yaml)
             .await
             .expect("a config for the user");
         kube::Client::try_from(config).expect("a kube client")
@@ -350,30 +349,7 @@ impl ControlPlane {
     /// 5 minutes); returns that revision. Reads at an older resourceVersion that reach etcd
     /// then fail with 410 Expired.
     pub async fn compact(&self) -> Result<i64, String> {
-        let http = reqwest::Client::new();
-        let range: serde_json::Value = http
-            .post(format!("{}/v3/kv/range", self.etcd_url))
-            .json(&serde_json::json!({ "key": "Lw==", "count_only": true }))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        let revision = range["header"]["revision"]
-            .as_str()
-            .and_then(|r| r.parse::<i64>().ok())
-            .ok_or_else(|| format!("no revision in {range}"))?;
-        let answer = http
-            .post(format!("{}/v3/kv/compaction", self.etcd_url))
-            .json(&serde_json::json!({ "revision": revision.to_string(), "physical": true }))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
-        if !answer.status().is_success() {
-            return Err(answer.text().await.unwrap_or_default());
-        }
-        Ok(revision)
+        etcd::compact(&self.etcd_url).await
     }
 
     /// The last `lines` lines of a process's log (`etcd`, `kube-apiserver`,

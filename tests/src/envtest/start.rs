@@ -6,12 +6,12 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, ResourceQuota, ServiceAccount};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, PostParams};
 
-use super::pki::{Authority, Pem, service_account_keys};
+use super::Options;
+use super::kubeconfig::{config_from_yaml, kubeconfig_yaml};
+use super::pki::{Authority, service_account_keys};
 use super::processes::{Process, free_port};
-use super::{CRD_FILES, Options};
 
 /// How long one component may take to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -40,30 +40,6 @@ pub struct Booted {
     pub steps: Vec<(&'static str, Duration)>,
 }
 
-/// A kubeconfig with the client certificate inline.
-pub fn kubeconfig_yaml(url: &str, ca: &str, user: &str, client: &Pem) -> String {
-    use base64::Engine;
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
-    format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: envtest\n  cluster:\n    server: {url}\n    \
-         certificate-authority-data: {ca}\nusers:\n- name: {user}\n  user:\n    \
-         client-certificate-data: {cert}\n    client-key-data: {key}\ncontexts:\n- name: envtest\n  \
-         context:\n    cluster: envtest\n    user: {user}\n    namespace: default\n\
-         current-context: envtest\n",
-        ca = b64(ca),
-        cert = b64(&client.certificate),
-        key = b64(&client.key),
-    )
-}
-
-/// A kube config from kubeconfig YAML.
-pub async fn config_from_yaml(yaml: &str) -> Result<kube::Config, String> {
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(yaml).map_err(|e| e.to_string())?;
-    kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-        .await
-        .map_err(|e| e.to_string())
-}
-
 fn write(dir: &Path, name: &str, text: &str) -> Result<PathBuf, String> {
     let path = dir.join(name);
     std::fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
@@ -76,7 +52,7 @@ fn arg(name: &str, value: impl std::fmt::Display) -> String {
 
 /// Polls `probe` until it returns `Some`, failing after [`READY_TIMEOUT`] or as soon as one of
 /// `processes` has exited.
-async fn ready<T, F, Fut>(
+pub(super) async fn ready<T, F, Fut>(
     what: &str,
     processes: &Mutex<Vec<Process>>,
     mut probe: F,
@@ -246,68 +222,6 @@ async fn wait_apiserver(
     Ok(version.git_version)
 }
 
-/// Creates the PGO CRDs from `crd_dir`, waits until they are `Established` and their
-/// resources answer a list.
-async fn install_crds(
-    client: &kube::Client,
-    crd_dir: &Path,
-    processes: &Mutex<Vec<Process>>,
-) -> Result<(), String> {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let mut names = Vec::new();
-    for file in CRD_FILES {
-        let path = crd_dir.join(file);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("reading {}: {e}", path.display()))?;
-        let crd: serde_json::Value = serde_saphyr::from_str(&text)
-            .map_err(|e| format!("parsing {}: {e}", path.display()))?;
-        let name = crd["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let params = PatchParams::apply("pgplane-envtest").force();
-        ready(&format!("CRD {name} applied"), processes, || async {
-            crds.patch(&name, &params, &Patch::Apply(&crd))
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        })
-        .await?;
-        names.push((name, crd));
-    }
-    for (name, crd) in &names {
-        ready(&format!("CRD {name} Established"), processes, || async {
-            let current = crds.get(name).await.map_err(|e| e.to_string())?;
-            let established = current
-                .status
-                .and_then(|s| s.conditions)
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True");
-            established
-                .then_some(())
-                .ok_or_else(|| "not Established yet".to_string())
-        })
-        .await?;
-        let group = crd["spec"]["group"].as_str().unwrap_or_default();
-        let kind = crd["spec"]["names"]["kind"].as_str().unwrap_or_default();
-        let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default();
-        let resource = kube::api::ApiResource::from_gvk_with_plural(
-            &kube::api::GroupVersionKind::gvk(group, "v1beta1", kind),
-            plural,
-        );
-        let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
-        ready(&format!("{plural} served"), processes, || async {
-            api.list(&ListParams::default().limit(1))
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        })
-        .await?;
-    }
-    Ok(())
-}
-
 async fn start_controller_manager(
     assets: &Path,
     dir: &Path,
@@ -415,10 +329,10 @@ pub async fn boot(
         start_controller_manager(assets, dir, &kubeconfig, &files, processes).await?;
         wait_controller_manager(&client, processes, false).await?;
         step("kube-controller-manager", &mut steps);
-        install_crds(&client, crd_dir, processes).await?;
+        super::crds::install(&client, crd_dir, processes).await?;
         step("PGO CRDs", &mut steps);
     } else {
-        install_crds(&client, crd_dir, processes).await?;
+        super::crds::install(&client, crd_dir, processes).await?;
         step("PGO CRDs", &mut steps);
         start_controller_manager(assets, dir, &kubeconfig, &files, processes).await?;
         wait_controller_manager(&client, processes, true).await?;

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{Pod, ServiceAccount};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use pgplane::platform::kubernetes::{cluster, postgrescluster};
 use pgplane::platform::{Platform, PlatformError};
-use pgplane_tests::envtest::{self, ControlPlane, Options, POSTGRESCLUSTER_COUNT};
+use pgplane_tests::envtest::{Options, POSTGRESCLUSTER_COUNT};
 use serde_json::json;
 
 use crate::support::*;
@@ -108,17 +108,13 @@ async fn containers_without_resources_get_the_tenant_defaults_and_the_quota_coun
 #[tokio::test]
 #[ignore = "defect 7: fixed in api/src/platform/kubernetes/errors.rs"]
 async fn a_cluster_applied_before_the_quota_controller_counts_postgresclusters_is_admitted_later() {
-    let Some(assets) = envtest::assets_or_skip() else {
-        return;
-    };
     // A control plane of its own: the shared one installs the CRDs first.
     let options = Options {
         crds_after_controllers: true,
     };
-    let plane = tokio::task::spawn_blocking(move || ControlPlane::start(&assets, options))
-        .await
-        .expect("start task")
-        .unwrap_or_else(|e| panic!("control plane: {e}"));
+    let Some(plane) = own_plane(options).await else {
+        return;
+    };
     let env = Env::on(&plane);
     let acme = tenant("defect7");
     env.platform.ensure_tenant(&acme).await.expect("tenant");

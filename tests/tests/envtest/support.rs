@@ -96,6 +96,17 @@ pub fn operator(plane: &'static ControlPlane) -> &'static SimulatedOperator {
     })
 }
 
+/// A control plane of the test's own (for what must not disturb the other tests, or be
+/// disturbed by them), or `None` after printing why the test is skipped. Killed when dropped.
+pub async fn own_plane(options: envtest::Options) -> Option<ControlPlane> {
+    let assets = envtest::assets_or_skip()?;
+    let plane = tokio::task::spawn_blocking(move || ControlPlane::start(&assets, options))
+        .await
+        .expect("the start task")
+        .unwrap_or_else(|e| panic!("a control plane of the test's own: {e}"));
+    Some(plane)
+}
+
 /// A tenant named `<prefix>-<random>` with room for a few clusters.
 pub fn tenant(prefix: &str) -> TenantTarget {
     TenantTarget {

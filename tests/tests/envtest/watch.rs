@@ -1,9 +1,9 @@
 //! Watches on the real apiserver: a streaming list ends its initial events with the
 //! `k8s.io/initial-events-end` bookmark; a watch from a resourceVersion older than the watch
 //! cache gets a 410 Expired `ERROR` event; a list at a resourceVersion etcd compacted gets 410
-//! Expired unless the watch cache still holds it; and the driver's watch (`kube::runtime::watcher`) relists and resyncs when a change
-//! of the PGO CRD restarts every watch of PostgresClusters (as a PGO upgrade does): the
-//! resumed watch's resourceVersion predates the new watch cache, so it gets 410 and relists.
+//! Expired unless the watch cache still holds it; and the driver's watch
+//! (`kube::runtime::watcher`) relists and resyncs when a change of the PGO CRD (as a PGO
+//! upgrade makes) restarts its watch and the resumed watch gets 410.
 //!
 //! Periodic bookmarks on an idle watch are not checked: the apiserver sends them about once a
 //! minute (the in-process server every second, configurable).
@@ -15,6 +15,7 @@ use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, VersionMatch
 use kube::core::WatchEvent;
 use pgplane::platform::Platform;
 use pgplane::platform::kubernetes::postgrescluster;
+use pgplane_tests::envtest::Options;
 use serde_json::json;
 
 use crate::support::*;
@@ -175,10 +176,19 @@ async fn change_the_crd(plane: &pgplane_tests::envtest::ControlPlane) {
         .expect("CRD changed");
 }
 
+/// A change of the CRD makes the apiserver serve PostgresClusters from new storage whose
+/// watch cache starts at the current revision, and end the open watches. The watcher resumes
+/// from the last resourceVersion it saw: older than the new cache, that is a 410 and a relist
+/// (a resync); had it seen an event written after the change (the old watch delivers them
+/// until it ends), the resume would succeed without one. So this runs on a control plane of
+/// its own, where nothing else writes PostgresClusters (and the CRD change disturbs no other
+/// test).
 #[tokio::test]
 async fn the_drivers_watch_relists_and_resyncs_when_a_crd_change_restarts_it() {
-    let plane = plane_or_skip!();
-    let env = Env::on(plane);
+    let Some(plane) = own_plane(Options::default()).await else {
+        return;
+    };
+    let env = Env::on(&plane);
     let acme = tenant("restart");
     ensure_counted(&env, &acme).await;
     let mut watch = env.watch();
@@ -187,7 +197,7 @@ async fn the_drivers_watch_relists_and_resyncs_when_a_crd_change_restarts_it() {
     env.platform.apply_cluster(&first).await.expect("applied");
     watch.observed(first.cluster_id, "first", |_| true).await;
 
-    change_the_crd(plane).await;
+    change_the_crd(&plane).await;
     watch.resynced().await;
     let second = target(&acme, spec("second"));
     apply_until_admitted(&env, &second).await;
