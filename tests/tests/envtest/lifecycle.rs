@@ -3,13 +3,14 @@
 //! tenant is ensured, the cluster applied, the operator's status makes the driver's watch
 //! report it ready with its connection facts, deletion waits for PGO's finalizer, the watch
 //! reports it gone, and the real garbage collector removes what the operator left behind
-//! (the repository claim, owned by the cluster).
+//! (the repository claim, owned by the cluster) but not its instance Pods while it runs.
 
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
-use kube::api::Api;
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Pod, Secret};
+use kube::api::{Api, ListParams, PostParams};
 use kube_test_apiserver::operator::FINALIZER;
 use pgplane::domain::cluster::{Phase, observe};
 use pgplane::platform::{DeleteProgress, Endpoint, ObservedCluster, Platform};
+use serde_json::json;
 
 use crate::support::*;
 
@@ -66,6 +67,43 @@ async fn a_cluster_becomes_ready_is_deleted_and_gone_with_the_operator_running_a
         ready.connection.password.as_deref().map(str::as_bytes),
         Some(password.0.as_slice())
     );
+
+    // The operator's instance StatefulSets and Pods are objects the real garbage collector
+    // leaves alone (their ownerReferences resolve): once it has collected an object created
+    // after them whose owner does not exist, both Pods are still there, and the driver reads
+    // the rollout as settled.
+    let configmaps: Api<ConfigMap> = Api::namespaced(plane.client(), &namespace);
+    let orphan: ConfigMap = serde_json::from_value(json!({
+        "metadata": { "name": "orphan", "ownerReferences": [{
+            "apiVersion": "v1", "kind": "ConfigMap", "name": "gone",
+            "uid": "00000000-0000-0000-0000-000000000000",
+        }]},
+    }))
+    .expect("configmap");
+    configmaps
+        .create(&PostParams::default(), &orphan)
+        .await
+        .expect("orphan");
+    eventually(WAIT, "the collector to delete the orphan", || async {
+        configmaps
+            .get_opt("orphan")
+            .await
+            .ok()
+            .and_then(|c| c.is_none().then_some(()))
+    })
+    .await;
+    let pods = Api::<Pod>::namespaced(plane.client(), &namespace)
+        .list(&ListParams::default().labels("postgres-operator.crunchydata.com/cluster=orders"))
+        .await
+        .expect("pods");
+    let live = pods
+        .items
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .count();
+    assert_eq!(live, 2, "the instance Pods outlive the garbage collector");
+    let pending = env.platform.rollout_pending(&orders).await;
+    assert!(matches!(pending, Ok(None)), "{pending:?}");
 
     let first = env.platform.delete_cluster(&orders).await.expect("delete");
     assert!(
