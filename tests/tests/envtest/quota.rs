@@ -101,12 +101,11 @@ async fn containers_without_resources_get_the_tenant_defaults_and_the_quota_coun
 /// unknown for quota`, until that quota is recounted: at the controller's full resync (5 min)
 /// or when the quota's `spec.hard` changes. Observed on Kubernetes 1.36: a label or
 /// annotation change does not recount it (`updateQuota` compares `spec.hard` only), so the
-/// driver's `pgplane.io/recount-requested` annotation leaves the create refused (this test
-/// then times out with `NotYet`); adding a key to `spec.hard` and removing it again does get
-/// the next apply admitted. The driver must treat the refusal as "not yet" and get the quota
-/// recounted, not fail the operation.
+/// driver's first fix, a `pgplane.io/recount-requested` annotation, left the create refused;
+/// adding a key to `spec.hard` and removing it again (`tenant::request_quota_recount`) gets
+/// the next apply admitted. The driver treats the refusal as "not yet" and gets the quota
+/// recounted, instead of failing the operation for good as it did.
 #[tokio::test]
-#[ignore = "defect 7: fixed in api/src/platform/kubernetes/errors.rs"]
 async fn a_cluster_applied_before_the_quota_controller_counts_postgresclusters_is_admitted_later() {
     // A control plane of its own: the shared one installs the CRDs first.
     let options = Options {

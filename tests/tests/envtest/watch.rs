@@ -36,7 +36,9 @@ async fn a_streaming_list_sends_the_objects_then_a_bookmark_marking_the_end_of_t
     }
     let api: Api<DynamicObject> = Api::all_with(plane.client(), &postgrescluster());
     let params = WatchParams::streaming_lists().labels(&tenant_selector(&acme));
-    let mut events = api.watch(&params, "0").await.expect("watch").boxed();
+    // No resourceVersion: the initial events are at least as new as a quorum read (from "0"
+    // the watch cache may not have seen the second apply yet).
+    let mut events = api.watch(&params, "").await.expect("watch").boxed();
     let mut added = Vec::new();
     let bookmark = loop {
         let next = tokio::time::timeout(WAIT, events.try_next())
