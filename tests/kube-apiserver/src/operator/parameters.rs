@@ -11,8 +11,9 @@
 //! - Patroni notices a new configuration one [`Scenario::patroni_loop_wait`] after PGO wrote it
 //!   on a replica and one more on the primary (the note in `handlePatroniRestarts`: the primary
 //!   flags one `loop_wait` after the replicas), so although PGO prefers the primary, replicas
-//!   normally restart first and the primary last. `status.observedGeneration` is written
-//!   before any of this.
+//!   normally restart first and the primary last. PGO acts on a flag
+//!   [`Scenario::reobserve_delay`] after it appeared (the reconcile its Pod watch triggers).
+//!   `status.observedGeneration` is written before any of this.
 //! - A restart keeps the Pod (same uid, Patroni restarts PostgreSQL in the container) but it
 //!   is not Ready for [`Scenario::restart_duration`]; the role label stays, Patroni's state is
 //!   `restarting`. Afterwards the member runs the configuration of the moment it restarted,
@@ -20,6 +21,7 @@
 //!   PGO ignores members that are not running (e.g. being recreated).
 //!
 //! [`Scenario::patroni_loop_wait`]: super::Scenario::patroni_loop_wait
+//! [`Scenario::reobserve_delay`]: super::Scenario::reobserve_delay
 //! [`Scenario::restart_duration`]: super::Scenario::restart_duration
 
 use std::collections::BTreeMap;

@@ -75,8 +75,8 @@ pub(crate) struct Rolling {
     next_look: Option<Instant>,
     /// Patroni's parameters and restarts.
     pub parameters: Parameters,
-    /// The members whose Pods showed `pending_restart` as of the last tick (what PGO reads).
-    flagged: Vec<String>,
+    /// The members whose Pods show `pending_restart`, since when (what PGO reads).
+    flagged: BTreeMap<String, Instant>,
     /// Restarts not yet published to [`super::SimulatedOperator::restarts`]: (Pod, image).
     pub pending: Vec<(String, String)>,
 }
@@ -202,7 +202,10 @@ pub(crate) fn reconcile(sim: &mut ClusterSim, t: &Tick<'_>, repo: &mut Repositor
         .map(|(_, n)| n)
         .filter(|n| sim.pending_restart(t, n))
         .collect();
-    sim.rolling.flagged = flagged;
+    sim.rolling.flagged.retain(|n, _| flagged.contains(n));
+    for n in flagged {
+        sim.rolling.flagged.entry(n).or_insert(t.now);
+    }
 }
 
 /// PGO's `observeInstances`.
@@ -309,12 +312,17 @@ fn rollout(sim: &mut ClusterSim, t: &Tick<'_>, repo: &mut Repository) {
 
 /// PGO's `handlePatroniRestarts`, from the `pending_restart` flags the Pods showed: the
 /// primary if it is flagged, else every flagged replica; members whose container does not run
-/// (or that no longer need it) are skipped.
+/// (or that no longer need it) are skipped. PGO reacts to a flag with the reconcile its Pod
+/// watch triggers, [`Scenario::reobserve_delay`](super::Scenario::reobserve_delay) after the
+/// flag appeared.
 fn restart_pending(sim: &mut ClusterSim, t: &Tick<'_>) {
+    let react = t.scenario.reobserve_delay;
     let flagged: Vec<(bool, String)> = sim
         .rolling
         .flagged
         .iter()
+        .filter(|(_, since)| t.now >= **since + react)
+        .map(|(n, _)| n)
         .filter(|n| sim.pod_available(t, n) && sim.pending_restart(t, n))
         .map(|n| {
             (

@@ -63,11 +63,13 @@ pub struct Scenario {
     /// deletion until the recreated Pod is Ready; also how long a Patroni restart of a member
     /// with a pending restart keeps its Pod not Ready. Read on every reconcile.
     pub restart_duration: Duration,
-    /// After PGO changed an instance StatefulSet, how long until its next reconcile looks at
-    /// the instances again (the requeue its StatefulSet watch triggers). Until then
+    /// How long PGO takes to react to a watched change of its objects with a reconcile. After
+    /// PGO changed an instance StatefulSet, its next reconcile looks at the instances again
+    /// this much later (the requeue its StatefulSet watch triggers); until then
     /// `status.instances[]` keeps what the reconcile that changed it saw, i.e. the window in
     /// which the new `observedGeneration` reports every instance updated and Ready while every
-    /// Pod still runs the old template (`rolling.rs`). Never zero in PGO.
+    /// Pod still runs the old template (`rolling.rs`). A Pod's `pending_restart` flag is acted
+    /// upon this long after it appeared (`parameters.rs`). Never zero in PGO.
     pub reobserve_delay: Duration,
     /// How long the StatefulSet controller takes to report a changed StatefulSet
     /// (`status.observedGeneration`, `updateRevision`); until then PGO counts none of its Pods

@@ -46,11 +46,10 @@ impl Controller {
                     .find(|(_, t)| t.claims.get(&name) == Some(&uid))
                     .map(|(k, _)| k.clone())
             });
+        // A claim that merely stopped matching the watch's selector also arrives as deleted,
+        // so what a kept claim holds stays until a cluster adopts it.
         if deleted {
-            self.claims.remove(&(ns.clone(), name));
-            if let Ok(mut repos) = self.shared.repositories.lock() {
-                repos.remove(&retained_key(&ns, &uid));
-            }
+            self.claims.remove(&(ns, name));
         } else {
             self.claims.insert((ns, name), pvc);
         }

@@ -163,7 +163,16 @@ impl Controller {
                 }
                 _ => {}
             }
-            pods.patch(&name, &params, &Patch::Apply(pod)).await?;
+            match pods.patch(&name, &params, &Patch::Apply(pod.clone())).await {
+                Ok(_) => {}
+                // A Pod's spec is immutable: one adopted after an operator restart that was
+                // created from another template is replaced, as its StatefulSet would.
+                Err(kube::Error::Api(s)) if s.code == 422 => {
+                    ignore_not_found(pods.delete(&name, &DeleteParams::background()).await)?;
+                    pods.patch(&name, &params, &Patch::Apply(pod)).await?;
+                }
+                Err(e) => return Err(e),
+            }
             pods.patch_status(&name, &params, &Patch::Apply(status))
                 .await?;
             if let Some(tr) = self.tracked.get_mut(uid) {

@@ -34,9 +34,12 @@ fn pending(pod: &Pod) -> bool {
 #[tokio::test]
 async fn a_restart_parameter_is_reported_first_then_pending_then_restarted_replicas_before_the_primary()
  {
+    // Flags last 300 ms before PGO acts on them and restarts 500 ms: long enough to be seen
+    // by polling on a loaded machine.
     let scenario = fast()
-        .patroni_loop_wait(Duration::from_millis(250))
-        .restarts_take(Duration::from_millis(150));
+        .patroni_loop_wait(Duration::from_millis(600))
+        .reobserves_after(Duration::from_millis(300))
+        .restarts_take(Duration::from_millis(500));
     let env = Env::start(scenario).await;
     let params = json!({ "max_connections": "100", "work_mem": "4MB" });
     env.ready(with_parameters("hippo", 3, params)).await;

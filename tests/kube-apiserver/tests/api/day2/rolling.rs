@@ -22,7 +22,7 @@ const NEXT_MAJOR: &str =
 fn rolling() -> Scenario {
     fast()
         .restarts_take(Duration::from_millis(300))
-        .reobserves_after(Duration::from_millis(300))
+        .reobserves_after(Duration::from_millis(600))
 }
 
 fn with_image(name: &str, replicas: i64, image: &str) -> Value {

@@ -131,8 +131,8 @@ async fn each_instance_runs_in_an_on_delete_statefulset_owned_by_the_cluster() {
 #[tokio::test]
 async fn a_resources_change_is_reported_done_before_the_statefulsets_change_and_rolls_after() {
     let scenario = fast()
-        .reobserves_after(Duration::from_millis(400))
-        .statefulset_status_after(Duration::from_millis(300))
+        .reobserves_after(Duration::from_millis(1000))
+        .statefulset_status_after(Duration::from_millis(700))
         .restarts_take(Duration::from_millis(100));
     let env = Env::start(scenario).await;
     env.ready(sized("hippo", 2, "500m")).await;
