@@ -74,7 +74,10 @@ async fn a_resources_change_is_done_only_once_every_pod_runs_the_new_template() 
         "PGO's status reports the change done while its Pods have not been recreated"
     );
     settled(&env, &v2).await;
-    let restarted = env.operator.restarts(NS, "orders");
+    let restarts = env.operator.restarts(NS, "orders");
+    let restarted: std::collections::BTreeSet<&str> =
+        restarts.iter().map(|(pod, _)| pod.as_str()).collect();
+    assert_eq!(restarted.len(), 2, "every instance restarted: {restarts:?}");
     assert_eq!(
         restarted.len(),
         2,
