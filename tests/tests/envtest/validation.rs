@@ -206,4 +206,10 @@ async fn a_server_side_apply_with_a_field_the_schema_lacks_is_refused_500() {
         "{}",
         refused.message
     );
+    // The driver fails such an operation at once instead of retrying it until its deadline.
+    let classified = pgplane::platform::kubernetes::errors::classify_status(&refused);
+    assert!(
+        matches!(classified, pgplane::platform::PlatformError::Rejected(_)),
+        "{classified:?}"
+    );
 }

@@ -10,7 +10,8 @@
 //! | 403 status unknown for quota | NotYet | the quota controller has not counted a resource type yet (a CRD installed after the quota): admission refuses every create of it until the quota is recounted, which the driver requests ([`quota_status_unknown`]) |
 //! | 401 Unauthorized | Transient | credentials rotate (bound tokens are re-read); failing the operation cannot help |
 //! | 404 NotFound, 409 Conflict, 410 Gone | Transient | a namespace or CRD not there yet, a write race, an expired list: the next attempt sees the new state |
-//! | 429, 5xx (incl. 504 Timeout) | Transient | the apiserver is overloaded or failing |
+//! | 429, 5xx (incl. 504 Timeout) | Transient | the apiserver is overloaded or failing... |
+//! | 500 "failed to create typed patch object" | Rejected | ...except a server-side apply of a field the schema lacks (a real apiserver's answer, checked in the envtest tier) |
 //! | other 4xx | Rejected | |
 //! | connection, timeout, stream and TLS errors | Transient | the network |
 //! | response decoding | Transient | usually a proxy answering instead of the apiserver |
@@ -40,6 +41,7 @@ pub fn classify(error: &kube::Error) -> PlatformError {
 pub fn classify_status(status: &Status) -> PlatformError {
     let text = describe(status);
     match status.code {
+        500 if status.message.contains(UNTYPED_APPLY) => PlatformError::Rejected(text),
         403 if status.message.contains(QUOTA_STATUS_UNKNOWN) => PlatformError::NotYet(text),
         403 if is_retryable_forbidden(status) => PlatformError::Transient(text),
         401 | 404 | 408 | 409 | 410 | 429 => PlatformError::Transient(text),
@@ -49,6 +51,10 @@ pub fn classify_status(status: &Status) -> PlatformError {
         _ => PlatformError::Rejected(text),
     }
 }
+
+/// What a real kube-apiserver answers (500, whatever the field validation) to a server-side
+/// apply naming a field the schema lacks: a defect in what was sent, which a retry repeats.
+const UNTYPED_APPLY: &str = "failed to create typed patch object";
 
 /// What quota admission answers while a ResourceQuota's usage of a resource is not counted
 /// (Kubernetes `quota/v1/evaluator`: "status unknown for quota: <name>, resources: <r>").

@@ -168,3 +168,18 @@ fn a_quota_whose_usage_is_not_counted_yet_is_waited_for_not_given_up_on() {
     ));
     assert!(!quota_status_unknown(&exceeded));
 }
+
+#[test]
+fn a_server_side_apply_of_a_field_the_schema_lacks_is_rejected_not_retried() {
+    let error = api(status(
+        500,
+        "",
+        "failed to create typed patch object (pgplane-acme/orders; postgres-operator.crunchydata.com/v1beta1, Kind=PostgresCluster): .spec.bogus: field not declared in schema",
+    ));
+    assert!(matches!(classify(&error), PlatformError::Rejected(_)));
+    assert!(is_transient(&classify(&api(status(
+        500,
+        "InternalError",
+        "etcdserver: leader changed"
+    )))));
+}
