@@ -98,13 +98,18 @@ async fn record_initial_backup(
     let Some(repo) = complete else {
         return Ok(());
     };
+    // PGO marks the backup Job's success with this condition; a status without it (the local
+    // platform's, whose replicas need no backup) reports no backup taken.
     let condition = status["conditions"]
         .as_array()
         .into_iter()
         .flatten()
         .find(|c| c["type"] == "PGBackRestReplicaCreate" && c["status"] == "True");
-    let finished_at = condition
-        .and_then(|c| c["lastTransitionTime"].as_str())
+    let Some(condition) = condition else {
+        return Ok(());
+    };
+    let finished_at = condition["lastTransitionTime"]
+        .as_str()
         .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok());
     let platform_ref = format!(
         "initial/{}/{}",

@@ -268,6 +268,58 @@ async fn a_clone_bootstraps_from_the_source_clusters_backups_at_a_point_in_time(
         .expect_problem(422, Some("source"));
 }
 
+/// Issue 17, defect 4: PGO takes a full backup by itself once the repository exists; a young
+/// cluster can be cloned from it before anyone asked for a backup, and the window is the one
+/// restores are checked against (the repository's, here read through `pgbackrest info`).
+#[tokio::test]
+async fn a_young_cluster_is_cloned_from_the_backup_pgo_took_by_itself() {
+    let world = World::start(&[]).await;
+    world.tenant("acme", 5).await;
+    ready_cluster(&world, "orders", json!({})).await;
+    let listed = world
+        .app
+        .admin()
+        .get("/v1/tenants/acme/clusters/orders/backups")
+        .await
+        .expect(200)
+        .json();
+    assert!(
+        listed["recoverable_window"]["earliest"].is_string(),
+        "{listed}"
+    );
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["origin"] == "initial" && b["state"] == "succeeded"),
+        "PGO's own first backup is recorded: {listed}"
+    );
+
+    ready_cluster(
+        &world,
+        "orders-copy",
+        json!({"source": {"cluster": "orders"}}),
+    )
+    .await;
+    let pgs = world.postgresclusters().await;
+    let copy = pgs
+        .iter()
+        .find(|p| p.metadata.name.as_deref() == Some("orders-copy"))
+        .unwrap();
+    assert_eq!(
+        copy.data["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["type"] == "PostgresDataInitialized")
+            .map(|c| c["status"].clone()),
+        Some(json!("True")),
+        "the clone restored the source's data: {}",
+        copy.data["status"]
+    );
+}
+
 #[tokio::test]
 async fn restore_switchover_and_password_rotation_finish_when_the_operator_reports_them() {
     use kube_test_apiserver::operator::Scenario;
