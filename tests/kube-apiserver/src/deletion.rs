@@ -5,11 +5,15 @@
 //! finalizers. Removing an object deletes, in the same transaction, the objects that name it in
 //! `ownerReferences` (background propagation; `Orphan` strips the reference instead). Deleting
 //! a namespace marks it Terminating, deletes everything in it, and removes the namespace once
-//! nothing is left (objects held by finalizers keep it Terminating). These run synchronously
-//! inside the store transaction instead of in separate controllers; see the crate docs.
+//! nothing is left (objects held by finalizers keep it Terminating). A claim being deleted
+//! loses its `kubernetes.io/pvc-protection` finalizer (and goes) once no scheduled Pod of its
+//! namespace mounts it, checked when it is deleted and whenever a Pod changes or goes, as the
+//! pvc-protection controller does. These run synchronously inside the store transaction
+//! instead of in separate controllers; see the crate docs.
 
 use serde_json::Value;
 
+use crate::admission::PVC_PROTECTION;
 use crate::meta;
 use crate::resources::{self, Model, RESOURCES};
 use crate::store::{ObjKey, Txn};
@@ -75,6 +79,9 @@ pub(crate) fn delete(txn: &mut Txn<'_>, key: &ObjKey, policy: Propagation) -> Op
             });
         }
         let stored = txn.put(key.clone(), marked);
+        if let Some(last) = release_claim(txn, key) {
+            return Some(Outcome::Removed(last));
+        }
         return Some(Outcome::Pending((*stored).clone()));
     }
     let last = remove(txn, key, policy)?;
@@ -88,6 +95,9 @@ pub(crate) fn remove(txn: &mut Txn<'_>, key: &ObjKey, policy: Propagation) -> Op
     let uid = meta::meta_str(&last, "uid").unwrap_or("").to_string();
     if !uid.is_empty() {
         collect_dependents(txn, key, &uid, policy);
+    }
+    if key.res == "pods" {
+        release_unused_claims(txn, &key.ns);
     }
     if !key.ns.is_empty() {
         finish_namespace_if_empty(txn, &key.ns);
@@ -176,4 +186,68 @@ pub(crate) fn complete_if_unblocked(txn: &mut Txn<'_>, key: &ObjKey) -> Option<V
         return None;
     }
     remove(txn, key, Propagation::Background)
+}
+
+/// Whether a Pod of `ns` uses the claim `name`: like the pvc-protection controller, only a
+/// scheduled Pod (`spec.nodeName` set, whatever its phase) that mounts it counts; the kubelet
+/// never starts a Pod on a claim being deleted. (Generic ephemeral volumes are not modelled.)
+fn claim_in_use(txn: &Txn<'_>, ns: &str, name: &str) -> bool {
+    txn.base().list("pods", Some(ns)).keys().any(|key| {
+        let Some(pod) = txn.get(key) else {
+            return false;
+        };
+        let scheduled = pod
+            .pointer("/spec/nodeName")
+            .and_then(Value::as_str)
+            .is_some_and(|n| !n.is_empty());
+        let volumes = pod.pointer("/spec/volumes").and_then(Value::as_array);
+        scheduled
+            && volumes.into_iter().flatten().any(|v| {
+                v.pointer("/persistentVolumeClaim/claimName")
+                    .and_then(Value::as_str)
+                    == Some(name)
+            })
+    })
+}
+
+/// The pvc-protection controller for one claim: a claim being deleted that no Pod uses loses
+/// its protection finalizer. Returns the removed claim's last state when that was its last
+/// finalizer: as upstream, an update emptying the finalizers of an object being deleted
+/// deletes it instead of storing it, so watchers see only DELETED (with the finalizer).
+fn release_claim(txn: &mut Txn<'_>, key: &ObjKey) -> Option<Value> {
+    if key.res != "persistentvolumeclaims" {
+        return None;
+    }
+    let claim = txn.get(key)?;
+    let finalizers = meta::finalizers(&claim);
+    if claim.pointer("/metadata/deletionTimestamp").is_none()
+        || !finalizers.iter().any(|f| f == PVC_PROTECTION)
+        || claim_in_use(txn, &key.ns, &key.name)
+    {
+        return None;
+    }
+    if finalizers.iter().all(|f| f == PVC_PROTECTION) {
+        return remove(txn, key, Propagation::Background);
+    }
+    let mut released = (*claim).clone();
+    if let Some(list) = released
+        .pointer_mut("/metadata/finalizers")
+        .and_then(Value::as_array_mut)
+    {
+        list.retain(|f| f != PVC_PROTECTION);
+    }
+    txn.put(key.clone(), released);
+    None
+}
+
+/// Releases every claim of `ns` being deleted that no Pod uses any more (after a Pod changed
+/// or went).
+pub(crate) fn release_unused_claims(txn: &mut Txn<'_>, ns: &str) {
+    for key in txn
+        .base()
+        .list("persistentvolumeclaims", Some(ns))
+        .into_keys()
+    {
+        release_claim(txn, &key);
+    }
 }

@@ -130,22 +130,62 @@ impl ApiError {
         .about(def, name)
     }
 
-    /// 409 for server-side apply field-ownership conflicts.
-    pub fn apply_conflict(def: &ResourceDef, name: &str, causes: Vec<StatusCause>) -> Self {
-        let n = causes.len();
-        let list: Vec<String> = causes
-            .iter()
-            .map(|c| format!("{}: {}", c.message, c.field))
-            .collect();
-        let plural = if n == 1 { "conflict" } else { "conflicts" };
-        let mut e = Self::new(
-            409,
-            "Conflict",
-            format!("Apply failed with {n} {plural}: {}", list.join("\n")),
-        )
-        .about(def, name);
+    /// 409 for server-side apply field-ownership conflicts, worded like structured-merge-diff's
+    /// (`Apply failed with 1 conflict: conflict with "pgplane": .spec.port`; several are
+    /// grouped by manager). As upstream, `details` carries only the causes (no name or kind).
+    pub fn apply_conflict(causes: Vec<StatusCause>) -> Self {
+        let message = match causes.as_slice() {
+            [one] => format!(
+                "Apply failed with 1 conflict: {}: {}",
+                one.message, one.field
+            ),
+            many => {
+                // Cause messages are `conflict with <manager>`; group the paths by manager.
+                let mut by_manager: std::collections::BTreeMap<&str, Vec<&str>> =
+                    std::collections::BTreeMap::new();
+                for c in many {
+                    let manager = c
+                        .message
+                        .strip_prefix("conflict with ")
+                        .unwrap_or(&c.message);
+                    by_manager.entry(manager).or_default().push(&c.field);
+                }
+                let mut lines = Vec::new();
+                for (manager, paths) in by_manager {
+                    lines.push(format!("conflicts with {manager}:"));
+                    lines.extend(paths.iter().map(|p| format!("- {p}")));
+                }
+                format!(
+                    "Apply failed with {} conflicts: {}",
+                    many.len(),
+                    lines.join("\n")
+                )
+            }
+        };
+        let mut e = Self::new(409, "Conflict", message);
         e.causes = causes;
         e
+    }
+
+    /// 500 without a reason: what a real apiserver answers (whatever `fieldValidation` says)
+    /// to a server-side apply it cannot type against the schema, e.g. one naming a field the
+    /// schema does not declare. `object` is `<namespace>/<name>` of the applied object.
+    pub fn untyped_apply(def: &ResourceDef, object: &str, errors: &[String]) -> Self {
+        let listed = match errors {
+            [one] => one.clone(),
+            many => {
+                let lines: Vec<String> = many.iter().map(|e| format!("  {e}")).collect();
+                format!("errors:\n{}", lines.join("\n"))
+            }
+        };
+        Self::new(
+            500,
+            "",
+            format!(
+                "failed to create typed patch object ({object}; {}/{}, Kind={}): {listed}",
+                def.group, def.version, def.kind
+            ),
+        )
     }
 
     /// 422 with one cause per invalid field, message shaped like the apiserver's.
@@ -196,6 +236,12 @@ impl ApiError {
 
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
         Self::new(405, "MethodNotAllowed", message)
+    }
+
+    /// 410 for a list at a resourceVersion older than the retained history (the message the
+    /// apiserver gives when etcd has compacted the revision).
+    pub fn list_too_old() -> Self {
+        Self::expired("The resourceVersion for the provided list is too old.")
     }
 
     /// 410 for a resourceVersion or continue token older than the retained history.
@@ -271,9 +317,12 @@ impl ApiError {
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
             "code": self.code,
         });
+        // `reason` is omitted when empty (a plain error the apiserver did not classify).
+        if !self.reason.is_empty() {
+            status["reason"] = json!(self.reason);
+        }
         if !details.is_empty() {
             status["details"] = serde_json::Value::Object(details);
         }

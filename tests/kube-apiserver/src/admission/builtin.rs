@@ -343,8 +343,13 @@ pub(super) fn apply_type_rules(
         Model::Secret => secret_rules(object, old, causes),
         Model::Service if !ctx.status => service_rules(object, old, causes),
         Model::Namespace => namespace_rules(object, old),
-        Model::Pod if !ctx.status => pod_rules(object, old),
+        Model::Pod if !ctx.status => {
+            pod_rules(object, old);
+            super::limits::default_requests_to_limits(object);
+        }
+        Model::LimitRange => super::limits::default_limit_range(object),
         Model::PersistentVolumeClaim if !ctx.status => pvc_rules(object, old, causes),
+        Model::NetworkPolicy => super::network::network_policy_rules(object, causes),
         _ => {}
     }
 }

@@ -4,9 +4,14 @@
 //! Order, as in the apiserver: type identity and namespace/name checks (400), status or spec
 //! reset for status-subresource types, server-owned metadata carried over from the old object,
 //! decode with pruning of unknown fields (strict: 400), defaulting, validation (422), then
-//! generation bookkeeping. Per-type rules live in [`builtin`] and in `crate::validation`.
+//! generation bookkeeping. Per-type rules live in [`builtin`] (with [`network`] and
+//! [`limits`]) and in `crate::validation`. The mutating admission plugins ([`plugins`]) run
+//! separately ([`mutate`]), after the write's managed fields are recorded.
 
 mod builtin;
+mod limits;
+mod network;
+mod plugins;
 
 use serde_json::{Map, Value};
 
@@ -15,6 +20,7 @@ use crate::meta::{self, NameRule};
 use crate::resources::{Model, ResourceDef};
 use crate::validation::schemas::CrdKind;
 use crate::validation::{FieldCause, admit_custom};
+pub(crate) use plugins::{PVC_PROTECTION, mutate};
 
 /// The `fieldValidation` directive of a write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -264,6 +270,44 @@ fn unknown_field_outcome(
         FieldValidation::Warn => Ok(listed),
         FieldValidation::Ignore => Ok(Vec::new()),
     }
+}
+
+/// The object as each schema that types it declares it (fields the schema lacks removed), with
+/// the schema's name when there are several (both PGO versions type a custom resource), or
+/// `None` when the object does not even decode (admission reports that).
+pub(crate) fn declared_views(
+    def: &'static ResourceDef,
+    object: &Value,
+) -> Option<Vec<(Option<String>, Value)>> {
+    let kind = match def.model {
+        Model::PostgresCluster => CrdKind::PostgresCluster,
+        Model::PgUpgrade => CrdKind::PgUpgrade,
+        _ => {
+            return builtin::decode(def, object)
+                .ok()
+                .map(|(o, _)| vec![(None, o)]);
+        }
+    };
+    let (meta, _) = builtin::decode_metadata(def, object).ok()?;
+    let mut body = object.clone();
+    if let Some(m) = body.as_object_mut() {
+        m.remove("metadata");
+    }
+    let views = crate::validation::declared_per_version(kind, &body)
+        .into_iter()
+        .map(|(version, mut declared)| {
+            if let Some(m) = declared.as_object_mut() {
+                m.insert("metadata".into(), meta.clone());
+                for identity in ["apiVersion", "kind"] {
+                    if let Some(v) = object.get(identity) {
+                        m.insert(identity.into(), v.clone());
+                    }
+                }
+            }
+            (Some(format!("PGO {} schema", version.as_str())), declared)
+        })
+        .collect();
+    Some(views)
 }
 
 /// Admits `new` (the full object the write would store) given the current `old` object.

@@ -11,6 +11,7 @@
 
 pub(crate) mod fieldset;
 pub(crate) mod hints;
+mod typed;
 
 use std::collections::BTreeMap;
 
@@ -20,6 +21,7 @@ use crate::error::{ApiError, StatusCause};
 use crate::resources::ResourceDef;
 use fieldset::{FieldSet, Path, Scope, display, key_element, members};
 use hints::{Cursor, ListKind};
+pub(crate) use typed::check_declared;
 
 /// One `metadata.managedFields[]` entry.
 #[derive(Clone, Debug)]
@@ -197,6 +199,20 @@ fn prune_emptied_parents(object: &mut Value, path: &[String], owned: &FieldSet) 
     }
 }
 
+/// How a conflict names the manager that owns the field, as the apiserver's `printManager`:
+/// `"pgplane"`, `"kubectl" with subresource "status"`, and `using <apiVersion>` for `Update`
+/// entries.
+fn conflicting_manager(e: &Entry) -> String {
+    let mut who = format!("{:?}", e.manager);
+    if !e.subresource.is_empty() {
+        who.push_str(&format!(" with subresource {:?}", e.subresource));
+    }
+    if e.operation == "Update" {
+        who.push_str(&format!(" using {}", e.api_version));
+    }
+    who
+}
+
 /// Server-side apply of `applied` by `manager` over `live` (None: the object is created).
 ///
 /// Returns the merged object with updated `managedFields`, ready for admission.
@@ -243,23 +259,18 @@ pub(crate) fn server_side_apply(
         if force {
             e.set = e.set.difference(&conflicts);
         } else {
-            let using = if e.api_version.is_empty() {
-                String::new()
-            } else {
-                format!(" using {}", e.api_version)
-            };
+            let who = conflicting_manager(e);
             for p in &conflicts.0 {
                 causes.push(StatusCause {
                     reason: "FieldManagerConflict".into(),
-                    message: format!("conflict with {:?}{using}", e.manager),
+                    message: format!("conflict with {who}"),
                     field: display(p),
                 });
             }
         }
     }
     if !causes.is_empty() {
-        let name = crate::meta::meta_str(applied, "name").unwrap_or("");
-        return Err(ApiError::apply_conflict(def, name, causes));
+        return Err(ApiError::apply_conflict(causes));
     }
 
     let others = entries

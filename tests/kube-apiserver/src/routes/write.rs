@@ -102,6 +102,10 @@ fn commit_update(txn: &mut Txn<'_>, key: &ObjKey, old: &Value, object: Value) ->
         return old.clone();
     }
     let stored = (*txn.put(key.clone(), object)).clone();
+    if key.res == "pods" {
+        // A Pod that changed may no longer hold a claim being deleted.
+        deletion::release_unused_claims(txn, &key.ns);
+    }
     deletion::complete_if_unblocked(txn, key).unwrap_or(stored)
 }
 
@@ -153,6 +157,7 @@ pub(crate) fn create(
         let admitted = admission::admit(&ctx, body, None)?;
         let mut object = admitted.object;
         apply::record_update(t.def, None, &mut object, &manager, false);
+        admission::mutate(txn, &ctx, &mut object, None);
         Ok::<_, ApiError>((commit_create(txn, t, object)?, admitted.warnings))
     })?;
     Ok(json_response(201, &object, &warnings))
@@ -182,6 +187,7 @@ pub(crate) fn update(
         let admitted = admission::admit(&ctx, body, Some(&old))?;
         let mut object = admitted.object;
         apply::record_update(t.def, Some(&old), &mut object, &manager, ctx.status);
+        admission::mutate(txn, &ctx, &mut object, Some(&old));
         Ok::<_, ApiError>((commit_update(txn, &key, &old, object), admitted.warnings))
     })?;
     Ok(json_response(200, &object, &warnings))
@@ -238,6 +244,7 @@ pub(crate) fn patch(
         let admitted = admission::admit(&ctx, candidate, Some(&old))?;
         let mut object = admitted.object;
         apply::record_update(t.def, Some(&old), &mut object, &manager, ctx.status);
+        admission::mutate(txn, &ctx, &mut object, Some(&old));
         Ok((
             200,
             commit_update(txn, &key, &old, object),
@@ -287,6 +294,7 @@ fn apply_patch(
             ));
         }
     }
+    apply::check_declared(t.def, applied)?;
     let Some(old) = old else {
         if ctx.status {
             return Err(ApiError::not_found(t.def, &key.name));
@@ -297,18 +305,14 @@ fn apply_patch(
             ..*ctx
         };
         let admitted = admission::admit(&create_ctx, merged, None)?;
-        return Ok((
-            201,
-            commit_create(txn, t, admitted.object)?,
-            admitted.warnings,
-        ));
+        let mut object = admitted.object;
+        admission::mutate(txn, &create_ctx, &mut object, None);
+        return Ok((201, commit_create(txn, t, object)?, admitted.warnings));
     };
     check_resource_version(t, applied, old)?;
     let merged = apply::server_side_apply(t.def, Some(old), applied, manager, force, ctx.status)?;
     let admitted = admission::admit(ctx, merged, Some(old))?;
-    Ok((
-        200,
-        commit_update(txn, key, old, admitted.object),
-        admitted.warnings,
-    ))
+    let mut object = admitted.object;
+    admission::mutate(txn, ctx, &mut object, Some(old));
+    Ok((200, commit_update(txn, key, old, object), admitted.warnings))
 }

@@ -118,6 +118,15 @@ impl FieldCause {
         )
     }
 
+    /// `Invalid value: <detail>`: the apiserver omits structured values (CEL rules on objects).
+    pub(crate) fn invalid_without_value(field: &str, detail: &str) -> Self {
+        Self::new(
+            field,
+            CauseReason::Invalid,
+            format!("Invalid value: {detail}"),
+        )
+    }
+
     pub(crate) fn type_invalid(field: &str, value: &Value, expected: &str) -> Self {
         let actual = type_name(value);
         Self::new(

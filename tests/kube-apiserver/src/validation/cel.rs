@@ -113,38 +113,37 @@ impl CelRules {
             .into_vec()
             .into_iter()
             .map(|e| {
-                let value = Value::from(type_at(object, &e.field_path));
                 let detail = match e.kind {
                     ErrorKind::ValidationFailure => e.message.clone(),
                     _ => format!("{} evaluating rule: {}", e.message, e.rule),
                 };
-                FieldCause::invalid(&e.field_path, &value, &detail)
+                // As the apiserver prints CEL failures: a scalar's value is shown, an object's
+                // or a list's is omitted.
+                match value_at(object, &e.field_path) {
+                    Some(v) if !v.is_object() && !v.is_array() => {
+                        FieldCause::invalid(&e.field_path, v, &detail)
+                    }
+                    _ => FieldCause::invalid_without_value(&e.field_path, &detail),
+                }
             })
             .collect()
     }
 }
 
-/// The JSON type name of the value at a `a.b[0].c` path (`object` when unresolvable), which
-/// the apiserver prints as the "value" of a CEL failure.
-fn type_at(object: &Value, path: &str) -> &'static str {
+/// The value at a `a.b[0].c` path, if there is one.
+fn value_at<'v>(object: &'v Value, path: &str) -> Option<&'v Value> {
     let mut cur = object;
     for segment in path.split('.').filter(|s| !s.is_empty()) {
         let (name, indexes) = match segment.find('[') {
             Some(i) => (&segment[..i], &segment[i..]),
             None => (segment, ""),
         };
-        match cur.get(name) {
-            Some(v) => cur = v,
-            None => return "object",
-        }
+        cur = cur.get(name)?;
         for idx in indexes.split(['[', ']']).filter(|s| !s.is_empty()) {
-            match idx.parse::<usize>().ok().and_then(|i| cur.get(i)) {
-                Some(v) => cur = v,
-                None => return "object",
-            }
+            cur = idx.parse::<usize>().ok().and_then(|i| cur.get(i))?;
         }
     }
-    super::cause::type_name(cur)
+    Some(cur)
 }
 
 /// Every CEL rule of the embedded schemas that is not evaluated, with the reason.

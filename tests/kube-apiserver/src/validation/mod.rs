@@ -106,6 +106,20 @@ pub(crate) fn admit_custom(kind: CrdKind, object: &Value, old: Option<&Value>) -
     }
 }
 
+/// `body` (a custom resource without `metadata`) as each schema version declares it: every
+/// field that version does not declare removed. Server-side apply's typed check compares the
+/// applied object with these.
+pub(crate) fn declared_per_version(kind: CrdKind, body: &Value) -> Vec<(PgoVersion, Value)> {
+    schemas(kind)
+        .iter()
+        .map(|schema| {
+            let mut declared = body.clone();
+            prune::prune(&schema.root, &mut declared, "", &mut Vec::new());
+            (schema.version, declared)
+        })
+        .collect()
+}
+
 fn validate_custom(kind: CrdKind, object: &Value) -> Result<(), Vec<FieldCause>> {
     let mut causes = Vec::new();
     let api_version = object.get("apiVersion").cloned().unwrap_or(Value::Null);

@@ -114,9 +114,16 @@ async fn a_conflicting_apply_by_another_manager_is_409_unless_forced() {
     assert_eq!((err.code, err.reason.as_str()), (409, "Conflict"));
     assert_eq!(
         err.message,
-        "Apply failed with 1 conflict: conflict with \"pgplane\" using postgres-operator.crunchydata.com/v1beta1: .spec.postgresVersion"
+        "Apply failed with 1 conflict: conflict with \"pgplane\": .spec.postgresVersion"
     );
-    let cause = &err.details.expect("details").causes[0];
+    // As upstream, the details carry only the causes.
+    let details = err.details.expect("details");
+    assert_eq!(
+        (details.name.as_str(), details.kind.as_str()),
+        ("", ""),
+        "{details:?}"
+    );
+    let cause = &details.causes[0];
     assert_eq!(
         (cause.reason.as_str(), cause.field.as_str()),
         ("FieldManagerConflict", ".spec.postgresVersion")

@@ -130,11 +130,21 @@ async fn claims_support_every_verb_selectors_watch_and_garbage_collection() {
         .delete("data", &DeleteParams::default())
         .await
         .expect("deleted");
-    let event = tokio::time::timeout(WAIT, stream.next())
-        .await
-        .expect("an event")
-        .expect("stream open")
-        .expect("event");
+    // As on a real cluster: marked for deletion (the pvc-protection finalizer), released by
+    // the protection controller since no Pod uses it, then gone.
+    let mut next = async || {
+        tokio::time::timeout(WAIT, stream.next())
+            .await
+            .expect("an event")
+            .expect("stream open")
+            .expect("event")
+    };
+    let event = next().await;
+    assert!(
+        matches!(&event, WatchEvent::Modified(p) if p.metadata.deletion_timestamp.is_some()),
+        "{event:?}"
+    );
+    let event = next().await;
     assert!(
         matches!(&event, WatchEvent::Deleted(p) if p.metadata.name.as_deref() == Some("data")),
         "{event:?}"
