@@ -173,19 +173,14 @@ pub(crate) fn finish_namespace_if_empty(txn: &mut Txn<'_>, ns: &str) {
     }
 }
 
-/// After an update: an object being deleted whose finalizers are now empty is removed.
-/// Returns the removed object's last state when that happened.
-pub(crate) fn complete_if_unblocked(txn: &mut Txn<'_>, key: &ObjKey) -> Option<Value> {
-    let current = txn.get(key)?;
-    if current.pointer("/metadata/deletionTimestamp").is_none()
-        || !meta::finalizers(&current).is_empty()
-    {
-        return None;
-    }
-    if key.res == "namespaces" {
-        return None;
-    }
-    remove(txn, key, Propagation::Background)
+/// Whether an update leaves an object being deleted without finalizers. Upstream then deletes
+/// the stored object instead of storing the update: watchers see only DELETED (with the
+/// finalizers it had), and the writer gets the update back, at the old resourceVersion.
+/// (Namespaces go once empty instead: [`finish_namespace_if_empty`].)
+pub(crate) fn update_completes_deletion(key: &ObjKey, updated: &Value) -> bool {
+    key.res != "namespaces"
+        && updated.pointer("/metadata/deletionTimestamp").is_some()
+        && meta::finalizers(updated).is_empty()
 }
 
 /// Whether a Pod of `ns` uses the claim `name`: like the pvc-protection controller, only a
@@ -212,8 +207,7 @@ fn claim_in_use(txn: &Txn<'_>, ns: &str, name: &str) -> bool {
 
 /// The pvc-protection controller for one claim: a claim being deleted that no Pod uses loses
 /// its protection finalizer. Returns the removed claim's last state when that was its last
-/// finalizer: as upstream, an update emptying the finalizers of an object being deleted
-/// deletes it instead of storing it, so watchers see only DELETED (with the finalizer).
+/// finalizer.
 fn release_claim(txn: &mut Txn<'_>, key: &ObjKey) -> Option<Value> {
     if key.res != "persistentvolumeclaims" {
         return None;
@@ -227,6 +221,7 @@ fn release_claim(txn: &mut Txn<'_>, key: &ObjKey) -> Option<Value> {
         return None;
     }
     if finalizers.iter().all(|f| f == PVC_PROTECTION) {
+        // The controller's update empties the finalizers: see `update_completes_deletion`.
         return remove(txn, key, Propagation::Background);
     }
     let mut released = (*claim).clone();

@@ -60,7 +60,8 @@
 //! `namespaces` (cluster-scoped), `secrets`, `configmaps`, `services`, `pods`,
 //! `persistentvolumeclaims` (short name `pvc`; admission requires non-empty
 //! `spec.accessModes` and a positive `spec.resources.requests.storage` quantity, a new claim
-//! is `Pending`), `events`, `resourcequotas`, `limitranges` (core/v1); `apps/v1 statefulsets`
+//! is `Pending` and carries the `kubernetes.io/pvc-protection` finalizer), `events`,
+//! `resourcequotas`, `limitranges` (core/v1); `apps/v1 statefulsets`
 //! (short name `sts`, with `status`; `metadata.generation` bumped on spec changes; the
 //! simulated operator writes the instance StatefulSets and, as the StatefulSet controller, their
 //! status); `networking.k8s.io/v1 networkpolicies`; `coordination.k8s.io/v1 leases`;
@@ -78,8 +79,16 @@
 //!   ([`TestApiServer::requests`], [`rbac_rules`]) records what RBAC would have checked.
 //! - `fieldValidation` defaults to `Strict` (the apiserver's default is `Warn`), so a
 //!   misspelt field fails the test that sends it; `Warn` and `Ignore` behave as upstream.
-//!   Strict unknown-field errors are 400s like upstream, but also carry `details.causes` with
-//!   reason `FieldValueUnknown` (an addition; upstream puts the paths only in the message).
+//!   Strict unknown-field errors of creates and updates are 400s like upstream, but also carry
+//!   `details.causes` with reason `FieldValueUnknown` (an addition; upstream puts the paths
+//!   only in the message).
+//! - A server-side apply naming a field the schema lacks is, as upstream, a 500 without a
+//!   reason (`failed to create typed patch object (<ns>/<name>; <group>/<version>,
+//!   Kind=<Kind>): .spec.instances[name="instance1"].replica: field not declared in schema`),
+//!   whatever `fieldValidation` says. A custom resource is typed against both PGO schemas (a
+//!   field only one lacks names that schema after the message). Upstream's typed conversion
+//!   also fails values of the wrong type and unknown fields set to `null`; here those reach
+//!   admission (422, or pruned).
 //! - Strategic merge patch on built-in types is applied as a JSON merge patch (lists replaced,
 //!   `$patch` directives ignored). On custom resources it is 415, exactly as upstream.
 //! - Server-side apply implements structured-merge-diff's model (field sets, map-keyed lists,
@@ -92,25 +101,49 @@
 //! - Built-in types are decoded, pruned and re-encoded through `k8s-openapi` structs; only a
 //!   few server-side rules are modelled (Secret `stringData`/`type`/`immutable`, Service cluster
 //!   IP allocation and defaults, Namespace finalizer/phase/name label, PersistentVolumeClaim
-//!   access modes and storage request, name and label formats). StatefulSets get no defaults
-//!   and no validation (selector against template labels, immutable fields), and nothing runs
-//!   them: no controller creates Pods or ControllerRevisions (the simulated operator plays the
-//!   StatefulSet controller for its own). A claim's `spec` is not
+//!   access modes and storage request, NetworkPolicy `ipBlock` CIDRs, Pod requests defaulted
+//!   from limits, LimitRange item defaults, name and label formats). Pods get none of the other
+//!   defaults (`restartPolicy`, `dnsPolicy`, `terminationMessagePath`, ...). StatefulSets get
+//!   no defaults and no validation (selector against template labels, immutable fields), and
+//!   nothing runs them: no controller creates Pods or ControllerRevisions (the simulated
+//!   operator plays the StatefulSet controller for its own). A claim's `spec` is not
 //!   immutable, an invalid storage quantity is a 422 on `spec.resources.requests[storage]`
 //!   (upstream fails decoding it, a 400), and nothing binds claims (no PersistentVolumes).
-//!   No admission plugins: ResourceQuota and LimitRange are stored but not enforced, and no
-//!   controller fills their status.
+//!   Of the admission plugins only the mutations clients see run, after managed fields are
+//!   recorded (so no manager owns what they set): the pvc-protection finalizer on new claims;
+//!   ServiceAccount (a Pod without `serviceAccountName` runs as `default`; upstream also
+//!   refuses a Pod whose ServiceAccount does not exist and mounts a `kube-api-access-*` token
+//!   volume, neither modelled: there are no ServiceAccounts here); DefaultTolerationSeconds
+//!   (the `not-ready`/`unreachable` NoExecute tolerations, 300 s); LimitRanger on Pod creates
+//!   (a container's missing limits from `default`, missing requests from `defaultRequest`, and
+//!   the `kubernetes.io/limit-ranger` annotation; `min`/`max`/ratios are not enforced, and
+//!   PersistentVolumeClaim items are ignored). ResourceQuota is stored but not enforced, and
+//!   no controller fills the status of either.
 //! - Namespace termination and garbage collection run synchronously inside the deleting write
 //!   (no controllers, no `Terminating` delay when nothing holds a finalizer). `Foreground`
-//!   propagation behaves like `Background`. Graceful deletion periods are not modelled.
+//!   propagation behaves like `Background`. Graceful deletion periods are not modelled: a Pod
+//!   goes at once (upstream, a scheduled Pod waits for its kubelet).
+//! - The pvc-protection controller runs synchronously too: a claim being deleted loses its
+//!   finalizer in the deleting write when no scheduled Pod (`spec.nodeName` set, any phase)
+//!   of its namespace mounts it, else in the write that changes or removes the last such Pod
+//!   (generic ephemeral volumes are not considered). So deleting an unused claim answers with
+//!   the Success Status of a removal, where upstream answers with the claim marked for
+//!   deletion and removes it a moment later.
 //! - A watch from a resourceVersion newer than the server's starts from there instead of
 //!   waiting; a list with such a version is 504 immediately. `resourceVersion=0` lists honour
 //!   `limit` (the watch cache would ignore it). Bookmarks are sent every
 //!   [`ServerOptions::bookmark_interval`] (upstream: about a minute). Watches without
 //!   `timeoutSeconds` last until the server stops.
 //! - A "too old resource version" is reported with reason `Expired` (code 410), as upstream
-//!   does; the event history is a fixed-size window ([`ServerOptions::event_window`]) rather
-//!   than a time-based compaction, and [`TestApiServer::compact`] drops it on demand.
+//!   does (a list: "The resourceVersion for the provided list is too old."); the event history
+//!   is a fixed-size window ([`ServerOptions::event_window`]) rather than a time-based
+//!   compaction, and [`TestApiServer::compact`] drops it on demand. There is no watch cache:
+//!   after an etcd compaction upstream still serves exact lists at recent versions from its
+//!   watch cache (only versions older than the cache get 410), where every list older than a
+//!   [`TestApiServer::compact`] here is 410.
+//! - Apply conflicts, CEL failures and NetworkPolicy CIDR errors are worded as upstream
+//!   (checked against Kubernetes 1.36). With several conflicts the paths of one manager may be
+//!   listed in another order than upstream's.
 //! - JSON only (no protobuf, no CBOR, no `Table` output); no `attach`/`portforward`/`log`/
 //!   `scale`/`finalize` subresources; exec runs the command to completion before streaming,
 //!   never delivers stdin, ignores `tty`, and speaks only the v5/v4 channel subprotocols (no

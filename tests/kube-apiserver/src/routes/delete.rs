@@ -49,7 +49,9 @@ fn delete_options(
     Ok((policy, uid, rv, dry))
 }
 
-/// DELETE one object: 200 when removed, 202 when waiting for finalizers.
+/// DELETE one object: 200 with a Success Status (built-in types) or the last state when
+/// removed, 200 with the marked object when waiting for finalizers (upstream answers 202 only
+/// to the deprecated `orphanDependents: false`, which this server does not take).
 pub(crate) fn delete(app: &App, t: &Target, q: &Query, body: &[u8]) -> Result<Response, ApiError> {
     if t.subresource.is_some() {
         return Err(ApiError::method_not_allowed(
@@ -77,7 +79,7 @@ pub(crate) fn delete(app: &App, t: &Target, q: &Query, body: &[u8]) -> Result<Re
         deletion::delete(txn, &key, policy).ok_or_else(|| ApiError::not_found(t.def, &key.name))
     })?;
     Ok(match outcome {
-        Outcome::Pending(object) => json_response(202, &object, &[]),
+        Outcome::Pending(object) => json_response(200, &object, &[]),
         Outcome::Removed(object) if t.def.is_custom() || t.def.model == Model::Namespace => {
             json_response(200, &object, &[])
         }

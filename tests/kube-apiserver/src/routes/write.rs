@@ -13,7 +13,7 @@ use super::read::key_of;
 use super::{App, RequestMeta, json_response};
 use crate::admission::{self, Admit, FieldValidation};
 use crate::apply;
-use crate::deletion;
+use crate::deletion::{self, Propagation};
 use crate::error::ApiError;
 use crate::meta;
 use crate::patch::{self, PatchType};
@@ -95,18 +95,28 @@ fn commit_create(txn: &mut Txn<'_>, t: &Target, mut object: Value) -> Result<Val
     Ok((*txn.put(key, object)).clone())
 }
 
-/// Commits an admitted update; removes the object if that emptied the finalizers of a
-/// terminating object. Returns the stored (or last) state.
-fn commit_update(txn: &mut Txn<'_>, key: &ObjKey, old: &Value, object: Value) -> Value {
+/// Commits an admitted update, or removes the object when the update emptied the finalizers
+/// of an object being deleted. Returns the state to answer with.
+fn commit_update(txn: &mut Txn<'_>, key: &ObjKey, old: &Value, mut object: Value) -> Value {
     if equivalent(&object, old) {
         return old.clone();
+    }
+    if deletion::update_completes_deletion(key, &object) {
+        deletion::remove(txn, key, Propagation::Background);
+        if let (Some(m), Some(rv)) = (
+            meta::meta_mut(&mut object),
+            meta::meta_str(old, "resourceVersion"),
+        ) {
+            m.insert("resourceVersion".into(), Value::from(rv));
+        }
+        return object;
     }
     let stored = (*txn.put(key.clone(), object)).clone();
     if key.res == "pods" {
         // A Pod that changed may no longer hold a claim being deleted.
         deletion::release_unused_claims(txn, &key.ns);
     }
-    deletion::complete_if_unblocked(txn, key).unwrap_or(stored)
+    stored
 }
 
 fn check_resource_version(t: &Target, candidate: &Value, old: &Value) -> Result<(), ApiError> {

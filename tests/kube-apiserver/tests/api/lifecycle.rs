@@ -1,8 +1,9 @@
 //! Deletion: finalizers, namespace termination, garbage collection of owned objects.
 
 use either::Either;
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use serde_json::json;
 
 use crate::support::*;
@@ -55,6 +56,66 @@ async fn deleting_an_object_with_finalizers_marks_it_and_removing_the_last_final
     .await
     .expect("finalizer removed");
     assert_eq!(status(api.get("hippo").await.expect_err("gone")).code, 404);
+}
+
+/// As Kubernetes 1.36 answers: a deletion waiting for finalizers is a 200 with the marked
+/// object, and the update that removes the last finalizer deletes the stored object instead of
+/// storing the update, so a watcher sees only DELETED, still carrying the finalizer.
+#[tokio::test]
+async fn the_update_emptying_the_finalizers_of_an_object_being_deleted_is_seen_only_as_deleted() {
+    let server = server().await;
+    let client = server.client();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let held = json!({ "metadata": { "name": "held", "finalizers": ["example.com/hold"] } });
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(held).expect("cm"),
+    )
+    .await
+    .expect("created");
+    let r = raw(
+        &client,
+        "DELETE",
+        "/api/v1/namespaces/default/configmaps/held",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(r.code, 200, "{}", r.body);
+    let marked = r.json();
+    assert!(
+        marked["metadata"]["deletionTimestamp"].is_string(),
+        "{marked}"
+    );
+    let rv = marked["metadata"]["resourceVersion"].as_str().expect("rv");
+
+    let mut events = cms
+        .watch(&WatchParams::default(), rv)
+        .await
+        .expect("watch")
+        .boxed();
+    let released = cms
+        .patch(
+            "held",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "metadata": { "finalizers": null } })),
+        )
+        .await
+        .expect("finalizer removed");
+    assert_eq!(released.metadata.finalizers, None);
+    assert_eq!(released.metadata.resource_version.as_deref(), Some(rv));
+    let event = tokio::time::timeout(std::time::Duration::from_secs(5), events.next())
+        .await
+        .expect("an event")
+        .expect("stream open")
+        .expect("event");
+    let WatchEvent::Deleted(last) = event else {
+        panic!("expected DELETED first, got {event:?}")
+    };
+    assert_eq!(
+        last.metadata.finalizers,
+        Some(vec!["example.com/hold".to_string()])
+    );
 }
 
 #[tokio::test]
