@@ -78,6 +78,14 @@ pub async fn execute(
                     Some(what) => Outcome::Waiting(what),
                 });
             }
+            if observed {
+                // The operator has this generation and is carrying it out: applying it again
+                // would only add load.
+                return Ok(Outcome::Waiting(format!(
+                    "the operator to finish generation {} of cluster {} (phase {})",
+                    target.generation, target.spec.name, cluster.phase
+                )));
+            }
             platform.ensure_tenant(&target.tenant).await?;
             platform.apply_cluster(&target).await?;
             Ok(Outcome::Waiting(format!(
