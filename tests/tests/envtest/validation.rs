@@ -178,10 +178,10 @@ async fn the_ssl_groups_rule_written_with_optional_fields_is_enforced() {
 
 /// Server-side apply builds a typed patch from the schema before field validation runs, so an
 /// unknown field is a 500 without a reason, whatever `fieldValidation` says (a create or
-/// update with `fieldValidation=Strict` is a 400 "strict decoding error"). The in-process
-/// server answers the apply with a 400 BadRequest. The driver classifies a 500 as transient:
-/// a manifest of pgplane's with a misspelt field would be retried until the operation's
-/// deadline instead of failing at once.
+/// update with `fieldValidation=Strict` is a 400 "strict decoding error"); the in-process
+/// server now answers the same. The driver rejects this 500 (it classifies other 500s as
+/// transient), so a manifest of pgplane's with a misspelt field fails its operation at once
+/// instead of being retried until the deadline.
 #[tokio::test]
 async fn a_server_side_apply_with_a_field_the_schema_lacks_is_refused_500() {
     let plane = plane_or_skip!();
