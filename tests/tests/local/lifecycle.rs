@@ -178,6 +178,24 @@ async fn what_the_local_platform_cannot_do_is_refused_with_501_and_nothing_is_wr
         problem["detail"].as_str().unwrap().contains("pooler"),
         "{problem}"
     );
+    // Issue 17, defect 9: the servers are the installed PostgreSQL; no other version is
+    // reported, so none other is accepted (the default is the installed one).
+    let installed = pgplane::embedded_pg::PgBinaries::find()
+        .and_then(|b| b.major_version())
+        .expect("the installed server's version");
+    let mut other = small_cluster("other-version", 1);
+    other["postgres_version"] = json!(if installed == 18 { 17 } else { 18 });
+    let problem = admin
+        .post(&format!("/v1/tenants/{TENANT}/clusters"), other)
+        .await
+        .expect_problem(501, None);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("version {installed}")),
+        "{problem}"
+    );
     let list = admin
         .get(&format!("/v1/tenants/{TENANT}/clusters"))
         .await
@@ -190,6 +208,8 @@ async fn what_the_local_platform_cannot_do_is_refused_with_501_and_nothing_is_wr
         "succeeded"
     );
     let path = format!("/v1/tenants/{TENANT}/clusters/plain");
+    let plain = admin.get(&path).await.expect(200).json();
+    assert_eq!(plain["spec"]["postgres_version"], installed, "{plain}");
     admin
         .patch(&path, json!({"monitoring": {"enabled": true}}))
         .await
