@@ -16,17 +16,25 @@ use crate::harness::World;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-async fn delete(world: &World, cluster: &str) -> Value {
-    let op = world
-        .app
-        .admin()
-        .delete(&format!("/v1/tenants/acme/clusters/{cluster}"))
-        .await
-        .expect(202)
-        .json();
+/// Creates a cluster in `tenant` and waits for its create to succeed.
+async fn ready_cluster_in(world: &World, tenant: &str, body: Value) {
+    let path = format!("/v1/tenants/{tenant}/clusters");
+    let op = world.app.admin().post(&path, body).await.expect(202).json();
+    let done = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+}
+
+/// Deletes a cluster of `tenant` and waits for it to be gone.
+async fn delete_in(world: &World, tenant: &str, cluster: &str) -> Value {
+    let path = format!("/v1/tenants/{tenant}/clusters/{cluster}");
+    let op = world.app.admin().delete(&path).await.expect(202).json();
     let done = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     op
+}
+
+async fn delete(world: &World, cluster: &str) -> Value {
+    delete_in(world, "acme", cluster).await
 }
 
 async fn claim(world: &World, name: &str) -> Option<PersistentVolumeClaim> {
@@ -194,28 +202,10 @@ async fn a_tenant_keeping_backups_cannot_be_deleted_and_a_recreated_tenant_gets_
     assert!(claim(&world, "orders-repo1").await.is_some());
 
     // A tenant without kept backups goes; a new tenant of the same name takes its namespace.
+    let app = json!({"name": "app", "deletion_policy": "delete_backups"});
     world.tenant("beta", 5).await;
-    let op = world
-        .app
-        .admin()
-        .post(
-            "/v1/tenants/beta/clusters",
-            json!({"name": "app", "deletion_policy": "delete_backups"}),
-        )
-        .await
-        .expect(202)
-        .json();
-    let done = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
-    assert_eq!(done["state"], "succeeded", "{done}");
-    let op = world
-        .app
-        .admin()
-        .delete("/v1/tenants/beta/clusters/app")
-        .await
-        .expect(202)
-        .json();
-    let done = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
-    assert_eq!(done["state"], "succeeded", "{done}");
+    ready_cluster_in(&world, "beta", app.clone()).await;
+    delete_in(&world, "beta", "app").await;
     world
         .app
         .admin()
@@ -223,19 +213,5 @@ async fn a_tenant_keeping_backups_cannot_be_deleted_and_a_recreated_tenant_gets_
         .await
         .expect(204);
     world.tenant("beta", 5).await;
-    let op = world
-        .app
-        .admin()
-        .post(
-            "/v1/tenants/beta/clusters",
-            json!({"name": "app", "deletion_policy": "delete_backups"}),
-        )
-        .await
-        .expect(202)
-        .json();
-    let done = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
-    assert_eq!(
-        done["state"], "succeeded",
-        "the re-created tenant gets its cluster: {done}"
-    );
+    ready_cluster_in(&world, "beta", app).await;
 }
