@@ -5,7 +5,7 @@
 use chrono::Utc;
 use sqlx::PgPool;
 
-use crate::domain::cluster::{ClusterSpec, Phase};
+use crate::domain::cluster::{ClusterSpec, Phase, restart_parameters};
 use crate::platform::{ActionProgress, ClusterAction, DeleteProgress, Platform, PlatformError};
 use crate::store::{self, operations::Claimed};
 
@@ -71,6 +71,9 @@ pub async fn execute(
             let observed = cluster.observed_generation.is_some_and(|g| g >= wanted);
             let settled = Phase::parse(&cluster.phase).is_some_and(|p| p.settles(&target.spec));
             if observed && settled {
+                if let Some(what) = restart_not_yet_flagged(db, platform, op, &target).await? {
+                    return Ok(Outcome::Waiting(what));
+                }
                 // The operator says it is done; what runs must say so too (see
                 // `Platform::rollout_pending`).
                 return Ok(match platform.rollout_pending(&target).await? {
@@ -148,4 +151,37 @@ pub async fn execute(
             }
         }
     }
+}
+
+/// For an update changing parameters that need a restart: what it still waits for while the
+/// platform may not show the restart as pending yet ([`Platform::restart_flag_delay`] since it
+/// was applied); `None` otherwise.
+async fn restart_not_yet_flagged(
+    db: &PgPool,
+    platform: &dyn Platform,
+    op: &store::operations::OperationRow,
+    target: &crate::platform::ClusterTarget,
+) -> Result<Option<String>, ExecuteError> {
+    let delay = platform.restart_flag_delay();
+    let (Some(applied_at), false) = (op.applied_at, delay.is_zero()) else {
+        return Ok(None);
+    };
+    let settles_at = applied_at + chrono::Duration::from_std(delay).unwrap_or_default();
+    if op.kind != "update" || Utc::now() >= settles_at {
+        return Ok(None);
+    }
+    let previous = store::operations::previous_spec(db, op.id)
+        .await?
+        .and_then(|v| serde_json::from_value::<ClusterSpec>(v).ok());
+    let Some(previous) = previous else {
+        return Ok(None);
+    };
+    let changed = restart_parameters(&previous, &target.spec);
+    Ok((!changed.is_empty()).then(|| {
+        format!(
+            "the instances to flag the restart that {} need (until {})",
+            changed.join(", "),
+            settles_at.to_rfc3339()
+        )
+    }))
 }

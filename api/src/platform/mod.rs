@@ -315,6 +315,14 @@ pub trait Platform: Send + Sync + 'static {
         Box::pin(async { Ok(None) })
     }
 
+    /// How long after the operator observed a change of parameters that need a restart the
+    /// platform may still not show that restart as pending (Kubernetes: Patroni flags it up to
+    /// two `loop_wait`s after PGO wrote the configuration). An update changing such parameters
+    /// is not done before this much time has passed since it was applied.
+    fn restart_flag_delay(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     /// Deletes the backups kept after their cluster's deletion (`deletion_policy:
     /// keep_backups`) once their retention is over; returns how many. Run by the status sync
     /// leader now and then.

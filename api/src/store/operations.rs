@@ -404,6 +404,20 @@ pub async fn observed_settled(
     Ok(due.rows_affected() > 0)
 }
 
+/// The desired spec an update replaced (for what the change needs to settle), if recorded.
+pub async fn previous_spec(
+    db: impl PgExecutor<'_>,
+    operation_id: Uuid,
+) -> StoreResult<Option<serde_json::Value>> {
+    let previous: Option<Json<serde_json::Value>> =
+        sqlx::query_scalar("select previous_spec from operations where id = $1")
+            .bind(operation_id)
+            .fetch_optional(db)
+            .await?
+            .flatten();
+    Ok(previous.map(|j| j.0))
+}
+
 /// Records on a delete operation how many days the cluster's backups are kept once it is gone
 /// (`deletion_policy: keep_backups`; see [`super::retained`]).
 pub async fn set_keep_backups_days(

@@ -53,6 +53,8 @@ async fn main() -> anyhow::Result<()> {
         });
     let options = KubernetesOptions {
         recovery,
+        // The simulated operator's Patroni loop (`Scenario::healthy`), not PGO's 10 s.
+        patroni_loop_wait: std::time::Duration::from_millis(20),
         ..KubernetesOptions::default()
     };
     let platform = Arc::new(KubernetesPlatform::new(kube.client(), options));

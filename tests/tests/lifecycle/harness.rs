@@ -11,6 +11,15 @@ use pgplane::platform::kubernetes::{KubernetesOptions, KubernetesPlatform};
 use pgplane_tests::TestApp;
 use serde_json::{Value, json};
 
+/// The driver's options for the simulated operator: its Patroni's `loop_wait` is
+/// `Scenario::healthy()`'s (20 ms), not PGO's 10 s.
+pub fn options() -> KubernetesOptions {
+    KubernetesOptions {
+        patroni_loop_wait: Duration::from_millis(20),
+        ..KubernetesOptions::default()
+    }
+}
+
 pub struct World {
     pub kube: TestApiServer,
     pub operator: SimulatedOperator,
@@ -21,7 +30,7 @@ pub struct World {
 
 impl World {
     pub async fn start(extra_args: &[&str]) -> World {
-        Self::start_with(extra_args, KubernetesOptions::default()).await
+        Self::start_with(extra_args, options()).await
     }
 
     /// A world whose Kubernetes driver runs with `options`.
@@ -72,10 +81,7 @@ impl World {
     }
 
     pub fn platform(kube: &TestApiServer) -> Arc<dyn Platform> {
-        Arc::new(KubernetesPlatform::new(
-            kube.client(),
-            KubernetesOptions::default(),
-        ))
+        Arc::new(KubernetesPlatform::new(kube.client(), options()))
     }
 
     /// A tenant with room for `clusters` clusters.

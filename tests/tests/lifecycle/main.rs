@@ -12,6 +12,7 @@ mod metrics;
 mod recovery;
 mod repository;
 mod retention;
+mod restarts;
 mod roles;
 mod standby;
 mod upgrade;

@@ -115,7 +115,7 @@ async fn keep_backups_detaches_the_repository_claim_and_marks_its_retention() {
 async fn kept_backups_are_deleted_when_their_retention_is_over() {
     let options = KubernetesOptions {
         deleted_backups_retention: Duration::ZERO,
-        ..KubernetesOptions::default()
+        ..crate::harness::options()
     };
     let world = World::start_with(&["--deleted-backups-retention-days", "0"], options).await;
     world.tenant("acme", 5).await;

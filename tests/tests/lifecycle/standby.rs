@@ -412,7 +412,7 @@ async fn world_with_recovery_site() -> World {
             namespace_prefix: "dr-".into(),
             remote: None,
         }),
-        ..KubernetesOptions::default()
+        ..crate::harness::options()
     };
     World::start_with(&["--dr-namespace-prefix", "dr-"], options).await
 }
@@ -589,7 +589,7 @@ async fn with_a_recovery_site_in_another_kubernetes_cluster_a_standby_follows_ac
                 peer_cidrs: vec!["10.8.0.0/16".into()],
             }),
         }),
-        ..KubernetesOptions::default()
+        ..crate::harness::options()
     };
     let args = ["--dr-kube-context", "dr", "--dr-peer-cidrs", "10.8.0.0/16"];
     let world = World::start_with_recovery_cluster(&args, options).await;

@@ -38,7 +38,7 @@ mod testing;
 pub use manifest::{
     API_VERSION, BACKUP_REPO_SIZE_FACTOR, KIND, ManifestInput, desired_postgrescluster,
 };
-pub use parameters::restart_required;
+pub use parameters::{restart_parameters, restart_required};
 pub use quantity::parse_bytes;
 pub use quota::{ExceededLimit, POOLER_CPU_MILLIS, POOLER_MEMORY_MIB, QuotaLimits, ResourceUsage};
 pub use request::{

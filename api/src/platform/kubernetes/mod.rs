@@ -353,6 +353,10 @@ impl Platform for KubernetesPlatform {
         })
     }
 
+    fn restart_flag_delay(&self) -> std::time::Duration {
+        self.options.patroni_loop_wait * 2
+    }
+
     fn rollout_pending<'a>(
         &'a self,
         target: &'a ClusterTarget,

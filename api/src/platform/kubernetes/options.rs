@@ -34,6 +34,10 @@ pub struct KubernetesOptions {
     /// The disaster-recovery site, if there is one (clusters on [`Site::Recovery`]). Default
     /// none.
     pub recovery: Option<RecoverySite>,
+    /// Patroni's `loop_wait` in PGO's clusters (`spec.patroni.syncPeriodSeconds`, which pgplane
+    /// leaves at PGO's default, 10 s): Patroni takes up to one to load a new configuration and
+    /// flag a restart it needs, the primary one more (see [`super::rollout`]).
+    pub patroni_loop_wait: Duration,
 }
 
 /// Where clusters on the recovery site run.
@@ -77,6 +81,7 @@ impl Default for KubernetesOptions {
             request_timeout: Duration::from_secs(30),
             deleted_backups_retention: Duration::from_secs(7 * 24 * 3600),
             recovery: None,
+            patroni_loop_wait: Duration::from_secs(10),
         }
     }
 }
