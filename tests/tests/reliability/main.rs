@@ -1,7 +1,8 @@
 //! The reliability suite (issue 9): convergence under Kubernetes faults with worker processes
-//! killed by SIGKILL, a metadata database restart under load, API fuzzing with schemathesis,
-//! and the security sweeps (tenant isolation from the spec, secrets in logs). One test binary,
-//! bounded in time; `scripts/test` runs it in CI (the schemathesis run too).
+//! killed by SIGKILL, a worker process killed mid-job and its job taken over, a metadata
+//! database restart under load, API fuzzing with schemathesis, and the security sweeps (tenant
+//! isolation from the spec, secrets in logs). One test binary, bounded in time; `scripts/test`
+//! runs it in CI (the schemathesis run too).
 
 mod convergence;
 mod isolation;
@@ -9,3 +10,4 @@ mod metadata_restart;
 mod schemathesis;
 mod secrets_in_logs;
 mod support;
+mod worker_crash;

@@ -1,14 +1,16 @@
 //! What the reliability tests share: a test Kubernetes API server with the simulated operator,
-//! real `pgplane serve` processes pointed at it through a kubeconfig, and queries over the
-//! metadata database that say whether everything ended.
+//! real `pgplane serve` processes pointed at it through a kubeconfig, what its request log says
+//! pgplane created, and queries over the metadata database that say whether everything ended.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, DynamicObject, ListParams};
 use kube_test_apiserver::operator::{OperatorOptions, Scenario, SimulatedOperator};
-use kube_test_apiserver::{ServerOptions, TestApiServer, postgrescluster_resource};
+use kube_test_apiserver::{
+    RequestRecord, ServerOptions, TestApiServer, Verb, postgrescluster_resource,
+};
 use pgplane_tests::process::ServeProcess;
 use sqlx::PgPool;
 
@@ -89,12 +91,61 @@ impl Kube {
             })
             .collect()
     }
+
+    /// The `pgplane.io/cluster-id` label of every PostgresCluster (empty when missing).
+    pub async fn postgrescluster_ids(&self) -> Vec<String> {
+        let api: Api<DynamicObject> =
+            Api::all_with(self.server.client(), &postgrescluster_resource());
+        api.list(&ListParams::default())
+            .await
+            .expect("list PostgresClusters")
+            .items
+            .into_iter()
+            .map(|c| {
+                c.metadata
+                    .labels
+                    .unwrap_or_default()
+                    .remove(pgplane::platform::kubernetes::labels::CLUSTER_ID)
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+}
+
+/// Whether `request` created a PostgresCluster: a POST, or a server-side apply (a PATCH),
+/// answered 201 Created. An apply to an existing object is answered 200, so re-applies and
+/// retries of an apply whose answer was lost do not count.
+pub fn created_a_postgrescluster(request: &RequestRecord) -> bool {
+    request.resource == "postgresclusters"
+        && request.subresource.is_none()
+        && matches!(request.verb, Verb::Create | Verb::Patch)
+        && request.code == 201
+}
+
+/// How many times each `namespace/name` was created as a PostgresCluster by pgplane (every
+/// client but the simulated operator), from the request log.
+pub fn pgplane_creations(requests: &[RequestRecord]) -> BTreeMap<String, usize> {
+    let mut created = BTreeMap::new();
+    for r in requests
+        .iter()
+        .filter(|r| !r.is_from_operator() && created_a_postgrescluster(r))
+    {
+        let key = format!(
+            "{}/{}",
+            r.namespace.as_deref().unwrap_or_default(),
+            r.name.as_deref().unwrap_or_default()
+        );
+        *created.entry(key).or_insert(0) += 1;
+    }
+    created
 }
 
 /// Waits until no operation is pending or running, or panics after `limit` with what is left
-/// (and the tail of `log`, the log of the processes that run the workers).
+/// (and the tail of `log`, the log of the processes that run the workers). Says every
+/// [`PROGRESS_EVERY`] what the active operations wait for.
 pub async fn wait_until_all_ended(db: &PgPool, limit: Duration, log: &Path) {
     let started = Instant::now();
+    let mut progress_at = started + PROGRESS_EVERY;
     loop {
         let active: i64 = sqlx::query_scalar(
             "select count(*) from operations where state in ('pending', 'running')",
@@ -104,6 +155,10 @@ pub async fn wait_until_all_ended(db: &PgPool, limit: Duration, log: &Path) {
         .unwrap_or(i64::MAX);
         if active == 0 {
             return;
+        }
+        if Instant::now() >= progress_at {
+            progress_at += PROGRESS_EVERY;
+            print_progress(db, started.elapsed()).await;
         }
         if started.elapsed() > limit {
             let stuck: Vec<serde_json::Value> = sqlx::query_scalar(
@@ -130,6 +185,33 @@ pub async fn wait_until_all_ended(db: &PgPool, limit: Duration, log: &Path) {
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// How often [`wait_until_all_ended`] reports.
+const PROGRESS_EVERY: Duration = Duration::from_secs(20);
+
+/// The active operations by step and what they wait for (numbers masked, so that one line
+/// covers every cluster).
+async fn print_progress(db: &PgPool, elapsed: Duration) {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "select step, regexp_replace(coalesce(waiting_for, error, ''), '[0-9]+', 'N', 'g') as why,
+                count(*)
+         from operations where state in ('pending', 'running')
+         group by 1, 2 order by 3 desc limit 4",
+    )
+    .fetch_all(db)
+    .await
+    .unwrap_or_default();
+    let active: i64 = rows.iter().map(|r| r.2).sum();
+    let what: Vec<String> = rows
+        .into_iter()
+        .map(|(step, why, n)| format!("{n} {step}: {why}"))
+        .collect();
+    println!(
+        "after {:.0} s still active (top reasons, {active} counted): {}",
+        elapsed.as_secs_f64(),
+        what.join("; ")
+    );
 }
 
 /// `(state, error)` of each of `ids`; panics if one is missing (a lost job).
