@@ -15,8 +15,10 @@ use crate::support::{Kube, created_a_postgrescluster, pgplane_creations};
 
 /// Added to each of pgplane's requests, so that a job spends seconds talking to Kubernetes.
 const LATENCY: Duration = Duration::from_millis(300);
-/// The lease a `pgplane serve` takes on a job (its default), plus time to finish the job.
-const TAKEOVER_LIMIT: Duration = Duration::from_secs(60);
+/// How long after the kill the job must have ended: the lease a `pgplane serve` takes on a job
+/// (30 s, its default), then a recheck interval (30 s) should the status sync's nudge be missed,
+/// and some room.
+const TAKEOVER_LIMIT: Duration = Duration::from_secs(90);
 
 /// `(state, step, attempt, lease_owner, lease expired)` of operation `id`.
 async fn claim_of(app: &TestApp, id: Uuid) -> (String, String, i32, String, bool) {
