@@ -199,7 +199,10 @@ impl Faults {
                 fault = Some(s.rate_kind.clone());
             }
         }
-        if fault.as_ref().is_some_and(|f| !matches!(f, FaultKind::Delay(_))) {
+        if fault
+            .as_ref()
+            .is_some_and(|f| !matches!(f, FaultKind::Delay(_)))
+        {
             self.injected_errors.fetch_add(1, Ordering::Relaxed);
         }
         Decision { latency, fault }
