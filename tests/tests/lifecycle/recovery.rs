@@ -14,6 +14,7 @@ async fn three_pgplane_processes_share_the_queue_without_duplicating_work() {
     world.app.start_background(World::platform(&world.kube));
     world.app.start_background(World::platform(&world.kube));
     world.tenant("acme", 50).await;
+    let started = std::time::Instant::now();
     let mut operations = Vec::new();
     for i in 0..24 {
         let op = world
@@ -32,6 +33,7 @@ async fn three_pgplane_processes_share_the_queue_without_duplicating_work() {
         let done = world.finished(id, Duration::from_secs(60)).await;
         assert_eq!(done["state"], "succeeded", "{done}");
     }
+    let waited = started.elapsed();
     assert_eq!(world.postgresclusters().await.len(), 24);
     let requests = world.kube.requests();
     let pgplane_applies = |created: bool| {
@@ -49,11 +51,14 @@ async fn three_pgplane_processes_share_the_queue_without_duplicating_work() {
     };
     // 24 live objects and 24 creations: one creation each, whichever process claimed it.
     assert_eq!(pgplane_applies(true), 24, "one creation per cluster");
-    // Re-applies only happen on rechecks of still-waiting operations, which a healthy operator
-    // makes rare.
+    // Re-applies happen only on rechecks (one a second here) of operations the operator has
+    // not observed yet: how many depends on how busy the machine is, but never more than one
+    // per operation per recheck, however many processes work on the queue.
     let applies = pgplane_applies(false);
+    let rechecks = waited.as_secs() as usize + 1;
+    println!("{applies} applies for 24 clusters in {waited:?}");
     assert!(
-        (24..24 * 3).contains(&applies),
-        "{applies} applies for 24 clusters"
+        (24..=24 * (1 + rechecks)).contains(&applies),
+        "{applies} applies for 24 clusters in {waited:?}"
     );
 }
