@@ -177,7 +177,13 @@ async fn record(
         }
         Err(error) => {
             let message = error.to_string();
-            if op.failures + 1 >= op.max_attempts {
+            // Once applied, what happens is the operator's doing: failures to read how it is
+            // going are retried until the operation's deadline, never given up on earlier
+            // (several calls per check at a high error rate would otherwise fail a healthy
+            // operation now and then). Before that, a platform that keeps refusing is
+            // reported after `max_attempts`.
+            let applied = op.applied_at.is_some();
+            if !applied && op.failures + 1 >= op.max_attempts {
                 let reason = format!("gave up after {} attempts: {message}", op.failures + 1);
                 store::operations::finish_claimed(db, claim, "failed", Some(&reason)).await?
             } else {
