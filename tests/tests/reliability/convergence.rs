@@ -10,7 +10,8 @@
 //!   pgplane's code sees the 500s, about a third of the errors, as failed calls and the others
 //!   as slow answers. The test measures the share from the server's request log and fails
 //!   unless it is within a point of 20%. (With every error a 500, about one create in a
-//!   thousand spends its whole retry budget, ten consecutive failed attempts, and fails.)
+//!   thousand used to spend its retry budget while waiting for the operator and fail; applied
+//!   operations now retry transient errors until their deadline.)
 //! - On top of that fifth: the first two requests held 35 s, past the driver's 30 s request
 //!   timeout; five 409 conflicts on writes every 2 s; every open watch dropped every 3 s and a
 //!   watch expired (410) every 5 s.
