@@ -188,7 +188,8 @@ async fn a_recreated_tenant_adopts_its_namespace_and_kept_claims_get_room_in_its
 }
 
 #[tokio::test]
-async fn a_change_is_done_only_once_its_pods_rolled_and_a_suspension_once_none_is_left() {
+async fn a_change_is_done_once_its_pods_rolled_a_suspension_once_none_is_left_and_a_resume_once_all_run()
+ {
     let plane = plane_or_skip!();
     let env = Env::on(plane);
     operator(plane);
@@ -242,6 +243,28 @@ async fn a_change_is_done_only_once_its_pods_rolled_and_a_suspension_once_none_i
     assert!(left.items.is_empty(), "no instance Pod runs once suspended");
     let object = env.clusters(&namespace).get("orders").await.unwrap();
     assert_eq!(object.data["spec"]["shutdown"], true);
+
+    // Resumed: done once both instances run again, ready, on the current template.
+    let mut running = v3.spec.clone();
+    running.suspended = false;
+    let v4 = ClusterTarget {
+        generation: 4,
+        spec: running,
+        ..v3
+    };
+    env.platform.apply_cluster(&v4).await.expect("applied");
+    assert!(
+        env.platform.rollout_pending(&v4).await.unwrap().is_some(),
+        "not done while the instances are still stopped"
+    );
+    settled(&env, &v4).await;
+    let back = pods
+        .list(&kube::api::ListParams::default().labels(
+            "postgres-operator.crunchydata.com/cluster=orders,postgres-operator.crunchydata.com/instance",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(back.items.len(), 2, "both instances run again");
 }
 
 async fn settled(env: &Env<'_>, target: &ClusterTarget) {
