@@ -6,3 +6,4 @@ mod dev_command;
 mod harness;
 mod lifecycle;
 mod restart;
+mod roles;
