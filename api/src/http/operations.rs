@@ -86,7 +86,6 @@ impl From<OperationRow> for OperationOut {
             target_generation,
             attempt,
             failures: _,
-            max_attempts: _,
             run_after: _,
             deadline,
             error,

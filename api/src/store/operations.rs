@@ -30,7 +30,6 @@ pub struct OperationRow {
     pub target_generation: Option<i64>,
     pub attempt: i32,
     pub failures: i32,
-    pub max_attempts: i32,
     pub run_after: DateTime<Utc>,
     pub deadline: DateTime<Utc>,
     pub error: Option<String>,
@@ -45,7 +44,7 @@ pub struct OperationRow {
 }
 
 const COLUMNS: &str = "id, tenant_id, cluster_id, cluster_name, kind, state, step, target_generation, \
-     attempt, failures, max_attempts, run_after, deadline, error, waiting_for, created_by, created_at, updated_at, \
+     attempt, failures, run_after, deadline, error, waiting_for, created_by, created_at, updated_at, \
      applied_at, finished_at, params";
 
 pub struct NewOperation<'a> {
