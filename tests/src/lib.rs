@@ -8,6 +8,7 @@ pub mod client;
 pub mod envtest;
 pub mod postgres;
 pub mod process;
+pub mod watch;
 
 pub use app::{PASSWORD, TestApp};
 pub use client::{Call, TestClient};

@@ -11,10 +11,8 @@ use kube_test_apiserver::operator::{OperatorOptions, SimulatedOperator, USER_AGE
 use pgplane::domain::cluster::{ClusterRequest, ClusterSpec, DeletionPolicy, Site};
 use pgplane::domain::quota::QuotaLimits;
 use pgplane::platform::kubernetes::{KubernetesOptions, KubernetesPlatform, postgrescluster};
-use pgplane::platform::{ClusterTarget, ObservedCluster, PlatformEvent, TenantTarget};
+use pgplane::platform::{ClusterTarget, TenantTarget};
 use pgplane_tests::envtest::{self, ControlPlane, unique_name};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// How long a test waits for something the apiserver or a controller does promptly (the
@@ -61,13 +59,7 @@ impl Env<'_> {
 
     /// Starts the driver's watch; events arrive on the returned reader.
     pub fn watch(&self) -> Watch {
-        use pgplane::platform::Platform;
-        let (tx, rx) = mpsc::channel(1024);
-        let cancel = CancellationToken::new();
-        let platform = self.platform.clone();
-        let token = cancel.clone();
-        tokio::spawn(async move { platform.watch(tx, token).await });
-        Watch { events: rx, cancel }
+        Watch::start(self.platform.clone(), WAIT)
     }
 }
 
@@ -174,76 +166,8 @@ pub fn api_status<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> kube::c
     }
 }
 
-/// A running watch of the driver.
-pub struct Watch {
-    pub events: mpsc::Receiver<PlatformEvent>,
-    pub cancel: CancellationToken,
-}
-
-impl Watch {
-    /// Skips events until `pick` returns `Some`, or panics after [`WAIT`] naming `what`.
-    pub async fn until<T>(
-        &mut self,
-        what: &str,
-        mut pick: impl FnMut(&PlatformEvent) -> Option<T>,
-    ) -> T {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match tokio::time::timeout(left, self.events.recv()).await {
-                Ok(Some(e)) => {
-                    if let Some(v) = pick(&e) {
-                        return v;
-                    }
-                }
-                Ok(None) => panic!("the watch ended while waiting for {what}"),
-                Err(_) => panic!("timed out after {WAIT:?} waiting for {what}"),
-            }
-        }
-    }
-
-    /// Waits for an observation of `cluster_id` satisfying `pick`.
-    pub async fn observed(
-        &mut self,
-        cluster_id: Uuid,
-        what: &str,
-        mut pick: impl FnMut(&ObservedCluster) -> bool,
-    ) -> ObservedCluster {
-        self.until(what, |e| match e {
-            PlatformEvent::Observed(o) if o.cluster_id == cluster_id && pick(o) => {
-                Some((**o).clone())
-            }
-            _ => None,
-        })
-        .await
-    }
-
-    /// Waits for the next `Resynced`.
-    pub async fn resynced(&mut self) {
-        self.until("Resynced", |e| {
-            matches!(e, PlatformEvent::Resynced).then_some(())
-        })
-        .await;
-    }
-
-    /// Waits for `Gone` of `cluster_id`.
-    pub async fn gone(&mut self, cluster_id: Uuid) -> Uuid {
-        self.until("Gone", |e| match e {
-            PlatformEvent::Gone {
-                cluster_id: id,
-                tenant_id,
-            } if *id == cluster_id => Some(*tenant_id),
-            _ => None,
-        })
-        .await
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-    }
-}
+/// A running watch of the driver (each wait bounded by [`WAIT`]).
+pub type Watch = pgplane_tests::watch::DriverWatch;
 
 /// Ensures `tenant` and waits until the quota controller has counted its ResourceQuota (its
 /// `status.used` has PostgresClusters). Until then quota admission refuses every create of a

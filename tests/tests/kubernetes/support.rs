@@ -11,10 +11,7 @@ use kube_test_apiserver::{RequestRecord, ServerOptions, TestApiServer, Verb};
 use pgplane::domain::cluster::{ClusterRequest, ClusterSpec, DeletionPolicy, Site};
 use pgplane::domain::quota::QuotaLimits;
 use pgplane::platform::kubernetes::{KubernetesOptions, KubernetesPlatform, postgrescluster};
-use pgplane::platform::{ClusterTarget, ObservedCluster, Platform, PlatformEvent, TenantTarget};
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use pgplane::platform::{ClusterTarget, TenantTarget};
 use uuid::Uuid;
 
 /// How long a test waits for something that should happen promptly.
@@ -99,16 +96,7 @@ impl Env {
 
     /// Starts the driver's watch; events arrive on the returned reader.
     pub fn watch(&self) -> Watch {
-        let (tx, rx) = mpsc::channel(256);
-        let cancel = CancellationToken::new();
-        let platform = self.platform.clone();
-        let token = cancel.clone();
-        let task = tokio::spawn(async move { platform.watch(tx, token).await });
-        Watch {
-            events: rx,
-            cancel,
-            task: Some(task),
-        }
+        Watch::start(self.platform.clone(), WAIT)
     }
 }
 
@@ -179,81 +167,5 @@ pub fn is_pgplane_apply(r: &RequestRecord) -> bool {
     r.verb == Verb::Patch && r.field_manager.as_deref() == Some("pgplane")
 }
 
-/// A running watch of the driver.
-pub struct Watch {
-    pub events: mpsc::Receiver<PlatformEvent>,
-    pub cancel: CancellationToken,
-    pub task: Option<JoinHandle<Result<(), pgplane::platform::PlatformError>>>,
-}
-
-impl Watch {
-    /// The next event, or a panic after [`WAIT`].
-    pub async fn next(&mut self) -> PlatformEvent {
-        match tokio::time::timeout(WAIT, self.events.recv()).await {
-            Ok(Some(e)) => e,
-            Ok(None) => panic!("the watch ended"),
-            Err(_) => panic!("no watch event within {WAIT:?}"),
-        }
-    }
-
-    /// Skips events until `pick` returns `Some`, or panics after [`WAIT`] naming `what`.
-    pub async fn until<T>(
-        &mut self,
-        what: &str,
-        mut pick: impl FnMut(&PlatformEvent) -> Option<T>,
-    ) -> T {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            match tokio::time::timeout(left, self.events.recv()).await {
-                Ok(Some(e)) => {
-                    if let Some(v) = pick(&e) {
-                        return v;
-                    }
-                }
-                Ok(None) => panic!("the watch ended while waiting for {what}"),
-                Err(_) => panic!("timed out after {WAIT:?} waiting for {what}"),
-            }
-        }
-    }
-
-    /// Waits for an observation of `cluster_id` satisfying `pick`.
-    pub async fn observed(
-        &mut self,
-        cluster_id: Uuid,
-        what: &str,
-        mut pick: impl FnMut(&ObservedCluster) -> bool,
-    ) -> ObservedCluster {
-        self.until(what, |e| match e {
-            PlatformEvent::Observed(o) if o.cluster_id == cluster_id && pick(o) => {
-                Some((**o).clone())
-            }
-            _ => None,
-        })
-        .await
-    }
-
-    /// Waits for the next `Resynced`.
-    pub async fn resynced(&mut self) {
-        self.until("Resynced", |e| {
-            matches!(e, PlatformEvent::Resynced).then_some(())
-        })
-        .await;
-    }
-
-    /// Cancels the watch and returns what it returned.
-    pub async fn stop(mut self) -> Result<(), pgplane::platform::PlatformError> {
-        self.cancel.cancel();
-        let task = self.task.take().expect("running");
-        tokio::time::timeout(WAIT, task)
-            .await
-            .expect("the watch stops when cancelled")
-            .expect("the watch task does not panic")
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-    }
-}
+/// A running watch of the driver (each wait bounded by [`WAIT`]).
+pub type Watch = pgplane_tests::watch::DriverWatch;
