@@ -59,7 +59,16 @@ pub struct Options {
 pub fn shared_dir() -> PathBuf {
     let dir = match std::env::var_os("PGPLANE_SHARED_DIR").filter(|v| !v.is_empty()) {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
+        None => {
+            // Beside the checkout; a clone made elsewhere uses this machine kind's copy.
+            let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+            let machine = Path::new("/work/shared");
+            if !beside.exists() && machine.exists() {
+                machine.to_path_buf()
+            } else {
+                beside
+            }
+        }
     };
     std::fs::canonicalize(&dir).unwrap_or(dir)
 }
