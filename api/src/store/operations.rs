@@ -273,7 +273,7 @@ pub async fn renew(pool: &PgPool, claim: &Claimed, lease_seconds: i64) -> StoreR
 }
 
 /// After an apply: wait for the operator, looking again after `recheck_seconds` (capped by the
-/// deadline). Resets the retry budget: applying worked.
+/// deadline). Resets the failure count that spaces out retries: applying worked.
 pub async fn wait_for_platform(
     pool: &PgPool,
     claim: &Claimed,
