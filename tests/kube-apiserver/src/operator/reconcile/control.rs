@@ -134,11 +134,30 @@ impl Controller {
         }
     }
 
+    /// Caches `object` unless the cache already holds a newer version of it. Watch events can
+    /// arrive after the answer to the operator's own later write: taking them would move the
+    /// cache back to a spec PGO's informer has already moved past (e.g. unpaused), and the
+    /// next resync would reconcile what PGO never would (controller-runtime's cache never goes
+    /// back in resourceVersion).
     pub(super) fn remember(&mut self, object: DynamicObject) {
         let Ok(value) = serde_json::to_value(&object) else {
             return;
         };
-        if let Some(uid) = object.metadata.uid.clone() {
+        let Some(uid) = object.metadata.uid.clone() else {
+            return;
+        };
+        let version = |v: &Value| {
+            v.pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .and_then(|rv| rv.parse::<u64>().ok())
+        };
+        let newer_cached = self
+            .cache
+            .get(&uid)
+            .and_then(version)
+            .zip(version(&value))
+            .is_some_and(|(cached, seen)| cached > seen);
+        if !newer_cached {
             self.cache.insert(uid, value);
         }
     }
