@@ -134,9 +134,11 @@ impl Faults {
         self.lock().latency = latency;
     }
 
-    /// Answers the next `n` selected updates/patches with 409 Conflict.
+    /// Answers the next `n` selected updates/patches with 409 Conflict. Replaces any still
+    /// pending rather than adding to them: a test calling this on a timer must not pile up
+    /// conflicts while nobody writes, until every write of a quiet client fails.
     pub fn conflict_next_writes(&self, n: u32) {
-        self.lock().conflicts += n;
+        self.lock().conflicts = n;
     }
 
     /// Answers the next selected watch with a 410 Expired `ERROR` event.

@@ -13,7 +13,8 @@
 //!   thousand used to spend its retry budget while waiting for the operator and fail; applied
 //!   operations now retry transient errors until their deadline.)
 //! - On top of that fifth: the first two requests held 35 s, past the driver's 30 s request
-//!   timeout; five 409 conflicts on writes every 2 s; every open watch dropped every 3 s and a
+//!   timeout; the next five writes answered 409 Conflict, every 2 s
+//!   (not piling up while nobody writes); every open watch dropped every 3 s and a
 //!   watch expired (410) every 5 s.
 //!
 //! Every accepted create must end succeeded, having created exactly one PostgresCluster:
