@@ -49,6 +49,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// `(method, route template) → OpenAPI operation id`, naming actions in the audit log.
     pub operation_ids: Arc<HashMap<(Method, String), String>>,
+    /// `(method, route template)` of the operations the spec declares without security: the
+    /// authentication layer ignores credentials sent to them.
+    pub public_operations: Arc<std::collections::HashSet<(Method, String)>>,
     /// The platform driver of this process, when it has one: requests the driver cannot carry
     /// out are refused (501) up front instead of failing later.
     pub platform: Option<Arc<dyn Platform>>,
@@ -98,11 +101,13 @@ impl AppState {
             recovery_site: config.jobs.has_recovery_site(),
         };
         let _ = crate::telemetry::prometheus();
+        let spec = crate::http::openapi();
         Ok(Self {
             db,
             jwt: Arc::new(jwt),
             settings: Arc::new(settings),
-            operation_ids: Arc::new(crate::openapi::operation_ids(&crate::http::openapi())),
+            operation_ids: Arc::new(crate::openapi::operation_ids(&spec)),
+            public_operations: Arc::new(crate::openapi::public_operations(&spec)),
             platform: None,
             users: Arc::new(crate::auth::user_cache::UserCache::new(
                 crate::auth::user_cache::UserCache::DEFAULT_TTL,

@@ -152,21 +152,41 @@ fn operations_mut(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = 
 pub fn operation_ids(
     openapi: &OpenApi,
 ) -> std::collections::HashMap<(axum::http::Method, String), String> {
+    operations(openapi)
+        .filter_map(|(key, operation)| Some((key, operation.operation_id.clone()?)))
+        .collect()
+}
+
+/// The operations that declare no security (`security: [{}]`: probes, metrics, login): the
+/// server ignores any credential sent to them, as the document promises.
+pub fn public_operations(
+    openapi: &OpenApi,
+) -> std::collections::HashSet<(axum::http::Method, String)> {
+    operations(openapi)
+        .filter(|(_, operation)| {
+            operation
+                .security
+                .as_ref()
+                .is_some_and(|s| s.iter().all(is_empty_requirement))
+        })
+        .map(|(key, _)| key)
+        .collect()
+}
+
+/// Every operation with its `(method, path template)`.
+fn operations(
+    openapi: &OpenApi,
+) -> impl Iterator<Item = ((axum::http::Method, String), &Operation)> {
     use axum::http::Method;
-    let mut ids = std::collections::HashMap::new();
-    for (path, item) in &openapi.paths.paths {
-        let methods = [
+    openapi.paths.paths.iter().flat_map(|(path, item)| {
+        [
             (Method::GET, &item.get),
             (Method::PUT, &item.put),
             (Method::POST, &item.post),
             (Method::DELETE, &item.delete),
             (Method::PATCH, &item.patch),
-        ];
-        for (method, operation) in methods {
-            if let Some(id) = operation.as_ref().and_then(|op| op.operation_id.clone()) {
-                ids.insert((method, path.clone()), id);
-            }
-        }
-    }
-    ids
+        ]
+        .into_iter()
+        .filter_map(move |(method, operation)| Some(((method, path.clone()), operation.as_ref()?)))
+    })
 }

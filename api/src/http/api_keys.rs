@@ -12,7 +12,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult, Problem};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiBody, ApiPath, ApiQuery};
 use super::pagination::{PageQuery, into_page, list_type};
 use super::principal::{Principal, tenant_access};
 use crate::app::AppState;
@@ -221,9 +221,10 @@ async fn list_my_api_keys(
 async fn create_my_api_key(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(input): ApiJson<ApiKeyIn>,
+    body: ApiBody<ApiKeyIn>,
 ) -> ApiResult<Response> {
     let user = personal_owner(&principal)?;
+    let input = body.parse()?;
     validate(&input, true)?;
     create_key(
         &state,
@@ -279,9 +280,10 @@ async fn create_tenant_api_key(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(tenant): ApiPath<String>,
-    ApiJson(input): ApiJson<ApiKeyIn>,
+    body: ApiBody<ApiKeyIn>,
 ) -> ApiResult<Response> {
     let access = tenant_access(&state, &principal, &tenant, Action::ManageApiKeys).await?;
+    let input = body.parse()?;
     validate(&input, false)?;
     let role = input.role.unwrap_or(TenantRole::Viewer);
     if role > access.tenant_role() {

@@ -13,9 +13,9 @@ use uuid::Uuid;
 use super::actions::{platform_target, queue_action, require_running};
 use super::clusters::find_cluster;
 use super::error::{ApiError, ApiResult, Problem};
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiBody, ApiPath};
 use super::operations::OperationOut;
-use super::principal::{Principal, tenant_access};
+use super::principal::{Principal, cluster_access, tenant_access};
 use crate::app::AppState;
 use crate::domain::cluster::ClusterSpec;
 use crate::domain::cluster::backup_health::{BackupHealth, RecoverableWindow, backup_health};
@@ -205,10 +205,11 @@ async fn create_backup(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((tenant, name)): ApiPath<(String, String)>,
-    body: Option<ApiJson<BackupRequest>>,
+    body: Option<ApiBody<BackupRequest>>,
 ) -> ApiResult<Response> {
-    let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
-    let request = body.map(|ApiJson(r)| r).unwrap_or_default();
+    let (access, _) =
+        cluster_access(&state, &principal, &tenant, Action::UpdateCluster, &name).await?;
+    let request: BackupRequest = body.map(ApiBody::parse).transpose()?.unwrap_or_default();
     let action = ClusterAction::Backup {
         backup_type: request.backup_type.unwrap_or(BackupType::Full),
     };
@@ -243,11 +244,11 @@ async fn restore(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((tenant, name)): ApiPath<(String, String)>,
-    body: Option<ApiJson<RestoreRequest>>,
+    body: Option<ApiBody<RestoreRequest>>,
 ) -> ApiResult<Response> {
-    let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
-    let request = body.map(|ApiJson(r)| r).unwrap_or_default();
-    let cluster = find_cluster(&state, &access, &name).await?;
+    let (access, cluster) =
+        cluster_access(&state, &principal, &tenant, Action::UpdateCluster, &name).await?;
+    let request: RestoreRequest = body.map(ApiBody::parse).transpose()?.unwrap_or_default();
     let spec: ClusterSpec =
         serde_json::from_value(cluster.spec.0.clone()).map_err(ApiError::internal)?;
     let window = recoverable_window(&state, &cluster, &spec).await?;

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult, Problem};
 use super::etag;
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiBody, ApiPath, ApiQuery};
 use super::operations::OperationOut;
 use super::pagination::{PageQuery, into_page, list_type};
 use super::principal::{Principal, TenantAccess, cluster_access, tenant_access};
@@ -347,9 +347,10 @@ async fn create_cluster(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(tenant): ApiPath<String>,
-    ApiJson(mut body): ApiJson<serde_json::Value>,
+    body: ApiBody<serde_json::Value>,
 ) -> ApiResult<Response> {
     let access = tenant_access(&state, &principal, &tenant, Action::CreateCluster).await?;
+    let mut body = body.parse()?;
     if access.tenant.suspended {
         return Err(ApiError::conflict(format!(
             "tenant `{tenant}` is suspended: no new clusters"
@@ -438,10 +439,13 @@ async fn update_cluster(
     principal: Principal,
     ApiPath((tenant, name)): ApiPath<(String, String)>,
     headers: HeaderMap,
-    ApiJson(patch): ApiJson<serde_json::Value>,
+    body: ApiBody<serde_json::Value>,
 ) -> ApiResult<Response> {
-    let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
+    let (access, _) =
+        cluster_access(&state, &principal, &tenant, Action::UpdateCluster, &name).await?;
+    // The body is read under the cluster's lock.
     change_spec(&state, &principal, &access, &name, |current| {
+        let patch = body.parse()?;
         etag::check_if_match(&headers, &etag::of(current))?;
         Ok(patch)
     })
@@ -512,7 +516,8 @@ async fn delete_cluster(
     principal: Principal,
     ApiPath((tenant, name)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
-    let access = tenant_access(&state, &principal, &tenant, Action::DeleteCluster).await?;
+    let (access, _) =
+        cluster_access(&state, &principal, &tenant, Action::DeleteCluster, &name).await?;
     let mut tx = store::begin(&state.db).await?;
     let row = store::clusters::lock(&mut *tx, access.tenant.id, &name)
         .await?

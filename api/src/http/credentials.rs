@@ -8,11 +8,10 @@ use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::actions::{queue_action, require_running};
-use super::clusters::find_cluster;
 use super::error::{ApiError, ApiResult, Problem};
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiBody, ApiPath};
 use super::operations::OperationOut;
-use super::principal::{Principal, tenant_access};
+use super::principal::{Principal, cluster_access};
 use crate::app::AppState;
 use crate::domain::cluster::ClusterSpec;
 use crate::domain::permissions::Action;
@@ -40,11 +39,11 @@ async fn rotate_password(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((tenant, name)): ApiPath<(String, String)>,
-    body: Option<ApiJson<RotatePasswordRequest>>,
+    body: Option<ApiBody<RotatePasswordRequest>>,
 ) -> ApiResult<Response> {
-    let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
-    let request = body.map(|ApiJson(r)| r).unwrap_or_default();
-    let cluster = find_cluster(&state, &access, &name).await?;
+    let (access, cluster) =
+        cluster_access(&state, &principal, &tenant, Action::UpdateCluster, &name).await?;
+    let request: RotatePasswordRequest = body.map(ApiBody::parse).transpose()?.unwrap_or_default();
     let spec: ClusterSpec =
         serde_json::from_value(cluster.spec.0.clone()).map_err(ApiError::internal)?;
     let user = request.user.unwrap_or_else(|| spec.owner.clone());

@@ -263,6 +263,12 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %e, "metadata database unavailable");
                 ApiError::unavailable("the metadata database is unavailable; retry shortly")
             }
+            e if e.is_invalid_value() => {
+                tracing::warn!(error = %e, "the metadata database refused a value of the request");
+                ApiError::bad_request(
+                    "a value in the request cannot be stored (too long, out of range, or holding characters that are not allowed)",
+                )
+            }
             StoreError::Database(e) => ApiError::internal(e),
         }
     }

@@ -15,7 +15,7 @@ use super::clusters::find_cluster;
 use super::error::{ApiError, ApiResult, Problem};
 use super::extract::ApiPath;
 use super::operations::OperationOut;
-use super::principal::{Principal, tenant_access};
+use super::principal::{Principal, cluster_access, tenant_access};
 use crate::app::AppState;
 use crate::domain::cluster::ClusterSpec;
 use crate::domain::cluster::extensions::{
@@ -101,7 +101,8 @@ async fn queue_extension(
     extension: String,
     enable: bool,
 ) -> ApiResult<Response> {
-    let access = tenant_access(state, principal, tenant, Action::UpdateCluster).await?;
+    let (access, _) =
+        cluster_access(state, principal, tenant, Action::UpdateCluster, cluster).await?;
     allowed_extension(&extension).map_err(|reason| ApiError::invalid_field("extension", reason))?;
     let what = if enable {
         "enabling an extension"

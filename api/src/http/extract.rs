@@ -1,5 +1,6 @@
 //! Extractors that reject with problem+json instead of axum's plain-text rejections.
-//! JSON bodies go through `serde_path_to_error`, so a 422 names the exact field path.
+//! JSON bodies go through `serde_path_to_error`, so a 422 names the exact field path; routes
+//! that check existence or permission take [`ApiBody`] and parse it after those checks.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -18,19 +19,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
-        let is_json = content_type
-            .and_then(|ct| ct.split(';').next())
-            .map(|ct| ct.trim().to_ascii_lowercase())
-            .is_some_and(|ct| ct == "application/json" || ct.ends_with("+json"));
-        if !is_json {
-            return Err(ApiError::status(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "request body must be JSON (Content-Type: application/json)",
-            ));
+        if !is_json(&req) {
+            return Err(not_json());
         }
         let bytes = Bytes::from_request(req, state)
             .await
@@ -58,8 +48,87 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::OptionalFromRequest<S> 
     }
 }
 
+/// A JSON request body, read but not yet parsed. Handlers [`ApiBody::parse`] it after they
+/// have found what the request names and checked the caller may act on it, so the order of
+/// answers is the same on every route: 404 (nothing there, or not for you), 403 (not allowed),
+/// then 415/400/422 (what is wrong with the body), then 501 (the platform cannot).
+pub struct ApiBody<T> {
+    is_json: bool,
+    bytes: Bytes,
+    of: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> ApiBody<T> {
+    /// The body as `T`: 415 unless it is JSON, 400 unless it parses, 422 naming the field.
+    pub fn parse(self) -> Result<T, ApiError> {
+        if !self.is_json {
+            return Err(not_json());
+        }
+        parse_json(&self.bytes)
+    }
+}
+
+impl<S: Send + Sync, T> FromRequest<S> for ApiBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = is_json(&req);
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(body_rejection)?;
+        Ok(ApiBody {
+            is_json,
+            bytes,
+            of: std::marker::PhantomData,
+        })
+    }
+}
+
+/// An optional body (`Option<ApiBody<T>>`): an empty one is `None`.
+impl<S: Send + Sync, T> axum::extract::OptionalFromRequest<S> for ApiBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        let body = <Self as FromRequest<S>>::from_request(req, state).await?;
+        Ok((!body.bytes.is_empty()).then_some(body))
+    }
+}
+
+/// Whether the request says its body is JSON (`application/json` or any `+json` type).
+fn is_json(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| ct.split(';').next())
+        .map(|ct| ct.trim().to_ascii_lowercase())
+        .is_some_and(|ct| ct == "application/json" || ct.ends_with("+json"))
+}
+
+fn not_json() -> ApiError {
+    ApiError::status(
+        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "request body must be JSON (Content-Type: application/json)",
+    )
+}
+
 /// Parses JSON, telling syntax errors (400) from shape errors (422 naming the field).
+/// A string holding a NUL (U+0000), which PostgreSQL cannot store, is a 422 naming its field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // JSON can spell a NUL only as the escape `\u0000`; look closer only when one is there.
+    if bytes.windows(6).any(|w| w == b"\\u0000")
+        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes)
+        && let Some(path) = super::nul::json_path(&value)
+    {
+        let field = if path.is_empty() {
+            "body".to_string()
+        } else {
+            path
+        };
+        return Err(ApiError::validation(vec![FieldError::new(
+            field,
+            super::nul::MESSAGE,
+        )]));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();

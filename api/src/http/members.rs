@@ -11,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult, Problem};
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiBody, ApiPath, ApiQuery};
 use super::pagination::{PageQuery, into_page, list_type};
 use super::principal::{Principal, TenantAccess, tenant_access};
 use crate::app::AppState;
@@ -100,12 +100,13 @@ async fn put_member(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath(path): ApiPath<MemberPath>,
-    ApiJson(input): ApiJson<MemberIn>,
+    body: ApiBody<MemberIn>,
 ) -> ApiResult<impl IntoResponse> {
     let access = tenant_access(&state, &principal, &path.tenant, Action::ManageMembers).await?;
     let user = store::users::find_by_id_or_email(&state.db, &path.user)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user `{}`", path.user)))?;
+    let input = body.parse()?;
     let mut tx = store::begin(&state.db).await?;
     let owners = store::memberships::lock_owners(&mut *tx, access.tenant.id).await?;
     let was_owner = owners.contains(&user.id);

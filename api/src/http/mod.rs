@@ -20,6 +20,7 @@ pub mod idempotency;
 pub mod me;
 pub mod members;
 pub mod metrics;
+pub mod nul;
 pub mod operations;
 pub mod pagination;
 pub mod portal;
@@ -101,6 +102,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             audit::record_mutations,
         ))
+        // Before audit and authentication, which would carry a NUL into the database.
+        .route_layer(middleware::from_fn(nul::refuse_in_path_and_query))
         .route_layer(middleware::from_fn(metrics::track_requests))
         .with_state(state);
     let router = Router::new()

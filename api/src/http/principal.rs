@@ -5,7 +5,8 @@
 //! take `Principal` as an extractor (401 when absent) and ask [`tenant_access`] for the tenant,
 //! which answers 404 to callers with no role in it, so other tenants' existence never leaks.
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::middleware::Next;
@@ -89,7 +90,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
 }
 
 /// Middleware: resolves the bearer credential, if any. A credential that is present but not
-/// valid is a 401 at once; an absent one is left to the handler (public routes exist).
+/// valid is a 401 at once; an absent one is left to the handler. Operations the spec declares
+/// without security (probes, metrics, login) ignore any credential: a stale token sent by a
+/// scraper or a login form is not a reason to refuse them.
 pub async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
@@ -98,6 +101,9 @@ pub async fn authenticate(
     let Some(header) = request.headers().get(AUTHORIZATION) else {
         return next.run(request).await;
     };
+    if is_public(&state, &request) {
+        return next.run(request).await;
+    }
     let principal = match resolve(&state, header.to_str().unwrap_or_default()).await {
         Ok(principal) => principal,
         Err(error) => return error.into_response(),
@@ -106,6 +112,21 @@ pub async fn authenticate(
     let mut response = next.run(request).await;
     response.extensions_mut().insert(principal);
     response
+}
+
+fn is_public(state: &AppState, request: &Request) -> bool {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|route| {
+            // axum answers HEAD with the GET route.
+            let method = match request.method() {
+                &Method::HEAD => Method::GET,
+                other => other.clone(),
+            };
+            let key = (method, route.as_str().to_string());
+            state.public_operations.contains(&key)
+        })
 }
 
 async fn resolve(state: &AppState, header: &str) -> ApiResult<Principal> {
@@ -241,6 +262,18 @@ pub async fn tenant_access(
     name: &str,
     action: Action,
 ) -> ApiResult<TenantAccess> {
+    let access = visible_tenant(state, principal, name).await?;
+    access.require(action)?;
+    Ok(access)
+}
+
+/// Tenant `name` with the caller's role in it, before any action is checked: 404 when it does
+/// not exist or the caller has no role in it.
+pub async fn visible_tenant(
+    state: &AppState,
+    principal: &Principal,
+    name: &str,
+) -> ApiResult<TenantAccess> {
     let not_found = || ApiError::not_found(format!("tenant `{name}`"));
     let (tenant, role) = match principal {
         // A member's role comes with the tenant, in one query (the hot path of every read).
@@ -263,21 +296,15 @@ pub async fn tenant_access(
             (tenant, role)
         }
     };
-    grant(tenant, role, action).ok_or_else(not_found)?
-}
-
-/// The access `role` (if any) gives in `tenant`: `None` (answered 404) without a role, 403
-/// when the role does not allow `action`.
-fn grant(tenant: TenantRow, role: Option<Role>, action: Action) -> Option<ApiResult<TenantAccess>> {
-    let access = TenantAccess {
+    Ok(TenantAccess {
         tenant,
-        role: role?,
-    };
-    Some(access.require(action).map(|()| access))
+        role: role.ok_or_else(not_found)?,
+    })
 }
 
-/// [`tenant_access`] followed by the tenant's cluster `cluster` (404 when missing): for a
-/// member, one query instead of two (the hot path of cluster reads).
+/// [`tenant_access`] and the tenant's cluster `cluster`, checked in the order every route
+/// answers: the tenant (404), the cluster (404), then the action (403). For a member, one
+/// query instead of two (the hot path of cluster reads).
 pub async fn cluster_access(
     state: &AppState,
     principal: &Principal,
@@ -286,7 +313,7 @@ pub async fn cluster_access(
     cluster: &str,
 ) -> ApiResult<(TenantAccess, store::clusters::ClusterRow)> {
     let cluster_not_found = || ApiError::not_found(format!("cluster `{cluster}`"));
-    if let Principal::User {
+    let (access, row) = if let Principal::User {
         user_id,
         is_platform_admin: false,
         ..
@@ -297,14 +324,22 @@ pub async fn cluster_access(
             store::clusters::find_with_member_role(&state.db, tenant, *user_id, cluster)
                 .await?
                 .ok_or_else(tenant_not_found)?;
-        let role = found.role.as_deref().and_then(TenantRole::parse);
-        let access =
-            grant(found.tenant, role.map(Role::Tenant), action).ok_or_else(tenant_not_found)??;
-        return Ok((access, row.ok_or_else(cluster_not_found)?));
-    }
-    let access = tenant_access(state, principal, tenant, action).await?;
-    let row = store::clusters::find(&state.db, access.tenant.id, cluster)
-        .await?
-        .ok_or_else(cluster_not_found)?;
+        let role = found
+            .role
+            .as_deref()
+            .and_then(TenantRole::parse)
+            .ok_or_else(tenant_not_found)?;
+        let access = TenantAccess {
+            tenant: found.tenant,
+            role: Role::Tenant(role),
+        };
+        (access, row)
+    } else {
+        let access = visible_tenant(state, principal, tenant).await?;
+        let row = store::clusters::find(&state.db, access.tenant.id, cluster).await?;
+        (access, row)
+    };
+    let row = row.ok_or_else(cluster_not_found)?;
+    access.require(action)?;
     Ok((access, row))
 }

@@ -10,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::error::{ApiError, ApiResult, Problem};
 use super::etag;
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiBody, ApiPath};
 use super::principal::{Principal, tenant_access};
 use crate::app::AppState;
 use crate::domain::permissions::Action;
@@ -92,9 +92,10 @@ async fn put_quota(
     principal: Principal,
     ApiPath(tenant): ApiPath<String>,
     headers: HeaderMap,
-    ApiJson(input): ApiJson<QuotaIn>,
+    body: ApiBody<QuotaIn>,
 ) -> ApiResult<impl IntoResponse> {
     let access = tenant_access(&state, &principal, &tenant, Action::SetQuota).await?;
+    let input = body.parse()?;
     let QuotaIn {
         max_clusters,
         max_instances,

@@ -14,9 +14,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::actions::{queue_action_operation, require_running};
 use super::clusters::{accepted, busy, queue};
 use super::error::{ApiError, ApiResult, Problem};
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiBody, ApiPath};
 use super::operations::OperationOut;
-use super::principal::{Principal, TenantAccess, tenant_access};
+use super::principal::{Principal, TenantAccess, cluster_access};
 use crate::app::AppState;
 use crate::domain::cluster::ClusterSpec;
 use crate::domain::permissions::Action;
@@ -180,9 +180,11 @@ async fn promote(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((tenant, name)): ApiPath<(String, String)>,
-    _body: Option<ApiJson<PromoteRequest>>,
+    body: Option<ApiBody<PromoteRequest>>,
 ) -> ApiResult<Response> {
-    let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
+    let (access, _) =
+        cluster_access(&state, &principal, &tenant, Action::UpdateCluster, &name).await?;
+    let _: Option<PromoteRequest> = body.map(ApiBody::parse).transpose()?;
     let mut source = None;
     let mut operation = queue_action_operation(
         &state,

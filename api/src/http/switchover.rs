@@ -8,9 +8,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::actions::{queue_action, require_running};
 use super::error::{ApiError, ApiResult, Problem};
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiBody, ApiPath};
 use super::operations::OperationOut;
-use super::principal::{Principal, tenant_access};
+use super::principal::{Principal, cluster_access};
 use crate::app::AppState;
 use crate::domain::names;
 use crate::domain::permissions::Action;
@@ -38,10 +38,11 @@ async fn switchover(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((tenant, name)): ApiPath<(String, String)>,
-    body: Option<ApiJson<SwitchoverRequest>>,
+    body: Option<ApiBody<SwitchoverRequest>>,
 ) -> ApiResult<Response> {
-    let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
-    let request = body.map(|ApiJson(r)| r).unwrap_or_default();
+    let (access, _) =
+        cluster_access(&state, &principal, &tenant, Action::UpdateCluster, &name).await?;
+    let request: SwitchoverRequest = body.map(ApiBody::parse).transpose()?.unwrap_or_default();
     if let Some(instance) = &request.target_instance
         && let Some(why) = names::dns1123_label_error(instance)
     {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult, Problem};
 use super::etag;
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiBody, ApiPath, ApiQuery};
 use super::pagination::{PageQuery, into_page, list_type};
 use super::principal::{Principal, tenant_access};
 use crate::app::AppState;
@@ -108,9 +108,10 @@ async fn list_tenants(
 async fn create_tenant(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(input): ApiJson<TenantIn>,
+    body: ApiBody<TenantIn>,
 ) -> ApiResult<impl IntoResponse> {
     principal.require_platform(Action::CreateTenant)?;
+    let input = body.parse()?;
     let display_name = input
         .display_name
         .clone()
@@ -171,9 +172,10 @@ async fn update_tenant(
     principal: Principal,
     ApiPath(tenant): ApiPath<String>,
     headers: HeaderMap,
-    ApiJson(patch): ApiJson<TenantPatch>,
+    body: ApiBody<TenantPatch>,
 ) -> ApiResult<impl IntoResponse> {
     let access = tenant_access(&state, &principal, &tenant, Action::UpdateTenant).await?;
+    let patch = body.parse()?;
     if patch.suspended.is_some() {
         access.require(Action::SuspendTenant)?;
     }

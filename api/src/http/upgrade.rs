@@ -10,11 +10,11 @@ use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::actions::{queue_action, require_running};
-use super::clusters::{find_cluster, require_platform_support};
+use super::clusters::require_platform_support;
 use super::error::{ApiError, ApiResult, Problem};
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiBody, ApiPath};
 use super::operations::OperationOut;
-use super::principal::{Principal, tenant_access};
+use super::principal::{Principal, cluster_access};
 use crate::app::AppState;
 use crate::domain::cluster::images::ImageCatalog;
 use crate::domain::cluster::{ClusterSpec, bounds};
@@ -50,11 +50,11 @@ async fn upgrade(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((tenant, name)): ApiPath<(String, String)>,
-    body: Option<ApiJson<UpgradeRequest>>,
+    body: Option<ApiBody<UpgradeRequest>>,
 ) -> ApiResult<Response> {
-    let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
-    let request = body.map(|ApiJson(r)| r).unwrap_or_default();
-    let row = find_cluster(&state, &access, &name).await?;
+    let (access, row) =
+        cluster_access(&state, &principal, &tenant, Action::UpdateCluster, &name).await?;
+    let request: UpgradeRequest = body.map(ApiBody::parse).transpose()?.unwrap_or_default();
     let spec: ClusterSpec =
         serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
     let from = spec.postgres_version;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::error::{ApiError, ApiResult, Problem};
 use super::etag;
-use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::extract::{ApiBody, ApiPath, ApiQuery};
 use super::pagination::{PageQuery, into_page, list_type};
 use super::principal::Principal;
 use crate::app::AppState;
@@ -117,9 +117,10 @@ async fn list_users(
 async fn create_user(
     State(state): State<AppState>,
     principal: Principal,
-    ApiJson(input): ApiJson<UserIn>,
+    body: ApiBody<UserIn>,
 ) -> ApiResult<impl IntoResponse> {
     principal.require_platform(Action::ManageUsers)?;
+    let input = body.parse()?;
     let email = input.email.trim().to_lowercase();
     let mut errors = Vec::new();
     if let Some(why) = names::email_error(&email) {
@@ -183,9 +184,10 @@ async fn update_user(
     principal: Principal,
     ApiPath(user): ApiPath<String>,
     headers: axum::http::HeaderMap,
-    ApiJson(patch): ApiJson<UserPatch>,
+    body: ApiBody<UserPatch>,
 ) -> ApiResult<impl IntoResponse> {
     principal.require_platform(Action::ManageUsers)?;
+    let patch = body.parse()?;
     let mut errors = Vec::new();
     if let Some(why) = patch.name.as_deref().and_then(names::display_name_error) {
         errors.push(FieldError::new("name", why));

@@ -13,9 +13,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::clusters::{ClusterOut, change_spec, find_cluster};
 use super::error::{ApiError, ApiResult, Problem};
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiBody, ApiPath};
 use super::operations::OperationOut;
-use super::principal::{Principal, tenant_access};
+use super::principal::{Principal, cluster_access, tenant_access};
 use crate::app::AppState;
 use crate::domain::FieldError;
 use crate::domain::cluster::{ClusterSpec, DatabaseUser};
@@ -126,11 +126,14 @@ async fn put_user(
     State(state): State<AppState>,
     principal: Principal,
     ApiPath((tenant, name, role)): ApiPath<(String, String, String)>,
-    ApiJson(request): ApiJson<RoleRequest>,
+    body: ApiBody<RoleRequest>,
 ) -> ApiResult<Response> {
-    let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
+    let (access, _) =
+        cluster_access(&state, &principal, &tenant, Action::UpdateCluster, &name).await?;
     let mut index = 0;
+    // The body is read under the cluster's lock.
     let result = change_spec(&state, &principal, &access, &name, |spec| {
+        let request = body.parse()?;
         refuse_owner(spec, &role, &name)?;
         let mut users = spec.users.clone();
         let user = DatabaseUser {
@@ -166,7 +169,8 @@ async fn delete_user(
     principal: Principal,
     ApiPath((tenant, name, role)): ApiPath<(String, String, String)>,
 ) -> ApiResult<Response> {
-    let access = tenant_access(&state, &principal, &tenant, Action::UpdateCluster).await?;
+    let (access, _) =
+        cluster_access(&state, &principal, &tenant, Action::UpdateCluster, &name).await?;
     change_spec(&state, &principal, &access, &name, |spec| {
         refuse_owner(spec, &role, &name)?;
         if !spec.users.iter().any(|u| u.name == role) {

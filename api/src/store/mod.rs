@@ -92,6 +92,19 @@ impl StoreError {
         }
     }
 
+    /// True when PostgreSQL refused a value rather than failed: a data exception (class 22:
+    /// a NUL or invalid byte sequence, text that is not a number, a string too long, a number
+    /// out of range) or a value too large to index (54000). Requests are the only source of
+    /// such values, so they are the client's error, never a 500.
+    pub fn is_invalid_value(&self) -> bool {
+        let StoreError::Database(err) = self else {
+            return false;
+        };
+        err.as_database_error()
+            .and_then(|db| db.code())
+            .is_some_and(|code| code.starts_with("22") || code == "54000")
+    }
+
     /// True when the named constraint refused the write.
     pub fn is_constraint(&self, name: &str) -> bool {
         matches!(self, StoreError::Constraint { constraint, .. } if constraint == name)

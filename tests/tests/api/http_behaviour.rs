@@ -323,3 +323,43 @@ async fn graceful_shutdown_lets_the_server_stop_cleanly() {
     app.stop().await;
     assert!(reqwest::get(format!("{base}/healthz")).await.is_err());
 }
+
+#[tokio::test]
+async fn operations_declaring_no_security_ignore_an_invalid_credential() {
+    let app = TestApp::spawn().await;
+    let stale = app.client("not-a-valid-token");
+    let spec = pgplane::http::openapi();
+    let public = pgplane::openapi::public_operations(&spec);
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert!(
+            public.contains(&(axum::http::Method::GET, path.to_string())),
+            "{path}"
+        );
+        stale.get(path).await.expect(200);
+        app.client("pgp_revoked0000000000000000")
+            .get(path)
+            .await
+            .expect(200);
+        app.anonymous()
+            .send(
+                Method::GET,
+                path,
+                None,
+                &[("authorization", "Basic Zm9vOmJhcg==")],
+            )
+            .await
+            .expect(200);
+    }
+    // A login form that still holds an old token can log in.
+    app.create_user("someone@example.com").await;
+    stale
+        .post(
+            "/v1/auth/token",
+            json!({"email": "someone@example.com", "password": pgplane_tests::PASSWORD}),
+        )
+        .await
+        .expect(200);
+    // Everything else still refuses a bad credential.
+    stale.get("/v1/me").await.expect_problem(401, None);
+    app.stop().await;
+}

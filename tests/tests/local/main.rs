@@ -5,5 +5,6 @@ mod backups;
 mod dev_command;
 mod harness;
 mod lifecycle;
+mod order_of_checks;
 mod restart;
 mod roles;
