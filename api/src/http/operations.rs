@@ -229,12 +229,25 @@ async fn cancel_operation(
         match operation.kind.as_str() {
             "create" => store::clusters::delete(&mut *tx, cluster_id).await?,
             "update" => {
-                if let Some(spec) =
-                    previous_spec.and_then(|v| serde_json::from_value::<ClusterSpec>(v).ok())
-                {
+                if let (Some(spec), Some(generation)) = (
+                    previous_spec.and_then(|v| serde_json::from_value::<ClusterSpec>(v).ok()),
+                    operation.target_generation,
+                ) {
                     let value = serde_json::to_value(&spec).map_err(ApiError::internal)?;
-                    store::clusters::restore_spec(&mut tx, cluster_id, &value, spec.usage())
-                        .await?;
+                    let restored = store::clusters::restore_spec(
+                        &mut tx,
+                        cluster_id,
+                        generation,
+                        &value,
+                        spec.usage(),
+                    )
+                    .await?;
+                    if !restored {
+                        return Err(ApiError::conflict(
+                            "a later update of the cluster builds on this one's change: cancel \
+                             that one first",
+                        ));
+                    }
                 }
             }
             "delete" => store::clusters::set_phase(&mut *tx, cluster_id, "pending").await?,

@@ -13,6 +13,7 @@ use tracing::Instrument;
 
 use super::execute::{ExecuteError, Outcome, execute};
 use super::{JobSettings, backoff};
+use crate::domain::cluster::ClusterSpec;
 use crate::observability::{self, JobOutcome};
 use crate::platform::{Platform, PlatformError};
 use crate::store::{self, operations::Claimed};
@@ -173,7 +174,14 @@ async fn record(
         }
         Err(ExecuteError::Platform(PlatformError::Rejected(reason))) => {
             tracing::warn!(%reason, "platform rejected the operation");
-            store::operations::finish_claimed(db, claim, "failed", Some(&reason)).await?
+            let mut tx = store::begin(db).await?;
+            let done =
+                store::operations::finish_claimed(&mut *tx, claim, "failed", Some(&reason)).await?;
+            if done {
+                undo_unapplied_update(&mut tx, op).await?;
+            }
+            tx.commit().await.map_err(store::StoreError::from)?;
+            done
         }
         Err(error) => {
             // A transient failure is retried, with backoff, until the operation's deadline
@@ -191,6 +199,39 @@ async fn record(
     observability::job_attempt(&op.kind, outcome, recorded);
     if !recorded {
         tracing::warn!("outcome not recorded: the claim was superseded");
+    }
+    Ok(())
+}
+
+/// A refused update that never reached the platform changed nothing there, so the cluster's
+/// desired spec goes back to what it was (as for a cancelled update): otherwise the API would
+/// report, and the next change apply, a spec the platform refused (say, a storage size the
+/// volumes cannot grow to). Kept when a later update builds on it.
+async fn undo_unapplied_update(
+    tx: &mut sqlx::PgConnection,
+    op: &store::operations::OperationRow,
+) -> store::StoreResult<()> {
+    let (true, None, Some(cluster_id), Some(generation)) = (
+        op.kind == "update",
+        op.applied_at,
+        op.cluster_id,
+        op.target_generation,
+    ) else {
+        return Ok(());
+    };
+    let previous = store::operations::previous_spec(&mut *tx, op.id)
+        .await?
+        .and_then(|v| serde_json::from_value::<ClusterSpec>(v).ok());
+    let Some(previous) = previous else {
+        return Ok(());
+    };
+    let Ok(value) = serde_json::to_value(&previous) else {
+        return Ok(());
+    };
+    let restored =
+        store::clusters::restore_spec(tx, cluster_id, generation, &value, previous.usage()).await?;
+    if restored {
+        tracing::info!(%cluster_id, "the refused update was undone: the cluster keeps its previous spec");
     }
     Ok(())
 }

@@ -164,17 +164,21 @@ pub async fn update_spec(
     .await?)
 }
 
-/// Restores a spec without bumping the generation (a cancelled update never reached the platform).
+/// Puts back the spec an update replaced, if that update (which made `generation`) is still
+/// the cluster's latest change and never reached the platform: a cancelled update, or one the
+/// platform refused before applying it. `false` when a later update builds on it (its spec
+/// includes this change, so putting the older spec back would lose that one).
 pub async fn restore_spec(
     tx: &mut PgConnection,
     cluster_id: Uuid,
+    generation: i64,
     spec: &serde_json::Value,
     usage: ResourceUsage,
-) -> StoreResult<()> {
-    sqlx::query(
+) -> StoreResult<bool> {
+    let restored = sqlx::query(
         "update clusters set spec = $2, instances = $3, cpu_millis = $4, memory_mib = $5, storage_gib = $6,
                 generation = generation - 1, updated_at = now()
-         where id = $1",
+         where id = $1 and generation = $7",
     )
     .bind(cluster_id)
     .bind(Json(spec))
@@ -182,9 +186,10 @@ pub async fn restore_spec(
     .bind(usage.cpu_millis)
     .bind(usage.memory_mib)
     .bind(usage.storage_gib)
+    .bind(generation)
     .execute(tx)
     .await?;
-    Ok(())
+    Ok(restored.rows_affected() == 1)
 }
 
 pub async fn set_phase(db: impl PgExecutor<'_>, cluster_id: Uuid, phase: &str) -> StoreResult<()> {

@@ -60,11 +60,15 @@
 //! `namespaces` (cluster-scoped), `secrets`, `configmaps`, `services`, `pods`,
 //! `persistentvolumeclaims` (short name `pvc`; admission requires non-empty
 //! `spec.accessModes` and a positive `spec.resources.requests.storage` quantity, a new claim
-//! is `Pending` and carries the `kubernetes.io/pvc-protection` finalizer), `events`,
+//! is `Pending` and carries the `kubernetes.io/pvc-protection` finalizer; without a
+//! `storageClassName` it gets the default StorageClass; its `storage` request grows only while
+//! Bound on a StorageClass with `allowVolumeExpansion`, else 403 as upstream's
+//! `PersistentVolumeClaimResize` admission), `events`,
 //! `resourcequotas`, `limitranges` (core/v1); `apps/v1 statefulsets`
 //! (short name `sts`, with `status`; `metadata.generation` bumped on spec changes; the
 //! simulated operator writes the instance StatefulSets and, as the StatefulSet controller, their
 //! status); `networking.k8s.io/v1 networkpolicies`; `coordination.k8s.io/v1 leases`;
+//! `storage.k8s.io/v1 storageclasses` (cluster-scoped; `provisioner` required and immutable);
 //! `postgres-operator.crunchydata.com/v1beta1 postgresclusters` and `pgupgrades` (with
 //! `status`; also `namespaces`, `services`, `pods`, `persistentvolumeclaims`, `resourcequotas`).
 //! Verbs: get, list, watch, create, update, patch (JSON, merge, strategic-merge, apply), delete,
@@ -175,6 +179,7 @@ mod faults;
 mod meta;
 pub mod operator;
 mod patch;
+mod quantity;
 mod request_log;
 mod resources;
 mod routes;

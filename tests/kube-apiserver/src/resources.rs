@@ -23,6 +23,7 @@ pub(crate) enum Model {
     StatefulSet,
     Lease,
     Event,
+    StorageClass,
     PostgresCluster,
     PgUpgrade,
 }
@@ -164,6 +165,18 @@ pub(crate) static RESOURCES: &[ResourceDef] = &[
         status_subresource: true,
         tracks_generation: true,
         model: Model::StatefulSet,
+    },
+    ResourceDef {
+        group: "storage.k8s.io",
+        version: "v1",
+        plural: "storageclasses",
+        singular: "storageclass",
+        kind: "StorageClass",
+        short_names: &["sc"],
+        namespaced: false,
+        status_subresource: false,
+        tracks_generation: false,
+        model: Model::StorageClass,
     },
     ResourceDef {
         group: "coordination.k8s.io",

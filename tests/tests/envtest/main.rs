@@ -17,6 +17,7 @@ mod gc;
 mod lifecycle;
 mod quota;
 mod rbac;
+mod storage;
 mod support;
 mod tenant;
 mod validation;

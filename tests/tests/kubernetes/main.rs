@@ -8,6 +8,7 @@ mod errors;
 mod rbac;
 mod retained;
 mod rollout;
+mod storage;
 mod support;
 mod tenant;
 mod watch;

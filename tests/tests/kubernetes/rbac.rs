@@ -113,6 +113,7 @@ async fn exercise_every_driver_call(env: &Env) {
     let mut acme = tenant("acme");
     let mut orders = target(&acme, spec("orders"));
     orders.spec.postgres_version = 17; // so that it can be upgraded
+    orders.spec.storage.class = Some("expandable".into()); // so that it can grow
     env.platform.apply_cluster(&orders).await.expect("created");
     acme.quota.max_clusters += 1;
     orders.tenant = acme.clone();
@@ -162,6 +163,11 @@ async fn exercise_every_driver_call(env: &Env) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    // A storage resize: the data volumes are listed and their StorageClass read (can they
+    // grow?) before the apply.
+    orders.generation = 5;
+    orders.spec.storage.size = "30Gi".into();
+    env.platform.apply_cluster(&orders).await.expect("resized");
     let owner = orders.spec.name.clone(); // the default owner is named after the cluster
     // (action, whether to wait until done): a switchover needs a replica, which orders lacks;
     // its first run makes the calls it would before the trigger (a get, the Pod list).
@@ -263,6 +269,9 @@ async fn the_cluster_role_grants_every_call_of_the_driver_and_nothing_else() {
         ..KubernetesOptions::default()
     };
     let env = Env::with(Scenario::healthy(), options, ServerOptions::default()).await;
+    // The platform team's StorageClass (not a driver call).
+    env.storage_class("expandable", true).await;
+    env.server.clear_requests();
     exercise_every_driver_call(&env).await;
     let used = calls(&env.driver_requests());
     let role = cluster_role();

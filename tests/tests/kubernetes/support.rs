@@ -5,6 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, DynamicObject};
 use kube_test_apiserver::operator::{OperatorOptions, Scenario, SimulatedOperator};
 use kube_test_apiserver::{RequestRecord, ServerOptions, TestApiServer, Verb};
@@ -92,6 +93,20 @@ impl Env {
             .into_iter()
             .filter(|r| r.is_resource() && !r.is_from_operator())
             .collect()
+    }
+
+    /// Creates StorageClass `name`, allowing volume expansion or not.
+    pub async fn storage_class(&self, name: &str, expandable: bool) {
+        let class: StorageClass = serde_json::from_value(serde_json::json!({
+            "metadata": { "name": name },
+            "provisioner": "csi.example.com",
+            "allowVolumeExpansion": expandable,
+        }))
+        .expect("a StorageClass");
+        Api::<StorageClass>::all(self.server.client())
+            .create(&Default::default(), &class)
+            .await
+            .expect("StorageClass created");
     }
 
     /// Starts the driver's watch; events arrive on the returned reader.

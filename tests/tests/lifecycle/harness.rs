@@ -99,13 +99,19 @@ impl World {
     pub async fn finished(&self, operation_id: &str, timeout: Duration) -> Value {
         let started = Instant::now();
         loop {
-            let op = self
+            let call = self
                 .app
                 .admin()
                 .get(&format!("/v1/operations/{operation_id}"))
-                .await
-                .expect(200)
-                .json();
+                .await;
+            if call.status == 503 {
+                // The server says to retry later (a machine overloaded by the suite can hold a
+                // request past its timeout); a client polling an operation does.
+                assert!(started.elapsed() < timeout, "503 after {timeout:?}");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+            let op = call.expect(200).json();
             if ["succeeded", "failed", "cancelled"]
                 .contains(&op["state"].as_str().unwrap_or_default())
             {

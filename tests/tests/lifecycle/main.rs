@@ -15,4 +15,5 @@ mod restarts;
 mod retention;
 mod roles;
 mod standby;
+mod storage;
 mod upgrade;

@@ -32,6 +32,7 @@ pub mod rollout;
 pub mod standby;
 pub mod tenant;
 pub mod upgrade;
+pub mod volumes;
 pub mod watch;
 
 pub use options::{ClientNamespaces, ContainerSize, KubernetesOptions, RecoverySite, RemoteSite};
@@ -193,6 +194,9 @@ impl KubernetesPlatform {
         }
         let standby_host = self.follow_source(target, client, &namespace).await?;
         retained::clear_the_way(client, &namespace, target).await?;
+        if target.generation > 1 {
+            volumes::refuse_impossible_growth(client, &namespace, target).await?;
+        }
         let apply = || cluster::apply(client, &namespace, standby_host.as_deref(), target);
         let applied = match apply().await {
             Ok(applied) => applied,

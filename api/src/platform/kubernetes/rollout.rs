@@ -11,9 +11,11 @@
 //!   is Ready, and Patroni reports no restart pending (`status` annotation
 //!   `pending_restart`: a parameter that only applies after a restart, which PGO's
 //!   `handlePatroniRestarts` carries out);
-//! - a suspended cluster has no Pods left.
+//! - a suspended cluster has no Pods left;
+//! - every data volume has grown to the requested size (see [`super::volumes`]).
 //!
-//! [`pending`] reads the StatefulSets and Pods (two lists); [`what_is_pending`] is the pure rule.
+//! [`pending`] reads the StatefulSets and Pods (two lists), then the data volume claims;
+//! [`what_is_pending`] is the pure rule for the first two.
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
@@ -21,6 +23,7 @@ use kube::api::{Api, ListParams};
 
 use super::errors::classify;
 use super::labels::{PGO_CLUSTER, PGO_INSTANCE};
+use super::volumes;
 use crate::platform::{ClusterTarget, PlatformError};
 
 /// The Pod label naming the StatefulSet revision a Pod was created from.
@@ -47,12 +50,12 @@ pub async fn pending(
         .await
         .map_err(|e| classify(&e))?
         .items;
-    Ok(what_is_pending(
-        &sets,
-        &pods,
-        target.spec.instances,
-        target.spec.suspended,
-    ))
+    if let Some(what) = what_is_pending(&sets, &pods, target.spec.instances, target.spec.suspended)
+    {
+        return Ok(Some(what));
+    }
+    let claims = volumes::data_claims(client, namespace, target).await?;
+    Ok(volumes::still_growing(&claims, &target.spec.storage.size))
 }
 
 /// The rule of the module doc over listed StatefulSets and Pods of one cluster.

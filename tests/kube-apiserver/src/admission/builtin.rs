@@ -17,6 +17,7 @@ use k8s_openapi::api::core::v1::{
     Service,
 };
 use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -97,6 +98,7 @@ pub(super) fn decode(
         Model::StatefulSet => roundtrip::<StatefulSet>(def, input, ""),
         Model::Lease => roundtrip::<Lease>(def, input, ""),
         Model::Event => roundtrip::<Event>(def, input, ""),
+        Model::StorageClass => roundtrip::<StorageClass>(def, input, ""),
         Model::PostgresCluster | Model::PgUpgrade => Ok((input.clone(), Vec::new())),
     }
 }
@@ -332,6 +334,38 @@ fn pvc_rules(object: &mut Value, old: Option<&Value>, causes: &mut Vec<FieldCaus
     }
 }
 
+/// ValidateStorageClass / ValidateStorageClassUpdate (the part clients meet): a provisioner is
+/// required, `reclaimPolicy` defaults to `Delete`, `volumeBindingMode` to `Immediate`, and
+/// neither the provisioner nor the parameters change afterwards.
+fn storage_class_rules(object: &mut Value, old: Option<&Value>, causes: &mut Vec<FieldCause>) {
+    if let Some(map) = object.as_object_mut() {
+        map.entry("reclaimPolicy")
+            .or_insert_with(|| Value::from("Delete"));
+        map.entry("volumeBindingMode")
+            .or_insert_with(|| Value::from("Immediate"));
+    }
+    if object
+        .get("provisioner")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        causes.push(FieldCause::required("provisioner", ""));
+    }
+    for field in [
+        "provisioner",
+        "parameters",
+        "reclaimPolicy",
+        "volumeBindingMode",
+    ] {
+        if let Some(old) = old
+            && object.get(field) != old.get(field)
+        {
+            let why = format!("updates to {field} are forbidden.");
+            causes.push(FieldCause::forbidden(field, &why));
+        }
+    }
+}
+
 /// Server-side defaults and checks of each built-in type.
 pub(super) fn apply_type_rules(
     ctx: &Admit<'_>,
@@ -350,6 +384,7 @@ pub(super) fn apply_type_rules(
         Model::LimitRange => super::limits::default_limit_range(object),
         Model::PersistentVolumeClaim if !ctx.status => pvc_rules(object, old, causes),
         Model::NetworkPolicy => super::network::network_policy_rules(object, causes),
+        Model::StorageClass => storage_class_rules(object, old, causes),
         _ => {}
     }
 }

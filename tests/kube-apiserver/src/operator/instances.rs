@@ -286,6 +286,9 @@ pub(crate) fn pod(
         }
         annotations.insert("status".into(), Value::from(member.to_string()));
     }
+    // PGO mounts the instance's data volume (`reconcilePostgresDataVolume`) at /pgdata.
+    let mut container = state.template.container();
+    container["volumeMounts"] = json!([{ "name": "postgres-data", "mountPath": "/pgdata" }]);
     json!({
         "apiVersion": "v1",
         "kind": "Pod",
@@ -302,7 +305,11 @@ pub(crate) fn pod(
         "spec": {
             "hostname": format!("{instance}-0"),
             "subdomain": format!("{}-pods", c.name),
-            "containers": [state.template.container()],
+            "containers": [container],
+            "volumes": [{
+                "name": "postgres-data",
+                "persistentVolumeClaim": { "claimName": format!("{instance}-pgdata") },
+            }],
         },
     })
 }

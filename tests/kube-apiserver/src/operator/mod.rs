@@ -57,9 +57,15 @@
 //!   them (`backups.rs`). A repo dropped from `repos[]` loses its claim; with `spec.backups`
 //!   removed only with `postgres-operator.crunchydata.com/authorizeBackupRemoval: "true"`
 //!   (PGO's `cleanupRepoResources`); claims not owned by the cluster are never touched.
+//! - PersistentVolumeClaim `<instance>-pgdata` per instance (`reconcile/volumes.rs`, PGO's
+//!   `reconcilePostgresDataVolume`), `spec` = the set's `dataVolumeClaimSpec`, mounted by the
+//!   instance Pod; Bound at once, and grown by the simulated storage side (condition
+//!   `Resizing`, then the new `status.capacity` after [`Scenario::volume_growth`]) when the
+//!   apiserver let the request grow (`allowVolumeExpansion` on its StorageClass); a refused
+//!   growth is a Warning Event `PersistentVolumeError`. Deleted with its instance.
 //! - core/v1 Events (source [`EVENT_SOURCE`]) for what PGO reports as Events: `StanzasCreated`,
 //!   `UnableToCreateStanzas`, `InvalidBackupRepo`, `StanzaNotCreated`, `InvalidManualBackup`,
-//!   `InvalidDataSource`.
+//!   `InvalidDataSource`, `PersistentVolumeError`.
 //!
 //! # Status (server-side apply on `/status`, see `status.rs`)
 //!
@@ -140,9 +146,8 @@
 //! with backups, switchovers and restores); cloud repositories (`dataSource.pgbackrest`) and
 //! standbys that follow a repository (`spec.standby.repoName` alone never bootstraps); PGO
 //! re-bootstrapping a cloned cluster whose `status.pgbackrest.restore.id` no longer is its
-//! bootstrap id; volume resizing; the instances' data (and WAL) volume claims,
-//! PersistentVolumes, StorageClasses and a claim's binding (repository claims are Bound at
-//! once); the repository host StatefulSet and PGO's `BackupsMissing`-style Events; pod template
+//! bootstrap id; WAL volume claims, PersistentVolumes, the `PersistentVolumeResizing`
+//! conditions and a claim's binding beyond Bound at once; the repository host StatefulSet and PGO's `BackupsMissing`-style Events; pod template
 //! content beyond the `database` container's image and resources (sidecars, volumes, probes);
 //! graceful Pod termination (PGO never sees a terminating Pod); client-go's Event aggregation;
 //! Patroni's failover on a lost primary; SQL beyond the statements `exec.rs` answers, and

@@ -24,6 +24,7 @@ mod owned;
 mod paused;
 mod sources;
 mod upgrades;
+mod volumes;
 mod workload;
 
 use std::collections::{BTreeMap, HashMap};
@@ -76,6 +77,8 @@ struct Tracked {
     runners: BTreeMap<String, workload::Written>,
     /// Repository claim name -> its uid, as last applied.
     claims: BTreeMap<String, String>,
+    /// Data volume claim name -> what was last done with it.
+    volumes: BTreeMap<String, volumes::DataVolume>,
     memo: Memo,
     sim: ClusterSim,
     /// A waiting standby's TLS Secrets as last read.
@@ -310,6 +313,7 @@ impl Controller {
         self.publish(&c);
         if settled {
             self.write_statefulsets(&t, uid).await?;
+            self.write_data_volumes(&t, uid).await?;
             self.write_pods(&t, uid).await?;
             self.write_events(&c, uid).await?;
         }

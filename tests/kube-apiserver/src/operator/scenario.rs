@@ -5,7 +5,7 @@
 //! `.manual_backups_fail()`, `.restores_fail()`, `.upgrades_fail()`,
 //! `.without_extensions([..])`, `.promotions_take(..)`, `.promotion_stalls()`,
 //! `.reobserves_after(..)`, `.statefulset_status_after(..)`, `.patroni_loop_wait(..)`,
-//! `.stanza_creation_fails()`).
+//! `.stanza_creation_fails()`, `.volumes_grow_in(..)`).
 
 use std::time::Duration;
 
@@ -100,6 +100,10 @@ pub struct Scenario {
     /// The standby leader never leaves recovery (a promotion that hangs, e.g. Patroni cannot
     /// update the DCS): `pg_is_in_recovery()` stays `t` and writes stay refused.
     pub promotion_stalls: bool,
+    /// How long the storage side (the CSI driver's controller expansion, then the kubelet's
+    /// filesystem expansion) takes to grow a data volume once its claim asks for more: until
+    /// then the claim's `status.capacity` keeps the old size. Read on every reconcile.
+    pub volume_growth: Duration,
 }
 
 impl Scenario {
@@ -123,6 +127,7 @@ impl Scenario {
             missing_extensions: Vec::new(),
             promotion_duration: Duration::from_millis(20),
             promotion_stalls: false,
+            volume_growth: Duration::from_millis(20),
         }
     }
 
@@ -261,6 +266,12 @@ impl Scenario {
     /// Sets how long a standby's promotion takes (see [`Scenario::promotion_duration`]).
     pub fn promotions_take(mut self, duration: Duration) -> Self {
         self.promotion_duration = duration;
+        self
+    }
+
+    /// Data volumes take `duration` to grow (see [`Scenario::volume_growth`]).
+    pub fn volumes_grow_in(mut self, duration: Duration) -> Self {
+        self.volume_growth = duration;
         self
     }
 

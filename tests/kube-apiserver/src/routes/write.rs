@@ -167,7 +167,7 @@ pub(crate) fn create(
         let admitted = admission::admit(&ctx, body, None)?;
         let mut object = admitted.object;
         apply::record_update(t.def, None, &mut object, &manager, false);
-        admission::mutate(txn, &ctx, &mut object, None);
+        admission::mutate(txn, &ctx, &mut object, None)?;
         Ok::<_, ApiError>((commit_create(txn, t, object)?, admitted.warnings))
     })?;
     Ok(json_response(201, &object, &warnings))
@@ -197,7 +197,7 @@ pub(crate) fn update(
         let admitted = admission::admit(&ctx, body, Some(&old))?;
         let mut object = admitted.object;
         apply::record_update(t.def, Some(&old), &mut object, &manager, ctx.status);
-        admission::mutate(txn, &ctx, &mut object, Some(&old));
+        admission::mutate(txn, &ctx, &mut object, Some(&old))?;
         Ok::<_, ApiError>((commit_update(txn, &key, &old, object), admitted.warnings))
     })?;
     Ok(json_response(200, &object, &warnings))
@@ -254,7 +254,7 @@ pub(crate) fn patch(
         let admitted = admission::admit(&ctx, candidate, Some(&old))?;
         let mut object = admitted.object;
         apply::record_update(t.def, Some(&old), &mut object, &manager, ctx.status);
-        admission::mutate(txn, &ctx, &mut object, Some(&old));
+        admission::mutate(txn, &ctx, &mut object, Some(&old))?;
         Ok((
             200,
             commit_update(txn, &key, &old, object),
@@ -316,13 +316,13 @@ fn apply_patch(
         };
         let admitted = admission::admit(&create_ctx, merged, None)?;
         let mut object = admitted.object;
-        admission::mutate(txn, &create_ctx, &mut object, None);
+        admission::mutate(txn, &create_ctx, &mut object, None)?;
         return Ok((201, commit_create(txn, t, object)?, admitted.warnings));
     };
     check_resource_version(t, applied, old)?;
     let merged = apply::server_side_apply(t.def, Some(old), applied, manager, force, ctx.status)?;
     let admitted = admission::admit(ctx, merged, Some(old))?;
     let mut object = admitted.object;
-    admission::mutate(txn, ctx, &mut object, Some(old));
+    admission::mutate(txn, ctx, &mut object, Some(old))?;
     Ok((200, commit_update(txn, key, old, object), admitted.warnings))
 }

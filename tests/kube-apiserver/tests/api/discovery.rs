@@ -43,6 +43,7 @@ async fn kube_discovery_finds_every_served_resource_with_the_right_scope() {
             "networking.k8s.io/networkpolicies ns",
             "postgres-operator.crunchydata.com/pgupgrades ns",
             "postgres-operator.crunchydata.com/postgresclusters ns",
+            "storage.k8s.io/storageclasses cluster",
         ]
     );
     let (ar, caps) = discovery

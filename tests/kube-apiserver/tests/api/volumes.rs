@@ -361,10 +361,19 @@ async fn no_claim_without_a_volume_repository() {
     env.apply(m).await;
     env.until("plain", "observed", |s| s["observedGeneration"] == 1)
         .await;
-    // The children are applied before the status is written.
+    // The children are applied before the status is written. (The instance's data volume
+    // claim is there; no repository claim is.)
     let all: Api<PersistentVolumeClaim> = Api::all(env.server.client());
     let claims = all.list(&ListParams::default()).await.expect("list");
-    assert!(claims.items.is_empty(), "{:?}", claims.items);
+    let names: Vec<_> = claims
+        .items
+        .iter()
+        .filter_map(|c| c.metadata.name.clone())
+        .collect();
+    assert!(
+        names.len() == 1 && names[0].ends_with("-pgdata"),
+        "{names:?}"
+    );
 }
 
 #[tokio::test]
@@ -432,4 +441,88 @@ async fn removed_backups_keep_the_claim_unless_removal_is_authorized() {
         }
     })
     .await;
+}
+
+/// `DefaultStorageClass` and `PersistentVolumeClaimResize`, as a default kube-apiserver admits
+/// claims (the real-apiserver tier checks the refusal's message against the real one).
+#[tokio::test]
+async fn claims_get_the_default_class_and_grow_only_when_bound_on_a_class_that_can_expand() {
+    use k8s_openapi::api::storage::v1::StorageClass;
+    let server = server().await;
+    let classes: Api<StorageClass> = Api::all(server.client());
+    for (name, default, expandable) in [("standard", true, false), ("fast", false, true)] {
+        let class: StorageClass = serde_json::from_value(json!({
+            "metadata": { "name": name, "annotations": {
+                "storageclass.kubernetes.io/is-default-class": default.to_string() } },
+            "provisioner": "csi.example.com",
+            "allowVolumeExpansion": expandable,
+        }))
+        .expect("a StorageClass");
+        classes
+            .create(&PostParams::default(), &class)
+            .await
+            .expect("class created");
+    }
+    let api: Api<PersistentVolumeClaim> = Api::namespaced(server.client(), "default");
+    let plain = api
+        .create(&PostParams::default(), &typed(claim("plain")))
+        .await
+        .expect("created");
+    let class = plain
+        .spec
+        .as_ref()
+        .and_then(|s| s.storage_class_name.clone());
+    assert_eq!(class.as_deref(), Some("standard"), "the default class");
+    let mut fast = claim("quick");
+    fast["spec"]["storageClassName"] = json!("fast");
+    api.create(&PostParams::default(), &typed(fast))
+        .await
+        .expect("created");
+
+    let grow = |size: &str| {
+        Patch::Merge(json!({ "spec": { "resources": { "requests": { "storage": size } } } }))
+    };
+    let pending = status(
+        api.patch("quick", &PatchParams::default(), &grow("2Gi"))
+            .await
+            .expect_err("not bound"),
+    );
+    assert_eq!(pending.code, 403);
+    assert!(
+        pending
+            .message
+            .ends_with("Only bound persistent volume claims can be expanded"),
+        "{}",
+        pending.message
+    );
+    let bound =
+        Patch::Merge(json!({ "status": { "phase": "Bound", "capacity": { "storage": "1Gi" } } }));
+    for name in ["plain", "quick"] {
+        api.patch_status(name, &PatchParams::default(), &bound)
+            .await
+            .expect("bound");
+    }
+    let refused = status(
+        api.patch("plain", &PatchParams::default(), &grow("2Gi"))
+            .await
+            .expect_err("standard cannot expand"),
+    );
+    assert_eq!((refused.code, refused.reason.as_str()), (403, "Forbidden"));
+    assert_eq!(
+        refused.message,
+        "persistentvolumeclaims \"plain\" is forbidden: only dynamically provisioned pvc can be \
+         resized and the storageclass that provisions the pvc must support resize"
+    );
+    let grown = api
+        .patch("quick", &PatchParams::default(), &grow("2Gi"))
+        .await
+        .expect("fast can expand");
+    let requested = grown
+        .spec
+        .and_then(|s| s.resources?.requests?.remove("storage"));
+    assert_eq!(requested.map(|q| q.0).as_deref(), Some("2Gi"));
+    // Keeping or lowering the request is no expansion.
+    api.patch("plain", &PatchParams::default(), &grow("1Gi"))
+        .await
+        .expect("same size");
 }
