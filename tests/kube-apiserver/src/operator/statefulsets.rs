@@ -33,15 +33,8 @@ pub(crate) struct Template {
 impl Template {
     /// The template PGO writes now for instances of `set`.
     pub fn desired(c: &Cluster<'_>, set: &str) -> Self {
-        let resources = c
-            .spec
-            .get("instances")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-            .find(|(i, s)| set_name(s, *i) == set)
-            .and_then(|(_, s)| s.get("resources"))
+        let resources = instance_set(c, set)
+            .and_then(|s| s.get("resources"))
             .filter(|r| r.as_object().is_some_and(|m| !m.is_empty()))
             .cloned();
         Self {
@@ -74,6 +67,18 @@ impl Template {
             .trim_end_matches('-');
         format!("{prefix}-{hash}")
     }
+}
+
+/// The entry of `spec.instances` named `set` (see [`set_name`]).
+pub(crate) fn instance_set<'a>(c: &Cluster<'a>, set: &str) -> Option<&'a Value> {
+    c.spec
+        .get("instances")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .find(|(i, s)| set_name(s, *i) == set)
+        .map(|(_, s)| s)
 }
 
 /// An instance set's name: its `name`, else PGO's default `00`, `01`, ...

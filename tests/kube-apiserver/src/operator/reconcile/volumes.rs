@@ -46,15 +46,8 @@ pub(crate) fn claim_name(instance: &str) -> String {
 
 /// The claim PGO applies for `instance` of instance set `set`.
 fn intent(c: &Cluster<'_>, set: &str, instance: &str) -> Value {
-    let mut spec = c
-        .spec
-        .get("instances")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .find(|(i, s)| statefulsets::set_name(s, *i) == set)
-        .and_then(|(_, s)| s.get("dataVolumeClaimSpec"))
+    let mut spec = statefulsets::instance_set(c, set)
+        .and_then(|s| s.get("dataVolumeClaimSpec"))
         .cloned()
         .unwrap_or_else(|| json!({}));
     if let Some(resources) = spec.get_mut("resources").and_then(Value::as_object_mut) {
