@@ -11,7 +11,8 @@ export default defineConfig({
   server: {
     proxy: { "/v1": api, "/openapi.json": api, "/docs": api },
   },
-  build: { sourcemap: true, chunkSizeWarningLimit: 1500 },
+  // No source maps in the build: pgplane serves dist/ publicly (and refuses `*.map` anyway).
+  build: { sourcemap: false, chunkSizeWarningLimit: 1500 },
   test: {
     environment: "jsdom",
     globals: true,

@@ -5,6 +5,8 @@
 //! keep loading old asset names after an upgrade. Paths the portal does not have fall back to
 //! `index.html` (the single-page app routes on the client), except API paths: an unknown `/v1`
 //! path stays a problem+json 404, and a missing asset is a 404 rather than HTML posing as script.
+//! Source maps (`*.map`) are never served, even when a build left them in the directory: they
+//! hand out the portal's whole source (the production build does not emit them).
 //! This module only serves files; it never sees credentials (the portal calls `/v1` itself).
 
 use std::path::Path;
@@ -45,7 +47,7 @@ impl Portal {
     /// Answers a request no API route matched.
     pub async fn serve(self, request: Request) -> Response {
         let path = request.uri().path();
-        if is_api_path(path) {
+        if is_api_path(path) || is_source_map(path) {
             return problems::not_found(request).await.into_response();
         }
         let (response, cache) = if path.starts_with("/assets/") {
@@ -64,6 +66,38 @@ fn is_api_path(path: &str) -> bool {
     ["/v1", "/docs"]
         .iter()
         .any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}/")))
+}
+
+/// Source maps, which the portal never serves: judged on the path as the file server decodes it
+/// (`.js%2Emap` names the same file as `.js.map`).
+fn is_source_map(path: &str) -> bool {
+    percent_decoded(path)
+        .to_ascii_lowercase()
+        .ends_with(b".map")
+}
+
+/// `%XX` escapes decoded to bytes; anything else (including a malformed escape) as it is.
+fn percent_decoded(path: &str) -> Vec<u8> {
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = bytes
+            .get(i + 1..i + 3)
+            .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok());
+        match (bytes[i], escaped) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    decoded
 }
 
 fn with_cache_control(mut response: Response, value: &'static str) -> Response {
@@ -90,7 +124,7 @@ pub fn check_dir(dir: &Path) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_api_path;
+    use super::{is_api_path, is_source_map};
 
     #[test]
     fn api_prefixes_match_whole_segments() {
@@ -100,5 +134,16 @@ mod tests {
         assert!(!is_api_path("/v1x"));
         assert!(!is_api_path("/clusters/v1"));
         assert!(!is_api_path("/"));
+    }
+
+    #[test]
+    fn source_maps_are_recognised_by_their_extension() {
+        assert!(is_source_map("/assets/index-3f9a1c.js.map"));
+        assert!(is_source_map("/assets/index-3f9a1c.css.map"));
+        assert!(is_source_map("/assets/index-3f9a1c.js%2Emap"));
+        assert!(is_source_map("/assets/index-3f9a1c.js.ma%70"));
+        assert!(!is_source_map("/assets/index-3f9a1c.js"));
+        assert!(!is_source_map("/t/acme/clusters/orders"));
+        assert!(!is_source_map("/assets/index.js%2"));
     }
 }

@@ -1,5 +1,6 @@
 //! The portal served at `/` from `--portal-dir`: cache headers for hashed assets and for
-//! index.html, client-side routes falling back to index.html, and the API left as it was.
+//! index.html, client-side routes falling back to index.html, source maps never served, and
+//! the API left as it was.
 
 use std::path::Path;
 
@@ -16,6 +17,8 @@ fn built_portal() -> tempfile::TempDir {
     std::fs::write(dir.path().join("favicon.svg"), "<svg/>").unwrap();
     std::fs::create_dir(dir.path().join("assets")).unwrap();
     std::fs::write(dir.path().join("assets/index-3f9a1c.js"), SCRIPT).unwrap();
+    // What an old `sourcemap: true` build left beside its script.
+    std::fs::write(dir.path().join("assets/index-3f9a1c.js.map"), "{}").unwrap();
     dir
 }
 
@@ -62,6 +65,30 @@ async fn hashed_assets_are_cached_for_a_year_and_missing_ones_are_404() {
         .await
         .expect_problem(404, None);
     assert_eq!(missing["status"], 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn source_maps_in_the_portal_directory_are_answered_404() {
+    let portal = built_portal();
+    let app = spawn_with_portal(portal.path()).await;
+    for path in [
+        "/assets/index-3f9a1c.js.map",
+        "/assets/index-3f9a1c.js%2Emap",
+        "/assets/index-3f9a1c.js.map?v=1",
+    ] {
+        let call = app.anonymous().get(path).await.expect_problem(404, None);
+        assert_eq!(call["status"], 404, "{path}");
+    }
+    // Not the index.html fallback either.
+    app.anonymous()
+        .get("/index-3f9a1c.js.map")
+        .await
+        .expect_problem(404, None);
+    app.anonymous()
+        .get("/assets/index-3f9a1c.js")
+        .await
+        .expect(200);
     app.stop().await;
 }
 
