@@ -4,7 +4,8 @@
 //! serves the API and runs the workers and the status sync on the `local` platform (clusters
 //! as PostgreSQL processes under `<data dir>/clusters`; Kubernetes instead when a kubeconfig is
 //! found or `PGPLANE_PLATFORM=kubernetes`). On shutdown it stops the clusters' servers and the
-//! embedded database; the next start brings the clusters back.
+//! embedded database; the next start brings the clusters back. Started in a checkout, it first
+//! builds the portal when it is missing or stale (`portal_build`), so the URL it prints shows it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,12 +18,14 @@ use crate::embedded_pg::{EmbeddedPostgres, free_port};
 use crate::jobs::JobSettings;
 use crate::store;
 
+mod portal_build;
+
 /// The platform admin `pgplane dev` creates.
 pub const DEV_ADMIN_EMAIL: &str = "admin@pgplane.local";
 /// The tenant `pgplane dev` creates for trying things out.
 pub const DEMO_TENANT: &str = "demo";
-/// Where `npm run build` puts the portal, relative to the repository root.
-const DEV_PORTAL_DIR: &str = "web-client/dist";
+/// The portal's sources, relative to the repository root (`pgplane dev` builds them to `dist/`).
+const DEV_WEB_CLIENT: &str = "web-client";
 /// Database in the embedded server that holds pgplane's metadata.
 const METADATA_DB: &str = "pgplane";
 
@@ -30,6 +33,15 @@ pub async fn run(config: DevConfig) -> anyhow::Result<()> {
     fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let data_dir = config.data_dir.canonicalize()?;
+    let mut http = config.http.clone();
+    let portal_note = match http.portal_dir {
+        Some(_) => None, // PGPLANE_PORTAL_DIR: served as it is
+        None => {
+            let portal = build_portal(&data_dir).await;
+            http.portal_dir = portal.dir;
+            portal.note
+        }
+    };
     let (database_url, embedded) = match &config.database_url {
         Some(url) => (url.clone(), None),
         None => {
@@ -50,7 +62,7 @@ pub async fn run(config: DevConfig) -> anyhow::Result<()> {
             database_url: database_url.clone(),
             db_max_connections: 8,
         },
-        http: with_default_portal(config.http.clone()),
+        http,
         auth,
         default_quota: config.default_quota.clone(),
         jobs: config.jobs.clone(),
@@ -58,7 +70,7 @@ pub async fn run(config: DevConfig) -> anyhow::Result<()> {
     if let Err(problems) = serve.validate() {
         anyhow::bail!("invalid configuration:\n  {}", problems.join("\n  "));
     }
-    let result = serve_dev(serve, &data_dir).await;
+    let result = serve_dev(serve, &data_dir, portal_note).await;
     if let Some(pg) = embedded {
         tracing::info!("stopping the embedded PostgreSQL");
         pg.stop()?;
@@ -66,7 +78,11 @@ pub async fn run(config: DevConfig) -> anyhow::Result<()> {
     result
 }
 
-async fn serve_dev(serve: ServeConfig, data_dir: &Path) -> anyhow::Result<()> {
+async fn serve_dev(
+    serve: ServeConfig,
+    data_dir: &Path,
+    portal_note: Option<String>,
+) -> anyhow::Result<()> {
     let db = crate::app::connect_and_migrate(&serve).await?;
     let api_key = first_start_setup(&serve, data_dir, &db).await?;
     let local_root = serve
@@ -92,8 +108,13 @@ async fn serve_dev(serve: ServeConfig, data_dir: &Path) -> anyhow::Result<()> {
     });
     let url = format!("http://{}", server.local_addr);
     println!("pgplane is running at {url}");
-    if serve.http.portal_dir.is_some() {
-        println!("  portal:        {url}/");
+    match (&serve.http.portal_dir, portal_note) {
+        (Some(_), None) => println!("  portal:        {url}/"),
+        (Some(_), Some(note)) => println!("  portal:        {url}/ ({note})"),
+        (None, note) => println!(
+            "  portal:        not served ({})",
+            note.as_deref().unwrap_or("no portal directory")
+        ),
     }
     println!("  API docs:      {url}/docs");
     println!(
@@ -111,13 +132,25 @@ async fn serve_dev(serve: ServeConfig, data_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Serves the portal built in this checkout (`web-client/dist`) unless a directory is configured.
-fn with_default_portal(mut http: crate::config::HttpConfig) -> crate::config::HttpConfig {
-    let built = Path::new(DEV_PORTAL_DIR);
-    if http.portal_dir.is_none() && built.join("index.html").is_file() {
-        http.portal_dir = Some(built.to_path_buf());
-    }
-    http
+/// The portal of this checkout (`web-client/dist`), built first when it is missing or stale;
+/// npm's output goes to `portal-build.log` in the data directory. Waits for the build, so that
+/// the printed URL serves the portal.
+async fn build_portal(data_dir: &Path) -> portal_build::PortalOutcome {
+    let log = data_dir.join("portal-build.log");
+    tokio::task::spawn_blocking(move || {
+        let path = std::env::var_os("PATH");
+        portal_build::prepare(
+            Path::new(DEV_WEB_CLIENT),
+            path.as_deref(),
+            &log,
+            &mut std::io::stdout(),
+        )
+    })
+    .await
+    .unwrap_or_else(|e| portal_build::PortalOutcome {
+        dir: None,
+        note: Some(format!("the portal build panicked: {e}")),
+    })
 }
 
 /// Creates the admin and the demo tenant once; returns the admin's API key (kept in the data
