@@ -2,12 +2,13 @@
 //! this module adds what is common to all of them: the bearer security scheme, the default
 //! security requirement, and the error responses every operation can give.
 
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi, Ref, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi as _};
 
 use crate::http::error::{PROBLEM_JSON, Problem};
+use crate::http::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -103,6 +104,11 @@ pub fn finish(mut openapi: OpenApi) -> OpenApi {
                 .then_some(BODY_ERRORS)
                 .into_iter()
                 .flatten();
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let RefOr::T(parameter) = parameter {
+                    bound_page_size(parameter);
+                }
+            }
             for (status, description) in COMMON_ERRORS.into_iter().chain(body_errors) {
                 if public && matches!(status, "401" | "403") {
                     continue;
@@ -127,6 +133,21 @@ pub fn finish(mut openapi: OpenApi) -> OpenApi {
         }
     }
     openapi
+}
+
+/// Every list's `page_size` says the range the server takes (`PageQuery::parse`), not the
+/// `0..` of its Rust type.
+fn bound_page_size(parameter: &mut Parameter) {
+    if parameter.name != "page_size" || parameter.parameter_in != ParameterIn::Query {
+        return;
+    }
+    if let Some(RefOr::T(Schema::Object(schema))) = &mut parameter.schema {
+        schema.minimum = Some(utoipa::Number::UInt(1));
+        schema.maximum = Some(utoipa::Number::UInt(MAX_PAGE_SIZE as usize));
+    }
+    parameter.description.get_or_insert_with(|| {
+        format!("Items per page (1-{MAX_PAGE_SIZE}, default {DEFAULT_PAGE_SIZE}).")
+    });
 }
 
 fn is_empty_requirement(requirement: &SecurityRequirement) -> bool {

@@ -3,8 +3,9 @@
 //! that check existence or permission take [`ApiBody`] and parse it after those checks.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, RawPathParams, Request};
 use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -151,9 +152,45 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 fn data_error_message(err: &serde_json::Error) -> String {
     let text = err.to_string();
     match text.rfind(" at line ") {
-        Some(cut) => text[..cut].to_string(),
-        None => text,
+        Some(cut) => humanize(&text[..cut]),
+        None => humanize(&text),
     }
+}
+
+/// serde's wording with the Rust types it names (`expected u32`, `expected struct QuotaIn`)
+/// replaced by what a client of the API knows.
+fn humanize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("expected ") {
+        let (head, tail) = rest.split_at(at + "expected ".len());
+        out.push_str(head);
+        let word_end = tail
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        let (word, after) = tail.split_at(word_end);
+        let (said, after) = match word {
+            "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => ("a whole number, 0 or more", after),
+            "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => ("a whole number", after),
+            "f32" | "f64" => ("a number", after),
+            "struct" => {
+                // `struct QuotaIn`: drop the type's name too.
+                let name = after.trim_start();
+                let end = name
+                    .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .unwrap_or(name.len());
+                ("an object", &name[end..])
+            }
+            _ => (word, after),
+        };
+        out.push_str(said);
+        rest = after;
+    }
+    out.push_str(rest);
+    out.replace("expected a sequence", "expected an array")
+        .replace("expected a map", "expected an object")
+        .replace("invalid type: sequence", "invalid type: array")
+        .replace("invalid type: map", "invalid type: object")
 }
 
 fn body_rejection(rejection: BytesRejection) -> ApiError {
@@ -172,13 +209,57 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match Path::<T>::from_request_parts(parts, state).await {
-            Ok(Path(value)) => Ok(ApiPath(value)),
-            Err(rejection) => Err(ApiError::bad_request(format!(
-                "invalid path: {}",
-                rejection.body_text()
-            ))),
-        }
+        let rejection = match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => return Ok(ApiPath(value)),
+            Err(rejection) => rejection,
+        };
+        let text = rejection.body_text();
+        let PathRejection::FailedToDeserializePathParams(failed) = rejection else {
+            return Err(ApiError::bad_request(format!("invalid path: {text}")));
+        };
+        // The parameters' names in order, to name the one at an index (tuple extractors).
+        let names: Vec<String> = match RawPathParams::from_request_parts(parts, state).await {
+            Ok(params) => params.iter().map(|(k, _)| k.to_string()).collect(),
+            Err(_) => Vec::new(),
+        };
+        let name_at = |index: usize| names.get(index).cloned();
+        let (name, why) = match failed.into_kind() {
+            ErrorKind::ParseErrorAtKey {
+                key, expected_type, ..
+            } => (Some(key), expected(expected_type)),
+            ErrorKind::ParseErrorAtIndex {
+                index,
+                expected_type,
+                ..
+            } => (name_at(index), expected(expected_type)),
+            ErrorKind::DeserializeError { key, message, .. } => {
+                let why = if message.starts_with("UUID parsing failed") {
+                    "must be a UUID".to_string()
+                } else {
+                    humanize(&message)
+                };
+                (Some(key), why)
+            }
+            ErrorKind::InvalidUtf8InPathParam { key } => {
+                (Some(key), "is not UTF-8 once percent-decoded".to_string())
+            }
+            _ => (None, String::new()),
+        };
+        Err(match name {
+            Some(name) => ApiError::bad_parameter(name, why),
+            None => ApiError::bad_request(format!("invalid path: {text}")),
+        })
+    }
+}
+
+/// What a path parameter of Rust type `type_name` must be, in the client's words.
+fn expected(type_name: &str) -> String {
+    match type_name.rsplit("::").next().unwrap_or(type_name) {
+        "Uuid" => "must be a UUID".to_string(),
+        "u8" | "u16" | "u32" | "u64" | "usize" => "must be a whole number, 0 or more".to_string(),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "must be a whole number".to_string(),
+        "bool" => "must be true or false".to_string(),
+        _ => "is not valid here".to_string(),
     }
 }
 
@@ -199,7 +280,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
                     .map_or(text.as_str(), |(_, rest)| rest);
                 Err(match reason.split_once(": ") {
                     Some((field, why)) if !field.contains(' ') => {
-                        ApiError::bad_parameter(field, why)
+                        ApiError::bad_parameter(field, humanize(why))
                     }
                     _ => ApiError::bad_request(format!("invalid query string: {reason}")),
                 })

@@ -13,6 +13,7 @@ mod order_of_checks;
 mod portal;
 mod quotas;
 mod roles;
+mod spec_exactness;
 mod spec_sweep;
 mod tenants;
 mod users;

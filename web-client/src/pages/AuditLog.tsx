@@ -11,10 +11,13 @@ import { formatTime } from "../lib/time";
 
 const PAGE_SIZE = 25;
 const OUTCOME_COLORS: Record<string, string> = { allowed: "green", denied: "orange", failed: "red" };
+/** The outcomes the API's `outcome` filter takes (an enum in the spec). */
+const OUTCOMES = ["allowed", "denied", "failed"] as const;
+export type AuditOutcome = (typeof OUTCOMES)[number];
 
 export interface AuditFilters {
   action: string;
-  outcome: string | null;
+  outcome: AuditOutcome | null;
   since: string;
   until: string;
 }
@@ -69,9 +72,9 @@ export function AuditLog() {
           <Select
             label="Outcome"
             placeholder="Any"
-            data={["allowed", "denied", "failed"]}
+            data={[...OUTCOMES]}
             value={filters.outcome}
-            onChange={(v) => setFilter("outcome", v)}
+            onChange={(v) => setFilter("outcome", OUTCOMES.find((o) => o === v) ?? null)}
             clearable
             w={150}
           />
