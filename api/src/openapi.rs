@@ -3,6 +3,8 @@
 //! security requirement, and the error responses every operation can give.
 
 use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
+use utoipa::openapi::request_body::RequestBody;
+use utoipa::openapi::schema::{SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi as _};
@@ -104,6 +106,9 @@ pub fn finish(mut openapi: OpenApi) -> OpenApi {
                 .then_some(BODY_ERRORS)
                 .into_iter()
                 .flatten();
+            if let Some(RefOr::T(body)) = &mut operation.request_body {
+                absent_not_null(body);
+            }
             for parameter in operation.parameters.iter_mut().flatten() {
                 if let RefOr::T(parameter) = parameter {
                     bound_page_size(parameter);
@@ -148,6 +153,23 @@ fn bound_page_size(parameter: &mut Parameter) {
     parameter.description.get_or_insert_with(|| {
         format!("Items per page (1-{MAX_PAGE_SIZE}, default {DEFAULT_PAGE_SIZE}).")
     });
+}
+
+/// An optional body (`request_body = Option<T>`) may be left out, but it is never JSON `null`
+/// (the server refuses that): the `null` utoipa adds to its schema is dropped.
+fn absent_not_null(body: &mut RequestBody) {
+    let is_null = |schema: &RefOr<Schema>| matches!(schema, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null));
+    for content in body.content.values_mut() {
+        let RefOr::T(content) = content else {
+            continue;
+        };
+        if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema
+            && one_of.items.len() == 2
+            && one_of.items.iter().any(is_null)
+        {
+            content.schema = one_of.items.iter().find(|s| !is_null(s)).cloned();
+        }
+    }
 }
 
 fn is_empty_requirement(requirement: &SecurityRequirement) -> bool {

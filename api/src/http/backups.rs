@@ -197,7 +197,7 @@ async fn list_backups(
 /// Take a backup now. Answers 202 with the operation; it ends when the backup has finished
 /// (a manual backup waits for the cluster's first full backup) or failed, with the reason.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/clusters/{cluster}/backups", operation_id = "clusters.backups.create", tag = "backups",
-    params(("tenant" = String, Path), ("cluster" = String, Path)), request_body = BackupRequest,
+    params(("tenant" = String, Path), ("cluster" = String, Path)), request_body = Option<BackupRequest>,
     responses((status = 202, body = OperationOut),
         (status = 409, description = "Backups disabled, cluster not running, or another operation running", body = Problem, content_type = "application/problem+json"),
         (status = 501, description = "The platform cannot take backups", body = Problem, content_type = "application/problem+json")))]
@@ -235,7 +235,7 @@ pub struct RestoreRequest {
 /// while the restore runs; the operation ends when the cluster is ready again. Data written
 /// after `target_time` is lost.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/clusters/{cluster}/restore", operation_id = "clusters.restore", tag = "backups",
-    params(("tenant" = String, Path), ("cluster" = String, Path)), request_body = RestoreRequest,
+    params(("tenant" = String, Path), ("cluster" = String, Path)), request_body = Option<RestoreRequest>,
     responses((status = 202, body = OperationOut),
         (status = 409, description = "No backup to restore from, cluster not running, or another operation running", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "target_time is outside the recoverable window", body = Problem, content_type = "application/problem+json"),

@@ -31,7 +31,7 @@ pub struct RotatePasswordRequest {
 /// Rotate a role's password. Answers 202 with the operation; when it succeeds the old password
 /// no longer works and the new one is readable with `GET .../connection?reveal=true` (owner).
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/clusters/{cluster}/rotate-password", operation_id = "clusters.rotate_password", tag = "clusters",
-    params(("tenant" = String, Path), ("cluster" = String, Path)), request_body = RotatePasswordRequest,
+    params(("tenant" = String, Path), ("cluster" = String, Path)), request_body = Option<RotatePasswordRequest>,
     responses((status = 202, body = OperationOut),
         (status = 409, description = "Another operation is running, or the cluster is not running", body = Problem, content_type = "application/problem+json"),
         (status = 501, description = "The platform cannot rotate passwords", body = Problem, content_type = "application/problem+json")))]

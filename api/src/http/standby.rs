@@ -172,7 +172,7 @@ fn old_primary_warning(standby: &str, source: &str, source_row: Option<&ClusterR
 /// backups its spec asks for. The answer's `warning` says what becomes of the old primary,
 /// which pgplane does not stop.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/clusters/{cluster}/promote", operation_id = "clusters.promote", tag = "clusters",
-    params(("tenant" = String, Path), ("cluster" = String, Path)), request_body = PromoteRequest,
+    params(("tenant" = String, Path), ("cluster" = String, Path)), request_body = Option<PromoteRequest>,
     responses((status = 202, body = OperationOut),
         (status = 409, description = "Not a standby, not running, or another operation running", body = Problem, content_type = "application/problem+json"),
         (status = 501, description = "The platform cannot run standbys", body = Problem, content_type = "application/problem+json")))]

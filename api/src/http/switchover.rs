@@ -30,7 +30,7 @@ pub struct SwitchoverRequest {
 
 /// Switch the primary over to a replica. Refused for single-instance clusters.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/clusters/{cluster}/switchover", operation_id = "clusters.switchover", tag = "clusters",
-    params(("tenant" = String, Path), ("cluster" = String, Path)), request_body = SwitchoverRequest,
+    params(("tenant" = String, Path), ("cluster" = String, Path)), request_body = Option<SwitchoverRequest>,
     responses((status = 202, body = OperationOut),
         (status = 409, description = "A single instance, not running, or another operation running", body = Problem, content_type = "application/problem+json"),
         (status = 501, description = "The platform cannot switch over", body = Problem, content_type = "application/problem+json")))]

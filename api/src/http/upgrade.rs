@@ -41,7 +41,7 @@ pub struct UpgradeRequest {
 /// version (no `postgres_version`): the instances restart one at a time on the platform's
 /// newest approved image, replicas first; an image that cannot start is rolled back.
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/clusters/{cluster}/upgrade", operation_id = "clusters.upgrade", tag = "clusters",
-    params(("tenant" = String, Path), ("cluster" = String, Path)), request_body = UpgradeRequest,
+    params(("tenant" = String, Path), ("cluster" = String, Path)), request_body = Option<UpgradeRequest>,
     responses((status = 202, body = OperationOut),
         (status = 409, description = "Not running, already on the newest approved image, no approved image, or another operation running", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a newer supported version", body = Problem, content_type = "application/problem+json"),
