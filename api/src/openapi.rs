@@ -233,3 +233,50 @@ fn operations(
         .filter_map(move |(method, operation)| Some(((method, path.clone()), operation.as_ref()?)))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use crate::domain::cluster::ClusterSpec;
+    use crate::domain::names::dns1123_label_error;
+
+    /// The schema of `property` of component `schema` in the finished document.
+    fn property(schema: &str, property: &str) -> jsonschema::Validator {
+        let spec = serde_json::to_value(crate::http::openapi()).unwrap();
+        let schema: Value = spec["components"]["schemas"][schema]["properties"][property].clone();
+        assert!(schema.is_object(), "no {property} in the spec");
+        jsonschema::draft202012::new(&schema).expect("the schema compiles")
+    }
+
+    const NAMES: [&str; 14] = [
+        "a", "acme", "acme-2", "0abc", "a-b-c", "", "Acme", "-acme", "acme-", "ac_me", "ac.me",
+        "ünï", " acme", "x9",
+    ];
+
+    #[test]
+    fn the_spec_takes_the_tenant_names_the_server_takes() {
+        let schema = property("TenantIn", "name");
+        let long = ["a".repeat(63), "a".repeat(64)];
+        for name in NAMES.iter().copied().chain(long.iter().map(String::as_str)) {
+            assert_eq!(
+                schema.is_valid(&json!(name)),
+                dns1123_label_error(name).is_none(),
+                "{name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_spec_takes_the_cluster_names_the_server_takes() {
+        let schema = property("ClusterRequest", "name");
+        let long = ["a".repeat(37), "a".repeat(38)];
+        for name in NAMES.iter().copied().chain(long.iter().map(String::as_str)) {
+            assert_eq!(
+                schema.is_valid(&json!(name)),
+                ClusterSpec::from_json(&json!({"name": name})).is_ok(),
+                "{name:?}"
+            );
+        }
+    }
+}

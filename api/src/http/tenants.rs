@@ -32,8 +32,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct TenantIn {
     /// DNS-1123 label; becomes the tenant's Kubernetes namespace. Immutable.
+    #[schema(
+        min_length = 1,
+        max_length = 63,
+        pattern = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+    )]
     pub name: String,
-    /// Human name; defaults to `name`.
+    /// Human name; defaults to `name`. Not blank.
+    #[schema(min_length = 1, pattern = "\\S")]
     pub display_name: Option<String>,
 }
 

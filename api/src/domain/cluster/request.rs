@@ -29,7 +29,12 @@ use super::spec::DeletionPolicy;
 }))]
 pub struct ClusterRequest {
     /// DNS-1035 label, at most 37 characters. Required.
-    #[schema(example = "orders")]
+    #[schema(
+        example = "orders",
+        min_length = 1,
+        max_length = 37,
+        pattern = "^[a-z]([-a-z0-9]*[a-z0-9])?$"
+    )]
     pub name: String,
     /// PostgreSQL major version, 15-18 (default 18).
     #[schema(minimum = 15, maximum = 18)]
