@@ -114,38 +114,53 @@ fn not_json() -> ApiError {
 
 /// Parses JSON, telling syntax errors (400) from shape errors (422 naming the field).
 /// A string holding a NUL (U+0000), which PostgreSQL cannot store, is a 422 naming its field.
+/// A number with a zero fraction (`18.0`) is the integer it equals, as JSON Schema counts it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    // JSON can spell a NUL only as the escape `\u0000`; look closer only when one is there.
-    if bytes.windows(6).any(|w| w == b"\\u0000")
-        && let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes)
-        && let Some(path) = super::nul::json_path(&value)
-    {
-        let field = if path.is_empty() {
-            "body".to_string()
-        } else {
-            path
-        };
+    let mut value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("request body is not valid JSON: {e}")))?;
+    if let Some(path) = super::nul::json_path(&value) {
         return Err(ApiError::validation(vec![FieldError::new(
-            field,
+            body_field(path),
             super::nul::MESSAGE,
         )]));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    whole_numbers_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = if path == "." {
-                    "body".to_string()
-                } else {
-                    path
-                };
-                ApiError::validation(vec![FieldError::new(field, data_error_message(&inner))])
-            }
-            _ => ApiError::bad_request(format!("request body is not valid JSON: {inner}")),
-        }
+        ApiError::validation(vec![FieldError::new(
+            body_field(path),
+            data_error_message(&inner),
+        )])
     })
+}
+
+/// A field path as `errors[]` names it: the body itself is `body`.
+fn body_field(path: String) -> String {
+    if path.is_empty() || path == "." {
+        "body".to_string()
+    } else {
+        path
+    }
+}
+
+/// Rewrites every float with a zero fraction that an integer can hold (`3.0`, `1e3`) as that
+/// integer, so integer fields take what JSON Schema calls an integer.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // Exactly representable range, so the conversion below is exact.
+            const LIMIT: f64 = 9_007_199_254_740_992.0; // 2^53
+            if f.fract() == 0.0 && f.abs() <= LIMIT {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
 }
 
 /// serde's message without the trailing " at line 1 column 9", which means nothing to a client.

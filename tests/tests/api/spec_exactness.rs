@@ -137,6 +137,23 @@ async fn a_bad_path_or_body_value_is_named_in_words_not_rust_types() {
         .expect_problem(422, Some("max_clusters"));
     let text = problem.to_string();
     assert!(text.contains("a whole number"), "{problem}");
+    // An integer written with a zero fraction is that integer, as JSON Schema says.
+    let quota = admin
+        .put(
+            &format!("/v1/tenants/{TENANT}/quota"),
+            json!({"max_clusters": 5.0, "max_instances": 1e1, "max_cpu_millis": 4000,
+                "max_memory_mib": 8192.0, "max_storage_gib": 100}),
+        )
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(
+        (
+            quota["max_clusters"].clone(),
+            quota["max_instances"].clone()
+        ),
+        (json!(5), json!(10))
+    );
     admin
         .get("/v1/tenants?page_size=-1")
         .await
