@@ -9,6 +9,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder, Schema};
 use utoipa::{Modify, OpenApi as _};
 
+use crate::domain::cluster::extensions::ALLOWED_EXTENSIONS;
 use crate::http::error::{PROBLEM_JSON, Problem};
 use crate::http::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
@@ -112,6 +113,7 @@ pub fn finish(mut openapi: OpenApi) -> OpenApi {
             for parameter in operation.parameters.iter_mut().flatten() {
                 if let RefOr::T(parameter) = parameter {
                     bound_page_size(parameter);
+                    close_extension_names(parameter);
                 }
             }
             for (status, description) in COMMON_ERRORS.into_iter().chain(body_errors) {
@@ -153,6 +155,16 @@ fn bound_page_size(parameter: &mut Parameter) {
     parameter.description.get_or_insert_with(|| {
         format!("Items per page (1-{MAX_PAGE_SIZE}, default {DEFAULT_PAGE_SIZE}).")
     });
+}
+
+/// The `{extension}` of a path is one of the allow-listed extensions (others are a 422).
+fn close_extension_names(parameter: &mut Parameter) {
+    if parameter.name != "extension" || parameter.parameter_in != ParameterIn::Path {
+        return;
+    }
+    if let Some(RefOr::T(Schema::Object(schema))) = &mut parameter.schema {
+        schema.enum_values = Some(ALLOWED_EXTENSIONS.iter().map(|e| e.name.into()).collect());
+    }
 }
 
 /// An optional body (`request_body = Option<T>`) may be left out, but it is never JSON `null`

@@ -229,3 +229,38 @@ async fn a_body_the_spec_requires_is_required_and_only_those() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn extension_names_are_the_closed_list_the_server_takes() {
+    let app = TestApp::spawn().await;
+    app.create_tenant(TENANT).await;
+    super::fixtures::insert_cluster(&app, TENANT, "orders", 1).await;
+    let spec = committed_spec();
+    let allowed: Vec<String> = pgplane::domain::cluster::extensions::ALLOWED_EXTENSIONS
+        .iter()
+        .map(|e| e.name.to_string())
+        .collect();
+    let template =
+        "/v1/tenants/{tenant}/clusters/{cluster}/databases/{database}/extensions/{extension}";
+    for method in ["put", "delete"] {
+        let declared = spec["paths"][template][method]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "extension")
+            .unwrap()["schema"]["enum"]
+            .clone();
+        assert_eq!(declared, json!(allowed), "{method}");
+    }
+    let path =
+        format!("/v1/tenants/{TENANT}/clusters/orders/databases/orders/extensions/not-listed");
+    app.admin()
+        .put(&path, json!({}))
+        .await
+        .expect_problem(422, Some("extension"));
+    app.admin()
+        .delete(&path)
+        .await
+        .expect_problem(422, Some("extension"));
+    app.stop().await;
+}
