@@ -285,7 +285,7 @@ fn failed(out: &mut dyn Write, shown: &str, how: &str, started: Instant, log: &P
     for line in &lines[lines.len().saturating_sub(FAILURE_TAIL_LINES)..] {
         say(out, &format!("portal:   | {line}"));
     }
-    format!("`{shown}` failed (output in {})", log.display())
+    format!("`{shown}` failed; its output is in {}", log.display())
 }
 
 fn seconds(elapsed: Duration) -> String {
