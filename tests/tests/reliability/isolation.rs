@@ -1,31 +1,117 @@
 //! Tenant isolation, swept from the OpenAPI document: every operation on a path naming a tenant
-//! or a tenant's object is called with tenant B's names and ids, using tenant A's credentials
-//! (an owner's token and an owner service key). Every answer must be 403 or 404, must not
-//! mention any of B's ids, names or secrets, and B must be unchanged afterwards. New endpoints
-//! are covered as they appear in the document.
+//! or a tenant's object is called with tenant B's names and ids, by every role of tenant A (an
+//! owner, an admin, a developer and a viewer, by access token, and an owner service key).
+//! Every answer must be 403 or 404, must not mention any of B's ids, names or secrets, and B
+//! must be unchanged afterwards. New endpoints are covered as they appear in the document.
+//! Queries, bodies, page tokens and idempotency keys that name B's objects inside A's own
+//! scope: `isolation_inputs`.
 
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use pgplane_tests::{TestApp, TestClient};
 
-/// Everything tenant B owns that a leak could reveal, plus the values its paths take.
-struct Victim {
-    tenant: String,
-    tenant_id: String,
-    cluster: String,
-    cluster_id: String,
-    operation_id: String,
-    member_email: String,
-    member_id: String,
-    tenant_key_id: String,
-    tenant_key: String,
-    personal_key_id: String,
+/// Everything a tenant owns that a leak could reveal, plus the values its paths take.
+pub struct Tenant {
+    pub tenant: String,
+    pub tenant_id: String,
+    pub cluster: String,
+    pub cluster_id: String,
+    pub operation_id: String,
+    pub member_email: String,
+    pub member_id: String,
+    pub tenant_key_id: String,
+    pub tenant_key: String,
+    pub personal_key_id: String,
+    /// A second cluster, created with [`Tenant::idempotency_key`].
+    pub second_cluster: String,
+    pub second_operation_id: String,
+    pub idempotency_key: String,
+    /// `next_page_token` of the first page (one cluster) of the tenant's clusters.
+    pub page_token: String,
+    /// The owner, by the access token the idempotency key was used with (keys are scoped by
+    /// credential).
+    pub owner: TestClient,
 }
 
-impl Victim {
-    /// The value a path parameter takes for B's objects.
-    fn path_value(&self, path: &str, param: &str) -> String {
+impl Tenant {
+    /// Creates `tenant` with an owner, two clusters (`<cluster>` and `<cluster>-2`), a tenant
+    /// service key and a personal key of the owner's.
+    pub async fn create(app: &TestApp, tenant: &str, cluster: &str) -> Tenant {
+        let admin = app.admin();
+        let created = app.create_tenant(tenant).await;
+        let member_email = format!("owner@{tenant}.example.com");
+        let member = app.create_user(&member_email).await;
+        admin
+            .put(
+                &format!("/v1/tenants/{tenant}/members/{member_email}"),
+                json!({"role": "owner"}),
+            )
+            .await
+            .expect(201);
+        let owner = app.client(&app.login(&member_email).await);
+        let clusters = format!("/v1/tenants/{tenant}/clusters");
+        let operation = owner
+            .post(&clusters, json!({"name": cluster}))
+            .await
+            .expect(202)
+            .json();
+        let found = owner
+            .get(&format!("{clusters}/{cluster}"))
+            .await
+            .expect(200)
+            .json();
+        let second_cluster = format!("{cluster}-2");
+        let idempotency_key = format!("key-of-{tenant}");
+        let second_operation = owner
+            .send(
+                Method::POST,
+                &clusters,
+                Some(json!({"name": second_cluster})),
+                &[("idempotency-key", &idempotency_key)],
+            )
+            .await
+            .expect(202)
+            .json();
+        let page = owner
+            .get(&format!("{clusters}?page_size=1"))
+            .await
+            .expect(200)
+            .json();
+        let tenant_key = owner
+            .post(
+                &format!("/v1/tenants/{tenant}/api-keys"),
+                json!({"name": "ci", "role": "owner"}),
+            )
+            .await
+            .expect(201)
+            .json();
+        let personal_key = owner
+            .post("/v1/me/api-keys", json!({"name": "laptop"}))
+            .await
+            .expect(201)
+            .json();
+        Tenant {
+            tenant: tenant.into(),
+            tenant_id: text(&created["id"]),
+            cluster: cluster.into(),
+            cluster_id: text(&found["id"]),
+            operation_id: text(&operation["id"]),
+            member_email,
+            member_id: text(&member["id"]),
+            tenant_key_id: text(&tenant_key["id"]),
+            tenant_key: text(&tenant_key["key"]),
+            personal_key_id: text(&personal_key["id"]),
+            second_cluster,
+            second_operation_id: text(&second_operation["id"]),
+            idempotency_key,
+            page_token: text(&page["next_page_token"]),
+            owner,
+        }
+    }
+
+    /// The value a path parameter takes for this tenant's objects.
+    pub fn path_value(&self, path: &str, param: &str) -> String {
         match param {
             "tenant" => self.tenant.clone(),
             "cluster" => self.cluster.clone(),
@@ -34,16 +120,22 @@ impl Victim {
             "id" if path.contains("/operations/") => self.operation_id.clone(),
             "id" if path.starts_with("/v1/me/") => self.personal_key_id.clone(),
             "id" => self.tenant_key_id.clone(),
-            // A parameter added after this sweep was written: B's cluster name is the most
+            // The cluster's application database and owner role are named after it.
+            "database" | "role" => self.cluster.clone(),
+            "extension" => "pgcrypto".into(),
+            // A parameter added after this sweep was written: the cluster name is the most
             // likely object name; the answer must still be 403/404.
             _ => self.cluster.clone(),
         }
     }
 
-    /// Strings that must never appear in an answer to A.
-    fn secrets(&self) -> Vec<&str> {
+    /// Strings that must never appear in an answer to another tenant, unless its request
+    /// carried them (a 404 may echo the name it was asked for).
+    pub fn secrets(&self) -> Vec<&str> {
         vec![
+            &self.tenant,
             &self.tenant_id,
+            &self.cluster,
             &self.cluster_id,
             &self.operation_id,
             &self.member_email,
@@ -51,66 +143,58 @@ impl Victim {
             &self.tenant_key_id,
             &self.tenant_key,
             &self.personal_key_id,
+            &self.second_cluster,
+            &self.second_operation_id,
+            &self.page_token,
         ]
+    }
+
+    /// Asserts that `answer` to `request` (method, path and query, body) mentions none of
+    /// this tenant's secrets that the request did not carry.
+    #[track_caller]
+    pub fn assert_not_in(&self, who: &str, request: &str, answer: &str) {
+        for secret in self.secrets().into_iter().filter(|s| !request.contains(s)) {
+            assert!(
+                !answer.contains(secret),
+                "{who}: {request} leaked `{secret}`: {answer}"
+            );
+        }
     }
 }
 
-async fn victim(app: &TestApp) -> Victim {
-    let admin = app.admin();
-    let b = app.create_tenant("tenant-b").await;
-    let member_email = "owner@tenant-b.example.com";
-    let member = app.create_user(member_email).await;
-    admin
-        .put(
-            &format!("/v1/tenants/tenant-b/members/{member_email}"),
-            json!({"role": "owner"}),
-        )
-        .await
-        .expect(201);
-    let owner = app.client(&app.login(member_email).await);
-    let operation = owner
+fn text(value: &Value) -> String {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a string: {value}"))
+        .to_string()
+}
+
+/// Every role of `tenant` (a member of each role, by access token) and an owner service key.
+pub async fn attackers(app: &TestApp, tenant: &str) -> Vec<(String, TestClient)> {
+    let mut out = Vec::new();
+    for role in ["owner", "admin", "developer", "viewer"] {
+        let member = app.member(tenant, role).await;
+        out.push((format!("{tenant}'s {role}"), member));
+    }
+    let key = out[0]
+        .1
         .post(
-            "/v1/tenants/tenant-b/clusters",
-            json!({"name": "secret-db"}),
-        )
-        .await
-        .expect(202)
-        .json();
-    let cluster = owner
-        .get("/v1/tenants/tenant-b/clusters/secret-db")
-        .await
-        .expect(200)
-        .json();
-    let tenant_key = owner
-        .post(
-            "/v1/tenants/tenant-b/api-keys",
+            &format!("/v1/tenants/{tenant}/api-keys"),
             json!({"name": "ci", "role": "owner"}),
         )
         .await
         .expect(201)
         .json();
-    let personal_key = owner
-        .post("/v1/me/api-keys", json!({"name": "laptop"}))
-        .await
-        .expect(201)
-        .json();
-    Victim {
-        tenant: "tenant-b".into(),
-        tenant_id: b["id"].as_str().unwrap().into(),
-        cluster: "secret-db".into(),
-        cluster_id: cluster["id"].as_str().unwrap().into(),
-        operation_id: operation["id"].as_str().unwrap().into(),
-        member_email: member_email.into(),
-        member_id: member["id"].as_str().unwrap().into(),
-        tenant_key_id: tenant_key["id"].as_str().unwrap().into(),
-        tenant_key: tenant_key["key"].as_str().unwrap().into(),
-        personal_key_id: personal_key["id"].as_str().unwrap().into(),
-    }
+    out.push((
+        format!("{tenant}'s owner service key"),
+        app.client(&text(&key["key"])),
+    ));
+    out
 }
 
 /// A minimal instance of `schema` (required properties only), so requests get past body
 /// validation and reach the access check.
-fn example(schema: &Value, spec: &Value) -> Value {
+pub fn example(schema: &Value, spec: &Value) -> Value {
     if let Some(reference) = schema["$ref"].as_str() {
         let name = reference.trim_start_matches("#/components/schemas/");
         return example(&spec["components"]["schemas"][name], spec);
@@ -156,7 +240,7 @@ fn example(schema: &Value, spec: &Value) -> Value {
 }
 
 /// Every `(method, path template, body)` of the document.
-fn operations(spec: &Value) -> Vec<(Method, String, Option<Value>)> {
+pub fn operations(spec: &Value) -> Vec<(Method, String, Option<Value>)> {
     let mut out = Vec::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
@@ -184,7 +268,8 @@ fn operations(spec: &Value) -> Vec<(Method, String, Option<Value>)> {
     out
 }
 
-fn fill(path: &str, value: impl Fn(&str) -> String) -> String {
+/// `path` with each `{parameter}` replaced by `value(parameter)`.
+pub fn fill(path: &str, value: impl Fn(&str) -> String) -> String {
     let mut out = String::new();
     let mut rest = path;
     while let Some(start) = rest.find('{') {
@@ -196,7 +281,12 @@ fn fill(path: &str, value: impl Fn(&str) -> String) -> String {
     out + rest
 }
 
-async fn sweep(attacker: &TestClient, who: &str, b: &Victim, spec: &Value) -> usize {
+/// The document as the server serves it.
+pub fn spec() -> Value {
+    serde_json::to_value(pgplane::http::openapi()).expect("spec")
+}
+
+async fn sweep(attacker: &TestClient, who: &str, b: &Tenant, spec: &Value) -> usize {
     let mut checked = 0;
     for (method, template, body) in operations(spec) {
         let scoped = template.contains('{');
@@ -215,56 +305,55 @@ async fn sweep(attacker: &TestClient, who: &str, b: &Victim, spec: &Value) -> us
             call.status
         );
         // An id the caller sent may be echoed in the 404; anything else of B's is a leak.
-        for secret in b.secrets().into_iter().filter(|s| !path.contains(s)) {
-            assert!(
-                !text.contains(secret),
-                "{who}: {method} {path} leaked `{secret}`: {text}"
-            );
+        if !KNOWN_LEAKS.contains(&path.as_str()) {
+            b.assert_not_in(who, &format!("{method} {path}"), &text);
         }
         checked += 1;
     }
     checked
 }
 
+/// Paths known to reveal other tenants' names, each with a failing (ignored) test below that
+/// says why; remove a path once its test passes. Public endpoints are checked here anyway:
+/// a new leak elsewhere still fails the sweep.
+const KNOWN_LEAKS: [&str; 1] = ["/metrics"];
+
+/// FINDING (issue 18), failing: `/metrics` declares no security and answers anyone, yet
+/// labels `pgplane_cluster_backup_overdue` and
+/// `pgplane_cluster_last_successful_backup_timestamp_seconds` with every tenant's and
+/// cluster's name (`api/src/observability/backup_health.rs`), against the rule that metric
+/// labels carry no tenant names. Run: `cargo test --test reliability -- --ignored finding_`.
 #[tokio::test]
-async fn every_path_of_another_tenant_is_403_or_404_and_leaks_nothing() {
+#[ignore = "finding (issue 18): /metrics names every tenant and cluster; fails until fixed"]
+async fn finding_public_metrics_name_no_tenant_or_cluster() {
     let app = TestApp::spawn().await;
-    let spec: Value =
-        serde_json::from_str(include_str!("../../../openapi/openapi.json")).expect("spec");
-    let b = victim(&app).await;
-    let before = app
-        .admin()
-        .get("/v1/tenants/tenant-b/clusters/secret-db")
-        .await
-        .expect(200)
-        .json();
+    let b = Tenant::create(&app, "tenant-b", "secret-db").await;
+    let metrics = app.anonymous().get("/metrics").await.expect(200);
+    let text = String::from_utf8_lossy(&metrics.body);
+    b.assert_not_in("anyone", "GET /metrics", &text);
+}
+
+#[tokio::test]
+async fn every_path_of_another_tenant_is_403_or_404_for_every_role_and_leaks_nothing() {
+    let app = TestApp::spawn().await;
+    let spec = spec();
+    let b = Tenant::create(&app, "tenant-b", "secret-db").await;
+    let cluster = format!("/v1/tenants/tenant-b/clusters/{}", b.cluster);
+    let before = app.admin().get(&cluster).await.expect(200).json();
 
     app.create_tenant("tenant-a").await;
-    let a_owner = app.member("tenant-a", "owner").await;
-    let a_key = a_owner
-        .post(
-            "/v1/tenants/tenant-a/api-keys",
-            json!({"name": "ci", "role": "owner"}),
-        )
-        .await
-        .expect(201)
-        .json()["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let a_service = app.client(&a_key);
-
-    let checked = sweep(&a_owner, "tenant A's owner", &b, &spec).await
-        + sweep(&a_service, "tenant A's service key", &b, &spec).await;
-    assert!(checked >= 2 * 20, "the sweep covered only {checked} calls");
+    let attackers = attackers(&app, "tenant-a").await;
+    let mut checked = 0;
+    for (who, attacker) in &attackers {
+        checked += sweep(attacker, who, &b, &spec).await;
+    }
+    assert!(
+        checked >= attackers.len() * 40,
+        "the sweep covered only {checked} calls"
+    );
 
     // B is as it was: its cluster, member and keys still work.
-    let after = app
-        .admin()
-        .get("/v1/tenants/tenant-b/clusters/secret-db")
-        .await
-        .expect(200)
-        .json();
+    let after = app.admin().get(&cluster).await.expect(200).json();
     assert_eq!(before["spec"], after["spec"]);
     app.client(&b.tenant_key)
         .get("/v1/tenants/tenant-b/clusters")

@@ -6,6 +6,7 @@
 
 mod convergence;
 mod isolation;
+mod isolation_inputs;
 mod metadata_restart;
 mod schemathesis;
 mod secrets_in_logs;
