@@ -33,6 +33,8 @@ pub async fn run(config: DevConfig) -> anyhow::Result<()> {
     fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let data_dir = config.data_dir.canonicalize()?;
+    // The portal first, before anything runs: a Ctrl-C during a minute of npm leaves no
+    // embedded database behind.
     let mut http = config.http.clone();
     let portal_note = match http.portal_dir {
         Some(_) => None, // PGPLANE_PORTAL_DIR: served as it is
