@@ -179,3 +179,79 @@ async fn audit_events_page_newest_first_and_filter_by_outcome() {
     );
     assert_eq!(failed.len(), 1);
 }
+
+#[tokio::test]
+async fn a_member_probing_another_tenant_is_recorded_in_its_own_and_the_platform_log_not_the_probed_tenants()
+ {
+    let app = TestApp::spawn().await;
+    app.create_tenant("acme").await;
+    app.create_tenant("globex").await;
+    let prober = app.member("acme", "owner").await;
+    for (method, path) in [
+        (Method::PATCH, "/v1/tenants/globex"),
+        (Method::DELETE, "/v1/tenants/globex/clusters/orders"),
+        (Method::POST, "/v1/tenants/globex/clusters/orders/backups"),
+    ] {
+        prober
+            .send(
+                method,
+                path,
+                Some(json!({})),
+                &[("x-request-id", "probe-1")],
+            )
+            .await
+            .expect(404);
+    }
+    let is_probe = |e: &Value| e["request_id"] == "probe-1";
+
+    let globex_log = events(
+        &app.admin()
+            .get("/v1/tenants/globex/audit-events?page_size=500")
+            .await
+            .expect(200)
+            .json(),
+    );
+    assert!(!globex_log.is_empty(), "the tenant's own creation is there");
+    assert!(
+        !globex_log.iter().any(is_probe),
+        "globex's log names a user of acme: {globex_log:?}"
+    );
+    assert!(
+        globex_log
+            .iter()
+            .all(|e| !e["actor_label"].as_str().unwrap_or("").contains("acme")),
+        "{globex_log:?}"
+    );
+
+    let acme_log = events(
+        &prober
+            .get("/v1/tenants/acme/audit-events?page_size=500")
+            .await
+            .expect(200)
+            .json(),
+    );
+    let own: Vec<_> = acme_log.iter().filter(|e| is_probe(e)).collect();
+    assert_eq!(own.len(), 3, "{acme_log:?}");
+    assert!(
+        own.iter()
+            .all(|e| e["outcome"] == "denied" && e["tenant_name"] == "acme")
+    );
+
+    let platform_log = events(
+        &app.admin()
+            .get("/v1/audit-events?outcome=denied&page_size=500")
+            .await
+            .expect(200)
+            .json(),
+    );
+    let seen: Vec<_> = platform_log
+        .iter()
+        .filter(|e| is_probe(e) && e["tenant_name"] == "globex")
+        .collect();
+    assert_eq!(seen.len(), 3, "{platform_log:?}");
+    assert!(seen.iter().all(|e| e["tenant_id"].is_null()));
+    assert!(
+        seen.iter()
+            .all(|e| e["actor_label"].as_str().unwrap().starts_with("owner-"))
+    );
+}
