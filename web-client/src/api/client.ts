@@ -12,6 +12,9 @@ export type Operation = Schemas["OperationOut"];
 export type Problem = Schemas["Problem"];
 export type Quota = Schemas["QuotaOut"];
 export type Me = Schemas["MeOut"];
+/** The allow-listed extension names the `{extension}` path parameter takes. */
+export type ExtensionName =
+  paths["/v1/tenants/{tenant}/clusters/{cluster}/databases/{database}/extensions/{extension}"]["put"]["parameters"]["path"]["extension"];
 export type TenantRole = Schemas["TenantRole"];
 
 /** What the client needs from the session: a credential and a way to end an invalid one. */

@@ -5,7 +5,7 @@ import { Alert, Badge, Button, Group, Modal, Select, Stack, Table, Text, Visuall
 import { IconPuzzle } from "@tabler/icons-react";
 import { useEffect, useRef, useState } from "react";
 import { useApi } from "../auth/AuthProvider";
-import type { Cluster, Operation, Schemas } from "../api/client";
+import type { Cluster, ExtensionName, Operation, Schemas } from "../api/client";
 import { isProblem } from "../api/problem";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Loading } from "../components/Loading";
@@ -115,7 +115,7 @@ export function ExtensionsPanel({ tenant, cluster, mutate, busy, onStarted }: Pr
   async function enableChosen() {
     if (!chosenExtension) return;
     try {
-      onStarted(await enable.mutateAsync({ params: { path: { ...path, extension: chosenExtension.name } } }));
+      onStarted(await enable.mutateAsync({ params: { path: { ...path, extension: chosenExtension.name as ExtensionName } } }));
       setChosen(null);
     } catch {
       // shown below the picker
@@ -125,7 +125,7 @@ export function ExtensionsPanel({ tenant, cluster, mutate, busy, onStarted }: Pr
   async function confirmDisable() {
     if (!disabling) return;
     try {
-      onStarted(await disable.mutateAsync({ params: { path: { ...path, extension: disabling } } }));
+      onStarted(await disable.mutateAsync({ params: { path: { ...path, extension: disabling as ExtensionName } } }));
       setDisabling(null);
     } catch {
       // shown in the dialog
