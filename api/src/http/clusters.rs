@@ -425,7 +425,11 @@ async fn get_cluster(
 }
 
 /// Change a cluster with a JSON merge patch of its spec (name, database, owner and the version
-/// are immutable). Honours `If-Match` (the ETag covers the spec). Answers 202 with the operation
+/// are immutable). Honours `If-Match` (the ETag covers the spec). A `null` removes a member and
+/// its default applies again (RFC 7396); a `null` that would change `instances`, `resources`,
+/// `storage`, `backups`, `users`, `deletion_policy` or `deletion_protection` (shrinking the
+/// cluster or what protects its data) is refused with 422 naming the field unless the request
+/// carries `If-Match`, which confirms the reset. Answers 202 with the operation
 /// (its `restart_required` says whether PostgreSQL restarts to apply the change),
 /// or 200 with the cluster when the patch changes nothing.
 #[utoipa::path(patch, path = "/v1/tenants/{tenant}/clusters/{cluster}", operation_id = "clusters.update", tag = "clusters",
@@ -447,6 +451,13 @@ async fn update_cluster(
     change_spec(&state, &principal, &access, &name, |current| {
         let patch = body.parse()?;
         etag::check_if_match(&headers, &etag::of(current))?;
+        // With If-Match the client has read the spec it changes and confirms what a null resets.
+        if !headers.contains_key(axum::http::header::IF_MATCH) {
+            let resets = current.guarded_resets(&patch);
+            if !resets.is_empty() {
+                return Err(ApiError::validation(resets));
+            }
+        }
         Ok(patch)
     })
     .await

@@ -1,6 +1,8 @@
 //! How to connect to a cluster: endpoints, user and database, TLS-only URIs (`verify-full`)
 //! and the CA certificate, all as the status sync read them from the platform. The password
 //! only with `?reveal=true`, for roles allowed to reveal credentials, and every reveal is audited.
+//! `?role=` picks one of the cluster's other PostgreSQL roles (default: the owner): its user,
+//! its first database, and its password.
 
 use axum::Json;
 use axum::extract::State;
@@ -27,6 +29,8 @@ pub struct ConnectionQuery {
     /// Include the password (owners, admins and developers; audited).
     #[serde(default)]
     pub reveal: bool,
+    /// A PostgreSQL role of the cluster (see `GET .../users`); default the owner.
+    pub role: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -90,7 +94,8 @@ fn encode(text: &str) -> String {
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/clusters/{cluster}/connection", operation_id = "clusters.connection.get", tag = "clusters",
     params(("tenant" = String, Path), ("cluster" = String, Path), ConnectionQuery),
     responses((status = 200, body = ConnectionOut),
-        (status = 409, description = "Not known yet (the cluster is still being provisioned)", body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such tenant, cluster, or role of the cluster", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not known yet (the cluster is still being provisioned, or the role is still being created)", body = Problem, content_type = "application/problem+json")))]
 async fn get_connection(
     State(state): State<AppState>,
     principal: Principal,
@@ -99,6 +104,19 @@ async fn get_connection(
     ApiQuery(query): ApiQuery<ConnectionQuery>,
 ) -> ApiResult<Json<ConnectionOut>> {
     let access = tenant_access(&state, &principal, &tenant, Action::ViewClusters).await?;
+    let cluster = store::clusters::find(&state.db, access.tenant.id, &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("cluster `{name}`")))?;
+    let spec: ClusterSpec =
+        serde_json::from_value(cluster.spec.0.clone()).map_err(ApiError::internal)?;
+    let role =
+        match query.role.as_deref() {
+            None => None,
+            Some(role) if role == spec.owner => None,
+            Some(role) => Some(spec.users.iter().find(|u| u.name == role).ok_or_else(|| {
+                ApiError::not_found(format!("role `{role}` of cluster `{name}`"))
+            })?),
+        };
     if query.reveal {
         let allowed = access.require(Action::RevealCredentials);
         audit_reveal(
@@ -106,27 +124,45 @@ async fn get_connection(
             &principal,
             &access.tenant,
             &name,
+            role.map_or(spec.owner.as_str(), |r| r.name.as_str()),
             &headers,
             allowed.is_ok(),
         )
         .await;
         allowed?;
     }
-    let cluster = store::clusters::find(&state.db, access.tenant.id, &name)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("cluster `{name}`")))?;
     let facts: ConnectionFacts =
         serde_json::from_value(cluster.connection.0.clone()).unwrap_or_default();
-    let (Some(user), Some(database)) = (facts.user.clone(), facts.database.clone()) else {
+    let (Some(owner), Some(owner_database)) = (facts.user.clone(), facts.database.clone()) else {
         return Err(ApiError::conflict(format!(
             "connection details of `{name}` are not known yet (phase {}); try again when it is ready",
             cluster.phase
         ))
         .with_retry_after(10));
     };
+    let (user, database) = match role {
+        None => (owner, owner_database),
+        Some(role) => (
+            role.name.clone(),
+            role.databases.first().cloned().unwrap_or(owner_database),
+        ),
+    };
     let password = if query.reveal {
-        let holder = password_holder(&state, access.tenant.id, &cluster).await?;
-        store::clusters::password(&state.db, access.tenant.id, holder).await?
+        let holder = password_holder(&state, access.tenant.id, &spec, &cluster).await?;
+        let password = match role {
+            None => store::clusters::password(&state.db, access.tenant.id, holder).await?,
+            Some(role) => {
+                store::clusters::role_password(&state.db, access.tenant.id, holder, &role.name)
+                    .await?
+            }
+        };
+        if password.is_none() && role.is_some() {
+            return Err(ApiError::conflict(format!(
+                "the password of role `{user}` of `{name}` is not known yet (the operator creates the role and its Secret); try again shortly"
+            ))
+            .with_retry_after(10));
+        }
+        password
     } else {
         None
     };
@@ -149,11 +185,10 @@ async fn get_connection(
 async fn password_holder(
     state: &AppState,
     tenant_id: uuid::Uuid,
+    spec: &ClusterSpec,
     cluster: &store::clusters::ClusterRow,
 ) -> ApiResult<uuid::Uuid> {
-    let spec: ClusterSpec =
-        serde_json::from_value(cluster.spec.0.clone()).map_err(ApiError::internal)?;
-    let Some(standby) = spec.standby else {
+    let Some(standby) = &spec.standby else {
         return Ok(cluster.id);
     };
     let source = store::clusters::find(&state.db, tenant_id, &standby.source).await?;
@@ -165,6 +200,7 @@ async fn audit_reveal(
     principal: &Principal,
     tenant: &store::tenants::TenantRow,
     cluster: &str,
+    role: &str,
     headers: &HeaderMap,
     allowed: bool,
 ) {
@@ -176,7 +212,10 @@ async fn audit_reveal(
         tenant_id: Some(tenant.id),
         tenant_name: Some(tenant.name.clone()),
         action: "clusters.connection.reveal".into(),
-        target: format!("/v1/tenants/{}/clusters/{cluster}/connection", tenant.name),
+        target: format!(
+            "/v1/tenants/{}/clusters/{cluster}/connection?role={role}",
+            tenant.name
+        ),
         request_id: headers
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())

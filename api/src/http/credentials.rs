@@ -29,7 +29,8 @@ pub struct RotatePasswordRequest {
 }
 
 /// Rotate a role's password. Answers 202 with the operation; when it succeeds the old password
-/// no longer works and the new one is readable with `GET .../connection?reveal=true` (owner).
+/// no longer works and the new one is readable with `GET .../connection?reveal=true` (with
+/// `&role=<user>` for a role other than the owner).
 #[utoipa::path(post, path = "/v1/tenants/{tenant}/clusters/{cluster}/rotate-password", operation_id = "clusters.rotate_password", tag = "clusters",
     params(("tenant" = String, Path), ("cluster" = String, Path)), request_body = Option<RotatePasswordRequest>,
     responses((status = 202, body = OperationOut),

@@ -116,8 +116,18 @@ pub async fn execute(
             }
             match progress? {
                 ActionProgress::Done { connection, backup } => {
-                    if let Some(password) = connection.and_then(|c| c.password) {
-                        store::clusters::set_password(db, cluster_id, &password).await?;
+                    if let Some(connection) = connection {
+                        if let Some(password) = &connection.password {
+                            store::clusters::set_password(db, cluster_id, password).await?;
+                        }
+                        if !connection.role_passwords.is_empty() {
+                            store::clusters::set_role_passwords(
+                                db,
+                                cluster_id,
+                                &connection.role_passwords,
+                            )
+                            .await?;
+                        }
                     }
                     if let Some(backup) = backup {
                         store::backups::record_succeeded(db, &target, op.id, &backup).await?;

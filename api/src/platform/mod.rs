@@ -9,6 +9,7 @@
 pub mod kubernetes;
 pub mod local;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -96,7 +97,11 @@ pub struct ConnectionFacts {
     pub ca_certificate: Option<String>,
     pub user: Option<String>,
     pub database: Option<String>,
+    /// The owner's password.
     pub password: Option<String>,
+    /// The passwords of the cluster's other roles (`spec.users` after the owner), by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub role_passwords: BTreeMap<String, String>,
 }
 
 /// What the platform reports about one cluster pgplane manages.
@@ -234,7 +239,8 @@ pub enum ActionProgress {
     /// them, so the operation ends only once clients can read the new ones; a backup returns
     /// what it took.
     Done {
-        connection: Option<ConnectionFacts>,
+        /// Boxed: rarely set, and large next to the other variant.
+        connection: Option<Box<ConnectionFacts>>,
         backup: Option<BackupFacts>,
     },
     /// Started; the platform is still carrying it out (asked again at the next recheck).

@@ -208,6 +208,8 @@ pub struct Observation<'a> {
     pub status: serde_json::Value,
     pub connection: serde_json::Value,
     pub password: Option<&'a str>,
+    /// Merged into what is known: a role missing from one observation keeps its password.
+    pub role_passwords: &'a std::collections::BTreeMap<String, String>,
 }
 
 pub async fn record_observation(
@@ -219,7 +221,7 @@ pub async fn record_observation(
         "update clusters set phase = case when phase = 'deleting' then phase else $2 end,
                 observed_generation = greatest(observed_generation, $3),
                 status = $4, connection = $5, connection_password = coalesce($6, connection_password),
-                updated_at = now()
+                role_passwords = role_passwords || $7, updated_at = now()
          where id = $1",
     )
     .bind(cluster_id)
@@ -228,6 +230,7 @@ pub async fn record_observation(
     .bind(Json(&seen.status))
     .bind(Json(&seen.connection))
     .bind(seen.password)
+    .bind(Json(seen.role_passwords))
     .execute(db)
     .await?;
     Ok(())
@@ -244,6 +247,22 @@ pub async fn set_password(
         .bind(password)
         .execute(db)
         .await?;
+    Ok(())
+}
+
+/// Records new passwords of the cluster's other roles (after a rotation), keeping the rest.
+pub async fn set_role_passwords(
+    db: impl PgExecutor<'_>,
+    cluster_id: Uuid,
+    passwords: &std::collections::BTreeMap<String, String>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "update clusters set role_passwords = role_passwords || $2, updated_at = now() where id = $1",
+    )
+    .bind(cluster_id)
+    .bind(Json(passwords))
+    .execute(db)
+    .await?;
     Ok(())
 }
 
@@ -314,6 +333,24 @@ pub async fn password(
     )
     .bind(tenant_id)
     .bind(cluster_id)
+    .fetch_optional(db)
+    .await?
+    .flatten())
+}
+
+/// The password of the cluster's role `role` (not the owner), if the sync has read it.
+pub async fn role_password(
+    db: impl PgExecutor<'_>,
+    tenant_id: Uuid,
+    cluster_id: Uuid,
+    role: &str,
+) -> StoreResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "select role_passwords ->> $3 from clusters where tenant_id = $1 and id = $2",
+    )
+    .bind(tenant_id)
+    .bind(cluster_id)
+    .bind(role)
     .fetch_optional(db)
     .await?
     .flatten())

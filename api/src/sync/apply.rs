@@ -47,6 +47,7 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
     });
     let mut connection = seen.connection.clone();
     let password = connection.password.take();
+    let role_passwords = std::mem::take(&mut connection.role_passwords);
     let connection = serde_json::to_value(&connection).unwrap_or_default();
     let observation = Observation {
         phase: &phase,
@@ -54,6 +55,7 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
         status,
         connection,
         password: password.as_deref(),
+        role_passwords: &role_passwords,
     };
     store::clusters::record_observation(db, cluster.id, &observation).await?;
     if let Some(status) = &seen.status {

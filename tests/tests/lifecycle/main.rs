@@ -11,6 +11,7 @@ mod harness;
 mod metrics;
 mod recovery;
 mod repository;
+mod resets;
 mod restarts;
 mod retention;
 mod roles;

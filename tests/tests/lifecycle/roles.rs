@@ -124,3 +124,137 @@ async fn roles_are_created_replaced_and_dropped_through_update_operations() {
         "{users}"
     );
 }
+
+/// The password PGO wrote into the role's `<cluster>-pguser-<role>` Secret.
+async fn secret_password(world: &World, role: &str) -> String {
+    let secrets: kube::Api<k8s_openapi::api::core::v1::Secret> =
+        kube::Api::namespaced(world.kube.client(), "pgplane-acme");
+    let secret = secrets
+        .get(&format!("orders-pguser-{role}"))
+        .await
+        .expect("the role's Secret");
+    let bytes = secret.data.unwrap()["password"].0.clone();
+    String::from_utf8(bytes).unwrap()
+}
+
+/// GETs `path` until it answers 200 (the sync reads a new role's Secret shortly after PGO
+/// writes it; until then the API answers 409).
+async fn eventually_ok(world: &World, path: &str) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let response = world.app.admin().get(path).await;
+        if response.status == 200 || started.elapsed() > Duration::from_secs(30) {
+            return response.expect(200).json();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn any_role_s_connection_and_password_can_be_revealed_and_each_reveal_is_audited() {
+    let world = World::start(&[]).await;
+    world.tenant("acme", 5).await;
+    ready_cluster(&world, "orders", json!({})).await;
+    let admin = world.app.admin();
+    let op = admin
+        .put(
+            &format!("{USERS}/reporting"),
+            json!({"databases": ["analytics"]}),
+        )
+        .await
+        .expect(202)
+        .json();
+    let done = world
+        .finished(op["id"].as_str().unwrap(), Duration::from_secs(30))
+        .await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+
+    let connection = "/v1/tenants/acme/clusters/orders/connection";
+    let plain = admin
+        .get(&format!("{connection}?role=reporting"))
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(plain["user"], "reporting");
+    assert_eq!(plain["database"], "analytics");
+    assert!(plain.get("password").is_none(), "{plain}");
+    let uri = plain["primary"]["uri"].as_str().unwrap();
+    assert!(
+        uri.starts_with("postgresql://reporting@") && uri.contains("/analytics?"),
+        "{uri}"
+    );
+
+    let revealed = eventually_ok(&world, &format!("{connection}?role=reporting&reveal=true")).await;
+    let password = secret_password(&world, "reporting").await;
+    assert_eq!(revealed["password"], password.as_str());
+    assert_ne!(
+        revealed["password"],
+        admin
+            .get(&format!("{connection}?reveal=true"))
+            .await
+            .expect(200)
+            .json()["password"],
+        "the owner's password is another"
+    );
+
+    // Rotating the role's password: the new one is what the API reveals.
+    let op = admin
+        .post(
+            "/v1/tenants/acme/clusters/orders/rotate-password",
+            json!({"user": "reporting"}),
+        )
+        .await
+        .expect(202)
+        .json();
+    let done = world
+        .finished(op["id"].as_str().unwrap(), Duration::from_secs(30))
+        .await;
+    assert_eq!(done["state"], "succeeded", "{done}");
+    let rotated = admin
+        .get(&format!("{connection}?role=reporting&reveal=true"))
+        .await
+        .expect(200)
+        .json();
+    assert_ne!(rotated["password"], revealed["password"]);
+    assert_eq!(
+        rotated["password"],
+        secret_password(&world, "reporting").await.as_str()
+    );
+
+    // Refusals: a role the cluster does not have; a viewer may see, not reveal.
+    admin
+        .get(&format!("{connection}?role=nobody&reveal=true"))
+        .await
+        .expect_problem(404, None);
+    let viewer = world.app.member("acme", "viewer").await;
+    viewer
+        .get(&format!("{connection}?role=reporting"))
+        .await
+        .expect(200);
+    viewer
+        .get(&format!("{connection}?role=reporting&reveal=true"))
+        .await
+        .expect_problem(403, None);
+
+    let log = admin
+        .get("/v1/tenants/acme/audit-events?action=clusters.connection.reveal")
+        .await
+        .expect(200)
+        .json();
+    let reveals: Vec<&Value> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["target"].as_str().unwrap().ends_with("role=reporting"))
+        .collect();
+    // Two reveals that answered (and any the sync made wait with a 409 first).
+    assert!(
+        reveals.iter().filter(|e| e["outcome"] == "allowed").count() >= 2,
+        "{log}"
+    );
+    assert_eq!(
+        reveals.iter().filter(|e| e["outcome"] == "denied").count(),
+        1,
+        "{log}"
+    );
+}

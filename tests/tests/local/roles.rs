@@ -1,6 +1,7 @@
 //! Roles and databases on the local platform (issue 17, defect 6): a role `PUT` is an update
 //! operation that ends once the role and its databases exist in PostgreSQL, seen here over a
-//! real client connection as the owner would see them.
+//! real client connection as the owner would see them, and the role's revealed connection logs
+//! in as the role.
 
 use serde_json::json;
 use sqlx::Row;
@@ -63,5 +64,27 @@ async fn a_role_and_its_databases_exist_in_postgresql_when_its_operation_ends() 
             .any(|u| u["name"] == "reporting" && u["databases"] == json!(["shop", "analytics"])),
         "{listed}"
     );
+
+    // The role's own connection, revealed, logs in as the role to its first database (the
+    // sync reads the new role's password at its next look; until then the API answers 409).
+    let path = format!("/v1/tenants/{TENANT}/clusters/shop/connection?role=reporting&reveal=true");
+    let started = std::time::Instant::now();
+    let revealed = loop {
+        let response = admin.get(&path).await;
+        if response.status != 409 || started.elapsed() > std::time::Duration::from_secs(30) {
+            break response.expect(200).json();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(revealed["user"], "reporting");
+    let mut reporting = connect(revealed["primary"]["uri"].as_str().unwrap(), ca)
+        .await
+        .expect("the role connects with its revealed password");
+    let (user, database): (String, String) =
+        sqlx::query_as("select current_user::text, current_database()::text")
+            .fetch_one(&mut reporting)
+            .await
+            .unwrap();
+    assert_eq!((user.as_str(), database.as_str()), ("reporting", "shop"));
     world.stop().await;
 }

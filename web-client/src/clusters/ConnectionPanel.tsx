@@ -1,6 +1,7 @@
-// Endpoints with copyable connection strings. The password is revealed only after a
-// confirmation (every reveal is audited) and only for roles allowed to see it.
-import { Alert, Button, Group, Modal, Stack, Text } from "@mantine/core";
+// Endpoints with copyable connection strings, for the owner or any other role of the cluster.
+// The password is revealed only after a confirmation (every reveal is audited) and only for
+// members allowed to see it.
+import { Alert, Button, Group, Modal, Select, Stack, Text } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { IconEye, IconEyeOff } from "@tabler/icons-react";
 import { useState } from "react";
@@ -42,7 +43,12 @@ export function ConnectionPanel({ tenant, cluster, mayReveal }: { tenant: string
   const [revealed, setRevealed] = useState<Connection | null>(null);
   const [revealError, setRevealError] = useState<unknown>(null);
   const [revealing, setRevealing] = useState(false);
-  const path = { params: { path: { tenant, cluster: cluster.name } } };
+  // The PostgreSQL role to connect as: the owner (no `role` parameter) or one of spec.users.
+  const owner = cluster.spec.owner;
+  const roles = [owner, ...(cluster.spec.users ?? []).map((u) => u.name)];
+  const [role, setRole] = useState(owner);
+  const roleQuery = role === owner ? {} : { role };
+  const path = { params: { path: { tenant, cluster: cluster.name }, query: roleQuery } };
   const connection = $api.useQuery("get", "/v1/tenants/{tenant}/clusters/{cluster}/connection", path, {
     // Connection facts appear once the cluster is up; until then the API answers 409.
     refetchInterval: (q) => (q.state.data ? false : 3_000),
@@ -54,7 +60,7 @@ export function ConnectionPanel({ tenant, cluster, mayReveal }: { tenant: string
     setRevealError(null);
     try {
       const { data, error } = await api.GET("/v1/tenants/{tenant}/clusters/{cluster}/connection", {
-        params: { path: { tenant, cluster: cluster.name }, query: { reveal: true } },
+        params: { path: { tenant, cluster: cluster.name }, query: { ...roleQuery, reveal: true } },
       });
       if (error) setRevealError(error);
       else if (data) setRevealed(data);
@@ -81,6 +87,21 @@ export function ConnectionPanel({ tenant, cluster, mayReveal }: { tenant: string
   const shown = revealed ?? connection.data;
   return (
     <Stack gap="md">
+      {roles.length > 1 && (
+        <Select
+          label="Connect as"
+          data={roles}
+          value={role}
+          allowDeselect={false}
+          w={240}
+          onChange={(value) => {
+            if (!value) return;
+            setRole(value);
+            setRevealed(null);
+            setRevealError(null);
+          }}
+        />
+      )}
       <Group gap="xl">
         <Text size="sm">
           Database <b>{shown.database}</b>

@@ -70,6 +70,27 @@ describe("the cluster page", () => {
     expect(seen.filter((r) => r.url.includes("reveal=true"))).toHaveLength(1);
   });
 
+  it("connects as another role of the cluster and reveals that role's password", async () => {
+    const withRole = cluster();
+    withRole.spec.users = [{ name: "reporting", databases: ["analytics"], options: null }];
+    const reporting = { ...connection, user: "reporting", database: "analytics",
+      primary: { ...connection.primary, uri: "postgresql://reporting@orders-primary:5432/analytics?sslmode=verify-full" } };
+    const seen = api("developer", {
+      "GET /v1/tenants/acme/clusters/orders": withRole,
+      "GET /v1/tenants/acme/clusters/orders/connection?role=reporting": reporting,
+      "GET /v1/tenants/acme/clusters/orders/connection?role=reporting&reveal=true": { ...reporting, password: "r3port" },
+    });
+    renderAt(<ClusterDetail />, at);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole("combobox", { name: "Connect as" }));
+    await user.click(await screen.findByRole("option", { name: "reporting", hidden: true }));
+    expect(await screen.findByText(/postgresql:\/\/reporting@orders-primary/)).toBeInTheDocument();
+    await user.click(await screen.findByRole("button", { name: /Reveal password/ }));
+    await user.click(await screen.findByRole("button", { name: "Reveal" }));
+    expect(await screen.findByText("r3port")).toBeInTheDocument();
+    expect(seen.filter((r) => r.url.includes("role=reporting&reveal=true"))).toHaveLength(1);
+  });
+
   it("scales with a merge patch of what changed", async () => {
     const seen = api("developer");
     renderAt(<ClusterDetail />, at);

@@ -27,6 +27,7 @@ mod quantity;
 mod quota;
 pub mod repository;
 mod request;
+mod resets;
 mod site;
 mod spec;
 mod status;

@@ -335,10 +335,17 @@ pub async fn rotate_password(
             }
         )));
     }
-    let connection = (user == target.spec.owner).then(|| ConnectionFacts {
-        password: Some(password),
-        ..ConnectionFacts::default()
-    });
+    let connection = Some(Box::new(if user == target.spec.owner {
+        ConnectionFacts {
+            password: Some(password),
+            ..ConnectionFacts::default()
+        }
+    } else {
+        ConnectionFacts {
+            role_passwords: [(user.to_string(), password)].into(),
+            ..ConnectionFacts::default()
+        }
+    }));
     Ok(ActionProgress::Done {
         connection,
         backup: None,

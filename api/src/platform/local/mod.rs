@@ -540,7 +540,7 @@ impl LocalPlatform {
         roles::close(conn).await;
         result.map_err(transient)?;
         inner.kick.notify_one();
-        let connection = (user == state.spec.owner).then(|| observe::connection(&state));
+        let connection = Some(Box::new(observe::connection(&state)));
         Ok(ActionProgress::Done {
             connection,
             backup: None,

@@ -104,6 +104,13 @@ pub fn connection(state: &ClusterState) -> ConnectionFacts {
         user: Some(state.spec.owner.clone()),
         database: Some(state.spec.database.clone()),
         password: state.passwords.get(&state.spec.owner).cloned(),
+        role_passwords: state
+            .spec
+            .users
+            .iter()
+            .filter(|u| u.name != state.spec.owner)
+            .filter_map(|u| Some((u.name.clone(), state.passwords.get(&u.name)?.clone())))
+            .collect(),
     }
 }
 

@@ -13,7 +13,7 @@
 //!   the Service `<cluster>-replicas` (its `postgres`
 //!   port, host `<service>.<namespace>.svc` like PGO's own hosts). The owner is the first entry
 //!   of `spec.users` (the domain manifest puts it there), else PGO's default user named after
-//!   the cluster.
+//!   the cluster. The other entries' Secrets give their passwords (`role_passwords`).
 
 use k8s_openapi::api::core::v1::{Secret, Service};
 use kube::api::DynamicObject;
@@ -47,6 +47,17 @@ pub fn owner(object: &DynamicObject) -> String {
         .and_then(Value::as_str)
         .map(String::from)
         .unwrap_or_else(|| object.metadata.name.clone().unwrap_or_default())
+}
+
+/// The cluster's roles after the owner (`spec.users[1..]`), whose Secrets hold their passwords.
+fn extra_roles(object: &DynamicObject) -> Vec<String> {
+    let users = object.data.pointer("/spec/users").and_then(Value::as_array);
+    users
+        .into_iter()
+        .flatten()
+        .skip(1)
+        .filter_map(|u| u["name"].as_str().map(String::from))
+        .collect()
 }
 
 /// The observation of `object` with `connection`, if it carries pgplane's ids.
@@ -101,18 +112,23 @@ pub fn trim_secret(mut secret: Secret) -> Secret {
     secret
 }
 
-/// `cluster` with only what the observation reads: metadata, status, and of the spec the first
-/// user's name ([`owner`]). The rest of the spec is pgplane's own manifest, often most of the
-/// object.
+/// `cluster` with only what the observation reads: metadata, status, and of the spec the users'
+/// names (the first is the [`owner`], the others' Secrets give their passwords). The rest of
+/// the spec is pgplane's own manifest, often most of the object.
 pub fn trim_cluster(mut cluster: DynamicObject) -> DynamicObject {
-    let first_user = cluster.data.pointer("/spec/users/0/name").cloned();
+    let names: Vec<Value> = cluster
+        .data
+        .pointer("/spec/users")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|u| u.get("name").cloned())
+        .map(|name| serde_json::json!({ "name": name }))
+        .collect();
     if let Some(map) = cluster.data.as_object_mut() {
         map.remove("spec");
-        if let Some(name) = first_user {
-            map.insert(
-                "spec".into(),
-                serde_json::json!({ "users": [{ "name": name }] }),
-            );
+        if !names.is_empty() {
+            map.insert("spec".into(), serde_json::json!({ "users": names }));
         }
     }
     cluster
@@ -158,6 +174,13 @@ pub fn connection_facts<'a>(
         facts.user = field(user, "user");
         facts.database = field(user, "dbname");
         facts.password = field(user, "password");
+    }
+    for role in extra_roles(cluster) {
+        if let Some(password) =
+            secret(&user_secret_name(name, &role)).and_then(|s| field(s, "password"))
+        {
+            facts.role_passwords.insert(role, password);
+        }
     }
     let certificate = secret(&server_certificate_secret_name(name))
         .or_else(|| secret(&cluster_cert_secret_name(name)));
