@@ -33,6 +33,8 @@ pub struct Settings {
     pub operation_deadline: chrono::Duration,
     /// The built portal served at `/`, if any.
     pub portal_dir: Option<std::path::PathBuf>,
+    /// What a scrape presents to see the per-cluster (tenant-naming) series of `/metrics`.
+    pub metrics_token: Option<String>,
     /// Days a deleted cluster's backups are kept with `deletion_policy: keep_backups`.
     pub deleted_backups_retention_days: u32,
     /// Approved PostgreSQL images per major version (may be empty).
@@ -96,6 +98,7 @@ impl AppState {
                 config.jobs.operation_deadline_seconds as i64,
             ),
             portal_dir: config.http.portal_dir.clone(),
+            metrics_token: config.http.metrics_token.clone().filter(|t| !t.is_empty()),
             postgres_images: config.jobs.image_catalog(),
             deleted_backups_retention_days: config.jobs.deleted_backups_retention_days,
             recovery_site: config.jobs.has_recovery_site(),

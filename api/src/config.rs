@@ -88,6 +88,11 @@ pub struct HttpConfig {
     #[arg(long, env = "PGPLANE_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
 
+    /// Bearer token a Prometheus scrape presents to get the per-cluster backup series of
+    /// `/metrics`, which name tenants and clusters. Unset: `/metrics` names none.
+    #[arg(long, env = "PGPLANE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Directory of the built portal (`web-client/dist`), served at `/`. Unset: no portal
     /// (`pgplane dev` then uses `web-client/dist` when it exists).
     #[arg(long, env = "PGPLANE_PORTAL_DIR")]

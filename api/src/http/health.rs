@@ -1,7 +1,7 @@
 //! Liveness, readiness and metrics endpoints (unauthenticated; for probes and scrapers).
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -41,10 +41,13 @@ async fn readyz(State(state): State<AppState>) -> Response {
     (status, axum::Json(HealthOut { status: text })).into_response()
 }
 
-/// Prometheus metrics in the text exposition format.
+/// Prometheus metrics in the text exposition format. The per-cluster backup series (which name
+/// tenants and clusters) only with `Authorization: Bearer <PGPLANE_METRICS_TOKEN>`; any other
+/// scrape gets every other series, none naming a tenant or cluster.
 #[utoipa::path(get, path = "/metrics", operation_id = "health.metrics", tag = "health", security(()),
     responses((status = 200, content_type = "text/plain", body = String)))]
-async fn get_metrics(State(state): State<AppState>) -> Response {
+async fn get_metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let named = presents_metrics_token(&headers, state.settings.metrics_token.as_deref());
     metrics::gauge!("pgplane_db_pool_connections").set(f64::from(state.db.size()));
     metrics::gauge!("pgplane_db_pool_idle_connections").set(state.db.num_idle() as f64);
     // The queue and cluster gauges are sampled from the metadata database at each scrape.
@@ -57,7 +60,9 @@ async fn get_metrics(State(state): State<AppState>) -> Response {
                 if !text.is_empty() && !text.ends_with('\n') {
                     text.push('\n');
                 }
-                text.push_str(&crate::observability::backup_health::render(&backups));
+                text.push_str(&crate::observability::backup_health::render(
+                    &backups, named,
+                ));
             }
             ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
         }
@@ -67,4 +72,23 @@ async fn get_metrics(State(state): State<AppState>) -> Response {
         )
             .into_response(),
     }
+}
+
+/// Whether the request carries `Authorization: Bearer <token>` with the configured metrics
+/// token (compared in constant time); never without one configured.
+fn presents_metrics_token(headers: &HeaderMap, token: Option<&str>) -> bool {
+    let Some(token) = token else {
+        return false;
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    presented.len() == token.len()
+        && presented
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }

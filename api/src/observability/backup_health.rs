@@ -2,7 +2,9 @@
 //! the API shows (`domain::cluster::backup_health`), computed from the metadata database at each
 //! scrape and written straight into the exposition, so a deleted cluster's series disappear
 //! with it. These are the only per-cluster series pgplane exposes: an overdue backup must name
-//! the cluster it concerns.
+//! the cluster it concerns. They name tenants and clusters, so `/metrics` renders them only for
+//! a scrape that presents the metrics token (`PGPLANE_METRICS_TOKEN`); anyone else gets the
+//! count of overdue clusters, which names nobody.
 
 use std::fmt::Write;
 
@@ -47,8 +49,9 @@ pub async fn sample(db: &PgPool) -> Option<Vec<ClusterBackupHealth>> {
     )
 }
 
-/// The series in the Prometheus text format (appended to the recorder's rendering).
-pub fn render(clusters: &[ClusterBackupHealth]) -> String {
+/// The series in the Prometheus text format (appended to the recorder's rendering); the
+/// per-cluster ones only when `named` (the scrape presented the metrics token).
+pub fn render(clusters: &[ClusterBackupHealth], named: bool) -> String {
     let mut out = String::new();
     let overdue = clusters.iter().filter(|c| c.overdue).count();
     family(
@@ -57,6 +60,9 @@ pub fn render(clusters: &[ClusterBackupHealth]) -> String {
         "Clusters whose last successful backup is older than their schedules allow",
     );
     let _ = writeln!(out, "pgplane_clusters_backup_overdue {overdue}");
+    if !named {
+        return out;
+    }
     family(
         &mut out,
         "pgplane_cluster_backup_overdue",
@@ -138,10 +144,13 @@ mod tests {
 
     #[test]
     fn each_cluster_gets_its_series_and_the_overdue_ones_are_counted() {
-        let text = render(&[
-            health("orders", false, Some(1.5e9)),
-            health("billing", true, None),
-        ]);
+        let text = render(
+            &[
+                health("orders", false, Some(1.5e9)),
+                health("billing", true, None),
+            ],
+            true,
+        );
         assert!(
             text.contains("pgplane_clusters_backup_overdue 1\n"),
             "{text}"
@@ -165,6 +174,20 @@ mod tests {
                 "# TYPE pgplane_cluster_recoverable_window_start_timestamp_seconds gauge"
             )
         );
+    }
+
+    #[test]
+    fn without_the_metrics_token_only_the_count_is_rendered_naming_nobody() {
+        let text = render(&[health("billing", true, Some(1.5e9))], false);
+        assert!(
+            text.contains("pgplane_clusters_backup_overdue 1\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("acme") && !text.contains("billing"),
+            "{text}"
+        );
+        assert!(!text.contains("pgplane_cluster_"), "{text}");
     }
 
     #[test]

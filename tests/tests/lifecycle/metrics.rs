@@ -11,6 +11,7 @@ use kube::api::{Api, PostParams};
 use kube_test_apiserver::{FaultKind, FaultTarget, Verb};
 use promql_parser::parser::{Expr, LabelModifier};
 use promql_parser::util::{ExprVisitor, walk_expr};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::harness::World;
@@ -79,11 +80,42 @@ impl Exposed {
     }
 }
 
+/// What Prometheus presents (`PGPLANE_METRICS_TOKEN`) to get the per-cluster backup series.
+const METRICS_TOKEN: &str = "scrape-token-0123456789abcdef";
+
+/// A scrape as the platform's Prometheus does it, with the metrics token.
 async fn scrape(world: &World) -> Exposed {
-    let call = world.app.anonymous().get("/metrics").await.expect(200);
+    let bearer = format!("Bearer {METRICS_TOKEN}");
+    let call = world
+        .app
+        .anonymous()
+        .send(Method::GET, "/metrics", None, &[("authorization", &bearer)])
+        .await
+        .expect(200);
     Exposed(parse_exposition(
         &String::from_utf8(call.body).expect("UTF-8"),
     ))
+}
+
+/// `/metrics` without the token (or with another) names no tenant and no cluster; it still
+/// counts the clusters whose backups are overdue.
+async fn anonymous_scrapes_name_nobody(world: &World) {
+    for headers in [vec![], vec![("authorization", "Bearer wrong-token")]] {
+        let call = world
+            .app
+            .anonymous()
+            .send(Method::GET, "/metrics", None, &headers)
+            .await
+            .expect(200);
+        let text = String::from_utf8(call.body).expect("UTF-8");
+        assert!(text.contains("pgplane_clusters_backup_overdue "), "{text}");
+        for name in ["acme", "orders", "pgplane_cluster_backup_overdue{"] {
+            assert!(
+                !text.contains(name),
+                "an anonymous scrape shows {name}:\n{text}"
+            );
+        }
+    }
 }
 
 /// Every problem with one PromQL expression against what is exposed.
@@ -239,6 +271,7 @@ async fn lifecycle(world: &World) -> Exposed {
     let done = world.finished(op["id"].as_str().unwrap(), TIMEOUT).await;
     assert_eq!(done["state"], "succeeded", "{done}");
     let ready = scrape(world).await;
+    anonymous_scrapes_name_nobody(world).await;
     backup_health_is_exposed(world, &ready).await;
 
     let op = api
@@ -332,7 +365,7 @@ async fn backup_health_is_exposed(world: &World, ready: &Exposed) {
 
 #[tokio::test]
 async fn metrics_report_jobs_operations_the_sync_and_clusters_and_the_alerts_use_only_them() {
-    let world = World::start(&[]).await;
+    let world = World::start(&["--metrics-token", METRICS_TOKEN]).await;
     let ready = lifecycle(&world).await;
 
     // With orders ready and nothing else going on.
