@@ -114,7 +114,7 @@ async fn serve_dev(
         (Some(_), None) => println!("  portal:        {url}/"),
         (Some(_), Some(note)) => println!("  portal:        {url}/ ({note})"),
         (None, note) => println!(
-            "  portal:        not served ({})",
+            "  portal:        not served: {}",
             note.as_deref().unwrap_or("no portal directory")
         ),
     }

@@ -80,7 +80,7 @@ pub fn prepare(
             return served(dist, None);
         }
         let why = format!(
-            "no {} here (run pgplane dev from the repository root, or set PGPLANE_PORTAL_DIR)",
+            "no {} here; run pgplane dev from the repository root, or set PGPLANE_PORTAL_DIR",
             web_client.display()
         );
         say(out, &format!("portal: not served: {why}"));
@@ -94,7 +94,7 @@ pub fn prepare(
     let node = match find_node(path) {
         Ok(node) => node,
         Err(why) => {
-            let why = format!("{why} (install Node.js {MIN_NODE_MAJOR}+ and npm, then restart)");
+            let why = format!("{why}; install Node.js {MIN_NODE_MAJOR}+ and npm, then restart");
             return without_build(out, state, dist, &why);
         }
     };
