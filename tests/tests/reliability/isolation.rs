@@ -305,18 +305,11 @@ async fn sweep(attacker: &TestClient, who: &str, b: &Tenant, spec: &Value) -> us
             call.status
         );
         // An id the caller sent may be echoed in the 404; anything else of B's is a leak.
-        if !KNOWN_LEAKS.contains(&path.as_str()) {
-            b.assert_not_in(who, &format!("{method} {path}"), &text);
-        }
+        b.assert_not_in(who, &format!("{method} {path}"), &text);
         checked += 1;
     }
     checked
 }
-
-/// Paths known to reveal other tenants' names, each with a failing (ignored) test below that
-/// says why; remove a path once its test passes. Public endpoints are checked here anyway:
-/// a new leak elsewhere still fails the sweep.
-const KNOWN_LEAKS: [&str; 1] = ["/metrics"];
 
 /// `/metrics` declares no security and answers anyone: without the metrics token it names no
 /// tenant and no cluster (the per-cluster backup series need the token).
