@@ -17,5 +17,6 @@ pub mod observability;
 pub mod openapi;
 pub mod platform;
 pub mod store;
+pub mod strict_json;
 pub mod sync;
 pub mod telemetry;

@@ -125,7 +125,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )]));
     }
     whole_numbers_as_integers(&mut value);
-    serde_path_to_error::deserialize(value).map_err(|err| {
+    // Strict: an array is not read as a struct (serde alone would take one).
+    serde_path_to_error::deserialize(crate::strict_json::Strict(value)).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         ApiError::validation(vec![FieldError::new(

@@ -276,7 +276,8 @@ impl Reader<'_> {
     }
 
     fn parse<T: DeserializeOwned>(&mut self, path: &str, value: &Value) -> Option<T> {
-        match serde_json::from_value::<Option<T>>(value.clone()) {
+        // Strict: an array is not read as a struct (serde alone would take one).
+        match Option::<T>::deserialize(crate::strict_json::Strict(value.clone())) {
             Ok(parsed) => parsed,
             Err(error) => {
                 self.errors.push(FieldError::new(path, error.to_string()));
