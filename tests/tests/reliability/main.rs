@@ -5,8 +5,14 @@
 //! runs it in CI (the schemathesis run too).
 
 mod convergence;
+mod fuzz_world;
 mod isolation;
 mod isolation_inputs;
+/// The local-platform tier's harness (real PostgreSQL processes as clusters), which the
+/// schemathesis stage fuzzes; this binary uses only part of it.
+#[allow(dead_code)]
+#[path = "../local/harness.rs"]
+mod local_harness;
 mod metadata_restart;
 mod schemathesis;
 mod secrets_in_logs;
