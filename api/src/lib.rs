@@ -15,6 +15,7 @@ pub mod http;
 pub mod jobs;
 pub mod observability;
 pub mod openapi;
+pub mod openapi_links;
 pub mod platform;
 pub mod store;
 pub mod strict_json;

@@ -139,6 +139,7 @@ pub fn finish(mut openapi: OpenApi) -> OpenApi {
             }
         }
     }
+    crate::openapi_links::add_links(&mut openapi);
     openapi
 }
 
