@@ -62,13 +62,14 @@ impl FuzzWorld {
             platform,
             app,
         };
-        // Room for two more clusters of any size, so creates succeed but stay few.
+        // Room for four more clusters of any size, so creates (and create → delete chains)
+        // succeed but stay few.
         world
             .app
             .admin()
             .put(
                 &format!("/v1/tenants/{TENANT}/quota"),
-                json!({"max_clusters": 3, "max_instances": 5, "max_cpu_millis": 32000,
+                json!({"max_clusters": 5, "max_instances": 6, "max_cpu_millis": 32000,
                        "max_memory_mib": 131072, "max_storage_gib": 2000}),
             )
             .await
