@@ -35,7 +35,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeyIn {
-    /// What the key is for, e.g. `terraform-ci`.
+    /// What the key is for, e.g. `terraform-ci`: 1-100 characters, not blank.
+    #[schema(min_length = 1, max_length = 100, pattern = "\\S")]
     pub name: String,
     /// Role of a tenant service key; not allowed on personal keys (they act as you).
     pub role: Option<TenantRole>,
@@ -134,9 +135,9 @@ struct TenantKeyPath {
 
 fn validate(input: &ApiKeyIn, personal: bool) -> ApiResult<()> {
     let mut errors = Vec::new();
-    let name_chars = input.name.trim().chars().count();
-    if name_chars == 0 || name_chars > 100 {
-        errors.push(FieldError::new("name", "must be 1-100 characters"));
+    // As the spec says it: at most 100 characters, at least one of them not a space.
+    if input.name.trim().is_empty() || input.name.chars().count() > 100 {
+        errors.push(FieldError::new("name", "must be 1-100 characters, not blank"));
     }
     match (personal, input.role) {
         (true, Some(_)) => errors.push(FieldError::new(
