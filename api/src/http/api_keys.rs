@@ -137,7 +137,10 @@ fn validate(input: &ApiKeyIn, personal: bool) -> ApiResult<()> {
     let mut errors = Vec::new();
     // As the spec says it: at most 100 characters, at least one of them not a space.
     if input.name.trim().is_empty() || input.name.chars().count() > 100 {
-        errors.push(FieldError::new("name", "must be 1-100 characters, not blank"));
+        errors.push(FieldError::new(
+            "name",
+            "must be 1-100 characters, not blank",
+        ));
     }
     match (personal, input.role) {
         (true, Some(_)) => errors.push(FieldError::new(
