@@ -97,15 +97,8 @@ fn merged_metadata(c: &Cluster<'_>, set: &str, field: &str) -> Map<String, Value
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
-    let set_meta = c
-        .spec
-        .get("instances")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .enumerate()
-        .find(|(i, s)| set_name(s, *i) == set)
-        .and_then(|(_, s)| s.pointer(&format!("/metadata/{field}")))
+    let set_meta = instance_set(c, set)
+        .and_then(|s| s.pointer(&format!("/metadata/{field}")))
         .and_then(Value::as_object)
         .cloned()
         .unwrap_or_default();
