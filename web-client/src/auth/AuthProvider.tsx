@@ -1,9 +1,9 @@
 // Holds the session and the API client for the whole portal. A 401 on an authenticated request
 // or the token's expiry ends the session and sends the person back to sign-in with a reason.
-import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { createApi, createHooks, type FetchClient, type Hooks } from "../api/client";
-import { clearSession, loadSession, msUntilExpiry, saveSession, type Session } from "./session";
+import { clearSession, hasStoredSession, loadSession, msUntilExpiry, saveSession, type Session } from "./session";
 
 export type SignOutReason = "signed_out" | "expired";
 
@@ -11,8 +11,8 @@ interface AuthValue {
   session: Session | null;
   /** Why the last session ended, for the sign-in page to explain. */
   endedBecause: SignOutReason | null;
-  signIn(token: string, expiresIn: number): void;
-  signOut(reason?: SignOutReason): void;
+  signIn: (token: string, expiresIn: number) => void;
+  signOut: (reason?: SignOutReason) => void;
   api: FetchClient;
   $api: Hooks;
 }
@@ -23,14 +23,13 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
   const [session, setSession] = useState<Session | null>(() => loadSession());
   const [endedBecause, setEndedBecause] = useState<SignOutReason | null>(null);
-  const sessionRef = useRef(session);
-  sessionRef.current = session;
 
+  // sessionStorage holds the session (signIn saves it, signOut clears it): signOut, which may run
+  // twice (two 401s, then the expiry timer), and each request read it there, not from a render.
   const signOut = useCallback(
     (reason: SignOutReason = "signed_out") => {
-      if (!sessionRef.current) return;
+      if (!hasStoredSession()) return;
       clearSession();
-      sessionRef.current = null;
       setSession(null);
       setEndedBecause(reason);
       // Nothing one person saw may show up for the next one on this tab.
@@ -40,16 +39,14 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   );
 
   const signIn = useCallback((token: string, expiresIn: number) => {
-    const next = saveSession(token, expiresIn);
-    sessionRef.current = next;
-    setSession(next);
+    setSession(saveSession(token, expiresIn));
     setEndedBecause(null);
   }, []);
 
   const api = useMemo(
     () =>
       createApi({
-        token: () => sessionRef.current?.token ?? null,
+        token: () => loadSession()?.token ?? null,
         rejected: () => signOut("expired"),
       }),
     [signOut],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clearSession, loadSession, msUntilExpiry, saveSession } from "./session";
+import { clearSession, hasStoredSession, loadSession, msUntilExpiry, saveSession } from "./session";
 
 describe("the session", () => {
   it("survives a reload until it expires", () => {
@@ -7,6 +7,8 @@ describe("the session", () => {
     saveSession("tok", 900, now);
     expect(loadSession(now + 60_000)?.token).toBe("tok");
     expect(loadSession(now + 900_000)).toBeNull();
+    // Expired, but still there for sign-out to clear.
+    expect(hasStoredSession()).toBe(true);
   });
 
   it("ends a little before the server would refuse the token", () => {
@@ -19,6 +21,7 @@ describe("the session", () => {
     saveSession("tok", 900);
     clearSession();
     expect(loadSession()).toBeNull();
+    expect(hasStoredSession()).toBe(false);
     sessionStorage.setItem("pgplane.session", "{not json");
     expect(loadSession()).toBeNull();
   });

@@ -29,6 +29,11 @@ export function saveSession(token: string, expiresInSeconds: number, now = Date.
   return session;
 }
 
+/** Whether a session is stored at all, expired or not (one that expired still has to be ended). */
+export function hasStoredSession(): boolean {
+  return sessionStorage.getItem(KEY) !== null;
+}
+
 export function clearSession() {
   sessionStorage.removeItem(KEY);
 }
