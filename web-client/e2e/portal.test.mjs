@@ -73,9 +73,6 @@ async function accessibilityViolations(page) {
   });
 }
 
-/** The phase shown in the page header's badge. */
-const headerPhase = (page) => page.locator("h1 [data-phase]").getAttribute("data-phase");
-
 describe("the portal", { concurrency: false }, () => {
   it("serves the sign-in page at any client-side route", async () => {
     const page = await newPage();

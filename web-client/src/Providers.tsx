@@ -22,7 +22,7 @@ const variantColorResolver: VariantColorsResolver = (input) => {
   const colors = defaultVariantColorsResolver(input);
   const parsed = parseThemeColor({ color: input.color || input.theme.primaryColor, theme: input.theme });
   if ((input.variant === "light" || input.variant === "subtle") && parsed.isThemeColor && parsed.shade === undefined) {
-    return { ...colors, color: darken(input.theme.colors[parsed.color]![9]!, 0.3) };
+    return { ...colors, color: darken(input.theme.colors[parsed.color]![9], 0.3) };
   }
   return colors;
 };

@@ -7,7 +7,12 @@ import type { ReactElement } from "react";
 import { Providers, makeQueryClient } from "../src/Providers";
 import { saveSession } from "../src/auth/session";
 
-export type Answer = unknown | ((request: Request) => Response | Promise<Response>);
+type Responder = (request: Request) => Response | Promise<Response>;
+/** A JSON body to answer with, or a function building the Response. */
+export type Answer = Responder | object | string | number | boolean | null;
+
+// `typeof` alone narrows `object` to Function, not to Responder.
+const isResponder = (answer: Answer): answer is Responder => typeof answer === "function";
 
 export function json(body: unknown, status = 200, contentType = "application/json") {
   return new Response(JSON.stringify(body), { status, headers: { "Content-Type": contentType } });
@@ -24,13 +29,13 @@ export function problem(status: number, detail: string, errors: { field: string;
 /** Installs a fake fetch; returns the requests it saw. Unknown routes answer 404 problems. */
 export function fakeApi(routes: Record<string, Answer>) {
   const seen: Request[] = [];
-  vi.stubGlobal("fetch", async (input: Request) => {
+  vi.stubGlobal("fetch", (input: Request): Promise<Response> => {
     seen.push(input.clone());
     const url = new URL(input.url);
     const key = `${input.method} ${url.pathname}`;
     const answer = routes[`${key}${url.search}`] ?? routes[key];
-    if (answer === undefined) return problem(404, `no fake for ${key}`);
-    return typeof answer === "function" ? answer(input) : json(answer);
+    if (answer === undefined) return Promise.resolve(problem(404, `no fake for ${key}`));
+    return Promise.resolve(isResponder(answer) ? answer(input) : json(answer));
   });
   return seen;
 }

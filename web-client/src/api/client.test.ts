@@ -5,9 +5,9 @@ afterEach(() => vi.unstubAllGlobals());
 
 function answering(status: number, body: unknown = {}) {
   const seen: Request[] = [];
-  const fetch = vi.fn(async (request: Request) => {
+  const fetch = vi.fn((request: Request) => {
     seen.push(request);
-    return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+    return Promise.resolve(new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } }));
   });
   return { fetch: fetch as unknown as typeof globalThis.fetch, seen };
 }

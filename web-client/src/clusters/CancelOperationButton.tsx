@@ -15,19 +15,22 @@ export function CancelOperationButton({ op }: { op: Operation }) {
     onSettled: () => queryClient.invalidateQueries(),
   });
   if (op.state !== "pending") return null;
+
+  async function cancelIt() {
+    try {
+      await cancel.mutateAsync({ params: { path: { id: op.id } } });
+    } catch (err) {
+      notifications.show({ color: "red", title: "Not cancelled", message: describeError(err) });
+    }
+  }
+
   return (
     <Button
       variant="subtle"
       color="red"
       size="xs"
       loading={cancel.isPending}
-      onClick={async () => {
-        try {
-          await cancel.mutateAsync({ params: { path: { id: op.id } } });
-        } catch (err) {
-          notifications.show({ color: "red", title: "Not cancelled", message: describeError(err) });
-        }
-      }}
+      onClick={() => void cancelIt()}
     >
       Cancel {operationTitle(op).toLowerCase()}
     </Button>

@@ -66,7 +66,7 @@ export function CloneSource({ tenant, source, time, standby, onChange, errors }:
       <SegmentedControl
         aria-label="Start from"
         value={mode}
-        onChange={(v) => choose(v as Mode)}
+        onChange={(v) => choose(v)}
         data={[
           { value: "empty", label: "An empty database" },
           { value: "clone", label: "A copy of a cluster" },

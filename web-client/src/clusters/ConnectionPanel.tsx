@@ -156,7 +156,7 @@ export function ConnectionPanel({ tenant, cluster, mayReveal }: { tenant: string
             <Button variant="default" onClick={close}>
               Cancel
             </Button>
-            <Button onClick={reveal} loading={revealing}>
+            <Button onClick={() => void reveal()} loading={revealing}>
               Reveal
             </Button>
           </Group>

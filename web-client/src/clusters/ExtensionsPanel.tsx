@@ -252,7 +252,7 @@ export function ExtensionsPanel({ tenant, cluster, mutate, busy, onStarted }: Pr
                   <Button
                     variant="default"
                     leftSection={<IconPuzzle size={16} aria-hidden />}
-                    onClick={enableChosen}
+                    onClick={() => void enableChosen()}
                     loading={enable.isPending}
                     disabled={!chosenExtension || locked}
                     title={refused}
@@ -281,7 +281,7 @@ export function ExtensionsPanel({ tenant, cluster, mutate, busy, onStarted }: Pr
             <Button variant="default" onClick={() => setDisabling(null)}>
               Cancel
             </Button>
-            <Button color="red" onClick={confirmDisable} loading={disable.isPending}>
+            <Button color="red" onClick={() => void confirmDisable()} loading={disable.isPending}>
               Disable extension
             </Button>
           </Group>

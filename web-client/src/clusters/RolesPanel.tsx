@@ -63,7 +63,7 @@ export function RolesPanel({ tenant, cluster, mutate, busy, onStarted }: Props) 
     try {
       const body = { databases, options: options.trim() || null };
       const answer = await put.mutateAsync({ params: { path: { ...path, role: name.trim() } }, body });
-      if ("kind" in answer) onStarted(answer as Operation);
+      if ("kind" in answer) onStarted(answer);
       close();
     } catch {
       // shown in the form
@@ -180,7 +180,7 @@ export function RolesPanel({ tenant, cluster, mutate, busy, onStarted }: Props) 
             <Button variant="default" onClick={close}>
               Cancel
             </Button>
-            <Button onClick={save} loading={put.isPending} disabled={!name.trim()}>
+            <Button onClick={() => void save()} loading={put.isPending} disabled={!name.trim()}>
               {editing ? "Save role" : "Add role"}
             </Button>
           </Group>
@@ -196,7 +196,7 @@ export function RolesPanel({ tenant, cluster, mutate, busy, onStarted }: Props) 
             <Button variant="default" onClick={() => setDropping(null)}>
               Cancel
             </Button>
-            <Button color="red" onClick={confirmDrop} loading={drop.isPending}>
+            <Button color="red" onClick={() => void confirmDrop()} loading={drop.isPending}>
               Drop role
             </Button>
           </Group>

@@ -28,7 +28,9 @@ function TenantSwitcher({ current }: { current: string | undefined }) {
       placeholder="Choose a tenant"
       data={tenants.map((t) => t.name)}
       value={current ?? null}
-      onChange={(value) => value && navigate(`/t/${value}`)}
+      onChange={(value) => {
+        if (value) void navigate(`/t/${value}`);
+      }}
       allowDeselect={false}
       searchable={tenants.length > 8}
       w={{ base: 150, sm: 220 }}
@@ -55,7 +57,7 @@ function AccountMenu() {
         </UnstyledButton>
       </Menu.Target>
       <Menu.Dropdown>
-        <Menu.Item leftSection={<IconKey size={16} aria-hidden />} onClick={() => navigate("/account/api-keys")}>
+        <Menu.Item leftSection={<IconKey size={16} aria-hidden />} onClick={() => void navigate("/account/api-keys")}>
           My API keys
         </Menu.Item>
         <Menu.Item
@@ -63,7 +65,7 @@ function AccountMenu() {
           leftSection={<IconLogout size={16} aria-hidden />}
           onClick={() => {
             signOut();
-            navigate("/sign-in");
+            void navigate("/sign-in");
           }}
         >
           Sign out

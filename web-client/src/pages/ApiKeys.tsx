@@ -81,7 +81,7 @@ export function ApiKeys() {
         }
       />
       {tenant && role === undefined ? null : (
-        <Card withBorder padding="lg" mb="lg" component="form" onSubmit={create} noValidate aria-label="Create an API key">
+        <Card withBorder padding="lg" mb="lg" component="form" onSubmit={(e) => void create(e)} noValidate aria-label="Create an API key">
           <Group align="flex-end" gap="sm">
             <TextInput
               label="What is it for?"
@@ -97,7 +97,7 @@ export function ApiKeys() {
                 label="Role"
                 data={TENANT_ROLES}
                 value={keyRole}
-                onChange={(v) => v && setKeyRole(v as TenantRole)}
+                onChange={(v) => v && setKeyRole(v)}
                 allowDeselect={false}
                 error={errors.role}
                 w={160}
@@ -189,7 +189,7 @@ export function ApiKeys() {
             <Button variant="default" onClick={confirm.close}>
               Cancel
             </Button>
-            <Button color="red" onClick={revoke} loading={revokeTenantKey.isPending || revokeMyKey.isPending}>
+            <Button color="red" onClick={() => void revoke()} loading={revokeTenantKey.isPending || revokeMyKey.isPending}>
               Revoke
             </Button>
           </Group>

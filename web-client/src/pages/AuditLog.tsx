@@ -154,7 +154,10 @@ export function AuditLog() {
           <Button
             variant="default"
             disabled={!log.data?.next_page_token}
-            onClick={() => log.data?.next_page_token && setPages((p) => [...p, log.data!.next_page_token!])}
+            onClick={() => {
+              const next = log.data?.next_page_token;
+              if (next) setPages((p) => [...p, next]);
+            }}
           >
             Older
           </Button>

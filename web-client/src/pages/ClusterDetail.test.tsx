@@ -144,7 +144,7 @@ describe("the cluster page", () => {
     await user.type(screen.getByRole("textbox", { name: /Type orders to confirm/ }), "orders");
     await user.click(restore);
     await waitFor(() => expect(seen.some((r) => r.url.endsWith("/restore"))).toBe(true));
-    const body = await seen.find((r) => r.url.endsWith("/restore"))!.json();
+    const body: unknown = await seen.find((r) => r.url.endsWith("/restore"))!.json();
     // The form starts at the latest recoverable time.
     expect(body).toEqual({ target_time: "2026-01-02T01:00:00.000Z" });
   });

@@ -108,7 +108,7 @@ describe("the create-cluster form", () => {
     await user.click(screen.getByRole("option", { name: "orders", hidden: true }));
     await user.click(screen.getByRole("button", { name: "Create cluster" }));
     await waitFor(() => expect(seen.some((r) => r.method === "POST")).toBe(true));
-    const body = await seen.find((r) => r.method === "POST")!.json();
+    const body: unknown = await seen.find((r) => r.method === "POST")!.json();
     expect(body).toMatchObject({ name: "orders-dr2", standby: { source: "orders" } });
     expect(body).not.toHaveProperty("source");
     expect(body).not.toHaveProperty("postgres_version");

@@ -82,7 +82,7 @@ export function CreateCluster() {
     try {
       await create.mutateAsync({ params: { path: { tenant } }, body: request });
       notifications.show({ color: "blue", title: "Cluster requested", message: `${request.name} is being created.` });
-      navigate(`/t/${tenant}/clusters/${request.name}`);
+      void navigate(`/t/${tenant}/clusters/${request.name}`);
     } catch {
       // Shown from create.error below.
     }
@@ -95,7 +95,7 @@ export function CreateCluster() {
   return (
     <>
       <PageHeader title="New cluster" description={`In tenant ${tenant}. Every setting can be changed later except the name and version.`} />
-      <form onSubmit={submit} noValidate aria-label="Create cluster">
+      <form onSubmit={(e) => void submit(e)} noValidate aria-label="Create cluster">
         <Grid gap="lg">
           <Grid.Col span={{ base: 12, md: 7 }}>
             <Stack gap="lg">
@@ -151,7 +151,7 @@ export function CreateCluster() {
                   fullWidth
                   aria-labelledby="size-title"
                   value={form.preset}
-                  onChange={(v) => choosePreset(v as PresetName)}
+                  onChange={(v) => choosePreset(v)}
                   data={[
                     { value: "small", label: "Small" },
                     { value: "medium", label: "Medium" },

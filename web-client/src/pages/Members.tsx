@@ -66,7 +66,7 @@ export function Members() {
     <>
       <PageHeader title="Members" description={`People who can use tenant ${tenant}, and their roles.`} />
       {manage && (
-        <Card withBorder padding="lg" mb="lg" component="form" onSubmit={add} noValidate aria-label="Add a member">
+        <Card withBorder padding="lg" mb="lg" component="form" onSubmit={(e) => void add(e)} noValidate aria-label="Add a member">
           <Group align="flex-end" gap="sm">
             <TextInput
               label="Email of an existing user"
@@ -80,7 +80,7 @@ export function Members() {
               label="Role"
               data={roles}
               value={newRole}
-              onChange={(v) => v && setNewRole(v as TenantRole)}
+              onChange={(v) => v && setNewRole(v)}
               allowDeselect={false}
               w={160}
             />
@@ -124,7 +124,9 @@ export function Members() {
                             aria-label={`Role of ${m.email}`}
                             data={roles}
                             value={m.role}
-                            onChange={(v) => v && v !== m.role && change(m.email, v as TenantRole)}
+                            onChange={(v) => {
+                              if (v && v !== m.role) void change(m.email, v as TenantRole);
+                            }}
                             allowDeselect={false}
                             w={150}
                             size="xs"
@@ -140,7 +142,7 @@ export function Members() {
                         <Table.Td>
                           {editable && (
                             <Tooltip label="Remove from tenant">
-                              <ActionIcon variant="subtle" color="red" aria-label={`Remove ${m.email}`} onClick={() => drop(m.email)}>
+                              <ActionIcon variant="subtle" color="red" aria-label={`Remove ${m.email}`} onClick={() => void drop(m.email)}>
                                 <IconTrash size={16} aria-hidden />
                               </ActionIcon>
                             </Tooltip>

@@ -30,7 +30,7 @@ export function SignIn() {
         return;
       }
       signIn(data.access_token, data.expires_in);
-      navigate(from, { replace: true });
+      void navigate(from, { replace: true });
     } catch (err) {
       setError(err);
     } finally {
@@ -43,7 +43,7 @@ export function SignIn() {
   return (
     <Center component="main" mih="100vh" bg="gray.0" p="md">
       <Paper withBorder shadow="sm" p="xl" w="100%" maw={400} radius="md">
-        <form onSubmit={submit} aria-labelledby="sign-in-title" noValidate>
+        <form onSubmit={(e) => void submit(e)} aria-labelledby="sign-in-title" noValidate>
           <Stack>
             <div>
               <Title order={1} size="h2" id="sign-in-title">

@@ -52,7 +52,7 @@ export function BackupNowAction({ tenant, cluster, onStarted, busy }: ActionProp
           <SegmentedControl
             aria-label="Backup type"
             value={type}
-            onChange={(v) => setType(v as BackupType)}
+            onChange={(v) => setType(v)}
             data={[
               { value: "full", label: "Full" },
               { value: "differential", label: "Differential" },
@@ -66,7 +66,7 @@ export function BackupNowAction({ tenant, cluster, onStarted, busy }: ActionProp
             <Button variant="default" onClick={close}>
               Cancel
             </Button>
-            <Button onClick={start} loading={backup.isPending}>
+            <Button onClick={() => void start()} loading={backup.isPending}>
               Start backup
             </Button>
           </Group>

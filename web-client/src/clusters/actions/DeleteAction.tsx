@@ -6,7 +6,6 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { useApi } from "../../auth/AuthProvider";
 import { ErrorAlert } from "../../components/ErrorAlert";
-import type { Operation } from "../../api/client";
 import type { ActionProps } from "./types";
 
 export function DeleteAction({ tenant, cluster, onStarted }: ActionProps) {
@@ -24,7 +23,7 @@ export function DeleteAction({ tenant, cluster, onStarted }: ActionProps) {
     e.preventDefault();
     try {
       const op = await remove.mutateAsync({ params: { path: { tenant, cluster: cluster.name } } });
-      onStarted(op as Operation);
+      onStarted(op);
       close();
     } catch {
       // shown below
@@ -46,7 +45,7 @@ export function DeleteAction({ tenant, cluster, onStarted }: ActionProps) {
         Delete
       </Button>
       <Modal opened={opened} onClose={close} title={`Delete ${cluster.name}?`}>
-        <form onSubmit={submit} noValidate>
+        <form onSubmit={(e) => void submit(e)} noValidate>
           <Stack>
             <ErrorAlert error={remove.error} title="Not deleted" />
             {protectedNow && (

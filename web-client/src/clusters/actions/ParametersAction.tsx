@@ -52,7 +52,7 @@ export function ParametersAction({ tenant, cluster, onStarted, busy }: ActionPro
         Parameters
       </Button>
       <Modal opened={opened} onClose={close} title={`PostgreSQL parameters of ${cluster.name}`} size="lg">
-        <form onSubmit={submit} noValidate>
+        <form onSubmit={(e) => void submit(e)} noValidate>
           <Stack>
             <Text size="sm" c="dimmed">
               Overrides of postgresql.conf. Settings derived from the instance size apply unless you override them here.

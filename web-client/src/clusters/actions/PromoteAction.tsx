@@ -52,7 +52,7 @@ export function PromoteAction({ tenant, cluster, onStarted, busy }: ActionProps)
             <Button variant="default" onClick={close}>
               Cancel
             </Button>
-            <Button color="orange" onClick={confirm} loading={promote.isPending}>
+            <Button color="orange" onClick={() => void confirm()} loading={promote.isPending}>
               Promote to primary
             </Button>
           </Group>

@@ -6,19 +6,22 @@ import { usePatchCluster } from "./usePatchCluster";
 
 export function ProtectionAction({ tenant, cluster, onStarted, busy }: ActionProps) {
   const patch = usePatchCluster(tenant, cluster.name);
+
+  async function protect(on: boolean) {
+    try {
+      onStarted(await patch.patch({ deletion_protection: on }));
+    } catch {
+      // shown below
+    }
+  }
+
   return (
     <>
       <Switch
         label="Deletion protection"
         checked={cluster.spec.deletion_protection}
         disabled={busy || patch.isPending}
-        onChange={async (e) => {
-          try {
-            onStarted(await patch.patch({ deletion_protection: e.currentTarget.checked }));
-          } catch {
-            // shown below
-          }
-        }}
+        onChange={(e) => void protect(e.currentTarget.checked)}
       />
       <ErrorAlert error={patch.error} />
     </>

@@ -54,7 +54,7 @@ export function RestoreAction({ tenant, cluster, onStarted, busy, recoverable }:
         Restore…
       </Button>
       <Modal opened={opened} onClose={close} title={`Restore ${cluster.name}`} size="lg">
-        <form onSubmit={submit} noValidate>
+        <form onSubmit={(e) => void submit(e)} noValidate>
           <Stack>
             <ErrorAlert error={errors.target_time ? null : restore.error} title="Not restored" />
             {recoverable && (
@@ -62,7 +62,7 @@ export function RestoreAction({ tenant, cluster, onStarted, busy, recoverable }:
                 Recoverable from <b>{formatTime(recoverable.earliest)}</b> to <b>{formatTime(recoverable.latest)}</b>.
               </Text>
             )}
-            <Radio.Group value={mode} onChange={(v) => setMode(v as "latest" | "time")} label="Restore to">
+            <Radio.Group value={mode} onChange={(v) => setMode(v)} label="Restore to">
               <Stack gap="xs" mt="xs">
                 <Radio value="latest" label="The latest state in the backups" />
                 <Radio value="time" label="A point in time" />

@@ -64,7 +64,7 @@ export function RotatePasswordAction({ tenant, cluster, onStarted, busy }: Actio
             <Button variant="default" onClick={close}>
               Cancel
             </Button>
-            <Button color="orange" onClick={confirm} loading={rotate.isPending}>
+            <Button color="orange" onClick={() => void confirm()} loading={rotate.isPending}>
               Rotate password
             </Button>
           </Group>

@@ -65,7 +65,7 @@ export function ScaleAction({ tenant, cluster, onStarted, busy }: ActionProps) {
         Scale / resize
       </Button>
       <Modal opened={opened} onClose={close} title={`Scale or resize ${cluster.name}`} size="lg">
-        <form onSubmit={submit} noValidate>
+        <form onSubmit={(e) => void submit(e)} noValidate>
           <Stack>
             <ErrorAlert error={patch.error} title="Not changed" extra={otherFieldErrors(patch.error, FIELDS)} />
             <NumberInput

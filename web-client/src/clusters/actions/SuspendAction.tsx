@@ -46,7 +46,7 @@ export function SuspendAction({ tenant, cluster, onStarted, busy }: ActionProps)
             <Button variant="default" onClick={close}>
               Cancel
             </Button>
-            <Button color={suspended ? "blue" : "orange"} onClick={confirm} loading={patch.isPending}>
+            <Button color={suspended ? "blue" : "orange"} onClick={() => void confirm()} loading={patch.isPending}>
               {verb}
             </Button>
           </Group>

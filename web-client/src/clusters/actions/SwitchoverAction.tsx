@@ -61,7 +61,7 @@ export function SwitchoverAction({ tenant, cluster, onStarted, busy }: ActionPro
             <Button variant="default" onClick={close}>
               Cancel
             </Button>
-            <Button color="orange" onClick={confirm} loading={switchover.isPending}>
+            <Button color="orange" onClick={() => void confirm()} loading={switchover.isPending}>
               Switch over
             </Button>
           </Group>

@@ -116,7 +116,7 @@ export function UpgradeAction({ tenant, cluster, onStarted, busy }: ActionProps)
             <Button variant="default" onClick={close}>
               Cancel
             </Button>
-            <Button color={minor ? "blue" : "orange"} onClick={confirm} loading={upgrade.isPending}>
+            <Button color={minor ? "blue" : "orange"} onClick={() => void confirm()} loading={upgrade.isPending}>
               {minor ? "Upgrade minor version" : `Upgrade to ${version}`}
             </Button>
           </Group>

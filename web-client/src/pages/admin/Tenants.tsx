@@ -49,7 +49,7 @@ export function AdminTenants() {
   return (
     <>
       <PageHeader title="Tenants & quotas" description="Every tenant on the platform. A tenant is a team with its own clusters and quota." />
-      <Card withBorder padding="lg" mb="lg" component="form" onSubmit={submit} noValidate aria-label="Create a tenant">
+      <Card withBorder padding="lg" mb="lg" component="form" onSubmit={(e) => void submit(e)} noValidate aria-label="Create a tenant">
         <Group align="flex-end" gap="sm">
           <TextInput
             label="Name"
@@ -120,7 +120,7 @@ export function AdminTenants() {
                           size="xs"
                           variant="subtle"
                           color={t.suspended ? "blue" : "orange"}
-                          onClick={() => setSuspended(t.name, !t.suspended)}
+                          onClick={() => void setSuspended(t.name, !t.suspended)}
                           aria-label={`${t.suspended ? "Reactivate" : "Suspend"} ${t.name}`}
                         >
                           {t.suspended ? "Reactivate" : "Suspend"}

@@ -49,7 +49,7 @@ export function AdminUsers() {
   return (
     <>
       <PageHeader title="Users" description="Everyone who can sign in. Tenant access is given under each tenant's Members." />
-      <Card withBorder padding="lg" mb="lg" component="form" onSubmit={submit} noValidate aria-label="Create a user">
+      <Card withBorder padding="lg" mb="lg" component="form" onSubmit={(e) => void submit(e)} noValidate aria-label="Create a user">
         <Group align="flex-start" gap="sm">
           <TextInput
             label="Email"
@@ -129,7 +129,7 @@ export function AdminUsers() {
                               size="xs"
                               variant="default"
                               onClick={() =>
-                                patch(u.id, { is_platform_admin: !u.is_platform_admin }, `${u.email} ${u.is_platform_admin ? "is no longer" : "is now"} a platform admin.`)
+                                void patch(u.id, { is_platform_admin: !u.is_platform_admin }, `${u.email} ${u.is_platform_admin ? "is no longer" : "is now"} a platform admin.`)
                               }
                             >
                               {u.is_platform_admin ? "Remove admin" : "Make admin"}
@@ -138,7 +138,7 @@ export function AdminUsers() {
                               size="xs"
                               variant="subtle"
                               color={u.disabled ? "blue" : "red"}
-                              onClick={() => patch(u.id, { disabled: !u.disabled }, `${u.email} ${u.disabled ? "enabled" : "disabled"}.`)}
+                              onClick={() => void patch(u.id, { disabled: !u.disabled }, `${u.email} ${u.disabled ? "enabled" : "disabled"}.`)}
                             >
                               {u.disabled ? "Enable" : "Disable"}
                             </Button>
