@@ -1,7 +1,10 @@
 //! pgplane: a Postgres-as-a-service control plane over the Crunchy Data Postgres Operator.
 //!
-//! Layers, in the direction requests flow: `http` (axum handlers, problem+json, auth) →
-//! `domain` (pure rules: names, roles, quotas) → `store` (sqlx, the only module that talks SQL).
+//! Layers, in the direction requests flow: `http` (axum handlers: parse, call, map; auth) →
+//! `service` (one function per use case, owning its transaction) → `domain` (pure rules:
+//! names, roles, quotas, which cluster actions are allowed) and `store` (sqlx, the only module
+//! that talks SQL). `problem` is the error document every layer above `store` answers with.
+//! Off the request path: `jobs` (durable workers) and `sync` (status) drive `platform`.
 //! `auth` holds the credential mechanics (passwords, JWTs, API keys) shared by `http` and `cli`.
 
 pub mod app;
@@ -17,6 +20,8 @@ pub mod observability;
 pub mod openapi;
 pub mod openapi_links;
 pub mod platform;
+pub mod problem;
+pub mod service;
 pub mod store;
 pub mod strict_json;
 pub mod sync;

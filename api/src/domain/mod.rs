@@ -3,6 +3,7 @@
 
 pub mod cluster;
 pub mod names;
+pub mod operation;
 pub mod permissions;
 pub mod quota;
 

@@ -15,8 +15,6 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::error::{ApiError, ApiResult, Problem};
 use super::extract::ApiJson;
 use crate::app::AppState;
-use crate::auth::password;
-use crate::store::{self, login_throttle};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_token))
@@ -52,41 +50,9 @@ async fn create_token(
     ClientAddr(peer): ClientAddr,
     ApiJson(input): ApiJson<TokenIn>,
 ) -> ApiResult<Json<TokenOut>> {
-    let email = input.email.trim().to_lowercase();
     let client = client_address(&headers, peer, state.settings.trust_forwarded_for);
-    let account_key = format!("account:{email}");
-    let keys = [account_key.clone(), format!("client:{client}")];
-    if let Some(wait) = login_throttle::blocked_for(&state.db, &keys).await? {
-        return Err(ApiError::too_many_requests(
-            "too many failed logins; try again later",
-            wait.as_secs(),
-        ));
-    }
-    let credentials = if email.len() <= 254 {
-        store::users::find_credentials(&state.db, &email).await?
-    } else {
-        None
-    };
-    let user_id = match credentials {
-        Some((id, hash, disabled)) => password::verify(&input.password, &hash)
-            .then_some(id)
-            .filter(|_| !disabled),
-        None => {
-            password::verify_dummy(&input.password);
-            None
-        }
-    };
-    let Some(user_id) = user_id else {
-        let (max, window) = (
-            state.settings.login_max_failures,
-            state.settings.login_window,
-        );
-        for key in &keys {
-            login_throttle::record_failure(&state.db, key, max, window).await?;
-        }
-        return Err(ApiError::unauthorized("invalid email or password"));
-    };
-    login_throttle::reset(&state.db, &account_key).await?;
+    let user_id =
+        crate::service::login::verify(&state, &input.email, &input.password, &client).await?;
     let token = state
         .jwt
         .sign(&state.jwt.claims_for(user_id))

@@ -10,13 +10,13 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::error::{ApiError, ApiResult, Problem};
+use super::error::{ApiResult, Problem};
 use super::extract::{ApiPath, ApiQuery};
-use super::principal::{Principal, tenant_access};
+use super::principal::{Principal, cluster_access};
 use crate::app::AppState;
-use crate::domain::cluster::ClusterSpec;
+use crate::domain::cluster::Endpoint;
 use crate::domain::permissions::Action;
-use crate::platform::{ConnectionFacts, Endpoint};
+use crate::service::connection as service;
 use crate::store::{self, audit::NewAuditEvent};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -103,107 +103,56 @@ async fn get_connection(
     ApiPath((tenant, name)): ApiPath<(String, String)>,
     ApiQuery(query): ApiQuery<ConnectionQuery>,
 ) -> ApiResult<Json<ConnectionOut>> {
-    let access = tenant_access(&state, &principal, &tenant, Action::ViewClusters).await?;
-    let cluster = store::clusters::find(&state.db, access.tenant.id, &name)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("cluster `{name}`")))?;
-    let spec: ClusterSpec =
-        serde_json::from_value(cluster.spec.0.clone()).map_err(ApiError::internal)?;
-    let role =
-        match query.role.as_deref() {
-            None => None,
-            Some(role) if role == spec.owner => None,
-            Some(role) => Some(spec.users.iter().find(|u| u.name == role).ok_or_else(|| {
-                ApiError::not_found(format!("role `{role}` of cluster `{name}`"))
-            })?),
-        };
+    let (access, row) =
+        cluster_access(&state, &principal, &tenant, Action::ViewClusters, &name).await?;
+    let role = service::role_of(&row, query.role.as_deref())?;
     if query.reveal {
         let allowed = access.require(Action::RevealCredentials);
-        audit_reveal(
-            &state,
-            &principal,
-            &access.tenant,
-            &name,
-            role.map_or(spec.owner.as_str(), |r| r.name.as_str()),
-            &headers,
-            allowed.is_ok(),
-        )
-        .await;
+        let role_name = role
+            .as_ref()
+            .map_or(service::owner_of(&row)?, |r| r.name.clone());
+        let reveal = Reveal {
+            principal: &principal,
+            headers: &headers,
+            allowed: allowed.is_ok(),
+        };
+        audit_reveal(&state, &access.tenant, &name, &role_name, reveal).await;
         allowed?;
     }
-    let facts: ConnectionFacts =
-        serde_json::from_value(cluster.connection.0.clone()).unwrap_or_default();
-    let (Some(owner), Some(owner_database)) = (facts.user.clone(), facts.database.clone()) else {
-        return Err(ApiError::conflict(format!(
-            "connection details of `{name}` are not known yet (phase {}); try again when it is ready",
-            cluster.phase
-        ))
-        .with_retry_after(10));
-    };
-    let (user, database) = match role {
-        None => (owner, owner_database),
-        Some(role) => (
-            role.name.clone(),
-            role.databases.first().cloned().unwrap_or(owner_database),
-        ),
-    };
-    let password = if query.reveal {
-        let holder = password_holder(&state, access.tenant.id, &spec, &cluster).await?;
-        let password = match role {
-            None => store::clusters::password(&state.db, access.tenant.id, holder).await?,
-            Some(role) => {
-                store::clusters::role_password(&state.db, access.tenant.id, holder, &role.name)
-                    .await?
-            }
-        };
-        if password.is_none() && role.is_some() {
-            return Err(ApiError::conflict(format!(
-                "the password of role `{user}` of `{name}` is not known yet (the operator creates the role and its Secret); try again shortly"
-            ))
-            .with_retry_after(10));
-        }
-        password
-    } else {
-        None
-    };
-    let secret = password.as_deref();
+    let details = service::details(&state, &access, &row, role.as_ref(), query.reveal).await?;
+    let (user, database, facts) = (&details.user, &details.database, details.facts);
+    let secret = details.password.as_deref();
     Ok(Json(ConnectionOut {
-        primary: endpoint(facts.primary, &user, secret, &database),
-        replicas: endpoint(facts.replicas, &user, secret, &database),
-        pooler: endpoint(facts.pooler, &user, secret, &database),
+        primary: endpoint(facts.primary, user, secret, database),
+        replicas: endpoint(facts.replicas, user, secret, database),
+        pooler: endpoint(facts.pooler, user, secret, database),
         sslmode: "verify-full",
         ca_certificate: facts.ca_certificate,
-        password,
-        database,
-        user,
+        password: details.password,
+        database: details.database,
+        user: details.user,
     }))
 }
 
-/// The cluster whose owner password logs in to `cluster`: a standby replays its source's roles
-/// with their passwords, and PGO sets the standby's own only when it is promoted; a standby
-/// whose source is gone has only its own.
-async fn password_holder(
-    state: &AppState,
-    tenant_id: uuid::Uuid,
-    spec: &ClusterSpec,
-    cluster: &store::clusters::ClusterRow,
-) -> ApiResult<uuid::Uuid> {
-    let Some(standby) = &spec.standby else {
-        return Ok(cluster.id);
-    };
-    let source = store::clusters::find(&state.db, tenant_id, &standby.source).await?;
-    Ok(source.map_or(cluster.id, |s| s.id))
+/// Who asked to reveal a password, and whether their role allowed it.
+struct Reveal<'a> {
+    principal: &'a Principal,
+    headers: &'a HeaderMap,
+    allowed: bool,
 }
 
 async fn audit_reveal(
     state: &AppState,
-    principal: &Principal,
     tenant: &store::tenants::TenantRow,
     cluster: &str,
     role: &str,
-    headers: &HeaderMap,
-    allowed: bool,
+    reveal: Reveal<'_>,
 ) {
+    let Reveal {
+        principal,
+        headers,
+        allowed,
+    } = reveal;
     let (actor_type, actor_id, actor_label) = principal.audit_actor();
     let event = NewAuditEvent {
         actor_type,

@@ -7,15 +7,16 @@ use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::actions::{queue_action, require_running};
+use super::actions::queued_operation;
 use super::error::{ApiError, ApiResult, Problem};
 use super::extract::{ApiBody, ApiPath};
 use super::operations::OperationOut;
 use super::principal::{Principal, cluster_access};
 use crate::app::AppState;
-use crate::domain::cluster::ClusterSpec;
+use crate::domain::cluster::ClusterAction;
 use crate::domain::permissions::Action;
-use crate::platform::ClusterAction;
+use crate::service::actions::{self, Day2};
+use crate::service::spec_of;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(rotate_password))
@@ -42,11 +43,10 @@ async fn rotate_password(
     ApiPath((tenant, name)): ApiPath<(String, String)>,
     body: Option<ApiBody<RotatePasswordRequest>>,
 ) -> ApiResult<Response> {
-    let (access, cluster) =
+    let (access, row) =
         cluster_access(&state, &principal, &tenant, Action::UpdateCluster, &name).await?;
     let request: RotatePasswordRequest = body.map(ApiBody::parse).transpose()?.unwrap_or_default();
-    let spec: ClusterSpec =
-        serde_json::from_value(cluster.spec.0.clone()).map_err(ApiError::internal)?;
+    let spec = spec_of(&row)?;
     let user = request.user.unwrap_or_else(|| spec.owner.clone());
     if user != spec.owner && !spec.users.iter().any(|u| u.name == user) {
         return Err(ApiError::invalid_field(
@@ -57,9 +57,7 @@ async fn rotate_password(
             ),
         ));
     }
-    let action = ClusterAction::RotatePassword { user };
-    queue_action(&state, &principal, &access, &name, action, |spec, row| {
-        require_running(spec, row, "rotating a password")
-    })
-    .await
+    let day2 = Day2::new(&name, ClusterAction::RotatePassword { user });
+    let operation = actions::queue(&state, &access, day2, |_, _| Ok(())).await?;
+    Ok(queued_operation(&tenant, operation))
 }

@@ -5,24 +5,20 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Serialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::actions::{platform_target, queue_action, require_running};
-use super::clusters::find_cluster;
-use super::error::{ApiError, ApiResult, Problem};
+use super::actions::queued_operation;
+use super::error::{ApiResult, Problem};
 use super::extract::ApiPath;
 use super::operations::OperationOut;
-use super::principal::{Principal, cluster_access, tenant_access};
+use super::principal::{Principal, cluster_access};
 use crate::app::AppState;
-use crate::domain::cluster::ClusterSpec;
-use crate::domain::cluster::extensions::{
-    ALLOWED_EXTENSIONS, AllowedExtension, allowed_extension, known_database,
-};
+use crate::domain::cluster::InstalledExtension;
+use crate::domain::cluster::extensions::{ALLOWED_EXTENSIONS, AllowedExtension};
 use crate::domain::permissions::Action;
-use crate::platform::{ClusterAction, InstalledExtension, PlatformError};
+use crate::service::extensions as service;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -38,12 +34,6 @@ pub struct ExtensionList {
     pub allowed: Vec<AllowedExtension>,
 }
 
-fn database_of(spec: &ClusterSpec, database: &str) -> ApiResult<()> {
-    known_database(spec, database)
-        .map(|_| ())
-        .map_err(|reason| ApiError::status(StatusCode::NOT_FOUND, reason))
-}
-
 /// List the extensions installed in one database of the cluster, with the allow-list. Read
 /// live from the running primary.
 #[utoipa::path(get, path = "/v1/tenants/{tenant}/clusters/{cluster}/databases/{database}/extensions", operation_id = "clusters.extensions.list", tag = "clusters",
@@ -57,68 +47,25 @@ async fn list_extensions(
     principal: Principal,
     ApiPath((tenant, name, database)): ApiPath<(String, String, String)>,
 ) -> ApiResult<Json<ExtensionList>> {
-    let access = tenant_access(&state, &principal, &tenant, Action::ViewClusters).await?;
-    let row = find_cluster(&state, &access, &name).await?;
-    let spec: ClusterSpec =
-        serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
-    database_of(&spec, &database)?;
-    require_running(&spec, &row, "listing extensions")?;
-    let Some(platform) = state.platform.clone() else {
-        return Err(no_platform());
-    };
-    let target = platform_target(&state, &row, spec).await?;
-    let listed = platform
-        .list_extensions(&target, &database)
-        .await
-        .map_err(|e| match e {
-            PlatformError::Transient(reason) | PlatformError::NotYet(reason) => {
-                ApiError::unavailable(reason)
-            }
-            PlatformError::Rejected(reason) => ApiError::conflict(reason),
-        })?;
-    let Some(items) = listed else {
-        return Err(no_platform());
-    };
+    let (_, row) = cluster_access(&state, &principal, &tenant, Action::ViewClusters, &name).await?;
     Ok(Json(ExtensionList {
-        items,
+        items: service::installed(&state, &row, &database).await?,
         allowed: ALLOWED_EXTENSIONS.to_vec(),
     }))
 }
 
-fn no_platform() -> ApiError {
-    ApiError::status(
-        StatusCode::NOT_IMPLEMENTED,
-        "this pgplane process has no platform driver that can look inside clusters",
-    )
-}
-
+/// Enables or disables `extension` in `database` of `cluster`.
 async fn queue_extension(
     state: &AppState,
     principal: &Principal,
-    tenant: &str,
-    cluster: &str,
-    database: String,
-    extension: String,
+    (tenant, cluster, database, extension): (String, String, String, String),
     enable: bool,
 ) -> ApiResult<Response> {
     let (access, _) =
-        cluster_access(state, principal, tenant, Action::UpdateCluster, cluster).await?;
-    allowed_extension(&extension).map_err(|reason| ApiError::invalid_field("extension", reason))?;
-    let what = if enable {
-        "enabling an extension"
-    } else {
-        "disabling an extension"
-    };
-    let action = ClusterAction::Extension {
-        database: database.clone(),
-        name: extension,
-        enable,
-    };
-    queue_action(state, principal, &access, cluster, action, |spec, row| {
-        database_of(spec, &database)?;
-        require_running(spec, row, what)
-    })
-    .await
+        cluster_access(state, principal, &tenant, Action::UpdateCluster, &cluster).await?;
+    let operation =
+        service::set_enabled(state, &access, &cluster, database, extension, enable).await?;
+    Ok(queued_operation(&tenant, operation))
 }
 
 /// Enable an allow-listed extension in a database (`CREATE EXTENSION IF NOT EXISTS`). The
@@ -132,12 +79,9 @@ async fn queue_extension(
 async fn enable_extension(
     State(state): State<AppState>,
     principal: Principal,
-    ApiPath((tenant, name, database, extension)): ApiPath<(String, String, String, String)>,
+    ApiPath(path): ApiPath<(String, String, String, String)>,
 ) -> ApiResult<Response> {
-    queue_extension(
-        &state, &principal, &tenant, &name, database, extension, true,
-    )
-    .await
+    queue_extension(&state, &principal, path, true).await
 }
 
 /// Disable an extension in a database (`DROP EXTENSION IF EXISTS`, never `CASCADE`: the
@@ -151,10 +95,7 @@ async fn enable_extension(
 async fn disable_extension(
     State(state): State<AppState>,
     principal: Principal,
-    ApiPath((tenant, name, database, extension)): ApiPath<(String, String, String, String)>,
+    ApiPath(path): ApiPath<(String, String, String, String)>,
 ) -> ApiResult<Response> {
-    queue_extension(
-        &state, &principal, &tenant, &name, database, extension, false,
-    )
-    .await
+    queue_extension(&state, &principal, path, false).await
 }

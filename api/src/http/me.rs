@@ -46,47 +46,46 @@ pub struct MeOut {
 /// Describe the authenticated caller.
 #[utoipa::path(get, path = "/v1/me", operation_id = "me.get", tag = "me", responses((status = 200, body = MeOut)))]
 async fn get_me(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<MeOut>> {
-    let out = match principal {
+    Ok(Json(match principal {
         Principal::User {
             user_id,
             api_key_id,
             ..
-        } => {
-            let user = store::users::find(&state.db, user_id)
-                .await?
-                .ok_or(store::StoreError::NotFound)?;
-            let tenants = store::memberships::tenants_of(&state.db, user_id).await?;
-            MeOut {
-                kind: PrincipalKind::User,
-                user: Some(user.into()),
-                api_key_id,
-                tenants: tenants
-                    .into_iter()
-                    .map(|t| TenantRoleOut {
-                        tenant_id: t.tenant_id,
-                        tenant: t.tenant_name,
-                        role: t.role,
-                    })
-                    .collect(),
-            }
-        }
+        } => user_me(&state, user_id, api_key_id).await?,
         Principal::ServiceKey {
             key_id,
             tenant_id,
             role,
-        } => {
-            let tenant = store::tenants::get(&state.db, tenant_id).await?.name;
-            MeOut {
-                kind: PrincipalKind::ServiceKey,
-                user: None,
-                api_key_id: Some(key_id),
-                tenants: vec![TenantRoleOut {
-                    tenant_id,
-                    tenant,
-                    role: role.as_str().into(),
-                }],
-            }
-        }
-    };
-    Ok(Json(out))
+        } => MeOut {
+            kind: PrincipalKind::ServiceKey,
+            user: None,
+            api_key_id: Some(key_id),
+            tenants: vec![TenantRoleOut {
+                tenant_id,
+                tenant: store::tenants::get(&state.db, tenant_id).await?.name,
+                role: role.as_str().into(),
+            }],
+        },
+    }))
+}
+
+/// A person: their account and the tenants they belong to.
+async fn user_me(state: &AppState, user_id: Uuid, api_key_id: Option<Uuid>) -> ApiResult<MeOut> {
+    let user = store::users::find(&state.db, user_id)
+        .await?
+        .ok_or(store::StoreError::NotFound)?;
+    let tenants = store::memberships::tenants_of(&state.db, user_id).await?;
+    Ok(MeOut {
+        kind: PrincipalKind::User,
+        user: Some(user.into()),
+        api_key_id,
+        tenants: tenants
+            .into_iter()
+            .map(|t| TenantRoleOut {
+                tenant_id: t.tenant_id,
+                tenant: t.tenant_name,
+                role: t.role,
+            })
+            .collect(),
+    })
 }

@@ -11,7 +11,8 @@ pub mod backups;
 pub mod clusters;
 pub mod connection;
 pub mod credentials;
-pub mod error;
+/// The API's error document lives in `crate::problem`, shared with the service layer.
+pub use crate::problem as error;
 pub mod etag;
 pub mod extensions;
 pub mod extract;

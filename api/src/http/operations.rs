@@ -13,7 +13,7 @@ use super::extract::{ApiPath, ApiQuery};
 use super::pagination::{PageQuery, into_page, list_type};
 use super::principal::{Principal, role_in, tenant_access};
 use crate::app::AppState;
-use crate::domain::cluster::ClusterSpec;
+use crate::domain::operation::{OperationKind, OperationState};
 use crate::domain::permissions::{self, Action};
 use crate::store::{self, operations::OperationRow};
 
@@ -39,9 +39,8 @@ pub struct OperationOut {
     pub id: Uuid,
     /// `create`, `update`, `delete` or a day-2 action (`backup`, `restore`, `switchover`,
     /// `rotate_password`, `upgrade`, `minor_upgrade`, `extension`, `promote`).
-    pub kind: String,
-    /// `pending`, `running`, `succeeded`, `failed` or `cancelled`.
-    pub state: String,
+    pub kind: OperationKind,
+    pub state: OperationState,
     pub tenant_id: Uuid,
     pub cluster_id: Option<Uuid>,
     pub cluster: Option<String>,
@@ -107,7 +106,7 @@ impl From<OperationRow> for OperationOut {
                 "pending"
             }
         };
-        let applied = applied_at.is_some() || (finished && state == "succeeded");
+        let applied = applied_at.is_some() || (finished && state == OperationState::Succeeded);
         let steps = vec![
             StepOut {
                 name: "queued",
@@ -162,11 +161,10 @@ pub struct OperationQuery {
     pub page_token: Option<String>,
     /// Only operations of this cluster (by name).
     pub cluster: Option<String>,
-    /// `pending`, `running`, `succeeded`, `failed` or `cancelled`.
+    /// Only operations in this state.
+    #[param(value_type = Option<OperationState>)]
     pub state: Option<String>,
 }
-
-const STATES: [&str; 5] = ["pending", "running", "succeeded", "failed", "cancelled"];
 
 /// Loads an operation the caller may see with `action`; 404 for other tenants' operations.
 async fn visible_operation(
@@ -215,51 +213,9 @@ async fn cancel_operation(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<OperationOut>> {
     visible_operation(&state, &principal, id, Action::CancelOperation).await?;
-    let mut tx = store::begin(&state.db).await?;
-    let (operation, previous_spec) = store::operations::lock(&mut tx, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("operation"))?;
-    if operation.state != "pending" {
-        return Err(ApiError::conflict(format!(
-            "operation is {} and can no longer be cancelled (only operations not yet picked up can)",
-            operation.state
-        )));
-    }
-    if let Some(cluster_id) = operation.cluster_id {
-        match operation.kind.as_str() {
-            "create" => store::clusters::delete(&mut *tx, cluster_id).await?,
-            "update" => {
-                if let (Some(spec), Some(generation)) = (
-                    previous_spec.and_then(|v| serde_json::from_value::<ClusterSpec>(v).ok()),
-                    operation.target_generation,
-                ) {
-                    let value = serde_json::to_value(&spec).map_err(ApiError::internal)?;
-                    let restored = store::clusters::restore_spec(
-                        &mut tx,
-                        cluster_id,
-                        generation,
-                        &value,
-                        spec.usage(),
-                    )
-                    .await?;
-                    if !restored {
-                        return Err(ApiError::conflict(
-                            "a later update of the cluster builds on this one's change: cancel \
-                             that one first",
-                        ));
-                    }
-                }
-            }
-            "delete" => store::clusters::set_phase(&mut *tx, cluster_id, "pending").await?,
-            _ => {} // day-2 actions changed nothing yet
-        }
-    }
-    store::operations::finish(&mut *tx, id, "cancelled", None).await?;
-    let row = store::operations::get(&mut *tx, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("operation"))?;
-    tx.commit().await.map_err(store::StoreError::from)?;
-    Ok(Json(row.into()))
+    Ok(Json(
+        crate::service::operations::cancel(&state, id).await?.into(),
+    ))
 }
 
 /// List a tenant's operations, newest first; filter by cluster and state.
@@ -272,14 +228,13 @@ async fn list_operations(
     ApiQuery(query): ApiQuery<OperationQuery>,
 ) -> ApiResult<Json<OperationList>> {
     let access = tenant_access(&state, &principal, &tenant, Action::ViewOperations).await?;
-    if let Some(s) = &query.state
-        && !STATES.contains(&s.as_str())
-    {
-        return Err(ApiError::bad_parameter(
+    let state_filter = query.state.map(OperationState::try_from).transpose();
+    let state_filter = state_filter.map_err(|_| {
+        ApiError::bad_parameter(
             "state",
             "must be pending, running, succeeded, failed or cancelled",
-        ));
-    }
+        )
+    })?;
     let page = PageQuery {
         page_size: query.page_size,
         page_token: query.page_token,
@@ -289,7 +244,7 @@ async fn list_operations(
         &state.db,
         access.tenant.id,
         query.cluster.as_deref(),
-        query.state.as_deref(),
+        state_filter,
         page.after,
         page.limit,
     )

@@ -20,6 +20,8 @@ use crate::auth::user_cache::CachedUser;
 use crate::domain::permissions::{self, Action, Role, TenantRole};
 use crate::store::{self, api_keys::ApiKeyRow, tenants::TenantRow};
 
+pub use crate::service::TenantAccess;
+
 /// An authenticated caller.
 #[derive(Debug, Clone)]
 pub enum Principal {
@@ -206,35 +208,6 @@ async fn principal_for_user(
     }
 }
 
-/// A tenant the caller may act on, with the role they act with.
-#[derive(Debug, Clone)]
-pub struct TenantAccess {
-    pub tenant: TenantRow,
-    pub role: Role,
-}
-
-impl TenantAccess {
-    /// 403 unless the caller's role allows `action` here.
-    pub fn require(&self, action: Action) -> ApiResult<()> {
-        if permissions::allows(self.role, action) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "your role in tenant `{}` does not allow this",
-                self.tenant.name
-            )))
-        }
-    }
-
-    /// The caller's tenant role (platform admins act as owners).
-    pub fn tenant_role(&self) -> TenantRole {
-        match self.role {
-            Role::PlatformAdmin => TenantRole::Owner,
-            Role::Tenant(role) => role,
-        }
-    }
-}
-
 /// The role `principal` holds in `tenant`, if any.
 pub async fn role_in(
     state: &AppState,
@@ -299,6 +272,7 @@ pub async fn visible_tenant(
     Ok(TenantAccess {
         tenant,
         role: role.ok_or_else(not_found)?,
+        acting_user: principal.user_id(),
     })
 }
 
@@ -332,6 +306,7 @@ pub async fn cluster_access(
         let access = TenantAccess {
             tenant: found.tenant,
             role: Role::Tenant(role),
+            acting_user: Some(*user_id),
         };
         (access, row)
     } else {

@@ -6,15 +6,16 @@ use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::actions::{queue_action, require_running};
+use super::actions::queued_operation;
 use super::error::{ApiError, ApiResult, Problem};
 use super::extract::{ApiBody, ApiPath};
 use super::operations::OperationOut;
 use super::principal::{Principal, cluster_access};
 use crate::app::AppState;
+use crate::domain::cluster::ClusterAction;
 use crate::domain::names;
 use crate::domain::permissions::Action;
-use crate::platform::ClusterAction;
+use crate::service::actions::{self, Day2};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(switchover))
@@ -51,13 +52,7 @@ async fn switchover(
     let action = ClusterAction::Switchover {
         target_instance: request.target_instance,
     };
-    queue_action(&state, &principal, &access, &name, action, |spec, row| {
-        if spec.instances < 2 {
-            return Err(ApiError::conflict(format!(
-                "cluster `{name}` has a single instance: there is no replica to switch over to (PATCH instances to 2 or more first)"
-            )));
-        }
-        require_running(spec, row, "a switchover")
-    })
-    .await
+    let operation =
+        actions::queue(&state, &access, Day2::new(&name, action), |_, _| Ok(())).await?;
+    Ok(queued_operation(&tenant, operation))
 }

@@ -15,8 +15,8 @@ use super::extract::{ApiBody, ApiPath, ApiQuery};
 use super::pagination::{PageQuery, into_page, list_type};
 use super::principal::{Principal, tenant_access};
 use crate::app::AppState;
+use crate::domain::names;
 use crate::domain::permissions::Action;
-use crate::domain::{FieldError, names};
 use crate::store::{
     self,
     tenants::{TenantRow, TenantVisibility},
@@ -118,34 +118,8 @@ async fn create_tenant(
 ) -> ApiResult<impl IntoResponse> {
     principal.require_platform(Action::CreateTenant)?;
     let input = body.parse()?;
-    let display_name = input
-        .display_name
-        .clone()
-        .unwrap_or_else(|| input.name.clone());
-    let mut errors = Vec::new();
-    if let Some(why) = names::dns1123_label_error(&input.name) {
-        errors.push(FieldError::new("name", why));
-    }
-    if let Some(why) = names::display_name_error(&display_name) {
-        errors.push(FieldError::new("display_name", why));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    let row = store::tenants::create(
-        &state.db,
-        &input.name,
-        display_name.trim(),
-        &state.settings.default_quota,
-    )
-    .await
-    .map_err(|e| {
-        if e.is_constraint("tenants_name_key") {
-            ApiError::conflict(format!("a tenant named `{}` already exists", input.name))
-        } else {
-            e.into()
-        }
-    })?;
+    let display_name = input.display_name.as_deref().unwrap_or(&input.name);
+    let row = crate::service::tenants::create(&state, &input.name, display_name).await?;
     let out = TenantOut::from(row);
     Ok((
         StatusCode::CREATED,

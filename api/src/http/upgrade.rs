@@ -9,17 +9,14 @@ use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::actions::{queue_action, require_running};
-use super::clusters::require_platform_support;
-use super::error::{ApiError, ApiResult, Problem};
+use super::actions::queued_operation;
+use super::error::{ApiResult, Problem};
 use super::extract::{ApiBody, ApiPath};
 use super::operations::OperationOut;
 use super::principal::{Principal, cluster_access};
 use crate::app::AppState;
-use crate::domain::cluster::images::ImageCatalog;
-use crate::domain::cluster::{ClusterSpec, bounds};
 use crate::domain::permissions::Action;
-use crate::platform::ClusterAction;
+use crate::service::upgrade as service;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(upgrade))
@@ -55,92 +52,6 @@ async fn upgrade(
     let (access, row) =
         cluster_access(&state, &principal, &tenant, Action::UpdateCluster, &name).await?;
     let request: UpgradeRequest = body.map(ApiBody::parse).transpose()?.unwrap_or_default();
-    let spec: ClusterSpec =
-        serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
-    let from = spec.postgres_version;
-    let catalog = &state.settings.postgres_images;
-    let action = match request.postgres_version.filter(|to| *to != from) {
-        Some(to) => major_upgrade(catalog, &name, from, to)?,
-        None => {
-            // A platform without images (the local one) says so before the catalog is asked.
-            require_platform_support(
-                &state,
-                &ClusterAction::MinorUpgrade {
-                    from_image: None,
-                    to_image: String::new(),
-                },
-            )?;
-            minor_upgrade(catalog, &name, from, row.postgres_image.as_deref())?
-        }
-    };
-    let pinned = row.postgres_image;
-    queue_action(&state, &principal, &access, &name, action, |spec, row| {
-        // What was decided above must still hold under the lock.
-        if spec.postgres_version != from || row.postgres_image != pinned {
-            return Err(ApiError::conflict(format!(
-                "cluster `{name}` changed version while the upgrade was being queued: try again"
-            )));
-        }
-        require_running(spec, row, "an upgrade")
-    })
-    .await
-}
-
-fn major_upgrade(
-    catalog: &ImageCatalog,
-    name: &str,
-    from: u32,
-    to: u32,
-) -> ApiResult<ClusterAction> {
-    if !bounds::POSTGRES_VERSIONS.contains(&to) {
-        return Err(ApiError::invalid_field(
-            "postgres_version",
-            format!(
-                "must be a supported major version ({}-{})",
-                bounds::POSTGRES_VERSIONS.start(),
-                bounds::POSTGRES_VERSIONS.end()
-            ),
-        ));
-    }
-    if to < from {
-        return Err(ApiError::invalid_field(
-            "postgres_version",
-            format!(
-                "cluster `{name}` runs PostgreSQL {from}: pg_upgrade only moves to newer versions (clone from a backup taken on {to} instead)"
-            ),
-        ));
-    }
-    let to_image = catalog.image_for(to).map(String::from);
-    if to_image.is_none() && !catalog.is_empty() {
-        return Err(ApiError::invalid_field(
-            "postgres_version",
-            format!("the platform approves no image for PostgreSQL {to} yet"),
-        ));
-    }
-    Ok(ClusterAction::Upgrade {
-        to_version: to,
-        to_image,
-    })
-}
-
-fn minor_upgrade(
-    catalog: &ImageCatalog,
-    name: &str,
-    major: u32,
-    pinned: Option<&str>,
-) -> ApiResult<ClusterAction> {
-    let Some(newest) = catalog.image_for(major) else {
-        return Err(ApiError::conflict(format!(
-            "the platform approves no image for PostgreSQL {major} (PGPLANE_POSTGRES_IMAGES): cluster `{name}` runs the operator's default image, whose minor version moves when the platform upgrades the operator"
-        )));
-    };
-    if pinned == Some(newest) {
-        return Err(ApiError::conflict(format!(
-            "cluster `{name}` already runs {newest}, the newest image the platform approves for PostgreSQL {major}"
-        )));
-    }
-    Ok(ClusterAction::MinorUpgrade {
-        from_image: pinned.map(String::from),
-        to_image: newest.to_string(),
-    })
+    let operation = service::upgrade(&state, &access, &row, request.postgres_version).await?;
+    Ok(queued_operation(&tenant, operation))
 }

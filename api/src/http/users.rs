@@ -16,13 +16,9 @@ use super::extract::{ApiBody, ApiPath, ApiQuery};
 use super::pagination::{PageQuery, into_page, list_type};
 use super::principal::Principal;
 use crate::app::AppState;
-use crate::auth::password;
 use crate::domain::permissions::Action;
-use crate::domain::{FieldError, names};
-use crate::store::{
-    self,
-    users::{NewUser, UserChanges, UserRow},
-};
+use crate::service::users as service;
+use crate::store::{self, users::UserRow};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -121,34 +117,13 @@ async fn create_user(
 ) -> ApiResult<impl IntoResponse> {
     principal.require_platform(Action::ManageUsers)?;
     let input = body.parse()?;
-    let email = input.email.trim().to_lowercase();
-    let mut errors = Vec::new();
-    if let Some(why) = names::email_error(&email) {
-        errors.push(FieldError::new("email", why));
-    }
-    if let Some(why) = names::display_name_error(&input.name) {
-        errors.push(FieldError::new("name", why));
-    }
-    if let Err(why) = password::check_strength(&input.password) {
-        errors.push(FieldError::new("password", why));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    let hash = password::hash(&input.password).map_err(ApiError::internal)?;
-    let new = NewUser {
-        email: &email,
-        name: input.name.trim(),
-        password_hash: &hash,
+    let new = service::NewUserIn {
+        email: &input.email,
+        name: &input.name,
+        password: &input.password,
         is_platform_admin: input.is_platform_admin,
     };
-    let row = store::users::create(&state.db, &new).await.map_err(|e| {
-        if e.is_constraint("users_email_key") {
-            ApiError::conflict(format!("a user with email `{email}` exists"))
-        } else {
-            e.into()
-        }
-    })?;
+    let row = service::create(&state, new).await?;
     let out = UserOut::from(row);
     Ok((
         StatusCode::CREATED,
@@ -188,46 +163,16 @@ async fn update_user(
 ) -> ApiResult<impl IntoResponse> {
     principal.require_platform(Action::ManageUsers)?;
     let patch = body.parse()?;
-    let mut errors = Vec::new();
-    if let Some(why) = patch.name.as_deref().and_then(names::display_name_error) {
-        errors.push(FieldError::new("name", why));
-    }
-    if let Some(Err(why)) = patch.password.as_deref().map(password::check_strength) {
-        errors.push(FieldError::new("password", why));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    let current = store::users::find_by_id_or_email(&state.db, &user)
-        .await?
-        .ok_or_else(|| not_found(&user))?;
-    let hash = patch
-        .password
-        .as_deref()
-        .map(password::hash)
-        .transpose()
-        .map_err(ApiError::internal)?;
-    let mut tx = store::begin(&state.db).await?;
-    let admins = store::users::lock_active_admins(&mut *tx).await?;
-    let current = store::users::find(&mut *tx, current.id)
-        .await?
-        .ok_or_else(|| not_found(&user))?;
-    etag::check_if_match(&headers, &etag::of(&UserOut::from(current.clone())))?;
-    let stops_being_admin = current.is_platform_admin
-        && !current.disabled
-        && (patch.is_platform_admin == Some(false) || patch.disabled == Some(true));
-    if stops_being_admin && admins <= 1 {
-        return Err(ApiError::conflict("this is the last active platform admin"));
-    }
-    let changes = UserChanges {
-        name: patch.name.as_deref().map(str::trim),
-        password_hash: hash.as_deref(),
+    let edit = service::UserEdit {
+        name: patch.name.as_deref(),
+        password: patch.password.as_deref(),
         is_platform_admin: patch.is_platform_admin,
         disabled: patch.disabled,
     };
-    let row = store::users::update(&mut *tx, current.id, &changes).await?;
-    tx.commit().await.map_err(store::StoreError::from)?;
-    state.users.forget(current.id);
+    let row = service::update(&state, &user, edit, |current| {
+        etag::check_if_match(&headers, &etag::of(&UserOut::from(current.clone())))
+    })
+    .await?;
     let out = UserOut::from(row);
     Ok(([etag::header_value(&out)], Json(out)))
 }

@@ -11,15 +11,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::clusters::{ClusterOut, change_spec, find_cluster};
+use super::clusters::{ClusterOut, spec_change_response};
 use super::error::{ApiError, ApiResult, Problem};
 use super::extract::{ApiBody, ApiPath};
 use super::operations::OperationOut;
-use super::principal::{Principal, cluster_access, tenant_access};
+use super::principal::{Principal, cluster_access};
 use crate::app::AppState;
 use crate::domain::FieldError;
 use crate::domain::cluster::{ClusterSpec, DatabaseUser};
 use crate::domain::permissions::Action;
+use crate::service::{clusters::change_spec, spec_of};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -106,11 +107,9 @@ async fn list_users(
     principal: Principal,
     ApiPath((tenant, name)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<RoleList>> {
-    let access = tenant_access(&state, &principal, &tenant, Action::ViewClusters).await?;
-    let row = find_cluster(&state, &access, &name).await?;
-    let spec: ClusterSpec = serde_json::from_value(row.spec.0).map_err(ApiError::internal)?;
+    let (_, row) = cluster_access(&state, &principal, &tenant, Action::ViewClusters, &name).await?;
     Ok(Json(RoleList {
-        items: roles(&spec),
+        items: roles(&spec_of(&row)?),
     }))
 }
 
@@ -132,7 +131,7 @@ async fn put_user(
         cluster_access(&state, &principal, &tenant, Action::UpdateCluster, &name).await?;
     let mut index = 0;
     // The body is read under the cluster's lock.
-    let result = change_spec(&state, &principal, &access, &name, |spec| {
+    let change = change_spec(&state, &access, &name, |spec| {
         let request = body.parse()?;
         refuse_owner(spec, &role, &name)?;
         let mut users = spec.users.clone();
@@ -154,7 +153,8 @@ async fn put_user(
         Ok(json!({ "users": users }))
     })
     .await;
-    result.map_err(|e| as_request_fields(e, index))
+    let change = change.map_err(|e| as_request_fields(e, index))?;
+    spec_change_response(&state, &access, change).await
 }
 
 /// Drop a role from the cluster: PGO removes its Secret, so its credentials are no longer
@@ -171,7 +171,7 @@ async fn delete_user(
 ) -> ApiResult<Response> {
     let (access, _) =
         cluster_access(&state, &principal, &tenant, Action::UpdateCluster, &name).await?;
-    change_spec(&state, &principal, &access, &name, |spec| {
+    let change = change_spec(&state, &access, &name, |spec| {
         refuse_owner(spec, &role, &name)?;
         if !spec.users.iter().any(|u| u.name == role) {
             return Err(ApiError::not_found(format!(
@@ -181,5 +181,6 @@ async fn delete_user(
         let users: Vec<&DatabaseUser> = spec.users.iter().filter(|u| u.name != role).collect();
         Ok(json!({ "users": users }))
     })
-    .await
+    .await?;
+    spec_change_response(&state, &access, change).await
 }

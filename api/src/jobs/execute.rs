@@ -5,7 +5,10 @@
 use chrono::Utc;
 use sqlx::PgPool;
 
+use super::effects::Effects;
+use crate::domain::cluster::{BackupFacts, ConnectionFacts};
 use crate::domain::cluster::{ClusterSpec, Phase, restart_parameters};
+use crate::domain::operation::OperationKind;
 use crate::platform::{ActionProgress, ClusterAction, DeleteProgress, Platform, PlatformError};
 use crate::store::{self, operations::Claimed};
 
@@ -14,10 +17,17 @@ use crate::store::{self, operations::Claimed};
 pub enum Outcome {
     /// Applied; the operator still has to act (the text says on what).
     Waiting(String),
-    /// Finished successfully.
-    Succeeded,
-    /// Cannot succeed; the reason is shown to the client.
-    Failed(String),
+    /// Finished successfully, changing our records so (written fenced by the attempt).
+    Succeeded(Effects),
+    /// Cannot succeed; the reason is shown to the client. The effects of the refusal (a failed
+    /// backup's record) are written fenced by the attempt.
+    Failed(String, Effects),
+}
+
+impl Outcome {
+    fn failed(reason: impl Into<String>) -> Self {
+        Outcome::Failed(reason.into(), Effects::default())
+    }
 }
 
 /// Errors of one execution: the platform's (retry or fail) or our database's (retry).
@@ -42,31 +52,31 @@ pub async fn execute(
             .as_deref()
             .map(|e| format!(" (last error: {e})"))
             .unwrap_or_default();
-        return Ok(Outcome::Failed(format!(
+        return Ok(Outcome::failed(format!(
             "deadline passed while waiting for {waiting}{last_error}"
         )));
     }
     let Some(cluster_id) = op.cluster_id else {
-        return Ok(if op.kind == "delete" {
-            Outcome::Succeeded
+        return Ok(if op.kind == OperationKind::Delete {
+            Outcome::Succeeded(Effects::default())
         } else {
-            Outcome::Failed("the cluster no longer exists".into())
+            Outcome::failed("the cluster no longer exists")
         });
     };
     let Some(cluster) = store::clusters::get(db, cluster_id).await? else {
-        return Ok(if op.kind == "delete" {
-            Outcome::Succeeded
+        return Ok(if op.kind == OperationKind::Delete {
+            Outcome::Succeeded(Effects::default())
         } else {
-            Outcome::Failed("the cluster no longer exists".into())
+            Outcome::failed("the cluster no longer exists")
         });
     };
     let spec: ClusterSpec = match serde_json::from_value(cluster.spec.0.clone()) {
         Ok(spec) => spec,
-        Err(e) => return Ok(Outcome::Failed(format!("stored spec is unreadable: {e}"))),
+        Err(e) => return Ok(Outcome::failed(format!("stored spec is unreadable: {e}"))),
     };
     let target = store::targets::cluster_target(db, &cluster, spec).await?;
-    match op.kind.as_str() {
-        "create" | "update" => {
+    match op.kind {
+        OperationKind::Create | OperationKind::Update => {
             let wanted = op.target_generation.unwrap_or(target.generation);
             let observed = cluster.observed_generation.is_some_and(|g| g >= wanted);
             let settled = Phase::parse(&cluster.phase).is_some_and(|p| p.settles(&target.spec));
@@ -77,7 +87,7 @@ pub async fn execute(
                 // The operator says it is done; what runs must say so too (see
                 // `Platform::rollout_pending`).
                 return Ok(match platform.rollout_pending(&target).await? {
-                    None => Outcome::Succeeded,
+                    None => Outcome::Succeeded(Effects::default()),
                     Some(what) => Outcome::Waiting(what),
                 });
             }
@@ -96,8 +106,8 @@ pub async fn execute(
                 target.generation, target.spec.name
             )))
         }
-        "delete" => match platform.delete_cluster(&target).await? {
-            DeleteProgress::Gone => Ok(Outcome::Succeeded),
+        OperationKind::Delete => match platform.delete_cluster(&target).await? {
+            DeleteProgress::Gone => Ok(Outcome::Succeeded(Effects::default())),
             DeleteProgress::Deleting { waiting_for } => Ok(Outcome::Waiting(waiting_for)),
         },
         other => {
@@ -106,61 +116,58 @@ pub async fn execute(
                 .as_ref()
                 .and_then(|p| serde_json::from_value::<ClusterAction>(p.0.clone()).ok());
             let Some(action) = action.filter(|a| a.kind() == other) else {
-                return Ok(Outcome::Failed(format!("unknown operation kind `{other}`")));
+                return Ok(Outcome::failed(format!(
+                    "the arguments of this `{other}` operation are unreadable"
+                )));
             };
             let progress = platform.run_action(&target, &action, op.id).await;
             if let (ClusterAction::Backup { backup_type }, Err(PlatformError::Rejected(reason))) =
                 (&action, &progress)
             {
-                store::backups::record_failed(db, &target, op.id, *backup_type, reason).await?;
+                let effects = Effects {
+                    backup_refused: Some((*backup_type, reason.clone())),
+                    ..Effects::default()
+                };
+                return Ok(Outcome::Failed(reason.clone(), effects));
             }
-            match progress? {
+            Ok(match progress? {
                 ActionProgress::Done { connection, backup } => {
-                    if let Some(connection) = connection {
-                        if let Some(password) = &connection.password {
-                            store::clusters::set_password(db, cluster_id, password).await?;
-                        }
-                        if !connection.role_passwords.is_empty() {
-                            store::clusters::set_role_passwords(
-                                db,
-                                cluster_id,
-                                &connection.role_passwords,
-                            )
-                            .await?;
-                        }
-                    }
-                    if let Some(backup) = backup {
-                        store::backups::record_succeeded(db, &target, op.id, &backup).await?;
-                    }
-                    match action {
-                        ClusterAction::Upgrade {
-                            to_version,
-                            to_image,
-                        } => {
-                            store::clusters::set_postgres_version(db, cluster_id, to_version)
-                                .await?;
-                            store::clusters::set_postgres_image(
-                                db,
-                                cluster_id,
-                                to_image.as_deref(),
-                            )
-                            .await?;
-                        }
-                        ClusterAction::MinorUpgrade { to_image, .. } => {
-                            store::clusters::set_postgres_image(db, cluster_id, Some(&to_image))
-                                .await?;
-                        }
-                        ClusterAction::Promote => {
-                            store::clusters::clear_standby(db, cluster_id).await?;
-                        }
-                        _ => {}
-                    }
-                    Ok(Outcome::Succeeded)
+                    Outcome::Succeeded(action_effects(action, connection.map(|c| *c), backup))
                 }
-                ActionProgress::Waiting(what) => Ok(Outcome::Waiting(what)),
-            }
+                ActionProgress::Waiting(what) => Outcome::Waiting(what),
+            })
         }
     }
+}
+
+/// What a finished day-2 action changes in our records.
+fn action_effects(
+    action: ClusterAction,
+    connection: Option<ConnectionFacts>,
+    backup_taken: Option<BackupFacts>,
+) -> Effects {
+    let connection = connection.unwrap_or_default();
+    let mut effects = Effects {
+        password: connection.password,
+        role_passwords: connection.role_passwords,
+        backup_taken,
+        ..Effects::default()
+    };
+    match action {
+        ClusterAction::Upgrade {
+            to_version,
+            to_image,
+        } => {
+            effects.postgres_version = Some(to_version);
+            effects.postgres_image = Some(to_image);
+        }
+        ClusterAction::MinorUpgrade { to_image, .. } => {
+            effects.postgres_image = Some(Some(to_image));
+        }
+        ClusterAction::Promote => effects.promoted = true,
+        _ => {}
+    }
+    effects
 }
 
 /// For an update changing parameters that need a restart: what it still waits for while the
@@ -177,7 +184,7 @@ async fn restart_not_yet_flagged(
         return Ok(None);
     };
     let settles_at = applied_at + chrono::Duration::from_std(delay).unwrap_or_default();
-    if op.kind != "update" || Utc::now() >= settles_at {
+    if op.kind != OperationKind::Update || Utc::now() >= settles_at {
         return Ok(None);
     }
     let previous = store::operations::previous_spec(db, op.id)

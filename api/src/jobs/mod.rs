@@ -4,6 +4,7 @@
 //! them through `LISTEN/NOTIFY`; otherwise they sleep until the next operation is due.
 
 mod backoff;
+pub mod effects;
 mod execute;
 mod worker;
 

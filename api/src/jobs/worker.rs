@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::execute::{ExecuteError, Outcome, execute};
-use super::{JobSettings, backoff};
+use super::{JobSettings, backoff, effects};
 use crate::domain::cluster::ClusterSpec;
+use crate::domain::operation::{OperationKind, OperationState};
 use crate::observability::{self, JobOutcome};
 use crate::platform::{Platform, PlatformError};
 use crate::store::{self, operations::Claimed};
@@ -114,7 +115,7 @@ async fn run_one(db: &PgPool, platform: &dyn Platform, settings: &JobSettings, c
             _ = tokio::time::sleep(renew_every) => {
                 if !matches!(store::operations::renew(db, &claim, lease_seconds).await, Ok(true)) {
                     tracing::warn!("lease lost; another worker owns this operation now");
-                    observability::job_attempt(&claim.operation.kind, JobOutcome::Lost, false);
+                    observability::job_attempt(claim.operation.kind.as_str(), JobOutcome::Lost, false);
                     break None;
                 }
             }
@@ -137,7 +138,7 @@ async fn record(
     let recorded = match result {
         Ok(Outcome::Waiting(what)) => {
             outcome = JobOutcome::Waiting;
-            let recheck = if op.kind == "delete" {
+            let recheck = if op.kind == OperationKind::Delete {
                 settings.delete_recheck
             } else {
                 settings.recheck
@@ -145,15 +146,15 @@ async fn record(
             store::operations::wait_for_platform(db, claim, &what, recheck.as_secs().max(1) as i64)
                 .await?
         }
-        Ok(Outcome::Succeeded) => {
+        Ok(Outcome::Succeeded(effects)) => {
             outcome = JobOutcome::Succeeded;
             // A finished delete and the cluster row go together: no reader sees one without
             // the other.
             let mut tx = store::begin(db).await?;
             let done =
-                store::operations::finish_claimed(&mut *tx, claim, "succeeded", None).await?;
+                effects::finish(&mut tx, claim, OperationState::Succeeded, None, &effects).await?;
             if done
-                && op.kind == "delete"
+                && op.kind == OperationKind::Delete
                 && let Some(cluster_id) = op.cluster_id
             {
                 store::retained::remove_cluster(&mut *tx, cluster_id, op.id).await?;
@@ -161,9 +162,19 @@ async fn record(
             tx.commit().await.map_err(store::StoreError::from)?;
             done
         }
-        Ok(Outcome::Failed(reason)) => {
+        Ok(Outcome::Failed(reason, effects)) => {
             tracing::warn!(%reason, "operation failed");
-            store::operations::finish_claimed(db, claim, "failed", Some(&reason)).await?
+            let mut tx = store::begin(db).await?;
+            let done = effects::finish(
+                &mut tx,
+                claim,
+                OperationState::Failed,
+                Some(&reason),
+                &effects,
+            )
+            .await?;
+            tx.commit().await.map_err(store::StoreError::from)?;
+            done
         }
         Err(ExecuteError::Platform(PlatformError::NotYet(what))) => {
             // Not a failure: the platform will take it once it has caught up by itself.
@@ -175,8 +186,13 @@ async fn record(
         Err(ExecuteError::Platform(PlatformError::Rejected(reason))) => {
             tracing::warn!(%reason, "platform rejected the operation");
             let mut tx = store::begin(db).await?;
-            let done =
-                store::operations::finish_claimed(&mut *tx, claim, "failed", Some(&reason)).await?;
+            let done = store::operations::finish_claimed(
+                &mut *tx,
+                claim,
+                OperationState::Failed,
+                Some(&reason),
+            )
+            .await?;
             if done {
                 undo_unapplied_update(&mut tx, op).await?;
             }
@@ -196,7 +212,7 @@ async fn record(
             store::operations::retry_later(db, claim, &message, delay.as_secs_f64()).await?
         }
     };
-    observability::job_attempt(&op.kind, outcome, recorded);
+    observability::job_attempt(op.kind.as_str(), outcome, recorded);
     if !recorded {
         tracing::warn!("outcome not recorded: the claim was superseded");
     }
@@ -212,7 +228,7 @@ async fn undo_unapplied_update(
     op: &store::operations::OperationRow,
 ) -> store::StoreResult<()> {
     let (true, None, Some(cluster_id), Some(generation)) = (
-        op.kind == "update",
+        op.kind == OperationKind::Update,
         op.applied_at,
         op.cluster_id,
         op.target_generation,

@@ -9,7 +9,6 @@
 pub mod kubernetes;
 pub mod local;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -17,43 +16,17 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::domain::cluster::{ClusterSpec, Site};
-use crate::domain::quota::QuotaLimits;
+use crate::domain::cluster::ClusterSpec;
+
+// The vocabulary drivers share with the rest of pgplane lives in the domain; re-exported here
+// because every driver speaks it.
+pub use crate::domain::cluster::{
+    BackupFacts, BackupType, ClusterAction, ClusterTarget, ConnectionFacts, Endpoint,
+    InstalledExtension, TenantTarget,
+};
 
 /// A boxed future, so drivers can sit behind `Arc<dyn Platform>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// A tenant as the platform needs it: where its clusters live and what they may use.
-#[derive(Debug, Clone)]
-pub struct TenantTarget {
-    pub tenant_id: Uuid,
-    pub tenant_name: String,
-    pub quota: QuotaLimits,
-    /// Ids of deleted tenants that had this name: what the platform kept for them (a
-    /// namespace labelled with their id) belongs to this tenant now.
-    pub former_ids: Vec<Uuid>,
-}
-
-/// The desired state of one cluster.
-#[derive(Debug, Clone)]
-pub struct ClusterTarget {
-    pub tenant: TenantTarget,
-    pub cluster_id: Uuid,
-    /// pgplane's generation of the desired state; drivers record it on what they apply so the
-    /// sync can tell which desired state the platform has observed.
-    pub generation: i64,
-    pub spec: ClusterSpec,
-    /// The approved PostgreSQL image to run (`spec.image`); `None`: the operator's default.
-    pub image: Option<String>,
-    /// Run with server and replication certificates from the tenant's own CA, as a streaming
-    /// standby and its source must (the standby authenticates with a certificate the source
-    /// trusts).
-    pub tenant_certificates: bool,
-    /// Where the cluster runs.
-    pub site: Site,
-    /// For a standby, where the cluster it follows runs (`None` if that cluster is gone).
-    pub source_site: Option<Site>,
-}
 
 /// Where a deletion stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,30 +51,6 @@ pub enum PlatformError {
     /// waits, within its deadline, without spending its retries.
     #[error("platform not ready for it yet: {0}")]
     NotYet(String),
-}
-
-/// A host and port clients connect to.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Endpoint {
-    pub host: String,
-    pub port: u16,
-}
-
-/// Connection facts read from the platform (e.g. PGO's user and certificate Secrets).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ConnectionFacts {
-    pub primary: Option<Endpoint>,
-    pub replicas: Option<Endpoint>,
-    pub pooler: Option<Endpoint>,
-    /// PEM of the CA that signed the server certificates.
-    pub ca_certificate: Option<String>,
-    pub user: Option<String>,
-    pub database: Option<String>,
-    /// The owner's password.
-    pub password: Option<String>,
-    /// The passwords of the cluster's other roles (`spec.users` after the owner), by name.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub role_passwords: BTreeMap<String, String>,
 }
 
 /// What the platform reports about one cluster pgplane manages.
@@ -133,103 +82,6 @@ pub enum PlatformEvent {
     /// Every existing cluster has been reported once since the watch (re)started; clusters the
     /// sync expected but did not hear about are gone.
     Resynced,
-}
-
-/// A day-2 action on a cluster: an operation that is not a change of the desired spec. Stored
-/// with its operation (`operations.params`), so it survives a crash of the worker running it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
-pub enum ClusterAction {
-    /// Give `user` a new generated password; the old one stops working.
-    RotatePassword { user: String },
-    /// Take a backup now.
-    Backup { backup_type: BackupType },
-    /// Restore the cluster in place to `target_time`, or to the latest state when absent.
-    Restore {
-        target_time: Option<chrono::DateTime<chrono::Utc>>,
-    },
-    /// Make `target_instance` (or the best replica) the primary.
-    Switchover { target_instance: Option<String> },
-    /// Move the data to a newer PostgreSQL major version (`pg_upgrade`), onto the approved
-    /// `to_image` when the platform pins images; the stored spec's `postgres_version` (and the
-    /// cluster's image) change only when it succeeded.
-    Upgrade {
-        to_version: u32,
-        #[serde(default)]
-        to_image: Option<String>,
-    },
-    /// Move to a newer approved image of the same major version: the operator restarts the
-    /// instances one at a time, replicas first. An image that cannot start puts `from_image`
-    /// (`None`: the operator's default) back.
-    MinorUpgrade {
-        from_image: Option<String>,
-        to_image: String,
-    },
-    /// Enable (`CREATE EXTENSION IF NOT EXISTS`) or disable (`DROP EXTENSION IF EXISTS`, never
-    /// cascading into the tenant's objects) an allow-listed extension in one database.
-    Extension {
-        database: String,
-        name: String,
-        enable: bool,
-    },
-    /// Make a standby a writable primary that no longer follows its source (the stored spec
-    /// loses `standby` once it is one).
-    Promote,
-}
-
-/// pgBackRest backup types.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum BackupType {
-    /// Everything.
-    Full,
-    /// Changes since the last full backup.
-    Differential,
-    /// Changes since the last backup of any type.
-    Incremental,
-}
-
-impl BackupType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BackupType::Full => "full",
-            BackupType::Differential => "differential",
-            BackupType::Incremental => "incremental",
-        }
-    }
-}
-
-impl ClusterAction {
-    /// The operation kind that carries this action.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ClusterAction::RotatePassword { .. } => "rotate_password",
-            ClusterAction::Backup { .. } => "backup",
-            ClusterAction::Restore { .. } => "restore",
-            ClusterAction::Switchover { .. } => "switchover",
-            ClusterAction::Upgrade { .. } => "upgrade",
-            ClusterAction::MinorUpgrade { .. } => "minor_upgrade",
-            ClusterAction::Extension { .. } => "extension",
-            ClusterAction::Promote => "promote",
-        }
-    }
-}
-
-/// An extension installed in a database (`pg_extension`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct InstalledExtension {
-    pub name: String,
-    pub version: String,
-}
-
-/// A backup the platform finished.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupFacts {
-    pub backup_type: BackupType,
-    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Where a day-2 action stands.

@@ -5,7 +5,7 @@ use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use super::StoreResult;
-use crate::platform::{BackupFacts, BackupType, ClusterTarget};
+use crate::domain::cluster::{BackupFacts, BackupType};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct BackupRow {
@@ -63,15 +63,16 @@ pub async fn upsert(db: impl PgExecutor<'_>, new: &NewBackup<'_>) -> StoreResult
 /// The backup an operation took.
 pub async fn record_succeeded(
     db: impl PgExecutor<'_>,
-    target: &ClusterTarget,
+    tenant_id: Uuid,
+    cluster_id: Uuid,
     operation_id: Uuid,
     backup: &BackupFacts,
 ) -> StoreResult<()> {
     upsert(
         db,
         &NewBackup {
-            tenant_id: target.tenant.tenant_id,
-            cluster_id: target.cluster_id,
+            tenant_id,
+            cluster_id,
             operation_id: Some(operation_id),
             platform_ref: &operation_id.to_string(),
             origin: "manual",
@@ -88,7 +89,8 @@ pub async fn record_succeeded(
 /// The backup an operation failed to take, with the platform's reason.
 pub async fn record_failed(
     db: impl PgExecutor<'_>,
-    target: &ClusterTarget,
+    tenant_id: Uuid,
+    cluster_id: Uuid,
     operation_id: Uuid,
     backup_type: BackupType,
     reason: &str,
@@ -96,8 +98,8 @@ pub async fn record_failed(
     upsert(
         db,
         &NewBackup {
-            tenant_id: target.tenant.tenant_id,
-            cluster_id: target.cluster_id,
+            tenant_id,
+            cluster_id,
             operation_id: Some(operation_id),
             platform_ref: &operation_id.to_string(),
             origin: "manual",
@@ -109,6 +111,31 @@ pub async fn record_failed(
         },
     )
     .await
+}
+
+/// Whether a full backup of the cluster succeeded (restore and clone need one).
+pub async fn has_successful_full(db: impl PgExecutor<'_>, cluster_id: Uuid) -> StoreResult<bool> {
+    Ok(sqlx::query_scalar(
+        "select exists (select 1 from backups
+                        where cluster_id = $1 and state = 'succeeded' and type = 'full')",
+    )
+    .bind(cluster_id)
+    .fetch_one(db)
+    .await?)
+}
+
+/// Of `cluster_ids`, those with a successful full backup.
+pub async fn with_successful_full(
+    db: impl PgExecutor<'_>,
+    cluster_ids: &[Uuid],
+) -> StoreResult<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "select distinct cluster_id from backups
+         where cluster_id = any($1) and state = 'succeeded' and type = 'full'",
+    )
+    .bind(cluster_ids)
+    .fetch_all(db)
+    .await?)
 }
 
 /// A cluster's backups, newest first (at most `limit`).

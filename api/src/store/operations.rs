@@ -14,6 +14,7 @@ use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 use super::{Page, StoreResult};
+use crate::domain::operation::{OperationKind, OperationState};
 
 /// Channel workers LISTEN on; a notification means "there may be work".
 pub const NOTIFY_CHANNEL: &str = "pgplane_operations";
@@ -24,8 +25,10 @@ pub struct OperationRow {
     pub tenant_id: Uuid,
     pub cluster_id: Option<Uuid>,
     pub cluster_name: Option<String>,
-    pub kind: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub kind: OperationKind,
+    #[sqlx(try_from = "String")]
+    pub state: OperationState,
     pub step: String,
     pub target_generation: Option<i64>,
     pub attempt: i32,
@@ -39,7 +42,7 @@ pub struct OperationRow {
     pub updated_at: DateTime<Utc>,
     pub applied_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// Arguments of a day-2 action (see `platform::ClusterAction`); null for spec changes.
+    /// Arguments of a day-2 action (see `domain::cluster::ClusterAction`); null for spec changes.
     pub params: Option<Json<serde_json::Value>>,
 }
 
@@ -51,7 +54,7 @@ pub struct NewOperation<'a> {
     pub tenant_id: Uuid,
     pub cluster_id: Uuid,
     pub cluster_name: &'a str,
-    pub kind: &'a str,
+    pub kind: OperationKind,
     pub target_generation: i64,
     pub previous_spec: Option<&'a serde_json::Value>,
     /// Arguments of a day-2 action.
@@ -86,7 +89,7 @@ pub async fn insert(
     .bind(new.tenant_id)
     .bind(new.cluster_id)
     .bind(new.cluster_name)
-    .bind(new.kind)
+    .bind(new.kind.as_str())
     .bind(new.target_generation)
     .bind(new.previous_spec.map(Json))
     .bind(new.deadline)
@@ -133,6 +136,20 @@ pub async fn active_for_cluster(
     .await?)
 }
 
+/// The active operations of any of `cluster_ids` (at most one each).
+pub async fn active_for_clusters(
+    db: impl PgExecutor<'_>,
+    cluster_ids: &[Uuid],
+) -> StoreResult<Vec<OperationRow>> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from operations
+         where cluster_id = any($1) and state in ('pending', 'running')"
+    )))
+    .bind(cluster_ids)
+    .fetch_all(db)
+    .await?)
+}
+
 /// An operation by id, whatever its tenant: the caller checks access to `tenant_id` next.
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> StoreResult<Option<OperationRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -148,7 +165,7 @@ pub async fn list(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
     cluster_name: Option<&str>,
-    state: Option<&str>,
+    state: Option<OperationState>,
     before: Option<Uuid>,
     limit: i64,
 ) -> StoreResult<Page<OperationRow>> {
@@ -160,7 +177,7 @@ pub async fn list(
     )))
     .bind(tenant_id)
     .bind(cluster_name)
-    .bind(state)
+    .bind(state.map(OperationState::as_str))
     .bind(before)
     .bind(limit + 1)
     .fetch_all(db)
@@ -193,7 +210,7 @@ pub async fn lock(
 pub async fn finish(
     db: impl PgExecutor<'_>,
     id: Uuid,
-    state: &str,
+    state: OperationState,
     error: Option<&str>,
 ) -> StoreResult<bool> {
     let done = sqlx::query(
@@ -202,7 +219,7 @@ pub async fn finish(
          where id = $1 and state in ('pending', 'running')",
     )
     .bind(id)
-    .bind(state)
+    .bind(state.as_str())
     .bind(error)
     .execute(db)
     .await?;
@@ -347,7 +364,7 @@ pub async fn retry_later(
 pub async fn finish_claimed(
     db: impl PgExecutor<'_>,
     claim: &Claimed,
-    state: &str,
+    state: OperationState,
     error: Option<&str>,
 ) -> StoreResult<bool> {
     let updated = sqlx::query(
@@ -357,7 +374,7 @@ pub async fn finish_claimed(
     )
     .bind(claim.operation.id)
     .bind(claim.attempt)
-    .bind(state)
+    .bind(state.as_str())
     .bind(error)
     .execute(db)
     .await?;

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use super::StoreResult;
 use super::clusters::ClusterRow;
 use crate::domain::cluster::ClusterSpec;
-use crate::platform::{ClusterTarget, TenantTarget};
+use crate::domain::cluster::{ClusterTarget, TenantTarget};
 
 /// The target for `row`, whose stored spec the caller has already read as `spec`.
 pub async fn cluster_target(

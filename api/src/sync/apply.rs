@@ -1,5 +1,6 @@
 //! One platform event into the metadata database.
 
+use crate::domain::operation::{OperationKind, OperationState};
 use sqlx::PgPool;
 
 use crate::domain::cluster::{ClusterSpec, Phase, observe};
@@ -70,13 +71,13 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
     }
     if observed.phase == Phase::Failed
         && let Some(active) = store::operations::active_for_cluster(db, cluster.id).await?
-        && active.kind != "delete"
+        && active.kind != OperationKind::Delete
     {
         let reason = observed
             .message
             .unwrap_or_else(|| "the operator stopped reconciling the cluster".into());
-        if store::operations::finish(db, active.id, "failed", Some(&reason)).await? {
-            observability::operation_finished(&active.kind, OperationOutcome::Failed);
+        if store::operations::finish(db, active.id, OperationState::Failed, Some(&reason)).await? {
+            observability::operation_finished(active.kind.as_str(), OperationOutcome::Failed);
         }
     }
     Ok(())
@@ -183,7 +184,8 @@ async fn gone(db: &PgPool, cluster_id: uuid::Uuid) -> StoreResult<()> {
             // The finished delete and the removed row in one transaction.
             let mut tx = store::begin(db).await?;
             let finished =
-                store::operations::finish(&mut *tx, operation, "succeeded", None).await?;
+                store::operations::finish(&mut *tx, operation, OperationState::Succeeded, None)
+                    .await?;
             if finished {
                 store::retained::remove_cluster(&mut *tx, cluster_id, operation).await?;
             }

@@ -369,3 +369,102 @@ async fn connection_details_are_409_until_known_and_reveal_is_audited() {
     assert_eq!(outcomes, ["allowed", "denied"]);
     assert_eq!(audit["items"][0]["request_id"], "reveal-1");
 }
+
+/// Every cluster the API returns carries `allowed_actions`: the server's own rules (phase,
+/// suspension, the running operation, the caller's role), each refusal with its reason, so
+/// clients need no copy of them.
+#[tokio::test]
+async fn every_cluster_carries_its_allowed_actions_with_the_reason_for_each_refusal() {
+    let app = TestApp::spawn().await;
+    tenant_with_limit(&app, "acme", 5).await;
+    let dev = app.member("acme", "developer").await;
+    let viewer = app.member("acme", "viewer").await;
+    let create = dev
+        .post("/v1/tenants/acme/clusters", json!({"name": "orders"}))
+        .await
+        .expect(202)
+        .json();
+    let create_id = create["id"].as_str().unwrap().to_owned();
+
+    // While the create runs, the cluster is busy and not yet running.
+    let busy = dev
+        .get("/v1/tenants/acme/clusters/orders")
+        .await
+        .expect(200)
+        .json();
+    let allowed = &busy["allowed_actions"];
+    assert_eq!(allowed["scale"]["allowed"], false, "{allowed}");
+    assert!(
+        allowed["scale"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&create_id),
+        "the busy refusal names the running operation: {allowed}"
+    );
+    assert_eq!(allowed["backup"]["allowed"], false);
+    assert!(
+        allowed["backup"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("needs a running cluster"),
+        "{allowed}"
+    );
+
+    // The create finished and the cluster runs: what a developer may do now.
+    sqlx::query(
+        "update operations set state = 'succeeded', finished_at = now() where id = $1::uuid",
+    )
+    .bind(&create_id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("update clusters set phase = 'ready' where name = 'orders'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let running = dev
+        .get("/v1/tenants/acme/clusters/orders")
+        .await
+        .expect(200)
+        .json();
+    let allowed = &running["allowed_actions"];
+    for action in [
+        "update",
+        "scale",
+        "resize",
+        "suspend",
+        "backup",
+        "rotate_password",
+    ] {
+        assert_eq!(allowed[action]["allowed"], true, "{action}: {allowed}");
+        assert!(
+            allowed[action].get("reason").is_none(),
+            "{action}: {allowed}"
+        );
+    }
+    assert_eq!(
+        allowed["resume"],
+        json!({"allowed": false, "reason": "cluster `orders` is not suspended"})
+    );
+    assert_eq!(allowed["delete"]["allowed"], true, "{allowed}");
+
+    // A viewer reads the same cluster and may change nothing, told why.
+    let listed = viewer
+        .get("/v1/tenants/acme/clusters")
+        .await
+        .expect(200)
+        .json();
+    let seen = &listed["items"][0]["allowed_actions"];
+    let actions = seen.as_object().unwrap();
+    assert_eq!(actions.len(), 18, "one allowance per action: {seen}");
+    for (action, allowance) in actions {
+        assert_eq!(allowance["allowed"], false, "{action}: {seen}");
+    }
+    assert!(
+        seen["scale"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("(viewer) does not allow this"),
+        "{seen}"
+    );
+}

@@ -140,3 +140,10 @@ mod tests {
         assert!(missing.contains("analytics, app, orders"), "{missing}");
     }
 }
+
+/// An extension installed in a database (`pg_extension`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct InstalledExtension {
+    pub name: String,
+    pub version: String,
+}

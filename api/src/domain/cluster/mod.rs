@@ -14,8 +14,10 @@
 //! manifest, the `sync` watcher feeds PGO status into [`observe`]. Siblings are referred to only
 //! through `super::` so the folder can move inside the `pgplane` crate unchanged.
 
+mod actions;
 pub mod backup_health;
 mod build;
+mod connection;
 pub mod cron;
 pub mod extensions;
 pub mod images;
@@ -31,11 +33,19 @@ mod resets;
 mod site;
 mod spec;
 mod status;
+mod target;
 mod validate;
 
 #[cfg(test)]
 mod testing;
 
+pub use actions::{
+    ActionKind, ActiveOperation, Allowance, AllowedActions, ClusterFacts, Refusal, allowed_actions,
+    check, require_running,
+};
+pub use actions::{BackupFacts, BackupType, ClusterAction};
+pub use connection::{ConnectionFacts, Endpoint};
+pub use extensions::InstalledExtension;
 pub use manifest::{
     API_VERSION, BACKUP_REPO_SIZE_FACTOR, KIND, ManifestInput, desired_postgrescluster,
 };
@@ -53,5 +63,7 @@ pub use spec::{
     Pooler, Resources, StandbySource, Storage, bounds, defaults,
 };
 pub use status::{Observed, Phase, observe};
+pub use target::{ClusterTarget, TenantTarget};
 
 pub use super::FieldError;
+pub use super::operation::{OperationKind, OperationState};

@@ -334,7 +334,7 @@ impl Platform for KubernetesPlatform {
                     ClusterAction::Promote => standby::promote(client, ns, target).await,
                 }
             };
-            self.bounded(action.kind(), run).await
+            self.bounded(action.kind().as_str(), run).await
         })
     }
 

@@ -1,4 +1,4 @@
-//! The one HTTP error type. Every failure a client sees is an RFC 9457 problem document
+//! The one error type of the API and the service layer under it. Every failure a client sees is an RFC 9457 problem document
 //! (`application/problem+json`) with a stable `type`, the status, a human `detail` and, for
 //! bad input, `errors[]` naming each offending field. Internal errors are logged and answered
 //! with a bare 500 that reveals nothing.
@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::domain::FieldError;
+use crate::domain::cluster::Refusal;
 use crate::store::StoreError;
 
 /// Media type of problem documents.
@@ -185,6 +186,11 @@ impl ApiError {
     }
 
     /// 503 with `Retry-After`: a dependency is down for a moment (the client should retry).
+    /// 501: this process's platform cannot do it.
+    pub fn not_implemented(detail: impl Into<String>) -> Self {
+        Self::status(StatusCode::NOT_IMPLEMENTED, detail)
+    }
+
     pub fn unavailable(detail: impl Into<String>) -> Self {
         let mut e = Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -249,6 +255,20 @@ impl IntoResponse for ApiError {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
+    }
+}
+
+/// A refused cluster action is a 409 with the reason; while another operation runs, naming it
+/// and when to ask again.
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        let error = ApiError::conflict(refusal.reason());
+        match refusal {
+            Refusal::State(_) => error,
+            Refusal::Busy { operation_id, .. } => error
+                .with_context(serde_json::json!({ "operation_id": operation_id }))
+                .with_retry_after(5),
+        }
     }
 }
 
