@@ -1,14 +1,15 @@
 // "Start from": an empty database, a copy of another cluster of the tenant (its latest state or a
 // point in time within its recoverable window, restored from that cluster's backups), or a
 // standby of another cluster (a read-only copy that follows it by streaming replication until it
-// is promoted). A clone and a standby exclude each other; neither can start from a standby.
-import { SegmentedControl, Select, Stack, Text, TextInput } from "@mantine/core";
+// is promoted). A clone and a standby exclude each other. Which clusters can be copied or
+// followed is the server's answer (`allowed_actions.clone` / `.create_standby` of each).
+import { SegmentedControl, Select, Stack, Text, TextInput, type ComboboxItem } from "@mantine/core";
 import { useApi } from "../auth/AuthProvider";
 import { formatTime } from "../lib/time";
 import { fromLocalInput, toLocalInput } from "../lib/localTime";
 import type { Cluster } from "../api/client";
 import type { CreateForm } from "./presets";
-import { standbySources } from "./standby";
+import { refusalOf } from "./allowance";
 
 /** Where a new cluster starts from, as the create form holds it; `version` follows a standby's source. */
 export type Start = Pick<CreateForm, "cloneFrom" | "cloneTime" | "standbyOf"> & { version?: number };
@@ -24,19 +25,38 @@ interface Props {
   errors: Record<string, string>;
 }
 
-/** Clusters a clone may copy: those with backups, not standbys (the API refuses to clone one). */
-export function cloneChoices(clusters: Cluster[]): string[] {
-  return standbySources(clusters)
-    .filter((c) => c.spec.backups.enabled)
-    .map((c) => c.name);
+/** A cluster a new one could start from, and why the server refuses it (then it is not offered). */
+export interface SourceChoice {
+  value: string;
+  label: string;
+  disabled: boolean;
+  reason?: string;
 }
 
-/** Clusters a standby may follow: not standbys themselves; suspended ones are shown but not offered. */
-export function standbyChoices(clusters: Cluster[]): { value: string; label: string; disabled?: boolean }[] {
-  return standbySources(clusters).map((c) =>
-    c.spec.suspended ? { value: c.name, label: `${c.name} (suspended)`, disabled: true } : { value: c.name, label: c.name },
-  );
+/** Every cluster as a source for `action`: offered when the server allows it, else shown with why not. */
+export function sourceChoices(clusters: Cluster[], action: "clone" | "create_standby"): SourceChoice[] {
+  return clusters.map((c) => {
+    const reason = refusalOf(c.allowed_actions[action]);
+    return { value: c.name, label: c.name, disabled: reason !== undefined, reason };
+  });
 }
+
+/** Renders a source in the picker's list: its name, and under a refused one the server's reason. */
+const renderSource =
+  (choices: SourceChoice[]) =>
+  ({ option }: { option: ComboboxItem }) => {
+    const reason = choices.find((c) => c.value === option.value)?.reason;
+    return (
+      <div>
+        <Text size="sm">{option.label}</Text>
+        {reason && (
+          <Text size="xs" c="dimmed">
+            {reason}
+          </Text>
+        )}
+      </div>
+    );
+  };
 
 export function CloneSource({ tenant, source, time, standby, onChange, errors }: Props) {
   const $api = useApi();
@@ -49,15 +69,15 @@ export function CloneSource({ tenant, source, time, standby, onChange, errors }:
   );
   const window = backups.data?.recoverable_window;
   const all: Cluster[] = clusters.data?.items ?? [];
-  const clones = cloneChoices(all);
-  const followable = standbyChoices(all);
+  const clones = sourceChoices(all, "clone");
+  const followable = sourceChoices(all, "create_standby");
   const mode: Mode = standby !== null ? "standby" : source !== null ? "clone" : "empty";
   const versionOf = (name: string | null) => all.find((c) => c.name === name)?.spec.postgres_version;
   const follow = (name: string) => onChange({ cloneFrom: null, cloneTime: null, standbyOf: name, version: versionOf(name) });
 
   function choose(next: Mode) {
     if (next === "empty") onChange({ cloneFrom: null, cloneTime: null, standbyOf: null });
-    if (next === "clone") onChange({ cloneFrom: clones[0] ?? "", cloneTime: null, standbyOf: null });
+    if (next === "clone") onChange({ cloneFrom: clones.find((c) => !c.disabled)?.value ?? "", cloneTime: null, standbyOf: null });
     if (next === "standby") follow(followable.find((c) => !c.disabled)?.value ?? "");
   }
 
@@ -86,6 +106,7 @@ export function CloneSource({ tenant, source, time, standby, onChange, errors }:
             onChange={(v) => v && follow(v)}
             allowDeselect={false}
             error={errors["standby.source"] ?? errors.standby}
+            renderOption={renderSource(followable)}
             nothingFoundMessage="No cluster to follow"
           />
         </>
@@ -100,7 +121,8 @@ export function CloneSource({ tenant, source, time, standby, onChange, errors }:
             onChange={(v) => onChange({ cloneFrom: v, cloneTime: null, standbyOf: null })}
             allowDeselect={false}
             error={errors["source.cluster"] ?? errors.source}
-            nothingFoundMessage="No cluster with backups"
+            renderOption={renderSource(clones)}
+            nothingFoundMessage="No cluster to copy"
           />
           {source && (
             <Text size="sm" c="dimmed" data-testid="clone-window">
@@ -108,7 +130,7 @@ export function CloneSource({ tenant, source, time, standby, onChange, errors }:
                 ? `Recoverable from ${formatTime(window.earliest)} to ${formatTime(window.latest)}.`
                 : backups.isPending
                   ? "Loading its backups…"
-                  : "It has no full backup yet, so it cannot be copied."}
+                  : (clones.find((c) => c.value === source)?.reason ?? "It has no recoverable window yet.")}
             </Text>
           )}
           <TextInput

@@ -3,7 +3,7 @@ import { screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { CreateCluster } from "./CreateCluster";
 import { fakeApi, json, me, problem, renderAt } from "../../test/render";
-import { cluster, operation, quota, standby } from "../../test/fixtures";
+import { allowedActions, cluster, operation, quota, standby } from "../../test/fixtures";
 
 const at = { path: "/t/acme/clusters/new", pattern: "/t/:tenant/clusters/new" };
 
@@ -101,10 +101,12 @@ describe("the create-cluster form", () => {
     const version = screen.getByRole("combobox", { name: /PostgreSQL version/ });
     expect(version).toHaveValue("PostgreSQL 16");
     expect(version).toBeDisabled();
-    // A standby cannot follow a standby.
+    // The server refuses to follow a standby: listed, not offered, with its reason.
     await user.click(follow);
-    expect(await screen.findByRole("option", { name: "orders", hidden: true })).toBeInTheDocument();
-    expect(screen.queryByRole("option", { name: "orders-dr", hidden: true })).not.toBeInTheDocument();
+    expect(await screen.findByRole("option", { name: "orders", hidden: true })).not.toHaveAttribute("aria-disabled", "true");
+    const refused = screen.getByRole("option", { name: /^orders-dr/, hidden: true });
+    expect(refused).toHaveAttribute("aria-disabled", "true");
+    expect(refused).toHaveTextContent("`orders-dr` is itself a standby of `orders`: follow `orders`, or promote `orders-dr` first");
     await user.click(screen.getByRole("option", { name: "orders", hidden: true }));
     await user.click(screen.getByRole("button", { name: "Create cluster" }));
     await waitFor(() => expect(seen.some((r) => r.method === "POST")).toBe(true));
@@ -130,18 +132,30 @@ describe("the create-cluster form", () => {
     await waitFor(() => expect(screen.getByRole("combobox", { name: /Cluster to follow/ })).toHaveAccessibleDescription(/is itself a standby/));
   });
 
-  it("offers no standby as a cluster to copy", async () => {
+  it("offers to copy only the clusters the server allows to clone, saying why not the others", async () => {
+    const noBackup = "cluster `fresh` has no successful full backup to clone from yet";
+    const fresh = cluster({ id: "c3", name: "fresh", allowed_actions: allowedActions({ clone: noBackup }) });
     fakeApi({
       "GET /v1/me": me("developer"),
       "GET /v1/tenants/acme/quota": quota(),
-      "GET /v1/tenants/acme/clusters": { items: [cluster(), standby("orders", "orders-dr")] },
+      "GET /v1/tenants/acme/clusters": { items: [fresh, cluster(), standby("orders", "orders-dr")] },
       "GET /v1/tenants/acme/clusters/orders/backups": { overdue: false, items: [], recoverable_window: null },
     });
     renderAt(<CreateCluster />, at);
     const user = userEvent.setup();
     await user.click(screen.getByRole("radio", { name: "A copy of a cluster" }));
-    await user.click(await screen.findByRole("combobox", { name: /Cluster to copy/ }));
-    expect(await screen.findByRole("option", { name: "orders", hidden: true })).toBeInTheDocument();
-    expect(screen.queryByRole("option", { name: "orders-dr", hidden: true })).not.toBeInTheDocument();
+    // The first cluster the server allows is chosen.
+    const copy = await screen.findByRole("combobox", { name: /Cluster to copy/ });
+    await waitFor(() => expect(copy).toHaveValue("orders"));
+    await user.click(copy);
+    expect(await screen.findByRole("option", { name: "orders", hidden: true })).not.toHaveAttribute("aria-disabled", "true");
+    for (const [name, reason] of [
+      ["fresh", noBackup],
+      ["orders-dr", "`orders-dr` is a standby of `orders` and takes no backups: clone `orders` instead"],
+    ]) {
+      const option = screen.getByRole("option", { name: new RegExp(`^${name}`), hidden: true });
+      expect(option, name).toHaveAttribute("aria-disabled", "true");
+      expect(option, name).toHaveTextContent(reason!);
+    }
   });
 });
