@@ -1,6 +1,7 @@
 // Backups of a cluster: whether they are healthy (last good backup, overdue), the window a
 // restore can reach (and whether it comes from the repository or pgplane's records), what the
-// pgBackRest repository holds, the recent backups, and (for roles that may) back up now and restore.
+// pgBackRest repository holds, the recent backups, and (for roles that may) back up now and restore,
+// each enabled as the server's `allowed_actions` says.
 import { Alert, Badge, Group, SimpleGrid, Stack, Table, Text } from "@mantine/core";
 import { useApi } from "../auth/AuthProvider";
 import type { Cluster, Operation, Schemas } from "../api/client";
@@ -11,7 +12,6 @@ import { formatTime, relativeTime } from "../lib/time";
 import { formatBytes } from "../lib/quantity";
 import { BackupNowAction } from "./actions/BackupNowAction";
 import { RestoreAction } from "./actions/RestoreAction";
-import { standbySource } from "./standby";
 
 const SHOWN = 5;
 /** Repository backups listed, newest first. */
@@ -107,7 +107,9 @@ function RepositoryTable({ repository }: { repository: Schemas["RepositoryReport
 interface Props {
   tenant: string;
   cluster: Cluster;
+  /** Whether the person's role may act on clusters at all (otherwise no action is shown). */
   mutate: boolean;
+  /** While an operation runs on the cluster: read the backups more often. */
   busy: boolean;
   onStarted: (op: Operation) => void;
 }
@@ -120,13 +122,6 @@ export function BackupsPanel({ tenant, cluster, mutate, busy, onStarted }: Props
     { params: { path: { tenant, cluster: cluster.name } } },
     { refetchInterval: busy ? 2_000 : 30_000 },
   );
-  if (!cluster.spec.backups.enabled) {
-    return (
-      <Text c="dimmed" size="sm">
-        Backups are off for this cluster, so it cannot be restored. Turn them on with a spec change (backups.enabled).
-      </Text>
-    );
-  }
   if (backups.isPending) return <Loading label="Loading backups" />;
   if (backups.error) return <ErrorAlert error={backups.error} />;
   const b = backups.data;
@@ -166,15 +161,10 @@ export function BackupsPanel({ tenant, cluster, mutate, busy, onStarted }: Props
           </Text>
         </div>
       </SimpleGrid>
-      {mutate && standbySource(cluster) && (
-        <Text size="sm" c="dimmed" mb="xs" data-testid="backups-standby">
-          A standby takes no backups and cannot be restored: it follows {standbySource(cluster)}. Its backups start once it is promoted.
-        </Text>
-      )}
       {mutate && (
         <Group gap="sm" mb="md">
-          <BackupNowAction tenant={tenant} cluster={cluster} busy={busy} onStarted={onStarted} />
-          <RestoreAction tenant={tenant} cluster={cluster} busy={busy} onStarted={onStarted} recoverable={window} />
+          <BackupNowAction tenant={tenant} cluster={cluster} onStarted={onStarted} />
+          <RestoreAction tenant={tenant} cluster={cluster} onStarted={onStarted} recoverable={window} />
         </Group>
       )}
       {b.items.length === 0 ? (

@@ -1,6 +1,6 @@
 // PostgreSQL extensions in one database of the cluster: what is installed (read live from the
 // primary), and, for roles that may change the cluster, enabling an allow-listed extension or
-// disabling one. Each change is an `extension` operation of the cluster.
+// disabling one when the server allows `extensions`. Each change is an `extension` operation.
 import { Alert, Badge, Button, Group, Modal, Select, Stack, Table, Text, VisuallyHidden } from "@mantine/core";
 import { IconPuzzle } from "@tabler/icons-react";
 import { useEffect, useRef, useState } from "react";
@@ -10,7 +10,7 @@ import { isProblem } from "../api/problem";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Loading } from "../components/Loading";
 import { useInvalidateAll } from "./actions/usePostAction";
-import { standbySource } from "./standby";
+import { refusalOf } from "./allowance";
 
 type ExtensionList = Schemas["ExtensionList"];
 type AllowedExtension = Schemas["AllowedExtension"];
@@ -18,7 +18,9 @@ type AllowedExtension = Schemas["AllowedExtension"];
 interface Props {
   tenant: string;
   cluster: Cluster;
+  /** Whether the person's role may act on clusters at all (otherwise no action is shown). */
   mutate: boolean;
+  /** While an operation runs on the cluster: read the extensions more often, and again when it ends. */
   busy: boolean;
   onStarted: (op: Operation) => void;
 }
@@ -107,10 +109,7 @@ export function ExtensionsPanel({ tenant, cluster, mutate, busy, onStarted }: Pr
   const choices = list.data ? enableable(list.data) : [];
   const chosenExtension = choices.find((c) => c.name === chosen) ?? null;
   const unavailable = extensionsUnavailable(list.error, cluster.name);
-  // A standby replays its source's catalog, extensions included: they change there.
-  const source = standbySource(cluster);
-  const locked = busy || source !== null;
-  const refused = source ? `Not on a standby: extensions come from ${source}.` : undefined;
+  const refused = refusalOf(cluster.allowed_actions.extensions);
 
   async function enableChosen() {
     if (!chosenExtension) return;
@@ -199,7 +198,7 @@ export function ExtensionsPanel({ tenant, cluster, mutate, busy, onStarted }: Pr
                               disable.reset();
                               setDisabling(ext.name);
                             }}
-                            disabled={locked}
+                            disabled={!!refused}
                             title={refused}
                             aria-label={`Disable extension ${ext.name}`}
                           >
@@ -213,9 +212,10 @@ export function ExtensionsPanel({ tenant, cluster, mutate, busy, onStarted }: Pr
               ))}
             </Table.Tbody>
           </Table>
-          {mutate && source && (
-            <Text size="sm" c="dimmed" data-testid="extensions-standby">
-              Extensions follow {source} by replication: enable or disable them there, or promote this standby first.
+          {/* Said once here rather than only in each button's tooltip (the rows share it). */}
+          {mutate && refused && (
+            <Text size="sm" c="dimmed" data-testid="extensions-refused">
+              {refused}
             </Text>
           )}
           {mutate &&
@@ -254,7 +254,7 @@ export function ExtensionsPanel({ tenant, cluster, mutate, busy, onStarted }: Pr
                     leftSection={<IconPuzzle size={16} aria-hidden />}
                     onClick={() => void enableChosen()}
                     loading={enable.isPending}
-                    disabled={!chosenExtension || locked}
+                    disabled={!chosenExtension || !!refused}
                     title={refused}
                   >
                     Enable

@@ -1,5 +1,6 @@
 // The cluster's PostgreSQL roles and the databases each may use. Owners, admins and developers
-// add, edit and drop extra roles; each change is an update operation of the cluster.
+// add, edit and drop extra roles when the server allows `roles`; each change is an update
+// operation of the cluster.
 import { Badge, Button, Group, Modal, Stack, Table, TagsInput, Text, TextInput, VisuallyHidden } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { IconUserPlus } from "@tabler/icons-react";
@@ -10,14 +11,15 @@ import { fieldErrors, otherFieldErrors } from "../api/problem";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { Loading } from "../components/Loading";
 import { useInvalidateAll } from "./actions/usePostAction";
+import { controlProps } from "./allowance";
 
 type Role = Schemas["RoleOut"];
 
 interface Props {
   tenant: string;
   cluster: Cluster;
+  /** Whether the person's role may act on clusters at all (otherwise no action is shown). */
   mutate: boolean;
-  busy: boolean;
   onStarted: (op: Operation) => void;
 }
 
@@ -32,7 +34,7 @@ export function roleFormErrors(error: unknown): { role?: string; databases?: str
   return { role: all.role, databases: databases || undefined, options: all.options, other: otherFieldErrors(error, shown) };
 }
 
-export function RolesPanel({ tenant, cluster, mutate, busy, onStarted }: Props) {
+export function RolesPanel({ tenant, cluster, mutate, onStarted }: Props) {
   const $api = useApi();
   const path = { tenant, cluster: cluster.name };
   const roles = $api.useQuery("get", "/v1/tenants/{tenant}/clusters/{cluster}/users", { params: { path } });
@@ -46,6 +48,7 @@ export function RolesPanel({ tenant, cluster, mutate, busy, onStarted }: Props) 
   const [options, setOptions] = useState("");
   const [dropping, setDropping] = useState<string | null>(null);
   const errors = roleFormErrors(put.error);
+  const allowance = controlProps(cluster.allowed_actions.roles);
 
   if (roles.isPending) return <Loading label="Loading roles" />;
   if (roles.error) return <ErrorAlert error={roles.error} />;
@@ -118,7 +121,7 @@ export function RolesPanel({ tenant, cluster, mutate, busy, onStarted }: Props) 
                 <Table.Td>
                   {!role.owner && (
                     <Group gap={4} justify="flex-end" wrap="nowrap">
-                      <Button size="compact-xs" variant="subtle" onClick={() => edit(role)} disabled={busy} aria-label={`Edit role ${role.name}`}>
+                      <Button size="compact-xs" variant="subtle" onClick={() => edit(role)} {...allowance} aria-label={`Edit role ${role.name}`}>
                         Edit
                       </Button>
                       <Button
@@ -129,7 +132,7 @@ export function RolesPanel({ tenant, cluster, mutate, busy, onStarted }: Props) 
                           drop.reset();
                           setDropping(role.name);
                         }}
-                        disabled={busy}
+                        {...allowance}
                         aria-label={`Drop role ${role.name}`}
                       >
                         Drop
@@ -144,7 +147,7 @@ export function RolesPanel({ tenant, cluster, mutate, busy, onStarted }: Props) 
       </Table>
       {mutate && (
         <Group>
-          <Button variant="default" size="xs" leftSection={<IconUserPlus size={14} aria-hidden />} onClick={() => edit(null)} disabled={busy}>
+          <Button variant="default" size="xs" leftSection={<IconUserPlus size={14} aria-hidden />} onClick={() => edit(null)} {...allowance}>
             Add role
           </Button>
         </Group>

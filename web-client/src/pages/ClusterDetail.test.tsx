@@ -3,7 +3,7 @@ import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { ClusterDetail } from "./ClusterDetail";
 import { type Answer, fakeApi, json, me, problem, renderAt } from "../../test/render";
-import { cluster, operation, standby } from "../../test/fixtures";
+import { allowedActions, cluster, operation, standby, standbyReason, type Refusals } from "../../test/fixtures";
 
 const at = { path: "/t/acme/clusters/orders", pattern: "/t/:tenant/clusters/:cluster" };
 const connection = {
@@ -44,9 +44,37 @@ function api(role: string, overrides: Record<string, Answer> = {}) {
     "PUT /v1/tenants/acme/clusters/orders/databases/orders/extensions/citext": () => json(operation({ kind: "extension" }), 202),
     "DELETE /v1/tenants/acme/clusters/orders/databases/orders/extensions/vector": () => json(operation({ kind: "extension" }), 202),
     "POST /v1/tenants/acme/clusters/orders/upgrade": () => json(operation({ kind: "minor_upgrade" }), 202),
+    "GET /v1/tenants/acme/clusters/orders/users": {
+      items: [
+        { name: "orders", owner: true, databases: ["orders"], options: null },
+        { name: "reporting", owner: false, databases: ["analytics"], options: null },
+      ],
+    },
     ...overrides,
   });
 }
+
+/** A control of the page by its accessible name: buttons, and the protection switch. */
+const control = (name: string) => (name === "Deletion protection" ? screen.getByRole("switch", { name }) : screen.getByRole("button", { name }));
+
+/** Each control and the actions of allowed_actions it carries (several: it is refused when all are). */
+const CONTROLS: [string, Refusals][] = [
+  ["Scale / resize", { scale: "no scale", resize: "no resize" }],
+  ["Parameters", { parameters: "no parameters" }],
+  ["Rotate password", { rotate_password: "no rotation" }],
+  ["Switchover", { switchover: "no switchover" }],
+  ["Upgrade PostgreSQL", { minor_upgrade: "no minor upgrade", upgrade: "no major upgrade" }],
+  ["Clone", { clone: "no clone" }],
+  ["Suspend", { suspend: "no suspend" }],
+  ["Delete", { delete: "no delete" }],
+  ["Deletion protection", { update: "no update" }],
+  ["Back up now", { backup: "no backup" }],
+  ["Restore…", { restore: "no restore" }],
+  ["Add role", { roles: "no roles" }],
+  ["Edit role reporting", { roles: "no roles" }],
+  ["Drop role reporting", { roles: "no roles" }],
+  ["Disable extension vector", { extensions: "no extensions" }],
+];
 
 describe("the cluster page", () => {
   it("shows a viewer the cluster and its connection but no action and no reveal", async () => {
@@ -277,6 +305,74 @@ describe("the cluster page", () => {
     expect(await post.json()).toEqual({});
   });
 
+  describe("follows the server's allowed_actions", () => {
+    it("enables every control the server allows", async () => {
+      api("developer");
+      renderAt(<ClusterDetail />, at);
+      await screen.findByRole("button", { name: "Disable extension vector" });
+      await screen.findByRole("button", { name: "Drop role reporting" });
+      for (const [name] of CONTROLS.filter(([name]) => name !== "Clone")) {
+        expect(control(name), name).toBeEnabled();
+        expect(control(name), name).not.toHaveAttribute("title");
+      }
+      // Clone is a link to the create form when allowed (a button when refused).
+      expect(screen.getByRole("link", { name: "Clone" })).toHaveAttribute("href", "/t/acme/clusters/new?clone=orders");
+    });
+
+    it("disables each control the server refuses, with the server's reason", async () => {
+      const refused: Refusals = CONTROLS.reduce<Refusals>((all, [, r]) => ({ ...all, ...r }), {});
+      api("developer", { "GET /v1/tenants/acme/clusters/orders": cluster({ allowed_actions: allowedActions(refused) }) });
+      renderAt(<ClusterDetail />, at);
+      await screen.findByRole("button", { name: "Disable extension vector" });
+      await screen.findByRole("button", { name: "Drop role reporting" });
+      for (const [name, reasons] of CONTROLS) {
+        expect(control(name), name).toBeDisabled();
+        expect(control(name), name).toHaveAccessibleDescription(Object.values(reasons).join("; "));
+      }
+      // The extensions' reason is also said once under their table.
+      expect(screen.getByTestId("extensions-refused")).toHaveTextContent("no extensions");
+    });
+
+    it("resumes a suspended cluster when the server allows resume", async () => {
+      const suspended = cluster({ spec: { ...cluster().spec, suspended: true } });
+      api("developer", {
+        "GET /v1/tenants/acme/clusters/orders": { ...suspended, allowed_actions: allowedActions({ suspend: "cluster `orders` is already suspended" }) },
+      });
+      renderAt(<ClusterDetail />, at);
+      expect(await screen.findByRole("button", { name: "Resume" })).toBeEnabled();
+    });
+
+    it("opens scale / resize when only scaling is allowed, with the resources locked and why", async () => {
+      api("developer", {
+        "GET /v1/tenants/acme/clusters/orders": cluster({ allowed_actions: allowedActions({ resize: "the platform cannot resize" }) }),
+      });
+      renderAt(<ClusterDetail />, at);
+      const user = userEvent.setup();
+      await user.click(await screen.findByRole("button", { name: "Scale / resize" }));
+      expect(await screen.findByRole("textbox", { name: /Instances/ })).toBeEnabled();
+      expect(screen.getByRole("textbox", { name: "CPU per instance" })).toBeDisabled();
+      expect(screen.getByRole("textbox", { name: /Storage per instance/ })).toBeDisabled();
+      expect(screen.getByTestId("resize-refused")).toHaveTextContent("the platform cannot resize");
+    });
+
+    it("offers only the upgrade the server allows, and says why not the other", async () => {
+      const on16 = cluster({ spec: { ...cluster().spec, postgres_version: 16 } });
+      const seen = api("developer", {
+        "GET /v1/tenants/acme/clusters/orders": { ...on16, allowed_actions: allowedActions({ minor_upgrade: "the platform approves no image for PostgreSQL 16" }) },
+        "POST /v1/tenants/acme/clusters/orders/upgrade": () => json(operation({ kind: "upgrade" }), 202),
+      });
+      renderAt(<ClusterDetail />, at);
+      const user = userEvent.setup();
+      await user.click(await screen.findByRole("button", { name: "Upgrade PostgreSQL" }));
+      const dialog = await screen.findByRole("dialog", { name: "Upgrade orders" });
+      expect(within(dialog).getByTestId("upgrade-not-offered")).toHaveTextContent("No minor version upgrade: the platform approves no image for PostgreSQL 16");
+      expect(within(dialog).getByRole("combobox", { name: "Upgrade to" })).toHaveValue("PostgreSQL 18 (major version)");
+      await user.click(within(dialog).getByRole("button", { name: "Upgrade to 18" }));
+      await waitFor(() => expect(seen.some((r) => r.url.endsWith("/upgrade"))).toBe(true));
+      expect(await seen.find((r) => r.url.endsWith("/upgrade"))!.json()).toEqual({ postgres_version: 18 });
+    });
+  });
+
   describe("of a standby", () => {
     const dr = { path: "/t/acme/clusters/orders-dr", pattern: "/t/:tenant/clusters/:cluster" };
     const WARNING = "orders is still running as a primary: stop writes to it before pointing clients at orders-dr.";
@@ -355,24 +451,44 @@ describe("the cluster page", () => {
       expect(within(dialog).getByText("Not promoted")).toBeInTheDocument();
     });
 
-    it("disables what the API refuses on a standby, saying why", async () => {
+    it("disables what the server refuses a standby, with its reasons", async () => {
       standbyApi("developer");
       renderAt(<ClusterDetail />, dr);
-      const refused = ["Back up now", "Restore…", "Upgrade PostgreSQL", "Rotate password", "Switchover", "Clone", "Disable extension vector", "Enable"];
-      for (const name of refused) {
+      const refused = (kind: string) => standbyReason("orders-dr", "orders", kind);
+      const expected: [string, string][] = [
+        ["Back up now", refused("backup")],
+        ["Restore…", refused("restore")],
+        ["Upgrade PostgreSQL", `${refused("minor_upgrade")}; ${refused("upgrade")}`],
+        ["Rotate password", refused("rotate_password")],
+        ["Switchover", refused("switchover")],
+        ["Clone", "`orders-dr` is a standby of `orders` and takes no backups: clone `orders` instead"],
+        ["Disable extension vector", refused("extension")],
+      ];
+      for (const [name, reason] of expected) {
         const button = await screen.findByRole("button", { name });
         expect(button, name).toBeDisabled();
-        expect(button.getAttribute("title"), name).toMatch(/Not on a standby/);
+        expect(button, name).toHaveAccessibleDescription(reason);
       }
       // Clone is a plain button here, not a link to the create form.
       expect(screen.queryByRole("link", { name: "Clone" })).not.toBeInTheDocument();
-      // What a standby allows stays available.
-      for (const name of [/Scale/, /Parameters/, /^Suspend$/, /^Delete$/]) {
+      // What the server allows a standby stays available.
+      for (const name of [/Scale/, /Parameters/, /^Suspend$/, /^Delete$/, /Promote/]) {
         expect(screen.getByRole("button", { name })).toBeEnabled();
       }
-      expect(screen.getByTestId("standby-actions")).toHaveTextContent("once it is promoted");
-      expect(screen.getByTestId("backups-standby")).toHaveTextContent("follows orders");
-      expect(screen.getByTestId("extensions-standby")).toHaveTextContent("Extensions follow orders");
+      expect(screen.getByTestId("extensions-refused")).toHaveTextContent(refused("extension"));
+    });
+
+    it("disables Promote with the server's reason when it refuses", async () => {
+      standbyApi("developer", {
+        "GET /v1/tenants/acme/clusters/orders-dr": {
+          ...standby("orders"),
+          allowed_actions: allowedActions({ promote: "cluster `orders-dr` is suspended: resume it before a promotion" }),
+        },
+      });
+      renderAt(<ClusterDetail />, dr);
+      const promote = await screen.findByRole("button", { name: "Promote…" });
+      expect(promote).toBeDisabled();
+      expect(promote).toHaveAccessibleDescription("cluster `orders-dr` is suspended: resume it before a promotion");
     });
 
     it("offers no Promote on a cluster that is not a standby", async () => {

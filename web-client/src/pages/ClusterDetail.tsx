@@ -1,6 +1,7 @@
 // One cluster: its state, how to connect, what is happening to it (operation timeline), and
-// the day-2 actions the person's role allows. Everything refreshes while something changes.
-// A standby says so at the top, with the cluster it follows and (for who may) Promote.
+// its day-2 actions: shown to roles that may change clusters, each enabled as the server's
+// `allowed_actions` says (or disabled with its reason). Everything refreshes while something
+// changes. A standby says so at the top, with the cluster it follows and (for who may) Promote.
 import { Alert, Anchor, Badge, Button, Card, Grid, Group, SimpleGrid, Stack, Text, Title } from "@mantine/core";
 import { useState } from "react";
 import { Link, useParams } from "react-router";
@@ -19,6 +20,7 @@ import { OperationsTable, hasActive } from "../components/OperationsTable";
 import { ConnectionPanel } from "../clusters/ConnectionPanel";
 import { ClusterActions } from "../clusters/ClusterActions";
 import { useOperationNotices } from "../clusters/useOperationNotices";
+import { useRefetchWhenIdle } from "../clusters/useRefetchWhenIdle";
 import { CancelOperationButton } from "../clusters/CancelOperationButton";
 import { BackupsPanel } from "../clusters/BackupsPanel";
 import { RolesPanel } from "../clusters/RolesPanel";
@@ -98,6 +100,8 @@ export function ClusterDetail() {
     },
   );
   useOperationNotices(ops.data?.items);
+  // What an operation kept off the cluster is allowed again once it ends: ask at once.
+  useRefetchWhenIdle(active, cluster.refetch);
   const onStarted = (op: Operation) => {
     setStarted(op);
     setWarning(op.warning ?? null);
@@ -132,6 +136,7 @@ export function ClusterDetail() {
 
   const c = cluster.data;
   const latest = ops.data?.items[0];
+  // Roles that may never change clusters see no controls; for the others, allowed_actions decides.
   const mutate = can(role, "manage_clusters");
   const source = standbySource(c);
   return (
@@ -175,7 +180,7 @@ export function ClusterDetail() {
           {warning}
         </Alert>
       )}
-      <StandbyBanner tenant={tenant} cluster={c} busy={active} onStarted={onStarted} mutate={mutate} />
+      <StandbyBanner tenant={tenant} cluster={c} onStarted={onStarted} mutate={mutate} />
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, lg: 7 }}>
           <Stack gap="lg">
@@ -195,7 +200,7 @@ export function ClusterDetail() {
               <Title order={2} size="h4" mb="md" id="roles-title">
                 Roles
               </Title>
-              <RolesPanel tenant={tenant} cluster={c} mutate={mutate} busy={active} onStarted={onStarted} />
+              <RolesPanel tenant={tenant} cluster={c} mutate={mutate} onStarted={onStarted} />
             </Card>
             <Card withBorder padding="lg" component="section" aria-labelledby="extensions-title">
               <Title order={2} size="h4" mb="md" id="extensions-title">
@@ -208,18 +213,7 @@ export function ClusterDetail() {
                 <Title order={2} size="h4" mb="md" id="actions-title">
                   Actions
                 </Title>
-                {active && (
-                  <Text size="sm" c="dimmed" mb="sm">
-                    Changes are possible again when the running operation ends.
-                  </Text>
-                )}
-                {source && (
-                  <Text size="sm" c="dimmed" mb="sm" data-testid="standby-actions">
-                    A standby follows {source} read-only: password rotation, switchover, upgrades and clones are possible
-                    once it is promoted.
-                  </Text>
-                )}
-                <ClusterActions tenant={tenant} cluster={c} busy={active} onStarted={onStarted} />
+                <ClusterActions tenant={tenant} cluster={c} onStarted={onStarted} />
               </Card>
             )}
           </Stack>

@@ -7,7 +7,7 @@ import { ErrorAlert } from "../../components/ErrorAlert";
 import type { Schemas } from "../../api/client";
 import type { ActionProps } from "./types";
 import { useBackupNow } from "./usePostAction";
-import { standbyRefusal } from "../standby";
+import { controlProps } from "../allowance";
 
 type BackupType = Schemas["BackupType"];
 
@@ -17,11 +17,10 @@ const DESCRIPTIONS: Record<BackupType, string> = {
   incremental: "Changes since the last backup of any type. Fastest.",
 };
 
-export function BackupNowAction({ tenant, cluster, onStarted, busy }: ActionProps) {
+export function BackupNowAction({ tenant, cluster, onStarted }: ActionProps) {
   const [opened, { open, close }] = useDisclosure(false);
   const [type, setType] = useState<BackupType>("full");
   const backup = useBackupNow();
-  const refused = standbyRefusal(cluster);
 
   async function start() {
     try {
@@ -41,8 +40,7 @@ export function BackupNowAction({ tenant, cluster, onStarted, busy }: ActionProp
           backup.reset();
           open();
         }}
-        disabled={busy || !cluster.spec.backups.enabled || cluster.spec.suspended || !!refused}
-        title={refused ?? undefined}
+        {...controlProps(cluster.allowed_actions.backup)}
       >
         Back up now
       </Button>

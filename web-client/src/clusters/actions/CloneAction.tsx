@@ -4,15 +4,14 @@ import { Button } from "@mantine/core";
 import { IconCopy } from "@tabler/icons-react";
 import { Link } from "react-router";
 import type { ActionProps } from "./types";
-import { standbyRefusal } from "../standby";
+import { controlProps } from "../allowance";
 
 export function CloneAction({ tenant, cluster }: ActionProps) {
-  if (!cluster.spec.backups.enabled) return null;
-  // A standby has no backups of its own to copy: a button that says so, not a link.
-  const refused = standbyRefusal(cluster);
-  if (refused) {
+  const allowance = cluster.allowed_actions.clone;
+  // Refused (a standby, no full backup yet, ...): a button that says why, not a link.
+  if (!allowance.allowed) {
     return (
-      <Button variant="default" leftSection={<IconCopy size={16} aria-hidden />} disabled title={refused}>
+      <Button variant="default" leftSection={<IconCopy size={16} aria-hidden />} {...controlProps(allowance)}>
         Clone
       </Button>
     );

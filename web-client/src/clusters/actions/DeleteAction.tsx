@@ -1,5 +1,5 @@
 // Delete a cluster: the person types its name to confirm, and is told what happens to backups.
-import { Alert, Button, Group, Modal, Stack, Text, TextInput } from "@mantine/core";
+import { Button, Group, Modal, Stack, Text, TextInput } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { IconTrash } from "@tabler/icons-react";
 import { useQueryClient } from "@tanstack/react-query";
@@ -7,6 +7,7 @@ import { useState, type FormEvent } from "react";
 import { useApi } from "../../auth/AuthProvider";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import type { ActionProps } from "./types";
+import { controlProps } from "../allowance";
 
 export function DeleteAction({ tenant, cluster, onStarted }: ActionProps) {
   const [opened, { open, close }] = useDisclosure(false);
@@ -16,7 +17,6 @@ export function DeleteAction({ tenant, cluster, onStarted }: ActionProps) {
   const remove = $api.useMutation("delete", "/v1/tenants/{tenant}/clusters/{cluster}", {
     onSettled: () => queryClient.invalidateQueries(),
   });
-  const protectedNow = cluster.spec.deletion_protection;
   const keepsBackups = cluster.spec.deletion_policy === "keep_backups" && cluster.spec.backups.enabled;
 
   async function submit(e: FormEvent) {
@@ -41,6 +41,7 @@ export function DeleteAction({ tenant, cluster, onStarted }: ActionProps) {
           remove.reset();
           open();
         }}
+        {...controlProps(cluster.allowed_actions.delete)}
       >
         Delete
       </Button>
@@ -48,11 +49,6 @@ export function DeleteAction({ tenant, cluster, onStarted }: ActionProps) {
         <form onSubmit={(e) => void submit(e)} noValidate>
           <Stack>
             <ErrorAlert error={remove.error} title="Not deleted" />
-            {protectedNow && (
-              <Alert color="yellow" title="Deletion protection is on">
-                Turn deletion protection off first.
-              </Alert>
-            )}
             <Text size="sm">
               Every instance and its data volume are removed.{" "}
               {keepsBackups
@@ -70,7 +66,7 @@ export function DeleteAction({ tenant, cluster, onStarted }: ActionProps) {
               <Button variant="default" onClick={close}>
                 Cancel
               </Button>
-              <Button type="submit" color="red" disabled={typed !== cluster.name || protectedNow} loading={remove.isPending}>
+              <Button type="submit" color="red" disabled={typed !== cluster.name} loading={remove.isPending}>
                 Delete cluster
               </Button>
             </Group>

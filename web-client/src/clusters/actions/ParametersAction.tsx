@@ -6,6 +6,7 @@ import { useState, type FormEvent } from "react";
 import { fieldErrors, otherFieldErrors } from "../../api/problem";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import type { ActionProps } from "./types";
+import { controlProps } from "../allowance";
 import { usePatchCluster } from "./usePatchCluster";
 
 type Row = { name: string; value: string };
@@ -19,7 +20,7 @@ export function parametersPatch(before: Record<string, string>, rows: Row[]): Re
   return patch;
 }
 
-export function ParametersAction({ tenant, cluster, onStarted, busy }: ActionProps) {
+export function ParametersAction({ tenant, cluster, onStarted }: ActionProps) {
   const [opened, { open, close }] = useDisclosure(false);
   const current = cluster.spec.parameters;
   const [rows, setRows] = useState<Row[]>([]);
@@ -48,7 +49,7 @@ export function ParametersAction({ tenant, cluster, onStarted, busy }: ActionPro
   const shown = rows.map((r) => `parameters.${r.name.trim()}`);
   return (
     <>
-      <Button variant="default" leftSection={<IconAdjustments size={16} aria-hidden />} onClick={start} disabled={busy}>
+      <Button variant="default" leftSection={<IconAdjustments size={16} aria-hidden />} onClick={start} {...controlProps(cluster.allowed_actions.parameters)}>
         Parameters
       </Button>
       <Modal opened={opened} onClose={close} title={`PostgreSQL parameters of ${cluster.name}`} size="lg">

@@ -6,10 +6,11 @@ import { useDisclosure } from "@mantine/hooks";
 import { IconArrowBigUpLine } from "@tabler/icons-react";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { standbySource } from "../standby";
+import { controlProps } from "../allowance";
 import type { ActionProps } from "./types";
 import { usePromote } from "./usePostAction";
 
-export function PromoteAction({ tenant, cluster, onStarted, busy }: ActionProps) {
+export function PromoteAction({ tenant, cluster, onStarted }: ActionProps) {
   const [opened, { open, close }] = useDisclosure(false);
   const promote = usePromote();
   const source = standbySource(cluster);
@@ -33,7 +34,7 @@ export function PromoteAction({ tenant, cluster, onStarted, busy }: ActionProps)
           promote.reset();
           open();
         }}
-        disabled={busy || cluster.spec.suspended}
+        {...controlProps(cluster.allowed_actions.promote)}
       >
         Promote…
       </Button>

@@ -2,9 +2,10 @@
 import { Switch } from "@mantine/core";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import type { ActionProps } from "./types";
+import { refusalOf } from "../allowance";
 import { usePatchCluster } from "./usePatchCluster";
 
-export function ProtectionAction({ tenant, cluster, onStarted, busy }: ActionProps) {
+export function ProtectionAction({ tenant, cluster, onStarted }: ActionProps) {
   const patch = usePatchCluster(tenant, cluster.name);
 
   async function protect(on: boolean) {
@@ -20,7 +21,8 @@ export function ProtectionAction({ tenant, cluster, onStarted, busy }: ActionPro
       <Switch
         label="Deletion protection"
         checked={cluster.spec.deletion_protection}
-        disabled={busy || patch.isPending}
+        disabled={!cluster.allowed_actions.update.allowed || patch.isPending}
+        title={refusalOf(cluster.allowed_actions.update)}
         onChange={(e) => void protect(e.currentTarget.checked)}
       />
       <ErrorAlert error={patch.error} />

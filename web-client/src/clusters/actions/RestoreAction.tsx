@@ -11,17 +11,16 @@ import { formatTime } from "../../lib/time";
 import { fromLocalInput, toLocalInput } from "../../lib/localTime";
 import type { ActionProps } from "./types";
 import { useRestore } from "./usePostAction";
-import { standbyRefusal } from "../standby";
+import { controlProps } from "../allowance";
 
 type Window = Schemas["RecoverableWindow"];
 
-export function RestoreAction({ tenant, cluster, onStarted, busy, recoverable }: ActionProps & { recoverable: Window | null | undefined }) {
+export function RestoreAction({ tenant, cluster, onStarted, recoverable }: ActionProps & { recoverable: Window | null | undefined }) {
   const [opened, { open, close }] = useDisclosure(false);
   const [mode, setMode] = useState<"latest" | "time">("latest");
   const [time, setTime] = useState("");
   const [typed, setTyped] = useState("");
   const restore = useRestore();
-  const refused = standbyRefusal(cluster);
   const errors = fieldErrors(restore.error);
   const target = mode === "time" ? fromLocalInput(time) : null;
 
@@ -48,8 +47,7 @@ export function RestoreAction({ tenant, cluster, onStarted, busy, recoverable }:
           restore.reset();
           open();
         }}
-        disabled={busy || !recoverable || !!refused}
-        title={refused ?? (recoverable ? undefined : "A restore needs a full backup first")}
+        {...controlProps(cluster.allowed_actions.restore)}
       >
         Restore…
       </Button>

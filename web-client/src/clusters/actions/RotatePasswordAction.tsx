@@ -9,9 +9,9 @@ import { useApi } from "../../auth/AuthProvider";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import { fieldErrors } from "../../api/problem";
 import type { ActionProps } from "./types";
-import { standbyRefusal } from "../standby";
+import { controlProps } from "../allowance";
 
-export function RotatePasswordAction({ tenant, cluster, onStarted, busy }: ActionProps) {
+export function RotatePasswordAction({ tenant, cluster, onStarted }: ActionProps) {
   const [opened, { open, close }] = useDisclosure(false);
   const roles = [cluster.spec.owner, ...cluster.spec.users.map((u) => u.name)];
   const [user, setUser] = useState(cluster.spec.owner);
@@ -31,7 +31,6 @@ export function RotatePasswordAction({ tenant, cluster, onStarted, busy }: Actio
   }
 
   const errors = fieldErrors(rotate.error);
-  const refused = standbyRefusal(cluster);
   return (
     <>
       <Button
@@ -42,8 +41,7 @@ export function RotatePasswordAction({ tenant, cluster, onStarted, busy }: Actio
           rotate.reset();
           open();
         }}
-        disabled={busy || cluster.spec.suspended || !!refused}
-        title={refused ?? undefined}
+        {...controlProps(cluster.allowed_actions.rotate_password)}
       >
         Rotate password
       </Button>

@@ -1,4 +1,5 @@
 // Scale (instances) and resize (CPU, memory, storage) in one form; only changed fields are sent.
+// The server allows each on its own: the form opens when either is allowed and locks the other.
 import { Button, Group, Modal, NumberInput, SimpleGrid, Stack, Text, TextInput } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { IconArrowsMaximize } from "@tabler/icons-react";
@@ -7,6 +8,7 @@ import { fieldErrors, otherFieldErrors } from "../../api/problem";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import type { Cluster } from "../../api/client";
 import type { ActionProps } from "./types";
+import { anyOf, controlProps, refusalOf } from "../allowance";
 import { usePatchCluster, type ClusterPatch } from "./usePatchCluster";
 
 interface Sizes {
@@ -37,12 +39,14 @@ export function scalePatch(before: Sizes, after: Sizes): ClusterPatch {
 
 const FIELDS = ["instances", "resources.cpu", "resources.memory", "storage.size"];
 
-export function ScaleAction({ tenant, cluster, onStarted, busy }: ActionProps) {
+export function ScaleAction({ tenant, cluster, onStarted }: ActionProps) {
   const [opened, { open, close }] = useDisclosure(false);
   const [sizes, setSizes] = useState<Sizes>(() => sizesOf(cluster));
   const patch = usePatchCluster(tenant, cluster.name);
   const changes = scalePatch(sizesOf(cluster), sizes);
   const errors = fieldErrors(patch.error);
+  const { scale, resize } = cluster.allowed_actions;
+  const resizeRefused = refusalOf(resize);
 
   const start = () => {
     setSizes(sizesOf(cluster));
@@ -61,7 +65,7 @@ export function ScaleAction({ tenant, cluster, onStarted, busy }: ActionProps) {
 
   return (
     <>
-      <Button variant="default" leftSection={<IconArrowsMaximize size={16} aria-hidden />} onClick={start} disabled={busy}>
+      <Button variant="default" leftSection={<IconArrowsMaximize size={16} aria-hidden />} onClick={start} {...controlProps(anyOf(scale, resize))}>
         Scale / resize
       </Button>
       <Modal opened={opened} onClose={close} title={`Scale or resize ${cluster.name}`} size="lg">
@@ -70,7 +74,8 @@ export function ScaleAction({ tenant, cluster, onStarted, busy }: ActionProps) {
             <ErrorAlert error={patch.error} title="Not changed" extra={otherFieldErrors(patch.error, FIELDS)} />
             <NumberInput
               label="Instances"
-              description="1, or 2-3 for high availability"
+              description={refusalOf(scale) ?? "1, or 2-3 for high availability"}
+              disabled={!scale.allowed}
               min={1}
               max={3}
               value={sizes.instances}
@@ -78,21 +83,29 @@ export function ScaleAction({ tenant, cluster, onStarted, busy }: ActionProps) {
               error={errors.instances}
               w={200}
             />
+            {resizeRefused && (
+              <Text size="sm" c="dimmed" data-testid="resize-refused">
+                {resizeRefused}
+              </Text>
+            )}
             <SimpleGrid cols={{ base: 1, sm: 3 }}>
               <TextInput
                 label="CPU per instance"
+                disabled={!resize.allowed}
                 value={sizes.cpu}
                 onChange={(e) => setSizes((s) => ({ ...s, cpu: e.currentTarget.value }))}
                 error={errors["resources.cpu"]}
               />
               <TextInput
                 label="Memory per instance"
+                disabled={!resize.allowed}
                 value={sizes.memory}
                 onChange={(e) => setSizes((s) => ({ ...s, memory: e.currentTarget.value }))}
                 error={errors["resources.memory"]}
               />
               <TextInput
                 label="Storage per instance"
+                disabled={!resize.allowed}
                 description="Can grow, never shrink"
                 value={sizes.storage}
                 onChange={(e) => setSizes((s) => ({ ...s, storage: e.currentTarget.value }))}

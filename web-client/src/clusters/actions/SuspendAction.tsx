@@ -4,13 +4,15 @@ import { useDisclosure } from "@mantine/hooks";
 import { IconPlayerPause, IconPlayerPlay } from "@tabler/icons-react";
 import { ErrorAlert } from "../../components/ErrorAlert";
 import type { ActionProps } from "./types";
+import { controlProps } from "../allowance";
 import { usePatchCluster } from "./usePatchCluster";
 
-export function SuspendAction({ tenant, cluster, onStarted, busy }: ActionProps) {
+export function SuspendAction({ tenant, cluster, onStarted }: ActionProps) {
   const [opened, { open, close }] = useDisclosure(false);
   const patch = usePatchCluster(tenant, cluster.name);
   const suspended = cluster.spec.suspended;
   const verb = suspended ? "Resume" : "Suspend";
+  const allowance = suspended ? cluster.allowed_actions.resume : cluster.allowed_actions.suspend;
 
   async function confirm() {
     try {
@@ -30,7 +32,7 @@ export function SuspendAction({ tenant, cluster, onStarted, busy }: ActionProps)
           patch.reset();
           open();
         }}
-        disabled={busy}
+        {...controlProps(allowance)}
       >
         {verb}
       </Button>

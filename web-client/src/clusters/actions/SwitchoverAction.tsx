@@ -1,5 +1,4 @@
-// Promote a replica to primary (planned maintenance, or to move the primary). Offered only for
-// clusters with replicas.
+// Promote a replica to primary (planned maintenance, or to move the primary).
 import { Button, Group, Modal, Stack, Text, TextInput } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { IconSwitchHorizontal } from "@tabler/icons-react";
@@ -8,15 +7,13 @@ import { ErrorAlert } from "../../components/ErrorAlert";
 import { fieldErrors } from "../../api/problem";
 import type { ActionProps } from "./types";
 import { useSwitchover } from "./usePostAction";
-import { standbyRefusal } from "../standby";
+import { controlProps } from "../allowance";
 
-export function SwitchoverAction({ tenant, cluster, onStarted, busy }: ActionProps) {
+export function SwitchoverAction({ tenant, cluster, onStarted }: ActionProps) {
   const [opened, { open, close }] = useDisclosure(false);
   const [target, setTarget] = useState("");
   const switchover = useSwitchover();
   const errors = fieldErrors(switchover.error);
-  const refused = standbyRefusal(cluster);
-  if (cluster.spec.instances < 2) return null;
 
   async function confirm() {
     try {
@@ -38,8 +35,7 @@ export function SwitchoverAction({ tenant, cluster, onStarted, busy }: ActionPro
           switchover.reset();
           open();
         }}
-        disabled={busy || cluster.spec.suspended || !!refused}
-        title={refused ?? undefined}
+        {...controlProps(cluster.allowed_actions.switchover)}
       >
         Switchover
       </Button>

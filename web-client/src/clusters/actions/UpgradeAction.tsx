@@ -1,6 +1,8 @@
 // PostgreSQL upgrades: to the newest minor version (the newest image the platform approves for
 // the cluster's major version; instances restart one at a time), or to a newer major version
 // (pg_upgrade through PGO's PGUpgrade; the modal says plainly that the cluster is down meanwhile).
+// The server allows each kind on its own (`minor_upgrade`, `upgrade`): the picker offers what
+// it allows and says why it refuses the other.
 import { Alert, Button, Group, Modal, Select, Stack, Text } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { IconArrowBigUpLines } from "@tabler/icons-react";
@@ -9,26 +11,22 @@ import { ErrorAlert } from "../../components/ErrorAlert";
 import { fieldErrors } from "../../api/problem";
 import type { ActionProps } from "./types";
 import { useUpgrade } from "./usePostAction";
-import { standbyRefusal } from "../standby";
-
-/** Newest PostgreSQL major version the API accepts. */
-export const NEWEST_POSTGRES_VERSION = 18;
+import { anyOf, controlProps, refusalOf } from "../allowance";
+import { VERSIONS } from "../presets";
 
 /** The versions a cluster on `current` can move to, newest first. */
 export function upgradeTargets(current: number): string[] {
-  const out: string[] = [];
-  for (let v = NEWEST_POSTGRES_VERSION; v > current; v--) out.push(String(v));
-  return out;
+  return VERSIONS.filter((v) => v > current).map(String);
 }
 
 /** The choice of a minor version upgrade in the picker. */
 export const MINOR = "minor";
 
-/** What the picker offers: the newest minor version first, then every newer major version. */
-export function upgradeChoices(current: number): { value: string; label: string }[] {
+/** What the picker offers of what is allowed: the newest minor version first, then every newer major version. */
+export function upgradeChoices(current: number, allowed: { minor: boolean; major: boolean }): { value: string; label: string }[] {
   return [
-    { value: MINOR, label: `Newest minor version of ${current} (approved image)` },
-    ...upgradeTargets(current).map((v) => ({ value: v, label: `PostgreSQL ${v} (major version)` })),
+    ...(allowed.minor ? [{ value: MINOR, label: `Newest minor version of ${current} (approved image)` }] : []),
+    ...(allowed.major ? upgradeTargets(current).map((v) => ({ value: v, label: `PostgreSQL ${v} (major version)` })) : []),
   ];
 }
 
@@ -37,15 +35,18 @@ export function upgradeBody(choice: string): { postgres_version?: number } {
   return choice === MINOR ? {} : { postgres_version: Number(choice) };
 }
 
-export function UpgradeAction({ tenant, cluster, onStarted, busy }: ActionProps) {
+export function UpgradeAction({ tenant, cluster, onStarted }: ActionProps) {
   const [opened, { open, close }] = useDisclosure(false);
-  const choices = upgradeChoices(cluster.spec.postgres_version);
-  const [version, setVersion] = useState(MINOR);
+  const { minor_upgrade: minorAllowance, upgrade: majorAllowance } = cluster.allowed_actions;
+  const choices = upgradeChoices(cluster.spec.postgres_version, { minor: minorAllowance.allowed, major: majorAllowance.allowed });
+  const firstChoice = choices[0]?.value ?? MINOR;
+  const [version, setVersion] = useState(firstChoice);
   const upgrade = useUpgrade();
   const errors = fieldErrors(upgrade.error);
   const minor = version === MINOR;
   const image = cluster.status.postgres_image;
-  const refused = standbyRefusal(cluster);
+  // Said in the dialog when one kind is offered and the other is not.
+  const notOffered = minorAllowance.allowed ? refusalOf(majorAllowance) : refusalOf(minorAllowance);
 
   async function confirm() {
     try {
@@ -63,12 +64,11 @@ export function UpgradeAction({ tenant, cluster, onStarted, busy }: ActionProps)
         variant="default"
         leftSection={<IconArrowBigUpLines size={16} aria-hidden />}
         onClick={() => {
-          setVersion(MINOR);
+          setVersion(firstChoice);
           upgrade.reset();
           open();
         }}
-        disabled={busy || cluster.spec.suspended || !!refused}
-        title={refused ?? undefined}
+        {...controlProps(anyOf(minorAllowance, majorAllowance))}
       >
         Upgrade PostgreSQL
       </Button>
@@ -94,6 +94,11 @@ export function UpgradeAction({ tenant, cluster, onStarted, busy }: ActionProps)
             allowDeselect={false}
             error={errors.postgres_version}
           />
+          {notOffered && (
+            <Text size="sm" c="dimmed" data-testid="upgrade-not-offered">
+              {minorAllowance.allowed ? "No major version upgrade" : "No minor version upgrade"}: {notOffered}
+            </Text>
+          )}
           {minor ? (
             <Alert color="blue" variant="light" title="Rolling restart">
               Instances restart one at a time on the newest image the platform approves for PostgreSQL{" "}
