@@ -1,5 +1,6 @@
 // What a role may do, mirroring api/src/domain/permissions.rs. The API enforces it; the portal
-// uses it only to hide actions a person cannot take, so nobody is offered a button that fails.
+// uses it only to hide what a role can never do (navigation, a cluster page's controls for a
+// viewer). Whether an action on a cluster is possible now comes from its `allowed_actions`.
 import type { TenantRole } from "../api/client";
 
 export type Role = TenantRole | "platform_admin";
