@@ -11,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use rand::RngCore;
+use rand::Rng;
 
 use crate::config::{DatabaseConfig, DevConfig, PlatformKind, ServeConfig};
 use crate::embedded_pg::{EmbeddedPostgres, free_port};

@@ -63,11 +63,13 @@ pub struct PgBinaries {
     run_as: Option<String>,
 }
 
+#[expect(unsafe_code, reason = "one libc call, without a libc dependency")]
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc_geteuid() == 0 }
 }
 
+#[expect(unsafe_code, reason = "the declaration of that libc call")]
 unsafe extern "C" {
     #[link_name = "geteuid"]
     fn libc_geteuid() -> u32;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -109,13 +109,14 @@ impl JwtKeys {
         let keys = keys
             .into_iter()
             .map(|(kid, secret)| {
+                let unusable = |e: jsonwebtoken::errors::Error| format!("key `{kid}`: {e}");
                 let key = Key {
-                    encoding: EncodingKey::from_secret(&secret),
-                    decoding: DecodingKey::from_secret(&secret),
+                    encoding: EncodingKey::from_secret(&secret).map_err(unusable)?,
+                    decoding: DecodingKey::from_secret(&secret).map_err(unusable)?,
                 };
-                (kid, key)
+                Ok((kid, key))
             })
-            .collect();
+            .collect::<Result<_, String>>()?;
         Ok(Self {
             algorithm: Algorithm::HS256,
             signing_kid,
@@ -131,7 +132,7 @@ impl JwtKeys {
         let mut secret = vec![0u8; 48];
         rand::rng().fill_bytes(&mut secret);
         let kid = format!("ephemeral-{}", &Uuid::new_v4().simple().to_string()[..8]);
-        // A freshly built single key cannot fail the checks in `hs256`.
+        // A single 48-byte key cannot fail the checks in `hs256`.
         Self::hs256(vec![(kid, secret)], issuer, audience, ttl)
             .unwrap_or_else(|_| unreachable!("one key is always present"))
     }

@@ -55,15 +55,12 @@ pub async fn idempotent_writes(
     )
     .to_vec();
     let (parts, body) = request.into_parts();
-    let body = match to_bytes(body, state.settings.body_limit_bytes).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return ApiError::status(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "request body is larger than the server accepts",
-            )
-            .into_response();
-        }
+    let Ok(body) = to_bytes(body, state.settings.body_limit_bytes).await else {
+        return ApiError::status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body is larger than the server accepts",
+        )
+        .into_response();
     };
     let mut hasher = Sha256::new();
     hasher.update(parts.method.as_str());

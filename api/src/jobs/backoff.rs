@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use rand::Rng;
+use rand::RngExt;
 
 /// Delay before retry number `failures + 1`: `base × 2^failures`, capped at `max`, then scaled
 /// by a random factor in [0.5, 1.0).

@@ -48,7 +48,7 @@ pub async fn cancel(state: &AppState, id: Uuid) -> ApiResult<OperationRow> {
                 }
             }
             OperationKind::Delete => {
-                store::clusters::set_phase(&mut *tx, cluster_id, "pending").await?
+                store::clusters::set_phase(&mut *tx, cluster_id, "pending").await?;
             }
             _ => {} // day-2 actions changed nothing yet
         }

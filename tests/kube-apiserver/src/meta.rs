@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use rand::Rng;
+use rand::RngExt;
 use regex::Regex;
 use serde_json::{Map, Value};
 

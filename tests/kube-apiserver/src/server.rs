@@ -230,7 +230,7 @@ impl TestApiServer {
 
     /// Removes a handler added with [`TestApiServer::add_exec_handler`].
     pub fn remove_exec_handler(&self, id: ExecHandlerId) {
-        self.app.exec.remove(id)
+        self.app.exec.remove(id);
     }
 
     /// The exec handler registry (cloneable; what the simulated operator registers in).

@@ -74,6 +74,10 @@ impl Process {
             .stdout(out)
             .stderr(err);
         // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) between fork and exec.
+        #[expect(
+            unsafe_code,
+            reason = "children die with the test process (PR_SET_PDEATHSIG)"
+        )]
         unsafe {
             command.pre_exec(move || {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {

@@ -19,7 +19,13 @@ async fn a_driver_from_the_environment_talks_to_the_cluster_of_the_kubeconfig() 
         .expect("kubeconfig written");
     // SAFETY: no other test of this binary reads or writes the process environment, and the
     // variable is set before the client that reads it is built.
-    unsafe { std::env::set_var("KUBECONFIG", &path) };
+    #[expect(
+        unsafe_code,
+        reason = "the test reads KUBECONFIG as a user's process would"
+    )]
+    unsafe {
+        std::env::set_var("KUBECONFIG", &path);
+    }
     let platform = KubernetesPlatform::from_environment(KubernetesOptions::default())
         .await
         .expect("a client from KUBECONFIG");

@@ -117,13 +117,52 @@ impl World {
             {
                 return op;
             }
-            assert!(
-                started.elapsed() < timeout,
-                "operation still {} after {timeout:?}: {op}",
-                op["state"]
-            );
+            if started.elapsed() >= timeout {
+                let cluster = op["cluster"].as_str().unwrap_or_default();
+                let seen = self.platform_view(cluster).await;
+                panic!(
+                    "operation still {} after {timeout:?}: {op}\nthe platform's view: {seen}",
+                    op["state"]
+                );
+            }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// What the test API server holds for the PostgresCluster `name` (generation, finalizers,
+    /// status), for a failure message.
+    async fn platform_view(&self, name: &str) -> String {
+        let platform = self
+            .postgresclusters()
+            .await
+            .into_iter()
+            .filter(|c| c.metadata.name.as_deref() == Some(name))
+            .map(|c| {
+                format!(
+                    "generation {:?}, finalizers {:?}, status {}",
+                    c.metadata.generation, c.metadata.finalizers, c.data["status"]
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let ours: Option<(String, Option<i64>)> =
+            sqlx::query_as("select phase, observed_generation from clusters where name = $1")
+                .bind(name)
+                .fetch_optional(&self.app.db)
+                .await
+                .ok()
+                .flatten();
+        let queue: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+            "select o.kind, o.state, o.lease_owner,
+                    (o.run_after - now())::text || ' from now, lease until '
+                        || coalesce((o.lease_expires_at - now())::text, '-')
+             from operations o join clusters c on c.id = o.cluster_id where c.name = $1",
+        )
+        .bind(name)
+        .fetch_all(&self.app.db)
+        .await
+        .unwrap_or_default();
+        format!("{platform}\nour row (phase, observed generation): {ours:?}\nqueue: {queue:?}")
     }
 
     /// Every PostgresCluster on the test API server.

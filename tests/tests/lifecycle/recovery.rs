@@ -10,6 +10,9 @@ use crate::harness::World;
 
 #[tokio::test]
 async fn three_pgplane_processes_share_the_queue_without_duplicating_work() {
+    if std::env::var_os("PGPLANE_TEST_LOG").is_some() {
+        pgplane::telemetry::init_logging(pgplane::config::LogFormat::Text);
+    }
     let mut world = World::start(&[]).await;
     world.app.start_background(World::platform(&world.kube));
     world.app.start_background(World::platform(&world.kube));
@@ -29,8 +32,10 @@ async fn three_pgplane_processes_share_the_queue_without_duplicating_work() {
             .json();
         operations.push(op["id"].as_str().unwrap().to_string());
     }
+    // Generous: this test is about how the work is shared, not how fast a loaded machine
+    // gets through it (on 2 busy cores one create has waited over a minute for a claim).
     for id in &operations {
-        let done = world.finished(id, Duration::from_secs(60)).await;
+        let done = world.finished(id, Duration::from_secs(180)).await;
         assert_eq!(done["state"], "succeeded", "{done}");
     }
     let waited = started.elapsed();

@@ -336,7 +336,7 @@ impl Reader<'_> {
             match self.parse::<DatabaseUserRequest>(&path, item) {
                 Some(user) => users.push(user),
                 None if item.is_null() => {
-                    self.errors.push(FieldError::new(path, "must be an object"))
+                    self.errors.push(FieldError::new(path, "must be an object"));
                 }
                 None => {}
             }

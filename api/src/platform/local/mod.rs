@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use rand::Rng;
+use rand::RngExt;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -357,7 +357,7 @@ async fn supervise(inner: Arc<Inner>, cancel: CancellationToken) {
                 }
                 Ok(None) => {}
                 Err(error) => {
-                    tracing::warn!(%id, error = format!("{error:#}"), "local cluster state unreadable")
+                    tracing::warn!(%id, error = format!("{error:#}"), "local cluster state unreadable");
                 }
             }
             if cancel.is_cancelled() {

@@ -213,7 +213,7 @@ fn service_rules(object: &mut Value, old: Option<&Value>, causes: &mut Vec<Field
             }
         }
         None if ty != "ExternalName" && !headless => {
-            causes.push(FieldCause::required("spec.ports", ""))
+            causes.push(FieldCause::required("spec.ports", ""));
         }
         None => {}
     }
@@ -301,7 +301,7 @@ fn pvc_rules(object: &mut Value, old: Option<&Value>, causes: &mut Vec<FieldCaus
     }
     match spec.pointer("/resources/requests/storage") {
         None | Some(Value::Null) => {
-            causes.push(FieldCause::required("spec.resources[storage]", ""))
+            causes.push(FieldCause::required("spec.resources[storage]", ""));
         }
         Some(v) => {
             let text = match v {

@@ -207,7 +207,7 @@ pub(crate) fn reconcile(sim: &mut ClusterSim, t: &Tick<'_>) {
                 Some(message) => event = Some(message.to_string()),
                 None => {
                     ds.phase =
-                        Phase::Restoring(Job::start(t.now, &wall, false, DEFAULT_BACKOFF_LIMIT))
+                        Phase::Restoring(Job::start(t.now, &wall, false, DEFAULT_BACKOFF_LIMIT));
                 }
             },
         },

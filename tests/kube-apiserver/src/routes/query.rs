@@ -58,13 +58,13 @@ impl Query {
                 "continue" if !v.is_empty() => q.continue_token = Some(v.to_string()),
                 "resourceVersion" if !v.is_empty() => q.resource_version = Some(v.to_string()),
                 "resourceVersionMatch" if !v.is_empty() => {
-                    q.resource_version_match = Some(v.to_string())
+                    q.resource_version_match = Some(v.to_string());
                 }
                 "allowWatchBookmarks" => {
-                    q.allow_watch_bookmarks = boolean("allowWatchBookmarks", v)?
+                    q.allow_watch_bookmarks = boolean("allowWatchBookmarks", v)?;
                 }
                 "sendInitialEvents" => {
-                    q.send_initial_events = Some(boolean("sendInitialEvents", v)?)
+                    q.send_initial_events = Some(boolean("sendInitialEvents", v)?);
                 }
                 "timeoutSeconds" => q.timeout_seconds = Some(number("timeoutSeconds", v)?),
                 "fieldManager" if !v.is_empty() => q.field_manager = Some(v.to_string()),

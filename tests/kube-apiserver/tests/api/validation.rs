@@ -189,7 +189,7 @@ fn cel_rules_of_the_schema_are_enforced() {
             "trust authentication",
             |m| {
                 m["spec"]["authentication"] =
-                    json!({ "rules": [{ "connection": "host", "method": "trust" }] })
+                    json!({ "rules": [{ "connection": "host", "method": "trust" }] });
             },
             "spec.authentication.rules[0].method",
             "the \"trust\" method is unsafe",

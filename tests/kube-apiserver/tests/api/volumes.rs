@@ -235,7 +235,7 @@ async fn gone(env: &Env, cluster: &str) {
             _ => None,
         }
     })
-    .await
+    .await;
 }
 
 #[tokio::test]

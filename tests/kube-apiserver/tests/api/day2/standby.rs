@@ -175,7 +175,7 @@ impl Env {
             let ran = self.psql_in(ns, cluster, "postgres", IN_RECOVERY).await;
             (ran.code == 0 && ran.stdout == format!("{want}\n")).then_some(())
         })
-        .await
+        .await;
     }
 
     /// A ready source with the shared-CA Secrets and `vector` installed in `orders`.
