@@ -51,9 +51,17 @@ fn a_ready_cluster_with_backups_allows_every_day2_action_but_resume_and_promote(
             .unwrap()
             .contains("not a standby")
     );
+    assert_eq!(
+        allowed.delete,
+        Allowance::YES,
+        "deletion protection is off by default"
+    );
+    let protected = self::spec(
+        json!({"name": "orders", "instances": 2, "postgres_version": 17, "deletion_protection": true}),
+    );
     assert!(
-        !allowed.delete.allowed,
-        "deletion protection is on by default"
+        refused(check(ActionKind::Delete, &facts(&protected, "ready")))
+            .contains("deletion_protection on")
     );
 }
 
