@@ -1,10 +1,14 @@
 //! Logs and metrics set-up. Logs go through `tracing` (text or JSON); metrics through the
 //! `metrics` facade into one process-wide Prometheus recorder, rendered at `/metrics`.
 
-use std::sync::OnceLock;
+mod prometheus;
 
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::{Arc, OnceLock};
+
 use tracing_subscriber::EnvFilter;
+
+use prometheus::PrometheusRecorder;
+pub use prometheus::Registry;
 
 use crate::config::LogFormat;
 
@@ -30,25 +34,22 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
-static PROMETHEUS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+static PROMETHEUS: OnceLock<Option<Arc<Registry>>> = OnceLock::new();
 
-/// The process-wide Prometheus recorder, installed on first use. `None` only if another
-/// recorder was installed first (then `/metrics` says so instead of lying).
-pub fn prometheus() -> Option<PrometheusHandle> {
+/// The process-wide Prometheus registry, its recorder installed on first use. `None` only if
+/// another recorder was installed first (then `/metrics` says so instead of lying).
+pub fn prometheus() -> Option<Arc<Registry>> {
     PROMETHEUS
         .get_or_init(|| {
-            let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(
-                    Matcher::Full("pgplane_http_request_duration_seconds".into()),
-                    &LATENCY_BUCKETS,
-                )
-                .ok()?
-                .set_buckets_for_metric(
-                    Matcher::Full("pgplane_sync_event_lag_seconds".into()),
+            let registry = Arc::new(Registry::with_buckets(&[
+                ("pgplane_http_request_duration_seconds", &LATENCY_BUCKETS),
+                (
+                    "pgplane_sync_event_lag_seconds",
                     &crate::observability::LAG_BUCKETS,
-                )
-                .ok()?;
-            builder.install_recorder().ok()
+                ),
+            ]));
+            metrics::set_global_recorder(PrometheusRecorder(registry.clone())).ok()?;
+            Some(registry)
         })
         .clone()
 }

@@ -74,7 +74,6 @@ impl ServeProcess {
     }
 
     async fn wait_healthy(&mut self) {
-        let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -82,7 +81,10 @@ impl ServeProcess {
                 panic!("pgplane serve exited with {status}:\n{log}");
             }
             let url = format!("{}/healthz", self.base_url);
-            if http.get(&url).send().await.is_ok_and(|r| r.status() == 200) {
+            if crate::client::get(&url)
+                .await
+                .is_ok_and(|answer| answer.status == 200)
+            {
                 return;
             }
             assert!(

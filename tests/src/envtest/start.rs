@@ -127,17 +127,12 @@ async fn start_etcd(
         arg("log-level", "warn"),
     ];
     spawn(processes, "etcd", assets, args, dir)?;
-    let http = reqwest::Client::new();
     let health = format!("{client_url}/health");
     ready("etcd", processes, || async {
-        let body = http
-            .get(&health)
-            .send()
+        let body = crate::client::get(&health)
             .await
             .map_err(|e| e.to_string())?
-            .text()
-            .await
-            .map_err(|e| e.to_string())?;
+            .text();
         body.contains("\"health\":\"true\"")
             .then_some(())
             .ok_or(body)

@@ -1,7 +1,7 @@
 //! The audit log records every mutation, allowed or refused, and is readable per tenant.
 
 use pgplane_tests::TestApp;
-use reqwest::Method;
+use pgplane_tests::client::Method;
 use serde_json::{Value, json};
 
 fn events(page: &Value) -> Vec<Value> {

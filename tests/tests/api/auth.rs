@@ -300,7 +300,7 @@ async fn a_malformed_authorization_header_is_401_not_500() {
         let call = app
             .anonymous()
             .send(
-                reqwest::Method::GET,
+                pgplane_tests::client::Method::GET,
                 "/v1/me",
                 None,
                 &[("authorization", header)],

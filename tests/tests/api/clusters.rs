@@ -3,7 +3,7 @@
 //! with the test API server in the `kubernetes` test binary.)
 
 use pgplane_tests::TestApp;
-use reqwest::Method;
+use pgplane_tests::client::Method;
 use serde_json::json;
 
 async fn tenant_with_limit(app: &TestApp, name: &str, max_clusters: i64) {

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use pgplane_tests::TestApp;
-use reqwest::Method;
+use pgplane_tests::client::Method;
 use serde_json::json;
 
 #[tokio::test]
@@ -321,7 +321,11 @@ async fn graceful_shutdown_lets_the_server_stop_cleanly() {
     let app = TestApp::spawn().await;
     let base = app.base_url.clone();
     app.stop().await;
-    assert!(reqwest::get(format!("{base}/healthz")).await.is_err());
+    assert!(
+        pgplane_tests::client::get(&format!("{base}/healthz"))
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]

@@ -4,8 +4,8 @@
 
 use pgplane::http::error::ApiError;
 use pgplane::store::StoreError;
+use pgplane_tests::client::Method;
 use pgplane_tests::{TestApp, TestClient};
-use reqwest::Method;
 use serde_json::json;
 
 use super::spec_sweep::{self, TENANT, valid_path_value};

@@ -123,7 +123,12 @@ async fn a_tenant_developer_setting_the_quota_is_refused_403_whatever_the_body()
         .await
         .expect_problem(403, None);
     developer
-        .send_raw(reqwest::Method::PUT, &path, "text/plain", b"three".to_vec())
+        .send_raw(
+            pgplane_tests::client::Method::PUT,
+            &path,
+            "text/plain",
+            b"three".to_vec(),
+        )
         .await
         .expect_problem(403, None);
     // The platform admin, who may, is told what is missing.

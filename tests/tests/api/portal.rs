@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use pgplane_tests::TestApp;
-use reqwest::Method;
+use pgplane_tests::client::Method;
 
 const INDEX: &str = "<!doctype html><title>pgplane portal</title><div id=root></div>";
 const SCRIPT: &str = "console.log('portal')";

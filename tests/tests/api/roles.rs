@@ -1,8 +1,8 @@
 //! Roles through the API: the permission table (unit-tested in `domain::permissions`) applied
 //! to each tenant route, and the owner rules for members.
 
+use pgplane_tests::client::Method;
 use pgplane_tests::{TestApp, TestClient};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 struct Probe {

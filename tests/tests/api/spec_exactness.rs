@@ -116,9 +116,9 @@ async fn a_bad_path_or_body_value_is_named_in_words_not_rust_types() {
         format!("/v1/tenants/{TENANT}/api-keys/not-a-uuid"),
     ] {
         let method = if path.starts_with("/v1/operations") {
-            reqwest::Method::GET
+            pgplane_tests::client::Method::GET
         } else {
-            reqwest::Method::DELETE
+            pgplane_tests::client::Method::DELETE
         };
         let problem = admin
             .send(method, &path, None, &[])

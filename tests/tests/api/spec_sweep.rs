@@ -1,6 +1,6 @@
 //! The operations of the committed OpenAPI document, for tests that sweep every route.
 
-use reqwest::Method;
+use pgplane_tests::client::Method;
 use serde_json::Value;
 
 /// The tenant the sweeps create; path parameters name it unless a test says otherwise.

@@ -1,7 +1,7 @@
 //! Tenants: creation rules, visibility, suspension, deletion, and isolation between tenants.
 
 use pgplane_tests::TestApp;
-use reqwest::Method;
+use pgplane_tests::client::Method;
 use serde_json::json;
 
 use crate::fixtures::insert_cluster;

@@ -86,12 +86,10 @@ impl Replica {
 
     /// `pgplane_sync_leader` of this process, once its API answers.
     async fn leading(&self) -> Option<bool> {
-        let body = reqwest::get(format!("{}/metrics", self.url))
+        let body = pgplane_tests::client::get(&format!("{}/metrics", self.url))
             .await
             .ok()?
-            .text()
-            .await
-            .ok()?;
+            .text();
         body.lines()
             .find_map(|l| l.strip_prefix("pgplane_sync_leader "))
             .map(|v| v.trim() == "1")
@@ -285,7 +283,7 @@ async fn pipe(
 #[tokio::test]
 async fn a_leader_cut_off_from_the_database_steps_down_and_another_leads_without_a_tcp_timeout() {
     let site = Site::start().await;
-    let mut url = reqwest::Url::parse(&site.database_url).expect("database URL");
+    let mut url = url::Url::parse(&site.database_url).expect("database URL");
     let upstream = format!(
         "{}:{}",
         url.host_str()

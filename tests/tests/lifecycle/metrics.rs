@@ -9,9 +9,9 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, PostParams};
 use kube_test_apiserver::{FaultKind, FaultTarget, Verb};
+use pgplane_tests::client::Method;
 use promql_parser::parser::{Expr, LabelModifier};
 use promql_parser::util::{ExprVisitor, walk_expr};
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::harness::World;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use reqwest::Method;
+use pgplane_tests::client::Method;
 use serde_json::json;
 
 use crate::day2::ready_cluster;

@@ -6,7 +6,7 @@
 //! Queries, bodies, page tokens and idempotency keys that name B's objects inside A's own
 //! scope: `isolation_inputs`.
 
-use reqwest::Method;
+use pgplane_tests::client::Method;
 use serde_json::{Map, Value, json};
 
 use pgplane_tests::{TestApp, TestClient};

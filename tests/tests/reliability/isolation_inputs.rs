@@ -5,7 +5,7 @@
 //! refused (403/404/422), or answered from A's data alone; no answer mentions B's names, ids
 //! or emails that the request did not carry, and no answer is a replay of B's.
 
-use reqwest::Method;
+use pgplane_tests::client::Method;
 use serde_json::{Value, json};
 
 use pgplane_tests::{TestApp, TestClient};

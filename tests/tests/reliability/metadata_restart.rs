@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use pgplane::config::DatabaseConfig;
 use pgplane::embedded_pg::{EmbeddedPostgres, free_port};
+use pgplane_tests::client::Method;
 use pgplane_tests::{PASSWORD, TestClient};
-use reqwest::Method;
 use serde_json::json;
 use uuid::Uuid;
 

@@ -16,14 +16,23 @@
 //! the Status and a Close frame. Older subprotocols (`channel.k8s.io`, `base64.*`, v2, v3) are
 //! not offered (a deviation: the apiserver still accepts them); asking only for those is 400.
 //!
+//! The upgrade itself is done here (RFC 6455's handshake, then tokio-tungstenite over hyper's
+//! upgraded connection) rather than by axum's `ws` feature, so the build holds one WebSocket
+//! stack: the one kube's client uses.
+//!
 //! Deviations: stdin is accepted but never delivered to the command (handlers take no input),
 //! `tty` changes nothing, and the command runs to completion before the first byte is sent.
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
-use axum::http::Uri;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::App;
 use crate::error::ApiError;
@@ -183,8 +192,52 @@ fn frame(channel: u8, data: &[u8]) -> Message {
     Message::Binary(bytes.into())
 }
 
+/// Whether a header holds `token` in its comma-separated list (case-insensitive).
+fn header_has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// The client's `Sec-WebSocket-Key` when the request is a WebSocket upgrade (RFC 6455 §4.2.1:
+/// a `GET` with `Connection: upgrade`, `Upgrade: websocket` and version 13).
+fn websocket_key(request: &Request) -> Option<HeaderValue> {
+    let headers = request.headers();
+    let upgrade = request.method() == Method::GET
+        && header_has_token(headers, header::CONNECTION, "upgrade")
+        && header_has_token(headers, header::UPGRADE, "websocket")
+        && headers
+            .get(header::SEC_WEBSOCKET_VERSION)
+            .is_some_and(|v| v == "13");
+    upgrade
+        .then(|| headers.get(header::SEC_WEBSOCKET_KEY).cloned())
+        .flatten()
+}
+
+/// The subprotocols the client offers, in its order.
+fn offered_protocols(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
 /// Streams the outcome over the upgraded socket, then closes it.
-async fn stream(mut socket: WebSocket, o: ExecOptions, output: Option<ExecOutput>, status: Value) {
+async fn stream<S>(
+    mut socket: WebSocketStream<S>,
+    o: ExecOptions,
+    output: Option<ExecOutput>,
+    status: Value,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let mut frames = Vec::new();
     for (open, channel) in [(o.stdout, STDOUT), (o.stderr, STDERR), (true, ERROR)] {
         if open {
@@ -209,7 +262,7 @@ async fn stream(mut socket: WebSocket, o: ExecOptions, output: Option<ExecOutput
     }
     let _ = socket.send(Message::Close(None)).await;
     // Drain until the client closes (it may still send a v5 close signal for stdin).
-    let drain = async { while let Some(Ok(_)) = socket.recv().await {} };
+    let drain = async { while let Some(Ok(_)) = socket.next().await {} };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain).await;
 }
 
@@ -217,34 +270,50 @@ async fn stream(mut socket: WebSocket, o: ExecOptions, output: Option<ExecOutput
 pub(crate) async fn serve(
     State(app): State<App>,
     Path((ns, name)): Path<(String, String)>,
-    uri: Uri,
-    upgrade: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    mut http_request: Request,
 ) -> Response {
-    let o = options(uri.query());
+    let o = options(http_request.uri().query());
     let request = match check(&app, &ns, &name, &o) {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let Ok(upgrade) = upgrade else {
+    let Some(key) = websocket_key(&http_request) else {
         return ApiError::bad_request("Upgrade request required").into_response();
     };
-    let offered: Vec<String> = upgrade
-        .requested_protocols()
-        .filter_map(|p| p.to_str().ok().map(String::from))
-        .collect();
-    let upgrade = upgrade.protocols(PROTOCOLS);
-    if upgrade.selected_protocol().is_none() {
+    let offered = offered_protocols(http_request.headers());
+    let Some(protocol) = PROTOCOLS.iter().find(|p| offered.iter().any(|o| o == *p)) else {
         return ApiError::bad_request(format!(
             "unable to upgrade: unable to negotiate protocol: client supports {offered:?}, server supports {PROTOCOLS:?}"
         ))
         .into_response();
-    }
+    };
     let output = app.exec.run(&request);
     let status = match &output {
         Some(out) => exit_status(&request.command, out.exit_code),
         None => missing_executable_status(&request.command),
     };
-    upgrade.on_upgrade(move |socket| stream(socket, o, output, status))
+    let upgraded = hyper::upgrade::on(&mut http_request);
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgraded.await else {
+            return;
+        };
+        let socket =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+        stream(socket, o, output, status).await;
+    });
+    (
+        StatusCode::SWITCHING_PROTOCOLS,
+        [
+            (header::CONNECTION, "upgrade".to_string()),
+            (header::UPGRADE, "websocket".to_string()),
+            (
+                header::SEC_WEBSOCKET_ACCEPT,
+                derive_accept_key(key.as_bytes()),
+            ),
+            (header::SEC_WEBSOCKET_PROTOCOL, (*protocol).to_string()),
+        ],
+    )
+        .into_response()
 }
 
 #[cfg(test)]
