@@ -65,8 +65,9 @@ pub struct ObservedCluster {
     /// True when the operator has acted on everything applied (PGO: `status.observedGeneration`
     /// equals `metadata.generation`).
     pub caught_up: bool,
-    /// The operator's raw status (PGO `PostgresCluster.status`), mapped by `domain::cluster::observe`.
-    pub status: Option<serde_json::Value>,
+    /// What the platform says about the cluster's running state (the Kubernetes driver reads
+    /// it from PGO's `PostgresCluster.status`), mapped to a phase by `domain::cluster::observe`.
+    pub report: crate::domain::cluster::Report,
     pub deleting: bool,
     pub connection: ConnectionFacts,
 }

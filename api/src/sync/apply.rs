@@ -3,7 +3,7 @@
 use crate::domain::operation::{OperationKind, OperationState};
 use sqlx::PgPool;
 
-use crate::domain::cluster::{ClusterSpec, Phase, observe};
+use crate::domain::cluster::{ClusterSpec, InitialBackup, Phase, ScheduledBackup, observe};
 use crate::observability::{self, OperationOutcome};
 use crate::platform::{BackupType, ObservedCluster, PlatformEvent};
 use crate::store::backups::NewBackup;
@@ -24,12 +24,7 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
     let Ok(spec) = serde_json::from_value::<ClusterSpec>(cluster.spec.0.clone()) else {
         return Ok(());
     };
-    let observed = observe(
-        seen.status.as_ref(),
-        seen.object_generation,
-        &spec,
-        seen.deleting,
-    );
+    let observed = observe(&seen.report, seen.object_generation, &spec, seen.deleting);
     let caught_up = observed
         .observed_generation
         .is_some_and(|g| g >= seen.object_generation);
@@ -59,10 +54,16 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
         role_passwords: &role_passwords,
     };
     store::clusters::record_observation(db, cluster.id, &observation).await?;
-    if let Some(status) = &seen.status {
-        record_initial_backup(db, cluster.tenant_id, cluster.id, status).await?;
-        record_scheduled_backups(db, cluster.tenant_id, cluster.id, status).await?;
+    if let Some(initial) = &seen.report.initial_backup {
+        record_initial_backup(db, cluster.tenant_id, cluster.id, initial).await?;
     }
+    record_scheduled_backups(
+        db,
+        cluster.tenant_id,
+        cluster.id,
+        &seen.report.scheduled_backups,
+    )
+    .await?;
     let settled = observed.phase.settles(&spec);
     if let (true, Some(generation)) = (settled, observed_generation)
         && store::operations::observed_settled(db, cluster.id, generation).await?
@@ -86,38 +87,20 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
 /// The full backup PGO takes by itself once the stanza exists (PGO `reconcileReplicaCreateBackup`:
 /// `status.pgbackrest.repos[].replicaCreateBackupComplete`, condition `PGBackRestReplicaCreate`
 /// True), recorded once per occurrence (a restore or an upgrade takes a new one) so that a
-/// young cluster can be restored or cloned before its first scheduled backup.
+/// young cluster can be restored or cloned before its first scheduled backup. The local
+/// platform reports none (its replicas need no backup).
 async fn record_initial_backup(
     db: &PgPool,
     tenant_id: uuid::Uuid,
     cluster_id: uuid::Uuid,
-    status: &serde_json::Value,
+    initial: &InitialBackup,
 ) -> StoreResult<()> {
-    let complete = status["pgbackrest"]["repos"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|r| r["replicaCreateBackupComplete"].as_bool() == Some(true));
-    let Some(repo) = complete else {
-        return Ok(());
-    };
-    // PGO marks the backup Job's success with this condition; a status without it (the local
-    // platform's, whose replicas need no backup) reports no backup taken.
-    let condition = status["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|c| c["type"] == "PGBackRestReplicaCreate" && c["status"] == "True");
-    let Some(condition) = condition else {
-        return Ok(());
-    };
-    let finished_at = condition["lastTransitionTime"]
-        .as_str()
-        .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok());
     let platform_ref = format!(
         "initial/{}/{}",
-        repo["name"].as_str().unwrap_or("repo1"),
-        finished_at.map_or_else(|| "first".to_string(), |t| t.to_rfc3339())
+        initial.repository,
+        initial
+            .finished_at
+            .map_or_else(|| "first".to_string(), |t| t.to_rfc3339())
     );
     let backup = NewBackup {
         tenant_id,
@@ -128,35 +111,30 @@ async fn record_initial_backup(
         backup_type: BackupType::Full,
         state: "succeeded",
         started_at: None,
-        finished_at: Some(finished_at.unwrap_or_else(chrono::Utc::now)),
+        finished_at: Some(initial.finished_at.unwrap_or_else(chrono::Utc::now)),
         error: None,
     };
     store::backups::upsert(db, &backup).await
 }
 
-/// Scheduled backups the operator reports finished (PGO `status.pgbackrest.scheduledBackups`:
-/// one entry per backup Job), recorded once each by Job name.
+/// Scheduled backups the platform reports finished (PGO `status.pgbackrest.scheduledBackups`:
+/// one entry per backup Job), recorded once each by name.
 async fn record_scheduled_backups(
     db: &PgPool,
     tenant_id: uuid::Uuid,
     cluster_id: uuid::Uuid,
-    status: &serde_json::Value,
+    runs: &[ScheduledBackup],
 ) -> StoreResult<()> {
-    let Some(jobs) = status["pgbackrest"]["scheduledBackups"].as_array() else {
-        return Ok(());
-    };
-    for job in jobs {
-        let Some(name) = job["name"].as_str() else {
+    for run in runs {
+        let Some(name) = &run.name else {
             continue;
         };
-        let failed = job["failed"].as_i64().unwrap_or(0) > 0;
-        let finished_at = job["completionTime"].as_str().and_then(|t| t.parse().ok());
-        let state = match (failed, finished_at.is_some()) {
+        let state = match (run.failed, run.finished_at.is_some()) {
             (true, _) => "failed",
             (false, true) => "succeeded",
             (false, false) => continue, // still running: recorded when it ends
         };
-        let backup_type = match job["type"].as_str() {
+        let backup_type = match run.kind.as_deref() {
             Some("diff") => BackupType::Differential,
             Some("incr") => BackupType::Incremental,
             _ => BackupType::Full,
@@ -169,9 +147,13 @@ async fn record_scheduled_backups(
             origin: "scheduled",
             backup_type,
             state,
-            started_at: job["startTime"].as_str().and_then(|t| t.parse().ok()),
-            finished_at: finished_at.or_else(|| failed.then(chrono::Utc::now)),
-            error: failed.then_some("the scheduled pgBackRest backup Job failed"),
+            started_at: run.started_at,
+            finished_at: run
+                .finished_at
+                .or_else(|| run.failed.then(chrono::Utc::now)),
+            error: run
+                .failed
+                .then_some("the scheduled pgBackRest backup Job failed"),
         };
         store::backups::upsert(db, &backup).await?;
     }

@@ -15,12 +15,8 @@ use serde_json::json;
 use crate::support::*;
 
 fn phase(o: &ObservedCluster, spec: &pgplane::domain::cluster::ClusterSpec) -> Phase {
-    let observed_generation = o
-        .status
-        .as_ref()
-        .and_then(|s| s["observedGeneration"].as_i64())
-        .unwrap_or(0);
-    observe(o.status.as_ref(), observed_generation, spec, false).phase
+    let observed_generation = o.report.observed_generation.unwrap_or(0);
+    observe(&o.report, observed_generation, spec, false).phase
 }
 
 #[tokio::test]

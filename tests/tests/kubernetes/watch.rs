@@ -14,13 +14,6 @@ use pgplane::platform::{Endpoint, Platform, PlatformEvent};
 
 use crate::support::*;
 
-fn ready_replicas(status: &Option<serde_json::Value>) -> Option<i64> {
-    status
-        .as_ref()?
-        .pointer("/instances/0/readyReplicas")?
-        .as_i64()
-}
-
 async fn secret_data(env: &Env, namespace: &str, name: &str) -> BTreeMap<String, String> {
     let secret = Api::<Secret>::namespaced(env.server.client(), namespace)
         .get(name)
@@ -56,7 +49,7 @@ async fn the_watch_resyncs_then_reports_a_ready_cluster_with_its_connection_fact
             "a ready cluster with every connection fact",
             |o| {
                 o.caught_up
-                    && ready_replicas(&o.status) == Some(2)
+                    && o.report.instances.ready == 2
                     && o.connection.primary.is_some()
                     && o.connection.pooler.is_some()
                     && o.connection.replicas.is_some()
@@ -67,17 +60,8 @@ async fn the_watch_resyncs_then_reports_a_ready_cluster_with_its_connection_fact
     assert_eq!(ready.tenant_id, acme.tenant_id);
     assert_eq!(ready.applied_generation, Some(1));
     assert!(!ready.deleting);
-    let observed_generation = ready
-        .status
-        .as_ref()
-        .and_then(|s| s["observedGeneration"].as_i64());
-    let phase = observe(
-        ready.status.as_ref(),
-        observed_generation.unwrap_or(0),
-        &s,
-        false,
-    )
-    .phase;
+    let observed_generation = ready.report.observed_generation;
+    let phase = observe(&ready.report, observed_generation.unwrap_or(0), &s, false).phase;
     assert_eq!(phase, Phase::Ready);
 
     let secret = secret_data(&env, "pgplane-acme", "orders-pguser-orders").await;

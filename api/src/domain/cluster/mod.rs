@@ -62,7 +62,10 @@ pub use spec::{
     BackupSchedules, Backups, ClusterSource, ClusterSpec, DatabaseUser, DeletionPolicy, Monitoring,
     Pooler, Resources, StandbySource, Storage, bounds, defaults,
 };
-pub use status::{Observed, Phase, observe};
+pub use status::{
+    InitialBackup, InstanceCounts, Observed, Phase, PoolerState, Report, RepositoryState,
+    ScheduledBackup, observe,
+};
 pub use target::{ClusterTarget, TenantTarget};
 
 pub use super::FieldError;

@@ -1,7 +1,9 @@
-//! PGO's `PostgresCluster.status` mapped to pgplane's phase, as a pure function.
+//! A platform's report on a cluster mapped to pgplane's phase, as a pure function.
 //!
-//! [`observe`] reads `observedGeneration`, `conditions`, `instances[]`, `patroni`,
-//! `pgbackrest` and `proxy.pgBouncer` and applies the first matching rule below. "Bootstrapped"
+//! [`observe`] reads a [`Report`]: the Kubernetes driver's comes from PGO's
+//! `PostgresCluster.status` (`observedGeneration`, `conditions`, `instances[]`, `patroni`,
+//! `pgbackrest` and `proxy.pgBouncer`: [`Report::from_pgo`]), the local platform builds its own.
+//! The first matching rule below applies; the table names PGO's fields. "Bootstrapped"
 //! means Patroni reported a system identifier or some instance was ready; "initial backup
 //! pending" means backups are on and `repo1` has no `replicaCreateBackupComplete` yet.
 //!
@@ -32,11 +34,15 @@
 //! primary while the cluster is shut down; the watcher fills it from the pod labelled
 //! `postgres-operator.crunchydata.com/role=master` otherwise.
 
+mod report;
+
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::naming::BACKUP_REPO_NAME;
+pub use report::{
+    InitialBackup, InstanceCounts, PoolerState, Report, RepositoryState, ScheduledBackup,
+};
+
 use super::spec::ClusterSpec;
 
 /// Where a cluster is in its life, as shown to tenants.
@@ -107,36 +113,28 @@ pub struct Observed {
     pub pooler_ready: Option<bool>,
 }
 
-/// Maps PGO's `status` of the object at `generation` to a phase, following the module table.
-pub fn observe(
-    status: Option<&Value>,
-    generation: i64,
-    spec: &ClusterSpec,
-    deleting: bool,
-) -> Observed {
-    let view = View::new(status);
+/// Maps a platform's report on the object at `generation` to a phase, following the module
+/// table.
+pub fn observe(report: &Report, generation: i64, spec: &ClusterSpec, deleting: bool) -> Observed {
     let desired = if spec.suspended { 0 } else { spec.instances };
     let pooler_ready = spec.pooler.enabled.then(|| {
-        view.int(&["proxy", "pgBouncer", "readyReplicas"]) >= i64::from(spec.pooler.replicas)
-            && view.condition("ProxyAvailable").map(|c| c.0) != Some("False")
+        report.pooler.ready_replicas >= i64::from(spec.pooler.replicas)
+            && !report.pooler.unavailable
     });
-    let (phase, message) = phase(&view, generation, spec, desired, pooler_ready);
+    let (phase, message) = phase(report, generation, spec, desired, pooler_ready);
     Observed {
         phase: if deleting { Phase::Deleting } else { phase },
-        ready_instances: u32::try_from(view.sum("readyReplicas")).unwrap_or(0),
+        ready_instances: u32::try_from(report.instances.ready).unwrap_or(0),
         desired_instances: desired,
-        primary_instance: view
-            .text(&["startupInstance"])
-            .filter(|s| !s.is_empty())
-            .map(String::from),
-        observed_generation: view.observed_generation(),
+        primary_instance: report.primary_instance.clone(),
+        observed_generation: report.observed_generation,
         message: if deleting { None } else { message },
         pooler_ready,
     }
 }
 
 fn phase(
-    view: &View<'_>,
+    report: &Report,
     generation: i64,
     spec: &ClusterSpec,
     desired: u32,
@@ -144,20 +142,20 @@ fn phase(
 ) -> (Phase, Option<String>) {
     use Phase::*;
     let say = |phase: Phase, message: &str| (phase, Some(message.to_string()));
-    let Some(observed) = view.observed_generation() else {
+    let Some(observed) = report.observed_generation else {
         return say(Pending, "waiting for the operator to pick up the cluster");
     };
-    if let Some(("False", message)) = view.condition("Progressing") {
+    if let Some(message) = &report.stopped_reconciling {
         return (
             Failed,
             Some(format!("the operator paused reconciling: {message}")),
         );
     }
-    let (pods, ready, updated) = (
-        view.sum("replicas"),
-        view.sum("readyReplicas"),
-        view.sum("updatedReplicas"),
-    );
+    let InstanceCounts {
+        existing: pods,
+        ready,
+        updated,
+    } = report.instances;
     let desired = i64::from(desired);
     if spec.suspended {
         return if observed >= generation && pods == 0 {
@@ -166,7 +164,7 @@ fn phase(
             say(Updating, "shutting down")
         };
     }
-    let bootstrapped = ready > 0 || view.text(&["patroni", "systemIdentifier"]).is_some();
+    let bootstrapped = ready > 0 || report.system_identifier.is_some();
     if observed < generation {
         let message = format!("the operator has not yet applied generation {generation}");
         return (
@@ -177,17 +175,14 @@ fn phase(
     if !bootstrapped {
         return say(Provisioning, "bootstrapping the first instance");
     }
-    let repo = view.repo(BACKUP_REPO_NAME);
-    let flag = |key: &str| {
-        repo.and_then(|r| r.get(key))
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-    };
-    let (stanza, initial_backup) = (flag("stanzaCreated"), flag("replicaCreateBackupComplete"));
+    let RepositoryState {
+        stanza_created: stanza,
+        initial_backup_complete: initial_backup,
+    } = report.repository;
     if spec.takes_backups() && !initial_backup && (!stanza || ready < desired) {
         return say(Provisioning, "waiting for the first backup");
     }
-    if view.condition("PersistentVolumeResizing").map(|c| c.0) == Some("True") {
+    if report.resizing_volumes {
         return say(Updating, "resizing volumes");
     }
     if pods != desired || updated < desired {
@@ -207,109 +202,22 @@ fn phase(
     if spec.takes_backups() && !stanza {
         return say(Degraded, "the backup repository is not ready");
     }
-    if view
-        .value(&["pgbackrest", "repoHost", "ready"])
-        .and_then(Value::as_bool)
-        == Some(false)
-    {
+    if report.repository_host_ready == Some(false) {
         return say(Degraded, "the backup repository host is not ready");
     }
     if pooler_ready == Some(false) {
         return say(Degraded, "the connection pooler is not ready");
     }
-    if let Some(kind) = view.failed_latest_backup() {
+    if let Some(failed) = report.failed_latest_backup() {
         return (
             Degraded,
-            Some(format!("the last scheduled {kind} backup failed")),
+            Some(format!(
+                "the last scheduled {} backup failed",
+                failed.kind_in_words()
+            )),
         );
     }
     (Ready, None)
-}
-
-/// Read-only accessors over an optional status object.
-struct View<'a> {
-    status: Option<&'a Value>,
-}
-
-impl<'a> View<'a> {
-    fn new(status: Option<&'a Value>) -> Self {
-        Self {
-            status: status.filter(|s| s.is_object()),
-        }
-    }
-
-    fn value(&self, path: &[&str]) -> Option<&'a Value> {
-        path.iter()
-            .try_fold(self.status?, |value, key| value.get(key))
-    }
-
-    fn text(&self, path: &[&str]) -> Option<&'a str> {
-        self.value(path).and_then(Value::as_str)
-    }
-
-    fn int(&self, path: &[&str]) -> i64 {
-        self.value(path).and_then(Value::as_i64).unwrap_or(0)
-    }
-
-    fn observed_generation(&self) -> Option<i64> {
-        self.value(&["observedGeneration"])
-            .and_then(Value::as_i64)
-            .filter(|g| *g > 0)
-    }
-
-    /// Sum of `key` over `status.instances[]`.
-    fn sum(&self, key: &str) -> i64 {
-        let sets = self.value(&["instances"]).and_then(Value::as_array);
-        sets.into_iter()
-            .flatten()
-            .filter_map(|set| set.get(key)?.as_i64())
-            .sum()
-    }
-
-    /// `(status, message)` of the condition of type `kind`.
-    fn condition(&self, kind: &str) -> Option<(&'a str, &'a str)> {
-        let conditions = self.value(&["conditions"])?.as_array()?;
-        let found = conditions
-            .iter()
-            .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))?;
-        let status = found.get("status").and_then(Value::as_str)?;
-        Some((
-            status,
-            found.get("message").and_then(Value::as_str).unwrap_or(""),
-        ))
-    }
-
-    fn repo(&self, name: &str) -> Option<&'a Value> {
-        let repos = self.value(&["pgbackrest", "repos"])?.as_array()?;
-        repos
-            .iter()
-            .find(|r| r.get("name").and_then(Value::as_str) == Some(name))
-    }
-
-    /// The backup type of the most recently started scheduled backup Job, if it failed.
-    fn failed_latest_backup(&self) -> Option<&'a str> {
-        let jobs = self
-            .value(&["pgbackrest", "scheduledBackups"])?
-            .as_array()?;
-        let started = |job: &&Value| {
-            job.get("startTime")
-                .and_then(Value::as_str)
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        };
-        let latest = jobs
-            .iter()
-            .filter(|job| started(job).is_some())
-            .max_by_key(|job| started(job))?;
-        let failed = latest.get("failed").and_then(Value::as_i64).unwrap_or(0) > 0;
-        let completed = latest.get("completionTime").is_some_and(|t| !t.is_null());
-        let kind = match latest.get("type").and_then(Value::as_str) {
-            Some("diff") => "differential",
-            Some("incr") => "incremental",
-            Some(other) => other,
-            None => "pgBackRest",
-        };
-        (failed && !completed).then_some(kind)
-    }
 }
 
 #[cfg(test)]

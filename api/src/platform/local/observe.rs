@@ -1,14 +1,14 @@
-//! A local cluster reported the way PGO reports a `PostgresCluster`, so the status sync and
-//! `domain::cluster::observe` treat both platforms alike: `observedGeneration` is the generation
-//! the supervisor has fully carried out, `instances[0]` counts running, ready and up-to-date
-//! servers, `patroni.systemIdentifier` marks a bootstrapped cluster, and the WAL archive stands
-//! in for the pgBackRest repository. Repeated failures surface as PGO's `Progressing=False`.
+//! What the local platform reports about a cluster, as the typed [`Report`] the phase rules
+//! read on both platforms: the observed generation is the one the supervisor has fully carried
+//! out, the instance counts are running, ready and up-to-date servers, a bootstrapped cluster
+//! has a system identifier, and the WAL archive stands in for the backup repository. Repeated
+//! failures stop the cluster's reconciling, with the last error as the reason.
 
 use serde_json::{Value, json};
 
 use super::instance::ProcessState;
 use super::state::ClusterState;
-use crate::domain::cluster::naming::INSTANCE_SET_NAME;
+use crate::domain::cluster::{InstanceCounts, Report, RepositoryState};
 use crate::platform::{ConnectionFacts, Endpoint, ObservedCluster, PlatformEvent};
 
 pub fn observe(
@@ -22,9 +22,9 @@ pub fn observe(
         .iter()
         .filter(|p| **p != ProcessState::Stopped)
         .count();
-    // PGO counts pods, which exist while their server is down; here an instance "exists" once
-    // created, so servers that are down (pgplane restarting) read as not ready, not as missing.
-    // While suspended only running servers count, as PGO's pods are gone then.
+    // Kubernetes counts pods, which exist while their server is down; here an instance
+    // "exists" once created, so servers that are down (pgplane restarting) read as not ready,
+    // not as missing. While suspended only running servers count, as the pods are gone then.
     let existing = if state.spec.suspended {
         running
     } else {
@@ -37,46 +37,36 @@ pub fn observe(
         .count();
     let caught_up = state.reconciled_generation == Some(state.generation);
     let updated = if caught_up { existing } else { 0 };
-    let mut status = json!({
-        "instances": [{
-            "name": INSTANCE_SET_NAME,
-            "replicas": existing,
-            "readyReplicas": ready,
-            "updatedReplicas": updated,
-        }],
-        "startupInstance": state.instance_name(0),
-    });
-    if let Some(generation) = state.reconciled_generation {
-        status["observedGeneration"] = json!(generation);
-        status["patroni"] = json!({ "systemIdentifier": state.cluster_id.simple().to_string() });
-    }
-    if state.spec.backups.enabled {
-        // The archive is ready from the start; replicas are cloned from the running primary,
-        // so there is no first backup to wait for.
-        let created = state.reconciled_generation.is_some();
-        status["pgbackrest"] = json!({ "repos": [{
-            "name": "repo1",
-            "stanzaCreated": true,
-            "replicaCreateBackupComplete": created,
-        }] });
-    }
-    if state.failures >= failures_before_failed {
-        status["conditions"] = json!([{
-            "type": "Progressing",
-            "status": "False",
-            "reason": "LocalPlatformError",
-            "message": state.last_error.clone().unwrap_or_default(),
-        }]);
-    }
+    let bootstrapped = state.reconciled_generation.is_some();
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    let report = Report {
+        observed_generation: state.reconciled_generation.filter(|g| *g > 0),
+        system_identifier: bootstrapped.then(|| state.cluster_id.simple().to_string()),
+        instances: InstanceCounts {
+            existing: count(existing),
+            ready: count(ready),
+            updated: count(updated),
+        },
+        primary_instance: Some(state.instance_name(0)),
+        stopped_reconciling: (state.failures >= failures_before_failed)
+            .then(|| state.last_error.clone().unwrap_or_default()),
+        // The WAL archive is ready from the start; replicas are cloned from the running
+        // primary, so there is no first backup to wait for (and none to record).
+        repository: RepositoryState {
+            stanza_created: state.spec.backups.enabled,
+            initial_backup_complete: state.spec.backups.enabled && bootstrapped,
+        },
+        ..Report::default()
+    };
     ObservedCluster {
         tenant_id: state.tenant_id,
         cluster_id: state.cluster_id,
         applied_generation: Some(state.generation),
         object_generation: state.generation,
         caught_up,
-        status: Some(status),
+        report,
         deleting: false,
-        connection: if state.reconciled_generation.is_some() {
+        connection: if bootstrapped {
             connection(state)
         } else {
             ConnectionFacts::default()
@@ -119,7 +109,7 @@ pub fn fingerprint(event: &PlatformEvent) -> String {
     match event {
         PlatformEvent::Observed(seen) => {
             let value: Value = json!({
-                "status": seen.status,
+                "report": seen.report,
                 "generation": seen.object_generation,
                 "caught_up": seen.caught_up,
                 "connection": seen.connection,

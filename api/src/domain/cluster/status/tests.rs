@@ -3,6 +3,16 @@ use serde_json::{Value, json};
 use super::super::ClusterSpec;
 use super::*;
 
+/// The phase rules over a PGO status, as the Kubernetes driver reports it.
+fn observe(
+    status: Option<&Value>,
+    generation: i64,
+    spec: &ClusterSpec,
+    deleting: bool,
+) -> Observed {
+    super::observe(&Report::from_pgo(status), generation, spec, deleting)
+}
+
 /// A PGO status, starting from a healthy one-instance cluster with backups at generation 1.
 struct Status(Value);
 

@@ -18,6 +18,8 @@
 use k8s_openapi::api::core::v1::{Secret, Service};
 use kube::api::DynamicObject;
 use serde_json::Value;
+
+use crate::domain::cluster::Report;
 use uuid::Uuid;
 
 use crate::domain::cluster::naming::{
@@ -84,7 +86,7 @@ pub fn observed(object: &DynamicObject, connection: ConnectionFacts) -> Option<O
         applied_generation,
         object_generation: object.metadata.generation.unwrap_or_default(),
         caught_up,
-        status,
+        report: Report::from_pgo(status.as_ref()),
         deleting: object.metadata.deletion_timestamp.is_some(),
         connection,
     })

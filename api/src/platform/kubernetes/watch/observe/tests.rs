@@ -6,6 +6,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::json;
 
 use super::*;
+use crate::domain::cluster::Report;
 
 pub(in crate::platform::kubernetes::watch) fn cluster(
     generation: i64,
@@ -66,7 +67,7 @@ pub(in crate::platform::kubernetes::watch) fn replicas_service() -> Service {
 }
 
 #[test]
-fn a_caught_up_cluster_reports_its_ids_generation_and_raw_status() {
+fn a_caught_up_cluster_reports_its_ids_generation_and_status() {
     let o = observed(
         &cluster(3, json!({ "observedGeneration": 3 })),
         ConnectionFacts::default(),
@@ -78,7 +79,11 @@ fn a_caught_up_cluster_reports_its_ids_generation_and_raw_status() {
     );
     assert_eq!(o.applied_generation, Some(5));
     assert!(o.caught_up);
-    assert_eq!(o.status, Some(json!({ "observedGeneration": 3 })));
+    assert_eq!(
+        o.report,
+        Report::from_pgo(Some(&json!({ "observedGeneration": 3 })))
+    );
+    assert_eq!(o.report.observed_generation, Some(3));
     assert!(!o.deleting);
 }
 
@@ -86,7 +91,7 @@ fn a_caught_up_cluster_reports_its_ids_generation_and_raw_status() {
 fn a_cluster_without_status_or_behind_is_not_caught_up() {
     let o = observed(&cluster(3, Value::Null), ConnectionFacts::default()).unwrap();
     assert!(!o.caught_up);
-    assert_eq!(o.status, None);
+    assert_eq!(o.report, Report::default());
     let o = observed(
         &cluster(4, json!({ "observedGeneration": 3 })),
         ConnectionFacts::default(),
