@@ -19,7 +19,7 @@ use super::operations::OperationOut;
 use super::pagination::{PageQuery, into_page, list_type};
 use super::principal::{Principal, TenantAccess, cluster_access, tenant_access};
 use crate::app::AppState;
-use crate::domain::cluster::{AllowedActions, ClusterSpec, Site};
+use crate::domain::cluster::{AllowedActions, ClusterSpec, Phase, Site};
 use crate::domain::permissions::Action;
 use crate::service::clusters::{self as service, SpecChange};
 use crate::store::{self, clusters::ClusterRow};
@@ -33,8 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Observed state of a cluster.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ClusterStatusOut {
-    /// `pending`, `provisioning`, `ready`, `updating`, `degraded`, `suspended`, `deleting` or `failed`.
-    pub phase: String,
+    pub phase: Phase,
     pub desired_instances: Option<u32>,
     pub ready_instances: Option<u32>,
     pub primary_instance: Option<String>,

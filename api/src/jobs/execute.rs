@@ -7,7 +7,7 @@ use sqlx::PgPool;
 
 use super::effects::Effects;
 use crate::domain::cluster::{BackupFacts, ConnectionFacts};
-use crate::domain::cluster::{ClusterSpec, Phase, restart_parameters};
+use crate::domain::cluster::{ClusterSpec, restart_parameters};
 use crate::domain::operation::OperationKind;
 use crate::platform::{ActionProgress, ClusterAction, DeleteProgress, Platform, PlatformError};
 use crate::store::{self, operations::Claimed};
@@ -79,7 +79,7 @@ pub async fn execute(
         OperationKind::Create | OperationKind::Update => {
             let wanted = op.target_generation.unwrap_or(target.generation);
             let observed = cluster.observed_generation.is_some_and(|g| g >= wanted);
-            let settled = Phase::parse(&cluster.phase).is_some_and(|p| p.settles(&target.spec));
+            let settled = cluster.phase.settles(&target.spec);
             if observed && settled {
                 if let Some(what) = restart_not_yet_flagged(db, platform, op, &target).await? {
                     return Ok(Outcome::Waiting(what));

@@ -91,7 +91,7 @@ pub fn facts<'a>(
 ) -> ClusterFacts<'a> {
     ClusterFacts {
         spec,
-        phase: &row.phase,
+        phase: row.phase,
         active_operation: active.map(|op| ActiveOperation {
             id: op.id,
             kind: op.kind,

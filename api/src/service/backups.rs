@@ -46,7 +46,7 @@ async fn read_repository(
     let Some(probe) = Probe::of(state.platform.as_ref()) else {
         return Ok(Ok(None));
     };
-    if !spec.takes_backups() || require_running(spec, &row.phase, "reading backups").is_err() {
+    if !spec.takes_backups() || require_running(spec, row.phase, "reading backups").is_err() {
         return Ok(Ok(None));
     }
     let target = store::targets::cluster_target(&state.db, row, spec.clone()).await?;

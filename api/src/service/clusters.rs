@@ -9,7 +9,8 @@ use super::{TenantAccess, spec_of, standby};
 use crate::app::AppState;
 use crate::domain::cluster::{
     ActionKind, AllowedActions, BackupType, ClusterAction, ClusterSource, ClusterSpec,
-    DeletionPolicy, OperationKind, Site, StandbySource, allowed_actions, check, restart_required,
+    DeletionPolicy, OperationKind, Phase, Site, StandbySource, allowed_actions, check,
+    restart_required,
 };
 use crate::domain::permissions::{self, Action};
 use crate::domain::quota::{ExceededLimit, ResourceUsage};
@@ -300,7 +301,7 @@ pub async fn delete(state: &AppState, access: &TenantAccess, name: &str) -> ApiR
     )
     .await?;
     store::operations::set_keep_backups_days(&mut *tx, operation.id, kept_days).await?;
-    store::clusters::set_phase(&mut *tx, row.id, "deleting").await?;
+    store::clusters::set_phase(&mut *tx, row.id, Phase::Deleting).await?;
     tx.commit().await.map_err(store::StoreError::from)?;
     Ok(Queued {
         waiting_for: Some(format!(

@@ -33,7 +33,7 @@ pub async fn installed(
 ) -> ApiResult<Vec<InstalledExtension>> {
     let spec = spec_of(row)?;
     database_of(&spec, database)?;
-    require_running(&spec, &row.phase, "listing extensions").map_err(ApiError::conflict)?;
+    require_running(&spec, row.phase, "listing extensions").map_err(ApiError::conflict)?;
     let probe = Probe::of(state.platform.as_ref()).ok_or_else(cannot_look_inside)?;
     let target = store::targets::cluster_target(&state.db, row, spec).await?;
     match probe.installed_extensions(&target, database).await {

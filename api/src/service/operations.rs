@@ -2,6 +2,8 @@
 
 use uuid::Uuid;
 
+use crate::domain::cluster::Phase;
+
 use crate::app::AppState;
 use crate::domain::cluster::ClusterSpec;
 use crate::domain::operation::{OperationKind, OperationState};
@@ -48,7 +50,7 @@ pub async fn cancel(state: &AppState, id: Uuid) -> ApiResult<OperationRow> {
                 }
             }
             OperationKind::Delete => {
-                store::clusters::set_phase(&mut *tx, cluster_id, "pending").await?;
+                store::clusters::set_phase(&mut *tx, cluster_id, Phase::Pending).await?;
             }
             _ => {} // day-2 actions changed nothing yet
         }

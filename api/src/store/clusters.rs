@@ -7,6 +7,7 @@ use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use super::{Page, StoreResult};
+use crate::domain::cluster::Phase;
 use crate::domain::quota::ResourceUsage;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -17,7 +18,8 @@ pub struct ClusterRow {
     pub spec: Json<serde_json::Value>,
     pub generation: i64,
     pub observed_generation: Option<i64>,
-    pub phase: String,
+    #[sqlx(try_from = "String")]
+    pub phase: Phase,
     pub status: Json<serde_json::Value>,
     pub connection: Json<serde_json::Value>,
     pub created_at: DateTime<Utc>,
@@ -192,10 +194,10 @@ pub async fn restore_spec(
     Ok(restored.rows_affected() == 1)
 }
 
-pub async fn set_phase(db: impl PgExecutor<'_>, cluster_id: Uuid, phase: &str) -> StoreResult<()> {
+pub async fn set_phase(db: impl PgExecutor<'_>, cluster_id: Uuid, phase: Phase) -> StoreResult<()> {
     sqlx::query("update clusters set phase = $2, updated_at = now() where id = $1")
         .bind(cluster_id)
-        .bind(phase)
+        .bind(phase.as_str())
         .execute(db)
         .await?;
     Ok(())
@@ -203,7 +205,7 @@ pub async fn set_phase(db: impl PgExecutor<'_>, cluster_id: Uuid, phase: &str) -
 
 /// What the sync observed. `observed_generation` only moves forward.
 pub struct Observation<'a> {
-    pub phase: &'a str,
+    pub phase: Phase,
     pub observed_generation: Option<i64>,
     pub status: serde_json::Value,
     pub connection: serde_json::Value,
@@ -225,7 +227,7 @@ pub async fn record_observation(
          where id = $1",
     )
     .bind(cluster_id)
-    .bind(seen.phase)
+    .bind(seen.phase.as_str())
     .bind(seen.observed_generation)
     .bind(Json(&seen.status))
     .bind(Json(&seen.connection))
@@ -415,7 +417,7 @@ pub async fn find_with_member_role(
             f.c_id,
             f.c_spec,
             f.c_generation,
-            f.c_phase,
+            f.c_phase.as_deref().and_then(Phase::parse),
             f.c_status,
             f.c_connection,
             f.c_created_at,

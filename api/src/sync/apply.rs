@@ -30,10 +30,6 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
         .is_some_and(|g| g >= seen.object_generation);
     // The desired state the operator has acted on, in pgplane's generations.
     let observed_generation = seen.applied_generation.filter(|_| caught_up);
-    let phase = serde_json::to_value(observed.phase)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default();
     let status = serde_json::json!({
         "ready_instances": observed.ready_instances,
         "desired_instances": observed.desired_instances,
@@ -46,7 +42,7 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
     let role_passwords = std::mem::take(&mut connection.role_passwords);
     let connection = serde_json::to_value(&connection).unwrap_or_default();
     let observation = Observation {
-        phase: &phase,
+        phase: observed.phase,
         observed_generation,
         status,
         connection,
@@ -179,7 +175,7 @@ async fn gone(db: &PgPool, cluster_id: uuid::Uuid) -> StoreResult<()> {
         None => {
             if store::clusters::get(db, cluster_id).await?.is_some() {
                 tracing::warn!(%cluster_id, "cluster disappeared from the platform without a delete");
-                store::clusters::set_phase(db, cluster_id, "failed").await?;
+                store::clusters::set_phase(db, cluster_id, Phase::Failed).await?;
             }
         }
     }

@@ -4,9 +4,11 @@ import userEvent from "@testing-library/user-event";
 import { Clusters, filterClusters } from "./Clusters";
 import { fakeApi, me, renderAt } from "../../test/render";
 import { cluster, standby } from "../../test/fixtures";
+import type { components } from "../api/schema";
 
 const at = { path: "/t/acme/clusters", pattern: "/t/:tenant/clusters" };
-const status = (phase: string) => ({ ...cluster().status, phase });
+type Phase = components["schemas"]["Phase"];
+const status = (phase: Phase) => ({ ...cluster().status, phase });
 
 describe("the clusters list", () => {
   it("filters by name and by phase", () => {
@@ -16,7 +18,7 @@ describe("the clusters list", () => {
   });
 
   it("updates status badges without a reload", async () => {
-    let phase = "provisioning";
+    let phase: Phase = "provisioning";
     fakeApi({
       "GET /v1/me": me("viewer"),
       "GET /v1/tenants/acme/clusters": () =>

@@ -68,19 +68,36 @@ pub enum Phase {
 }
 
 impl Phase {
+    pub const ALL: [Phase; 8] = [
+        Phase::Pending,
+        Phase::Provisioning,
+        Phase::Ready,
+        Phase::Updating,
+        Phase::Degraded,
+        Phase::Suspended,
+        Phase::Deleting,
+        Phase::Failed,
+    ];
+
+    /// The phase as stored (`clusters.phase`) and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "pending",
+            Phase::Provisioning => "provisioning",
+            Phase::Ready => "ready",
+            Phase::Updating => "updating",
+            Phase::Degraded => "degraded",
+            Phase::Suspended => "suspended",
+            Phase::Deleting => "deleting",
+            Phase::Failed => "failed",
+        }
+    }
+
     /// The phase as stored (`clusters.phase`).
     pub fn parse(stored: &str) -> Option<Phase> {
-        Some(match stored {
-            "pending" => Phase::Pending,
-            "provisioning" => Phase::Provisioning,
-            "ready" => Phase::Ready,
-            "updating" => Phase::Updating,
-            "degraded" => Phase::Degraded,
-            "suspended" => Phase::Suspended,
-            "deleting" => Phase::Deleting,
-            "failed" => Phase::Failed,
-            _ => return None,
-        })
+        Phase::ALL
+            .into_iter()
+            .find(|phase| phase.as_str() == stored)
     }
 
     /// Whether a cluster in this phase has reached what `spec` asks for: ready when it should
@@ -91,6 +108,21 @@ impl Phase {
             Phase::Suspended => spec.suspended,
             _ => false,
         }
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Rows hold the phase as text (a check constraint admits only these).
+impl TryFrom<String> for Phase {
+    type Error = String;
+
+    fn try_from(stored: String) -> Result<Self, Self::Error> {
+        Phase::parse(&stored).ok_or_else(|| format!("unknown cluster phase `{stored}`"))
     }
 }
 

@@ -15,7 +15,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::bounds::POSTGRES_VERSIONS;
-use super::{ClusterSpec, OperationKind, OperationState};
+use super::{ClusterSpec, OperationKind, OperationState, Phase};
 
 pub use queued::{BackupFacts, BackupType, ClusterAction};
 
@@ -114,8 +114,7 @@ impl ActionKind {
 #[derive(Debug, Clone, Copy)]
 pub struct ClusterFacts<'a> {
     pub spec: &'a ClusterSpec,
-    /// The phase as stored (`clusters.phase`).
-    pub phase: &'a str,
+    pub phase: Phase,
     /// The operation still pending or running on the cluster, if any.
     pub active_operation: Option<ActiveOperation>,
     /// Whether a full backup of the cluster succeeded (restore and clone need one).
@@ -164,7 +163,7 @@ impl Refusal {
 }
 
 /// Phases in which a cluster runs and can take a day-2 action.
-const RUNNING_PHASES: &[&str] = &["ready", "degraded", "updating"];
+const RUNNING_PHASES: [Phase; 3] = [Phase::Ready, Phase::Degraded, Phase::Updating];
 
 /// Whether `action` may go ahead on the cluster now, from its state alone. The state's own
 /// refusals come first (they hold until someone changes the cluster), then another operation
@@ -304,7 +303,7 @@ fn minor_upgrade_allowed(cluster: &ClusterFacts<'_>) -> Result<(), String> {
 }
 
 /// Refused unless the cluster is running (not suspended, not being created or deleted).
-pub fn require_running(spec: &ClusterSpec, phase: &str, what: &str) -> Result<(), String> {
+pub fn require_running(spec: &ClusterSpec, phase: Phase, what: &str) -> Result<(), String> {
     if spec.suspended {
         return Err(format!(
             "cluster `{}` is suspended: resume it before {what}",

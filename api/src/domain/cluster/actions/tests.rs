@@ -10,7 +10,7 @@ fn spec(document: serde_json::Value) -> ClusterSpec {
 fn facts<'a>(spec: &'a ClusterSpec, phase: &'a str) -> ClusterFacts<'a> {
     ClusterFacts {
         spec,
-        phase,
+        phase: Phase::parse(phase).expect("a phase"),
         active_operation: None,
         has_full_backup: true,
         image: None,
