@@ -7,10 +7,11 @@
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
+use super::error::LocalError;
 use super::instance::{ProcessState, base_backup};
 use super::state::{ClusterState, LocalBackup};
-use super::{LocalPlatform, config, roles, transient};
-use crate::platform::{ActionProgress, BackupFacts, BackupType, ClusterTarget, PlatformError};
+use super::{LocalPlatform, config, roles};
+use crate::platform::{ActionProgress, BackupFacts, BackupType, ClusterTarget};
 
 /// Longest wait for archived WAL or for a restored server to finish recovery.
 const RECOVERY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -22,21 +23,15 @@ impl LocalPlatform {
         &self,
         id: uuid::Uuid,
         need_primary: bool,
-    ) -> Result<ClusterState, PlatformError> {
-        let state = self.inner.load(id).map_err(transient)?.ok_or_else(|| {
-            PlatformError::Transient("the cluster has not been created yet".into())
-        })?;
+    ) -> Result<ClusterState, LocalError> {
+        let state = self.inner.load(id)?.ok_or(LocalError::NotCreated)?;
         if state.spec.suspended {
-            return Err(PlatformError::Rejected(
-                "the cluster is suspended: resume it first".into(),
-            ));
+            return Err(LocalError::Suspended("first"));
         }
         if state.instances.is_empty()
             || (need_primary && self.inner.instance(id, 0).process() != ProcessState::Ready)
         {
-            return Err(PlatformError::Transient(
-                "the primary is not running yet".into(),
-            ));
+            return Err(LocalError::PrimaryNotRunning);
         }
         Ok(state)
     }
@@ -45,7 +40,7 @@ impl LocalPlatform {
         &self,
         target: &ClusterTarget,
         operation: uuid::Uuid,
-    ) -> Result<ActionProgress, PlatformError> {
+    ) -> Result<ActionProgress, LocalError> {
         let inner = &self.inner;
         let id = target.cluster_id;
         let lock = inner.lock(id);
@@ -65,7 +60,7 @@ impl LocalPlatform {
             false,
         )
         .await
-        .map_err(|e| PlatformError::Rejected(format!("the backup failed: {e:#}")))?;
+        .map_err(LocalError::BackupFailed)?;
         let backup = LocalBackup {
             id: operation,
             started_at,
@@ -78,7 +73,7 @@ impl LocalPlatform {
             let expired = state.backups.remove(0);
             let _ = std::fs::remove_dir_all(inner.layout.backup_dir(id, expired.id));
         }
-        inner.save(&state).map_err(transient)?;
+        inner.save(&state)?;
         Ok(done_backup(&backup))
     }
 
@@ -90,7 +85,7 @@ impl LocalPlatform {
         target: &ClusterTarget,
         target_time: Option<DateTime<Utc>>,
         operation: uuid::Uuid,
-    ) -> Result<ActionProgress, PlatformError> {
+    ) -> Result<ActionProgress, LocalError> {
         let inner = &self.inner;
         let id = target.cluster_id;
         let lock = inner.lock(id);
@@ -102,9 +97,7 @@ impl LocalPlatform {
             .rev()
             .find(|b| target_time.is_none_or(|at| b.finished_at <= at))
             .cloned()
-            .ok_or_else(|| {
-                PlatformError::Rejected("no base backup was taken before the target time".into())
-            })?;
+            .ok_or(LocalError::NoBackupBefore)?;
         let primary = inner.instance(id, 0);
         let previous = primary
             .dir
@@ -113,46 +106,40 @@ impl LocalPlatform {
             // An earlier attempt was interrupted: put the data it moved aside back first.
             let _ = primary.stop().await;
             let _ = std::fs::remove_dir_all(&primary.dir);
-            std::fs::rename(&previous, &primary.dir).map_err(|e| transient(e.into()))?;
+            std::fs::rename(&previous, &primary.dir)?;
             state.instances[0].started_with = None;
         }
-        inner.run_instance(&mut state, 0).await.map_err(transient)?;
+        inner.run_instance(&mut state, 0).await?;
         // Everything written so far must be in the archive before the servers stop.
-        archive_current_wal(&state).await.map_err(transient)?;
+        archive_current_wal(&state).await?;
         for index in (0..state.instances.len()).rev() {
-            inner.instance(id, index).stop().await.map_err(transient)?;
+            inner.instance(id, index).stop().await?;
         }
         for index in (1..state.instances.len()).rev() {
-            inner
-                .instance(id, index)
-                .destroy()
-                .await
-                .map_err(transient)?;
+            inner.instance(id, index).destroy().await?;
         }
         state.instances.truncate(1);
-        inner.save(&state).map_err(transient)?;
-        std::fs::rename(&primary.dir, &previous).map_err(|e| transient(e.into()))?;
+        inner.save(&state)?;
+        std::fs::rename(&primary.dir, &previous)?;
         let outcome = self.recover(&state, &base, target_time).await;
         match outcome {
             Ok(()) => {
                 let _ = std::fs::remove_dir_all(&previous);
                 // Back to the plain configuration (no recovery target) before reporting done.
                 state.instances[0].started_with = None;
-                inner.run_instance(&mut state, 0).await.map_err(transient)?;
-                inner.save(&state).map_err(transient)?;
+                inner.run_instance(&mut state, 0).await?;
+                inner.save(&state)?;
                 inner.kick.notify_one();
                 Ok(ActionProgress::done())
             }
             Err(error) => {
                 let _ = primary.stop().await;
                 let _ = std::fs::remove_dir_all(&primary.dir);
-                std::fs::rename(&previous, &primary.dir).map_err(|e| transient(e.into()))?;
+                std::fs::rename(&previous, &primary.dir)?;
                 state.instances[0].started_with = None; // the supervisor starts it again
-                inner.save(&state).map_err(transient)?;
+                inner.save(&state)?;
                 inner.kick.notify_one();
-                Err(PlatformError::Rejected(format!(
-                    "the restore failed and the cluster was left as it was: {error:#}"
-                )))
+                Err(LocalError::RestoreFailed(error))
             }
         }
     }

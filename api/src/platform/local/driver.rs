@@ -1,0 +1,211 @@
+//! The local platform behind the `Platform` interface: what it supports, and each call
+//! handed to the module that does the job.
+
+use std::sync::atomic::Ordering;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::error::LocalError;
+use super::{LocalPlatform, extensions, retention};
+use crate::domain::cluster::ClusterSpec;
+use crate::platform::{
+    ActionProgress, BackupType, BoxFuture, ClusterAction, ClusterTarget, DeleteProgress,
+    InstalledExtension, Platform, PlatformError, PlatformEvent, TenantTarget,
+};
+
+impl LocalPlatform {
+    async fn set_extension(
+        &self,
+        target: &ClusterTarget,
+        database: &str,
+        name: &str,
+        enable: bool,
+    ) -> Result<ActionProgress, LocalError> {
+        let (port, password) = self.primary(target)?;
+        extensions::set(port, &password, database, name, enable)
+            .await
+            .map_err(LocalError::sql)?;
+        Ok(ActionProgress::done())
+    }
+}
+
+impl Platform for LocalPlatform {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    fn unsupported_action(&self, action: &ClusterAction) -> Option<String> {
+        match action {
+            ClusterAction::RotatePassword { .. }
+            | ClusterAction::Restore { .. }
+            | ClusterAction::Extension { .. } => None,
+            ClusterAction::Backup {
+                backup_type: BackupType::Full,
+            } => None,
+            ClusterAction::Backup { .. } => Some(
+                "the local platform takes full backups only (pg_basebackup); WAL archiving covers the time in between".into(),
+            ),
+            other => Some(format!(
+                "the local platform cannot carry out `{}` operations",
+                other.kind()
+            )),
+        }
+    }
+
+    fn default_postgres_version(&self) -> Option<u32> {
+        Some(self.inner.major)
+    }
+
+    fn unsupported_features(&self, spec: &ClusterSpec) -> Option<String> {
+        let major = self.inner.major;
+        if spec.postgres_version != major {
+            return Some(format!(
+                "the local platform runs the PostgreSQL server installed on this host, version \
+                 {major} ({}): postgres_version {} is not installed; ask for {major}",
+                self.inner.bins.bin_dir.display(),
+                spec.postgres_version
+            ));
+        }
+        if spec.pooler.enabled {
+            return Some(
+                "the local platform has no connection pooler (PgBouncer): set pooler.enabled to false".into(),
+            );
+        }
+        if spec.source.is_some() {
+            return Some("the local platform cannot clone clusters (source)".into());
+        }
+        if spec.standby.is_some() {
+            return Some(
+                "the local platform cannot run standby clusters (standby): they need the Kubernetes platform".into(),
+            );
+        }
+        if spec.monitoring.enabled {
+            return Some(
+                "the local platform has no metrics exporter: set monitoring.enabled to false"
+                    .into(),
+            );
+        }
+        None
+    }
+
+    fn expire_retained_backups(&self) -> BoxFuture<'_, Result<usize, PlatformError>> {
+        Box::pin(async move {
+            retention::expire_retained(self.inner.layout.root(), chrono::Utc::now())
+                .map_err(|e| PlatformError::from(LocalError::Host(e)))
+        })
+    }
+
+    fn list_extensions<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+        database: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<InstalledExtension>>, PlatformError>> {
+        Box::pin(async move {
+            let (port, password) = self.primary(target)?;
+            let listed = extensions::list(port, &password, database)
+                .await
+                .map_err(LocalError::sql)?;
+            Ok(Some(listed))
+        })
+    }
+
+    fn ensure_tenant<'a>(
+        &'a self,
+        _tenant: &'a TenantTarget,
+    ) -> BoxFuture<'a, Result<(), PlatformError>> {
+        // Tenants share the host; their clusters are separated by directory, port and password.
+        Box::pin(async { Ok(()) })
+    }
+
+    fn apply_cluster<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+    ) -> BoxFuture<'a, Result<(), PlatformError>> {
+        Box::pin(async move {
+            if let Some(reason) = self.unsupported_features(&target.spec) {
+                return Err(PlatformError::Rejected(reason));
+            }
+            Ok(self.apply(target).await?)
+        })
+    }
+
+    fn delete_cluster<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+    ) -> BoxFuture<'a, Result<DeleteProgress, PlatformError>> {
+        Box::pin(async move {
+            self.delete(target).await?;
+            Ok(DeleteProgress::Gone)
+        })
+    }
+
+    fn run_action<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+        action: &'a ClusterAction,
+        operation_id: Uuid,
+    ) -> BoxFuture<'a, Result<ActionProgress, PlatformError>> {
+        Box::pin(async move {
+            if let Some(reason) = self.unsupported_action(action) {
+                return Err(PlatformError::Rejected(reason));
+            }
+            let progress = match action {
+                ClusterAction::RotatePassword { user } => self.rotate_password(target, user).await,
+                ClusterAction::Backup { .. } => self.backup(target, operation_id).await,
+                ClusterAction::Restore { target_time } => {
+                    self.restore(target, *target_time, operation_id).await
+                }
+                ClusterAction::Extension {
+                    database,
+                    name,
+                    enable,
+                } => self.set_extension(target, database, name, *enable).await,
+                other => Err(LocalError::Unsupported(format!(
+                    "the local platform cannot carry out `{}` operations",
+                    other.kind()
+                ))),
+            };
+            Ok(progress?)
+        })
+    }
+
+    fn watch(
+        &self,
+        events: mpsc::Sender<PlatformEvent>,
+        cancel: CancellationToken,
+    ) -> BoxFuture<'_, Result<(), PlatformError>> {
+        Box::pin(async move {
+            *self.inner.watcher.lock().unwrap_or_else(|e| e.into_inner()) = Some(events);
+            self.inner.resync.store(true, Ordering::SeqCst);
+            self.inner.kick.notify_one();
+            cancel.cancelled().await;
+            *self.inner.watcher.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            Ok(())
+        })
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.cancel.cancel();
+            let supervisor = self
+                .supervisor
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(supervisor) = supervisor {
+                let _ = supervisor.await;
+            }
+            tracing::info!("stopping the local clusters");
+            self.inner.stop_all().await;
+            // Tell the sync (still running) that the servers are down, so nothing shows as
+            // ready while pgplane is not there to look after it.
+            for id in self.inner.layout.cluster_ids() {
+                if let Ok(Some(event)) = self.inner.observe_cluster(id).await {
+                    self.inner.send(event).await;
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,251 @@
+//! The supervisor: one task that, every tick or when woken, makes each cluster's processes
+//! match its recorded state (initdb, replicas cloned with `pg_basebackup`, configuration and
+//! restarts, roles and databases, everything stopped while suspended, servers that died
+//! restarted) and reports what changed to the watch.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::instance::ProcessState;
+use super::state::{ClusterState, InstanceState};
+use super::{FAILURES_BEFORE_FAILED, Inner, TICK, config, observe, roles};
+use crate::embedded_pg::free_port;
+use crate::platform::PlatformEvent;
+
+impl Inner {
+    /// Makes the cluster's processes match its state. Idempotent; cheap when nothing changed.
+    async fn converge(&self, state: &mut ClusterState) -> anyhow::Result<()> {
+        let id = state.cluster_id;
+        if state.spec.suspended {
+            for index in (0..state.instances.len()).rev() {
+                self.instance(id, index).stop().await?;
+                state.instances[index].started_with = None;
+            }
+            state.reconciled_generation = Some(state.generation);
+            return Ok(());
+        }
+        let desired = state.desired_instances();
+        // Scaling down removes the newest replicas; the primary (pg0) always stays.
+        while state.instances.len() > desired.max(1) {
+            let index = state.instances.len() - 1;
+            self.instance(id, index).destroy().await?;
+            state.instances.pop();
+        }
+        let archive = self.layout.archive_dir(id);
+        if !archive.exists() {
+            std::fs::create_dir_all(&archive)?;
+            self.bins.give_to_server_user(&archive)?;
+        }
+        if state.instances.is_empty() {
+            state.instances.push(InstanceState {
+                port: free_port()?,
+                started_with: None,
+            });
+        }
+        if !self.instance(id, 0).initialized() {
+            self.instance(id, 0)
+                .initdb(&state.superuser_password)
+                .await?;
+        }
+        self.run_instance(state, 0).await?;
+        if state.reconciled_generation != Some(state.generation) {
+            let mut conn = roles::connect(state.instances[0].port, &state.superuser_password)
+                .await
+                .context("connecting to the primary")?;
+            let result = roles::ensure(&mut conn, &state.spec, &state.passwords).await;
+            roles::close(conn).await;
+            result.context("creating roles and databases")?;
+        }
+        for index in 1..desired {
+            if state.instances.len() <= index {
+                state.instances.push(InstanceState {
+                    port: free_port()?,
+                    started_with: None,
+                });
+            }
+            let replica = self.instance(id, index);
+            if !replica.initialized() {
+                replica
+                    .clone_from(state.instances[0].port, &state.superuser_password)
+                    .await
+                    .with_context(|| format!("cloning replica {}", state.instance_name(index)))?;
+            }
+            self.run_instance(state, index).await?;
+        }
+        state.reconciled_generation = Some(state.generation);
+        Ok(())
+    }
+
+    /// Starts instance `index` if it is down, restarts it if its configuration changed.
+    pub(super) async fn run_instance(
+        &self,
+        state: &mut ClusterState,
+        index: usize,
+    ) -> anyhow::Result<()> {
+        let id = state.cluster_id;
+        let instance = self.instance(id, index);
+        let archive = self.layout.archive_dir(id);
+        let mut config = config::server_config(&state.spec, state.instances[index].port, &archive);
+        let mut fingerprint = config::fingerprint(&config);
+        let process = instance.process();
+        if process != ProcessState::Stopped
+            && state.instances[index].started_with.as_deref() == Some(fingerprint.as_str())
+        {
+            return Ok(());
+        }
+        instance.stop().await?;
+        instance.write_config(&config, &state.tls)?;
+        if let Err(error) = instance.start().await {
+            // The port may have been taken while the server was down: move to a free one.
+            if !error.to_string().contains("could not bind")
+                && port_is_free(state.instances[index].port)
+            {
+                return Err(error);
+            }
+            state.instances[index].port = free_port()?;
+            config = config::server_config(&state.spec, state.instances[index].port, &archive);
+            fingerprint = config::fingerprint(&config);
+            instance.write_config(&config, &state.tls)?;
+            instance.start().await?;
+        }
+        state.instances[index].started_with = Some(fingerprint);
+        Ok(())
+    }
+
+    /// One supervisor pass over one cluster: converge, remember the outcome, report.
+    async fn supervise_cluster(
+        &self,
+        id: Uuid,
+        backoff: &mut HashMap<Uuid, Instant>,
+    ) -> anyhow::Result<Option<PlatformEvent>> {
+        let lock = self.lock(id);
+        let _guard = lock.lock().await;
+        let Some(mut state) = self.load(id)? else {
+            return Ok(None);
+        };
+        let due = backoff.get(&id).is_none_or(|at| Instant::now() >= *at);
+        if due {
+            let before = serde_json::to_vec(&state)?;
+            match self.converge(&mut state).await {
+                Ok(()) => {
+                    state.failures = 0;
+                    state.last_error = None;
+                    backoff.remove(&id);
+                }
+                Err(error) => {
+                    tracing::warn!(cluster = %state.spec.name, error = format!("{error:#}"), "local cluster not converged");
+                    state.failures = state.failures.saturating_add(1);
+                    state.last_error = Some(format!("{error:#}"));
+                    let delay = Duration::from_secs(1 << state.failures.min(5));
+                    backoff.insert(id, Instant::now() + delay);
+                }
+            }
+            if serde_json::to_vec(&state)? != before {
+                self.save(&state)?;
+            }
+        }
+        drop(_guard);
+        self.observe_cluster(id).await
+    }
+
+    /// The cluster as it is, without changing anything.
+    pub(super) async fn observe_cluster(&self, id: Uuid) -> anyhow::Result<Option<PlatformEvent>> {
+        let lock = self.lock(id);
+        let _guard = lock.lock().await;
+        Ok(self.load(id)?.map(|state| {
+            PlatformEvent::Observed(Box::new(observe::observe(
+                &state,
+                |index| self.instance(id, index).process(),
+                FAILURES_BEFORE_FAILED,
+            )))
+        }))
+    }
+
+    /// Stops every instance (pgplane is shutting down); the data stays for the next start.
+    pub(super) async fn stop_all(&self) {
+        for id in self.layout.cluster_ids() {
+            let lock = self.lock(id);
+            let _guard = lock.lock().await;
+            let count = self
+                .load(id)
+                .ok()
+                .flatten()
+                .map_or(0, |s| s.instances.len());
+            for index in (0..count).rev() {
+                if let Err(error) = self.instance(id, index).stop().await {
+                    tracing::warn!(%id, index, error = format!("{error:#}"), "could not stop a local instance");
+                }
+            }
+        }
+    }
+}
+
+/// The supervisor: every tick (or when woken) converges each cluster and reports what changed.
+pub(super) async fn supervise(inner: Arc<Inner>, cancel: CancellationToken) {
+    let mut reported: HashMap<Uuid, String> = HashMap::new();
+    let mut backoff: HashMap<Uuid, Instant> = HashMap::new();
+    while !cancel.is_cancelled() {
+        let resync = inner.resync.swap(false, Ordering::SeqCst);
+        if resync {
+            // A new watcher first hears how things are right now (servers may still be down
+            // after a restart of pgplane), before this pass starts converging them.
+            for id in inner.layout.cluster_ids() {
+                if let Ok(Some(event)) = inner.observe_cluster(id).await {
+                    reported.insert(id, observe::fingerprint(&event));
+                    inner.send(event).await;
+                }
+            }
+            inner.send(PlatformEvent::Resynced).await;
+        }
+        let mut seen = Vec::new();
+        for id in inner.layout.cluster_ids() {
+            match inner.supervise_cluster(id, &mut backoff).await {
+                Ok(Some(event)) => {
+                    seen.push(id);
+                    let fingerprint = observe::fingerprint(&event);
+                    if reported.get(&id) != Some(&fingerprint) {
+                        reported.insert(id, fingerprint);
+                        inner.send(event).await;
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(%id, error = format!("{error:#}"), "local cluster state unreadable");
+                }
+            }
+            if cancel.is_cancelled() {
+                return;
+            }
+        }
+        let gone: Vec<Uuid> = reported
+            .keys()
+            .filter(|id| !seen.contains(id))
+            .copied()
+            .collect();
+        for cluster_id in gone {
+            reported.remove(&cluster_id);
+            backoff.remove(&cluster_id);
+            inner
+                .send(PlatformEvent::Gone {
+                    tenant_id: Uuid::nil(),
+                    cluster_id,
+                })
+                .await;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = inner.kick.notified() => {}
+            _ = tokio::time::sleep(TICK) => {}
+        }
+    }
+}
+
+fn port_is_free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
