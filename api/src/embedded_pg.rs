@@ -109,7 +109,12 @@ impl PgBinaries {
 
     /// A command running `binary` as the server user.
     pub fn command(&self, binary: &str) -> Command {
-        let path = self.bin_dir.join(binary);
+        self.command_at(&self.bin_dir.join(binary))
+    }
+
+    /// A command running the executable at `path` as the server user (for the tools beside
+    /// PostgreSQL that refuse to run as root too, such as PgBouncer).
+    pub fn command_at(&self, path: &Path) -> Command {
         match &self.run_as {
             Some(user) => {
                 let mut c = Command::new("runuser");

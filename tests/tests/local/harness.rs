@@ -189,8 +189,17 @@ pub fn port_in_use(port: u16) -> bool {
 }
 
 impl Drop for LocalWorld {
-    /// A failed test must not leave servers behind: stop them immediately.
+    /// A failed test must not leave servers behind: stop them immediately (PgBouncers too).
     fn drop(&mut self) {
+        let clusters = std::fs::read_dir(self.root.path().join("clusters"));
+        for cluster in clusters.into_iter().flatten().flatten() {
+            let pid_file = cluster.path().join("pgbouncer/pgbouncer.pid");
+            if let Ok(pid) = std::fs::read_to_string(pid_file) {
+                let _ = std::process::Command::new("kill")
+                    .args(["-KILL", pid.trim()])
+                    .status();
+            }
+        }
         for dir in running_servers(self.root.path()) {
             if let Some(pid) = std::fs::read_to_string(dir.join("postmaster.pid"))
                 .ok()

@@ -168,14 +168,14 @@ async fn scaling_adds_and_removes_replicas() {
 async fn what_the_local_platform_cannot_do_is_refused_with_501_and_nothing_is_written() {
     let world = LocalWorld::start().await;
     let admin = world.app.admin();
-    let mut body = small_cluster("pooled", 1);
-    body["pooler"] = json!({"enabled": true});
+    let mut body = small_cluster("monitored", 1);
+    body["monitoring"] = json!({"enabled": true});
     let problem = admin
         .post(&format!("/v1/tenants/{TENANT}/clusters"), body)
         .await
         .expect_problem(501, None);
     assert!(
-        problem["detail"].as_str().unwrap().contains("pooler"),
+        problem["detail"].as_str().unwrap().contains("monitoring"),
         "{problem}"
     );
     // Issue 17, defect 9: the servers are the installed PostgreSQL; no other version is

@@ -6,5 +6,6 @@ mod dev_command;
 mod harness;
 mod lifecycle;
 mod order_of_checks;
+mod pooler;
 mod restart;
 mod roles;

@@ -40,6 +40,7 @@ impl LocalPlatform {
                     failures: 0,
                     last_error: None,
                     backups: Vec::new(),
+                    pooler: None,
                 }
             }
         };
@@ -75,6 +76,9 @@ impl LocalPlatform {
         }
         let state = inner.load(id)?;
         let count = state.as_ref().map_or(0, |s| s.instances.len());
+        if let Some(pooler) = inner.pooler(id) {
+            pooler.stop().await?;
+        }
         for index in (0..count).rev() {
             inner.instance(id, index).destroy().await?;
         }

@@ -68,10 +68,20 @@ impl Platform for LocalPlatform {
                 spec.postgres_version
             ));
         }
-        if spec.pooler.enabled {
+        if spec.pooler.enabled && self.inner.pgbouncer.is_none() {
             return Some(
-                "the local platform has no connection pooler (PgBouncer): set pooler.enabled to false".into(),
+                "the local platform runs the connection pooler with PgBouncer, which is not \
+                 installed on this host: install the `pgbouncer` package (apt-get install \
+                 pgbouncer) or set pooler.enabled to false"
+                    .into(),
             );
+        }
+        if spec.pooler.enabled && spec.pooler.replicas > 1 {
+            return Some(format!(
+                "the local platform runs one PgBouncer per cluster: set pooler.replicas to 1 \
+                 (not {})",
+                spec.pooler.replicas
+            ));
         }
         if spec.source.is_some() {
             return Some("the local platform cannot clone clusters (source)".into());

@@ -5,6 +5,7 @@
 //!                             /pg0, pg1 …     instance data directories (pg0 is the primary)
 //!                             /wal-archive    archived WAL (archive_command), replicas restore from it
 //!                             /backups/<op>   base backups (pg_basebackup), one per backup operation
+//!                             /pgbouncer      the pooler's configuration, role list, pid file and log
 //! <root>/retained/<tenant>/<cluster>-<id>/    WAL archive and backups kept after a delete (keep_backups)
 //! ```
 
@@ -36,6 +37,10 @@ impl Layout {
 
     pub fn instance_dir(&self, id: Uuid, index: usize) -> PathBuf {
         self.cluster_dir(id).join(format!("pg{index}"))
+    }
+
+    pub fn pooler_dir(&self, id: Uuid) -> PathBuf {
+        self.cluster_dir(id).join("pgbouncer")
     }
 
     pub fn archive_dir(&self, id: Uuid) -> PathBuf {

@@ -28,6 +28,7 @@ mod extensions;
 mod instance;
 mod layout;
 mod observe;
+mod pooler;
 mod retention;
 mod roles;
 mod state;
@@ -67,6 +68,8 @@ struct Inner {
     bins: PgBinaries,
     /// The PostgreSQL major of `bins`: the only version this platform can run.
     major: u32,
+    /// The `pgbouncer` executable, when installed (without it, no cluster gets a pooler).
+    pgbouncer: Option<std::path::PathBuf>,
     /// One lock per cluster: the supervisor, applies, deletes and actions never overlap on it.
     locks: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
     kick: Notify,
@@ -100,10 +103,18 @@ impl LocalPlatform {
             // Servers may run as another user (when we are root): let them through.
             set_mode(&dir, 0o755)?;
         }
+        let pgbouncer = pooler::find_pgbouncer();
+        if pgbouncer.is_none() {
+            tracing::warn!(
+                "PgBouncer is not installed (Debian package `pgbouncer`): clusters with \
+                 pooler.enabled are refused with 501 until it is"
+            );
+        }
         let inner = Arc::new(Inner {
             layout,
             bins,
             major,
+            pgbouncer,
             locks: Mutex::default(),
             kick: Notify::new(),
             watcher: Mutex::default(),
@@ -147,6 +158,15 @@ impl Inner {
             bins: &self.bins,
             dir: self.layout.instance_dir(id, index),
         }
+    }
+
+    /// The cluster's PgBouncer; `None` when PgBouncer is not installed.
+    fn pooler(&self, id: Uuid) -> Option<pooler::Pooler<'_>> {
+        Some(pooler::Pooler {
+            bins: &self.bins,
+            executable: self.pgbouncer.as_deref()?,
+            dir: self.layout.pooler_dir(id),
+        })
     }
 
     fn load(&self, id: Uuid) -> anyhow::Result<Option<ClusterState>> {

@@ -8,12 +8,13 @@ use serde_json::{Value, json};
 
 use super::instance::ProcessState;
 use super::state::ClusterState;
-use crate::domain::cluster::{InstanceCounts, Report, RepositoryState};
+use crate::domain::cluster::{InstanceCounts, PoolerState, Report, RepositoryState};
 use crate::platform::{ConnectionFacts, Endpoint, ObservedCluster, PlatformEvent};
 
 pub fn observe(
     state: &ClusterState,
     process: impl Fn(usize) -> ProcessState,
+    pooler_ready: bool,
     failures_before_failed: u32,
 ) -> ObservedCluster {
     let desired = state.desired_instances();
@@ -56,6 +57,16 @@ pub fn observe(
             stanza_created: state.spec.backups.enabled,
             initial_backup_complete: state.spec.backups.enabled && bootstrapped,
         },
+        // One PgBouncer serves the cluster here (the API refuses more replicas on this
+        // platform), so a running one is all the replicas asked for.
+        pooler: PoolerState {
+            ready_replicas: if pooler_ready {
+                i64::from(state.spec.pooler.replicas)
+            } else {
+                0
+            },
+            unavailable: false,
+        },
         ..Report::default()
     };
     ObservedCluster {
@@ -89,7 +100,14 @@ pub fn connection(state: &ClusterState) -> ConnectionFacts {
         } else {
             None
         },
-        pooler: None,
+        pooler: state
+            .pooler
+            .as_ref()
+            .filter(|_| state.spec.pooler.enabled)
+            .map(|p| Endpoint {
+                host: "127.0.0.1".into(),
+                port: p.port,
+            }),
         ca_certificate: Some(state.tls.ca_certificate.clone()),
         user: Some(state.spec.owner.clone()),
         database: Some(state.spec.database.clone()),

@@ -39,6 +39,18 @@ pub struct ClusterState {
     /// Base backups taken, oldest first.
     #[serde(default)]
     pub backups: Vec<LocalBackup>,
+    /// The PgBouncer in front of the primary, once it has a port.
+    #[serde(default)]
+    pub pooler: Option<PoolerState>,
+}
+
+/// The cluster's PgBouncer (`pooler.enabled`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PoolerState {
+    pub port: u16,
+    /// What it last read (configuration and role list).
+    #[serde(default)]
+    pub started_with: Option<super::pooler::Fingerprint>,
 }
 
 /// A base backup in `backups/<id>` (full; WAL after it is in the archive).

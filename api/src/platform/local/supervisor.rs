@@ -13,7 +13,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::instance::ProcessState;
-use super::state::{ClusterState, InstanceState};
+use super::pooler::PoolerConfig;
+use super::state::{ClusterState, InstanceState, PoolerState};
 use super::{FAILURES_BEFORE_FAILED, Inner, TICK, config, observe, roles};
 use crate::embedded_pg::free_port;
 use crate::platform::PlatformEvent;
@@ -23,6 +24,7 @@ impl Inner {
     async fn converge(&self, state: &mut ClusterState) -> anyhow::Result<()> {
         let id = state.cluster_id;
         if state.spec.suspended {
+            self.stop_pooler(state).await?;
             for index in (0..state.instances.len()).rev() {
                 self.instance(id, index).stop().await?;
                 state.instances[index].started_with = None;
@@ -78,7 +80,67 @@ impl Inner {
             }
             self.run_instance(state, index).await?;
         }
+        if state.spec.pooler.enabled {
+            self.run_pooler(state).await?;
+        } else {
+            self.stop_pooler(state).await?;
+        }
         state.reconciled_generation = Some(state.generation);
+        Ok(())
+    }
+
+    /// Starts the cluster's PgBouncer if it is down, has it reload a changed configuration
+    /// or role list (clients stay connected).
+    async fn run_pooler(&self, state: &mut ClusterState) -> anyhow::Result<()> {
+        let id = state.cluster_id;
+        let pooler = self
+            .pooler(id)
+            .context("PgBouncer is not installed (the `pgbouncer` package)")?;
+        let port = match &state.pooler {
+            Some(running) => running.port,
+            None => free_port()?,
+        };
+        let users: Vec<(&str, &str)> = state
+            .passwords
+            .iter()
+            .map(|(name, password)| (name.as_str(), password.as_str()))
+            .collect();
+        let config = PoolerConfig {
+            port,
+            primary_port: state.instances[0].port,
+            users,
+        };
+        let files = pooler.files(&config);
+        let started_with = state.pooler.as_ref().and_then(|p| p.started_with.as_ref());
+        let running = pooler.running();
+        if running && started_with == Some(&files.fingerprint) {
+            return Ok(());
+        }
+        pooler.write(&files, &state.tls)?;
+        match started_with {
+            Some(old) if running && old.users == files.fingerprint.users => {
+                pooler.reload().await?;
+            }
+            _ => {
+                pooler.stop().await?;
+                pooler.start(port).await?;
+            }
+        }
+        state.pooler = Some(PoolerState {
+            port,
+            started_with: Some(files.fingerprint),
+        });
+        Ok(())
+    }
+
+    /// Stops the cluster's PgBouncer, keeping its port for when it runs again.
+    pub(super) async fn stop_pooler(&self, state: &mut ClusterState) -> anyhow::Result<()> {
+        if let Some(pooler) = self.pooler(state.cluster_id) {
+            pooler.stop().await?;
+        }
+        if let Some(running) = state.pooler.as_mut() {
+            running.started_with = None;
+        }
         Ok(())
     }
 
@@ -159,9 +221,14 @@ impl Inner {
         let lock = self.lock(id);
         let _guard = lock.lock().await;
         Ok(self.load(id)?.map(|state| {
+            let pooler_ready = match (&state.pooler, self.pooler(id)) {
+                (Some(running), Some(pooler)) => pooler.ready(running.port),
+                _ => false,
+            };
             PlatformEvent::Observed(Box::new(observe::observe(
                 &state,
                 |index| self.instance(id, index).process(),
+                pooler_ready,
                 FAILURES_BEFORE_FAILED,
             )))
         }))
@@ -177,6 +244,11 @@ impl Inner {
                 .ok()
                 .flatten()
                 .map_or(0, |s| s.instances.len());
+            if let Some(pooler) = self.pooler(id)
+                && let Err(error) = pooler.stop().await
+            {
+                tracing::warn!(%id, error = format!("{error:#}"), "could not stop a local pooler");
+            }
             for index in (0..count).rev() {
                 if let Err(error) = self.instance(id, index).stop().await {
                     tracing::warn!(%id, index, error = format!("{error:#}"), "could not stop a local instance");
