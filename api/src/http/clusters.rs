@@ -46,6 +46,10 @@ pub struct ClusterStatusOut {
     /// The approved PostgreSQL image the cluster runs (its minor version); null: the
     /// operator's default image for its major version.
     pub postgres_image: Option<String>,
+    /// Where the cluster's metrics exporter serves Prometheus metrics (`monitoring.enabled`),
+    /// when pgplane can reach it: the local platform's exporter; null on Kubernetes, where
+    /// PGO's exporter sidecar is scraped inside the cluster.
+    pub metrics_url: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -140,6 +144,7 @@ fn cluster_out(row: ClusterRow, allowed_actions: AllowedActions) -> ApiResult<Cl
             observed_generation,
             message: serde_json::from_value(field("message")).ok().flatten(),
             postgres_image,
+            metrics_url: serde_json::from_value(field("metrics_url")).ok().flatten(),
         },
         site,
         created_at,

@@ -36,6 +36,7 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
         "primary_instance": observed.primary_instance,
         "message": observed.message,
         "pooler_ready": observed.pooler_ready,
+        "metrics_url": observed.metrics_url,
     });
     let mut connection = seen.connection.clone();
     let password = connection.password.take();

@@ -193,11 +193,12 @@ impl Drop for LocalWorld {
     fn drop(&mut self) {
         let clusters = std::fs::read_dir(self.root.path().join("clusters"));
         for cluster in clusters.into_iter().flatten().flatten() {
-            let pid_file = cluster.path().join("pgbouncer/pgbouncer.pid");
-            if let Ok(pid) = std::fs::read_to_string(pid_file) {
-                let _ = std::process::Command::new("kill")
-                    .args(["-KILL", pid.trim()])
-                    .status();
+            for pid_file in ["pgbouncer/pgbouncer.pid", "exporter/exporter.pid"] {
+                if let Ok(pid) = std::fs::read_to_string(cluster.path().join(pid_file)) {
+                    let _ = std::process::Command::new("kill")
+                        .args(["-KILL", pid.trim()])
+                        .status();
+                }
             }
         }
         for dir in running_servers(self.root.path()) {

@@ -168,14 +168,14 @@ async fn scaling_adds_and_removes_replicas() {
 async fn what_the_local_platform_cannot_do_is_refused_with_501_and_nothing_is_written() {
     let world = LocalWorld::start().await;
     let admin = world.app.admin();
-    let mut body = small_cluster("monitored", 1);
-    body["monitoring"] = json!({"enabled": true});
+    let mut body = small_cluster("pooled", 1);
+    body["pooler"] = json!({"enabled": true, "replicas": 3});
     let problem = admin
         .post(&format!("/v1/tenants/{TENANT}/clusters"), body)
         .await
         .expect_problem(501, None);
     assert!(
-        problem["detail"].as_str().unwrap().contains("monitoring"),
+        problem["detail"].as_str().unwrap().contains("pooler"),
         "{problem}"
     );
     // Issue 17, defect 9: the servers are the installed PostgreSQL; no other version is
@@ -211,7 +211,7 @@ async fn what_the_local_platform_cannot_do_is_refused_with_501_and_nothing_is_wr
     let plain = admin.get(&path).await.expect(200).json();
     assert_eq!(plain["spec"]["postgres_version"], installed, "{plain}");
     admin
-        .patch(&path, json!({"monitoring": {"enabled": true}}))
+        .patch(&path, json!({"pooler": {"enabled": true, "replicas": 2}}))
         .await
         .expect_problem(501, None);
     admin

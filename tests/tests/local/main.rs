@@ -5,6 +5,7 @@ mod backups;
 mod dev_command;
 mod harness;
 mod lifecycle;
+mod monitoring;
 mod order_of_checks;
 mod pooler;
 mod restart;

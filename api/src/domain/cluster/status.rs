@@ -143,6 +143,8 @@ pub struct Observed {
     pub message: Option<String>,
     /// Whether every PgBouncer pod is ready; `None` when the pooler is disabled.
     pub pooler_ready: Option<bool>,
+    /// Where the metrics exporter serves, when pgplane can reach it.
+    pub metrics_url: Option<String>,
 }
 
 /// Maps a platform's report on the object at `generation` to a phase, following the module
@@ -162,6 +164,7 @@ pub fn observe(report: &Report, generation: i64, spec: &ClusterSpec, deleting: b
         observed_generation: report.observed_generation,
         message: if deleting { None } else { message },
         pooler_ready,
+        metrics_url: report.metrics_url.clone(),
     }
 }
 

@@ -41,6 +41,7 @@ impl LocalPlatform {
                     last_error: None,
                     backups: Vec::new(),
                     pooler: None,
+                    exporter: None,
                 }
             }
         };
@@ -78,6 +79,9 @@ impl LocalPlatform {
         let count = state.as_ref().map_or(0, |s| s.instances.len());
         if let Some(pooler) = inner.pooler(id) {
             pooler.stop().await?;
+        }
+        if let Some(exporter) = inner.exporter(id) {
+            exporter.stop().await?;
         }
         for index in (0..count).rev() {
             inner.instance(id, index).destroy().await?;

@@ -91,9 +91,12 @@ impl Platform for LocalPlatform {
                 "the local platform cannot run standby clusters (standby): they need the Kubernetes platform".into(),
             );
         }
-        if spec.monitoring.enabled {
+        if spec.monitoring.enabled && self.inner.exporter.is_none() {
             return Some(
-                "the local platform has no metrics exporter: set monitoring.enabled to false"
+                "the local platform runs monitoring with the PostgreSQL metrics exporter, which \
+                 is not installed on this host: install the `prometheus-postgres-exporter` \
+                 package (apt-get install prometheus-postgres-exporter) or set \
+                 monitoring.enabled to false"
                     .into(),
             );
         }

@@ -6,6 +6,7 @@
 //!                             /wal-archive    archived WAL (archive_command), replicas restore from it
 //!                             /backups/<op>   base backups (pg_basebackup), one per backup operation
 //!                             /pgbouncer      the pooler's configuration, role list, pid file and log
+//!                             /exporter       the metrics exporter's password file, pid file and log
 //! <root>/retained/<tenant>/<cluster>-<id>/    WAL archive and backups kept after a delete (keep_backups)
 //! ```
 
@@ -37,6 +38,10 @@ impl Layout {
 
     pub fn instance_dir(&self, id: Uuid, index: usize) -> PathBuf {
         self.cluster_dir(id).join(format!("pg{index}"))
+    }
+
+    pub fn exporter_dir(&self, id: Uuid) -> PathBuf {
+        self.cluster_dir(id).join("exporter")
     }
 
     pub fn pooler_dir(&self, id: Uuid) -> PathBuf {

@@ -24,6 +24,7 @@ mod clusters;
 mod config;
 mod driver;
 mod error;
+mod exporter;
 mod extensions;
 mod instance;
 mod layout;
@@ -70,6 +71,8 @@ struct Inner {
     major: u32,
     /// The `pgbouncer` executable, when installed (without it, no cluster gets a pooler).
     pgbouncer: Option<std::path::PathBuf>,
+    /// The metrics exporter, when installed (without it, no cluster gets monitoring).
+    exporter: Option<std::path::PathBuf>,
     /// One lock per cluster: the supervisor, applies, deletes and actions never overlap on it.
     locks: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
     kick: Notify,
@@ -110,11 +113,20 @@ impl LocalPlatform {
                  pooler.enabled are refused with 501 until it is"
             );
         }
+        let exporter = exporter::find_exporter();
+        if exporter.is_none() {
+            tracing::warn!(
+                "the PostgreSQL metrics exporter is not installed (Debian package \
+                 `prometheus-postgres-exporter`): clusters with monitoring.enabled are refused \
+                 with 501 until it is"
+            );
+        }
         let inner = Arc::new(Inner {
             layout,
             bins,
             major,
             pgbouncer,
+            exporter,
             locks: Mutex::default(),
             kick: Notify::new(),
             watcher: Mutex::default(),
@@ -166,6 +178,15 @@ impl Inner {
             bins: &self.bins,
             executable: self.pgbouncer.as_deref()?,
             dir: self.layout.pooler_dir(id),
+        })
+    }
+
+    /// The cluster's metrics exporter; `None` when it is not installed.
+    fn exporter(&self, id: Uuid) -> Option<exporter::Exporter<'_>> {
+        Some(exporter::Exporter {
+            bins: &self.bins,
+            executable: self.exporter.as_deref()?,
+            dir: self.layout.exporter_dir(id),
         })
     }
 

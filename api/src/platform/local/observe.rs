@@ -15,6 +15,7 @@ pub fn observe(
     state: &ClusterState,
     process: impl Fn(usize) -> ProcessState,
     pooler_ready: bool,
+    metrics_port: Option<u16>,
     failures_before_failed: u32,
 ) -> ObservedCluster {
     let desired = state.desired_instances();
@@ -67,6 +68,9 @@ pub fn observe(
             },
             unavailable: false,
         },
+        metrics_url: metrics_port
+            .filter(|_| state.spec.monitoring.enabled)
+            .map(super::exporter::metrics_url),
         ..Report::default()
     };
     ObservedCluster {

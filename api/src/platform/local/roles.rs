@@ -134,6 +134,29 @@ pub async fn set_password(
     Ok(())
 }
 
+/// The metrics exporter's role (`role`, a member of `pg_monitor`: statistics, no tenant rows),
+/// created or given `password`.
+pub async fn ensure_monitoring(
+    conn: &mut PgConnection,
+    role: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    let template = if exists(
+        conn,
+        "select exists (select 1 from pg_roles where rolname = $1)",
+        role,
+    )
+    .await?
+    {
+        "alter role %I with login password %L"
+    } else {
+        "create role %I with login password %L"
+    };
+    execute_formatted(conn, template, &[role, password]).await?;
+    execute_formatted(conn, "grant pg_monitor to %I", &[role]).await?;
+    Ok(())
+}
+
 /// Closes a connection, ignoring errors (the server may be going away).
 pub async fn close(conn: PgConnection) {
     let _ = conn.close().await;

@@ -42,6 +42,22 @@ pub struct ClusterState {
     /// The PgBouncer in front of the primary, once it has a port.
     #[serde(default)]
     pub pooler: Option<PoolerState>,
+    /// The metrics exporter, once it has a port and a role.
+    #[serde(default)]
+    pub exporter: Option<ExporterState>,
+}
+
+/// The cluster's metrics exporter (`monitoring.enabled`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExporterState {
+    pub port: u16,
+    /// The monitoring role's password (the role exists once `role_ready`).
+    pub password: String,
+    #[serde(default)]
+    pub role_ready: bool,
+    /// The primary's port the running exporter reads; another means a restart.
+    #[serde(default)]
+    pub started_for: Option<u16>,
 }
 
 /// The cluster's PgBouncer (`pooler.enabled`).

@@ -12,9 +12,10 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::exporter::MONITORING_ROLE;
 use super::instance::ProcessState;
 use super::pooler::PoolerConfig;
-use super::state::{ClusterState, InstanceState, PoolerState};
+use super::state::{ClusterState, ExporterState, InstanceState, PoolerState};
 use super::{FAILURES_BEFORE_FAILED, Inner, TICK, config, observe, roles};
 use crate::embedded_pg::free_port;
 use crate::platform::PlatformEvent;
@@ -25,6 +26,7 @@ impl Inner {
         let id = state.cluster_id;
         if state.spec.suspended {
             self.stop_pooler(state).await?;
+            self.stop_exporter(state).await?;
             for index in (0..state.instances.len()).rev() {
                 self.instance(id, index).stop().await?;
                 state.instances[index].started_with = None;
@@ -85,6 +87,11 @@ impl Inner {
         } else {
             self.stop_pooler(state).await?;
         }
+        if state.spec.monitoring.enabled {
+            self.run_exporter(state).await?;
+        } else {
+            self.stop_exporter(state).await?;
+        }
         state.reconciled_generation = Some(state.generation);
         Ok(())
     }
@@ -130,6 +137,61 @@ impl Inner {
             port,
             started_with: Some(files.fingerprint),
         });
+        Ok(())
+    }
+
+    /// Starts the cluster's metrics exporter if it is down (its role created first), restarts
+    /// it when the primary moved to another port.
+    async fn run_exporter(&self, state: &mut ClusterState) -> anyhow::Result<()> {
+        let id = state.cluster_id;
+        let exporter = self.exporter(id).context(
+            "the metrics exporter is not installed (the `prometheus-postgres-exporter` package)",
+        )?;
+        let primary_port = state.instances[0].port;
+        let mut wanted = match state.exporter.take() {
+            Some(known) => known,
+            None => ExporterState {
+                port: free_port()?,
+                password: super::clusters::generate_password(),
+                role_ready: false,
+                started_for: None,
+            },
+        };
+        let result = async {
+            if !wanted.role_ready {
+                let mut conn = roles::connect(primary_port, &state.superuser_password)
+                    .await
+                    .context("connecting to the primary")?;
+                let result =
+                    roles::ensure_monitoring(&mut conn, MONITORING_ROLE, &wanted.password).await;
+                roles::close(conn).await;
+                result.context("creating the monitoring role")?;
+                wanted.role_ready = true;
+            }
+            let running = exporter.running();
+            if running && wanted.started_for == Some(primary_port) {
+                return Ok(());
+            }
+            exporter.stop().await?;
+            exporter
+                .start(wanted.port, primary_port, &wanted.password)
+                .await?;
+            wanted.started_for = Some(primary_port);
+            anyhow::Ok(())
+        }
+        .await;
+        state.exporter = Some(wanted);
+        result
+    }
+
+    /// Stops the cluster's metrics exporter, keeping its port and role for when it runs again.
+    pub(super) async fn stop_exporter(&self, state: &mut ClusterState) -> anyhow::Result<()> {
+        if let Some(exporter) = self.exporter(state.cluster_id) {
+            exporter.stop().await?;
+        }
+        if let Some(known) = state.exporter.as_mut() {
+            known.started_for = None;
+        }
         Ok(())
     }
 
@@ -225,10 +287,15 @@ impl Inner {
                 (Some(running), Some(pooler)) => pooler.ready(running.port),
                 _ => false,
             };
+            let metrics_port = match (&state.exporter, self.exporter(id)) {
+                (Some(known), Some(exporter)) if exporter.ready(known.port) => Some(known.port),
+                _ => None,
+            };
             PlatformEvent::Observed(Box::new(observe::observe(
                 &state,
                 |index| self.instance(id, index).process(),
                 pooler_ready,
+                metrics_port,
                 FAILURES_BEFORE_FAILED,
             )))
         }))
@@ -248,6 +315,11 @@ impl Inner {
                 && let Err(error) = pooler.stop().await
             {
                 tracing::warn!(%id, error = format!("{error:#}"), "could not stop a local pooler");
+            }
+            if let Some(exporter) = self.exporter(id)
+                && let Err(error) = exporter.stop().await
+            {
+                tracing::warn!(%id, error = format!("{error:#}"), "could not stop a local metrics exporter");
             }
             for index in (0..count).rev() {
                 if let Err(error) = self.instance(id, index).stop().await {

@@ -36,6 +36,9 @@ pub struct Report {
     pub initial_backup: Option<InitialBackup>,
     /// Backups taken on the cluster's schedules.
     pub scheduled_backups: Vec<ScheduledBackup>,
+    /// Where the cluster's metrics exporter serves Prometheus metrics, when pgplane can reach
+    /// it (the local platform's; PGO's exporter sidecar is scraped inside Kubernetes).
+    pub metrics_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -147,6 +150,7 @@ impl Report {
             },
             initial_backup: view.initial_backup(),
             scheduled_backups: view.scheduled_backups(),
+            metrics_url: None,
         }
     }
 

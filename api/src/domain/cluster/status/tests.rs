@@ -282,6 +282,7 @@ fn row_16_a_healthy_cluster_is_ready() {
             observed_generation: Some(1),
             message: None,
             pooler_ready: None,
+            metrics_url: None,
         }
     );
 }
