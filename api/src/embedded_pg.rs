@@ -50,6 +50,30 @@ pub fn find_bin_dir() -> Option<PathBuf> {
         .find(|d| has_server(d))
 }
 
+/// Every directory holding a PostgreSQL server (`initdb`, `pg_ctl`, `postgres`) this host
+/// has: the one [`find_bin_dir`] picks, every `/usr/lib/postgresql/<major>/bin`, and the
+/// directories listed in `$PGPLANE_PG_BIN_DIRS` (separated like `PATH`), in that order.
+pub fn find_all_bin_dirs() -> Vec<PathBuf> {
+    let has_server = |dir: &Path| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|b| dir.join(b).is_file())
+    };
+    let versioned: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|entries| entries.flatten().map(|e| e.path().join("bin")).collect())
+        .unwrap_or_default();
+    let listed: Vec<PathBuf> = std::env::var_os("PGPLANE_PG_BIN_DIRS")
+        .map(|dirs| std::env::split_paths(&dirs).collect())
+        .unwrap_or_default();
+    let mut found: Vec<PathBuf> = Vec::new();
+    for dir in find_bin_dir().into_iter().chain(versioned).chain(listed) {
+        if has_server(&dir) && !found.contains(&dir) {
+            found.push(dir);
+        }
+    }
+    found
+}
+
 /// A free TCP port on loopback (racy by nature; the caller binds it right away).
 pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -79,6 +103,26 @@ impl PgBinaries {
     /// Finds the binaries (see [`find_bin_dir`]); the error is [`INSTALL_HINT`].
     pub fn find() -> anyhow::Result<Self> {
         let bin_dir = find_bin_dir().context(INSTALL_HINT)?;
+        Ok(Self::in_dir(bin_dir))
+    }
+
+    /// The binaries of every PostgreSQL major this host has (see [`find_all_bin_dirs`]), the
+    /// newest last; one directory per major (the first found).
+    pub fn find_all() -> Vec<(u32, Self)> {
+        let mut by_major: Vec<(u32, Self)> = Vec::new();
+        for dir in find_all_bin_dirs() {
+            let bins = Self::in_dir(dir);
+            if let Ok(major) = bins.major_version()
+                && !by_major.iter().any(|(known, _)| *known == major)
+            {
+                by_major.push((major, bins));
+            }
+        }
+        by_major.sort_by_key(|(major, _)| *major);
+        by_major
+    }
+
+    fn in_dir(bin_dir: PathBuf) -> Self {
         let run_as = is_root().then(|| {
             let exists = |user: &str| {
                 Command::new("id")
@@ -93,7 +137,7 @@ impl PgBinaries {
                 "nobody".to_string()
             }
         });
-        Ok(Self { bin_dir, run_as })
+        Self { bin_dir, run_as }
     }
 
     /// The PostgreSQL major version of these binaries (`postgres --version`: "postgres

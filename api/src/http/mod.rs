@@ -34,6 +34,7 @@ pub mod tenants;
 pub mod upgrade;
 pub mod users;
 pub mod users_of_cluster;
+pub mod versions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,6 +71,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(quotas::router())
         .merge(users::router())
         .merge(clusters::router())
+        .merge(versions::router())
         .merge(connection::router())
         .merge(credentials::router())
         .merge(backups::router())

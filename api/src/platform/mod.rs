@@ -117,6 +117,12 @@ pub trait Platform: Send + Sync + 'static {
     /// Why the driver cannot carry out `action` (the API answers 501 with it), if it cannot.
     fn unsupported_action(&self, action: &ClusterAction) -> Option<String>;
 
+    /// The PostgreSQL majors the driver can run, oldest first, when it can run only some
+    /// (`None`: every version the domain accepts).
+    fn postgres_versions(&self) -> Option<Vec<u32>> {
+        None
+    }
+
     /// The PostgreSQL major a new cluster gets when its request names none, when the driver
     /// can run only some (`None`: the domain's default).
     fn default_postgres_version(&self) -> Option<u32> {

@@ -48,6 +48,21 @@ pub enum SpecChange {
 /// 501 when this process's platform cannot run a cluster like `spec` (e.g. a pooler on the
 /// local platform): better refused now than failed later.
 fn check_platform_features(state: &AppState, spec: &ClusterSpec) -> ApiResult<()> {
+    // A version the platform does not run is a field the tenant can correct: 422 naming the
+    // versions there are.
+    if let Some(versions) = state.platform.as_ref().and_then(|p| p.postgres_versions())
+        && !versions.contains(&spec.postgres_version)
+    {
+        let available: Vec<String> = versions.iter().map(u32::to_string).collect();
+        return Err(ApiError::invalid_field(
+            "postgres_version",
+            format!(
+                "PostgreSQL {} is not available on this platform; available: {}",
+                spec.postgres_version,
+                available.join(", ")
+            ),
+        ));
+    }
     match state
         .platform
         .as_ref()

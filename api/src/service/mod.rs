@@ -18,6 +18,7 @@ pub mod standby;
 pub mod tenants;
 pub mod upgrade;
 pub mod users;
+pub mod versions;
 
 pub use access::TenantAccess;
 

@@ -178,24 +178,50 @@ async fn what_the_local_platform_cannot_do_is_refused_with_501_and_nothing_is_wr
         problem["detail"].as_str().unwrap().contains("pooler"),
         "{problem}"
     );
-    // Issue 17, defect 9: the servers are the installed PostgreSQL; no other version is
-    // reported, so none other is accepted (the default is the installed one).
-    let installed = pgplane::embedded_pg::PgBinaries::find()
-        .and_then(|b| b.major_version())
-        .expect("the installed server's version");
+    // Issue 17, defect 9, and issue 20: the servers are the installed PostgreSQL majors; the
+    // API lists them, a create without a version gets the newest, and another version is a
+    // 422 on `postgres_version` naming the ones there are.
+    let installed: Vec<u32> = pgplane::embedded_pg::PgBinaries::find_all()
+        .into_iter()
+        .map(|(major, _)| major)
+        .collect();
+    let newest = *installed.last().expect("an installed server");
+    let listed = admin.get("/v1/postgres-versions").await.expect(200).json();
+    let versions: Vec<(u64, bool)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_u64().unwrap(),
+                v["default"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(u64, bool)> = installed
+        .iter()
+        .map(|m| (u64::from(*m), *m == newest))
+        .collect();
+    assert_eq!(versions, expected, "{listed}");
+    let available: Vec<String> = installed.iter().map(u32::to_string).collect();
+    let available = available.join(", ");
+    let missing = (15..=18)
+        .find(|v| !installed.contains(v))
+        .expect("a major not installed");
     let mut other = small_cluster("other-version", 1);
-    other["postgres_version"] = json!(if installed == 18 { 17 } else { 18 });
+    other["postgres_version"] = json!(missing);
     let problem = admin
         .post(&format!("/v1/tenants/{TENANT}/clusters"), other)
         .await
-        .expect_problem(501, None);
+        .expect_problem(422, Some("postgres_version"));
     assert!(
         problem["detail"]
             .as_str()
             .unwrap()
-            .contains(&format!("version {installed}")),
+            .contains(&format!("available: {available}")),
         "{problem}"
     );
+    let installed = newest;
     let list = admin
         .get(&format!("/v1/tenants/{TENANT}/clusters"))
         .await

@@ -29,7 +29,7 @@ impl LocalPlatform {
             return Err(LocalError::Suspended("first"));
         }
         if state.instances.is_empty()
-            || (need_primary && self.inner.instance(id, 0).process() != ProcessState::Ready)
+            || (need_primary && self.inner.instance(&state, 0).process() != ProcessState::Ready)
         {
             return Err(LocalError::PrimaryNotRunning);
         }
@@ -53,7 +53,7 @@ impl LocalPlatform {
         let _ = std::fs::remove_dir_all(&dir); // a half-written one from an interrupted run
         let started_at = Utc::now();
         base_backup(
-            &inner.bins,
+            inner.instance(&state, 0).bins,
             &dir,
             state.instances[0].port,
             &state.superuser_password,
@@ -98,7 +98,7 @@ impl LocalPlatform {
             .find(|b| target_time.is_none_or(|at| b.finished_at <= at))
             .cloned()
             .ok_or(LocalError::NoBackupBefore)?;
-        let primary = inner.instance(id, 0);
+        let primary = inner.instance(&state, 0);
         let previous = primary
             .dir
             .with_extension(format!("before-restore-{operation}"));
@@ -113,10 +113,10 @@ impl LocalPlatform {
         // Everything written so far must be in the archive before the servers stop.
         archive_current_wal(&state).await?;
         for index in (0..state.instances.len()).rev() {
-            inner.instance(id, index).stop().await?;
+            inner.instance(&state, index).stop().await?;
         }
         for index in (1..state.instances.len()).rev() {
-            inner.instance(id, index).destroy().await?;
+            inner.instance(&state, index).destroy().await?;
         }
         state.instances.truncate(1);
         inner.save(&state)?;
@@ -151,7 +151,7 @@ impl LocalPlatform {
         target_time: Option<DateTime<Utc>>,
     ) -> anyhow::Result<()> {
         let id = state.cluster_id;
-        let primary = self.inner.instance(id, 0);
+        let primary = self.inner.instance(state, 0);
         primary
             .copy_from(&self.inner.layout.backup_dir(id, base.id))
             .await?;

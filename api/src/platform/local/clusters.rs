@@ -76,15 +76,17 @@ impl LocalPlatform {
             return Ok(());
         }
         let state = inner.load(id)?;
-        let count = state.as_ref().map_or(0, |s| s.instances.len());
+        let instances = state.as_ref().map_or(0, |s| s.instances.len());
         if let Some(pooler) = inner.pooler(id) {
             pooler.stop().await?;
         }
         if let Some(exporter) = inner.exporter(id) {
             exporter.stop().await?;
         }
-        for index in (0..count).rev() {
-            inner.instance(id, index).destroy().await?;
+        if let Some(state) = &state {
+            for index in (0..instances).rev() {
+                inner.instance(state, index).destroy().await?;
+            }
         }
         let spec = state.as_ref().map_or(&target.spec, |s| &s.spec);
         if spec.deletion_policy == DeletionPolicy::KeepBackups {

@@ -54,18 +54,20 @@ impl Platform for LocalPlatform {
         }
     }
 
+    fn postgres_versions(&self) -> Option<Vec<u32>> {
+        Some(self.inner.majors())
+    }
+
     fn default_postgres_version(&self) -> Option<u32> {
-        Some(self.inner.major)
+        self.inner.majors().last().copied()
     }
 
     fn unsupported_features(&self, spec: &ClusterSpec) -> Option<String> {
-        let major = self.inner.major;
-        if spec.postgres_version != major {
+        if self.inner.server(spec.postgres_version).is_none() {
             return Some(format!(
-                "the local platform runs the PostgreSQL server installed on this host, version \
-                 {major} ({}): postgres_version {} is not installed; ask for {major}",
-                self.inner.bins.bin_dir.display(),
-                spec.postgres_version
+                "PostgreSQL {} is not installed on this host; the local platform runs {}",
+                spec.postgres_version,
+                versions_in_words(&self.inner.majors())
             ));
         }
         if spec.pooler.enabled && self.inner.pgbouncer.is_none() {
@@ -220,5 +222,15 @@ impl Platform for LocalPlatform {
                 }
             }
         })
+    }
+}
+
+/// `15`, `15 and 17`, `13, 15 and 17`.
+pub(super) fn versions_in_words(versions: &[u32]) -> String {
+    let words: Vec<String> = versions.iter().map(u32::to_string).collect();
+    match words.split_last() {
+        None => "no version".into(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
     }
 }

@@ -66,9 +66,12 @@ pub struct LocalPlatform {
 
 struct Inner {
     layout: Layout,
+    /// The newest PostgreSQL server installed (for what is the same for every major: the user
+    /// servers run as).
     bins: PgBinaries,
-    /// The PostgreSQL major of `bins`: the only version this platform can run.
-    major: u32,
+    /// Every installed PostgreSQL server by major, oldest first: the versions this platform
+    /// runs.
+    servers: Vec<(u32, PgBinaries)>,
     /// The `pgbouncer` executable, when installed (without it, no cluster gets a pooler).
     pgbouncer: Option<std::path::PathBuf>,
     /// The metrics exporter, when installed (without it, no cluster gets monitoring).
@@ -98,8 +101,11 @@ impl LocalPlatform {
         root: &Path,
         retention: std::time::Duration,
     ) -> anyhow::Result<Arc<Self>> {
-        let bins = PgBinaries::find()?;
-        let major = bins.major_version()?;
+        let servers = PgBinaries::find_all();
+        let bins = servers
+            .last()
+            .map(|(_, bins)| bins.clone())
+            .context(crate::embedded_pg::INSTALL_HINT)?;
         let layout = Layout::new(root);
         for dir in [root.to_path_buf(), root.join("clusters")] {
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -124,7 +130,7 @@ impl LocalPlatform {
         let inner = Arc::new(Inner {
             layout,
             bins,
-            major,
+            servers,
             pgbouncer,
             exporter,
             locks: Mutex::default(),
@@ -165,11 +171,28 @@ impl Inner {
         locks.entry(id).or_default().clone()
     }
 
-    fn instance(&self, id: Uuid, index: usize) -> Instance<'_> {
+    /// Instance `index` of the cluster, driven by the binaries of the cluster's major (the
+    /// newest installed when that one is gone: its start then says why).
+    fn instance(&self, state: &ClusterState, index: usize) -> Instance<'_> {
         Instance {
-            bins: &self.bins,
-            dir: self.layout.instance_dir(id, index),
+            bins: self
+                .server(state.spec.postgres_version)
+                .unwrap_or(&self.bins),
+            dir: self.layout.instance_dir(state.cluster_id, index),
         }
+    }
+
+    /// The binaries of PostgreSQL `major`, if installed.
+    fn server(&self, major: u32) -> Option<&PgBinaries> {
+        self.servers
+            .iter()
+            .find(|(installed, _)| *installed == major)
+            .map(|(_, bins)| bins)
+    }
+
+    /// The majors this platform runs, oldest first.
+    fn majors(&self) -> Vec<u32> {
+        self.servers.iter().map(|(major, _)| *major).collect()
     }
 
     /// The cluster's PgBouncer; `None` when PgBouncer is not installed.

@@ -28,7 +28,7 @@ impl Inner {
             self.stop_pooler(state).await?;
             self.stop_exporter(state).await?;
             for index in (0..state.instances.len()).rev() {
-                self.instance(id, index).stop().await?;
+                self.instance(state, index).stop().await?;
                 state.instances[index].started_with = None;
             }
             state.reconciled_generation = Some(state.generation);
@@ -38,7 +38,7 @@ impl Inner {
         // Scaling down removes the newest replicas; the primary (pg0) always stays.
         while state.instances.len() > desired.max(1) {
             let index = state.instances.len() - 1;
-            self.instance(id, index).destroy().await?;
+            self.instance(state, index).destroy().await?;
             state.instances.pop();
         }
         let archive = self.layout.archive_dir(id);
@@ -52,8 +52,8 @@ impl Inner {
                 started_with: None,
             });
         }
-        if !self.instance(id, 0).initialized() {
-            self.instance(id, 0)
+        if !self.instance(state, 0).initialized() {
+            self.instance(state, 0)
                 .initdb(&state.superuser_password)
                 .await?;
         }
@@ -73,7 +73,7 @@ impl Inner {
                     started_with: None,
                 });
             }
-            let replica = self.instance(id, index);
+            let replica = self.instance(state, index);
             if !replica.initialized() {
                 replica
                     .clone_from(state.instances[0].port, &state.superuser_password)
@@ -213,7 +213,7 @@ impl Inner {
         index: usize,
     ) -> anyhow::Result<()> {
         let id = state.cluster_id;
-        let instance = self.instance(id, index);
+        let instance = self.instance(state, index);
         let archive = self.layout.archive_dir(id);
         let mut config = config::server_config(&state.spec, state.instances[index].port, &archive);
         let mut fingerprint = config::fingerprint(&config);
@@ -293,7 +293,7 @@ impl Inner {
             };
             PlatformEvent::Observed(Box::new(observe::observe(
                 &state,
-                |index| self.instance(id, index).process(),
+                |index| self.instance(&state, index).process(),
                 pooler_ready,
                 metrics_port,
                 FAILURES_BEFORE_FAILED,
@@ -306,11 +306,7 @@ impl Inner {
         for id in self.layout.cluster_ids() {
             let lock = self.lock(id);
             let _guard = lock.lock().await;
-            let count = self
-                .load(id)
-                .ok()
-                .flatten()
-                .map_or(0, |s| s.instances.len());
+            let state = self.load(id).ok().flatten();
             if let Some(pooler) = self.pooler(id)
                 && let Err(error) = pooler.stop().await
             {
@@ -321,8 +317,11 @@ impl Inner {
             {
                 tracing::warn!(%id, error = format!("{error:#}"), "could not stop a local metrics exporter");
             }
-            for index in (0..count).rev() {
-                if let Err(error) = self.instance(id, index).stop().await {
+            let Some(state) = state else {
+                continue;
+            };
+            for index in (0..state.instances.len()).rev() {
+                if let Err(error) = self.instance(&state, index).stop().await {
                     tracing::warn!(%id, index, error = format!("{error:#}"), "could not stop a local instance");
                 }
             }
