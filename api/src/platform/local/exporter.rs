@@ -8,20 +8,18 @@
 //! file its launcher writes (the exporter itself writes none). It runs detached (`setsid -f`),
 //! so it outlives neither its cluster nor a `pgplane` that stops its clusters.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use super::daemon::PidFile;
+use super::files::write_private;
 use crate::embedded_pg::PgBinaries;
 
 /// PGO's monitoring role.
 pub const MONITORING_ROLE: &str = "ccp_monitoring";
 /// Where Debian installs it.
 const DEBIAN_PATH: &str = "/usr/bin/prometheus-postgres-exporter";
-/// How long a started or stopped exporter may take to show it.
-const PROCESS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The exporter executable, if installed.
 pub fn find_exporter() -> Option<PathBuf> {
@@ -52,20 +50,17 @@ impl Exporter<'_> {
         self.dir.join("exporter.pid")
     }
 
-    fn pid(&self) -> Option<u32> {
-        let text = std::fs::read_to_string(self.pid_file()).ok()?;
-        let pid = text.trim().parse::<u32>().ok()?;
-        Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+    fn process(&self) -> PidFile {
+        PidFile(self.pid_file())
     }
 
     pub fn running(&self) -> bool {
-        self.pid().is_some()
+        self.process().running()
     }
 
     /// Whether it accepts connections on `port`.
     pub fn ready(&self, port: u16) -> bool {
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        self.running() && TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok()
+        self.process().listening(port)
     }
 
     /// Starts it on `port`, reading the server on `server_port` as the monitoring role, and
@@ -104,55 +99,13 @@ impl Exporter<'_> {
         if !status.success() {
             bail!("the metrics exporter did not start ({status})");
         }
-        let started = Instant::now();
-        while !self.ready(port) {
-            if started.elapsed() > PROCESS_TIMEOUT {
-                bail!(
-                    "the metrics exporter did not listen within {PROCESS_TIMEOUT:?} (see {})",
-                    self.dir.join("exporter.log").display()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(())
+        self.process()
+            .wait_listening(port, "the metrics exporter", &self.dir.join("exporter.log"))
+            .await
     }
 
     /// Stops it and waits for the process to go; a no-op when it does not run.
     pub async fn stop(&self) -> anyhow::Result<()> {
-        let Some(pid) = self.pid() else {
-            return Ok(());
-        };
-        let _ = tokio::process::Command::new("kill")
-            .arg("-TERM")
-            .arg(pid.to_string())
-            .status()
-            .await;
-        let started = Instant::now();
-        while self.running() {
-            if started.elapsed() > PROCESS_TIMEOUT {
-                let _ = tokio::process::Command::new("kill")
-                    .arg("-KILL")
-                    .arg(pid.to_string())
-                    .status()
-                    .await;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let _ = std::fs::remove_file(self.pid_file());
-        Ok(())
+        self.process().stop("TERM").await
     }
-}
-
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents.as_bytes())?;
-    Ok(())
 }

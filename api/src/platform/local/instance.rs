@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use super::config::{CONFIG_FILE, HBA};
+use super::files::{set_mode, write_private};
 use super::state::SUPERUSER;
 use super::tls::ClusterTls;
 use crate::embedded_pg::PgBinaries;
@@ -196,24 +197,5 @@ async fn run(command: std::process::Command, what: &str) -> anyhow::Result<()> {
             String::from_utf8_lossy(&output.stdout).trim()
         );
     }
-    Ok(())
-}
-
-fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    Ok(())
-}
-
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents.as_bytes())?;
     Ok(())
 }

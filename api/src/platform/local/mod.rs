@@ -22,10 +22,12 @@
 mod backups;
 mod clusters;
 mod config;
+mod daemon;
 mod driver;
 mod error;
 mod exporter;
 mod extensions;
+mod files;
 mod instance;
 mod layout;
 mod observe;
@@ -47,6 +49,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use self::files::set_mode;
 use self::instance::Instance;
 use self::layout::Layout;
 use self::state::ClusterState;
@@ -231,10 +234,4 @@ impl Inner {
             let _ = sender.send(event).await;
         }
     }
-}
-
-fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
-    Ok(())
 }

@@ -8,19 +8,17 @@
 //! a changed role list (a new role, a rotated password) with a restart (see [`Fingerprint`]),
 //! after which pooled sessions reconnect; a stopped pooler is started.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+use super::daemon::PidFile;
+use super::files::write_private;
 use super::tls::ClusterTls;
 use crate::embedded_pg::PgBinaries;
 
 /// Where Debian installs it when `/usr/sbin` is not on the PATH.
 const DEBIAN_PATH: &str = "/usr/sbin/pgbouncer";
-/// How long a started or stopped PgBouncer may take to show it.
-const PROCESS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The `pgbouncer` executable, if installed.
 pub fn find_pgbouncer() -> Option<PathBuf> {
@@ -64,25 +62,17 @@ pub struct Pooler<'a> {
 }
 
 impl Pooler<'_> {
-    fn pid_file(&self) -> PathBuf {
-        self.dir.join("pgbouncer.pid")
-    }
-
-    /// The running process's id, from its pid file.
-    fn pid(&self) -> Option<u32> {
-        let text = std::fs::read_to_string(self.pid_file()).ok()?;
-        let pid = text.trim().parse::<u32>().ok()?;
-        Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+    fn process(&self) -> PidFile {
+        PidFile(self.dir.join("pgbouncer.pid"))
     }
 
     pub fn running(&self) -> bool {
-        self.pid().is_some()
+        self.process().running()
     }
 
     /// Whether it accepts connections on `port`.
     pub fn ready(&self, port: u16) -> bool {
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        self.running() && TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok()
+        self.process().listening(port)
     }
 
     /// The files `config` makes, and their fingerprint (to tell whether the running
@@ -128,59 +118,21 @@ impl Pooler<'_> {
                 self.dir.join("pgbouncer.log").display()
             );
         }
-        let started = Instant::now();
-        while !self.ready(port) {
-            if started.elapsed() > PROCESS_TIMEOUT {
-                bail!(
-                    "pgbouncer did not accept connections within {PROCESS_TIMEOUT:?} (see {})",
-                    self.dir.join("pgbouncer.log").display()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(())
+        self.process()
+            .wait_listening(port, "pgbouncer", &self.dir.join("pgbouncer.log"))
+            .await
     }
 
     /// Re-reads the configuration and role list; clients stay connected.
     pub async fn reload(&self) -> anyhow::Result<()> {
-        match self.pid() {
-            Some(pid) => signal(pid, "HUP").await,
-            None => Ok(()),
-        }
+        self.process().signal("HUP").await
     }
 
     /// Stops it (SIGTERM: PgBouncer's immediate shutdown; its safe one would wait for every
     /// session to end) and waits for the process to go; a no-op when it does not run.
     pub async fn stop(&self) -> anyhow::Result<()> {
-        let Some(pid) = self.pid() else {
-            return Ok(());
-        };
-        signal(pid, "TERM").await?;
-        let started = Instant::now();
-        while self.running() {
-            if started.elapsed() > PROCESS_TIMEOUT {
-                signal(pid, "KILL").await?;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let _ = std::fs::remove_file(self.pid_file());
-        Ok(())
+        self.process().stop("TERM").await
     }
-}
-
-async fn signal(pid: u32, name: &str) -> anyhow::Result<()> {
-    let status = tokio::process::Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(pid.to_string())
-        .status()
-        .await
-        .context("running kill")?;
-    // The process may have ended in between: that is what stopping wants anyway.
-    if !status.success() && Path::new(&format!("/proc/{pid}")).exists() {
-        bail!("could not send SIG{name} to pgbouncer ({pid})");
-    }
-    Ok(())
 }
 
 /// `pgbouncer.ini`: every database of the primary, session pooling, TLS on both sides.
@@ -225,19 +177,6 @@ fn userlist(users: &[(&str, &str)]) -> String {
         .iter()
         .map(|(name, password)| format!("{} {}\n", quote(name), quote(password)))
         .collect()
-}
-
-fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents.as_bytes())?;
-    Ok(())
 }
 
 #[cfg(test)]
