@@ -28,32 +28,6 @@ use crate::store;
 /// Upper bound of one sample of the metadata database; a scrape never waits longer for it.
 const SAMPLE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Every cluster phase, so each has a series (0 included) for alerts to compare against.
-pub const PHASES: [Phase; 8] = [
-    Phase::Pending,
-    Phase::Provisioning,
-    Phase::Ready,
-    Phase::Updating,
-    Phase::Degraded,
-    Phase::Suspended,
-    Phase::Deleting,
-    Phase::Failed,
-];
-
-/// The label (and stored value) of a phase.
-pub fn phase_label(phase: Phase) -> &'static str {
-    match phase {
-        Phase::Pending => "pending",
-        Phase::Provisioning => "provisioning",
-        Phase::Ready => "ready",
-        Phase::Updating => "updating",
-        Phase::Degraded => "degraded",
-        Phase::Suspended => "suspended",
-        Phase::Deleting => "deleting",
-        Phase::Failed => "failed",
-    }
-}
-
 /// An operation kind as a label: the kinds are a closed set (the `operations_kind_known`
 /// constraint); anything unexpected is `other` rather than a new series.
 fn kind_label(kind: &str) -> String {
@@ -84,8 +58,9 @@ pub async fn sample(db: &PgPool) {
     }
     gauge!("pgplane_jobs_oldest_queued_age_seconds").set(queue.oldest_queued_seconds);
     gauge!("pgplane_operations_oldest_active_age_seconds").set(queue.oldest_active_seconds);
-    for phase in PHASES {
-        let label = phase_label(phase);
+    // Every phase, so each has a series (0 included) for alerts to compare against.
+    for phase in Phase::ALL {
+        let label = phase.as_str();
         let count = phases
             .iter()
             .find(|(p, _)| p == label)
@@ -232,10 +207,10 @@ mod tests {
 
     #[test]
     fn phase_labels_are_the_stored_phase_names() {
-        for phase in PHASES {
+        for phase in Phase::ALL {
             assert_eq!(
                 serde_json::to_value(phase).unwrap(),
-                serde_json::json!(phase_label(phase))
+                serde_json::json!(phase.as_str())
             );
         }
     }

@@ -10,6 +10,16 @@ use anyhow::{Context, bail};
 /// How long a process may take to show it started or stopped.
 pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The first of `names` on the `PATH`, else `fallback` (where Debian installs it) if present.
+pub fn find_executable(names: &[&str], fallback: &str) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+            .find(|candidate| candidate.is_file())
+    });
+    on_path.or_else(|| Some(PathBuf::from(fallback)).filter(|p| p.is_file()))
+}
+
 pub struct PidFile(pub PathBuf);
 
 impl PidFile {

@@ -204,12 +204,7 @@ impl Platform for LocalPlatform {
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             self.cancel.cancel();
-            let supervisor = self
-                .supervisor
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
-            if let Some(supervisor) = supervisor {
+            if let Some(supervisor) = self.take_supervisor() {
                 let _ = supervisor.await;
             }
             tracing::info!("stopping the local clusters");

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use super::daemon::PidFile;
+use super::daemon::{PidFile, find_executable};
 use super::files::write_private;
 use crate::embedded_pg::PgBinaries;
 
@@ -23,14 +23,10 @@ const DEBIAN_PATH: &str = "/usr/bin/prometheus-postgres-exporter";
 
 /// The exporter executable, if installed.
 pub fn find_exporter() -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .flat_map(|dir| {
-                ["prometheus-postgres-exporter", "postgres_exporter"].map(|name| dir.join(name))
-            })
-            .find(|candidate| candidate.is_file())
-    });
-    on_path.or_else(|| Some(PathBuf::from(DEBIAN_PATH)).filter(|p| p.is_file()))
+    find_executable(
+        &["prometheus-postgres-exporter", "postgres_exporter"],
+        DEBIAN_PATH,
+    )
 }
 
 /// The metrics URL of an exporter listening on `port`.

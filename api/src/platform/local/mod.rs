@@ -153,15 +153,18 @@ impl LocalPlatform {
 }
 
 impl LocalPlatform {
+    /// The supervisor's task, once (abort and shutdown end it).
+    fn take_supervisor(&self) -> Option<tokio::task::JoinHandle<()>> {
+        self.supervisor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
     /// Stops the supervisor mid-flight and leaves the servers running, as a crash of pgplane
     /// would; a driver started later over the same directory adopts them.
     pub async fn abort(&self) {
-        let supervisor = self
-            .supervisor
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(supervisor) = supervisor {
+        if let Some(supervisor) = self.take_supervisor() {
             supervisor.abort();
             let _ = supervisor.await;
         }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
-use super::daemon::PidFile;
+use super::daemon::{PidFile, find_executable};
 use super::files::write_private;
 use super::tls::ClusterTls;
 use crate::embedded_pg::PgBinaries;
@@ -22,12 +22,7 @@ const DEBIAN_PATH: &str = "/usr/sbin/pgbouncer";
 
 /// The `pgbouncer` executable, if installed.
 pub fn find_pgbouncer() -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("pgbouncer"))
-            .find(|candidate| candidate.is_file())
-    });
-    on_path.or_else(|| Some(PathBuf::from(DEBIAN_PATH)).filter(|p| p.is_file()))
+    find_executable(&["pgbouncer"], DEBIAN_PATH)
 }
 
 /// What the pooler serves: its port, the primary's, and who may sign in.

@@ -77,18 +77,7 @@ pub async fn ensure(
         let password = passwords
             .get(*role)
             .ok_or_else(|| anyhow::anyhow!("no password generated for role {role}"))?;
-        let template = if exists(
-            conn,
-            "select exists (select 1 from pg_roles where rolname = $1)",
-            role,
-        )
-        .await?
-        {
-            "alter role %I with login password %L"
-        } else {
-            "create role %I with login password %L"
-        };
-        execute_formatted(conn, template, &[role, password]).await?;
+        set_login_role(conn, role, password).await?;
     }
     ensure_database(conn, &spec.database, &spec.owner).await?;
     for user in &spec.users {
@@ -134,13 +123,8 @@ pub async fn set_password(
     Ok(())
 }
 
-/// The metrics exporter's role (`role`, a member of `pg_monitor`: statistics, no tenant rows),
-/// created or given `password`.
-pub async fn ensure_monitoring(
-    conn: &mut PgConnection,
-    role: &str,
-    password: &str,
-) -> anyhow::Result<()> {
+/// Creates `role` as a login role with `password`, or gives an existing one that password.
+async fn set_login_role(conn: &mut PgConnection, role: &str, password: &str) -> anyhow::Result<()> {
     let template = if exists(
         conn,
         "select exists (select 1 from pg_roles where rolname = $1)",
@@ -153,6 +137,17 @@ pub async fn ensure_monitoring(
         "create role %I with login password %L"
     };
     execute_formatted(conn, template, &[role, password]).await?;
+    Ok(())
+}
+
+/// The metrics exporter's role (`role`, a member of `pg_monitor`: statistics, no tenant rows),
+/// created or given `password`.
+pub async fn ensure_monitoring(
+    conn: &mut PgConnection,
+    role: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    set_login_role(conn, role, password).await?;
     execute_formatted(conn, "grant pg_monitor to %I", &[role]).await?;
     Ok(())
 }
