@@ -85,7 +85,7 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
 /// `status.pgbackrest.repos[].replicaCreateBackupComplete`, condition `PGBackRestReplicaCreate`
 /// True), recorded once per occurrence (a restore or an upgrade takes a new one) so that a
 /// young cluster can be restored or cloned before its first scheduled backup. The local
-/// platform reports none (its replicas need no backup).
+/// platform takes and reports one the same way.
 async fn record_initial_backup(
     db: &PgPool,
     tenant_id: uuid::Uuid,

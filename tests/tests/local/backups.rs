@@ -38,6 +38,110 @@ async fn rows(world: &LocalWorld) -> Vec<String> {
     rows
 }
 
+fn repository_types(listed: &serde_json::Value) -> Vec<String> {
+    listed["repository"]["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["type"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_backup_type_lands_in_pgbackrests_repository_with_the_specs_schedules_and_retention() {
+    let world = LocalWorld::start().await;
+    let admin = world.app.admin();
+    let path = format!("/v1/tenants/{TENANT}/clusters/books");
+    assert_eq!(
+        world.create(small_cluster("books", 1)).await["state"],
+        "succeeded"
+    );
+    world.wait_for_phase("books", "ready").await;
+    // Issue 20: PGO's initial full backup, into the cluster's own pgBackRest repository.
+    let listed = world.wait_for_initial_backup("books").await;
+    assert_eq!(listed["window_source"], "repository", "{listed}");
+    assert_eq!(repository_types(&listed), ["full"], "{listed}");
+    execute(&world, "create table entries (v text); insert into entries values ('a')").await;
+
+    for kind in ["differential", "incremental"] {
+        let op = admin
+            .post(&format!("{path}/backups"), json!({"type": kind}))
+            .await
+            .expect(202)
+            .json();
+        let op = world.finished(&op).await;
+        assert_eq!(op["state"], "succeeded", "{op}");
+    }
+    let listed = admin.get(&format!("{path}/backups")).await.expect(200).json();
+    assert_eq!(
+        repository_types(&listed),
+        ["full", "differential", "incremental"],
+        "pgbackrest info is the list: {listed}"
+    );
+    let recorded: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["type"].as_str().unwrap())
+        .collect();
+    assert!(recorded.contains(&"differential") && recorded.contains(&"incremental"), "{listed}");
+    let incremental = &listed["repository"]["backups"][2];
+    assert_eq!(incremental["prior"], listed["repository"]["backups"][1]["label"], "{listed}");
+
+    // Retention and schedules come from the spec: one full backup kept, and an hourly
+    // incremental schedule that fires within the next two minutes.
+    let now = chrono::Utc::now();
+    let minute = (now + chrono::Duration::seconds(if now.timestamp() % 60 > 45 { 90 } else { 60 }))
+        .format("%M")
+        .to_string()
+        .trim_start_matches('0')
+        .to_string();
+    let minute = if minute.is_empty() { "0".to_string() } else { minute };
+    let op = admin
+        .patch(
+            &path,
+            json!({"backups": {"retention_full": 1, "schedules": {
+                "full": "0 1 * * 0", "differential": null, "incremental": format!("{minute} * * * *")}}}),
+        )
+        .await
+        .expect(202)
+        .json();
+    assert_eq!(world.finished(&op).await["state"], "succeeded");
+    let op = admin
+        .post(&format!("{path}/backups"), json!({"type": "full"}))
+        .await
+        .expect(202)
+        .json();
+    assert_eq!(world.finished(&op).await["state"], "succeeded");
+    let listed = admin.get(&format!("{path}/backups")).await.expect(200).json();
+    assert_eq!(
+        repository_types(&listed),
+        ["full"],
+        "pgBackRest expired the older full backup and what depended on it: {listed}"
+    );
+    let started = std::time::Instant::now();
+    let scheduled = loop {
+        let listed = admin.get(&format!("{path}/backups")).await.expect(200).json();
+        let scheduled = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["origin"] == "scheduled" && b["state"] == "succeeded")
+            .cloned();
+        if let Some(scheduled) = scheduled {
+            break (scheduled, listed);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(150),
+            "the schedule never fired: {listed}"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    assert_eq!(scheduled.0["type"], "incremental", "{}", scheduled.1);
+    assert_eq!(repository_types(&scheduled.1), ["full", "incremental"], "{}", scheduled.1);
+    world.stop().await;
+}
+
 #[tokio::test]
 async fn a_point_in_time_restore_brings_back_exactly_what_was_committed_before_the_target() {
     let world = LocalWorld::start().await;
@@ -48,6 +152,7 @@ async fn a_point_in_time_restore_brings_back_exactly_what_was_committed_before_t
         "succeeded"
     );
     world.wait_for_phase("books", "ready").await;
+    world.wait_for_initial_backup("books").await;
     execute(
         &world,
         "create table entries (v text); insert into entries values ('a-before-backup')",
@@ -66,7 +171,8 @@ async fn a_point_in_time_restore_brings_back_exactly_what_was_committed_before_t
         .await
         .expect(200)
         .json();
-    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    // The initial backup and this one.
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
     assert_eq!(listed["items"][0]["state"], "succeeded");
     assert!(
         listed["recoverable_window"]["earliest"].is_string(),
@@ -103,38 +209,5 @@ async fn a_point_in_time_restore_brings_back_exactly_what_was_committed_before_t
         .expect(202)
         .json();
     assert_eq!(world.finished(&op).await["state"], "succeeded");
-    world.stop().await;
-}
-
-#[tokio::test]
-async fn what_the_local_platform_cannot_back_up_or_restore_is_refused() {
-    let world = LocalWorld::start().await;
-    let admin = world.app.admin();
-    let path = format!("/v1/tenants/{TENANT}/clusters/books");
-    assert_eq!(
-        world.create(small_cluster("books", 2)).await["state"],
-        "succeeded"
-    );
-    world.wait_for_phase("books", "ready").await;
-    let problem = admin
-        .post(&format!("{path}/backups"), json!({"type": "incremental"}))
-        .await
-        .expect_problem(501, None);
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("full backups only"),
-        "{problem}"
-    );
-    admin
-        .post(&format!("{path}/switchover"), json!({}))
-        .await
-        .expect_problem(501, None);
-    // No backup yet: nothing to restore from.
-    admin
-        .post(&format!("{path}/restore"), json!({}))
-        .await
-        .expect_problem(409, None);
     world.stop().await;
 }

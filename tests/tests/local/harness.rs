@@ -126,6 +126,34 @@ impl LocalWorld {
         }
     }
 
+    /// Waits until the cluster's initial backup (taken once its repository exists) is listed
+    /// as succeeded (at most a minute); returns the backups listing.
+    pub async fn wait_for_initial_backup(&self, name: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let listed = self
+                .app
+                .admin()
+                .get(&format!("/v1/tenants/{TENANT}/clusters/{name}/backups"))
+                .await
+                .expect(200)
+                .json();
+            let done = listed["items"].as_array().is_some_and(|items| {
+                items
+                    .iter()
+                    .any(|b| b["origin"] == "initial" && b["state"] == "succeeded")
+            });
+            if done {
+                return listed;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "no initial backup: {listed}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     pub async fn connection(&self, name: &str) -> Value {
         self.app
             .admin()

@@ -45,6 +45,8 @@ async fn a_clean_restart_stops_the_servers_and_brings_back_the_running_clusters_
         "succeeded"
     );
     world.wait_for_phase("running", "ready").await;
+    // Until then a cluster whose servers are down reads as still provisioning, as on PGO.
+    world.wait_for_initial_backup("running").await;
     write_marker(&world, "running").await;
     let op = world
         .app

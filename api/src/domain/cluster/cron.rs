@@ -143,46 +143,75 @@ fn expand_item(item: &str, field: &Field) -> Result<Vec<u32>, String> {
     Ok((low..=high).step_by(step.max(1) as usize).collect())
 }
 
-/// The longest time between two consecutive runs of a valid schedule, over a year (UTC): how
-/// old the newest backup may be before it is overdue. `None` for an invalid expression.
-pub fn longest_gap(expr: &str) -> Option<chrono::Duration> {
-    use chrono::{Datelike, Duration, NaiveDate};
-    validate(expr).ok()?;
-    let parts: Vec<&str> = expr.split_whitespace().collect();
-    let mut sets: Vec<Vec<bool>> = Vec::new();
-    for (part, field) in parts.iter().zip(FIELDS.iter()) {
-        let mut allowed = vec![false; field.max as usize + 1];
-        for item in part.split(',') {
-            for v in expand_item(item, field).ok()? {
-                allowed[v as usize] = true;
+/// A valid schedule, parsed: which minutes, hours, days and months it fires on.
+struct Schedule {
+    sets: Vec<Vec<bool>>,
+    day_of_month_any: bool,
+    day_of_week_any: bool,
+}
+
+impl Schedule {
+    fn parse(expr: &str) -> Option<Schedule> {
+        validate(expr).ok()?;
+        let parts: Vec<&str> = expr.split_whitespace().collect();
+        let mut sets: Vec<Vec<bool>> = Vec::new();
+        for (part, field) in parts.iter().zip(FIELDS.iter()) {
+            let mut allowed = vec![false; field.max as usize + 1];
+            for item in part.split(',') {
+                for v in expand_item(item, field).ok()? {
+                    allowed[v as usize] = true;
+                }
             }
+            sets.push(allowed);
         }
-        sets.push(allowed);
+        if sets[4][7] {
+            sets[4][0] = true; // 7 is Sunday too
+        }
+        Some(Schedule {
+            sets,
+            day_of_month_any: parts[2] == "*",
+            day_of_week_any: parts[4] == "*",
+        })
     }
-    if sets[4][7] {
-        sets[4][0] = true; // 7 is Sunday too
-    }
-    // Vixie cron: when both day fields are restricted, either may match.
-    let (dom_any, dow_any) = (parts[2] == "*", parts[4] == "*");
-    let start = NaiveDate::from_ymd_opt(2025, 1, 1)?.and_hms_opt(0, 0, 0)?;
-    let mut fires = Vec::new();
-    for day in 0..(365 + 31) {
-        let date = start + Duration::days(day);
+
+    fn fires_on(&self, date: chrono::NaiveDate) -> bool {
+        use chrono::Datelike;
         let (dom, dow) = (
-            sets[2][date.day() as usize],
-            sets[4][date.weekday().num_days_from_sunday() as usize],
+            self.sets[2][date.day() as usize],
+            self.sets[4][date.weekday().num_days_from_sunday() as usize],
         );
-        let day_matches = match (dom_any, dow_any) {
+        // Vixie cron: when both day fields are restricted, either may match.
+        let day_matches = match (self.day_of_month_any, self.day_of_week_any) {
             (true, true) => true,
             (true, false) => dow,
             (false, true) => dom,
             (false, false) => dom || dow,
         };
-        if !day_matches || !sets[3][date.month() as usize] {
+        day_matches && self.sets[3][date.month() as usize]
+    }
+
+    fn fires_at(&self, at: chrono::NaiveDateTime) -> bool {
+        use chrono::Timelike;
+        self.fires_on(at.date())
+            && self.sets[1][at.hour() as usize]
+            && self.sets[0][at.minute() as usize]
+    }
+}
+
+/// The longest time between two consecutive runs of a valid schedule, over a year (UTC): how
+/// old the newest backup may be before it is overdue. `None` for an invalid expression.
+pub fn longest_gap(expr: &str) -> Option<chrono::Duration> {
+    use chrono::{Duration, NaiveDate};
+    let schedule = Schedule::parse(expr)?;
+    let start = NaiveDate::from_ymd_opt(2025, 1, 1)?.and_hms_opt(0, 0, 0)?;
+    let mut fires = Vec::new();
+    for day in 0..(365 + 31) {
+        let date = start + Duration::days(day);
+        if !schedule.fires_on(date.date()) {
             continue;
         }
-        for hour in (0..24).filter(|h| sets[1][*h]) {
-            for minute in (0..60).filter(|m| sets[0][*m]) {
+        for hour in (0..24).filter(|h| schedule.sets[1][*h]) {
+            for minute in (0..60).filter(|m| schedule.sets[0][*m]) {
                 fires.push(date + Duration::minutes((hour * 60 + minute) as i64));
             }
         }
@@ -190,9 +219,59 @@ pub fn longest_gap(expr: &str) -> Option<chrono::Duration> {
     fires.windows(2).map(|w| w[1] - w[0]).max()
 }
 
+/// The latest minute in `(after, until]` at which a valid `expr` fires (UTC), looking back
+/// at most a day from `until` (a run missed longer ago is not made up, as a CronJob's
+/// starting deadline would have passed). `None` for an invalid expression.
+pub fn fired_between(
+    expr: &str,
+    after: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{Duration, DurationRound};
+    let schedule = Schedule::parse(expr)?;
+    let floor = after.max(until - Duration::days(1));
+    let mut minute = until.duration_trunc(Duration::minutes(1)).ok()?;
+    while minute > floor {
+        if schedule.fires_at(minute.naive_utc()) {
+            return Some(minute);
+        }
+        minute -= Duration::minutes(1);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_schedule_fires_between_two_times_at_its_latest_minute() {
+        let at = |t: &str| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+        // Sunday 2026-12-06 01:00 fires for "0 1 * * 0"; Monday does not.
+        assert_eq!(
+            fired_between("0 1 * * 0", at("2026-12-06T00:59:30Z"), at("2026-12-06T01:00:10Z")),
+            Some(at("2026-12-06T01:00:00Z"))
+        );
+        assert_eq!(
+            fired_between("0 1 * * 0", at("2026-12-06T01:00:00Z"), at("2026-12-06T01:05:00Z")),
+            None,
+            "a minute already looked at does not fire twice"
+        );
+        assert_eq!(
+            fired_between("0 1 * * 0", at("2026-12-07T00:00:00Z"), at("2026-12-07T02:00:00Z")),
+            None
+        );
+        assert_eq!(
+            fired_between("*/15 * * * *", at("2026-12-07T10:01:00Z"), at("2026-12-07T10:31:00Z")),
+            Some(at("2026-12-07T10:30:00Z"))
+        );
+        assert_eq!(
+            fired_between("0 1 * * 0", at("2026-11-01T00:00:00Z"), at("2026-12-08T00:00:00Z")),
+            None,
+            "runs missed more than a day ago are not made up"
+        );
+        assert_eq!(fired_between("nonsense", at("2026-12-07T00:00:00Z"), at("2026-12-07T01:00:00Z")), None);
+    }
 
     #[test]
     fn the_longest_gap_follows_the_schedule() {

@@ -39,7 +39,8 @@ impl LocalPlatform {
                     tls: tls::issue(&target.spec.name).map_err(anyhow::Error::from)?,
                     failures: 0,
                     last_error: None,
-                    backups: Vec::new(),
+                    repository: Default::default(),
+                    last_switchover: None,
                     pooler: None,
                     exporter: None,
                 }

@@ -1,8 +1,6 @@
 //! The configuration pgplane writes into each local instance: `pgplane.conf` (included from
 //! `postgresql.conf`) and `pg_hba.conf`. Same rules as on Kubernetes: TLS only, passwords
-//! (SCRAM) for everyone, loopback only, WAL archived so replicas can always catch up.
-
-use std::path::Path;
+//! (SCRAM) for everyone, loopback only, WAL archived into pgBackRest's repository.
 
 use sha2::{Digest, Sha256};
 
@@ -22,9 +20,30 @@ hostssl  all          all       127.0.0.1/32   scram-sha-256
 hostssl  all          all       ::1/128        scram-sha-256
 ";
 
-/// `pgplane.conf` of an instance listening on `port`.
-pub fn server_config(spec: &ClusterSpec, port: u16, archive_dir: &Path) -> String {
-    let archive = archive_dir.display().to_string();
+/// How an instance archives and fetches WAL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Archiving {
+    /// `archive_command` (pgBackRest's `archive-push`; `true` when the cluster keeps no
+    /// backups, as PGO sets it then).
+    pub archive_command: String,
+    /// `restore_command` (pgBackRest's `archive-get`), when there is a repository to read.
+    pub restore_command: Option<String>,
+}
+
+impl Archiving {
+    /// No repository: WAL is recycled once no replica needs it.
+    pub fn none() -> Self {
+        Archiving {
+            archive_command: "true".into(),
+            restore_command: None,
+        }
+    }
+}
+
+/// `pgplane.conf` of an instance listening on `port`. The same for a primary and its replicas,
+/// so that a switchover changes nothing a restart would be needed for; what makes an instance
+/// a replica is `standby.signal` and [`REPLICATION_FILE`].
+pub fn server_config(spec: &ClusterSpec, port: u16, archiving: &Archiving) -> String {
     let mut settings: Vec<(String, String)> = vec![
         ("port".into(), port.to_string()),
         ("listen_addresses".into(), "127.0.0.1".into()),
@@ -38,21 +57,40 @@ pub fn server_config(spec: &ClusterSpec, port: u16, archive_dir: &Path) -> Strin
         ("wal_level".into(), "replica".into()),
         ("max_wal_senders".into(), "10".into()),
         ("hot_standby".into(), "on".into()),
+        // pg_rewind needs it to bring a former primary back as a replica.
+        ("wal_log_hints".into(), "on".into()),
         ("archive_mode".into(), "on".into()),
-        (
-            "archive_command".into(),
-            format!(r#"test ! -f "{archive}/%f" && cp "%p" "{archive}/%f""#),
-        ),
-        // Replicas fetch WAL the primary no longer has from the archive.
-        (
-            "restore_command".into(),
-            format!(r#"cp "{archive}/%f" "%p""#),
-        ),
+        ("archive_command".into(), archiving.archive_command.clone()),
     ];
+    if let Some(restore) = &archiving.restore_command {
+        // Replicas fetch WAL the primary no longer has from the repository.
+        settings.push(("restore_command".into(), restore.clone()));
+    }
     settings.extend(spec.effective_parameters());
     let mut text = String::from("# Managed by pgplane; changes are overwritten.\n");
     for (name, value) in settings {
         text.push_str(&format!("{name} = '{}'\n", value.replace('\'', "''")));
+    }
+    text.push_str(&format!("include_if_exists = '{REPLICATION_FILE}'\n"));
+    text
+}
+
+/// The file that says which server a replica follows (empty on a primary); a change is
+/// picked up with a reload.
+pub const REPLICATION_FILE: &str = "pgplane-replication.conf";
+
+/// [`REPLICATION_FILE`] of a replica of the server on `primary_port` (`None`: a primary).
+pub fn replication_config(primary_port: Option<u16>, superuser_password: &str) -> String {
+    let mut text = String::from("# Managed by pgplane; changes are overwritten.\n");
+    if let Some(port) = primary_port {
+        let conninfo = format!(
+            "host=127.0.0.1 port={port} user=postgres password={superuser_password} \
+             sslmode=require application_name=pgplane-replica"
+        );
+        text.push_str(&format!(
+            "primary_conninfo = '{}'\n",
+            conninfo.replace('\'', "''")
+        ));
     }
     text
 }
@@ -78,10 +116,17 @@ mod tests {
 
     #[test]
     fn the_configuration_carries_the_port_tls_archiving_and_the_tenant_parameters() {
-        let text = server_config(&spec(), 5999, Path::new("/data/wal-archive"));
+        let archiving = Archiving {
+            archive_command: "pgbackrest archive-push \"%p\"".into(),
+            restore_command: Some("pgbackrest archive-get %f \"%p\"".into()),
+        };
+        let text = server_config(&spec(), 5999, &archiving);
         assert!(text.contains("port = '5999'"));
         assert!(text.contains("ssl = 'on'"));
-        assert!(text.contains(r#"cp "%p" "/data/wal-archive/%f""#), "{text}");
+        assert!(text.contains("wal_log_hints = 'on'"));
+        assert!(text.contains(r#"archive_command = 'pgbackrest archive-push "%p"'"#), "{text}");
+        assert!(text.contains(r#"restore_command = 'pgbackrest archive-get %f "%p"'"#), "{text}");
+        assert!(text.ends_with(&format!("include_if_exists = '{REPLICATION_FILE}'\n")));
         assert!(text.contains("work_mem = '8MB'"));
         assert!(text.contains("unix_socket_directories = ''"));
     }
@@ -91,15 +136,25 @@ mod tests {
         let mut spec = spec();
         spec.parameters
             .insert("application_name".into(), "it's".into());
-        let text = server_config(&spec, 1, Path::new("/a"));
+        let text = server_config(&spec, 1, &Archiving::none());
         assert!(text.contains("application_name = 'it''s'"), "{text}");
     }
 
     #[test]
     fn the_fingerprint_changes_with_the_configuration() {
-        let a = server_config(&spec(), 1, Path::new("/a"));
-        let b = server_config(&spec(), 2, Path::new("/a"));
+        let a = server_config(&spec(), 1, &Archiving::none());
+        let b = server_config(&spec(), 2, &Archiving::none());
         assert_ne!(fingerprint(&a), fingerprint(&b));
         assert_eq!(fingerprint(&a), fingerprint(&a.clone()));
+    }
+
+    #[test]
+    fn a_replica_follows_its_primary_and_a_primary_follows_nobody() {
+        let replica = replication_config(Some(6001), "it's");
+        assert!(
+            replica.contains("primary_conninfo = 'host=127.0.0.1 port=6001 user=postgres password=it''s sslmode=require"),
+            "{replica}"
+        );
+        assert!(!replication_config(None, "x").contains("primary_conninfo"));
     }
 }

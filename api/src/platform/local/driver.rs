@@ -8,10 +8,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::error::LocalError;
-use super::{LocalPlatform, extensions, retention};
+use super::{LocalPlatform, extensions, pgbackrest, retention};
 use crate::domain::cluster::ClusterSpec;
 use crate::platform::{
-    ActionProgress, BackupType, BoxFuture, ClusterAction, ClusterTarget, DeleteProgress,
+    ActionProgress, BoxFuture, ClusterAction, ClusterTarget, DeleteProgress,
     InstalledExtension, Platform, PlatformError, PlatformEvent, TenantTarget,
 };
 
@@ -39,14 +39,18 @@ impl Platform for LocalPlatform {
     fn unsupported_action(&self, action: &ClusterAction) -> Option<String> {
         match action {
             ClusterAction::RotatePassword { .. }
-            | ClusterAction::Restore { .. }
-            | ClusterAction::Extension { .. } => None,
-            ClusterAction::Backup {
-                backup_type: BackupType::Full,
-            } => None,
-            ClusterAction::Backup { .. } => Some(
-                "the local platform takes full backups only (pg_basebackup); WAL archiving covers the time in between".into(),
-            ),
+            | ClusterAction::Extension { .. }
+            | ClusterAction::Switchover { .. } => None,
+            ClusterAction::Backup { .. } | ClusterAction::Restore { .. }
+                if self.inner.pgbackrest.is_none() =>
+            {
+                Some(format!(
+                    "the local platform takes backups and restores with pgBackRest, which is not \
+                     installed on this host: install the `{}` package",
+                    pgbackrest::PACKAGE
+                ))
+            }
+            ClusterAction::Backup { .. } | ClusterAction::Restore { .. } => None,
             other => Some(format!(
                 "the local platform cannot carry out `{}` operations",
                 other.kind()
@@ -68,6 +72,15 @@ impl Platform for LocalPlatform {
                 "PostgreSQL {} is not installed on this host; the local platform runs {}",
                 spec.postgres_version,
                 versions_in_words(&self.inner.majors())
+            ));
+        }
+        if spec.backups.enabled && self.inner.pgbackrest.is_none() {
+            return Some(format!(
+                "the local platform keeps backups with pgBackRest, which is not installed on \
+                 this host: install the `{}` package (apt-get install {}) or set \
+                 backups.enabled to false",
+                pgbackrest::PACKAGE,
+                pgbackrest::PACKAGE
             ));
         }
         if spec.pooler.enabled && self.inner.pgbouncer.is_none() {
@@ -110,6 +123,13 @@ impl Platform for LocalPlatform {
             retention::expire_retained(self.inner.layout.root(), chrono::Utc::now())
                 .map_err(|e| PlatformError::from(LocalError::Host(e)))
         })
+    }
+
+    fn backup_repository<'a>(
+        &'a self,
+        target: &'a ClusterTarget,
+    ) -> BoxFuture<'a, Result<Option<String>, PlatformError>> {
+        Box::pin(async move { Ok(self.repository_info(target).await?) })
     }
 
     fn list_extensions<'a>(
@@ -168,7 +188,13 @@ impl Platform for LocalPlatform {
             }
             let progress = match action {
                 ClusterAction::RotatePassword { user } => self.rotate_password(target, user).await,
-                ClusterAction::Backup { .. } => self.backup(target, operation_id).await,
+                ClusterAction::Backup { backup_type } => {
+                    self.backup(target, *backup_type, operation_id).await
+                }
+                ClusterAction::Switchover { target_instance } => {
+                    self.switchover(target, target_instance.as_deref(), operation_id)
+                        .await
+                }
                 ClusterAction::Restore { target_time } => {
                     self.restore(target, *target_time, operation_id).await
                 }

@@ -20,9 +20,18 @@ pub(super) enum LocalError {
     Suspended(&'static str),
     #[error("cluster {cluster} has no user `{user}`")]
     NoSuchUser { cluster: String, user: String },
-    /// A point-in-time restore needs a base backup from before the target time.
-    #[error("no base backup was taken before the target time")]
+    /// A point-in-time restore needs a backup from before the target time.
+    #[error("the repository holds no backup from before the target time")]
     NoBackupBefore,
+    /// The repository's stanza is not created yet (the cluster is still starting).
+    #[error("the backup repository is not ready yet")]
+    RepositoryNotReady,
+    /// A switchover needs a running replica to hand over to.
+    #[error("the cluster has no ready replica to switch over to")]
+    NoReadyReplica,
+    /// Another backup of the cluster is running.
+    #[error("another backup of the cluster is running")]
+    BackupRunning,
     #[error("the backup failed: {0:#}")]
     BackupFailed(anyhow::Error),
     /// The restore was rolled back: the cluster runs on its previous data.
@@ -64,6 +73,8 @@ impl LocalError {
             LocalError::NotCreated
                 | LocalError::PrimaryNotRunning
                 | LocalError::PrimaryNotCreated
+                | LocalError::RepositoryNotReady
+                | LocalError::BackupRunning
                 | LocalError::Host(_)
         )
     }

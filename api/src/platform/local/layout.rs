@@ -2,12 +2,13 @@
 //!
 //! ```text
 //! <root>/clusters/<cluster-id>/state.json   desired state, ports, passwords (mode 0600)
-//!                             /pg0, pg1 …     instance data directories (pg0 is the primary)
-//!                             /wal-archive    archived WAL (archive_command), replicas restore from it
-//!                             /backups/<op>   base backups (pg_basebackup), one per backup operation
+//!                             /pg0, pg1 …     instance data directories (by ordinal; the primary
+//!                                             is the one `state.json` lists first)
+//!                             /pgbackrest     pgBackRest's configuration, logs and locks
+//!                             /repo           the pgBackRest repository: backups and archived WAL
 //!                             /pgbouncer      the pooler's configuration, role list, pid file and log
 //!                             /exporter       the metrics exporter's password file, pid file and log
-//! <root>/retained/<tenant>/<cluster>-<id>/    WAL archive and backups kept after a delete (keep_backups)
+//! <root>/retained/<tenant>/<cluster>-<id>/    the repository kept after a delete (keep_backups)
 //! ```
 
 use std::path::PathBuf;
@@ -36,8 +37,9 @@ impl Layout {
         self.cluster_dir(id).join("state.json")
     }
 
-    pub fn instance_dir(&self, id: Uuid, index: usize) -> PathBuf {
-        self.cluster_dir(id).join(format!("pg{index}"))
+    /// The data directory of the cluster's instance with `ordinal` (`pg<ordinal>`).
+    pub fn instance_dir(&self, id: Uuid, ordinal: usize) -> PathBuf {
+        self.cluster_dir(id).join(format!("pg{ordinal}"))
     }
 
     pub fn exporter_dir(&self, id: Uuid) -> PathBuf {
@@ -48,16 +50,14 @@ impl Layout {
         self.cluster_dir(id).join("pgbouncer")
     }
 
-    pub fn archive_dir(&self, id: Uuid) -> PathBuf {
-        self.cluster_dir(id).join("wal-archive")
+    /// pgBackRest's configuration file, logs, locks and spool.
+    pub fn pgbackrest_dir(&self, id: Uuid) -> PathBuf {
+        self.cluster_dir(id).join("pgbackrest")
     }
 
-    pub fn backups_dir(&self, id: Uuid) -> PathBuf {
-        self.cluster_dir(id).join("backups")
-    }
-
-    pub fn backup_dir(&self, id: Uuid, backup: Uuid) -> PathBuf {
-        self.backups_dir(id).join(backup.to_string())
+    /// The cluster's pgBackRest repository (`repo1-path`).
+    pub fn repository_dir(&self, id: Uuid) -> PathBuf {
+        self.cluster_dir(id).join("repo")
     }
 
     /// The directory everything lives under.

@@ -4,20 +4,24 @@
 //! It behaves like an operator: `apply_cluster` only records the desired state (in the
 //! cluster's `state.json`) and wakes the supervisor; the supervisor (one task, a tick a second)
 //! makes every cluster match its state — initdb of the primary, `pg_basebackup` clones as
-//! streaming replicas, configuration and restarts, roles and databases, stopping everything
-//! while suspended, restarting servers that died — and reports each cluster as a PGO-shaped
+//! streaming replicas, configuration and restarts, roles and databases, pgBackRest's stanza
+//! and backups, stopping everything while suspended, restarting servers that died, promoting
+//! a replica when the primary dies — and reports each cluster as a PGO-shaped
 //! report through the same watch → sync path as the Kubernetes driver. Because the state lives
 //! on disk, a restarted pgplane finds its clusters and brings the ones that should run back up.
 //!
 //! Every instance listens on loopback only, with TLS (a CA per cluster) and SCRAM passwords;
-//! WAL is archived into the cluster directory so replicas can always catch up. What this
-//! platform cannot do (a connection pooler, a metrics exporter) is refused up front.
+//! WAL is archived into the cluster's pgBackRest repository. The tools PGO runs in its pods
+//! are the ones used here (pgBackRest, PgBouncer, the metrics exporter, pg_rewind); a cluster
+//! that needs one that is not installed is refused up front, naming the package.
 //!
 //! One module per job: `supervisor` (the convergence loop), `clusters` (desired state, delete,
-//! password rotation), `backups` (base backups, point-in-time restore), `retention` (backups
-//! kept after a delete), `driver` (the `Platform` interface over them), `observe` (the typed
+//! password rotation), `backups` (pgBackRest backups, point-in-time restore), `schedules`
+//! (backups on the cluster's cron schedules), `failover` (switchover, automatic failover, former
+//! primaries rejoining), `retention` (backups kept after a delete), `driver` (the `Platform` interface over them), `observe` (the typed
 //! report), `error` (what fails, and whether a retry can help); below them the host's parts:
-//! `instance` (one server's processes), `config`, `roles`, `extensions`, `tls`, `layout`, `state`.
+//! `instance` (one server's processes), `pgbackrest`, `pooler`, `exporter`, `config`, `roles`,
+//! `extensions`, `tls`, `layout`, `state`.
 
 mod backups;
 mod clusters;
@@ -27,13 +31,16 @@ mod driver;
 mod error;
 mod exporter;
 mod extensions;
+mod failover;
 mod files;
 mod instance;
 mod layout;
 mod observe;
+mod pgbackrest;
 mod pooler;
 mod retention;
 mod roles;
+mod schedules;
 mod state;
 mod supervisor;
 mod tls;
@@ -79,6 +86,10 @@ struct Inner {
     pgbouncer: Option<std::path::PathBuf>,
     /// The metrics exporter, when installed (without it, no cluster gets monitoring).
     exporter: Option<std::path::PathBuf>,
+    /// pgBackRest, when installed (without it, no cluster keeps backups).
+    pgbackrest: Option<std::path::PathBuf>,
+    /// Clusters a backup is being taken of right now (taken outside the cluster's lock).
+    backing_up: Mutex<std::collections::HashSet<Uuid>>,
     /// One lock per cluster: the supervisor, applies, deletes and actions never overlap on it.
     locks: Mutex<HashMap<Uuid, Arc<tokio::sync::Mutex<()>>>>,
     kick: Notify,
@@ -130,12 +141,21 @@ impl LocalPlatform {
                  with 501 until it is"
             );
         }
+        let pgbackrest = pgbackrest::find_pgbackrest();
+        if pgbackrest.is_none() {
+            tracing::warn!(
+                "pgBackRest is not installed (Debian package `pgbackrest`): clusters with \
+                 backups.enabled are refused with 501 until it is"
+            );
+        }
         let inner = Arc::new(Inner {
             layout,
             bins,
             servers,
             pgbouncer,
             exporter,
+            pgbackrest,
+            backing_up: Mutex::default(),
             locks: Mutex::default(),
             kick: Notify::new(),
             watcher: Mutex::default(),
@@ -177,14 +197,40 @@ impl Inner {
         locks.entry(id).or_default().clone()
     }
 
-    /// Instance `index` of the cluster, driven by the binaries of the cluster's major (the
-    /// newest installed when that one is gone: its start then says why).
-    fn instance(&self, state: &ClusterState, index: usize) -> Instance<'_> {
+    /// The cluster's instance at `position` (0: the primary), driven by the binaries of the
+    /// cluster's major (the newest installed when that one is gone: its start then says why).
+    fn instance(&self, state: &ClusterState, position: usize) -> Instance<'_> {
+        let ordinal = state.instances.get(position).map_or(position, |i| i.ordinal);
         Instance {
             bins: self
                 .server(state.spec.postgres_version)
                 .unwrap_or(&self.bins),
-            dir: self.layout.instance_dir(state.cluster_id, index),
+            dir: self.layout.instance_dir(state.cluster_id, ordinal),
+        }
+    }
+
+    /// The cluster's pgBackRest; `None` when pgBackRest is not installed.
+    fn pgbackrest(&self, id: Uuid) -> Option<pgbackrest::PgBackRest<'_>> {
+        Some(pgbackrest::PgBackRest {
+            bins: &self.bins,
+            executable: self.pgbackrest.as_deref()?,
+            dir: self.layout.pgbackrest_dir(id),
+            repository: self.layout.repository_dir(id),
+        })
+    }
+
+    /// How the instance at `position` archives and fetches WAL: through the cluster's
+    /// repository when it keeps backups.
+    fn archiving(&self, state: &ClusterState, position: usize) -> config::Archiving {
+        match self.pgbackrest(state.cluster_id) {
+            Some(repository) if state.spec.backups.enabled => {
+                let dir = self.instance(state, position).dir;
+                config::Archiving {
+                    archive_command: repository.archive_push_command(&dir),
+                    restore_command: Some(repository.archive_get_command(&dir)),
+                }
+            }
+            _ => config::Archiving::none(),
         }
     }
 

@@ -1,14 +1,18 @@
 //! What the local platform reports about a cluster, as the typed [`Report`] the phase rules
 //! read on both platforms: the observed generation is the one the supervisor has fully carried
 //! out, the instance counts are running, ready and up-to-date servers, a bootstrapped cluster
-//! has a system identifier, and the WAL archive stands in for the backup repository. Repeated
+//! has a system identifier, and the repository reports its stanza, its initial backup and the
+//! scheduled runs. Repeated
 //! failures stop the cluster's reconciling, with the last error as the reason.
 
 use serde_json::{Value, json};
 
 use super::instance::ProcessState;
 use super::state::ClusterState;
-use crate::domain::cluster::{InstanceCounts, PoolerState, Report, RepositoryState};
+use crate::domain::cluster::naming::BACKUP_REPO_NAME;
+use crate::domain::cluster::{
+    InitialBackup, InstanceCounts, PoolerState, Report, RepositoryState, ScheduledBackup,
+};
 use crate::platform::{ConnectionFacts, Endpoint, ObservedCluster, PlatformEvent};
 
 pub fn observe(
@@ -52,12 +56,32 @@ pub fn observe(
         primary_instance: Some(state.instance_name(0)),
         stopped_reconciling: (state.failures >= failures_before_failed)
             .then(|| state.last_error.clone().unwrap_or_default()),
-        // The WAL archive is ready from the start; replicas are cloned from the running
-        // primary, so there is no first backup to wait for (and none to record).
         repository: RepositoryState {
-            stanza_created: state.spec.backups.enabled,
-            initial_backup_complete: state.spec.backups.enabled && bootstrapped,
+            stanza_created: state.spec.backups.enabled && state.repository.stanza_created,
+            initial_backup_complete: state.spec.backups.enabled
+                && state.repository.initial_backup_at.is_some(),
         },
+        initial_backup: state
+            .repository
+            .initial_backup_at
+            .filter(|_| state.spec.backups.enabled)
+            .map(|at| InitialBackup {
+                repository: BACKUP_REPO_NAME.to_string(),
+                finished_at: Some(at),
+            }),
+        scheduled_backups: state
+            .repository
+            .scheduled_runs
+            .iter()
+            .map(|run| ScheduledBackup {
+                name: Some(run.name.clone()),
+                kind: Some(run.kind.clone()),
+                started_at: Some(run.started_at),
+                completed: run.finished_at.is_some(),
+                finished_at: run.finished_at,
+                failed: run.failed,
+            })
+            .collect(),
         // One PgBouncer serves the cluster here (the API refuses more replicas on this
         // platform), so a running one is all the replicas asked for.
         pooler: PoolerState {
@@ -89,7 +113,8 @@ pub fn observe(
     }
 }
 
-/// Endpoints and the owner's credentials: the primary is `pg0`, the first replica serves reads.
+/// Endpoints and the owner's credentials: the primary is the instance listed first, the next
+/// one serves reads.
 pub fn connection(state: &ClusterState) -> ConnectionFacts {
     let endpoint = |index: usize| {
         state.instances.get(index).map(|i| Endpoint {

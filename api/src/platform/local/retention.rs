@@ -1,4 +1,5 @@
-//! Backups kept after a cluster's deletion (`deletion_policy: keep_backups`): moved to
+//! Backups kept after a cluster's deletion (`deletion_policy: keep_backups`): the repository
+//! moved to
 //! `<root>/retained/<tenant>/<cluster>-<id>/` with the time they may go, and removed once it
 //! has passed.
 
@@ -13,8 +14,8 @@ use crate::domain::cluster::ClusterSpec;
 /// In a kept cluster's directory: until when it is kept (RFC 3339).
 const RETAIN_UNTIL_FILE: &str = "retain-until";
 
-/// Moves the WAL archive and base backups of cluster `id` (being deleted) to its kept
-/// directory, with the time they may be removed.
+/// Moves the pgBackRest repository (and its configuration, to restore from it by hand) of
+/// cluster `id` (being deleted) to its kept directory, with the time they may be removed.
 pub(super) fn keep_backups(
     inner: &Inner,
     tenant_name: &str,
@@ -23,8 +24,8 @@ pub(super) fn keep_backups(
 ) -> anyhow::Result<()> {
     let kept = inner.layout.retained_dir(tenant_name, &spec.name, id);
     for (what, from) in [
-        ("wal-archive", inner.layout.archive_dir(id)),
-        ("backups", inner.layout.backups_dir(id)),
+        ("repo", inner.layout.repository_dir(id)),
+        ("pgbackrest", inner.layout.pgbackrest_dir(id)),
     ] {
         if from.exists() {
             std::fs::create_dir_all(&kept)?;

@@ -25,7 +25,7 @@ pub struct ClusterState {
     pub spec: ClusterSpec,
     /// The generation fully carried out (instances, configuration, roles), if any.
     pub reconciled_generation: Option<i64>,
-    /// Instances by index; 0 is the primary.
+    /// The instances, the primary first (a switchover reorders them; each keeps its ordinal).
     pub instances: Vec<InstanceState>,
     pub superuser_password: String,
     /// Passwords of the tenant's roles (the owner and `spec.users`).
@@ -36,9 +36,13 @@ pub struct ClusterState {
     pub failures: u32,
     #[serde(default)]
     pub last_error: Option<String>,
-    /// Base backups taken, oldest first.
+    /// Where the pgBackRest repository stands.
     #[serde(default)]
-    pub backups: Vec<LocalBackup>,
+    pub repository: RepositoryProgress,
+    /// The last switchover carried out (its operation), so that a repeated run does not switch
+    /// back.
+    #[serde(default)]
+    pub last_switchover: Option<Uuid>,
     /// The PgBouncer in front of the primary, once it has a port.
     #[serde(default)]
     pub pooler: Option<PoolerState>,
@@ -69,18 +73,43 @@ pub struct PoolerState {
     pub started_with: Option<super::pooler::Fingerprint>,
 }
 
-/// A base backup in `backups/<id>` (full; WAL after it is in the archive).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LocalBackup {
-    /// The operation that took it.
-    pub id: Uuid,
+/// The pgBackRest repository's progress (its backups themselves are in `pgbackrest info`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RepositoryProgress {
+    /// The stanza exists, so WAL can be archived.
+    pub stanza_created: bool,
+    /// When the first full backup (PGO's initial backup) finished.
+    pub initial_backup_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Until when the backup schedules have been looked at (schedules fire after it).
+    pub schedules_checked_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The latest scheduled runs, oldest first.
+    pub scheduled_runs: Vec<ScheduledRun>,
+}
+
+/// Scheduled runs remembered per cluster.
+pub const SCHEDULED_RUNS_KEPT: usize = 10;
+
+/// One backup taken on a schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledRun {
+    /// Unique per run (reported to the sync, which records the backup under it).
+    pub name: String,
+    /// pgBackRest's type: `full`, `diff` or `incr`.
+    pub kind: String,
     pub started_at: chrono::DateTime<chrono::Utc>,
-    pub finished_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub failed: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InstanceState {
+    /// Names its data directory (`pg<ordinal>`) and the instance (`<cluster>-pg<ordinal>`).
+    #[serde(default)]
+    pub ordinal: usize,
     pub port: u16,
+    /// A former primary that must be rewound (`pg_rewind`) before it runs again, as a replica.
+    #[serde(default)]
+    pub rejoin: bool,
     /// Fingerprint of the configuration the running server was started with; a different
     /// desired fingerprint means a restart.
     #[serde(default)]
@@ -88,9 +117,17 @@ pub struct InstanceState {
 }
 
 impl ClusterState {
-    /// Name of instance `index`, as shown to tenants (`<cluster>-pg0` is the primary).
-    pub fn instance_name(&self, index: usize) -> String {
-        format!("{}-pg{index}", self.spec.name)
+    /// Name of the instance at `position`, as shown to tenants (`<cluster>-pg<ordinal>`).
+    pub fn instance_name(&self, position: usize) -> String {
+        let ordinal = self.instances.get(position).map_or(position, |i| i.ordinal);
+        format!("{}-pg{ordinal}", self.spec.name)
+    }
+
+    /// The smallest ordinal no instance has.
+    pub fn free_ordinal(&self) -> usize {
+        (0..)
+            .find(|n| !self.instances.iter().any(|i| i.ordinal == *n))
+            .unwrap_or(0)
     }
 
     /// Instances that should be running now.
@@ -105,7 +142,18 @@ impl ClusterState {
 
 pub fn load(path: &Path) -> anyhow::Result<Option<ClusterState>> {
     match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
+        Ok(bytes) => {
+            let mut state: ClusterState = serde_json::from_slice(&bytes)?;
+            // Written before instances had ordinals: their position was their ordinal.
+            let ordinals: std::collections::BTreeSet<usize> =
+                state.instances.iter().map(|i| i.ordinal).collect();
+            if ordinals.len() != state.instances.len() {
+                for (position, instance) in state.instances.iter_mut().enumerate() {
+                    instance.ordinal = position;
+                }
+            }
+            Ok(Some(state))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
     }

@@ -1,7 +1,8 @@
 //! The supervisor: one task that, every tick or when woken, makes each cluster's processes
 //! match its recorded state (initdb, replicas cloned with `pg_basebackup`, configuration and
-//! restarts, roles and databases, everything stopped while suspended, servers that died
-//! restarted) and reports what changed to the watch.
+//! restarts, roles and databases, the repository's stanza, everything stopped while suspended,
+//! a replica promoted when the primary died, other servers that died restarted), starts the
+//! backups that are due, and reports what changed to the watch.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,16 +15,16 @@ use uuid::Uuid;
 
 use super::exporter::MONITORING_ROLE;
 use super::instance::ProcessState;
+use super::pgbackrest::Primary;
 use super::pooler::PoolerConfig;
 use super::state::{ClusterState, ExporterState, InstanceState, PoolerState};
-use super::{FAILURES_BEFORE_FAILED, Inner, TICK, config, observe, roles};
+use super::{FAILURES_BEFORE_FAILED, Inner, TICK, config, observe, roles, schedules};
 use crate::embedded_pg::free_port;
 use crate::platform::PlatformEvent;
 
 impl Inner {
     /// Makes the cluster's processes match its state. Idempotent; cheap when nothing changed.
     async fn converge(&self, state: &mut ClusterState) -> anyhow::Result<()> {
-        let id = state.cluster_id;
         if state.spec.suspended {
             self.stop_pooler(state).await?;
             self.stop_exporter(state).await?;
@@ -34,24 +35,23 @@ impl Inner {
             state.reconciled_generation = Some(state.generation);
             return Ok(());
         }
+        self.fail_over_if_the_primary_died(state).await?;
         let desired = state.desired_instances();
-        // Scaling down removes the newest replicas; the primary (pg0) always stays.
+        // Scaling down removes the newest replicas; the primary (listed first) always stays.
         while state.instances.len() > desired.max(1) {
             let index = state.instances.len() - 1;
             self.instance(state, index).destroy().await?;
             state.instances.pop();
         }
-        let archive = self.layout.archive_dir(id);
-        if !archive.exists() {
-            std::fs::create_dir_all(&archive)?;
-            self.bins.give_to_server_user(&archive)?;
-        }
         if state.instances.is_empty() {
             state.instances.push(InstanceState {
+                ordinal: 0,
                 port: free_port()?,
+                rejoin: false,
                 started_with: None,
             });
         }
+        self.configure_repository(state)?;
         if !self.instance(state, 0).initialized() {
             self.instance(state, 0)
                 .initdb(&state.superuser_password)
@@ -66,12 +66,18 @@ impl Inner {
             roles::close(conn).await;
             result.context("creating roles and databases")?;
         }
+        self.create_stanza(state).await?;
         for index in 1..desired {
             if state.instances.len() <= index {
                 state.instances.push(InstanceState {
+                    ordinal: state.free_ordinal(),
                     port: free_port()?,
+                    rejoin: false,
                     started_with: None,
                 });
+            }
+            if state.instances[index].rejoin {
+                self.rejoin(state, index).await?;
             }
             let replica = self.instance(state, index);
             if !replica.initialized() {
@@ -93,6 +99,49 @@ impl Inner {
             self.stop_exporter(state).await?;
         }
         state.reconciled_generation = Some(state.generation);
+        Ok(())
+    }
+
+    /// Points the cluster's pgBackRest at its primary (and its retention), or, once backups are
+    /// disabled, deletes the repository as the API documents.
+    fn configure_repository(&self, state: &mut ClusterState) -> anyhow::Result<()> {
+        let Some(repository) = self.pgbackrest(state.cluster_id) else {
+            return Ok(());
+        };
+        if state.spec.backups.enabled {
+            return repository.configure(
+                &self.instance(state, 0).dir,
+                state.instances[0].port,
+                state.spec.backups.retention_full,
+            );
+        }
+        if repository.repository.exists() {
+            tracing::info!(cluster = %state.spec.name, "backups disabled: deleting the backup repository");
+            std::fs::remove_dir_all(&repository.repository)?;
+            std::fs::remove_dir_all(&repository.dir)?;
+        }
+        state.repository = Default::default();
+        Ok(())
+    }
+
+    /// Creates the repository's stanza once the primary runs (PGO does it before the first
+    /// backup); WAL is archived from then on.
+    async fn create_stanza(&self, state: &mut ClusterState) -> anyhow::Result<()> {
+        if !state.spec.backups.enabled || state.repository.stanza_created {
+            return Ok(());
+        }
+        let repository = self
+            .pgbackrest(state.cluster_id)
+            .context("pgBackRest is not installed (the `pgbackrest` package)")?;
+        let primary = self.instance(state, 0);
+        repository
+            .stanza_create(&Primary {
+                dir: &primary.dir,
+                port: state.instances[0].port,
+                superuser_password: &state.superuser_password,
+            })
+            .await?;
+        state.repository.stanza_created = true;
         Ok(())
     }
 
@@ -206,25 +255,36 @@ impl Inner {
         Ok(())
     }
 
-    /// Starts instance `index` if it is down, restarts it if its configuration changed.
+    /// Starts the instance at `index` if it is down (as a replica unless it is the primary),
+    /// restarts it if its configuration changed, and has it follow the current primary.
     pub(super) async fn run_instance(
         &self,
         state: &mut ClusterState,
         index: usize,
     ) -> anyhow::Result<()> {
-        let id = state.cluster_id;
         let instance = self.instance(state, index);
-        let archive = self.layout.archive_dir(id);
-        let mut config = config::server_config(&state.spec, state.instances[index].port, &archive);
+        let archiving = self.archiving(state, index);
+        let mut config = config::server_config(&state.spec, state.instances[index].port, &archiving);
         let mut fingerprint = config::fingerprint(&config);
+        let follows = (index > 0).then(|| state.instances[0].port);
+        let replication = config::replication_config(follows, &state.superuser_password);
         let process = instance.process();
         if process != ProcessState::Stopped
             && state.instances[index].started_with.as_deref() == Some(fingerprint.as_str())
         {
+            if instance.write_replication(&replication)? {
+                instance.reload().await?;
+            }
             return Ok(());
         }
+        // A deliberate stop: not to be mistaken for a primary that died.
+        state.instances[index].started_with = None;
         instance.stop().await?;
         instance.write_config(&config, &state.tls)?;
+        instance.write_replication(&replication)?;
+        if index > 0 {
+            instance.make_replica()?;
+        }
         if let Err(error) = instance.start().await {
             // The port may have been taken while the server was down: move to a free one.
             if !error.to_string().contains("could not bind")
@@ -233,7 +293,7 @@ impl Inner {
                 return Err(error);
             }
             state.instances[index].port = free_port()?;
-            config = config::server_config(&state.spec, state.instances[index].port, &archive);
+            config = config::server_config(&state.spec, state.instances[index].port, &archiving);
             fingerprint = config::fingerprint(&config);
             instance.write_config(&config, &state.tls)?;
             instance.start().await?;
@@ -348,6 +408,9 @@ pub(super) async fn supervise(inner: Arc<Inner>, cancel: CancellationToken) {
         }
         let mut seen = Vec::new();
         for id in inner.layout.cluster_ids() {
+            if let Err(error) = schedules::start_due(&inner, id).await {
+                tracing::warn!(%id, error = format!("{error:#}"), "could not start a local backup");
+            }
             match inner.supervise_cluster(id, &mut backoff).await {
                 Ok(Some(event)) => {
                     seen.push(id);
