@@ -48,7 +48,8 @@ fn repository_types(listed: &serde_json::Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn every_backup_type_lands_in_pgbackrests_repository_with_the_specs_schedules_and_retention() {
+async fn every_backup_type_lands_in_pgbackrests_repository_with_the_specs_schedules_and_retention()
+{
     let world = LocalWorld::start().await;
     let admin = world.app.admin();
     let path = format!("/v1/tenants/{TENANT}/clusters/books");
@@ -61,7 +62,11 @@ async fn every_backup_type_lands_in_pgbackrests_repository_with_the_specs_schedu
     let listed = world.wait_for_initial_backup("books").await;
     assert_eq!(listed["window_source"], "repository", "{listed}");
     assert_eq!(repository_types(&listed), ["full"], "{listed}");
-    execute(&world, "create table entries (v text); insert into entries values ('a')").await;
+    execute(
+        &world,
+        "create table entries (v text); insert into entries values ('a')",
+    )
+    .await;
 
     for kind in ["differential", "incremental"] {
         let op = admin
@@ -72,7 +77,11 @@ async fn every_backup_type_lands_in_pgbackrests_repository_with_the_specs_schedu
         let op = world.finished(&op).await;
         assert_eq!(op["state"], "succeeded", "{op}");
     }
-    let listed = admin.get(&format!("{path}/backups")).await.expect(200).json();
+    let listed = admin
+        .get(&format!("{path}/backups"))
+        .await
+        .expect(200)
+        .json();
     assert_eq!(
         repository_types(&listed),
         ["full", "differential", "incremental"],
@@ -84,9 +93,15 @@ async fn every_backup_type_lands_in_pgbackrests_repository_with_the_specs_schedu
         .iter()
         .map(|b| b["type"].as_str().unwrap())
         .collect();
-    assert!(recorded.contains(&"differential") && recorded.contains(&"incremental"), "{listed}");
+    assert!(
+        recorded.contains(&"differential") && recorded.contains(&"incremental"),
+        "{listed}"
+    );
     let incremental = &listed["repository"]["backups"][2];
-    assert_eq!(incremental["prior"], listed["repository"]["backups"][1]["label"], "{listed}");
+    assert_eq!(
+        incremental["prior"], listed["repository"]["backups"][1]["label"],
+        "{listed}"
+    );
 
     // Retention and schedules come from the spec: one full backup kept, and an hourly
     // incremental schedule that fires within the next two minutes.
@@ -96,7 +111,11 @@ async fn every_backup_type_lands_in_pgbackrests_repository_with_the_specs_schedu
         .to_string()
         .trim_start_matches('0')
         .to_string();
-    let minute = if minute.is_empty() { "0".to_string() } else { minute };
+    let minute = if minute.is_empty() {
+        "0".to_string()
+    } else {
+        minute
+    };
     let op = admin
         .patch(
             &path,
@@ -113,7 +132,11 @@ async fn every_backup_type_lands_in_pgbackrests_repository_with_the_specs_schedu
         .expect(202)
         .json();
     assert_eq!(world.finished(&op).await["state"], "succeeded");
-    let listed = admin.get(&format!("{path}/backups")).await.expect(200).json();
+    let listed = admin
+        .get(&format!("{path}/backups"))
+        .await
+        .expect(200)
+        .json();
     assert_eq!(
         repository_types(&listed),
         ["full"],
@@ -121,7 +144,11 @@ async fn every_backup_type_lands_in_pgbackrests_repository_with_the_specs_schedu
     );
     let started = std::time::Instant::now();
     let scheduled = loop {
-        let listed = admin.get(&format!("{path}/backups")).await.expect(200).json();
+        let listed = admin
+            .get(&format!("{path}/backups"))
+            .await
+            .expect(200)
+            .json();
         let scheduled = listed["items"]
             .as_array()
             .unwrap()
@@ -138,7 +165,12 @@ async fn every_backup_type_lands_in_pgbackrests_repository_with_the_specs_schedu
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
     assert_eq!(scheduled.0["type"], "incremental", "{}", scheduled.1);
-    assert_eq!(repository_types(&scheduled.1), ["full", "incremental"], "{}", scheduled.1);
+    assert_eq!(
+        repository_types(&scheduled.1),
+        ["full", "incremental"],
+        "{}",
+        scheduled.1
+    );
     world.stop().await;
 }
 

@@ -3,6 +3,7 @@
 
 mod backups;
 mod dev_command;
+mod failover;
 mod harness;
 mod lifecycle;
 mod monitoring;

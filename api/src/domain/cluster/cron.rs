@@ -249,28 +249,55 @@ mod tests {
         let at = |t: &str| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap();
         // Sunday 2026-12-06 01:00 fires for "0 1 * * 0"; Monday does not.
         assert_eq!(
-            fired_between("0 1 * * 0", at("2026-12-06T00:59:30Z"), at("2026-12-06T01:00:10Z")),
+            fired_between(
+                "0 1 * * 0",
+                at("2026-12-06T00:59:30Z"),
+                at("2026-12-06T01:00:10Z")
+            ),
             Some(at("2026-12-06T01:00:00Z"))
         );
         assert_eq!(
-            fired_between("0 1 * * 0", at("2026-12-06T01:00:00Z"), at("2026-12-06T01:05:00Z")),
+            fired_between(
+                "0 1 * * 0",
+                at("2026-12-06T01:00:00Z"),
+                at("2026-12-06T01:05:00Z")
+            ),
             None,
             "a minute already looked at does not fire twice"
         );
         assert_eq!(
-            fired_between("0 1 * * 0", at("2026-12-07T00:00:00Z"), at("2026-12-07T02:00:00Z")),
+            fired_between(
+                "0 1 * * 0",
+                at("2026-12-07T00:00:00Z"),
+                at("2026-12-07T02:00:00Z")
+            ),
             None
         );
         assert_eq!(
-            fired_between("*/15 * * * *", at("2026-12-07T10:01:00Z"), at("2026-12-07T10:31:00Z")),
+            fired_between(
+                "*/15 * * * *",
+                at("2026-12-07T10:01:00Z"),
+                at("2026-12-07T10:31:00Z")
+            ),
             Some(at("2026-12-07T10:30:00Z"))
         );
         assert_eq!(
-            fired_between("0 1 * * 0", at("2026-11-01T00:00:00Z"), at("2026-12-08T00:00:00Z")),
+            fired_between(
+                "0 1 * * 0",
+                at("2026-11-01T00:00:00Z"),
+                at("2026-12-08T00:00:00Z")
+            ),
             None,
             "runs missed more than a day ago are not made up"
         );
-        assert_eq!(fired_between("nonsense", at("2026-12-07T00:00:00Z"), at("2026-12-07T01:00:00Z")), None);
+        assert_eq!(
+            fired_between(
+                "nonsense",
+                at("2026-12-07T00:00:00Z"),
+                at("2026-12-07T01:00:00Z")
+            ),
+            None
+        );
     }
 
     #[test]

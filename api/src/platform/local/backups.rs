@@ -44,7 +44,11 @@ impl<I: Deref<Target = Inner>> BackingUp<I> {
 
 impl<I: Deref<Target = Inner>> Drop for BackingUp<I> {
     fn drop(&mut self) {
-        let mut running = self.inner.backing_up.lock().unwrap_or_else(|e| e.into_inner());
+        let mut running = self
+            .inner
+            .backing_up
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         running.remove(&self.id);
     }
 }
@@ -113,7 +117,11 @@ impl Inner {
             .await
             .map_err(LocalError::BackupFailed)?;
         pgbackrest::annotated_backup(&repository.info().await?, annotation, value).ok_or_else(
-            || LocalError::BackupFailed(anyhow::anyhow!("pgBackRest does not list the backup it took")),
+            || {
+                LocalError::BackupFailed(anyhow::anyhow!(
+                    "pgBackRest does not list the backup it took"
+                ))
+            },
         )
     }
 }

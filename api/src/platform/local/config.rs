@@ -124,8 +124,14 @@ mod tests {
         assert!(text.contains("port = '5999'"));
         assert!(text.contains("ssl = 'on'"));
         assert!(text.contains("wal_log_hints = 'on'"));
-        assert!(text.contains(r#"archive_command = 'pgbackrest archive-push "%p"'"#), "{text}");
-        assert!(text.contains(r#"restore_command = 'pgbackrest archive-get %f "%p"'"#), "{text}");
+        assert!(
+            text.contains(r#"archive_command = 'pgbackrest archive-push "%p"'"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"restore_command = 'pgbackrest archive-get %f "%p"'"#),
+            "{text}"
+        );
         assert!(text.ends_with(&format!("include_if_exists = '{REPLICATION_FILE}'\n")));
         assert!(text.contains("work_mem = '8MB'"));
         assert!(text.contains("unix_socket_directories = ''"));

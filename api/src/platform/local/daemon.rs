@@ -20,6 +20,19 @@ pub fn find_executable(names: &[&str], fallback: &str) -> Option<PathBuf> {
     on_path.or_else(|| Some(PathBuf::from(fallback)).filter(|p| p.is_file()))
 }
 
+/// Whether process `pid` runs: it exists and is not a zombie (a killed process waiting for
+/// its parent to reap it, which may take a while when the parent is not ours).
+pub fn is_alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // `pid (comm) S …`: the state follows the last parenthesis.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next())
+            .is_some_and(|state| state != 'Z' && state != 'X'),
+        Err(_) => false,
+    }
+}
+
 pub struct PidFile(pub PathBuf);
 
 impl PidFile {
@@ -27,7 +40,7 @@ impl PidFile {
     pub fn pid(&self) -> Option<u32> {
         let text = std::fs::read_to_string(&self.0).ok()?;
         let pid = text.trim().parse::<u32>().ok()?;
-        Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+        is_alive(pid).then_some(pid)
     }
 
     pub fn running(&self) -> bool {

@@ -11,8 +11,8 @@ use super::error::LocalError;
 use super::{LocalPlatform, extensions, pgbackrest, retention};
 use crate::domain::cluster::ClusterSpec;
 use crate::platform::{
-    ActionProgress, BoxFuture, ClusterAction, ClusterTarget, DeleteProgress,
-    InstalledExtension, Platform, PlatformError, PlatformEvent, TenantTarget,
+    ActionProgress, BoxFuture, ClusterAction, ClusterTarget, DeleteProgress, InstalledExtension,
+    Platform, PlatformError, PlatformEvent, TenantTarget,
 };
 
 impl LocalPlatform {

@@ -85,6 +85,9 @@ impl Inner {
     ) -> anyhow::Result<()> {
         let instance = self.instance(state, position);
         instance.stop().await?;
+        // Until the new primary's first checkpoint its control file still names the old
+        // timeline, and pg_rewind would find nothing to rewind.
+        checkpoint(state.instances[0].port, &state.superuser_password).await?;
         if instance.initialized() {
             match instance
                 .rewind(state.instances[0].port, &state.superuser_password)
@@ -171,6 +174,15 @@ impl LocalPlatform {
         inner.kick.notify_one();
         Ok(ActionProgress::done())
     }
+}
+
+/// A checkpoint on the server on `port`.
+async fn checkpoint(port: u16, superuser_password: &str) -> anyhow::Result<()> {
+    let mut conn = roles::connect(port, superuser_password).await?;
+    let done = sqlx::query("checkpoint").execute(&mut conn).await;
+    roles::close(conn).await;
+    done.context("checkpoint on the new primary")?;
+    Ok(())
 }
 
 /// How far the replica on `port` has received WAL, as a number.

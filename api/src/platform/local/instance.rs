@@ -41,7 +41,7 @@ impl Instance<'_> {
         let alive = lines
             .first()
             .and_then(|pid| pid.trim().parse::<u32>().ok())
-            .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            .is_some_and(super::daemon::is_alive);
         if !alive {
             return ProcessState::Stopped;
         }
@@ -167,13 +167,10 @@ impl Instance<'_> {
     /// recovery when the server did not stop cleanly.
     pub async fn rewind(&self, source_port: u16, superuser_password: &str) -> anyhow::Result<()> {
         let mut rewind = self.bins.command("pg_rewind");
-        rewind
-            .arg("-D")
-            .arg(&self.dir)
-            .arg(format!(
-                "--source-server=host=127.0.0.1 port={source_port} user={SUPERUSER} \
+        rewind.arg("-D").arg(&self.dir).arg(format!(
+            "--source-server=host=127.0.0.1 port={source_port} user={SUPERUSER} \
                  password={superuser_password} sslmode=require dbname=postgres"
-            ));
+        ));
         run(rewind, "pg_rewind").await
     }
 

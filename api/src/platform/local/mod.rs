@@ -200,7 +200,10 @@ impl Inner {
     /// The cluster's instance at `position` (0: the primary), driven by the binaries of the
     /// cluster's major (the newest installed when that one is gone: its start then says why).
     fn instance(&self, state: &ClusterState, position: usize) -> Instance<'_> {
-        let ordinal = state.instances.get(position).map_or(position, |i| i.ordinal);
+        let ordinal = state
+            .instances
+            .get(position)
+            .map_or(position, |i| i.ordinal);
         Instance {
             bins: self
                 .server(state.spec.postgres_version)

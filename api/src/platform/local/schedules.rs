@@ -37,8 +37,7 @@ pub(super) async fn start_due(inner: &Arc<Inner>, id: Uuid) -> anyhow::Result<()
         let Some(mut state) = inner.load(id)? else {
             return Ok(());
         };
-        if state.spec.suspended || !state.spec.backups.enabled || !state.repository.stanza_created
-        {
+        if state.spec.suspended || !state.spec.backups.enabled || !state.repository.stanza_created {
             return Ok(());
         }
         if state.repository.initial_backup_at.is_none() {

@@ -264,7 +264,8 @@ impl Inner {
     ) -> anyhow::Result<()> {
         let instance = self.instance(state, index);
         let archiving = self.archiving(state, index);
-        let mut config = config::server_config(&state.spec, state.instances[index].port, &archiving);
+        let mut config =
+            config::server_config(&state.spec, state.instances[index].port, &archiving);
         let mut fingerprint = config::fingerprint(&config);
         let follows = (index > 0).then(|| state.instances[0].port);
         let replication = config::replication_config(follows, &state.superuser_password);
