@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 
-use super::harness::{LocalWorld, TENANT, connect, small_cluster};
+use super::harness::{LocalWorld, TENANT, connect, server_logs, small_cluster};
 
 async fn owner_connection(world: &LocalWorld, name: &str, endpoint: &str) -> PgConnection {
     let info = world.connection(name).await;
@@ -31,24 +31,6 @@ async fn rows(conn: &mut PgConnection) -> Vec<String> {
         .fetch_all(conn)
         .await
         .unwrap()
-}
-
-/// The end of every instance's server log, for a failure message.
-fn server_logs(world: &LocalWorld) -> String {
-    let mut logs = String::new();
-    for cluster in std::fs::read_dir(world.clusters_dir()).unwrap().flatten() {
-        for instance in std::fs::read_dir(cluster.path()).unwrap().flatten() {
-            let log =
-                std::fs::read_to_string(instance.path().join("server.log")).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(15).collect();
-            logs.push_str(&format!("--- {}\n", instance.path().display()));
-            for line in tail.into_iter().rev() {
-                logs.push_str(line);
-                logs.push('\n');
-            }
-        }
-    }
-    logs
 }
 
 /// Waits until every instance is ready again with `primary` as the primary (a minute at most).

@@ -241,3 +241,30 @@ impl Drop for LocalWorld {
         }
     }
 }
+
+/// The end of every instance's server log, for a failure message.
+pub fn server_logs(world: &LocalWorld) -> String {
+    let mut logs = String::new();
+    for cluster in std::fs::read_dir(world.clusters_dir()).unwrap().flatten() {
+        let state = std::fs::read_to_string(cluster.path().join("state.json")).unwrap_or_default();
+        let state: Value = serde_json::from_str(&state).unwrap_or_default();
+        logs.push_str(&format!(
+            "=== {} standby={} last_error={}\n",
+            state["spec"]["name"], state["spec"]["standby"], state["last_error"]
+        ));
+        for instance in std::fs::read_dir(cluster.path()).unwrap().flatten() {
+            if !instance.path().join("server.log").exists() {
+                continue;
+            }
+            let log =
+                std::fs::read_to_string(instance.path().join("server.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            logs.push_str(&format!("--- {}\n", instance.path().display()));
+            for line in tail.into_iter().rev() {
+                logs.push_str(line);
+                logs.push('\n');
+            }
+        }
+    }
+    logs
+}

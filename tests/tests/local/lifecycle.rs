@@ -254,18 +254,6 @@ async fn what_the_local_platform_cannot_do_is_refused_with_501_and_nothing_is_wr
             .expect_problem(501, None);
         assert!(problem.to_string().contains("upgrade"), "{problem}");
     }
-    let mut standby = small_cluster("plain-dr", 1);
-    standby["standby"] = json!({"source": "plain"});
-    let problem = admin
-        .post(&format!("/v1/tenants/{TENANT}/clusters"), standby)
-        .await
-        .expect_problem(501, None);
-    assert!(problem.to_string().contains("standby"), "{problem}");
-    let problem = admin
-        .post(&format!("{path}/promote"), json!({}))
-        .await
-        .expect_problem(501, None);
-    assert!(problem.to_string().contains("promote"), "{problem}");
     world.stop().await;
 }
 

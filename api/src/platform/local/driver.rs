@@ -40,7 +40,8 @@ impl Platform for LocalPlatform {
         match action {
             ClusterAction::RotatePassword { .. }
             | ClusterAction::Extension { .. }
-            | ClusterAction::Switchover { .. } => None,
+            | ClusterAction::Switchover { .. }
+            | ClusterAction::Promote => None,
             ClusterAction::Backup { .. } | ClusterAction::Restore { .. }
                 if self.inner.pgbackrest.is_none() =>
             {
@@ -98,13 +99,12 @@ impl Platform for LocalPlatform {
                 spec.pooler.replicas
             ));
         }
-        if spec.source.is_some() {
-            return Some("the local platform cannot clone clusters (source)".into());
-        }
-        if spec.standby.is_some() {
-            return Some(
-                "the local platform cannot run standby clusters (standby): they need the Kubernetes platform".into(),
-            );
+        if (spec.source.is_some() || spec.standby.is_some()) && self.inner.pgbackrest.is_none() {
+            return Some(format!(
+                "the local platform copies clusters from their pgBackRest repository, and \
+                 pgBackRest is not installed on this host: install the `{}` package",
+                pgbackrest::PACKAGE
+            ));
         }
         if spec.monitoring.enabled && self.inner.exporter.is_none() {
             return Some(
@@ -191,6 +191,7 @@ impl Platform for LocalPlatform {
                 ClusterAction::Backup { backup_type } => {
                     self.backup(target, *backup_type, operation_id).await
                 }
+                ClusterAction::Promote => self.promote_standby(target).await,
                 ClusterAction::Switchover { target_instance } => {
                     self.switchover(target, target_instance.as_deref(), operation_id)
                         .await

@@ -25,7 +25,9 @@ impl Inner {
         &self,
         state: &mut ClusterState,
     ) -> anyhow::Result<()> {
-        let primary_died = state.instances.len() > 1
+        // A standby cluster's leader is restarted, never promoted (that would end the standby).
+        let primary_died = state.spec.standby.is_none()
+            && state.instances.len() > 1
             && state.instances[0].started_with.is_some()
             && self.instance(state, 0).process() == ProcessState::Stopped;
         if !primary_died {
@@ -131,6 +133,12 @@ impl LocalPlatform {
         let mut state = inner.running_state(id, true)?;
         if state.last_switchover == Some(operation) {
             return Ok(ActionProgress::done());
+        }
+        if state.spec.standby.is_some() {
+            return Err(LocalError::Refused(format!(
+                "{} is a standby cluster: promote it before switching its primary over",
+                state.spec.name
+            )));
         }
         let position = match target_instance {
             Some(name) => (1..state.instances.len())

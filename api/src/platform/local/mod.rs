@@ -26,6 +26,7 @@
 mod backups;
 mod clusters;
 mod config;
+mod copies;
 mod daemon;
 mod driver;
 mod error;
@@ -225,6 +226,9 @@ impl Inner {
     /// How the instance at `position` archives and fetches WAL: through the cluster's
     /// repository when it keeps backups.
     fn archiving(&self, state: &ClusterState, position: usize) -> config::Archiving {
+        if let Some(standby) = self.standby_archiving(state, position) {
+            return standby;
+        }
         match self.pgbackrest(state.cluster_id) {
             Some(repository) if state.spec.backups.enabled => {
                 let dir = self.instance(state, position).dir;

@@ -31,6 +31,8 @@ pub enum RestoreTarget {
     Latest,
     /// The last transaction committed at or before this time, then promote.
     Time(DateTime<Utc>),
+    /// Keep replaying as a standby (`standby.signal`).
+    Standby,
 }
 
 pub fn find_pgbackrest() -> Option<PathBuf> {
@@ -225,6 +227,9 @@ impl PgBackRest<'_> {
                         at.format("%Y-%m-%d %H:%M:%S%.6f+00")
                     ))
                     .arg("--target-action=promote");
+            }
+            RestoreTarget::Standby => {
+                command.arg("--type=standby");
             }
         }
         command.arg("restore");

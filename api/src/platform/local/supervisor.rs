@@ -53,12 +53,17 @@ impl Inner {
         }
         self.configure_repository(state)?;
         if !self.instance(state, 0).initialized() {
-            self.instance(state, 0)
-                .initdb(&state.superuser_password)
-                .await?;
+            if state.spec.source.is_some() || state.spec.standby.is_some() {
+                self.bootstrap_copy(state).await?;
+            } else {
+                self.instance(state, 0)
+                    .initdb(&state.superuser_password)
+                    .await?;
+            }
         }
         self.run_instance(state, 0).await?;
-        if state.reconciled_generation != Some(state.generation) {
+        // A standby's roles are the source's, replayed; it gets its own once promoted.
+        if state.reconciled_generation != Some(state.generation) && state.spec.standby.is_none() {
             let mut conn = roles::connect(state.instances[0].port, &state.superuser_password)
                 .await
                 .context("connecting to the primary")?;
@@ -127,7 +132,8 @@ impl Inner {
     /// Creates the repository's stanza once the primary runs (PGO does it before the first
     /// backup); WAL is archived from then on.
     async fn create_stanza(&self, state: &mut ClusterState) -> anyhow::Result<()> {
-        if !state.spec.backups.enabled || state.repository.stanza_created {
+        let standby = state.spec.standby.is_some();
+        if !state.spec.backups.enabled || state.repository.stanza_created || standby {
             return Ok(());
         }
         let repository = self
@@ -267,7 +273,12 @@ impl Inner {
         let mut config =
             config::server_config(&state.spec, state.instances[index].port, &archiving);
         let mut fingerprint = config::fingerprint(&config);
-        let follows = (index > 0).then(|| state.instances[0].port);
+        let standby = state.spec.standby.is_some();
+        let follows = if index > 0 {
+            Some(state.instances[0].port)
+        } else {
+            self.standby_upstream(state)
+        };
         let replication = config::replication_config(follows, &state.superuser_password);
         let process = instance.process();
         if process != ProcessState::Stopped
@@ -283,7 +294,7 @@ impl Inner {
         instance.stop().await?;
         instance.write_config(&config, &state.tls)?;
         instance.write_replication(&replication)?;
-        if index > 0 {
+        if index > 0 || standby {
             instance.make_replica()?;
         }
         if let Err(error) = instance.start().await {
