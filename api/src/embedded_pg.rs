@@ -109,8 +109,14 @@ impl PgBinaries {
     /// The binaries of every PostgreSQL major this host has (see [`find_all_bin_dirs`]), the
     /// newest last; one directory per major (the first found).
     pub fn find_all() -> Vec<(u32, Self)> {
+        Self::find_all_and(&[])
+    }
+
+    /// The server binaries in the directories `first`, then [`PgBinaries::find_all`]'s (a
+    /// major found in `first` is run from there).
+    pub fn find_all_and(first: &[PathBuf]) -> Vec<(u32, Self)> {
         let mut by_major: Vec<(u32, Self)> = Vec::new();
-        for dir in find_all_bin_dirs() {
+        for dir in first.iter().cloned().chain(find_all_bin_dirs()) {
             let bins = Self::in_dir(dir);
             if let Ok(major) = bins.major_version()
                 && !by_major.iter().any(|(known, _)| *known == major)

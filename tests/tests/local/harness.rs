@@ -30,8 +30,19 @@ pub struct LocalWorld {
 
 impl LocalWorld {
     pub async fn start() -> LocalWorld {
+        Self::start_with_servers(&[]).await
+    }
+
+    /// A world whose platform also runs the PostgreSQL servers in the bin directories
+    /// `more_servers`.
+    pub async fn start_with_servers(more_servers: &[PathBuf]) -> LocalWorld {
         let root = tempfile::tempdir().expect("temporary directory");
-        let platform = LocalPlatform::start(root.path()).expect("local platform");
+        let platform = LocalPlatform::start_with(
+            root.path(),
+            pgplane::platform::local::DEFAULT_RETENTION,
+            more_servers,
+        )
+        .expect("local platform");
         let app = TestApp::spawn_with_platform(platform.clone(), &[]).await;
         app.create_tenant(TENANT).await;
         LocalWorld {

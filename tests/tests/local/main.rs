@@ -12,3 +12,4 @@ mod order_of_checks;
 mod pooler;
 mod restart;
 mod roles;
+mod upgrade;

@@ -51,7 +51,13 @@ impl LocalPlatform {
             return Ok(());
         }
         state.generation = target.generation;
+        // The data never goes back to the major it was upgraded from, whatever a late apply
+        // says.
+        let running = state.spec.postgres_version;
         state.spec = target.spec.clone();
+        if !state.instances.is_empty() && state.spec.postgres_version < running {
+            state.spec.postgres_version = running;
+        }
         state.tenant_name = target.tenant.tenant_name.clone();
         let roles: Vec<String> = role_names(&state.spec).map(String::from).collect();
         for role in roles {

@@ -10,10 +10,12 @@ use crate::domain::cluster::ClusterSpec;
 pub const CONFIG_FILE: &str = "pgplane.conf";
 
 /// Client authentication: TLS and a password, from this host only; replication connections
-/// only for the superuser (which pgplane alone knows).
+/// only for the superuser (which pgplane alone knows). The Unix-socket line serves pg_upgrade
+/// alone: servers open a socket only when it starts them.
 pub const HBA: &str = "\
 # Managed by pgplane: TLS and SCRAM passwords, loopback only.
 # TYPE   DATABASE     USER      ADDRESS        METHOD
+local    all          postgres                 scram-sha-256
 hostssl  replication  postgres  127.0.0.1/32   scram-sha-256
 hostssl  replication  postgres  ::1/128        scram-sha-256
 hostssl  all          all       127.0.0.1/32   scram-sha-256

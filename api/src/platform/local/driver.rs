@@ -52,6 +52,16 @@ impl Platform for LocalPlatform {
                 ))
             }
             ClusterAction::Backup { .. } | ClusterAction::Restore { .. } => None,
+            ClusterAction::Upgrade { to_version, .. }
+                if self.inner.server(*to_version).is_none() =>
+            {
+                Some(format!(
+                    "cannot upgrade to PostgreSQL {to_version}: it is not installed on this host; \
+                     the local platform runs {}",
+                    versions_in_words(&self.inner.majors())
+                ))
+            }
+            ClusterAction::Upgrade { .. } => None,
             other => Some(format!(
                 "the local platform cannot carry out `{}` operations",
                 other.kind()
@@ -192,6 +202,9 @@ impl Platform for LocalPlatform {
                     self.backup(target, *backup_type, operation_id).await
                 }
                 ClusterAction::Promote => self.promote_standby(target).await,
+                ClusterAction::Upgrade { to_version, .. } => {
+                    self.upgrade(target, *to_version, operation_id).await
+                }
                 ClusterAction::Switchover { target_instance } => {
                     self.switchover(target, target_instance.as_deref(), operation_id)
                         .await

@@ -37,6 +37,9 @@ pub(super) enum LocalError {
     /// The restore was rolled back: the cluster runs on its previous data.
     #[error("the restore failed and the cluster was left as it was: {0:#}")]
     RestoreFailed(anyhow::Error),
+    /// The upgrade was rolled back: the cluster runs its previous version.
+    #[error("the upgrade failed and the cluster was left on its previous version: {0:#}")]
+    UpgradeFailed(anyhow::Error),
     /// PostgreSQL refused a statement; its message says why.
     #[error("{0}")]
     Refused(String),

@@ -54,6 +54,11 @@ impl Instance<'_> {
     /// Creates the primary's data directory: SCRAM passwords everywhere, the superuser's
     /// password set from the start (never trust authentication).
     pub async fn initdb(&self, superuser_password: &str) -> anyhow::Result<()> {
+        self.initdb_with(superuser_password, &[]).await
+    }
+
+    /// [`Instance::initdb`] with more `initdb` options.
+    pub async fn initdb_with(&self, superuser_password: &str, more: &[&str]) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         self.bins.give_to_server_user(&self.dir)?;
         let password_file = self.dir.with_extension("pwfile");
@@ -71,7 +76,8 @@ impl Instance<'_> {
                 "--auth-host=scram-sha-256",
                 "--encoding=UTF8",
                 "--no-instructions",
-            ]);
+            ])
+            .args(more);
         let result = run(initdb, "initdb").await;
         let _ = std::fs::remove_file(&password_file);
         result
@@ -177,6 +183,16 @@ impl Instance<'_> {
     /// The WAL position of the last checkpoint (after a clean stop: the very end of its WAL),
     /// from `pg_controldata`.
     pub async fn checkpoint_location(&self) -> anyhow::Result<String> {
+        self.control_field("Latest checkpoint location:").await
+    }
+
+    /// Whether the data pages carry checksums (`initdb --data-checksums`).
+    pub async fn has_checksums(&self) -> anyhow::Result<bool> {
+        Ok(self.control_field("Data page checksum version:").await? != "0")
+    }
+
+    /// One field of `pg_controldata`'s output.
+    async fn control_field(&self, field: &str) -> anyhow::Result<String> {
         let mut controldata = self.bins.command("pg_controldata");
         controldata.arg("-D").arg(&self.dir);
         let output = tokio::process::Command::from(controldata)
@@ -185,9 +201,9 @@ impl Instance<'_> {
             .context("running pg_controldata")?;
         let text = String::from_utf8_lossy(&output.stdout);
         text.lines()
-            .find_map(|line| line.strip_prefix("Latest checkpoint location:"))
-            .map(|lsn| lsn.trim().to_string())
-            .with_context(|| format!("pg_controldata printed no checkpoint location: {text}"))
+            .find_map(|line| line.strip_prefix(field))
+            .map(|value| value.trim().to_string())
+            .with_context(|| format!("pg_controldata printed no `{field}`: {text}"))
     }
 
     /// Writes the pgplane-managed configuration, `pg_hba.conf` and the TLS files.

@@ -45,6 +45,7 @@ mod schedules;
 mod state;
 mod supervisor;
 mod tls;
+mod upgrade;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -116,7 +117,17 @@ impl LocalPlatform {
         root: &Path,
         retention: std::time::Duration,
     ) -> anyhow::Result<Arc<Self>> {
-        let servers = PgBinaries::find_all();
+        Self::start_with(root, retention, &[])
+    }
+
+    /// [`LocalPlatform::start_with_retention`], running the PostgreSQL servers in the bin
+    /// directories `more_servers` first (then the installed ones and `PGPLANE_PG_BIN_DIRS`).
+    pub fn start_with(
+        root: &Path,
+        retention: std::time::Duration,
+        more_servers: &[std::path::PathBuf],
+    ) -> anyhow::Result<Arc<Self>> {
+        let servers = PgBinaries::find_all_and(more_servers);
         let bins = servers
             .last()
             .map(|(_, bins)| bins.clone())

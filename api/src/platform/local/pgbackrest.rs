@@ -163,6 +163,14 @@ impl PgBackRest<'_> {
         run(command, "pgbackrest stanza-create").await
     }
 
+    /// Moves the stanza to the primary's new major version (after `pg_upgrade`, before the
+    /// new server starts: read from its control file).
+    pub async fn stanza_upgrade(&self, primary: &Primary<'_>) -> anyhow::Result<()> {
+        let mut command = self.command(Some(primary));
+        command.args(["--no-online", "stanza-upgrade"]);
+        run(command, "pgbackrest stanza-upgrade").await
+    }
+
     /// Takes a backup of `kind` from the running primary, labelled with `annotation`
     /// (`key=value`) so that a repeated request can find it.
     pub async fn backup(
