@@ -62,10 +62,13 @@ impl Platform for LocalPlatform {
                 ))
             }
             ClusterAction::Upgrade { .. } => None,
-            other => Some(format!(
-                "the local platform cannot carry out `{}` operations",
-                other.kind()
-            )),
+            ClusterAction::MinorUpgrade { .. } => Some(
+                "the local platform cannot carry out `minor_upgrade` operations: it has no \
+                 images, each cluster runs the server installed for its major version; after \
+                 the host's packages update PostgreSQL, suspend and resume the cluster to run \
+                 the new minor version"
+                    .into(),
+            ),
         }
     }
 
