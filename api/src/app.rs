@@ -118,6 +118,19 @@ impl AppState {
         })
     }
 
+    /// The images clusters are pinned to: the ones the platform team approved
+    /// (`PGPLANE_POSTGRES_IMAGES`), else the ones the platform runs by itself (the local
+    /// platform: the installed servers' versions), else none (the operator's defaults).
+    pub fn image_catalog(&self) -> crate::domain::cluster::images::ImageCatalog {
+        if !self.settings.postgres_images.is_empty() {
+            return self.settings.postgres_images.clone();
+        }
+        self.platform
+            .as_ref()
+            .and_then(|platform| platform.own_images())
+            .unwrap_or_default()
+    }
+
     /// The state for a process whose workers run on `platform`.
     pub fn with_platform(mut self, platform: Option<Arc<dyn Platform>>) -> Self {
         self.platform = platform;

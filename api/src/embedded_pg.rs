@@ -157,6 +157,29 @@ impl PgBinaries {
         parse_major(&text).with_context(|| format!("unexpected `postgres --version`: {text}"))
     }
 
+    /// The full version the server reports, e.g. `15.20` (`postgres --version`).
+    pub fn version(&self) -> anyhow::Result<String> {
+        let output = Command::new(self.bin_dir.join("postgres"))
+            .arg("--version")
+            .output()
+            .context("running postgres --version")?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        let rest = text
+            .split("(PostgreSQL)")
+            .nth(1)
+            .with_context(|| format!("unexpected `postgres --version`: {text}"))?;
+        let version: String = rest
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        anyhow::ensure!(
+            !version.is_empty(),
+            "unexpected `postgres --version`: {text}"
+        );
+        Ok(version)
+    }
+
     /// A command running `binary` as the server user.
     pub fn command(&self, binary: &str) -> Command {
         self.command_at(&self.bin_dir.join(binary))

@@ -129,6 +129,13 @@ pub trait Platform: Send + Sync + 'static {
         None
     }
 
+    /// The PostgreSQL images the platform runs by itself, one per major, when the platform
+    /// team approves none (the local platform names its installed servers' versions, so a
+    /// newer minor version installed on the host is a minor upgrade).
+    fn own_images(&self) -> Option<crate::domain::cluster::images::ImageCatalog> {
+        None
+    }
+
     /// Why the driver cannot run a cluster like `spec` (e.g. a feature it lacks), if it cannot.
     fn unsupported_features(&self, spec: &ClusterSpec) -> Option<String> {
         let _ = spec;

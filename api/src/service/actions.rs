@@ -100,9 +100,9 @@ pub fn facts<'a>(
         has_full_backup: false,
         image: row.postgres_image.as_deref(),
         newest_image: state
-            .settings
-            .postgres_images
-            .image_for(spec.postgres_version),
+            .image_catalog()
+            .image_for(spec.postgres_version)
+            .map(String::from),
     }
 }
 

@@ -185,10 +185,8 @@ pub async fn create(state: &AppState, access: &TenantAccess, mut body: Value) ->
     if !retained.is_empty() {
         return Err(name_reserved(&spec.name, &retained));
     }
-    let image = state
-        .settings
-        .postgres_images
-        .image_for(spec.postgres_version);
+    let catalog = state.image_catalog();
+    let image = catalog.image_for(spec.postgres_version);
     let usage = spec.usage();
     let inserted = store::clusters::insert(
         &mut tx,

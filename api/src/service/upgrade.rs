@@ -19,9 +19,12 @@ pub async fn upgrade(
     postgres_version: Option<u32>,
 ) -> ApiResult<OperationRow> {
     let from = super::spec_of(row)?.postgres_version;
-    let catalog = &state.settings.postgres_images;
+    let catalog = &state.image_catalog();
     let action = match postgres_version.filter(|to| *to != from) {
-        Some(to) => major_upgrade(catalog, &row.name, from, to)?,
+        Some(to) => {
+            available_here(state, to)?;
+            major_upgrade(catalog, &row.name, from, to)?
+        }
         // Whether there is a newer image is the domain's rule, checked with the rest.
         None => ClusterAction::MinorUpgrade {
             from_image: row.postgres_image.clone(),
@@ -40,6 +43,23 @@ pub async fn upgrade(
         Ok(())
     })
     .await
+}
+
+/// A major the platform does not run is a field the tenant can correct, as on create.
+fn available_here(state: &AppState, to: u32) -> ApiResult<()> {
+    match state.platform.as_ref().and_then(|p| p.postgres_versions()) {
+        Some(versions) if !versions.contains(&to) => {
+            let available: Vec<String> = versions.iter().map(u32::to_string).collect();
+            Err(ApiError::invalid_field(
+                "postgres_version",
+                format!(
+                    "PostgreSQL {to} is not available on this platform; available: {}",
+                    available.join(", ")
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn major_upgrade(

@@ -13,8 +13,8 @@ use sqlx::{Connection, PgConnection};
 
 use super::harness::{LocalWorld, TENANT, connect, server_logs, small_cluster};
 
-async fn owner(world: &LocalWorld, endpoint: &str) -> PgConnection {
-    let info = world.connection("legacy").await;
+async fn owner_of(world: &LocalWorld, name: &str, endpoint: &str) -> PgConnection {
+    let info = world.connection(name).await;
     connect(
         info[endpoint]["uri"].as_str().unwrap(),
         info["ca_certificate"].as_str().unwrap(),
@@ -23,8 +23,20 @@ async fn owner(world: &LocalWorld, endpoint: &str) -> PgConnection {
     .unwrap_or_else(|e| panic!("connects: {e}\n{}", server_logs(world)))
 }
 
+async fn owner(world: &LocalWorld, endpoint: &str) -> PgConnection {
+    owner_of(world, "legacy", endpoint).await
+}
+
 async fn version_and_rows(world: &LocalWorld, endpoint: &str) -> (String, Vec<String>) {
-    let mut conn = owner(world, endpoint).await;
+    version_and_rows_of(world, "legacy", endpoint).await
+}
+
+async fn version_and_rows_of(
+    world: &LocalWorld,
+    name: &str,
+    endpoint: &str,
+) -> (String, Vec<String>) {
+    let mut conn = owner_of(world, name, endpoint).await;
     let version: String = sqlx::query_scalar("select version()")
         .fetch_one(&mut conn)
         .await
@@ -130,5 +142,125 @@ async fn a_major_upgrade_moves_the_data_to_the_newer_postgresql_with_pg_upgrade(
         }
     }
     world.wait_for_phase("legacy", "ready").await;
+    world.stop().await;
+}
+
+/// The `version()` of `name`'s `endpoint`, once it answers (a restart may be under way).
+async fn version_of(world: &LocalWorld, name: &str, endpoint: &str) -> Option<String> {
+    let info = world.connection(name).await;
+    let uri = info[endpoint]["uri"].as_str()?;
+    let mut conn = connect(uri, info["ca_certificate"].as_str().unwrap())
+        .await
+        .ok()?;
+    let version: String = sqlx::query_scalar("select version()")
+        .fetch_one(&mut conn)
+        .await
+        .ok()?;
+    conn.close().await.ok()?;
+    Some(version)
+}
+
+#[tokio::test]
+async fn a_minor_upgrade_restarts_the_cluster_on_the_newer_server_the_host_installed() {
+    // Two builds of one major: PyPI's upstream one and Debian's newer minor release.
+    let dirs: Vec<std::path::PathBuf> = std::env::var_os("PGPLANE_TEST_UPGRADE_PG_BINS")
+        .map(|dirs| std::env::split_paths(&dirs).collect())
+        .unwrap_or_default();
+    let older = dirs.first().expect(
+        "PGPLANE_TEST_UPGRADE_PG_BINS names PyPI's PostgreSQL 15 first (scripts/test sets it)",
+    );
+    let builds = pgplane::embedded_pg::PgBinaries::find_all_and(std::slice::from_ref(older));
+    let newer = pgplane::embedded_pg::PgBinaries::find_all()
+        .into_iter()
+        .find(|(major, _)| *major == 15)
+        .expect("Debian's PostgreSQL 15")
+        .1;
+    let older = builds
+        .into_iter()
+        .find(|(_, bins)| &bins.bin_dir == older)
+        .expect("PyPI's PostgreSQL 15")
+        .1;
+    let (from, to) = (older.version().unwrap(), newer.version().unwrap());
+    assert_ne!(from, to, "the two builds must be different minor versions");
+
+    // The server directory the platform runs for 15, as a package would install it: a
+    // package update replaces what is in it.
+    let host = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        host.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let installed = host.path().join("bin");
+    std::os::unix::fs::symlink(&older.bin_dir, &installed).unwrap();
+    let world = LocalWorld::start_with_servers(std::slice::from_ref(&installed)).await;
+    let admin = world.app.admin();
+    let path = format!("/v1/tenants/{TENANT}/clusters/minor");
+    let mut body = small_cluster("minor", 2);
+    body["postgres_version"] = json!(15);
+    body["backups"] = json!({"enabled": false});
+    assert_eq!(world.create(body).await["state"], "succeeded");
+    let cluster = world.wait_for_phase("minor", "ready").await;
+    assert_eq!(
+        cluster["status"]["postgres_image"],
+        format!("postgresql:{from}"),
+        "{cluster}"
+    );
+    assert_eq!(
+        cluster["allowed_actions"]["minor_upgrade"]["allowed"], false,
+        "{cluster}"
+    );
+    let version = version_of(&world, "minor", "primary").await.unwrap();
+    assert!(
+        version.starts_with(&format!("PostgreSQL {from} ")),
+        "{version}"
+    );
+    let mut primary = owner_of(&world, "minor", "primary").await;
+    sqlx::raw_sql("create table entries (v text); insert into entries values ('kept')")
+        .execute(&mut primary)
+        .await
+        .unwrap();
+    primary.close().await.unwrap();
+
+    // The host's packages bring the newer minor version.
+    std::fs::remove_file(&installed).unwrap();
+    std::os::unix::fs::symlink(&newer.bin_dir, &installed).unwrap();
+    let cluster = world.cluster("minor").await;
+    assert_eq!(
+        cluster["allowed_actions"]["minor_upgrade"]["allowed"], true,
+        "{cluster}"
+    );
+    let op = admin
+        .post(&format!("{path}/upgrade"), json!({}))
+        .await
+        .expect(202)
+        .json();
+    let op = world.finished(&op).await;
+    assert_eq!(op["state"], "succeeded", "{op}\n{}", server_logs(&world));
+    let started = Instant::now();
+    for endpoint in ["primary", "replicas"] {
+        loop {
+            let version = version_of(&world, "minor", endpoint).await;
+            if version
+                .as_deref()
+                .is_some_and(|v| v.starts_with(&format!("PostgreSQL {to} ")))
+            {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{endpoint} runs {version:?}, not {to}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let (_, rows) = version_and_rows_of(&world, "minor", "primary").await;
+    assert_eq!(rows, ["kept"]);
+    let cluster = world.cluster("minor").await;
+    assert_eq!(
+        cluster["status"]["postgres_image"],
+        format!("postgresql:{to}"),
+        "{cluster}"
+    );
     world.stop().await;
 }

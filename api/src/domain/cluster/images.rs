@@ -47,6 +47,13 @@ impl ImageCatalog {
         }
     }
 
+    /// A catalog of the given images (a platform's own, already known to be runnable).
+    pub fn from_images(images: impl IntoIterator<Item = (u32, String)>) -> Self {
+        Self {
+            images: images.into_iter().collect(),
+        }
+    }
+
     /// The approved image of `major`, if the catalog names one.
     pub fn image_for(&self, major: u32) -> Option<&str> {
         self.images.get(&major).map(String::as_str)

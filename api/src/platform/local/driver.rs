@@ -62,14 +62,18 @@ impl Platform for LocalPlatform {
                 ))
             }
             ClusterAction::Upgrade { .. } => None,
-            ClusterAction::MinorUpgrade { .. } => Some(
-                "the local platform cannot carry out `minor_upgrade` operations: it has no \
-                 images, each cluster runs the server installed for its major version; after \
-                 the host's packages update PostgreSQL, suspend and resume the cluster to run \
-                 the new minor version"
-                    .into(),
-            ),
+            ClusterAction::MinorUpgrade { .. } => None,
         }
+    }
+
+    fn own_images(&self) -> Option<crate::domain::cluster::images::ImageCatalog> {
+        let majors = self.inner.majors();
+        let images = majors
+            .into_iter()
+            .filter_map(|major| Some((major, self.inner.installed_image(major)?)));
+        Some(crate::domain::cluster::images::ImageCatalog::from_images(
+            images,
+        ))
     }
 
     fn postgres_versions(&self) -> Option<Vec<u32>> {
@@ -208,6 +212,9 @@ impl Platform for LocalPlatform {
                 ClusterAction::Upgrade { to_version, .. } => {
                     self.upgrade(target, *to_version, operation_id).await
                 }
+                ClusterAction::MinorUpgrade { to_image, .. } => {
+                    self.minor_upgrade(target, to_image).await
+                }
                 ClusterAction::Switchover { target_instance } => {
                     self.switchover(target, target_instance.as_deref(), operation_id)
                         .await
@@ -220,10 +227,6 @@ impl Platform for LocalPlatform {
                     name,
                     enable,
                 } => self.set_extension(target, database, name, *enable).await,
-                other => Err(LocalError::Unsupported(format!(
-                    "the local platform cannot carry out `{}` operations",
-                    other.kind()
-                ))),
             };
             Ok(progress?)
         })

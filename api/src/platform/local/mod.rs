@@ -90,6 +90,9 @@ struct Inner {
     exporter: Option<std::path::PathBuf>,
     /// pgBackRest, when installed (without it, no cluster keeps backups).
     pgbackrest: Option<std::path::PathBuf>,
+    /// The version each server directory held when last looked at, with what identified its
+    /// executable then (a package update replaces it in place).
+    versions: Mutex<HashMap<std::path::PathBuf, (String, String)>>,
     /// Clusters a backup is being taken of right now (taken outside the cluster's lock).
     backing_up: Mutex<std::collections::HashSet<Uuid>>,
     /// One lock per cluster: the supervisor, applies, deletes and actions never overlap on it.
@@ -167,6 +170,7 @@ impl LocalPlatform {
             pgbouncer,
             exporter,
             pgbackrest,
+            versions: Mutex::default(),
             backing_up: Mutex::default(),
             locks: Mutex::default(),
             kick: Notify::new(),
@@ -258,6 +262,30 @@ impl Inner {
             .iter()
             .find(|(installed, _)| *installed == major)
             .map(|(_, bins)| bins)
+    }
+
+    /// The version of the server installed for `major` now (`15.20`), read again whenever its
+    /// executable changed.
+    fn installed_version(&self, major: u32) -> Option<String> {
+        let bins = self.server(major)?;
+        let real = std::fs::canonicalize(bins.bin_dir.join("postgres")).ok()?;
+        let modified = std::fs::metadata(&real).and_then(|m| m.modified()).ok();
+        let identity = format!("{}@{modified:?}", real.display());
+        let mut known = self.versions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((seen, version)) = known.get(&bins.bin_dir)
+            && *seen == identity
+        {
+            return Some(version.clone());
+        }
+        let version = bins.version().ok()?;
+        known.insert(bins.bin_dir.clone(), (identity, version.clone()));
+        Some(version)
+    }
+
+    /// The image name of what is installed for `major` (the local platform has no container
+    /// images; its "image" is the server version it runs).
+    fn installed_image(&self, major: u32) -> Option<String> {
+        Some(format!("postgresql:{}", self.installed_version(major)?))
     }
 
     /// The majors this platform runs, oldest first.

@@ -11,7 +11,7 @@ use super::files::set_mode;
 use super::instance::{Instance, run};
 use super::pgbackrest::Primary;
 use super::state::SUPERUSER;
-use super::{LocalPlatform, backups};
+use super::{LocalPlatform, backups, roles};
 use crate::domain::cluster::BackupType;
 use crate::platform::{ActionProgress, ClusterTarget};
 
@@ -120,6 +120,62 @@ impl LocalPlatform {
         inner.kick.notify_one();
         Ok(ActionProgress::done())
     }
+}
+
+impl LocalPlatform {
+    /// Moves the cluster onto the server now installed for its major (a newer minor version
+    /// the host's packages brought): each instance restarts on it, replicas first, the primary
+    /// last, as PGO rolls a new image. `to_image` must be what is installed.
+    pub(super) async fn minor_upgrade(
+        &self,
+        target: &ClusterTarget,
+        to_image: &str,
+    ) -> Result<ActionProgress, LocalError> {
+        let inner = &self.inner;
+        let lock = inner.lock(target.cluster_id);
+        let _guard = lock.lock().await;
+        let mut state = inner.running_state(target.cluster_id, true)?;
+        let major = state.spec.postgres_version;
+        let installed = inner.installed_image(major).unwrap_or_default();
+        if installed != to_image {
+            return Err(LocalError::Refused(format!(
+                "this host runs {installed} for PostgreSQL {major}, not {to_image}: ask again"
+            )));
+        }
+        let wanted = installed.trim_start_matches("postgresql:").to_string();
+        for position in (1..state.instances.len()).chain([0]) {
+            let port = state.instances[position].port;
+            if running_version(port, &state.superuser_password).await.ok() == Some(wanted.clone()) {
+                continue; // restarted by an earlier run
+            }
+            state.instances[position].started_with = None; // a restart, not a failure
+            inner.instance(&state, position).stop().await?;
+            inner.run_instance(&mut state, position).await?;
+            inner.save(&state)?;
+        }
+        let running = running_version(state.instances[0].port, &state.superuser_password).await?;
+        if running != wanted {
+            return Err(LocalError::Host(anyhow::anyhow!(
+                "the primary runs PostgreSQL {running} after its restart, not {wanted}"
+            )));
+        }
+        inner.kick.notify_one();
+        Ok(ActionProgress::done())
+    }
+}
+
+/// `server_version` of the server on `port` (`15.20`, without a packager's suffix).
+async fn running_version(port: u16, superuser_password: &str) -> anyhow::Result<String> {
+    let mut conn = roles::connect(port, superuser_password).await?;
+    let version: Result<String, _> = sqlx::query_scalar("show server_version")
+        .fetch_one(&mut conn)
+        .await;
+    roles::close(conn).await;
+    Ok(version?
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string())
 }
 
 /// `pg_upgrade --check`, then `pg_upgrade`, from the stopped `old` into a new data directory

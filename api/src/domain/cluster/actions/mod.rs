@@ -111,7 +111,7 @@ impl ActionKind {
 }
 
 /// What [`check`] needs to know of a cluster.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ClusterFacts<'a> {
     pub spec: &'a ClusterSpec,
     pub phase: Phase,
@@ -122,7 +122,7 @@ pub struct ClusterFacts<'a> {
     /// The image the cluster is pinned to (`None`: the operator's default).
     pub image: Option<&'a str>,
     /// The newest image the platform approves for the cluster's major version, if any.
-    pub newest_image: Option<&'a str>,
+    pub newest_image: Option<String>,
 }
 
 /// An operation that keeps others off its cluster until it ends.
@@ -289,7 +289,7 @@ fn state_allows(action: ActionKind, cluster: &ClusterFacts<'_>) -> Result<(), St
 /// A minor upgrade moves to the newest approved image of the cluster's major version.
 fn minor_upgrade_allowed(cluster: &ClusterFacts<'_>) -> Result<(), String> {
     let (name, major) = (&cluster.spec.name, cluster.spec.postgres_version);
-    let Some(newest) = cluster.newest_image else {
+    let Some(newest) = cluster.newest_image.as_deref() else {
         return Err(format!(
             "the platform approves no image for PostgreSQL {major} (PGPLANE_POSTGRES_IMAGES): cluster `{name}` runs the operator's default image, whose minor version moves when the platform upgrades the operator"
         ));

@@ -14,7 +14,7 @@ fn facts<'a>(spec: &'a ClusterSpec, phase: &'a str) -> ClusterFacts<'a> {
         active_operation: None,
         has_full_backup: true,
         image: None,
-        newest_image: Some("registry/postgres:17.6"),
+        newest_image: Some("registry/postgres:17.6".into()),
     }
 }
 
