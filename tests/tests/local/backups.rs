@@ -69,13 +69,9 @@ async fn every_backup_type_lands_in_pgbackrests_repository_with_the_specs_schedu
     .await;
 
     for kind in ["differential", "incremental"] {
-        let op = admin
-            .post(&format!("{path}/backups"), json!({"type": kind}))
-            .await
-            .expect(202)
-            .json();
-        let op = world.finished(&op).await;
-        assert_eq!(op["state"], "succeeded", "{op}");
+        world
+            .succeeds(&format!("{path}/backups"), json!({"type": kind}))
+            .await;
     }
     let listed = admin
         .get(&format!("{path}/backups"))
@@ -126,12 +122,9 @@ async fn every_backup_type_lands_in_pgbackrests_repository_with_the_specs_schedu
         .expect(202)
         .json();
     assert_eq!(world.finished(&op).await["state"], "succeeded");
-    let op = admin
-        .post(&format!("{path}/backups"), json!({"type": "full"}))
-        .await
-        .expect(202)
-        .json();
-    assert_eq!(world.finished(&op).await["state"], "succeeded");
+    world
+        .succeeds(&format!("{path}/backups"), json!({"type": "full"}))
+        .await;
     let listed = admin
         .get(&format!("{path}/backups"))
         .await
@@ -191,13 +184,7 @@ async fn a_point_in_time_restore_brings_back_exactly_what_was_committed_before_t
     )
     .await;
 
-    let op = admin
-        .post(&format!("{path}/backups"), json!({}))
-        .await
-        .expect(202)
-        .json();
-    let op = world.finished(&op).await;
-    assert_eq!(op["state"], "succeeded", "{op}");
+    world.succeeds(&format!("{path}/backups"), json!({})).await;
     let listed = admin
         .get(&format!("{path}/backups"))
         .await
@@ -217,16 +204,12 @@ async fn a_point_in_time_restore_brings_back_exactly_what_was_committed_before_t
     tokio::time::sleep(Duration::from_millis(1500)).await;
     execute(&world, "insert into entries values ('c-after-target')").await;
 
-    let op = admin
-        .post(
+    world
+        .succeeds(
             &format!("{path}/restore"),
             json!({"target_time": target.to_rfc3339()}),
         )
-        .await
-        .expect(202)
-        .json();
-    let op = world.finished(&op).await;
-    assert_eq!(op["state"], "succeeded", "{op}");
+        .await;
     let cluster = world.wait_for_phase("books", "ready").await;
     assert_eq!(
         cluster["status"]["ready_instances"], 2,
@@ -235,11 +218,6 @@ async fn a_point_in_time_restore_brings_back_exactly_what_was_committed_before_t
     assert_eq!(rows(&world).await, ["a-before-backup", "b-before-target"]);
 
     // The restored cluster keeps archiving and can be backed up again.
-    let op = admin
-        .post(&format!("{path}/backups"), json!({}))
-        .await
-        .expect(202)
-        .json();
-    assert_eq!(world.finished(&op).await["state"], "succeeded");
+    world.succeeds(&format!("{path}/backups"), json!({})).await;
     world.stop().await;
 }

@@ -8,16 +8,6 @@ use sqlx::{Connection, PgConnection};
 
 use super::harness::{LocalWorld, TENANT, connect, server_logs, small_cluster};
 
-async fn owner(world: &LocalWorld, name: &str, endpoint: &str) -> PgConnection {
-    let info = world.connection(name).await;
-    connect(
-        info[endpoint]["uri"].as_str().unwrap(),
-        info["ca_certificate"].as_str().unwrap(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("connects to {name}: {e}: {info}\n{}", server_logs(world)))
-}
-
 /// The source's owner on `name`'s primary: a clone holds its source's databases and roles
 /// (with their passwords), next to its own owner and database.
 async fn source_owner(world: &LocalWorld, name: &str) -> PgConnection {
@@ -90,7 +80,7 @@ async fn a_clone_to_a_point_in_time_holds_exactly_what_its_source_had_then() {
     world.wait_for_phase("books-then", "ready").await;
     assert_eq!(rows(&world, "books-then").await, ["a-before-target"]);
     // …and its own owner and database, with its own password.
-    let mut own = owner(&world, "books-then", "primary").await;
+    let mut own = world.owner("books-then", "primary").await;
     let database: String = sqlx::query_scalar("select current_database()")
         .fetch_one(&mut own)
         .await
@@ -111,17 +101,12 @@ async fn a_clone_to_a_point_in_time_holds_exactly_what_its_source_had_then() {
         ["a-before-target", "b-after-target"]
     );
     world.wait_for_initial_backup("books-then").await;
-    let op = world
-        .app
-        .admin()
-        .post(
+    world
+        .succeeds(
             &format!("/v1/tenants/{TENANT}/clusters/books-then/backups"),
             json!({"type": "incremental"}),
         )
-        .await
-        .expect(202)
-        .json();
-    assert_eq!(world.finished(&op).await["state"], "succeeded");
+        .await;
     world.stop().await;
 }
 
@@ -139,7 +124,7 @@ async fn a_standby_follows_its_source_and_takes_writes_once_promoted() {
     execute(&world, "books", "insert into entries values ('c-streamed')").await;
     let started = Instant::now();
     loop {
-        let mut conn = owner(&world, "books-dr", "primary").await;
+        let mut conn = world.owner("books-dr", "primary").await;
         let in_recovery: bool = sqlx::query_scalar("select pg_is_in_recovery()")
             .fetch_one(&mut conn)
             .await
@@ -160,18 +145,12 @@ async fn a_standby_follows_its_source_and_takes_writes_once_promoted() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    let op = world
-        .app
-        .admin()
-        .post(
+    world
+        .succeeds(
             &format!("/v1/tenants/{TENANT}/clusters/books-dr/promote"),
             json!({}),
         )
-        .await
-        .expect(202)
-        .json();
-    let op = world.finished(&op).await;
-    assert_eq!(op["state"], "succeeded", "{op}");
+        .await;
     let promoted = world.cluster("books-dr").await;
     assert!(promoted["spec"]["standby"].is_null(), "{promoted}");
     execute(

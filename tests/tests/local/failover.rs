@@ -9,16 +9,6 @@ use sqlx::{Connection, PgConnection};
 
 use super::harness::{LocalWorld, TENANT, connect, server_logs, small_cluster};
 
-async fn owner_connection(world: &LocalWorld, name: &str, endpoint: &str) -> PgConnection {
-    let info = world.connection(name).await;
-    connect(
-        info[endpoint]["uri"].as_str().unwrap(),
-        info["ca_certificate"].as_str().unwrap(),
-    )
-    .await
-    .expect("connects")
-}
-
 async fn sql(conn: &mut PgConnection, sql: &str) {
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
         .execute(conn)
@@ -33,14 +23,22 @@ async fn rows(conn: &mut PgConnection) -> Vec<String> {
         .unwrap()
 }
 
-/// Waits until every instance is ready again with `primary` as the primary (a minute at most).
-async fn wait_all_ready(world: &LocalWorld, name: &str, instances: u64, primary: &str) -> Value {
+/// Waits until every instance is ready again with a primary that `primary` accepts (a minute
+/// at most).
+async fn wait_all_ready(
+    world: &LocalWorld,
+    name: &str,
+    instances: u64,
+    primary: impl Fn(&str) -> bool,
+) -> Value {
     let started = Instant::now();
     loop {
         let cluster = world.cluster(name).await;
         if cluster["status"]["phase"] == "ready"
             && cluster["status"]["ready_instances"] == instances
-            && cluster["status"]["primary_instance"] == primary
+            && cluster["status"]["primary_instance"]
+                .as_str()
+                .is_some_and(&primary)
         {
             return cluster;
         }
@@ -57,7 +55,7 @@ async fn wait_all_ready(world: &LocalWorld, name: &str, instances: u64, primary:
 async fn wait_replica_rows(world: &LocalWorld, name: &str, expected: &[&str]) {
     let started = Instant::now();
     loop {
-        let mut replica = owner_connection(world, name, "replicas").await;
+        let mut replica = world.owner(name, "replicas").await;
         let in_recovery: bool = sqlx::query_scalar("select pg_is_in_recovery()")
             .fetch_one(&mut replica)
             .await
@@ -78,15 +76,14 @@ async fn wait_replica_rows(world: &LocalWorld, name: &str, expected: &[&str]) {
 #[tokio::test]
 async fn a_switchover_hands_the_primary_to_a_replica_and_loses_nothing() {
     let world = LocalWorld::start().await;
-    let admin = world.app.admin();
     let path = format!("/v1/tenants/{TENANT}/clusters/ha");
     assert_eq!(
         world.create(small_cluster("ha", 3)).await["state"],
         "succeeded"
     );
-    wait_all_ready(&world, "ha", 3, "ha-pg0").await;
+    wait_all_ready(&world, "ha", 3, |p| p == "ha-pg0").await;
     let old_port = world.connection("ha").await["primary"]["port"].clone();
-    let mut primary = owner_connection(&world, "ha", "primary").await;
+    let mut primary = world.owner("ha", "primary").await;
     sql(
         &mut primary,
         "create table entries (v text); insert into entries values ('1-before')",
@@ -95,21 +92,17 @@ async fn a_switchover_hands_the_primary_to_a_replica_and_loses_nothing() {
     primary.close().await.unwrap();
 
     // To the most caught-up replica.
-    let op = admin
-        .post(&format!("{path}/switchover"), json!({}))
-        .await
-        .expect(202)
-        .json();
-    let op = world.finished(&op).await;
-    assert_eq!(op["state"], "succeeded", "{op}");
-    // pg1 and pg2 replayed the same; the first of them is the most caught-up one.
-    wait_all_ready(&world, "ha", 3, "ha-pg1").await;
+    world
+        .succeeds(&format!("{path}/switchover"), json!({}))
+        .await;
+    // Whichever replica had received the most WAL.
+    wait_all_ready(&world, "ha", 3, |p| p != "ha-pg0").await;
     let info = world.connection("ha").await;
     assert_ne!(
         info["primary"]["port"], old_port,
         "the endpoint follows the primary"
     );
-    let mut primary = owner_connection(&world, "ha", "primary").await;
+    let mut primary = world.owner("ha", "primary").await;
     sql(
         &mut primary,
         "insert into entries values ('2-after-switchover')",
@@ -121,17 +114,14 @@ async fn a_switchover_hands_the_primary_to_a_replica_and_loses_nothing() {
     wait_replica_rows(&world, "ha", &["1-before", "2-after-switchover"]).await;
 
     // Back to a named instance: the former primary, rewound and following.
-    let op = admin
-        .post(
+    world
+        .succeeds(
             &format!("{path}/switchover"),
             json!({"target_instance": "ha-pg0"}),
         )
-        .await
-        .expect(202)
-        .json();
-    assert_eq!(world.finished(&op).await["state"], "succeeded");
-    wait_all_ready(&world, "ha", 3, "ha-pg0").await;
-    let mut primary = owner_connection(&world, "ha", "primary").await;
+        .await;
+    wait_all_ready(&world, "ha", 3, |p| p == "ha-pg0").await;
+    let mut primary = world.owner("ha", "primary").await;
     sql(&mut primary, "insert into entries values ('3-back')").await;
     assert_eq!(
         rows(&mut primary).await,
@@ -148,9 +138,9 @@ async fn when_the_primarys_postmaster_is_killed_a_replica_takes_over_and_the_old
         world.create(small_cluster("ha", 2)).await["state"],
         "succeeded"
     );
-    wait_all_ready(&world, "ha", 2, "ha-pg0").await;
+    wait_all_ready(&world, "ha", 2, |p| p == "ha-pg0").await;
     world.wait_for_initial_backup("ha").await;
-    let mut primary = owner_connection(&world, "ha", "primary").await;
+    let mut primary = world.owner("ha", "primary").await;
     sql(
         &mut primary,
         "create table entries (v text); insert into entries values ('1-before')",
@@ -197,7 +187,7 @@ async fn when_the_primarys_postmaster_is_killed_a_replica_takes_over_and_the_old
         "failover: writes succeeded again {:.1} s after the primary's postmaster was killed",
         took.as_secs_f64()
     );
-    wait_all_ready(&world, "ha", 2, "ha-pg1").await;
+    wait_all_ready(&world, "ha", 2, |p| p == "ha-pg1").await;
     // The former primary came back as a replica (rewound) and replays the new primary's writes.
     wait_replica_rows(&world, "ha", &["1-before", "2-after-failover"]).await;
     world.stop().await;

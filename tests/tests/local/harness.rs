@@ -112,6 +112,25 @@ impl LocalWorld {
         }
     }
 
+    /// `POST path` with `body` as the admin, and the operation it started, once it succeeded.
+    pub async fn succeeds(&self, path: &str, body: Value) -> Value {
+        let op = self.app.admin().post(path, body).await.expect(202).json();
+        let op = self.finished(&op).await;
+        assert_eq!(op["state"], "succeeded", "{op}\n{}", server_logs(self));
+        op
+    }
+
+    /// The cluster owner's connection to `name`'s `endpoint` (`primary` or `replicas`).
+    pub async fn owner(&self, name: &str, endpoint: &str) -> PgConnection {
+        let info = self.connection(name).await;
+        connect(
+            info[endpoint]["uri"].as_str().unwrap_or_default(),
+            info["ca_certificate"].as_str().unwrap_or_default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("connects to {name}: {e}: {info}\n{}", server_logs(self)))
+    }
+
     pub async fn cluster(&self, name: &str) -> Value {
         self.app
             .admin()

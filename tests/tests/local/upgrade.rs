@@ -9,23 +9,9 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use sqlx::{Connection, PgConnection};
+use sqlx::Connection;
 
 use super::harness::{LocalWorld, TENANT, connect, server_logs, small_cluster};
-
-async fn owner_of(world: &LocalWorld, name: &str, endpoint: &str) -> PgConnection {
-    let info = world.connection(name).await;
-    connect(
-        info[endpoint]["uri"].as_str().unwrap(),
-        info["ca_certificate"].as_str().unwrap(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("connects: {e}\n{}", server_logs(world)))
-}
-
-async fn owner(world: &LocalWorld, endpoint: &str) -> PgConnection {
-    owner_of(world, "legacy", endpoint).await
-}
 
 async fn version_and_rows(world: &LocalWorld, endpoint: &str) -> (String, Vec<String>) {
     version_and_rows_of(world, "legacy", endpoint).await
@@ -36,7 +22,7 @@ async fn version_and_rows_of(
     name: &str,
     endpoint: &str,
 ) -> (String, Vec<String>) {
-    let mut conn = owner_of(world, name, endpoint).await;
+    let mut conn = world.owner(name, endpoint).await;
     let version: String = sqlx::query_scalar("select version()")
         .fetch_one(&mut conn)
         .await
@@ -72,7 +58,6 @@ async fn a_major_upgrade_moves_the_data_to_the_newer_postgresql_with_pg_upgrade(
         )
     };
     let world = LocalWorld::start_with_servers(&dirs).await;
-    let admin = world.app.admin();
     let path = format!("/v1/tenants/{TENANT}/clusters/legacy");
     let mut body = small_cluster("legacy", 2);
     body["postgres_version"] = json!(old);
@@ -82,7 +67,7 @@ async fn a_major_upgrade_moves_the_data_to_the_newer_postgresql_with_pg_upgrade(
     body["backups"] = json!({"enabled": false});
     assert_eq!(world.create(body).await["state"], "succeeded");
     world.wait_for_phase("legacy", "ready").await;
-    let mut primary = owner(&world, "primary").await;
+    let mut primary = world.owner("legacy", "primary").await;
     sqlx::raw_sql("create table entries (v text); insert into entries values ('kept')")
         .execute(&mut primary)
         .await
@@ -95,13 +80,9 @@ async fn a_major_upgrade_moves_the_data_to_the_newer_postgresql_with_pg_upgrade(
     );
     assert_eq!(rows, ["kept"]);
 
-    let op = admin
-        .post(&format!("{path}/upgrade"), json!({"postgres_version": new}))
-        .await
-        .expect(202)
-        .json();
-    let op = world.finished(&op).await;
-    assert_eq!(op["state"], "succeeded", "{op}\n{}", server_logs(&world));
+    world
+        .succeeds(&format!("{path}/upgrade"), json!({"postgres_version": new}))
+        .await;
     let cluster = world.cluster("legacy").await;
     assert_eq!(cluster["spec"]["postgres_version"], new, "{cluster}");
     // The primary runs the new major; the replicas are cloned again from it.
@@ -194,7 +175,6 @@ async fn a_minor_upgrade_restarts_the_cluster_on_the_newer_server_the_host_insta
     let installed = host.path().join("bin");
     std::os::unix::fs::symlink(&older.bin_dir, &installed).unwrap();
     let world = LocalWorld::start_with_servers(std::slice::from_ref(&installed)).await;
-    let admin = world.app.admin();
     let path = format!("/v1/tenants/{TENANT}/clusters/minor");
     let mut body = small_cluster("minor", 2);
     body["postgres_version"] = json!(15);
@@ -215,7 +195,7 @@ async fn a_minor_upgrade_restarts_the_cluster_on_the_newer_server_the_host_insta
         version.starts_with(&format!("PostgreSQL {from} ")),
         "{version}"
     );
-    let mut primary = owner_of(&world, "minor", "primary").await;
+    let mut primary = world.owner("minor", "primary").await;
     sqlx::raw_sql("create table entries (v text); insert into entries values ('kept')")
         .execute(&mut primary)
         .await
@@ -230,13 +210,7 @@ async fn a_minor_upgrade_restarts_the_cluster_on_the_newer_server_the_host_insta
         cluster["allowed_actions"]["minor_upgrade"]["allowed"], true,
         "{cluster}"
     );
-    let op = admin
-        .post(&format!("{path}/upgrade"), json!({}))
-        .await
-        .expect(202)
-        .json();
-    let op = world.finished(&op).await;
-    assert_eq!(op["state"], "succeeded", "{op}\n{}", server_logs(&world));
+    world.succeeds(&format!("{path}/upgrade"), json!({})).await;
     let started = Instant::now();
     for endpoint in ["primary", "replicas"] {
         loop {

@@ -18,7 +18,9 @@
 //! One module per job: `supervisor` (the convergence loop), `clusters` (desired state, delete,
 //! password rotation), `backups` (pgBackRest backups, point-in-time restore), `schedules`
 //! (backups on the cluster's cron schedules), `failover` (switchover, automatic failover, former
-//! primaries rejoining), `retention` (backups kept after a delete), `driver` (the `Platform` interface over them), `observe` (the typed
+//! primaries rejoining), `copies` (clones and standbys from another cluster's repository),
+//! `upgrade` (major and minor upgrades), `sidecars` (PgBouncer and the exporter beside the
+//! servers), `retention` (backups kept after a delete), `driver` (the `Platform` interface over them), `observe` (the typed
 //! report), `error` (what fails, and whether a retry can help); below them the host's parts:
 //! `instance` (one server's processes), `pgbackrest`, `pooler`, `exporter`, `config`, `roles`,
 //! `extensions`, `tls`, `layout`, `state`.
@@ -42,6 +44,7 @@ mod pooler;
 mod retention;
 mod roles;
 mod schedules;
+mod sidecars;
 mod state;
 mod supervisor;
 mod tls;
