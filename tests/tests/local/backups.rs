@@ -99,25 +99,10 @@ async fn every_backup_type_lands_in_pgbackrests_repository_with_the_specs_schedu
         "{listed}"
     );
 
-    // Retention and schedules come from the spec: one full backup kept, and an hourly
-    // incremental schedule that fires within the next two minutes.
-    let now = chrono::Utc::now();
-    let minute = (now + chrono::Duration::seconds(if now.timestamp() % 60 > 45 { 90 } else { 60 }))
-        .format("%M")
-        .to_string()
-        .trim_start_matches('0')
-        .to_string();
-    let minute = if minute.is_empty() {
-        "0".to_string()
-    } else {
-        minute
-    };
+    // Retention comes from the spec: with one full backup kept, a new full one expires the
+    // older one and what depended on it.
     let op = admin
-        .patch(
-            &path,
-            json!({"backups": {"retention_full": 1, "schedules": {
-                "full": "0 1 * * 0", "differential": null, "incremental": format!("{minute} * * * *")}}}),
-        )
+        .patch(&path, json!({"backups": {"retention_full": 1}}))
         .await
         .expect(202)
         .json();
@@ -135,6 +120,22 @@ async fn every_backup_type_lands_in_pgbackrests_repository_with_the_specs_schedu
         ["full"],
         "pgBackRest expired the older full backup and what depended on it: {listed}"
     );
+
+    // So do the schedules: an hourly incremental that fires within the next two minutes (at
+    // least 30 s from now, so that it is set before it fires).
+    let now = chrono::Utc::now();
+    let fires = now + chrono::Duration::seconds(if now.timestamp() % 60 > 30 { 90 } else { 60 });
+    let minute = fires.format("%M").to_string().parse::<u32>().unwrap();
+    let op = admin
+        .patch(
+            &path,
+            json!({"backups": {"schedules": {
+                "full": "0 1 * * 0", "differential": null, "incremental": format!("{minute} * * * *")}}}),
+        )
+        .await
+        .expect(202)
+        .json();
+    assert_eq!(world.finished(&op).await["state"], "succeeded");
     let started = std::time::Instant::now();
     let scheduled = loop {
         let listed = admin

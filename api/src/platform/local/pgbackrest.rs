@@ -1,7 +1,8 @@
 //! A cluster's pgBackRest, as PGO runs it inside its pods: one repository per cluster
 //! (`<cluster>/repo`), the stanza `db`, WAL pushed by every instance's `archive_command` and
 //! fetched by `restore_command`, backups taken from the primary, retention applied by pgBackRest
-//! after each backup, restores written into an empty data directory.
+//! after each backup (compressed with lz4: cheap on CPU, as a shared host needs), restores
+//! written into an empty data directory.
 //!
 //! Our servers listen on TCP only (no Unix socket), so pgBackRest reaches the primary through
 //! libpq's environment (`PGHOST`, `PGSSLMODE`, `PGPASSWORD`) rather than `pg1-socket-path`.
@@ -82,6 +83,7 @@ impl PgBackRest<'_> {
              log-level-console=warn\n\
              log-level-file=info\n\
              start-fast=y\n\
+             compress-type=lz4\n\
              \n\
              [{PGO_STANZA}]\n\
              pg1-path={primary}\n\
