@@ -320,7 +320,8 @@ pub(super) async fn seal_archive(port: u16, superuser_password: &str) -> anyhow:
     result
 }
 
-fn missing_pgbackrest() -> LocalError {
+/// Why nothing can be backed up or restored on this host.
+pub(super) fn missing_pgbackrest() -> LocalError {
     LocalError::Unsupported(format!(
         "pgBackRest is not installed on this host: install the `{}` package",
         pgbackrest::PACKAGE

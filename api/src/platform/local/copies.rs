@@ -16,7 +16,7 @@ use super::error::LocalError;
 use super::instance::ProcessState;
 use super::pgbackrest::RestoreTarget;
 use super::state::ClusterState;
-use super::{Inner, LocalPlatform, config, roles};
+use super::{Inner, LocalPlatform, config};
 use crate::platform::{ActionProgress, ClusterTarget};
 
 impl Inner {
@@ -31,12 +31,7 @@ impl Inner {
 
     /// The cluster this one copies its data from (the source of a clone or a standby's).
     pub(super) fn copy_source(&self, state: &ClusterState) -> Option<ClusterState> {
-        let name = match (&state.spec.source, &state.spec.standby) {
-            (Some(source), _) => &source.cluster,
-            (None, Some(standby)) => &standby.source,
-            (None, None) => return None,
-        };
-        self.find_cluster(state.tenant_id, name)
+        self.find_cluster(state.tenant_id, copy_source_name(state)?)
     }
 
     /// For a standby: the port of the source's primary, which its primary streams from.
@@ -67,19 +62,13 @@ impl Inner {
     /// promoted; a standby is left to start as one. A failed attempt leaves no data directory,
     /// so the next one starts over.
     pub(super) async fn bootstrap_copy(&self, state: &mut ClusterState) -> anyhow::Result<()> {
-        let wanted = state
-            .spec
-            .source
-            .as_ref()
-            .map(|s| s.cluster.clone())
-            .or_else(|| state.spec.standby.as_ref().map(|s| s.source.clone()))
-            .unwrap_or_default();
+        let wanted = copy_source_name(state).unwrap_or_default().to_string();
         let source = self
             .copy_source(state)
             .with_context(|| format!("cluster {wanted} is not on this platform"))?;
         let repository = self
             .pgbackrest(source.cluster_id)
-            .context("pgBackRest is not installed (the `pgbackrest` package)")?;
+            .ok_or_else(super::backups::missing_pgbackrest)?;
         if !source.repository.stanza_created || source.repository.initial_backup_at.is_none() {
             anyhow::bail!("cluster {wanted} has no backup to copy from yet");
         }
@@ -125,6 +114,15 @@ impl Inner {
     }
 }
 
+/// The name of the cluster a clone or a standby copies, if it is one.
+fn copy_source_name(state: &ClusterState) -> Option<&str> {
+    match (&state.spec.source, &state.spec.standby) {
+        (Some(source), _) => Some(&source.cluster),
+        (None, Some(standby)) => Some(&standby.source),
+        (None, None) => None,
+    }
+}
+
 impl LocalPlatform {
     /// Makes a standby a primary of its own: its primary leaves recovery, stops reading the
     /// source's repository, and the supervisor gives it its own repository (stanza, initial
@@ -149,12 +147,7 @@ impl LocalPlatform {
         // it is done.
         inner.run_instance(&mut state, 0).await?;
         inner.save(&state)?;
-        let mut conn = roles::connect(state.instances[0].port, &state.superuser_password)
-            .await
-            .context("connecting to the promoted primary")?;
-        let ensured = roles::ensure(&mut conn, &state.spec, &state.passwords).await;
-        roles::close(conn).await;
-        ensured.context("creating the standby's own roles and databases")?;
+        inner.ensure_roles(&state).await?;
         inner.kick.notify_one();
         Ok(ActionProgress::done())
     }

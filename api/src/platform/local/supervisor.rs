@@ -62,12 +62,7 @@ impl Inner {
         self.run_instance(state, 0).await?;
         // A standby's roles are the source's, replayed; it gets its own once promoted.
         if state.reconciled_generation != Some(state.generation) && state.spec.standby.is_none() {
-            let mut conn = roles::connect(state.instances[0].port, &state.superuser_password)
-                .await
-                .context("connecting to the primary")?;
-            let result = roles::ensure(&mut conn, &state.spec, &state.passwords).await;
-            roles::close(conn).await;
-            result.context("creating roles and databases")?;
+            self.ensure_roles(state).await?;
         }
         self.create_stanza(state).await?;
         for index in 1..desired {
@@ -105,6 +100,16 @@ impl Inner {
         Ok(())
     }
 
+    /// Creates the spec's roles and databases on the primary, with the cluster's passwords.
+    pub(super) async fn ensure_roles(&self, state: &ClusterState) -> anyhow::Result<()> {
+        let mut conn = roles::connect(state.instances[0].port, &state.superuser_password)
+            .await
+            .context("connecting to the primary")?;
+        let result = roles::ensure(&mut conn, &state.spec, &state.passwords).await;
+        roles::close(conn).await;
+        result.context("creating roles and databases")
+    }
+
     /// Points the cluster's pgBackRest at its primary (and its retention), or, once backups are
     /// disabled, deletes the repository as the API documents.
     fn configure_repository(&self, state: &mut ClusterState) -> anyhow::Result<()> {
@@ -136,7 +141,7 @@ impl Inner {
         }
         let repository = self
             .pgbackrest(state.cluster_id)
-            .context("pgBackRest is not installed (the `pgbackrest` package)")?;
+            .ok_or_else(super::backups::missing_pgbackrest)?;
         let primary = self.instance(state, 0);
         repository
             .stanza_create(&Primary {
