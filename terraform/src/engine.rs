@@ -80,7 +80,12 @@ fn report(diags: &mut Diagnostics, list: Vec<Diag>) {
         for step in &diag.path {
             path = path.attribute(step.clone());
         }
-        let diagnostic = Diagnostic::new(diag.summary, diag.detail, path);
+        // Built directly: `Diagnostic::new` appends a backtrace when RUST_BACKTRACE is set.
+        let diagnostic = Diagnostic {
+            summary: diag.summary.into(),
+            detail: diag.detail.into(),
+            attribute: path,
+        };
         if diag.warning {
             diags.add_warning(diagnostic);
         } else {
