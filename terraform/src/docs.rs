@@ -8,12 +8,15 @@
 //! `terraform-provider-pgplane docs terraform/docs` writes them; a test of the crate fails when
 //! the committed pages differ from [`render`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use tf_provider::Diagnostics;
+use tf_provider::schema::{Attribute, AttributeType, Schema};
 
+use crate::engine::Shared;
 use crate::schema::{Attr, Mode, Spec};
 use crate::{data_sources, provider, resources};
 
@@ -57,26 +60,54 @@ pub fn provider_example() -> PathBuf {
 /// `examples` (a page whose example file is missing has no "Example Usage").
 pub fn render(examples: &Path) -> BTreeMap<PathBuf, String> {
     let example = |relative: PathBuf| std::fs::read_to_string(examples.join(relative)).ok();
+    let shared = Shared::default();
+    let served_resources: HashMap<String, Schema> = resources::all(&shared)
+        .into_iter()
+        .filter_map(|(name, resource)| Some((name, resource.schema(&mut Diagnostics::default())?)))
+        .collect();
+    let served_data_sources: HashMap<String, Schema> = data_sources::all(&shared)
+        .into_iter()
+        .filter_map(|(name, data)| Some((name, data.schema(&mut Diagnostics::default())?)))
+        .collect();
     let mut pages = BTreeMap::new();
+    let spec = provider::spec();
     pages.insert(
         PathBuf::from("index.md"),
-        provider_page(&provider::spec(), example(provider_example()).as_deref()),
+        provider_page(&spec, &spec.to_tf(), example(provider_example()).as_deref()),
     );
     for spec in resources::specs() {
         let text = example(resource_example(spec.type_name));
         pages.insert(
             Path::new("resources").join(page_name(&spec)),
-            type_page(&spec, Page::Resource, text.as_deref()),
+            type_page(
+                &spec,
+                Page::Resource,
+                served(&served_resources, &spec),
+                text.as_deref(),
+            ),
         );
     }
     for spec in data_sources::specs() {
         let text = example(data_source_example(spec.type_name));
         pages.insert(
             Path::new("data-sources").join(page_name(&spec)),
-            type_page(&spec, Page::DataSource, text.as_deref()),
+            type_page(
+                &spec,
+                Page::DataSource,
+                served(&served_data_sources, &spec),
+                text.as_deref(),
+            ),
         );
     }
     pages
+}
+
+/// The schema Terraform is given for `spec`'s type (served under its name without `pgplane_`):
+/// the docs take the types from it, as a type may refine its spec's (numbers for strings).
+fn served<'a>(schemas: &'a HashMap<String, Schema>, spec: &Spec) -> Option<&'a Schema> {
+    schemas
+        .get(short_name(spec))
+        .or_else(|| schemas.get(spec.type_name))
 }
 
 /// Writes [`render`]'s pages (with the crate's examples) under `dir`, and removes pages of
@@ -109,13 +140,16 @@ pub fn write(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `cluster` for `pgplane_cluster`.
+fn short_name(spec: &Spec) -> &'static str {
+    spec.type_name
+        .strip_prefix("pgplane_")
+        .unwrap_or(spec.type_name)
+}
+
 /// `cluster.md` for `pgplane_cluster`.
 fn page_name(spec: &Spec) -> String {
-    let short = spec
-        .type_name
-        .strip_prefix("pgplane_")
-        .unwrap_or(spec.type_name);
-    format!("{short}.md")
+    format!("{}.md", short_name(spec))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -156,7 +190,7 @@ fn code_block(out: &mut String, language: &str, text: &str) {
     let _ = write!(out, "```{language}\n{}\n```\n\n", text.trim());
 }
 
-fn provider_page(spec: &Spec, example: Option<&str>) -> String {
+fn provider_page(spec: &Spec, served: &Schema, example: Option<&str>) -> String {
     let mut out = String::new();
     front_matter(&mut out, &format!("{PROVIDER} Provider"), spec.description);
     let _ = write!(
@@ -165,11 +199,11 @@ fn provider_page(spec: &Spec, example: Option<&str>) -> String {
         spec.description.trim()
     );
     example_usage(&mut out, example);
-    schema(&mut out, &spec.attrs);
+    schema(&mut out, &spec.attrs, Some(served));
     finish(out)
 }
 
-fn type_page(spec: &Spec, page: Page, example: Option<&str>) -> String {
+fn type_page(spec: &Spec, page: Page, served: Option<&Schema>, example: Option<&str>) -> String {
     let mut out = String::new();
     let title = page.title();
     front_matter(
@@ -184,7 +218,7 @@ fn type_page(spec: &Spec, page: Page, example: Option<&str>) -> String {
         spec.description.trim()
     );
     example_usage(&mut out, example);
-    schema(&mut out, &spec.attrs);
+    schema(&mut out, &spec.attrs, served);
     if page == Page::Resource
         && let Some(id) = spec.import_id
     {
@@ -193,20 +227,51 @@ fn type_page(spec: &Spec, page: Page, example: Option<&str>) -> String {
     finish(out)
 }
 
+/// The import section. `id` is one format (`<tenant>/<name>`) or several separated by `, or `,
+/// each after the first optionally followed by what it is for (`<id> for a personal key`).
 fn import(out: &mut String, type_name: &str, id: &str) {
+    let formats = import_formats(id);
+    let address = format!("{type_name}.{EXAMPLE_NAME}");
     out.push_str("## Import\n\nImport is supported using the following syntax:\n\n");
     out.push_str("In Terraform v1.5.0 and later, the [`import` block](https://developer.hashicorp.com/terraform/language/import) can be used with the `id` attribute, for example:\n\n");
-    code_block(
-        out,
-        "terraform",
-        &format!("import {{\n  to = {type_name}.{EXAMPLE_NAME}\n  id = \"{id}\"\n}}"),
-    );
+    let (first, _) = formats[0];
+    let mut block = format!("import {{\n  to = {address}\n  id = \"{first}\"");
+    for (format, purpose) in &formats[1..] {
+        let _ = write!(block, " # or{}: \"{format}\"", purpose_text(purpose));
+    }
+    block.push_str("\n}");
+    code_block(out, "terraform", &block);
     out.push_str("The [`terraform import` command](https://developer.hashicorp.com/terraform/cli/commands/import) can be used, for example:\n\n");
-    code_block(
-        out,
-        "shell",
-        &format!("terraform import {type_name}.{EXAMPLE_NAME} {id}"),
-    );
+    let mut commands = String::new();
+    for (i, (format, purpose)) in formats.iter().enumerate() {
+        if i > 0 {
+            let _ = writeln!(commands, "# or{}:", purpose_text(purpose));
+        }
+        let _ = writeln!(commands, "terraform import {address} {format}");
+    }
+    code_block(out, "shell", &commands);
+}
+
+/// The formats of an import id and what each is for (empty when not said).
+fn import_formats(id: &str) -> Vec<(&str, &str)> {
+    id.split(", or ")
+        .map(|alternative| {
+            // The format ends at the first `>` followed by a space: `<id> for a personal key`
+            // (`<email or user id>` has spaces inside its placeholder).
+            match alternative.find("> ") {
+                Some(end) => (&alternative[..=end], alternative[end + 1..].trim()),
+                None => (alternative.trim(), ""),
+            }
+        })
+        .collect()
+}
+
+fn purpose_text(purpose: &str) -> String {
+    if purpose.is_empty() {
+        String::new()
+    } else {
+        format!(", {purpose}")
+    }
 }
 
 /// One trailing newline, no trailing spaces.
@@ -243,15 +308,19 @@ const GROUPS: [Group; 3] = [
     },
 ];
 
-fn schema(out: &mut String, attrs: &[Attr]) {
+fn schema(out: &mut String, attrs: &[Attr], served: Option<&Schema>) {
     out.push_str("## Schema\n\n");
-    attributes(out, &[], attrs);
+    attributes(out, &[], attrs, served.map(|s| &s.block.attributes));
 }
 
+/// One level of the schema Terraform is given: its attributes by name.
+type Served = HashMap<String, Attribute>;
+
 /// The attributes at `path` grouped and sorted by name, then a section for each nested object
-/// (depth first, in the order they were listed), as tfplugindocs writes them.
-fn attributes(out: &mut String, path: &[&str], attrs: &[Attr]) {
-    let mut nested: Vec<(Vec<&str>, &Attr)> = Vec::new();
+/// (depth first, in the order they were listed), as tfplugindocs writes them. `served` is the
+/// same level of the schema Terraform is given, whose types win.
+fn attributes(out: &mut String, path: &[&str], attrs: &[Attr], served: Option<&Served>) {
+    let mut nested: Vec<(Vec<&str>, &Attr, Option<&Served>)> = Vec::new();
     for group in GROUPS {
         let mut listed: Vec<&Attr> = attrs
             .iter()
@@ -270,7 +339,10 @@ fn attributes(out: &mut String, path: &[&str], attrs: &[Attr]) {
         for attr in listed {
             let mut attr_path = path.to_vec();
             attr_path.push(attr.name);
-            let _ = write!(out, "- `{}` ({}", attr.name, attr.type_name());
+            let served_attr = served.and_then(|attrs| attrs.get(attr.name));
+            let type_name =
+                served_attr.map_or_else(|| attr.type_name(), |served| type_name(&served.attr_type));
+            let _ = write!(out, "- `{}` ({type_name}", attr.name);
             if attr.sensitive {
                 out.push_str(", Sensitive");
             }
@@ -285,20 +357,49 @@ fn attributes(out: &mut String, path: &[&str], attrs: &[Attr]) {
                     " (see [below for nested schema](#{}))",
                     anchor(&attr_path)
                 );
-                nested.push((attr_path, attr));
+                nested.push((attr_path, attr, served_attr.and_then(nested_attributes)));
             }
             out.push('\n');
         }
         out.push('\n');
     }
-    for (attr_path, attr) in nested {
+    for (attr_path, attr, served) in nested {
         let _ = write!(
             out,
             "<a id=\"{}\"></a>\n### Nested Schema for `{}`\n\n",
             anchor(&attr_path),
             attr_path.join(".")
         );
-        attributes(out, &attr_path, attr.children().unwrap_or_default());
+        attributes(out, &attr_path, attr.children().unwrap_or_default(), served);
+    }
+}
+
+/// How tfplugindocs names a Terraform type.
+fn type_name(attr_type: &AttributeType) -> String {
+    match attr_type {
+        AttributeType::String => "String".into(),
+        AttributeType::Number => "Number".into(),
+        AttributeType::Bool => "Boolean".into(),
+        AttributeType::List(item) => format!("List of {}", type_name(item)),
+        AttributeType::Set(item) => format!("Set of {}", type_name(item)),
+        AttributeType::Map(item) => format!("Map of {}", type_name(item)),
+        AttributeType::Object(_) => "Object".into(),
+        AttributeType::Tuple(_) => "Tuple".into(),
+        AttributeType::AttributeSingle(_) => "Attributes".into(),
+        AttributeType::AttributeList(_) => "Attributes List".into(),
+        AttributeType::AttributeSet(_) => "Attributes Set".into(),
+        AttributeType::AttributeMap(_) => "Attributes Map".into(),
+        AttributeType::Any => "Dynamic".into(),
+    }
+}
+
+fn nested_attributes(attr: &Attribute) -> Option<&Served> {
+    match &attr.attr_type {
+        AttributeType::AttributeSingle(attrs)
+        | AttributeType::AttributeList(attrs)
+        | AttributeType::AttributeSet(attrs)
+        | AttributeType::AttributeMap(attrs) => Some(attrs),
+        _ => None,
     }
 }
 
@@ -389,7 +490,7 @@ mod tests {
             ),
         ];
         let mut out = String::new();
-        schema(&mut out, &attrs);
+        schema(&mut out, &attrs, None);
         assert_eq!(
             out,
             "## Schema
@@ -438,6 +539,44 @@ Required:
     }
 
     #[test]
+    fn types_are_those_terraform_is_given() {
+        let spec = Spec {
+            type_name: "pgplane_x",
+            description: "X.",
+            import_id: None,
+            attrs: vec![
+                Attr::new("versions", Kind::StringList, Mode::Computed, "Versions."),
+                Attr::object(
+                    "outer",
+                    Mode::Computed,
+                    "",
+                    vec![Attr::new("sizes", Kind::StringMap, Mode::Computed, "")],
+                ),
+            ],
+        };
+        let mut served = spec.to_tf();
+        let number_list = AttributeType::List(Box::new(AttributeType::Number));
+        served
+            .block
+            .attributes
+            .get_mut("versions")
+            .unwrap()
+            .attr_type = number_list.clone();
+        if let AttributeType::AttributeSingle(inner) =
+            &mut served.block.attributes.get_mut("outer").unwrap().attr_type
+        {
+            inner.get_mut("sizes").unwrap().attr_type = number_list;
+        }
+        let mut out = String::new();
+        schema(&mut out, &spec.attrs, Some(&served));
+        assert!(
+            out.contains("- `versions` (List of Number) Versions.\n"),
+            "{out}"
+        );
+        assert!(out.contains("- `sizes` (List of Number)\n"), "{out}");
+    }
+
+    #[test]
     fn every_type_has_a_page_named_without_the_prefix() {
         let pages = render(Path::new("/nonexistent"));
         assert!(pages.contains_key(Path::new("index.md")));
@@ -460,6 +599,24 @@ Required:
             cluster.contains(
                 "import {\n  to = pgplane_cluster.example\n  id = \"<tenant>/<name>\"\n}"
             )
+        );
+        let mut out = String::new();
+        import(
+            &mut out,
+            "pgplane_api_key",
+            "<tenant>/<id>, or <id> for a personal key",
+        );
+        assert!(
+            out.contains("  id = \"<tenant>/<id>\" # or, for a personal key: \"<id>\"\n}"),
+            "{out}"
+        );
+        assert!(
+            out.contains("```shell\nterraform import pgplane_api_key.example <tenant>/<id>\n# or, for a personal key:\nterraform import pgplane_api_key.example <id>\n```"),
+            "{out}"
+        );
+        assert_eq!(
+            import_formats("<tenant>/<email or user id>"),
+            [("<tenant>/<email or user id>", "")]
         );
         let data = &pages[Path::new("data-sources/cluster.md")];
         assert!(data.contains("\n# pgplane_cluster (Data Source)\n"));

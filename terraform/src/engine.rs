@@ -319,6 +319,70 @@ fn unknown_defaults(attrs: &[Attr], planned: &mut Obj) {
     }
 }
 
+/// Takes the prior state's value for what the configuration leaves to the server: Terraform
+/// proposes null for an unconfigured nested object even when it is computed, which would read
+/// as "remove it" on every plan.
+fn keep_prior_defaults(attrs: &[Attr], prior: &Obj, config: &Obj, planned: &mut Obj) {
+    for attr in attrs.iter().filter(|a| !a.local) {
+        let configured = get(config, attr.name);
+        match (&attr.kind, configured) {
+            (_, ValueAny::Null) if matches!(attr.mode, Mode::Default | Mode::Computed) => {
+                planned.insert(attr.name.to_string(), get(prior, attr.name).clone());
+            }
+            (Kind::Object(children), ValueAny::Map(_)) => {
+                let mut inner = obj(get(planned, attr.name));
+                keep_prior_defaults(
+                    children,
+                    &obj(get(prior, attr.name)),
+                    &obj(configured),
+                    &mut inner,
+                );
+                planned.insert(attr.name.to_string(), ValueAny::Map(inner));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Fills the server defaults of set elements in an update's plan: Terraform cannot match set
+/// elements to the prior state's, so it leaves their defaulted attributes null. An element
+/// whose required attributes (its key, such as a role's name) match a prior element takes that
+/// element's values; a new element's defaults are unknown until applied.
+fn fill_set_defaults(attrs: &[Attr], prior: &Obj, planned: &mut Obj) {
+    for attr in attrs {
+        let Kind::ObjectSet(children) = &attr.kind else {
+            continue;
+        };
+        let (ValueAny::List(before), Some(ValueAny::List(after))) =
+            (get(prior, attr.name), planned.get_mut(attr.name))
+        else {
+            continue;
+        };
+        for element in after.iter_mut() {
+            let mut inner = obj(element);
+            let key_matches = |candidate: &Obj| {
+                children
+                    .iter()
+                    .filter(|c| c.mode == Mode::Required)
+                    .all(|c| get(candidate, c.name) == get(&inner, c.name))
+            };
+            let matched = before
+                .iter()
+                .map(obj)
+                .find(|candidate| key_matches(candidate));
+            for child in children.iter().filter(|c| c.mode == Mode::Default) {
+                if matches!(get(&inner, child.name), ValueAny::Null) {
+                    let value = matched
+                        .as_ref()
+                        .map_or(ValueAny::Unknown, |m| get(m, child.name).clone());
+                    inner.insert(child.name.to_string(), value);
+                }
+            }
+            *element = ValueAny::Map(inner);
+        }
+    }
+}
+
 /// The attributes whose change needs a new object, as attribute paths.
 fn replacements(
     attrs: &[Attr],
@@ -418,15 +482,17 @@ impl<R: Managed> Resource for ResourceAdapter<R> {
         _diags: &mut Diagnostics,
         prior_state: ValueAny,
         proposed: ValueAny,
-        _config: ValueAny,
+        config: ValueAny,
         prior_private: ValueAny,
         _meta: ValueAny,
     ) -> Option<(ValueAny, ValueAny, Vec<AttributePath>)> {
         let prior = obj(&prior_state);
         let mut planned = obj(&proposed);
+        keep_prior_defaults(&self.spec.attrs, &prior, &obj(&config), &mut planned);
         if let Some(context) = self.shared.read().ok().and_then(|g| g.clone()) {
             self.resource.plan(&context, &mut planned);
         }
+        fill_set_defaults(&self.spec.attrs, &prior, &mut planned);
         let mut replace = Vec::new();
         if changed(&self.spec.attrs, &prior, &planned) {
             // Status follows the change: known again once it is applied.

@@ -818,3 +818,177 @@ impl Managed for Cluster {
         Ok(state)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn state(attrs: &[(&str, ValueAny)]) -> Obj {
+        attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn s(text: &str) -> ValueAny {
+        ValueAny::String(text.into())
+    }
+
+    fn map(pairs: &[(&str, ValueAny)]) -> ValueAny {
+        ValueAny::Map(state(pairs))
+    }
+
+    #[test]
+    fn a_create_sends_what_is_configured_and_leaves_server_defaults_out() {
+        let planned = state(&[
+            ("name", s("orders")),
+            ("tenant", s("acme")),
+            ("instances", ValueAny::Number(2)),
+            (
+                "resources",
+                map(&[("cpu", s("250m")), ("memory", ValueAny::Unknown)]),
+            ),
+            ("postgres_version", ValueAny::Unknown),
+            ("parameters", map(&[("work_mem", s("8MB"))])),
+            ("timeouts", map(&[("create", s("5m"))])),
+            ("phase", ValueAny::Unknown),
+        ]);
+        assert_eq!(
+            create_body(&planned),
+            json!({
+                "name": "orders",
+                "instances": 2,
+                "resources": {"cpu": "250m"},
+                "parameters": {"work_mem": "8MB"},
+            }),
+            "no tenant, timeouts, status or unknown defaults in the body"
+        );
+    }
+
+    #[test]
+    fn an_update_patches_only_what_changed_and_removes_dropped_parameters() {
+        let prior = state(&[
+            ("instances", ValueAny::Number(1)),
+            (
+                "parameters",
+                map(&[("work_mem", s("8MB")), ("jit", s("off"))]),
+            ),
+            ("resources", map(&[("cpu", s("1")), ("memory", s("2Gi"))])),
+            ("postgres_version", ValueAny::Number(16)),
+        ]);
+        let planned = state(&[
+            ("instances", ValueAny::Number(2)),
+            ("parameters", map(&[("work_mem", s("16MB"))])),
+            ("resources", map(&[("cpu", s("1")), ("memory", s("2Gi"))])),
+            ("postgres_version", ValueAny::Number(17)),
+        ]);
+        assert_eq!(
+            Json::Object(update_patch(&prior, &planned)),
+            json!({"instances": 2, "parameters": {"jit": null, "work_mem": "16MB"}}),
+            "the version is an upgrade, not a patch; unchanged resources are not sent"
+        );
+    }
+
+    #[test]
+    fn the_api_document_becomes_state_keeping_the_configured_spelling_of_sizes() {
+        let cluster = json!({
+            "id": "0190a0a0-0000-7000-8000-000000000001",
+            "name": "orders",
+            "spec": {
+                "name": "orders", "postgres_version": 17, "instances": 3,
+                "resources": {"cpu": "1", "memory": "2Gi"},
+                "storage": {"size": "20Gi", "class": null},
+                "pooler": {"enabled": true, "replicas": 1},
+                "users": [{"name": "reporting", "databases": ["orders"], "options": null}],
+                "parameters": {"max_connections": "200"},
+            },
+            "status": {"phase": "ready", "ready_instances": 3, "generation": 4},
+            "allowed_actions": {"scale": {"allowed": true}, "promote": {"allowed": false, "reason": "not a standby"}},
+            "created_at": "2026-12-07T10:00:00Z",
+        });
+        let connection = json!({"primary": {"host": "orders-primary.acme.svc", "port": 5432, "uri": "postgresql://…"}});
+        let prior = state(&[(
+            "resources",
+            map(&[("cpu", s("1000m")), ("memory", s("2048Mi"))]),
+        )]);
+        let state = state_from("acme", &cluster, Some(&connection), &prior);
+        assert_eq!(state["id"], s("acme/orders"));
+        assert_eq!(state["instances"], ValueAny::Number(3));
+        assert_eq!(state["phase"], s("ready"));
+        assert_eq!(
+            to_json(&state["resources"]),
+            Some(json!({"cpu": "1000m", "memory": "2048Mi"})),
+            "equal quantities keep the configuration's spelling"
+        );
+        assert_eq!(
+            to_json(&state["allowed_actions"]),
+            Some(json!({"scale": true, "promote": false}))
+        );
+        assert_eq!(
+            to_json(&state["endpoints"]),
+            Some(
+                json!({"primary": "orders-primary.acme.svc:5432", "replicas": null, "pooler": null})
+            )
+        );
+        assert_eq!(
+            to_json(&state["users"]),
+            Some(json!([{"name": "reporting", "databases": ["orders"], "options": null}]))
+        );
+        let resized = state_from(
+            "acme",
+            &cluster,
+            None,
+            &state_from("acme", &cluster, None, &Obj::new()),
+        );
+        assert_eq!(
+            to_json(&resized["resources"]),
+            Some(json!({"cpu": "1", "memory": "2Gi"}))
+        );
+    }
+
+    #[test]
+    fn plan_time_checks_name_the_attribute() {
+        let config = state(&[
+            ("name", s("Orders")),
+            ("instances", ValueAny::Number(4)),
+            ("resources", map(&[("cpu", s("lots"))])),
+            (
+                "backups",
+                map(&[("schedules", map(&[("full", s("daily"))]))]),
+            ),
+            ("timeouts", map(&[("create", s("10 minutes"))])),
+        ]);
+        let paths: Vec<String> = validate(&config).iter().map(|d| d.path.join(".")).collect();
+        assert_eq!(
+            paths,
+            [
+                "name",
+                "instances",
+                "backups.schedules.full",
+                "resources.cpu",
+                "timeouts.create"
+            ]
+        );
+        let fine = state(&[("name", s("orders")), ("instances", ValueAny::Number(3))]);
+        assert!(validate(&fine).is_empty());
+    }
+
+    #[test]
+    fn import_ids_name_tenant_and_cluster() {
+        let context = Context {
+            api: crate::client::Api::new("http://127.0.0.1:1", "key").expect("client"),
+            default_tenant: None,
+            stop: Default::default(),
+        };
+        let state = Cluster.import(&context, "acme/orders").expect("valid id");
+        assert_eq!(state["tenant"], s("acme"));
+        assert_eq!(state["name"], s("orders"));
+        assert!(
+            Cluster.import(&context, "orders").is_err(),
+            "no tenant and no default"
+        );
+        assert!(Cluster.import(&context, "a/b/c").is_err());
+    }
+}

@@ -153,7 +153,7 @@ fn delete_failure(name: &str, error: &ApiError) -> Failure {
         return Failure::new(Diag::error(
             "The tenant still has clusters",
             format!(
-                "pgplane refuses to delete tenant `{name}` while it has clusters (or keeps the backups of deleted ones): {}. Delete its clusters first; in a configuration, reference the tenant from its clusters (`tenant = pgplane_tenant.<name>.name`) so that Terraform destroys them first.",
+                "pgplane refuses to delete tenant `{name}` while it has clusters (or keeps the backups of deleted ones): {}. When Terraform manages them, have them refer to the tenant (`tenant = pgplane_tenant.<name>.name`) so that they are destroyed first.",
                 problem.detail
             ),
         ));
