@@ -709,6 +709,141 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 mod tests {
     use super::*;
 
+    fn attrs() -> Vec<Attr> {
+        vec![
+            Attr::string("id", Mode::Computed, ""),
+            Attr::string("name", Mode::Required, "").replace(),
+            Attr::int("instances", Mode::Default, ""),
+            Attr::object(
+                "storage",
+                Mode::Default,
+                "",
+                vec![
+                    Attr::string("size", Mode::Default, ""),
+                    Attr::string("class", Mode::Default, "").replace(),
+                ],
+            ),
+            Attr::new(
+                "users",
+                Kind::ObjectSet(vec![
+                    Attr::string("name", Mode::Required, ""),
+                    Attr::new("databases", Kind::StringSet, Mode::Default, ""),
+                ]),
+                Mode::Default,
+                "",
+            ),
+            Attr::string("phase", Mode::Computed, ""),
+        ]
+    }
+
+    fn o(pairs: &[(&str, ValueAny)]) -> Obj {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn s(text: &str) -> ValueAny {
+        ValueAny::String(text.into())
+    }
+
+    #[test]
+    fn a_create_plan_leaves_server_defaults_unknown_inside_configured_objects_too() {
+        let mut planned = o(&[
+            ("name", s("orders")),
+            ("storage", ValueAny::Map(o(&[("size", s("1Gi"))]))),
+        ]);
+        unknown_defaults(&attrs(), &mut planned);
+        assert_eq!(planned["instances"], ValueAny::Unknown);
+        assert_eq!(planned["phase"], ValueAny::Unknown);
+        let storage = obj(&planned["storage"]);
+        assert_eq!(storage["size"], s("1Gi"));
+        assert_eq!(storage["class"], ValueAny::Unknown);
+    }
+
+    #[test]
+    fn an_update_plan_keeps_what_the_server_chose_for_what_is_not_configured() {
+        let prior = o(&[
+            ("name", s("orders")),
+            ("instances", ValueAny::Number(1)),
+            (
+                "storage",
+                ValueAny::Map(o(&[("size", s("1Gi")), ("class", s("fast"))])),
+            ),
+            ("phase", s("ready")),
+        ]);
+        let config = o(&[
+            ("name", s("orders")),
+            ("storage", ValueAny::Map(o(&[("size", s("2Gi"))]))),
+        ]);
+        // What Terraform proposes: null for unconfigured nested objects and their members.
+        let mut planned = o(&[
+            ("name", s("orders")),
+            ("storage", ValueAny::Map(o(&[("size", s("2Gi"))]))),
+        ]);
+        keep_prior_defaults(&attrs(), &prior, &config, &mut planned);
+        assert_eq!(planned["instances"], ValueAny::Number(1));
+        assert_eq!(obj(&planned["storage"])["class"], s("fast"));
+        assert!(changed(&attrs(), &prior, &planned), "the size changed");
+        let mut replace = Vec::new();
+        replacements(&attrs(), &prior, &planned, &[], &mut replace);
+        assert!(
+            replace.is_empty(),
+            "growing storage is in place: {replace:?}"
+        );
+
+        let mut moved = planned.clone();
+        moved.insert(
+            "storage".into(),
+            ValueAny::Map(o(&[("size", s("2Gi")), ("class", s("slow"))])),
+        );
+        replacements(&attrs(), &prior, &moved, &[], &mut replace);
+        assert_eq!(
+            replace,
+            vec![AttributePath::new("storage").attribute("class")]
+        );
+    }
+
+    #[test]
+    fn set_elements_keep_their_defaults_by_key_and_new_ones_are_unknown() {
+        let user = |name: &str, databases: ValueAny| {
+            ValueAny::Map(o(&[("name", s(name)), ("databases", databases)]))
+        };
+        let prior = o(&[(
+            "users",
+            ValueAny::List(vec![user("app", ValueAny::List(vec![s("orders")]))]),
+        )]);
+        let mut planned = o(&[(
+            "users",
+            ValueAny::List(vec![
+                user("app", ValueAny::Null),
+                user("report", ValueAny::Null),
+            ]),
+        )]);
+        fill_set_defaults(&attrs(), &prior, &mut planned);
+        let ValueAny::List(users) = &planned["users"] else {
+            panic!("users is a list")
+        };
+        assert_eq!(
+            obj(&users[0])["databases"],
+            ValueAny::List(vec![s("orders")])
+        );
+        assert_eq!(obj(&users[1])["databases"], ValueAny::Unknown);
+    }
+
+    #[test]
+    fn field_errors_land_on_the_attribute_they_name() {
+        let spec = Spec {
+            type_name: "pgplane_test",
+            description: "",
+            import_id: None,
+            attrs: attrs(),
+        };
+        assert_eq!(attribute_path(&spec, "storage.size"), ["storage", "size"]);
+        assert_eq!(attribute_path(&spec, "users[1].name"), ["users"]);
+        assert_eq!(attribute_path(&spec, "nonsense"), Vec::<String>::new());
+    }
+
     #[test]
     fn durations_read_as_terraform_users_write_them() {
         assert_eq!(parse_duration("30m"), Some(Duration::from_secs(1800)));

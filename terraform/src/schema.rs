@@ -18,6 +18,8 @@ pub enum Kind {
     StringSet,
     /// Ordered strings (`list(string)`).
     StringList,
+    /// Ordered numbers (`list(number)`).
+    IntList,
     /// `map(string)`.
     StringMap,
     /// `map(bool)`.
@@ -114,6 +116,7 @@ impl Attr {
             Kind::Bool => "Boolean".into(),
             Kind::StringSet => "Set of String".into(),
             Kind::StringList => "List of String".into(),
+            Kind::IntList => "List of Number".into(),
             Kind::StringMap => "Map of String".into(),
             Kind::BoolMap => "Map of Boolean".into(),
             Kind::Object(_) => "Attributes".into(),
@@ -129,6 +132,7 @@ impl Attr {
             Kind::Bool => AttributeType::Bool,
             Kind::StringSet => AttributeType::Set(Box::new(AttributeType::String)),
             Kind::StringList => AttributeType::List(Box::new(AttributeType::String)),
+            Kind::IntList => AttributeType::List(Box::new(AttributeType::Number)),
             Kind::StringMap => AttributeType::Map(Box::new(AttributeType::String)),
             Kind::BoolMap => AttributeType::Map(Box::new(AttributeType::Bool)),
             Kind::Object(attrs) => AttributeType::AttributeSingle(to_tf_attributes(attrs)),

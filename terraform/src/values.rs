@@ -85,6 +85,12 @@ pub fn from_json(attr: &Attr, json: &Json) -> ValueAny {
                 .filter_map(|item| item.as_str().map(|s| ValueAny::String(s.to_string())))
                 .collect(),
         ),
+        (Kind::IntList, Json::Array(items)) => ValueAny::List(
+            items
+                .iter()
+                .filter_map(|item| item.as_i64().map(ValueAny::Number))
+                .collect(),
+        ),
         (Kind::StringMap, Json::Object(map)) => ValueAny::Map(
             map.iter()
                 .filter_map(|(k, v)| {

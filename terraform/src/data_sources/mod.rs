@@ -31,14 +31,7 @@ pub fn all(shared: &Shared) -> HashMap<String, Box<dyn DynamicDataSource>> {
         entry(cluster::ClusterData, shared),
         entry(cluster_connection::ClusterConnection, shared),
         entry(tenant::TenantData, shared),
-        // Its own `DataSource` (a list of numbers), under the name `entry` would give it.
-        (
-            postgres_versions::spec()
-                .type_name
-                .trim_start_matches("pgplane_")
-                .to_string(),
-            Box::new(postgres_versions::Versions::new(shared.clone())),
-        ),
+        entry(postgres_versions::PostgresVersions, shared),
     ])
 }
 

@@ -3,11 +3,9 @@
 
 use async_trait::async_trait;
 use serde_json::Value as Json;
-use tf_provider::schema::{AttributeType, Schema};
 use tf_provider::value::ValueAny;
-use tf_provider::{DataSource, Diagnostics};
 
-use crate::engine::{Context, DataSourceAdapter, Failure, Lookup, Shared};
+use crate::engine::{Context, Failure, Lookup};
 use crate::schema::{Attr, Kind, Mode, Spec};
 use crate::values::Obj;
 
@@ -17,10 +15,9 @@ pub fn spec() -> Spec {
         description: "The PostgreSQL major versions a cluster may have on this platform, and the one a cluster gets when it names none.",
         import_id: None,
         attrs: vec![
-            // A list of numbers: see `Versions::schema`.
             Attr::new(
                 "versions",
-                Kind::StringList,
+                Kind::IntList,
                 Mode::Computed,
                 "The major versions (numbers), oldest first.",
             ),
@@ -75,46 +72,10 @@ impl Lookup for PostgresVersions {
     }
 }
 
-/// The data source as Terraform sees it: the engine's, with `versions` a list of numbers (the
-/// schema module has no such kind; see [`spec`]).
-pub struct Versions(DataSourceAdapter<PostgresVersions>);
-
-impl Versions {
-    pub fn new(shared: Shared) -> Versions {
-        Versions(DataSourceAdapter::new(PostgresVersions, shared))
-    }
-}
-
-#[async_trait]
-impl DataSource for Versions {
-    type State<'a> = ValueAny;
-    type ProviderMetaState<'a> = ValueAny;
-
-    fn schema(&self, diags: &mut Diagnostics) -> Option<Schema> {
-        let mut schema = self.0.schema(diags)?;
-        if let Some(versions) = schema.block.attributes.get_mut("versions") {
-            versions.attr_type = AttributeType::List(Box::new(AttributeType::Number));
-        }
-        Some(schema)
-    }
-
-    async fn validate<'a>(&self, diags: &mut Diagnostics, config: ValueAny) -> Option<()> {
-        self.0.validate(diags, config).await
-    }
-
-    async fn read<'a>(
-        &self,
-        diags: &mut Diagnostics,
-        config: ValueAny,
-        meta: ValueAny,
-    ) -> Option<ValueAny> {
-        self.0.read(diags, config, meta).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+    use tf_provider::schema::AttributeType;
 
     use super::*;
 
@@ -140,9 +101,7 @@ mod tests {
 
     #[test]
     fn terraform_is_told_versions_is_a_list_of_numbers() {
-        let source = Versions::new(Shared::default());
-        let mut diags = Diagnostics::default();
-        let schema = source.schema(&mut diags).expect("schema");
+        let schema = spec().to_tf();
         let versions = &schema.block.attributes["versions"];
         assert!(
             matches!(&versions.attr_type, AttributeType::List(item) if matches!(**item, AttributeType::Number)),
