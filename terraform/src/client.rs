@@ -53,6 +53,8 @@ pub struct Problem {
     pub detail: String,
     /// `(field, message)` pairs from the problem's `errors`.
     pub errors: Vec<(String, String)>,
+    /// The operation that keeps the object busy, for a 409 that asks to wait for it.
+    pub busy_with: Option<String>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -254,6 +256,42 @@ impl Api {
         }
     }
 
+    /// Makes the call, and when it is refused because another operation runs on the object
+    /// (a create still provisioning, someone's change from the portal), waits for that
+    /// operation to end and calls again, until `limit`.
+    pub async fn when_idle<F, Fut>(
+        &self,
+        limit: Duration,
+        stop: &CancellationToken,
+        mut call: F,
+    ) -> Result<Answer, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Answer, ApiError>>,
+    {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let result = call().await;
+            let busy = match &result {
+                Err(ApiError::Problem(p)) if p.status == StatusCode::CONFLICT => {
+                    p.busy_with.clone()
+                }
+                _ => None,
+            };
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Some(operation) = busy.filter(|_| !left.is_zero() && !stop.is_cancelled()) else {
+                return result;
+            };
+            let running = self
+                .get(&format!("/v1/operations/{}", seg(&operation)))
+                .await?;
+            // Its outcome is not ours to report: only that it ended.
+            if let Err(WaitError::Interrupted) = self.wait(&running.body, left, stop).await {
+                return result;
+            }
+        }
+    }
+
     /// Follows the operation until it ends; `Ok` with its last document when it succeeded.
     pub async fn wait(
         &self,
@@ -338,6 +376,7 @@ fn problem(status: StatusCode, body: &Json) -> Problem {
             .or_else(|| body.as_str().map(str::to_string))
             .unwrap_or_default(),
         errors,
+        busy_with: body["context"]["operation_id"].as_str().map(str::to_string),
     }
 }
 

@@ -211,6 +211,19 @@ pub trait Managed: Send + Sync + 'static {
         let _ = (context, planned);
     }
 
+    /// The computed attributes a change from `prior` to `planned` can alter (unknown in its
+    /// plan); by default every one but the identity and the creation time.
+    fn volatile(&self, prior: &Obj, planned: &Obj) -> Vec<&'static str> {
+        let _ = (prior, planned);
+        self.spec()
+            .attrs
+            .iter()
+            .filter(|a| a.mode == Mode::Computed)
+            .map(|a| a.name)
+            .filter(|name| !matches!(*name, "id" | "uuid" | "created_at" | "key"))
+            .collect()
+    }
+
     /// The object as it is now; `None` when it no longer exists.
     async fn read(&self, context: &Context, state: &Obj) -> Result<Option<Read>, Failure>;
     async fn create(
@@ -496,10 +509,8 @@ impl<R: Managed> Resource for ResourceAdapter<R> {
         let mut replace = Vec::new();
         if changed(&self.spec.attrs, &prior, &planned) {
             // Status follows the change: known again once it is applied.
-            for attr in self.spec.attrs.iter().filter(|a| a.mode == Mode::Computed) {
-                if !matches!(attr.name, "id" | "uuid" | "created_at" | "key") {
-                    planned.insert(attr.name.to_string(), ValueAny::Unknown);
-                }
+            for name in self.resource.volatile(&prior, &planned) {
+                planned.insert(name.to_string(), ValueAny::Unknown);
             }
             replacements(&self.spec.attrs, &prior, &planned, &[], &mut replace);
         }

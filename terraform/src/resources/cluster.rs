@@ -535,11 +535,17 @@ impl Cluster {
                 continue;
             };
             let url = format!("{base}/{}", seg(extension));
-            let answer = if enable {
-                context.api.put(&url, &json!({})).await
-            } else {
-                context.api.delete(&url).await
-            };
+            let empty = json!({});
+            let answer = context
+                .api
+                .when_idle(limit, &context.stop, || async {
+                    if enable {
+                        context.api.put(&url, &empty).await
+                    } else {
+                        context.api.delete(&url).await
+                    }
+                })
+                .await;
             let verb = if enable { "Enabling" } else { "Disabling" };
             let answer = answer.map_err(|e| {
                 let mut failure =
@@ -582,6 +588,18 @@ impl Managed for Cluster {
         if let (Some(tenant), Some(name)) = (string(planned, "tenant"), string(planned, "name")) {
             planned.insert("id".into(), ValueAny::String(format!("{tenant}/{name}")));
         }
+    }
+
+    fn volatile(&self, prior: &Obj, planned: &Obj) -> Vec<&'static str> {
+        let mut names = vec!["phase", "status", "allowed_actions", "updated_at"];
+        // Endpoints come and go with replicas and the pooler; nothing else moves them.
+        if ["instances", "pooler", "suspended"]
+            .iter()
+            .any(|name| get(prior, name) != get(planned, name))
+        {
+            names.push("endpoints");
+        }
+        names
     }
 
     async fn read(&self, context: &Context, state: &Obj) -> Result<Option<Read>, Failure> {
@@ -661,9 +679,13 @@ impl Managed for Cluster {
 
         let patch = update_patch(prior, planned);
         if !patch.is_empty() {
+            let patch = Json::Object(patch);
+            let etag = string(private, "etag");
             let answer = context
                 .api
-                .patch(&url, &Json::Object(patch), string(private, "etag").as_deref())
+                .when_idle(limit, &context.stop, || {
+                    context.api.patch(&url, &patch, etag.as_deref())
+                })
                 .await
                 .map_err(|e| {
                     let mut failure = Failure::api(&spec, "Updating the cluster failed", &e);
@@ -701,13 +723,13 @@ impl Managed for Cluster {
                 .on(&["postgres_version"])
                 .into());
             }
+            let body = json!({"postgres_version": new});
+            let upgrade = format!("{url}/upgrade");
             let answer = context
                 .api
-                .post(
-                    &format!("{url}/upgrade"),
-                    &json!({"postgres_version": new}),
-                    &[],
-                )
+                .when_idle(limit, &context.stop, || {
+                    context.api.post(&upgrade, &body, &[])
+                })
                 .await
                 .map_err(|e| Failure::api(&spec, "Upgrading PostgreSQL failed", &e))?;
             self.wait(
@@ -724,9 +746,12 @@ impl Managed for Cluster {
         let was_standby = !matches!(get(prior, "standby"), ValueAny::Null);
         let stays_standby = !matches!(get(planned, "standby"), ValueAny::Null);
         if was_standby && !stays_standby {
+            let (promote, empty) = (format!("{url}/promote"), json!({}));
             let answer = context
                 .api
-                .post(&format!("{url}/promote"), &json!({}), &[])
+                .when_idle(limit, &context.stop, || {
+                    context.api.post(&promote, &empty, &[])
+                })
                 .await
                 .map_err(|e| Failure::api(&spec, "Promoting the standby failed", &e))?;
             self.wait(
@@ -771,7 +796,12 @@ impl Managed for Cluster {
         let tenant = tenant_of(context, state)?;
         let name = string(state, "name").unwrap_or_default();
         let limit = timeout(state, "delete", DELETE_TIMEOUT)?;
-        let answer = match context.api.delete(&path(&tenant, &name)).await {
+        let url = path(&tenant, &name);
+        let deleted = context
+            .api
+            .when_idle(limit, &context.stop, || context.api.delete(&url))
+            .await;
+        let answer = match deleted {
             Ok(answer) => answer,
             Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => return Ok(()),
             Err(e) => {

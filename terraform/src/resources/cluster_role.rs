@@ -70,9 +70,11 @@ impl ClusterRole {
             "options".into(),
             to_json(get(state, "options")).unwrap_or(Json::Null),
         );
+        let url = role_path(&tenant, &cluster, &name);
+        let body = Json::Object(body);
         let answer = context
             .api
-            .put(&role_path(&tenant, &cluster, &name), &Json::Object(body))
+            .when_idle(WAIT, &context.stop, || context.api.put(&url, &body))
             .await
             .map_err(|e| Failure::api(&spec(), "Setting the role failed", &e))?;
         if answer.status.as_u16() == 202
@@ -205,11 +207,12 @@ impl Managed for ClusterRole {
         let tenant = tenant_of(context, state)?;
         let cluster = string(state, "cluster").unwrap_or_default();
         let name = string(state, "name").unwrap_or_default();
-        let answer = match context
+        let url = role_path(&tenant, &cluster, &name);
+        let deleted = context
             .api
-            .delete(&role_path(&tenant, &cluster, &name))
-            .await
-        {
+            .when_idle(WAIT, &context.stop, || context.api.delete(&url))
+            .await;
+        let answer = match deleted {
             Ok(answer) => answer,
             Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => return Ok(()),
             Err(e) => return Err(Failure::api(&spec(), "Removing the role failed", &e)),

@@ -457,6 +457,7 @@ mod tests {
             title: "Conflict".into(),
             detail: "tenant `acme` still has 2 cluster(s); delete them first".into(),
             errors: Vec::new(),
+            busy_with: None,
         });
         let failure = delete_failure("acme", &error);
         let diag = &failure.diags[0];
