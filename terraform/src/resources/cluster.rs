@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use serde_json::{Map, Value as Json, json};
 use tf_provider::value::ValueAny;
 
-use crate::client::{Answer, seg};
+use crate::client::{Answer, ApiError, seg};
 use crate::engine::{Context, Diag, Failure, Managed, Read, api_diags, timeout};
 use crate::quantity;
 use crate::schema::{Attr, Kind, Mode, Spec, timeouts};
@@ -19,6 +19,8 @@ use crate::values::{Obj, from_json, get, int, obj, object_from_json, same, strin
 const CREATE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const UPDATE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 const DELETE_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+/// How often a clone whose source has no backup yet asks again.
+const CLONE_RETRY: Duration = Duration::from_secs(5);
 
 /// The attributes that are the API's cluster spec (`POST .../clusters`, `spec` in answers).
 pub fn spec_attrs() -> Vec<Attr> {
@@ -113,7 +115,7 @@ pub fn attrs() -> Vec<Attr> {
 pub fn spec() -> Spec {
     Spec {
         type_name: "pgplane_cluster",
-        description: "A PostgreSQL cluster of a tenant: created, changed and deleted as pgplane operations, which the provider waits for (see `timeouts`).",
+        description: "A PostgreSQL cluster of a tenant: created, changed and deleted as pgplane operations, which the provider waits for (see `timeouts`). A change to an attribute marked as creating a new resource deletes the cluster first: with `deletion_policy = \"keep_backups\"` (the default) its backups keep its name reserved, so the new cluster needs another name or `delete_backups`.",
         import_id: Some("<tenant>/<name>"),
         attrs: attrs(),
     }
@@ -620,24 +622,38 @@ impl Managed for Cluster {
         let limit = timeout(planned, "create", CREATE_TIMEOUT)?;
         let key =
             string(private, "idempotency_key").unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let answer = context
-            .api
-            .post(
-                &format!("/v1/tenants/{}/clusters", seg(&tenant)),
-                &create_body(planned),
-                &[("idempotency-key", &key)],
-            )
-            .await
-            .map_err(|e| {
-                let mut failure = Failure::api(&spec, "Creating the cluster failed", &e);
-                if e.status().map(|s| s.as_u16()) == Some(409) {
-                    failure.diags.push(Diag::error(
-                        "The cluster may already exist",
-                        format!("If `{tenant}/{name}` exists, bring it under Terraform with `terraform import` (id `{tenant}/{name}`)."),
-                    ));
+        let url = format!("/v1/tenants/{}/clusters", seg(&tenant));
+        let body = create_body(planned);
+        let deadline = tokio::time::Instant::now() + limit;
+        let answer = loop {
+            match context
+                .api
+                .post(&url, &body, &[("idempotency-key", &key)])
+                .await
+            {
+                Ok(answer) => break answer,
+                // A clone of a cluster created in the same apply: its source takes its first
+                // backup just after it is ready. Ask again until the timeout.
+                Err(ApiError::Problem(p))
+                    if p.status.as_u16() == 409
+                        && p.detail.contains("no successful full backup")
+                        && tokio::time::Instant::now() + CLONE_RETRY < deadline
+                        && !context.stop.is_cancelled() =>
+                {
+                    tokio::time::sleep(CLONE_RETRY).await;
                 }
-                failure
-            })?;
+                Err(e) => {
+                    let mut failure = Failure::api(&spec, "Creating the cluster failed", &e);
+                    if matches!(&e, ApiError::Problem(p) if p.detail.contains("already exists")) {
+                        failure.diags.push(Diag::error(
+                            "The cluster already exists",
+                            format!("Bring `{tenant}/{name}` under Terraform with `terraform import` (id `{tenant}/{name}`), or pick another name."),
+                        ));
+                    }
+                    return Err(failure);
+                }
+            }
+        };
         // From here on the cluster exists: every failure hands its state back to be saved.
         self.wait(
             context,

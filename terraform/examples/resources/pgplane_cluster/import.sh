@@ -1,0 +1,2 @@
+# A cluster is imported by "<tenant>/<name>".
+terraform import pgplane_cluster.example acme/orders
