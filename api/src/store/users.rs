@@ -53,7 +53,9 @@ pub async fn find(db: impl PgExecutor<'_>, id: Uuid) -> StoreResult<Option<UserR
 
 pub async fn find_by_email(db: impl PgExecutor<'_>, email: &str) -> StoreResult<Option<UserRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {COLUMNS} from users where email = $1"
+        // As citext, so the comparison ignores case as the column's unique index does (a
+        // text parameter would compare the column cast to text, case-sensitively).
+        "select {COLUMNS} from users where email = $1::citext"
     )))
     .bind(email)
     .fetch_optional(db)
@@ -77,7 +79,7 @@ pub async fn find_credentials(
     email: &str,
 ) -> StoreResult<Option<(Uuid, String, bool)>> {
     Ok(
-        sqlx::query_as("select id, password_hash, disabled from users where email = $1")
+        sqlx::query_as("select id, password_hash, disabled from users where email = $1::citext")
             .bind(email)
             .fetch_optional(pool)
             .await?,

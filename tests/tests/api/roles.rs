@@ -141,9 +141,11 @@ async fn admins_manage_members_but_only_owners_grant_or_remove_ownership() {
         .expect(201)
         .json();
     assert_eq!(added["role"], "developer");
+    // Emails are case-insensitive, as everywhere in pgplane (a Terraform configuration may
+    // spell one as the company directory does).
     admin
         .put(
-            "/v1/tenants/acme/members/dev@example.com",
+            "/v1/tenants/acme/members/Dev@Example.COM",
             json!({"role": "viewer"}),
         )
         .await

@@ -1,6 +1,7 @@
-//! What fails at plan time, before anything is sent to pgplane: the input checks of the
-//! module in `terraform/tests/` under `terraform test`, and the provider's own checks of the
-//! values pgplane would refuse, each reported as a diagnostic on the resource and attribute.
+//! What fails before anything is made: at plan time, the input checks of the module in
+//! `terraform/tests/` under `terraform test` and the provider's own checks of the values
+//! pgplane would refuse; at apply, what only pgplane checks (its problem's field errors). Each
+//! is a diagnostic on the resource and attribute.
 
 use std::path::Path;
 
@@ -74,7 +75,7 @@ const INVALID: [(&str, &str, &str); 4] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Terraform: scripts/test runs it"]
-async fn the_provider_refuses_values_pgplane_would_refuse_at_plan_naming_the_attribute() {
+async fn refused_values_are_diagnostics_on_the_attribute_at_plan_or_from_the_api() {
     let (world, tf) = crate::start("provider validation").await;
     let mut config = provider_block(&world.app.base_url);
     for (resource, _, arguments) in INVALID {
@@ -103,6 +104,48 @@ async fn the_provider_refuses_values_pgplane_would_refuse_at_plan_naming_the_att
         .expect(200)
         .json();
     assert_eq!(clusters["items"], serde_json::json!([]), "{clusters}");
+
+    // What only pgplane knows (its parameter allow-list) is refused by the API at apply; the
+    // problem's field error (`parameters.fsync`) lands on the attribute it names.
+    let mut config = provider_block(&world.app.base_url);
+    config.push_str(
+        r#"
+resource "pgplane_cluster" "unsafe" {
+  tenant     = "acme"
+  name       = "unsafe"
+  resources  = { cpu = "250m", memory = "512Mi" }
+  storage    = { size = "1Gi" }
+  backups    = { enabled = false }
+  parameters = { fsync = "off" }
+}
+"#,
+    );
+    tf.write("main.tf", &config);
+    let apply = tf.run(&["apply", "-auto-approve"]).await;
+    tf.print("the apply's diagnostics", &apply.stderr);
+    let apply = apply.expect(1);
+    // Terraform wraps the detail to its width: compare with the line breaks as spaces.
+    let diagnostic = diagnostic_of(&apply, "pgplane_cluster.unsafe")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        diagnostic.contains("parameters = {")
+            && diagnostic.contains("not a parameter pgplane allows"),
+        "the API's field error is not on `parameters`:\n{diagnostic}"
+    );
+    let list = tf.run(&["state", "list"]).await;
+    assert_eq!(
+        list.stdout.trim(),
+        "",
+        "a refused create left state:\n{list}"
+    );
+    world
+        .app
+        .admin()
+        .get("/v1/tenants/acme/clusters/unsafe")
+        .await
+        .expect(404);
     tf.print_timings();
     world.stop().await;
 }
