@@ -256,6 +256,39 @@ impl Api {
         }
     }
 
+    /// Follows a list's pages (`items`, `next_page_token` passed back as `page_token`) until an
+    /// item is `wanted`; `None` when no page has it, or when the list itself is gone (404).
+    pub async fn find_listed(
+        &self,
+        path: &str,
+        wanted: impl Fn(&Json) -> bool,
+    ) -> Result<Option<Json>, ApiError> {
+        let mut token: Option<String> = None;
+        loop {
+            let url = match &token {
+                Some(token) => format!("{path}?page_size=500&page_token={}", seg(token)),
+                None => format!("{path}?page_size=500"),
+            };
+            let Some(page) = self.find(&url).await? else {
+                return Ok(None);
+            };
+            if let Some(item) = page.body["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|item| wanted(item))
+            {
+                return Ok(Some(item.clone()));
+            }
+            match page.body["next_page_token"].as_str() {
+                Some(next) if !next.is_empty() && token.as_deref() != Some(next) => {
+                    token = Some(next.to_string());
+                }
+                _ => return Ok(None),
+            }
+        }
+    }
+
     /// Makes the call, and when it is refused because another operation runs on the object
     /// (a create still provisioning, someone's change from the portal), waits for that
     /// operation to end and calls again, until `limit`.

@@ -5,6 +5,8 @@ pub mod client;
 pub mod data_sources;
 pub mod docs;
 pub mod engine;
+#[cfg(test)]
+pub mod fake;
 pub mod provider;
 pub mod quantity;
 pub mod resources;

@@ -141,7 +141,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::resources::member::fake;
+    use crate::fake;
 
     const URI: &str =
         "postgresql://orders:s%40cret@orders-rw.tfcorp:5432/orders?sslmode=verify-full";

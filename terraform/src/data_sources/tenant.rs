@@ -68,7 +68,7 @@ mod tests {
     use tf_provider::value::ValueAny;
 
     use super::*;
-    use crate::resources::member::fake;
+    use crate::fake;
 
     #[tokio::test]
     async fn a_tenant_is_read_by_name_and_a_missing_one_is_an_error_on_name() {

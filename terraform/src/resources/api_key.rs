@@ -8,7 +8,7 @@ use tf_provider::value::ValueAny;
 
 use crate::client::seg;
 use crate::engine::{Context, Diag, Failure, Managed, Read};
-use crate::resources::member::{find_listed, role_diag};
+use crate::resources::member::role_diag;
 use crate::resources::tenant;
 use crate::schema::{Attr, Mode, Spec};
 use crate::values::{Obj, get, string};
@@ -271,14 +271,16 @@ impl Managed for ApiKey {
         let Ok(id) = id.parse::<uuid::Uuid>() else {
             return Ok(None);
         };
-        let found = find_listed(&context.api, &collection(tenant.as_deref()), |key| {
-            key["id"]
-                .as_str()
-                .and_then(|k| k.parse::<uuid::Uuid>().ok())
-                == Some(id)
-        })
-        .await
-        .map_err(|e| Failure::api(&spec(), "Reading the API keys failed", &e))?;
+        let found = context
+            .api
+            .find_listed(&collection(tenant.as_deref()), |key| {
+                key["id"]
+                    .as_str()
+                    .and_then(|k| k.parse::<uuid::Uuid>().ok())
+                    == Some(id)
+            })
+            .await
+            .map_err(|e| Failure::api(&spec(), "Reading the API keys failed", &e))?;
         Ok(found
             .and_then(|key| state_from(tenant.as_deref(), &key, state))
             .map(|state| Read { state, etag: None }))
@@ -345,7 +347,7 @@ impl Managed for ApiKey {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::member::fake;
+    use crate::fake;
 
     const ID: &str = "0191d3c2-6f1e-7c3a-9b1a-2f6c1d0e4a33";
 

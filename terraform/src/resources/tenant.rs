@@ -325,7 +325,7 @@ mod tests {
 
     use super::*;
     use crate::client::Problem;
-    use crate::resources::member::fake;
+    use crate::fake;
 
     /// A `TenantOut` as the OpenAPI schema describes it.
     fn document() -> Json {

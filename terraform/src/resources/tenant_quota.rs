@@ -241,7 +241,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::resources::member::fake;
+    use crate::fake;
     use crate::values::obj;
 
     /// A `QuotaOut` as the OpenAPI schema describes it.
