@@ -400,6 +400,67 @@ pub fn validate(config: &Obj) -> Vec<Diag> {
     diags
 }
 
+/// A change to one cluster under way: where it goes, how long it may take, and what to read
+/// back when it fails (so the state saved with the diagnostic is the cluster as it now is).
+struct Change<'a> {
+    context: &'a Context,
+    tenant: &'a str,
+    name: &'a str,
+    /// The state the change started from (its spelling of sizes is kept on a read-back).
+    prior: &'a Obj,
+    limit: Duration,
+}
+
+impl Change<'_> {
+    /// Sends a request that pgplane answers with an operation, after any operation already
+    /// running on the cluster has ended, and waits for it. `what` ("Updating the cluster")
+    /// names it in diagnostics; `on`, when given, is the attribute they land on.
+    async fn run<F, Fut>(&self, what: &str, on: &[&str], call: F) -> Result<(), Failure>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Answer, ApiError>>,
+    {
+        let api = &self.context.api;
+        let answer = api
+            .when_idle(self.limit, &self.context.stop, call)
+            .await
+            .map_err(|e| {
+                let mut failure = Failure::api(&spec(), &format!("{what} failed"), &e);
+                if e.status().map(|s| s.as_u16()) == Some(412) {
+                    failure.diags = vec![Diag::error(
+                        "The cluster changed since Terraform read it",
+                        "Someone changed it outside Terraform after the last refresh; nothing was overwritten. Run `terraform plan` again to see the change.",
+                    )];
+                }
+                if !on.is_empty() {
+                    for diag in &mut failure.diags {
+                        diag.path = on.iter().map(|s| s.to_string()).collect();
+                    }
+                }
+                failure
+            })?;
+        self.wait(&answer, &format!("{what} did not finish")).await
+    }
+
+    /// Waits for the operation an answer started (nothing to wait for unless it is a 202).
+    async fn wait(&self, answer: &Answer, what: &str) -> Result<(), Failure> {
+        if answer.status.as_u16() != 202 {
+            return Ok(());
+        }
+        let api = &self.context.api;
+        if let Err(error) = api.wait(&answer.body, self.limit, &self.context.stop).await {
+            let now = Cluster
+                .fetch(self.context, self.tenant, self.name, self.prior)
+                .await
+                .ok()
+                .flatten()
+                .map(|r| r.state);
+            return Err(Failure::wait(what, &error).with_state(now));
+        }
+        Ok(())
+    }
+}
+
 pub struct Cluster;
 
 impl Cluster {
@@ -470,102 +531,50 @@ impl Cluster {
         }
     }
 
-    /// Waits for `operation`; on failure the cluster as it now is goes with the diagnostic.
-    async fn wait(
-        &self,
-        context: &Context,
-        operation: &Answer,
-        limit: Duration,
-        what: &str,
-        (tenant, name): (&str, &str),
-        prior: &Obj,
-    ) -> Result<(), Failure> {
-        if operation.status.as_u16() != 202 {
-            return Ok(());
-        }
-        if let Err(error) = context
-            .api
-            .wait(&operation.body, limit, &context.stop)
-            .await
-        {
-            let now = self
-                .fetch(context, tenant, name, prior)
-                .await
-                .ok()
-                .flatten()
-                .map(|r| r.state);
-            return Err(Failure::wait(what, &error).with_state(now));
-        }
-        Ok(())
-    }
-
     /// Enables and disables extensions until the application database has `planned`'s.
-    async fn sync_extensions(
-        &self,
-        context: &Context,
-        tenant: &str,
-        name: &str,
-        prior: &Obj,
-        planned: &Obj,
-        limit: Duration,
-    ) -> Result<(), Failure> {
+    async fn sync_extensions(&self, change: &Change<'_>, planned: &Obj) -> Result<(), Failure> {
         let ValueAny::List(wanted) = get(planned, "extensions") else {
             return Ok(());
         };
-        let have = match get(prior, "extensions") {
+        let have = match get(change.prior, "extensions") {
             ValueAny::List(items) => items.clone(),
             _ => Vec::new(),
         };
-        let database = string(planned, "database").unwrap_or_else(|| name.to_string());
+        let database = string(planned, "database").unwrap_or_else(|| change.name.to_string());
         let base = format!(
             "{}/databases/{}/extensions",
-            path(tenant, name),
+            path(change.tenant, change.name),
             seg(&database)
         );
-        let spec = spec();
-        for (extension, enable) in wanted
+        let api = &change.context.api;
+        let enable = wanted
             .iter()
             .filter(|e| !have.contains(e))
-            .map(|e| (e, true))
-            .chain(
-                have.iter()
-                    .filter(|e| !wanted.contains(e))
-                    .map(|e| (e, false)),
-            )
-        {
+            .map(|e| (e, true));
+        let disable = have
+            .iter()
+            .filter(|e| !wanted.contains(e))
+            .map(|e| (e, false));
+        for (extension, enabling) in enable.chain(disable) {
             let ValueAny::String(extension) = extension else {
                 continue;
             };
             let url = format!("{base}/{}", seg(extension));
             let empty = json!({});
-            let answer = context
-                .api
-                .when_idle(limit, &context.stop, || async {
-                    if enable {
-                        context.api.put(&url, &empty).await
+            let what = if enabling {
+                format!("Enabling extension {extension}")
+            } else {
+                format!("Disabling extension {extension}")
+            };
+            change
+                .run(&what, &["extensions"], || async {
+                    if enabling {
+                        api.put(&url, &empty).await
                     } else {
-                        context.api.delete(&url).await
+                        api.delete(&url).await
                     }
                 })
-                .await;
-            let verb = if enable { "Enabling" } else { "Disabling" };
-            let answer = answer.map_err(|e| {
-                let mut failure =
-                    Failure::api(&spec, &format!("{verb} extension {extension} failed"), &e);
-                for diag in &mut failure.diags {
-                    diag.path = vec!["extensions".into()];
-                }
-                failure
-            })?;
-            self.wait(
-                context,
-                &answer,
-                limit,
-                &format!("{verb} extension {extension}"),
-                (tenant, name),
-                prior,
-            )
-            .await?;
+                .await?;
         }
         Ok(())
     }
@@ -655,20 +664,20 @@ impl Managed for Cluster {
             }
         };
         // From here on the cluster exists: every failure hands its state back to be saved.
-        self.wait(
+        let mut started = planned.clone();
+        started.insert("extensions".into(), ValueAny::List(Vec::new()));
+        let change = Change {
             context,
-            &answer,
+            tenant: &tenant,
+            name: &name,
+            prior: &started,
             limit,
-            "Creating the cluster did not finish",
-            (&tenant, &name),
-            planned,
-        )
-        .await?;
-        let mut prior = planned.clone();
-        prior.insert("extensions".into(), ValueAny::List(Vec::new()));
+        };
+        change
+            .wait(&answer, "Creating the cluster did not finish")
+            .await?;
         if !matches!(get(planned, "extensions"), ValueAny::Null) {
-            self.sync_extensions(context, &tenant, &name, &prior, planned, limit)
-                .await?;
+            self.sync_extensions(&change, planned).await?;
         }
         match self.fetch(context, &tenant, &name, planned).await? {
             Some(read) => Ok(read),
@@ -687,41 +696,29 @@ impl Managed for Cluster {
         planned: &Obj,
         private: &Obj,
     ) -> Result<Read, Failure> {
-        let spec = spec();
         let tenant = tenant_of(context, prior)?;
         let name = string(prior, "name").unwrap_or_default();
         let limit = timeout(planned, "update", UPDATE_TIMEOUT)?;
         let url = path(&tenant, &name);
 
+        let change = Change {
+            context,
+            tenant: &tenant,
+            name: &name,
+            prior,
+            limit,
+        };
+        let api = &context.api;
+
         let patch = update_patch(prior, planned);
         if !patch.is_empty() {
             let patch = Json::Object(patch);
             let etag = string(private, "etag");
-            let answer = context
-                .api
-                .when_idle(limit, &context.stop, || {
-                    context.api.patch(&url, &patch, etag.as_deref())
+            change
+                .run("Updating the cluster", &[], || {
+                    api.patch(&url, &patch, etag.as_deref())
                 })
-                .await
-                .map_err(|e| {
-                    let mut failure = Failure::api(&spec, "Updating the cluster failed", &e);
-                    if e.status().map(|s| s.as_u16()) == Some(412) {
-                        failure.diags = vec![Diag::error(
-                            "The cluster changed since Terraform read it",
-                            "Someone changed it outside Terraform after the last refresh; nothing was overwritten. Run `terraform plan` again to see the change.",
-                        )];
-                    }
-                    failure
-                })?;
-            self.wait(
-                context,
-                &answer,
-                limit,
-                "Updating the cluster did not finish",
-                (&tenant, &name),
-                prior,
-            )
-            .await?;
+                .await?;
         }
 
         let (old_version, new_version) = (
@@ -739,46 +736,23 @@ impl Managed for Cluster {
                 .on(&["postgres_version"])
                 .into());
             }
-            let body = json!({"postgres_version": new});
-            let upgrade = format!("{url}/upgrade");
-            let answer = context
-                .api
-                .when_idle(limit, &context.stop, || {
-                    context.api.post(&upgrade, &body, &[])
+            let (upgrade, body) = (format!("{url}/upgrade"), json!({"postgres_version": new}));
+            change
+                .run("Upgrading PostgreSQL", &["postgres_version"], || {
+                    api.post(&upgrade, &body, &[])
                 })
-                .await
-                .map_err(|e| Failure::api(&spec, "Upgrading PostgreSQL failed", &e))?;
-            self.wait(
-                context,
-                &answer,
-                limit,
-                "The upgrade did not finish",
-                (&tenant, &name),
-                prior,
-            )
-            .await?;
+                .await?;
         }
 
         let was_standby = !matches!(get(prior, "standby"), ValueAny::Null);
         let stays_standby = !matches!(get(planned, "standby"), ValueAny::Null);
         if was_standby && !stays_standby {
             let (promote, empty) = (format!("{url}/promote"), json!({}));
-            let answer = context
-                .api
-                .when_idle(limit, &context.stop, || {
-                    context.api.post(&promote, &empty, &[])
+            change
+                .run("Promoting the standby", &["standby"], || {
+                    api.post(&promote, &empty, &[])
                 })
-                .await
-                .map_err(|e| Failure::api(&spec, "Promoting the standby failed", &e))?;
-            self.wait(
-                context,
-                &answer,
-                limit,
-                "The promotion did not finish",
-                (&tenant, &name),
-                prior,
-            )
-            .await?;
+                .await?;
         } else if was_standby && get(prior, "standby") != get(planned, "standby") {
             return Err(Diag::error(
                 "A standby's source cannot change",
@@ -795,8 +769,7 @@ impl Managed for Cluster {
             .into());
         }
 
-        self.sync_extensions(context, &tenant, &name, prior, planned, limit)
-            .await?;
+        self.sync_extensions(&change, planned).await?;
         match self.fetch(context, &tenant, &name, planned).await? {
             Some(read) => Ok(read),
             None => Err(Diag::error(
