@@ -73,6 +73,11 @@ impl std::fmt::Display for ApiError {
 }
 
 impl ApiError {
+    /// A 404: the object is gone (a delete of it has nothing left to do).
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(StatusCode::NOT_FOUND)
+    }
+
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             ApiError::Problem(p) => Some(p.status),
@@ -136,7 +141,7 @@ impl Api {
     pub async fn find(&self, path: &str) -> Result<Option<Answer>, ApiError> {
         match self.get(path).await {
             Ok(answer) => Ok(Some(answer)),
-            Err(e) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
+            Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -328,7 +328,7 @@ impl Managed for ApiKey {
         let url = format!("{}/{}", collection(tenant.as_deref()), seg(&id));
         match context.api.delete(&url).await {
             Ok(_) => Ok(()),
-            Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(Failure::api(&spec(), "Revoking the API key failed", &e)),
         }
     }

@@ -126,6 +126,15 @@ pub fn path(tenant: &str, name: &str) -> String {
     format!("/v1/tenants/{}/clusters/{}", seg(tenant), seg(name))
 }
 
+/// Plans the provider's default tenant for a resource whose configuration names none.
+pub fn plan_default_tenant(context: &Context, planned: &mut Obj) {
+    if matches!(get(planned, "tenant"), ValueAny::Null)
+        && let Some(tenant) = &context.default_tenant
+    {
+        planned.insert("tenant".into(), ValueAny::String(tenant.clone()));
+    }
+}
+
 /// The tenant of a resource: its own `tenant`, else the provider's.
 pub fn tenant_of(context: &Context, state: &Obj) -> Result<String, Diag> {
     string(state, "tenant")
@@ -591,11 +600,7 @@ impl Managed for Cluster {
     }
 
     fn plan(&self, context: &Context, planned: &mut Obj) {
-        if matches!(get(planned, "tenant"), ValueAny::Null)
-            && let Some(tenant) = &context.default_tenant
-        {
-            planned.insert("tenant".into(), ValueAny::String(tenant.clone()));
-        }
+        plan_default_tenant(context, planned);
         if let (Some(tenant), Some(name)) = (string(planned, "tenant"), string(planned, "name")) {
             planned.insert("id".into(), ValueAny::String(format!("{tenant}/{name}")));
         }
@@ -792,7 +797,7 @@ impl Managed for Cluster {
             .await;
         let answer = match deleted {
             Ok(answer) => answer,
-            Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => return Ok(()),
+            Err(e) if e.is_not_found() => return Ok(()),
             Err(e) => {
                 return Err(Failure {
                     diags: api_diags(&spec, "Deleting the cluster failed", &e),

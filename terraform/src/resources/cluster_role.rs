@@ -9,7 +9,7 @@ use tf_provider::value::ValueAny;
 
 use crate::client::seg;
 use crate::engine::{Context, Diag, Failure, Managed, Read};
-use crate::resources::cluster::{path as cluster_path, tenant_of};
+use crate::resources::cluster::{path as cluster_path, plan_default_tenant, tenant_of};
 use crate::schema::{Attr, Kind, Mode, Spec};
 use crate::values::{Obj, from_json, get, string, to_json};
 
@@ -148,11 +148,7 @@ impl Managed for ClusterRole {
     }
 
     fn plan(&self, context: &Context, planned: &mut Obj) {
-        if matches!(get(planned, "tenant"), ValueAny::Null)
-            && let Some(tenant) = &context.default_tenant
-        {
-            planned.insert("tenant".into(), ValueAny::String(tenant.clone()));
-        }
+        plan_default_tenant(context, planned);
         if let (Some(t), Some(c), Some(n)) = (
             string(planned, "tenant"),
             string(planned, "cluster"),
@@ -214,7 +210,7 @@ impl Managed for ClusterRole {
             .await;
         let answer = match deleted {
             Ok(answer) => answer,
-            Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => return Ok(()),
+            Err(e) if e.is_not_found() => return Ok(()),
             Err(e) => return Err(Failure::api(&spec(), "Removing the role failed", &e)),
         };
         if answer.status.as_u16() == 202

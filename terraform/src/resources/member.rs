@@ -224,7 +224,7 @@ impl Managed for Member {
         let user = string(state, "user").unwrap_or_default();
         match context.api.delete(&member_path(&tenant, &user)).await {
             Ok(_) => Ok(()),
-            Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(Failure::api(&spec(), "Removing the member failed", &e)),
         }
     }

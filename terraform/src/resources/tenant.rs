@@ -300,7 +300,7 @@ impl Managed for Tenant {
         let name = string(state, "name").unwrap_or_default();
         match context.api.delete(&path(&name)).await {
             Ok(_) => Ok(()),
-            Err(e) if e.status().map(|s| s.as_u16()) == Some(404) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(delete_failure(&name, &e)),
         }
     }
