@@ -59,6 +59,8 @@ pub struct AppState {
     pub platform: Option<Arc<dyn Platform>>,
     /// Users read in the last two seconds (authentication's per-request lookup).
     pub users: Arc<crate::auth::user_cache::UserCache>,
+    /// The keys that seal the secrets pgplane stores.
+    pub secrets: Arc<crate::secrets::Keyring>,
 }
 
 impl AppState {
@@ -79,6 +81,7 @@ impl AppState {
                 JwtKeys::random(&auth.jwt_issuer, &auth.jwt_audience, ttl)
             }
         };
+        let secrets = crate::secrets::keyring(&config.secrets).map_err(anyhow::Error::msg)?;
         let settings = Settings {
             login_max_failures: auth.login_max_failures,
             login_window: Duration::from_secs(auth.login_window_seconds),
@@ -115,6 +118,7 @@ impl AppState {
             users: Arc::new(crate::auth::user_cache::UserCache::new(
                 crate::auth::user_cache::UserCache::DEFAULT_TTL,
             )),
+            secrets,
         })
     }
 
@@ -147,7 +151,23 @@ pub async fn connect_and_migrate(config: &ServeConfig) -> anyhow::Result<PgPool>
     .await
     .context("connecting to the metadata database (DATABASE_URL)")?;
     store::migrate(&db).await.context("applying migrations")?;
+    check_secrets(config, &db).await?;
     Ok(db)
+}
+
+/// Refuses to start with keys that do not open the stored secrets (changing nothing), then
+/// seals plaintext left from before encryption.
+async fn check_secrets(config: &ServeConfig, db: &PgPool) -> anyhow::Result<()> {
+    let keyring = crate::secrets::keyring(&config.secrets).map_err(anyhow::Error::msg)?;
+    crate::secrets::rotation::check_keys(db, &keyring).await?;
+    let sealed = crate::secrets::rotation::seal_plaintext(db, &keyring).await?;
+    if sealed.sealed > 0 {
+        tracing::info!(
+            count = sealed.sealed,
+            "sealed secrets stored in plaintext by an earlier version"
+        );
+    }
+    Ok(())
 }
 
 /// A running HTTP server.
@@ -202,6 +222,7 @@ impl Background {
         platform: Arc<dyn Platform>,
         config: &JobsConfig,
         jobs: JobSettings,
+        secrets: Arc<crate::secrets::Keyring>,
     ) -> Self {
         let (workers_cancel, sync_cancel) = (CancellationToken::new(), CancellationToken::new());
         let workers = (!config.no_workers).then(|| {
@@ -209,6 +230,7 @@ impl Background {
                 db.clone(),
                 platform.clone(),
                 jobs,
+                secrets.clone(),
                 workers_cancel.clone(),
             ))
         });
@@ -217,6 +239,7 @@ impl Background {
                 db.clone(),
                 database_url.to_string(),
                 platform.clone(),
+                secrets,
                 sync_cancel.clone(),
             ))
         });
@@ -269,15 +292,17 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     )
     .await?;
     let state = AppState::new(&config, db.clone())?.with_platform(platform.clone());
+    let secrets = state.secrets.clone();
     let server = Server::start(state, config.http.listen).await?;
     tracing::info!(address = %server.local_addr, "pgplane API listening");
     let jobs = JobSettings {
         concurrency: config.jobs.worker_concurrency,
         ..JobSettings::default()
     };
-    let background = platform
-        .clone()
-        .map(|p| Background::start(&db, &config.database.database_url, p, &config.jobs, jobs));
+    let background = platform.clone().map(|p| {
+        let url = &config.database.database_url;
+        Background::start(&db, url, p, &config.jobs, jobs, secrets)
+    });
     shutdown_signal().await;
     tracing::info!("shutting down: draining in-flight requests and operations");
     server.stop().await?;

@@ -1,11 +1,12 @@
-//! The `pgplane` command line: `serve`, `migrate`, `openapi`, `admin bootstrap`.
+//! The `pgplane` command line: `serve`, `dev`, `migrate`, `openapi`, `admin bootstrap`,
+//! `secrets generate-key` and `secrets rotate-key`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use crate::auth::{api_key, password};
-use crate::config::{DatabaseConfig, DevConfig, LogFormat, ServeConfig};
+use crate::config::{DatabaseConfig, DevConfig, LogFormat, SecretsConfig, ServeConfig};
 use crate::store::{
     self,
     api_keys::{KeyOwner, NewApiKey},
@@ -47,6 +48,28 @@ pub enum Command {
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The key-encryption keys that seal the secrets pgplane stores.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretsCommand {
+    /// Print a new key-encryption key as a key file line (`id:base64`).
+    GenerateKey {
+        /// The key's id (default: today's date and time).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Rewrap every stored secret under the first key of the key file (sealing any plaintext
+    /// too), while pgplane runs. Prints how many secrets each key still holds: remove an old
+    /// key only once it holds none.
+    RotateKey {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[command(flatten)]
+        secrets: SecretsConfig,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -108,6 +131,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("{}", crate::http::openapi().to_pretty_json()?);
             Ok(())
         }
+        Command::Secrets(SecretsCommand::GenerateKey { id }) => {
+            let id = id.unwrap_or_else(|| chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string());
+            let line = crate::secrets::keyring::new_key_line(&id);
+            crate::secrets::keyring::parse_keys(&line).map_err(anyhow::Error::msg)?;
+            println!("{line}");
+            Ok(())
+        }
+        Command::Secrets(SecretsCommand::RotateKey { database, secrets }) => {
+            rotate_key(&database, &secrets).await
+        }
         Command::Admin(AdminCommand::Bootstrap {
             database,
             email,
@@ -119,6 +152,37 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `pgplane secrets rotate-key`: rewraps, then reports what each key holds.
+async fn rotate_key(database: &DatabaseConfig, secrets: &SecretsConfig) -> anyhow::Result<()> {
+    use crate::secrets::rotation;
+    let keyring = crate::secrets::keyring(secrets).map_err(anyhow::Error::msg)?;
+    let db = store::connect(&database.database_url, 2).await?;
+    let active = keyring.active_id();
+    let done = rotation::rotate(&db, &keyring).await?;
+    println!(
+        "rewrapped {} secrets under key `{active}`; sealed {} stored in plaintext",
+        done.rewrapped, done.sealed
+    );
+    if done.changed_meanwhile > 0 {
+        println!(
+            "{} changed while this ran (written by a running pgplane): run again to check them",
+            done.changed_meanwhile
+        );
+    }
+    for (key, count) in rotation::census(&db).await? {
+        let key = key.map_or("plaintext".to_string(), |k| format!("key `{k}`"));
+        println!("  {key}: {count} secrets");
+    }
+    if !done.failed.is_empty() {
+        anyhow::bail!(
+            "{} secrets could not be rewrapped (their key is not in the key file):\n  {}",
+            done.failed.len(),
+            done.failed.join("\n  ")
+        );
+    }
+    Ok(())
 }
 
 /// Ensures a platform admin with `email` exists and returns a fresh personal API key for them.

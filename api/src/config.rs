@@ -20,6 +20,20 @@ pub struct DatabaseConfig {
     pub db_max_connections: u32,
 }
 
+/// The key-encryption keys that seal the secrets pgplane stores (see `secrets::keyring`).
+#[derive(Args, Clone, Debug, Default)]
+pub struct SecretsConfig {
+    /// File of key-encryption keys, one `id:base64-of-32-bytes` per line; the first seals, all
+    /// open. `pgplane secrets generate-key` prints a line.
+    #[arg(long, env = "PGPLANE_SECRETS_KEY_FILE")]
+    pub secrets_key_file: Option<std::path::PathBuf>,
+
+    /// The same keys as a value instead of a file (`id:base64` entries separated by newlines
+    /// or commas, the sealing one first). A file lets a rotation add keys without a restart.
+    #[arg(long, env = "PGPLANE_SECRETS_KEY", hide_env_values = true)]
+    pub secrets_key: Option<String>,
+}
+
 /// Token issuing and login protection.
 #[derive(Args, Clone, Debug)]
 pub struct AuthConfig {
@@ -152,6 +166,8 @@ pub struct DevConfig {
     pub http: HttpConfig,
     #[command(flatten)]
     pub auth: AuthConfig,
+    #[command(flatten)]
+    pub secrets: SecretsConfig,
     #[command(flatten)]
     pub default_quota: DefaultQuotaConfig,
     #[command(flatten)]
@@ -302,6 +318,8 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub auth: AuthConfig,
     #[command(flatten)]
+    pub secrets: SecretsConfig,
+    #[command(flatten)]
     pub default_quota: DefaultQuotaConfig,
     #[command(flatten)]
     pub jobs: JobsConfig,
@@ -360,6 +378,9 @@ impl ServeConfig {
             && let Err(e) = crate::auth::jwt::parse_keys(keys)
         {
             problems.push(format!("PGPLANE_JWT_KEYS: {e}"));
+        }
+        if let Err(e) = crate::secrets::keyring(&self.secrets) {
+            problems.push(e);
         }
         if self.auth.token_ttl_seconds < 60 || self.auth.token_ttl_seconds > 24 * 3600 {
             problems.push("PGPLANE_TOKEN_TTL_SECONDS: must be between 60 and 86400".into());

@@ -66,6 +66,7 @@ pub async fn run(config: DevConfig) -> anyhow::Result<()> {
         },
         http,
         auth,
+        secrets: dev_secrets_key(&config.secrets, &data_dir)?,
         default_quota: config.default_quota.clone(),
         jobs: config.jobs.clone(),
     };
@@ -100,13 +101,15 @@ async fn serve_dev(
     )
     .await?;
     let state = crate::app::AppState::new(&serve, db.clone())?.with_platform(platform.clone());
+    let secrets = state.secrets.clone();
     let server = crate::app::Server::start(state, serve.http.listen).await?;
     let jobs = JobSettings {
         concurrency: serve.jobs.worker_concurrency,
         ..JobSettings::default()
     };
     let background = platform.clone().map(|p| {
-        crate::app::Background::start(&db, &serve.database.database_url, p, &serve.jobs, jobs)
+        let url = &serve.database.database_url;
+        crate::app::Background::start(&db, url, p, &serve.jobs, jobs, secrets.clone())
     });
     let url = format!("http://{}", server.local_addr);
     println!("pgplane is running at {url}");
@@ -229,6 +232,31 @@ async fn ensure_database(pg: &EmbeddedPostgres) -> anyhow::Result<()> {
     }
     admin.close().await;
     Ok(())
+}
+
+/// The configured secrets key, or the one kept in `<data dir>/secrets.key` (made on first
+/// start): the clusters' passwords in the embedded database are sealed with it.
+fn dev_secrets_key(
+    configured: &crate::config::SecretsConfig,
+    data_dir: &Path,
+) -> anyhow::Result<crate::config::SecretsConfig> {
+    if configured.secrets_key_file.is_some() || configured.secrets_key.is_some() {
+        return Ok(configured.clone());
+    }
+    let path = data_dir.join("secrets.key");
+    if !path.exists() {
+        let line = crate::secrets::keyring::new_key_line("dev-1");
+        write_private(
+            &path,
+            &format!(
+                "# pgplane dev's key-encryption key: the first line seals, every line opens\n{line}"
+            ),
+        )?;
+    }
+    Ok(crate::config::SecretsConfig {
+        secrets_key_file: Some(path),
+        secrets_key: None,
+    })
 }
 
 /// A random secret kept in `path` (created on first use, mode 0600).

@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod openapi_links;
 pub mod platform;
 pub mod problem;
+pub mod secrets;
 pub mod service;
 pub mod store;
 pub mod strict_json;

@@ -17,6 +17,8 @@ use crate::client::TestClient;
 /// JWT key the test server signs with, so tests can forge tokens with chosen claims.
 pub const JWT_KID: &str = "test-key";
 pub const JWT_SECRET: &str = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+/// The key-encryption key of test servers (`id:base64` of 32 bytes).
+pub const SECRETS_KEY: &str = "test-1:ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM=";
 pub const JWT_ISSUER: &str = "pgplane";
 pub const JWT_AUDIENCE: &str = "pgplane-api";
 /// Password given to every user the fixtures create.
@@ -62,6 +64,8 @@ fn serve_config(database_url: &str, extra_args: &[&str]) -> ServeConfig {
         database_url,
         "--jwt-keys",
         &jwt_keys,
+        "--secrets-key",
+        SECRETS_KEY,
         "--listen",
         "127.0.0.1:0",
     ];
@@ -143,14 +147,35 @@ impl TestApp {
         app
     }
 
+    /// The keys this server seals secrets with.
+    pub fn secrets(&self) -> Arc<pgplane::secrets::Keyring> {
+        pgplane::secrets::keyring(&self.config.secrets).expect("the test key")
+    }
+
     /// Starts workers and sync on `platform`, as one more (or a restarted) pgplane process would.
+    /// While another process's background runs, this one gets its own pool of metadata
+    /// connections, as a separate process has: sharing one pool, three processes' workers
+    /// starved each other of connections in a way no deployment can.
     pub fn start_background(&mut self, platform: Arc<dyn Platform>) {
+        let own_pool;
+        let db = if self.background.is_empty() {
+            &self.db
+        } else {
+            own_pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(self.config.database.db_max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_lazy(&self.database_url)
+                .expect("a valid database URL");
+            &own_pool
+        };
+        let secrets = self.secrets();
         let background = Background::start(
-            &self.db,
+            db,
             &self.database_url,
             platform,
             &self.config.jobs,
             fast_jobs(),
+            secrets,
         );
         self.background.push(background);
     }

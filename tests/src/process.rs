@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::app::{JWT_KID, JWT_SECRET};
+use crate::app::{JWT_KID, JWT_SECRET, SECRETS_KEY};
 
 /// The `pgplane` binary of the profile this binary was built with (`scripts/test` and
 /// `scripts/bench` build it first), unless `PGPLANE_BIN` names another.
@@ -55,6 +55,13 @@ impl ServeProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log_file);
+        // The test key, unless the test gives its own key file.
+        if !env
+            .iter()
+            .any(|(key, _)| *key == "PGPLANE_SECRETS_KEY_FILE")
+        {
+            command.env("PGPLANE_SECRETS_KEY", SECRETS_KEY);
+        }
         for (key, value) in env {
             command.env(key, value);
         }

@@ -335,10 +335,13 @@ describe("the portal", { concurrency: false }, () => {
   it("returns to sign-in when the session is no longer valid", async () => {
     const page = await newPage();
     await signIn(page, server.owner);
-    await page.evaluate(() => {
-      const s = JSON.parse(sessionStorage.getItem("pgplane.session"));
+    // The revoked token goes in before the next page's scripts run: written into the open page,
+    // a request that page still had in flight would come back 401 and end the session there
+    // (clearing it) before the navigation, and the next page would start signed out, no reason.
+    const session = await page.evaluate(() => JSON.parse(sessionStorage.getItem("pgplane.session")));
+    await page.addInitScript((s) => {
       sessionStorage.setItem("pgplane.session", JSON.stringify({ ...s, token: "revoked" }));
-    });
+    }, session);
     await page.goto(`${server.url}/t/acme/clusters`);
     await page.waitForURL(/\/sign-in/);
     await page.getByText("Your session expired").waitFor();

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::audit::is_mutation;
 use super::error::ApiError;
 use crate::app::AppState;
+use crate::secrets;
 use crate::store::idempotency::{self, Claim, StoredResponse};
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -90,7 +91,7 @@ pub async fn idempotent_writes(
                 .with_retry_after(1)
                 .into_response()
         }
-        Ok(Claim::Replay(stored)) => replay(stored),
+        Ok(Claim::Replay(stored)) => replay(&state, &scope, &key, stored),
         Ok(Claim::New) => {
             let response = next.run(Request::from_parts(parts, Body::from(body))).await;
             remember(&state, &scope, &key, response).await
@@ -118,10 +119,16 @@ async fn remember(state: &AppState, scope: &[u8], key: &str, response: Response)
                 ))
             })
             .collect();
+        // Sealed: the response may carry a secret (a new API key is shown once, in it).
+        let context = secrets::idempotency_context(scope, key);
         let stored = StoredResponse {
             status: status.as_u16(),
             headers,
-            body: bytes.to_vec(),
+            body: state
+                .secrets
+                .seal(&bytes, &context)
+                .into_string()
+                .into_bytes(),
         };
         idempotency::complete(&state.db, scope, key, &stored).await
     };
@@ -131,9 +138,26 @@ async fn remember(state: &AppState, scope: &[u8], key: &str, response: Response)
     Response::from_parts(parts, Body::from(bytes))
 }
 
-fn replay(stored: StoredResponse) -> Response {
+fn replay(state: &AppState, scope: &[u8], key: &str, stored: StoredResponse) -> Response {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let mut response = (status, stored.body).into_response();
+    let body = match String::from_utf8(stored.body) {
+        Ok(text) => {
+            let context = secrets::idempotency_context(scope, key);
+            match secrets::open_stored(&state.secrets, text, &context) {
+                Ok(body) => body.into_bytes(),
+                Err(error) => {
+                    tracing::error!(%error, "a stored response does not open");
+                    return ApiError::unavailable(
+                        "the stored response of this request cannot be read (the service's secrets key is misconfigured); retry later",
+                    )
+                    .into_response();
+                }
+            }
+        }
+        // Not text, so not sealed: a response stored before encryption.
+        Err(plaintext) => plaintext.into_bytes(),
+    };
+    let mut response = (status, body).into_response();
     for (name, value) in stored.headers {
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
             response.headers_mut().insert(name, value);

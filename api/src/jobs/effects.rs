@@ -11,6 +11,7 @@ use sqlx::PgConnection;
 
 use crate::domain::cluster::{BackupFacts, BackupType};
 use crate::domain::operation::OperationState;
+use crate::secrets::{self, Keyring};
 use crate::store::{self, StoreResult, operations::Claimed};
 
 /// The record changes of one operation's end; empty for most.
@@ -34,16 +35,24 @@ pub struct Effects {
 
 impl Effects {
     /// Writes the effects in `tx` for the claimed operation's cluster.
-    async fn write(&self, tx: &mut PgConnection, claim: &Claimed) -> StoreResult<()> {
+    async fn write(
+        &self,
+        tx: &mut PgConnection,
+        claim: &Claimed,
+        secrets: &Keyring,
+    ) -> StoreResult<()> {
         let op = &claim.operation;
         let Some(cluster_id) = op.cluster_id else {
             return Ok(());
         };
         if let Some(password) = &self.password {
-            store::clusters::set_password(&mut *tx, cluster_id, password).await?;
+            let context = secrets::owner_password_context(cluster_id);
+            let sealed = secrets.seal_str(password, &context);
+            store::clusters::set_password(&mut *tx, cluster_id, &sealed).await?;
         }
         if !self.role_passwords.is_empty() {
-            store::clusters::set_role_passwords(&mut *tx, cluster_id, &self.role_passwords).await?;
+            let sealed = secrets::seal_role_passwords(secrets, cluster_id, &self.role_passwords);
+            store::clusters::set_role_passwords(&mut *tx, cluster_id, &sealed).await?;
         }
         if let Some(backup) = &self.backup_taken {
             store::backups::record_succeeded(&mut *tx, op.tenant_id, cluster_id, op.id, backup)
@@ -81,10 +90,11 @@ pub async fn finish(
     state: OperationState,
     error: Option<&str>,
     effects: &Effects,
+    secrets: &Keyring,
 ) -> StoreResult<bool> {
     let ended = store::operations::finish_claimed(&mut *tx, claim, state, error).await?;
     if ended {
-        effects.write(tx, claim).await?;
+        effects.write(tx, claim, secrets).await?;
     }
     Ok(ended)
 }

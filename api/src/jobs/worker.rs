@@ -17,6 +17,7 @@ use crate::domain::cluster::ClusterSpec;
 use crate::domain::operation::{OperationKind, OperationState};
 use crate::observability::{self, JobOutcome};
 use crate::platform::{Platform, PlatformError};
+use crate::secrets::Keyring;
 use crate::store::{self, operations::Claimed};
 
 /// Longest sleep when nothing is due: a safety net for a missed notification.
@@ -28,6 +29,7 @@ pub async fn run(
     db: PgPool,
     platform: Arc<dyn Platform>,
     settings: JobSettings,
+    secrets: Arc<Keyring>,
     cancel: CancellationToken,
 ) {
     let worker_id = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
@@ -41,11 +43,12 @@ pub async fn run(
             match store::operations::claim(&db, &worker_id, lease).await {
                 Ok(Some(claim)) => {
                     let (db, platform, settings) = (db.clone(), platform.clone(), settings.clone());
+                    let secrets = secrets.clone();
                     let op = &claim.operation;
                     let span = tracing::info_span!("operation", operation_id = %op.id, kind = %op.kind, attempt = claim.attempt);
                     in_flight.spawn(
                         async move {
-                            run_one(&db, platform.as_ref(), &settings, claim).await;
+                            run_one(&db, platform.as_ref(), &settings, &secrets, claim).await;
                             drop(permit);
                         }
                         .instrument(span),
@@ -104,7 +107,13 @@ async fn wait_for_notification(listener: &mut Option<PgListener>) -> bool {
 /// Runs one claim to its recorded outcome. On shutdown the loop stops claiming and waits for
 /// these: platform calls are short, and a claim that outlives the process is taken over by
 /// another worker once its lease expires.
-async fn run_one(db: &PgPool, platform: &dyn Platform, settings: &JobSettings, claim: Claimed) {
+async fn run_one(
+    db: &PgPool,
+    platform: &dyn Platform,
+    settings: &JobSettings,
+    secrets: &Keyring,
+    claim: Claimed,
+) {
     let renew_every = settings.lease / 3;
     let lease_seconds = settings.lease.as_secs() as i64;
     let work = execute(db, platform, &claim);
@@ -122,7 +131,7 @@ async fn run_one(db: &PgPool, platform: &dyn Platform, settings: &JobSettings, c
         }
     };
     let Some(result) = result else { return };
-    if let Err(error) = record(db, settings, &claim, result).await {
+    if let Err(error) = record(db, settings, secrets, &claim, result).await {
         tracing::warn!(%error, "could not record the outcome; the lease will expire and the operation run again");
     }
 }
@@ -130,6 +139,7 @@ async fn run_one(db: &PgPool, platform: &dyn Platform, settings: &JobSettings, c
 async fn record(
     db: &PgPool,
     settings: &JobSettings,
+    secrets: &Keyring,
     claim: &Claimed,
     result: Result<Outcome, ExecuteError>,
 ) -> store::StoreResult<()> {
@@ -151,8 +161,15 @@ async fn record(
             // A finished delete and the cluster row go together: no reader sees one without
             // the other.
             let mut tx = store::begin(db).await?;
-            let done =
-                effects::finish(&mut tx, claim, OperationState::Succeeded, None, &effects).await?;
+            let done = effects::finish(
+                &mut tx,
+                claim,
+                OperationState::Succeeded,
+                None,
+                &effects,
+                secrets,
+            )
+            .await?;
             if done
                 && op.kind == OperationKind::Delete
                 && let Some(cluster_id) = op.cluster_id
@@ -171,6 +188,7 @@ async fn record(
                 OperationState::Failed,
                 Some(&reason),
                 &effects,
+                secrets,
             )
             .await?;
             tx.commit().await.map_err(store::StoreError::from)?;

@@ -5,6 +5,7 @@ use super::{TenantAccess, spec_of};
 use crate::app::AppState;
 use crate::domain::cluster::{ClusterSpec, ConnectionFacts, DatabaseUser};
 use crate::problem::{ApiError, ApiResult};
+use crate::secrets;
 use crate::store::{self, clusters::ClusterRow};
 
 /// The connection details of one role.
@@ -85,9 +86,14 @@ async fn password(
     let tenant_id = access.tenant.id;
     let holder = password_holder(state, tenant_id, &spec_of(row)?, row).await?;
     let Some(role) = role else {
-        return Ok(store::clusters::password(&state.db, tenant_id, holder).await?);
+        let stored = store::clusters::password(&state.db, tenant_id, holder).await?;
+        return stored
+            .map(|s| open(state, s, &secrets::owner_password_context(holder)))
+            .transpose();
     };
-    let password = store::clusters::role_password(&state.db, tenant_id, holder, &role.name).await?;
+    let stored = store::clusters::role_password(&state.db, tenant_id, holder, &role.name).await?;
+    let context = secrets::role_password_context(holder, &role.name);
+    let password = stored.map(|s| open(state, s, &context)).transpose()?;
     if password.is_none() {
         return Err(ApiError::conflict(format!(
             "the password of role `{}` of `{}` is not known yet (the operator creates the role and its Secret); try again shortly",
@@ -96,6 +102,15 @@ async fn password(
         .with_retry_after(10));
     }
     Ok(password)
+}
+
+/// A stored password, opened. One that does not open means the keys are misconfigured (a
+/// key missing from a replica): the operator's problem, told as 503, never the tenant's.
+fn open(state: &AppState, stored: String, context: &str) -> ApiResult<String> {
+    secrets::open_stored(&state.secrets, stored, context).map_err(|error| {
+        tracing::error!(%error, context, "a stored secret does not open");
+        ApiError::unavailable("the password cannot be read right now (the service's secrets key is misconfigured); retry later or ask the platform team")
+    })
 }
 
 /// The cluster whose owner password logs in to `cluster`: a standby replays its source's roles

@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::{Page, StoreResult};
 use crate::domain::cluster::Phase;
 use crate::domain::quota::ResourceUsage;
+use crate::secrets::Sealed;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ClusterRow {
@@ -209,9 +210,19 @@ pub struct Observation<'a> {
     pub observed_generation: Option<i64>,
     pub status: serde_json::Value,
     pub connection: serde_json::Value,
-    pub password: Option<&'a str>,
+    pub password: Option<&'a Sealed>,
     /// Merged into what is known: a role missing from one observation keeps its password.
-    pub role_passwords: &'a std::collections::BTreeMap<String, String>,
+    pub role_passwords: &'a std::collections::BTreeMap<String, Sealed>,
+}
+
+/// A role → sealed password map as the `role_passwords` column holds it.
+fn sealed_map(
+    passwords: &std::collections::BTreeMap<String, Sealed>,
+) -> std::collections::BTreeMap<&str, &str> {
+    passwords
+        .iter()
+        .map(|(role, sealed)| (role.as_str(), sealed.as_str()))
+        .collect()
 }
 
 pub async fn record_observation(
@@ -231,8 +242,8 @@ pub async fn record_observation(
     .bind(seen.observed_generation)
     .bind(Json(&seen.status))
     .bind(Json(&seen.connection))
-    .bind(seen.password)
-    .bind(Json(seen.role_passwords))
+    .bind(seen.password.map(Sealed::as_str))
+    .bind(Json(sealed_map(seen.role_passwords)))
     .execute(db)
     .await?;
     Ok(())
@@ -242,11 +253,11 @@ pub async fn record_observation(
 pub async fn set_password(
     db: impl PgExecutor<'_>,
     cluster_id: Uuid,
-    password: &str,
+    password: &Sealed,
 ) -> StoreResult<()> {
     sqlx::query("update clusters set connection_password = $2, updated_at = now() where id = $1")
         .bind(cluster_id)
-        .bind(password)
+        .bind(password.as_str())
         .execute(db)
         .await?;
     Ok(())
@@ -256,13 +267,13 @@ pub async fn set_password(
 pub async fn set_role_passwords(
     db: impl PgExecutor<'_>,
     cluster_id: Uuid,
-    passwords: &std::collections::BTreeMap<String, String>,
+    passwords: &std::collections::BTreeMap<String, Sealed>,
 ) -> StoreResult<()> {
     sqlx::query(
         "update clusters set role_passwords = role_passwords || $2, updated_at = now() where id = $1",
     )
     .bind(cluster_id)
-    .bind(Json(passwords))
+    .bind(Json(sealed_map(passwords)))
     .execute(db)
     .await?;
     Ok(())
@@ -324,7 +335,8 @@ pub async fn clear_standby(db: impl PgExecutor<'_>, cluster_id: Uuid) -> StoreRe
     Ok(())
 }
 
-/// The stored password of the cluster's owner, for `?reveal=true`.
+/// The stored password of the cluster's owner, for `?reveal=true`: sealed, or plaintext
+/// written before encryption (sealed at the next start).
 pub async fn password(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,
@@ -340,7 +352,8 @@ pub async fn password(
     .flatten())
 }
 
-/// The password of the cluster's role `role` (not the owner), if the sync has read it.
+/// The password of the cluster's role `role` (not the owner), if the sync has read it; as
+/// [`password`] stores it.
 pub async fn role_password(
     db: impl PgExecutor<'_>,
     tenant_id: Uuid,

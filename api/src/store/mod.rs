@@ -14,6 +14,7 @@ pub mod observability;
 pub mod operations;
 pub mod quotas;
 pub mod retained;
+pub mod sealed;
 pub mod targets;
 pub mod tenants;
 pub mod users;

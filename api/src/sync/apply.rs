@@ -6,18 +6,19 @@ use sqlx::PgPool;
 use crate::domain::cluster::{ClusterSpec, InitialBackup, Phase, ScheduledBackup, observe};
 use crate::observability::{self, OperationOutcome};
 use crate::platform::{BackupType, ObservedCluster, PlatformEvent};
+use crate::secrets::Keyring;
 use crate::store::backups::NewBackup;
 use crate::store::{self, StoreResult, clusters::Observation};
 
-pub async fn apply(db: &PgPool, event: PlatformEvent) -> StoreResult<()> {
+pub async fn apply(db: &PgPool, secrets: &Keyring, event: PlatformEvent) -> StoreResult<()> {
     match event {
-        PlatformEvent::Observed(observed) => record(db, *observed).await,
+        PlatformEvent::Observed(observed) => record(db, secrets, *observed).await,
         PlatformEvent::Gone { cluster_id, .. } => gone(db, cluster_id).await,
         PlatformEvent::Resynced => Ok(()),
     }
 }
 
-async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
+async fn record(db: &PgPool, secrets: &Keyring, seen: ObservedCluster) -> StoreResult<()> {
     let Some(cluster) = store::clusters::get(db, seen.cluster_id).await? else {
         return Ok(()); // not ours (any more)
     };
@@ -39,15 +40,24 @@ async fn record(db: &PgPool, seen: ObservedCluster) -> StoreResult<()> {
         "metrics_url": observed.metrics_url,
     });
     let mut connection = seen.connection.clone();
-    let password = connection.password.take();
-    let role_passwords = std::mem::take(&mut connection.role_passwords);
+    let password = connection.password.take().map(|password| {
+        secrets.seal_str(
+            &password,
+            &crate::secrets::owner_password_context(cluster.id),
+        )
+    });
+    let role_passwords = crate::secrets::seal_role_passwords(
+        secrets,
+        cluster.id,
+        &std::mem::take(&mut connection.role_passwords),
+    );
     let connection = serde_json::to_value(&connection).unwrap_or_default();
     let observation = Observation {
         phase: observed.phase,
         observed_generation,
         status,
         connection,
-        password: password.as_deref(),
+        password: password.as_ref(),
         role_passwords: &role_passwords,
     };
     store::clusters::record_observation(db, cluster.id, &observation).await?;

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::observability;
 use crate::platform::Platform;
+use crate::secrets::Keyring;
 
 /// Platform events buffered between the watch and the database (the backlog metric's bound).
 const EVENT_BUFFER: usize = 1024;
@@ -28,6 +29,7 @@ pub async fn run(
     db: PgPool,
     database_url: String,
     platform: Arc<dyn Platform>,
+    secrets: Arc<Keyring>,
     cancel: CancellationToken,
 ) {
     observability::sync_leading(false);
@@ -36,7 +38,7 @@ pub async fn run(
             Ok(Some(leadership)) => {
                 tracing::info!(platform = platform.name(), "status sync leading");
                 observability::sync_leading(true);
-                lead(&db, &leadership, platform.clone(), &cancel).await;
+                lead(&db, &secrets, &leadership, platform.clone(), &cancel).await;
                 observability::sync_leading(false);
                 leadership.release().await;
             }
@@ -54,6 +56,7 @@ pub async fn run(
 /// replica may lead).
 async fn lead(
     db: &PgPool,
+    secrets: &Keyring,
     leadership: &leader::Leadership,
     platform: Arc<dyn Platform>,
     cancel: &CancellationToken,
@@ -82,7 +85,7 @@ async fn lead(
                 watch_cancel.cancel();
                 let drain = async {
                     while let Some(timed) = events.recv().await {
-                        record(db, timed, 0).await;
+                        record(db, secrets, timed, 0).await;
                     }
                 };
                 let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
@@ -97,7 +100,7 @@ async fn lead(
                     // Recorded to the end even if the lock is lost meanwhile: an observation's
                     // writes are not one transaction, and half of one is worse than a late one.
                     let backlog = events.len();
-                    record(db, timed, backlog).await;
+                    record(db, secrets, timed, backlog).await;
                 }
                 None => break,
             },
@@ -124,9 +127,9 @@ async fn expire_retained_backups(platform: Arc<dyn Platform>, cancel: Cancellati
 }
 
 /// Records one event in the metadata database, with its metrics.
-async fn record(db: &PgPool, timed: observability::Timed, backlog: usize) {
+async fn record(db: &PgPool, secrets: &Keyring, timed: observability::Timed, backlog: usize) {
     let kind = observability::event_label(&timed.event);
-    let recorded = apply::apply(db, timed.event).await;
+    let recorded = apply::apply(db, secrets, timed.event).await;
     if let Err(error) = &recorded {
         tracing::warn!(%error, "could not record a platform observation");
     }

@@ -7,12 +7,19 @@ use pgplane::store::{self, operations::Claimed};
 use pgplane_tests::TestApp;
 use serde_json::json;
 
+/// The owner's password as stored, opened with the test key.
 async fn stored_password(app: &TestApp, cluster: &str) -> Option<String> {
-    sqlx::query_scalar("select connection_password from clusters where name = $1")
-        .bind(cluster)
-        .fetch_one(&app.db)
-        .await
-        .unwrap()
+    let (id, stored): (uuid::Uuid, Option<String>) =
+        sqlx::query_as("select id, connection_password from clusters where name = $1")
+            .bind(cluster)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let context = pgplane::secrets::owner_password_context(id);
+    stored.map(|s| {
+        let sealed = pgplane::secrets::Sealed::parse(s).expect("stored sealed");
+        app.secrets().open_str(&sealed, &context).expect("opens")
+    })
 }
 
 async fn claim(app: &TestApp, worker: &str) -> Claimed {
@@ -35,6 +42,7 @@ async fn finish(app: &TestApp, claim: &Claimed, password: &str) -> bool {
         pgplane::domain::operation::OperationState::Succeeded,
         None,
         &effects,
+        &app.secrets(),
     )
     .await
     .unwrap();

@@ -193,6 +193,23 @@ fn the_database_url_and_ca_come_from_the_secrets_pgo_writes_for_the_metadata_clu
     );
     assert!(url.contains("sslmode=verify-"), "{url}");
 
+    // The secrets key is a file from its own Secret (a volume follows the Secret's updates,
+    // which a rotation relies on), read-only and readable by the owner alone.
+    let key_file = var("PGPLANE_SECRETS_KEY_FILE")["value"].as_str().unwrap();
+    let key_mount = c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| key_file.starts_with(&format!("{}/", m["mountPath"].as_str().unwrap())))
+        .unwrap_or_else(|| panic!("no mount holds {key_file}"));
+    assert_eq!(key_mount["readOnly"], true);
+    let key_volume = volumes
+        .iter()
+        .find(|v| v["name"] == key_mount["name"])
+        .expect("the key's volume");
+    assert_eq!(key_volume["secret"]["secretName"], "pgplane-secrets-key");
+    assert_eq!(key_volume["secret"]["defaultMode"], 0o400);
+
     // The init SQL the cluster names exists, and creates the user's schema.
     let init = &cluster["spec"]["databaseInitSQL"];
     let map = find(&objects, "ConfigMap", init["name"].as_str().unwrap());

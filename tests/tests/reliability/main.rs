@@ -15,6 +15,7 @@ mod isolation_inputs;
 mod local_harness;
 mod metadata_restart;
 mod schemathesis;
+mod secrets_at_rest;
 mod secrets_in_logs;
 mod support;
 mod worker_crash;
