@@ -372,10 +372,21 @@ describe("the portal", { concurrency: false }, () => {
     await page.getByRole("button", { name: "Create key" }).click();
     const key = page.getByLabel("New API key", { exact: true });
     await key.waitFor();
-    assert.match(await key.textContent(), /^pgp_/);
+    const keyText = await key.textContent();
+    assert.match(keyText, /^pgp_/);
     await shot(page, "16-api-key-created", false);
     await page.getByRole("button", { name: "I have copied it" }).click();
     await page.getByRole("cell", { name: "terraform-ci", exact: true }).waitFor();
+    // Used once, from this machine: the list says when and from where.
+    const used = await fetch(`${server.url}/v1/tenants/acme/clusters`, {
+      headers: { Authorization: `Bearer ${keyText}` },
+    });
+    assert.equal(used.status, 200);
+    await page.reload();
+    await page
+      .getByRole("row", { name: /terraform-ci/ })
+      .getByText("from 127.0.0.1")
+      .waitFor();
     await page.close();
 
     const tablet = await newPage(TABLET);

@@ -21,7 +21,7 @@ use crate::domain::FieldError;
 use crate::domain::permissions::{Action, TenantRole};
 use crate::store::{
     self,
-    api_keys::{ApiKeyRow, KeyOwner, NewApiKey},
+    api_keys::{ApiKeyRow, KeyOwner, NewApiKey, OwnedApiKeyRow},
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_my_api_key))
         .routes(routes!(list_tenant_api_keys, create_tenant_api_key))
         .routes(routes!(revoke_tenant_api_key))
+        .routes(routes!(list_unused_api_keys))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -67,6 +68,9 @@ pub struct ApiKeyOut {
     pub created_by: Option<Uuid>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The client address of the last use (the first `X-Forwarded-For` hop behind a trusted
+    /// proxy).
+    pub last_used_from: Option<String>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -84,6 +88,7 @@ impl From<ApiKeyRow> for ApiKeyOut {
             created_by,
             expires_at,
             last_used_at,
+            last_used_from,
             revoked_at,
             created_at,
             updated_at,
@@ -104,11 +109,53 @@ impl From<ApiKeyRow> for ApiKeyOut {
             created_by,
             expires_at,
             last_used_at,
+            last_used_from,
             revoked_at,
             created_at,
             updated_at,
         }
     }
+}
+
+/// A key and whose it is, in the platform-wide review of unused keys.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OwnedApiKeyOut {
+    #[serde(flatten)]
+    pub api_key: ApiKeyOut,
+    /// The user of a personal key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_email: Option<String>,
+    /// The tenant of a service key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_name: Option<String>,
+}
+
+impl From<OwnedApiKeyRow> for OwnedApiKeyOut {
+    fn from(row: OwnedApiKeyRow) -> Self {
+        let OwnedApiKeyRow {
+            key,
+            user_email,
+            tenant_name,
+        } = row;
+        Self {
+            api_key: key.into(),
+            user_email,
+            tenant_name,
+        }
+    }
+}
+
+list_type!(OwnedApiKeyList, OwnedApiKeyOut);
+
+/// Which keys the review lists.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UnusedKeysQuery {
+    /// Keys not used (or, never used, not created) in this many days: 1-3650 (default 90).
+    #[param(minimum = 1, maximum = 3650, default = 90)]
+    pub unused_days: Option<u32>,
+    pub page_size: Option<u32>,
+    pub page_token: Option<String>,
 }
 
 /// A new key: its description plus the secret, shown this one time.
@@ -322,4 +369,38 @@ async fn revoke_tenant_api_key(
     } else {
         Err(ApiError::not_found("API key"))
     }
+}
+
+/// Usable API keys of every user and tenant that nobody used for `unused_days` (never-used keys
+/// count from their creation), the longest unused first: for platform admins revoking keys
+/// nobody needs any more.
+#[utoipa::path(get, path = "/v1/api-keys", operation_id = "api_keys.list_unused", tag = "api-keys",
+    params(UnusedKeysQuery),
+    responses((status = 200, body = OwnedApiKeyList),
+        (status = 400, description = "`unused_days` missing or out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a platform admin", body = Problem, content_type = "application/problem+json")))]
+async fn list_unused_api_keys(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(query): ApiQuery<UnusedKeysQuery>,
+) -> ApiResult<Json<OwnedApiKeyList>> {
+    principal.require_platform(Action::ManageUsers)?;
+    let days = query.unused_days.unwrap_or(90);
+    if !(1..=3650).contains(&days) {
+        return Err(ApiError::bad_parameter(
+            "unused_days",
+            "must be between 1 and 3650",
+        ));
+    }
+    let page = PageQuery {
+        page_size: query.page_size,
+        page_token: query.page_token,
+    }
+    .parse()?;
+    let rows = store::api_keys::unused(&state.db, days, page.after, page.limit).await?;
+    let (items, next_page_token) = into_page(rows, |r| r.key.id, OwnedApiKeyOut::from);
+    Ok(Json(OwnedApiKeyList {
+        items,
+        next_page_token,
+    }))
 }

@@ -4,14 +4,13 @@
 //! agree); past the limit the caller gets 429 with `Retry-After`. An unknown email and a wrong
 //! password get the same answer after the same amount of work.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
+use axum::http::{Extensions, HeaderMap};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::client_address::client_address;
 use super::error::{ApiError, ApiResult, Problem};
 use super::extract::ApiJson;
 use crate::app::AppState;
@@ -47,10 +46,10 @@ pub struct TokenOut {
 async fn create_token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ClientAddr(peer): ClientAddr,
+    extensions: Extensions,
     ApiJson(input): ApiJson<TokenIn>,
 ) -> ApiResult<Json<TokenOut>> {
-    let client = client_address(&headers, peer, state.settings.trust_forwarded_for);
+    let client = client_address(&headers, &extensions, state.settings.trust_forwarded_for);
     let user_id =
         crate::service::login::verify(&state, &input.email, &input.password, &client).await?;
     let token = state
@@ -62,46 +61,4 @@ async fn create_token(
         token_type: "Bearer",
         expires_in: state.jwt.ttl().as_secs(),
     }))
-}
-
-/// The socket peer, when the server was started with connect info (tests may not).
-struct ClientAddr(Option<SocketAddr>);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0),
-        ))
-    }
-}
-
-/// The caller's address: the socket peer, or the first `X-Forwarded-For` hop when configured to
-/// trust a proxy in front.
-fn client_address(
-    headers: &HeaderMap,
-    peer: Option<SocketAddr>,
-    trust_forwarded_for: bool,
-) -> String {
-    let forwarded = trust_forwarded_for
-        .then(|| {
-            headers
-                .get("x-forwarded-for")?
-                .to_str()
-                .ok()?
-                .split(',')
-                .next()
-                .map(|s| s.trim().to_string())
-        })
-        .flatten();
-    forwarded
-        .or_else(|| peer.map(|p| p.ip().to_string()))
-        .unwrap_or_else(|| "unknown".into())
 }

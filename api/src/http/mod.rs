@@ -8,6 +8,7 @@ pub mod audit;
 pub mod audit_events;
 pub mod auth_token;
 pub mod backups;
+pub mod client_address;
 pub mod clusters;
 pub mod connection;
 pub mod credentials;

@@ -13,6 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
+use super::client_address::client_address;
 use super::error::{ApiError, ApiResult};
 use crate::app::AppState;
 use crate::auth;
@@ -106,7 +107,12 @@ pub async fn authenticate(
     if is_public(&state, &request) {
         return next.run(request).await;
     }
-    let principal = match resolve(&state, header.to_str().unwrap_or_default()).await {
+    let client = client_address(
+        request.headers(),
+        request.extensions(),
+        state.settings.trust_forwarded_for,
+    );
+    let principal = match resolve(&state, header.to_str().unwrap_or_default(), &client).await {
         Ok(principal) => principal,
         Err(error) => return error.into_response(),
     };
@@ -131,7 +137,7 @@ fn is_public(state: &AppState, request: &Request) -> bool {
         })
 }
 
-async fn resolve(state: &AppState, header: &str) -> ApiResult<Principal> {
+async fn resolve(state: &AppState, header: &str, client: &str) -> ApiResult<Principal> {
     let credential = match header.split_once(' ') {
         Some((scheme, value)) if scheme.eq_ignore_ascii_case("bearer") => value.trim(),
         _ => {
@@ -141,8 +147,8 @@ async fn resolve(state: &AppState, header: &str) -> ApiResult<Principal> {
         }
     };
     if auth::api_key::looks_like_api_key(credential) {
-        let key =
-            store::api_keys::authenticate(&state.db, &auth::api_key::hash(credential)).await?;
+        let hash = auth::api_key::hash(credential);
+        let key = store::api_keys::authenticate(&state.db, &hash, client).await?;
         let key = key
             .ok_or_else(|| ApiError::unauthorized("the API key is unknown, revoked or expired"))?;
         return principal_for_key(state, key).await;

@@ -150,7 +150,21 @@ export function ApiKeys() {
                         <Badge variant="light">{k.role}</Badge>
                       </Table.Td>
                     )}
-                    <Table.Td>{k.last_used_at ? formatTime(k.last_used_at) : "never"}</Table.Td>
+                    <Table.Td>
+                      {k.last_used_at ? (
+                        <>
+                          {formatTime(k.last_used_at)}
+                          {k.last_used_from && (
+                            <Text span c="dimmed" size="sm">
+                              {" "}
+                              from {k.last_used_from}
+                            </Text>
+                          )}
+                        </>
+                      ) : (
+                        "never"
+                      )}
+                    </Table.Td>
                     <Table.Td>{formatTime(k.created_at)}</Table.Td>
                     <Table.Td>
                       <Button
