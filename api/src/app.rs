@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::jwt::{self, JwtKeys};
-use crate::config::{JobsConfig, PlatformKind, ServeConfig};
+use crate::config::{JobsConfig, JwtAlgorithm, PlatformKind, ServeConfig};
 use crate::domain::quota::QuotaLimits;
 use crate::jobs::JobSettings;
 use crate::platform::Platform;
@@ -69,10 +69,21 @@ impl AppState {
         let auth = &config.auth;
         let ttl = Duration::from_secs(auth.token_ttl_seconds);
         let jwt = match &auth.jwt_keys {
-            Some(spec) => {
-                let keys = jwt::parse_keys(spec).map_err(anyhow::Error::msg)?;
-                JwtKeys::hs256(keys, &auth.jwt_issuer, &auth.jwt_audience, ttl)
-                    .map_err(anyhow::Error::msg)?
+            Some(spec) => match auth.jwt_algorithm {
+                JwtAlgorithm::Eddsa => {
+                    let keys = jwt::parse_ed25519_keys(spec).map_err(anyhow::Error::msg)?;
+                    JwtKeys::eddsa(keys, &auth.jwt_issuer, &auth.jwt_audience, ttl)
+                }
+                JwtAlgorithm::Hs256 => {
+                    let keys = jwt::parse_keys(spec).map_err(anyhow::Error::msg)?;
+                    JwtKeys::hs256(keys, &auth.jwt_issuer, &auth.jwt_audience, ttl)
+                }
+            }
+            .map_err(anyhow::Error::msg)?,
+            None if auth.jwt_algorithm == JwtAlgorithm::Hs256 => {
+                anyhow::bail!(
+                    "PGPLANE_JWT_ALGORITHM=hs256 needs PGPLANE_JWT_KEYS (a shared secret)"
+                )
             }
             None => {
                 tracing::warn!(

@@ -37,9 +37,11 @@ pub struct SecretsConfig {
 /// Token issuing and login protection.
 #[derive(Args, Clone, Debug)]
 pub struct AuthConfig {
-    /// JWT signing keys as `kid:secret` pairs separated by commas. The first signs new tokens;
-    /// all verify, so a key can be rotated without logging anyone out. Secrets need at least 32
-    /// bytes. When unset, a random key is generated at start (tokens then die with the process).
+    /// JWT signing keys as `kid:key` pairs separated by commas: with EdDSA (the default) the key
+    /// is the base64 of a 32-byte Ed25519 private key (`openssl rand -base64 32`), with HS256 a
+    /// shared secret of at least 32 bytes. The first signs new tokens; all verify, so a key can
+    /// be rotated without logging anyone out. When unset, a random key is generated at start
+    /// (tokens then die with the process).
     #[arg(long, env = "PGPLANE_JWT_KEYS", hide_env_values = true)]
     pub jwt_keys: Option<String>,
 
@@ -48,7 +50,7 @@ pub struct AuthConfig {
         long,
         env = "PGPLANE_JWT_ALGORITHM",
         value_enum,
-        default_value = "hs256"
+        default_value = "eddsa"
     )]
     pub jwt_algorithm: JwtAlgorithm,
 
@@ -76,6 +78,9 @@ pub struct AuthConfig {
 /// The only JWT algorithms pgplane signs with (RSA is avoided: see CONVENTIONS.md).
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JwtAlgorithm {
+    /// Ed25519 signatures; public keys at `/.well-known/jwks.json`.
+    Eddsa,
+    /// A shared secret (every verifier can also sign): only when chosen explicitly.
     Hs256,
 }
 
@@ -375,7 +380,7 @@ impl ServeConfig {
     pub fn validate(&self) -> Result<(), Vec<String>> {
         let mut problems = Vec::new();
         if let Some(keys) = &self.auth.jwt_keys
-            && let Err(e) = crate::auth::jwt::parse_keys(keys)
+            && let Err(e) = crate::auth::jwt::check_keys(self.auth.jwt_algorithm, keys)
         {
             problems.push(format!("PGPLANE_JWT_KEYS: {e}"));
         }

@@ -11,9 +11,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use rand::Rng;
 
-use crate::config::{DatabaseConfig, DevConfig, PlatformKind, ServeConfig};
+use crate::config::{DatabaseConfig, DevConfig, JwtAlgorithm, PlatformKind, ServeConfig};
 use crate::embedded_pg::{EmbeddedPostgres, free_port};
 use crate::jobs::JobSettings;
 use crate::store;
@@ -54,10 +56,17 @@ pub async fn run(config: DevConfig) -> anyhow::Result<()> {
     };
     let mut auth = config.auth.clone();
     if auth.jwt_keys.is_none() {
-        auth.jwt_keys = Some(format!(
-            "dev:{}",
-            persistent_secret(&data_dir.join("jwt-secret"))?
-        ));
+        // Kept across restarts, so the portal's sessions survive one.
+        auth.jwt_keys = Some(match auth.jwt_algorithm {
+            JwtAlgorithm::Eddsa => format!(
+                "dev-ed25519:{}",
+                persistent_secret(&data_dir.join("jwt-ed25519-key"), |b| STANDARD.encode(b))?
+            ),
+            JwtAlgorithm::Hs256 => format!(
+                "dev:{}",
+                persistent_secret(&data_dir.join("jwt-secret"), |b| hex::encode(b))?
+            ),
+        });
     }
     let serve = ServeConfig {
         database: DatabaseConfig {
@@ -169,7 +178,7 @@ async fn first_start_setup(
     if let Ok(key) = fs::read_to_string(&key_file) {
         return Ok(key.trim().to_string());
     }
-    let password = persistent_secret(&data_dir.join("admin-password"))?;
+    let password = persistent_secret(&data_dir.join("admin-password"), |b| hex::encode(b))?;
     let key = crate::cli::bootstrap_admin(&serve.database, DEV_ADMIN_EMAIL, &password, "Dev admin")
         .await?;
     if store::tenants::find_by_name(db, DEMO_TENANT)
@@ -259,14 +268,14 @@ fn dev_secrets_key(
     })
 }
 
-/// A random secret kept in `path` (created on first use, mode 0600).
-fn persistent_secret(path: &PathBuf) -> anyhow::Result<String> {
+/// 32 random bytes kept in `path` as `encode` writes them (created on first use, mode 0600).
+fn persistent_secret(path: &PathBuf, encode: fn(&[u8]) -> String) -> anyhow::Result<String> {
     if let Ok(secret) = fs::read_to_string(path) {
         return Ok(secret.trim().to_string());
     }
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let secret = hex::encode(bytes);
+    let secret = encode(&bytes);
     write_private(path, &secret)?;
     Ok(secret)
 }

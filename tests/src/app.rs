@@ -16,7 +16,27 @@ use crate::client::TestClient;
 
 /// JWT key the test server signs with, so tests can forge tokens with chosen claims.
 pub const JWT_KID: &str = "test-key";
-pub const JWT_SECRET: &str = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+/// The test servers' Ed25519 token key: the base64 of its 32-byte private seed.
+pub const JWT_PRIVATE_KEY: &str = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+/// `PGPLANE_JWT_KEYS` of test servers.
+pub fn jwt_keys() -> String {
+    format!("{JWT_KID}:{JWT_PRIVATE_KEY}")
+}
+
+/// What signs tokens as the test servers do (EdDSA, PKCS#8 of the seed as RFC 8410 lays it out).
+pub fn jwt_encoding_key(seed_base64: &str) -> jsonwebtoken::EncodingKey {
+    use base64::Engine;
+    let seed = base64::engine::general_purpose::STANDARD
+        .decode(seed_base64)
+        .expect("base64 seed");
+    let mut pkcs8 = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    pkcs8.extend_from_slice(&seed);
+    jsonwebtoken::EncodingKey::from_ed_der(&pkcs8)
+}
+
 /// The key-encryption key of test servers (`id:base64` of 32 bytes).
 pub const SECRETS_KEY: &str = "test-1:ZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXp7fH1+f4CBgoM=";
 pub const JWT_ISSUER: &str = "pgplane";
@@ -57,18 +77,16 @@ pub fn fast_jobs() -> JobSettings {
 }
 
 fn serve_config(database_url: &str, extra_args: &[&str]) -> ServeConfig {
-    let jwt_keys = format!("{JWT_KID}:{JWT_SECRET}");
-    let mut args = vec![
-        "pgplane",
-        "--database-url",
-        database_url,
-        "--jwt-keys",
-        &jwt_keys,
-        "--secrets-key",
-        SECRETS_KEY,
-        "--listen",
-        "127.0.0.1:0",
-    ];
+    let jwt_keys = jwt_keys();
+    let mut args = vec!["pgplane", "--database-url", database_url];
+    // The test keys, unless the test gives its own.
+    if !extra_args.contains(&"--jwt-keys") {
+        args.extend(["--jwt-keys", &jwt_keys]);
+    }
+    if !extra_args.contains(&"--secrets-key") {
+        args.extend(["--secrets-key", SECRETS_KEY]);
+    }
+    args.extend(["--listen", "127.0.0.1:0"]);
     args.extend_from_slice(extra_args);
     let config = ServeArgs::try_parse_from(args)
         .expect("valid test configuration")

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::app::{JWT_KID, JWT_SECRET, SECRETS_KEY};
+use crate::app::{SECRETS_KEY, jwt_keys};
 
 /// The `pgplane` binary of the profile this binary was built with (`scripts/test` and
 /// `scripts/bench` build it first), unless `PGPLANE_BIN` names another.
@@ -50,7 +50,7 @@ impl ServeProcess {
             .env("HOME", std::env::var("HOME").unwrap_or_default())
             .env("DATABASE_URL", database_url)
             .env("PGPLANE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("PGPLANE_JWT_KEYS", format!("{JWT_KID}:{JWT_SECRET}"))
+            .env("PGPLANE_JWT_KEYS", jwt_keys())
             .env("PGPLANE_PLATFORM", "none")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

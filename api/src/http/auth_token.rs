@@ -1,4 +1,5 @@
-//! `POST /v1/auth/token`: password login returning a short-lived JWT.
+//! `POST /v1/auth/token`: password login returning a short-lived JWT; and
+//! `GET /.well-known/jwks.json`: the public keys those tokens are verified with.
 //!
 //! Failures are counted per account and per client address (in the database, so all replicas
 //! agree); past the limit the caller gets 429 with `Retry-After`. An unknown email and a wrong
@@ -16,7 +17,9 @@ use super::extract::ApiJson;
 use crate::app::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_token))
+    OpenApiRouter::new()
+        .routes(routes!(create_token))
+        .routes(routes!(get_jwks))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -61,4 +64,30 @@ async fn create_token(
         token_type: "Bearer",
         expires_in: state.jwt.ttl().as_secs(),
     }))
+}
+
+/// A JSON Web Key Set (RFC 7517).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JwksOut {
+    /// One Ed25519 public key (`kty: OKP`, `crv: Ed25519`, `x`, `kid`, `alg: EdDSA`) per
+    /// configured signing key, the one signing now first; empty with HS256.
+    #[schema(value_type = Vec<Object>)]
+    pub keys: Vec<serde_json::Value>,
+}
+
+/// The public keys pgplane's access tokens are signed with, for anything that verifies them
+/// (a gateway, another service). A token's `kid` names its key; during a rotation both the new
+/// and the old key are listed.
+#[utoipa::path(get, path = "/.well-known/jwks.json", operation_id = "auth.jwks", tag = "auth", security(()),
+    responses((status = 200, body = JwksOut)))]
+async fn get_jwks(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    let keys = state.jwt.jwks()["keys"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    (
+        // Verifiers may cache it a little; a rotation adds the new key well before it signs.
+        [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
+        Json(JwksOut { keys }),
+    )
 }

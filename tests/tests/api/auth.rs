@@ -4,7 +4,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use pgplane_tests::TestApp;
-use pgplane_tests::app::{ADMIN_EMAIL, JWT_AUDIENCE, JWT_ISSUER, JWT_KID, JWT_SECRET, PASSWORD};
+use pgplane_tests::app::{
+    ADMIN_EMAIL, JWT_AUDIENCE, JWT_ISSUER, JWT_KID, JWT_PRIVATE_KEY, PASSWORD, jwt_encoding_key,
+};
 use serde_json::{Value, json};
 
 fn now() -> i64 {
@@ -23,15 +25,29 @@ fn claims(sub: &str) -> Value {
            "exp": now() + 600, "jti": uuid::Uuid::new_v4().to_string()})
 }
 
-fn sign(claims: &Value, kid: Option<&str>, secret: &str) -> String {
+/// The test servers' signing key.
+fn server_key() -> EncodingKey {
+    jwt_encoding_key(JWT_PRIVATE_KEY)
+}
+
+/// Another Ed25519 key, nobody's.
+fn other_key() -> EncodingKey {
+    jwt_encoding_key(&base64::engine::general_purpose::STANDARD.encode([9u8; 32]))
+}
+
+/// An EdDSA token, as the servers sign them, with `key`.
+fn sign(claims: &Value, kid: Option<&str>, key: &EncodingKey) -> String {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = kid.map(String::from);
+    encode(&header, claims, key).unwrap()
+}
+
+/// An HS256 token with `secret` as the HMAC key.
+fn sign_hs256(claims: &Value, kid: Option<&str>, secret: &[u8]) -> String {
     let mut header = Header::new(Algorithm::HS256);
     header.kid = kid.map(String::from);
-    encode(
-        &header,
-        claims,
-        &EncodingKey::from_secret(secret.as_bytes()).expect("an HS256 key"),
-    )
-    .unwrap()
+    let key = EncodingKey::from_secret(secret).expect("an HS256 key");
+    encode(&header, claims, &key).unwrap()
 }
 
 /// An HS256 token signed with an empty key (which jsonwebtoken refuses to build), the way
@@ -159,7 +175,7 @@ async fn failed_logins_from_one_client_address_are_limited_across_accounts() {
 #[tokio::test]
 async fn a_correctly_signed_token_is_accepted_so_the_attacks_below_are_meaningful() {
     let app = TestApp::spawn().await;
-    let token = sign(&claims(&admin_id(&app).await), Some(JWT_KID), JWT_SECRET);
+    let token = sign(&claims(&admin_id(&app).await), Some(JWT_KID), &server_key());
     app.client(&token).get("/v1/me").await.expect(200);
 }
 
@@ -178,7 +194,15 @@ async fn forged_expired_and_misaddressed_tokens_are_rejected() {
         c.as_object_mut().unwrap().remove(key);
         c
     };
-    let good_token = sign(&good, Some(JWT_KID), JWT_SECRET);
+    let jwks = app
+        .anonymous()
+        .get("/.well-known/jwks.json")
+        .await
+        .expect(200)
+        .json();
+    let public_x = jwks["keys"][0]["x"].as_str().unwrap().to_string();
+    let public_key = URL_SAFE_NO_PAD.decode(&public_x).unwrap();
+    let good_token = sign(&good, Some(JWT_KID), &server_key());
     let (head, _, sig) = {
         let parts: Vec<&str> = good_token.split('.').collect();
         (
@@ -203,69 +227,93 @@ async fn forged_expired_and_misaddressed_tokens_are_rejected() {
             raw_token(json!({"alg": "NONE", "kid": JWT_KID}), &good, ""),
         ),
         (
-            "RS256 header over an HMAC signature (HS/RS confusion)",
+            "RS256 header over the EdDSA signature",
             raw_token(json!({"alg": "RS256", "kid": JWT_KID}), &good, &sig),
         ),
         (
-            "EdDSA header",
-            raw_token(json!({"alg": "EdDSA", "kid": JWT_KID}), &good, &sig),
+            "HS256 header over the EdDSA signature",
+            raw_token(json!({"alg": "HS256", "kid": JWT_KID}), &good, &sig),
+        ),
+        (
+            "ES256 header",
+            raw_token(json!({"alg": "ES256", "kid": JWT_KID}), &good, &sig),
         ),
         (
             "HS512 header",
             raw_token(json!({"alg": "HS512", "kid": JWT_KID}), &good, &sig),
         ),
+        ("wrong key", sign(&good, Some(JWT_KID), &other_key())),
         (
-            "wrong key",
-            sign(
+            "HS256 signed with the published public key (algorithm confusion)",
+            sign_hs256(&good, Some(JWT_KID), &public_key),
+        ),
+        (
+            "HS256 signed with the public key as the JWKS spells it",
+            sign_hs256(&good, Some(JWT_KID), public_x.as_bytes()),
+        ),
+        (
+            "HS256 signed with an HS256 secret (explicit HS256 only)",
+            sign_hs256(
                 &good,
                 Some(JWT_KID),
-                "another-secret-that-is-long-enough-000000",
+                b"a-shared-secret-that-is-long-enough-00",
             ),
         ),
-        ("unknown kid", sign(&good, Some("rotated-away"), JWT_SECRET)),
-        ("no kid", sign(&good, None, JWT_SECRET)),
+        (
+            "unknown kid",
+            sign(&good, Some("rotated-away"), &server_key()),
+        ),
+        ("no kid", sign(&good, None, &server_key())),
         (
             "expired",
-            sign(&with("exp", json!(now() - 3600)), Some(JWT_KID), JWT_SECRET),
+            sign(
+                &with("exp", json!(now() - 3600)),
+                Some(JWT_KID),
+                &server_key(),
+            ),
         ),
         (
             "not yet valid",
-            sign(&with("nbf", json!(now() + 3600)), Some(JWT_KID), JWT_SECRET),
+            sign(
+                &with("nbf", json!(now() + 3600)),
+                Some(JWT_KID),
+                &server_key(),
+            ),
         ),
         (
             "wrong audience",
             sign(
                 &with("aud", json!("someone-else")),
                 Some(JWT_KID),
-                JWT_SECRET,
+                &server_key(),
             ),
         ),
         (
             "wrong issuer",
-            sign(&with("iss", json!("evil")), Some(JWT_KID), JWT_SECRET),
+            sign(&with("iss", json!("evil")), Some(JWT_KID), &server_key()),
         ),
         (
             "missing jti",
-            sign(&without("jti"), Some(JWT_KID), JWT_SECRET),
+            sign(&without("jti"), Some(JWT_KID), &server_key()),
         ),
         (
             "missing exp",
-            sign(&without("exp"), Some(JWT_KID), JWT_SECRET),
+            sign(&without("exp"), Some(JWT_KID), &server_key()),
         ),
         (
             "missing nbf",
-            sign(&without("nbf"), Some(JWT_KID), JWT_SECRET),
+            sign(&without("nbf"), Some(JWT_KID), &server_key()),
         ),
         (
             "subject not a user id",
-            sign(&with("sub", json!("admin")), Some(JWT_KID), JWT_SECRET),
+            sign(&with("sub", json!("admin")), Some(JWT_KID), &server_key()),
         ),
         (
             "unknown user",
             sign(
                 &with("sub", json!(uuid::Uuid::new_v4().to_string())),
                 Some(JWT_KID),
-                JWT_SECRET,
+                &server_key(),
             ),
         ),
         (
@@ -354,7 +402,7 @@ async fn tokens_with_a_tampered_signature_or_attacker_supplied_keys_are_rejected
             .unwrap();
         format!("{message}.{sig}")
     };
-    let valid = sign(&good, Some(JWT_KID), JWT_SECRET);
+    let valid = sign(&good, Some(JWT_KID), &server_key());
     let (message, sig) = valid.rsplit_once('.').unwrap();
     // Flip a character in the middle: the last one of a base64 signature may only carry
     // padding bits.
@@ -367,7 +415,7 @@ async fn tokens_with_a_tampered_signature_or_attacker_supplied_keys_are_rejected
             let other = sign(
                 &claims(&uuid::Uuid::new_v4().to_string()),
                 Some(JWT_KID),
-                JWT_SECRET,
+                &server_key(),
             );
             format!("{message}.{}", other.rsplit_once('.').unwrap().1)
         }),
@@ -388,7 +436,7 @@ async fn tokens_with_a_tampered_signature_or_attacker_supplied_keys_are_rejected
         ),
         (
             "kid injection",
-            sign(&good, Some("x' or '1'='1"), JWT_SECRET),
+            sign(&good, Some("x' or '1'='1"), &server_key()),
         ),
         (
             "the attacker's key under the real kid",
@@ -405,4 +453,88 @@ async fn tokens_with_a_tampered_signature_or_attacker_supplied_keys_are_rejected
         );
     }
     app.client(&valid).get("/v1/me").await.expect(200);
+}
+
+#[tokio::test]
+async fn the_jwks_publishes_the_keys_tokens_verify_with_through_a_rotation() {
+    use base64::engine::general_purpose::STANDARD;
+    let mut app = TestApp::spawn().await;
+    let kid_of = |token: &str| jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+    let jwks = |app: &TestApp| {
+        let anonymous = app.anonymous();
+        async move {
+            let call = anonymous.get("/.well-known/jwks.json").await.expect(200);
+            assert!(call.header("cache-control").unwrap().contains("max-age"));
+            serde_json::from_value::<jsonwebtoken::jwk::JwkSet>(call.json()).unwrap()
+        }
+    };
+
+    // A token verifies with the published key alone: nobody but pgplane holds a secret.
+    let token = app.login(ADMIN_EMAIL).await;
+    assert_eq!(kid_of(&token), JWT_KID);
+    let set = jwks(&app).await;
+    let jwk = set.find(JWT_KID).expect("the signing key is published");
+    let mut validation = jsonwebtoken::Validation::new(Algorithm::EdDSA);
+    validation.set_audience(&[JWT_AUDIENCE]);
+    validation.set_issuer(&[JWT_ISSUER]);
+    let decoded = jsonwebtoken::decode::<Value>(
+        &token,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .unwrap();
+    assert_eq!(decoded.claims["sub"], admin_id(&app).await);
+    let published = serde_json::to_string(&set).unwrap();
+    assert!(
+        !published.contains("\"d\""),
+        "a private part is published: {published}"
+    );
+
+    // Rotation: the new key signs, the old one still verifies its tokens.
+    let next = STANDARD.encode([42u8; 32]);
+    let both = format!("next:{next},{JWT_KID}:{JWT_PRIVATE_KEY}");
+    app.restart_api_with(&["--jwt-keys", &both]).await;
+    app.client(&token).get("/v1/me").await.expect(200);
+    let fresh = app.login(ADMIN_EMAIL).await;
+    assert_eq!(kid_of(&fresh), "next");
+    let kids: Vec<String> = jwks(&app)
+        .await
+        .keys
+        .iter()
+        .map(|k| k.common.key_id.clone().unwrap())
+        .collect();
+    assert_eq!(kids, ["next", JWT_KID]);
+
+    // The old key removed: its tokens stop, the new ones go on.
+    app.restart_api_with(&["--jwt-keys", &format!("next:{next}")])
+        .await;
+    app.client(&token)
+        .get("/v1/me")
+        .await
+        .expect_problem(401, None);
+    app.client(&fresh).get("/v1/me").await.expect(200);
+}
+
+#[tokio::test]
+async fn hs256_is_an_explicit_choice_and_publishes_no_key() {
+    let app = TestApp::spawn_with(&[
+        "--jwt-algorithm",
+        "hs256",
+        "--jwt-keys",
+        "shared:a-shared-secret-that-is-long-enough-0000",
+    ])
+    .await;
+    let token = app.login(ADMIN_EMAIL).await;
+    assert_eq!(
+        jsonwebtoken::decode_header(&token).unwrap().alg,
+        Algorithm::HS256
+    );
+    app.client(&token).get("/v1/me").await.expect(200);
+    let jwks = app
+        .anonymous()
+        .get("/.well-known/jwks.json")
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(jwks, json!({"keys": []}));
 }

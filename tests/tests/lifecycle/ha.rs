@@ -13,7 +13,7 @@ use kube_test_apiserver::operator::{OperatorOptions, SimulatedOperator};
 use kube_test_apiserver::{ServerOptions, TestApiServer};
 use pgplane::config::DatabaseConfig;
 use pgplane_tests::TestClient;
-use pgplane_tests::app::{JWT_KID, JWT_SECRET, SECRETS_KEY};
+use pgplane_tests::app::{SECRETS_KEY, jwt_keys};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -55,7 +55,7 @@ impl Replica {
             .env("PGPLANE_LISTEN", format!("127.0.0.1:{port}"))
             .env("PGPLANE_PLATFORM", "kubernetes")
             .env("KUBECONFIG", dir.path().join("kubeconfig"))
-            .env("PGPLANE_JWT_KEYS", format!("{JWT_KID}:{JWT_SECRET}"))
+            .env("PGPLANE_JWT_KEYS", jwt_keys())
             .env("PGPLANE_SECRETS_KEY", SECRETS_KEY)
             .env("RUST_LOG", "info")
             .env("PGPLANE_LOG_FORMAT", "json")

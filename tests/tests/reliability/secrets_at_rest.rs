@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use http::Method;
 use pgplane::config::DatabaseConfig;
-use pgplane_tests::app::{JWT_KID, JWT_SECRET};
+use pgplane_tests::app::jwt_keys;
 use pgplane_tests::process::{ServeProcess, pgplane_binary};
 use pgplane_tests::{PASSWORD, TestClient};
 use serde_json::{Value, json};
@@ -129,7 +129,7 @@ fn refused_start(database_url: &str, keys: &Path) -> String {
         .env("DATABASE_URL", database_url)
         .env("PGPLANE_LISTEN", "127.0.0.1:0")
         .env("PGPLANE_PLATFORM", "none")
-        .env("PGPLANE_JWT_KEYS", format!("{JWT_KID}:{JWT_SECRET}"))
+        .env("PGPLANE_JWT_KEYS", jwt_keys())
         .env("PGPLANE_SECRETS_KEY_FILE", keys)
         .output()
         .unwrap();

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use pgplane::config::DatabaseConfig;
-use pgplane_tests::app::JWT_SECRET;
+use pgplane_tests::app::JWT_PRIVATE_KEY;
 use pgplane_tests::{PASSWORD, TestClient};
 use serde_json::json;
 
@@ -156,7 +156,7 @@ async fn exercise(format: &str) -> (String, Vec<(String, String)>) {
     let text = std::fs::read_to_string(&log).unwrap();
     let secrets = vec![
         ("metadata database password".into(), database_password),
-        ("JWT signing key".into(), JWT_SECRET.to_string()),
+        ("JWT signing key".into(), JWT_PRIVATE_KEY.to_string()),
         ("user password".into(), password),
         ("wrong password".into(), wrong_password),
         ("changed password".into(), new_password),
