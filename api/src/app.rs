@@ -24,6 +24,10 @@ use crate::store;
 pub struct Settings {
     pub login_max_failures: u32,
     pub login_window: Duration,
+    /// Lifetime of a portal session.
+    pub session_ttl: Duration,
+    /// The session cookie is always `Secure` (otherwise: when the request came over TLS).
+    pub session_cookie_secure: bool,
     pub default_quota: QuotaLimits,
     pub trust_forwarded_for: bool,
     pub body_limit_bytes: usize,
@@ -96,6 +100,8 @@ impl AppState {
         let settings = Settings {
             login_max_failures: auth.login_max_failures,
             login_window: Duration::from_secs(auth.login_window_seconds),
+            session_ttl: Duration::from_secs(auth.session_ttl_seconds),
+            session_cookie_secure: auth.session_cookie_secure,
             default_quota: config.default_quota.limits(),
             trust_forwarded_for: config.http.trust_forwarded_for,
             body_limit_bytes: config.http.body_limit_bytes,

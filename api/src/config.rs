@@ -73,6 +73,16 @@ pub struct AuthConfig {
     /// Length of the failed-login window and of the lockout that follows, in seconds.
     #[arg(long, env = "PGPLANE_LOGIN_WINDOW_SECONDS", default_value_t = 900)]
     pub login_window_seconds: u64,
+
+    /// Lifetime of a portal sign-in session (its cookie), in seconds.
+    #[arg(long, env = "PGPLANE_SESSION_TTL_SECONDS", default_value_t = 43200)]
+    pub session_ttl_seconds: u64,
+
+    /// Mark the session cookie `Secure` on every answer. Without it the cookie is `Secure`
+    /// when the request came over TLS, as a trusted proxy says (`X-Forwarded-Proto: https`
+    /// with PGPLANE_TRUST_FORWARDED_FOR).
+    #[arg(long, env = "PGPLANE_SESSION_COOKIE_SECURE", default_value_t = false)]
+    pub session_cookie_secure: bool,
 }
 
 /// The only JWT algorithms pgplane signs with (RSA is avoided: see CONVENTIONS.md).
@@ -389,6 +399,9 @@ impl ServeConfig {
         }
         if self.auth.token_ttl_seconds < 60 || self.auth.token_ttl_seconds > 24 * 3600 {
             problems.push("PGPLANE_TOKEN_TTL_SECONDS: must be between 60 and 86400".into());
+        }
+        if !(300..=7 * 24 * 3600).contains(&self.auth.session_ttl_seconds) {
+            problems.push("PGPLANE_SESSION_TTL_SECONDS: must be between 300 and 604800".into());
         }
         if self.auth.login_max_failures == 0 {
             problems.push("PGPLANE_LOGIN_MAX_FAILURES: must be at least 1".into());

@@ -29,6 +29,7 @@ pub mod portal;
 pub mod principal;
 pub mod problems;
 pub mod quotas;
+pub mod session;
 pub mod standby;
 pub mod switchover;
 pub mod tenants;
@@ -65,6 +66,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(crate::openapi::base())
         .merge(health::router())
         .merge(auth_token::router())
+        .merge(session::router())
         .merge(me::router())
         .merge(api_keys::router())
         .merge(tenants::router())

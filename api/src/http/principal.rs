@@ -1,13 +1,13 @@
 //! Who is calling, and what they may do to which tenant.
 //!
-//! [`authenticate`] turns an `Authorization: Bearer` credential (a JWT or a `pgp_` API key) into
-//! a [`Principal`] stored in the request (and echoed into the response for the audit layer). Handlers
+//! [`authenticate`] turns an `Authorization: Bearer` credential (a JWT or a `pgp_` API key), or
+//! the portal's session cookie (with its CSRF token on changes), into a [`Principal`] stored in the request (and echoed into the response for the audit layer). Handlers
 //! take `Principal` as an extractor (401 when absent) and ask [`tenant_access`] for the tenant,
 //! which answers 404 to callers with no role in it, so other tenants' existence never leaks.
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::Method;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -101,18 +101,38 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let Some(header) = request.headers().get(AUTHORIZATION) else {
-        return next.run(request).await;
-    };
     if is_public(&state, &request) {
         return next.run(request).await;
     }
-    let client = client_address(
-        request.headers(),
-        request.extensions(),
-        state.settings.trust_forwarded_for,
-    );
-    let principal = match resolve(&state, header.to_str().unwrap_or_default(), &client).await {
+    let resolved = match request.headers().get(AUTHORIZATION) {
+        Some(header) => {
+            let client = client_address(
+                request.headers(),
+                request.extensions(),
+                state.settings.trust_forwarded_for,
+            );
+            resolve(&state, header.to_str().unwrap_or_default(), &client).await
+        }
+        None => match session_cookie(&request) {
+            Some(id) => {
+                let changes = !matches!(
+                    *request.method(),
+                    Method::GET | Method::HEAD | Method::OPTIONS
+                );
+                let csrf = changes.then(|| {
+                    request
+                        .headers()
+                        .get(auth::session::CSRF_HEADER)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string()
+                });
+                resolve_session(&state, &id, csrf.as_deref()).await
+            }
+            None => return next.run(request).await,
+        },
+    };
+    let principal = match resolved {
         Ok(principal) => principal,
         Err(error) => return error.into_response(),
     };
@@ -158,6 +178,36 @@ async fn resolve(state: &AppState, header: &str, client: &str) -> ApiResult<Prin
         ApiError::unauthorized("the access token is invalid or expired")
     })?;
     principal_for_user(state, user_id, None).await
+}
+
+fn session_cookie(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(auth::session::id_from_cookies)
+        .map(str::to_string)
+}
+
+/// The user of a portal session cookie. A request that changes something (`csrf`: what it
+/// presented) must also carry the session's CSRF token: the browser sends the cookie with requests other sites make too
+/// (`SameSite=Lax` stops most of them; the token stops the rest).
+async fn resolve_session(state: &AppState, id: &str, csrf: Option<&str>) -> ApiResult<Principal> {
+    let hash = auth::session::hash(id);
+    let session = store::sessions::find_live(&state.db, &hash)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the session ended; sign in again"))?;
+    if let Some(presented) = csrf
+        && !auth::session::csrf_matches(id, presented)
+    {
+        return Err(super::session::csrf_refused());
+    }
+    // Last seen at most once a minute: a page polling every few seconds writes rarely.
+    if session.last_seen_at < chrono::Utc::now() - chrono::Duration::minutes(1) {
+        store::sessions::touch(&state.db, &hash).await?;
+    }
+    principal_for_user(state, session.user_id, None).await
 }
 
 async fn principal_for_key(state: &AppState, key: ApiKeyRow) -> ApiResult<Principal> {

@@ -15,6 +15,7 @@ pub mod operations;
 pub mod quotas;
 pub mod retained;
 pub mod sealed;
+pub mod sessions;
 pub mod targets;
 pub mod tenants;
 pub mod users;

@@ -15,6 +15,7 @@ mod order_of_checks;
 mod portal;
 mod quotas;
 mod roles;
+mod sessions;
 mod spec_exactness;
 mod spec_sweep;
 mod tenants;
