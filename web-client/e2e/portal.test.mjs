@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+import { createServer } from "node:http";
 import { launchBrowser } from "./browser.mjs";
 import { startServer } from "./server.mjs";
 
@@ -32,6 +33,8 @@ after(async () => {
 });
 
 async function newPage(viewport = LAPTOP) {
+  // One browser profile for every test: each starts signed out (the session is a cookie).
+  await browser.context.clearCookies();
   const page = await browser.context.newPage();
   await page.setViewportSize(viewport);
   // Mantine honours it (respectReducedMotion): no half-faded modal in a screenshot.
@@ -332,16 +335,65 @@ describe("the portal", { concurrency: false }, () => {
     await page.close();
   });
 
+  it("keeps the session in an HttpOnly cookie that signing out ends on the server", async () => {
+    const page = await newPage();
+    await signIn(page, server.owner);
+    const [cookie] = await browser.context.cookies(server.url);
+    assert.equal(cookie?.name, "pgplane_session");
+    assert.equal(cookie.httpOnly, true);
+    assert.equal(cookie.sameSite, "Lax");
+    assert.equal(cookie.secure, false, "served over plain HTTP here");
+    // Nothing a script can read signs anyone in: no cookie, no bearer token in storage.
+    const readable = await page.evaluate(() => JSON.stringify({ cookies: document.cookie, storage: { ...sessionStorage, ...localStorage } }));
+    assert.ok(!readable.includes(cookie.value), readable);
+    assert.doesNotMatch(readable, /Bearer|eyJ/);
+    // A new tab of the same browser is signed in by the cookie.
+    const tab = await browser.context.newPage();
+    await tab.goto(`${server.url}/t/acme/clusters`);
+    await tab.getByRole("heading", { name: "Clusters" }).waitFor();
+    await tab.close();
+
+    await signOut(page);
+    // The cookie someone copied before sign-out no longer works.
+    const copied = await fetch(`${server.url}/v1/me`, { headers: { Cookie: `${cookie.name}=${cookie.value}` } });
+    assert.equal(copied.status, 401);
+  });
+
+  it("refuses a change another page makes with the session cookie", async () => {
+    const page = await newPage();
+    await signIn(page, server.owner);
+    // Another origin (a port is enough: same site, so SameSite=Lax still sends the cookie)
+    // posting a form to pgplane, as a malicious page would: only the CSRF token stops it.
+    const attacker = createServer((_, res) => {
+      res.setHeader("Content-Type", "text/html");
+      res.end(`<form method="post" action="${server.url}/v1/tenants/acme/clusters" enctype="text/plain">
+        <input name='{"name":"csrf-attack","x":"' value='"}'></form><script>document.forms[0].submit()</script>`);
+    });
+    await new Promise((resolve) => attacker.listen(0, "127.0.0.1", resolve));
+    const refused = page.waitForResponse((r) => r.url().endsWith("/v1/tenants/acme/clusters") && r.request().method() === "POST");
+    await page.goto(`http://127.0.0.1:${attacker.address().port}/`);
+    const answer = await refused;
+    attacker.close();
+    assert.equal(answer.status(), 403);
+    assert.match(await answer.text(), /CSRF/);
+    const created = await fetch(`${server.url}/v1/tenants/acme/clusters/csrf-attack`, {
+      headers: { Authorization: `Bearer ${server.admin_key}` },
+    });
+    assert.equal(created.status, 404, "the forged request created a cluster");
+    await page.close();
+  });
+
   it("returns to sign-in when the session is no longer valid", async () => {
     const page = await newPage();
     await signIn(page, server.owner);
-    // The revoked token goes in before the next page's scripts run: written into the open page,
-    // a request that page still had in flight would come back 401 and end the session there
-    // (clearing it) before the navigation, and the next page would start signed out, no reason.
-    const session = await page.evaluate(() => JSON.parse(sessionStorage.getItem("pgplane.session")));
-    await page.addInitScript((s) => {
-      sessionStorage.setItem("pgplane.session", JSON.stringify({ ...s, token: "revoked" }));
-    }, session);
+    // The session ends on the server (signed out from another tab): the next request says so.
+    const csrf = await page.evaluate(() => JSON.parse(sessionStorage.getItem("pgplane.session")).csrfToken);
+    const [cookie] = await browser.context.cookies(server.url);
+    const ended = await fetch(`${server.url}/v1/auth/session`, {
+      method: "DELETE",
+      headers: { Cookie: `${cookie.name}=${cookie.value}`, "X-CSRF-Token": csrf },
+    });
+    assert.equal(ended.status, 204);
     await page.goto(`${server.url}/t/acme/clusters`);
     await page.waitForURL(/\/sign-in/);
     await page.getByText("Your session expired").waitFor();

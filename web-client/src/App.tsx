@@ -18,8 +18,14 @@ import { useTenantChoices } from "./auth/me";
 import { NoTenant } from "./pages/NoTenant";
 
 function RequireSession({ children }: { children: React.ReactNode }) {
-  const { session } = useAuth();
+  const { session, checking } = useAuth();
   const location = useLocation();
+  if (!session && checking)
+    return (
+      <Center h="50vh">
+        <Loader aria-label="Loading" />
+      </Center>
+    );
   if (!session) return <Navigate to="/sign-in" replace state={{ from: location.pathname + location.search }} />;
   return <>{children}</>;
 }

@@ -50,7 +50,7 @@ export function me(role: string | null, admin = false) {
 
 /** Renders `element` at `path` (matched by `pattern`) with a signed-in session. */
 export function renderAt(element: ReactElement, { path, pattern }: { path: string; pattern: string }) {
-  saveSession("test-token", 900);
+  saveSession("test-csrf", Date.now() + 900_000);
   return render(
     <MemoryRouter initialEntries={[path]}>
       <Providers queryClient={makeQueryClient()}>

@@ -68,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
             "tenant": TENANT,
             "cluster": SEEDED_CLUSTER,
             "admin": {"email": ADMIN_EMAIL, "password": PASSWORD},
+            "admin_key": app.admin_key,
             "owner": {"email": OWNER, "password": PASSWORD},
             "viewer": {"email": VIEWER, "password": PASSWORD},
         })

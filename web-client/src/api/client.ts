@@ -17,24 +17,31 @@ export type ExtensionName =
   paths["/v1/tenants/{tenant}/clusters/{cluster}/databases/{database}/extensions/{extension}"]["put"]["parameters"]["path"]["extension"];
 export type TenantRole = Schemas["TenantRole"];
 
-/** What the client needs from the session: a credential and a way to end an invalid one. */
+/** What the client needs from the session: its CSRF token and a way to end an invalid one. */
 export interface Credentials {
-  token(): string | null;
-  /** Called when the API refuses the credential (expired or revoked). */
+  /** The session's CSRF token; `null` when signed out. */
+  csrfToken(): string | null;
+  /** Called when the API refuses the session (ended, expired or revoked). */
   rejected(): void;
 }
 
-/** A fetch client that sends the bearer token and reports 401s to the session. */
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * A fetch client for the portal. The session is the HttpOnly cookie the browser sends by itself
+ * (same origin); every change also carries the session's CSRF token. A 401 while signed in ends
+ * the session.
+ */
 export function createApi(credentials: Credentials, options: { baseUrl?: string; fetch?: typeof fetch } = {}) {
   const auth: Middleware = {
     onRequest({ request }) {
-      const token = credentials.token();
-      if (token) request.headers.set("Authorization", `Bearer ${token}`);
+      const csrf = credentials.csrfToken();
+      if (csrf && !SAFE_METHODS.has(request.method)) request.headers.set("X-CSRF-Token", csrf);
       return request;
     },
-    onResponse({ request, response }) {
-      // A failed sign-in is also a 401, but it means "wrong password", not "session over".
-      if (response.status === 401 && request.headers.has("Authorization")) credentials.rejected();
+    onResponse({ response }) {
+      // Signed out, a 401 is only a wrong password at sign-in, not the end of a session.
+      if (response.status === 401 && credentials.csrfToken() !== null) credentials.rejected();
       return response;
     },
   };
@@ -43,6 +50,8 @@ export function createApi(credentials: Credentials, options: { baseUrl?: string;
     baseUrl: options.baseUrl ?? globalThis.location?.origin ?? "",
     // Looked up at call time so tests (and the e2e run) can swap the global fetch.
     fetch: options.fetch ?? ((input: Request) => globalThis.fetch(input)),
+    // The session cookie goes with same-origin requests only.
+    credentials: "same-origin",
   });
   client.use(auth);
   return client;

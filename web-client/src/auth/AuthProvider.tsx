@@ -1,5 +1,6 @@
-// Holds the session and the API client for the whole portal. A 401 on an authenticated request
-// or the token's expiry ends the session and sends the person back to sign-in with a reason.
+// Holds the session and the API client for the whole portal. The session is an HttpOnly cookie
+// (see auth/session.ts); a 401 while signed in, or the session's expiry, ends it and sends the
+// person back to sign-in with a reason. Signing out ends it on the server too.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { createApi, createHooks, type FetchClient, type Hooks } from "../api/client";
@@ -9,9 +10,12 @@ export type SignOutReason = "signed_out" | "expired";
 
 interface AuthValue {
   session: Session | null;
+  /** Still asking the server whether the browser's cookie holds a session (a new tab). */
+  checking: boolean;
   /** Why the last session ended, for the sign-in page to explain. */
   endedBecause: SignOutReason | null;
-  signIn: (token: string, expiresIn: number) => void;
+  /** After `POST /v1/auth/session`: its CSRF token and end (ms since the epoch). */
+  signIn: (csrfToken: string, expiresAt: number) => void;
   signOut: (reason?: SignOutReason) => void;
   api: FetchClient;
   $api: Hooks;
@@ -23,12 +27,22 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
   const [session, setSession] = useState<Session | null>(() => loadSession());
   const [endedBecause, setEndedBecause] = useState<SignOutReason | null>(null);
+  const [checking, setChecking] = useState(() => loadSession() === null);
 
   // sessionStorage holds the session (signIn saves it, signOut clears it): signOut, which may run
   // twice (two 401s, then the expiry timer), and each request read it there, not from a render.
   const signOut = useCallback(
     (reason: SignOutReason = "signed_out") => {
       if (!hasStoredSession()) return;
+      const csrfToken = loadSession()?.csrfToken;
+      if (reason === "signed_out" && csrfToken) {
+        // Ends the session on the server: the cookie stops working wherever it was copied to.
+        void fetch(new Request(`${globalThis.location?.origin ?? ""}/v1/auth/session`, {
+          method: "DELETE",
+          credentials: "same-origin",
+          headers: { "X-CSRF-Token": csrfToken },
+        })).catch(() => {});
+      }
       clearSession();
       setSession(null);
       setEndedBecause(reason);
@@ -38,20 +52,38 @@ export function AuthProvider({ children }: { children: ReactNode }) {
     [queryClient],
   );
 
-  const signIn = useCallback((token: string, expiresIn: number) => {
-    setSession(saveSession(token, expiresIn));
+  const signIn = useCallback((csrfToken: string, expiresAt: number) => {
+    setSession(saveSession(csrfToken, expiresAt));
     setEndedBecause(null);
   }, []);
 
   const api = useMemo(
     () =>
       createApi({
-        token: () => loadSession()?.token ?? null,
+        csrfToken: () => loadSession()?.csrfToken ?? null,
         rejected: () => signOut("expired"),
       }),
     [signOut],
   );
   const $api = useMemo(() => createHooks(api), [api]);
+
+  // A new tab (or one whose stored session ended) may still have a live session cookie: ask once.
+  useEffect(() => {
+    if (!checking) return;
+    let cancelled = false;
+    api
+      .GET("/v1/auth/session")
+      .then(({ data }) => {
+        if (!cancelled && data) signIn(data.csrf_token, Date.parse(data.expires_at));
+      })
+      .catch(() => {})
+      .finally(() => {
+        if (!cancelled) setChecking(false);
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [api, checking, signIn]);
 
   useEffect(() => {
     if (!session) return;
@@ -60,8 +92,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, [session, signOut]);
 
   const value = useMemo(
-    () => ({ session, endedBecause, signIn, signOut, api, $api }),
-    [session, endedBecause, signIn, signOut, api, $api],
+    () => ({ session, checking, endedBecause, signIn, signOut, api, $api }),
+    [session, checking, endedBecause, signIn, signOut, api, $api],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

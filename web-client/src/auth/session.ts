@@ -1,12 +1,14 @@
-// The signed-in session: the access token and when it expires, kept in sessionStorage so a
-// reload keeps you signed in but closing the tab signs you out (and no other site or tab sees it).
+// The signed-in session as the page knows it. The session itself is an HttpOnly cookie that no
+// script can read; what is kept here is only the session's CSRF token (sent back with every
+// change, useless without the cookie) and when it ends. sessionStorage keeps them across a
+// reload of this tab, and no other site or tab sees them.
 
 const KEY = "pgplane.session";
-/** Sign out a little before the server would refuse the token, so no request fails mid-form. */
+/** Sign out a little before the server would end the session, so no request fails mid-form. */
 const EXPIRY_MARGIN_MS = 5_000;
 
 export interface Session {
-  token: string;
+  csrfToken: string;
   /** Milliseconds since the epoch. */
   expiresAt: number;
 }
@@ -16,15 +18,15 @@ export function loadSession(now = Date.now()): Session | null {
     const raw = sessionStorage.getItem(KEY);
     if (!raw) return null;
     const session = JSON.parse(raw) as Session;
-    if (typeof session.token !== "string" || typeof session.expiresAt !== "number") return null;
+    if (typeof session.csrfToken !== "string" || typeof session.expiresAt !== "number") return null;
     return session.expiresAt - EXPIRY_MARGIN_MS > now ? session : null;
   } catch {
     return null;
   }
 }
 
-export function saveSession(token: string, expiresInSeconds: number, now = Date.now()): Session {
-  const session = { token, expiresAt: now + expiresInSeconds * 1000 };
+export function saveSession(csrfToken: string, expiresAt: number): Session {
+  const session = { csrfToken, expiresAt };
   sessionStorage.setItem(KEY, JSON.stringify(session));
   return session;
 }

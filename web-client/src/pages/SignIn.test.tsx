@@ -28,16 +28,19 @@ async function signIn(password: string) {
 }
 
 describe("sign-in", () => {
-  it("keeps the token in session storage and goes on", async () => {
-    fakeApi({ "POST /v1/auth/token": () => json({ access_token: "tok", token_type: "Bearer", expires_in: 900 }) });
+  it("starts a cookie session, keeps only its CSRF token, and goes on", async () => {
+    const expires = new Date(Date.now() + 3_600_000).toISOString();
+    const seen = fakeApi({ "POST /v1/auth/session": () => json({ csrf_token: "csrf", expires_at: expires }, 201) });
     renderSignIn();
     await signIn("correct horse battery staple");
     expect(await screen.findByText("home")).toBeInTheDocument();
-    expect(loadSession()?.token).toBe("tok");
+    expect(loadSession()).toEqual({ csrfToken: "csrf", expiresAt: Date.parse(expires) });
+    expect(seen[0]!.credentials).toBe("same-origin");
+    expect(JSON.stringify(sessionStorage)).not.toContain("correct horse");
   });
 
   it("says so when the password is wrong", async () => {
-    fakeApi({ "POST /v1/auth/token": () => problem(401, "email or password is wrong") });
+    fakeApi({ "POST /v1/auth/session": () => problem(401, "email or password is wrong") });
     renderSignIn();
     await signIn("nope");
     expect(await screen.findByRole("alert")).toHaveTextContent("email or password is wrong");

@@ -1,5 +1,5 @@
-// Password sign-in. The token goes to sessionStorage (see auth/session.ts); after signing in
-// the person lands where they were going.
+// Password sign-in: the server answers with the session cookie (see auth/session.ts); after
+// signing in the person lands where they were going.
 import { Alert, Button, Center, Paper, PasswordInput, Stack, TextInput, Title, Text } from "@mantine/core";
 import { useState, type FormEvent } from "react";
 import { Navigate, useLocation, useNavigate } from "react-router";
@@ -24,12 +24,12 @@ export function SignIn() {
     setBusy(true);
     setError(null);
     try {
-      const { data, error } = await api.POST("/v1/auth/token", { body: { email, password } });
+      const { data, error } = await api.POST("/v1/auth/session", { body: { email, password } });
       if (error || !data) {
-        setError(error ?? new Error("no token in the answer"));
+        setError(error ?? new Error("no session in the answer"));
         return;
       }
-      signIn(data.access_token, data.expires_in);
+      signIn(data.csrf_token, Date.parse(data.expires_at));
       void navigate(from, { replace: true });
     } catch (err) {
       setError(err);
