@@ -65,6 +65,8 @@ pub struct AppState {
     pub users: Arc<crate::auth::user_cache::UserCache>,
     /// The keys that seal the secrets pgplane stores.
     pub secrets: Arc<crate::secrets::Keyring>,
+    /// Identity providers and which sign-ins are allowed.
+    pub oidc: Arc<crate::oidc::Oidc>,
 }
 
 impl AppState {
@@ -97,6 +99,7 @@ impl AppState {
             }
         };
         let secrets = crate::secrets::keyring(&config.secrets).map_err(anyhow::Error::msg)?;
+        let oidc = crate::oidc::Oidc::from_config(&config.sso).map_err(anyhow::Error::msg)?;
         let settings = Settings {
             login_max_failures: auth.login_max_failures,
             login_window: Duration::from_secs(auth.login_window_seconds),
@@ -136,6 +139,7 @@ impl AppState {
                 crate::auth::user_cache::UserCache::DEFAULT_TTL,
             )),
             secrets,
+            oidc: Arc::new(oidc),
         })
     }
 

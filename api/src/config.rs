@@ -34,6 +34,23 @@ pub struct SecretsConfig {
     pub secrets_key: Option<String>,
 }
 
+/// Single sign-on (see `oidc`).
+#[derive(Args, Clone, Debug)]
+pub struct SsoConfig {
+    /// JSON file listing the OpenID Connect providers people sign in with (see the README).
+    #[arg(long, env = "PGPLANE_OIDC_PROVIDERS_FILE")]
+    pub oidc_providers_file: Option<std::path::PathBuf>,
+
+    /// The URL browsers reach pgplane at (e.g. `https://pgplane.example.com`): the providers'
+    /// redirect URI is `<this>/v1/auth/oidc/<provider>/callback`.
+    #[arg(long, env = "PGPLANE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Allow sign-in with email and password (`false`: providers only; API keys still work).
+    #[arg(long, env = "PGPLANE_PASSWORD_LOGIN", default_value_t = true, action = clap::ArgAction::Set)]
+    pub password_login: bool,
+}
+
 /// Token issuing and login protection.
 #[derive(Args, Clone, Debug)]
 pub struct AuthConfig {
@@ -183,6 +200,8 @@ pub struct DevConfig {
     pub auth: AuthConfig,
     #[command(flatten)]
     pub secrets: SecretsConfig,
+    #[command(flatten)]
+    pub sso: SsoConfig,
     #[command(flatten)]
     pub default_quota: DefaultQuotaConfig,
     #[command(flatten)]
@@ -335,6 +354,8 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub secrets: SecretsConfig,
     #[command(flatten)]
+    pub sso: SsoConfig,
+    #[command(flatten)]
     pub default_quota: DefaultQuotaConfig,
     #[command(flatten)]
     pub jobs: JobsConfig,
@@ -396,6 +417,9 @@ impl ServeConfig {
         }
         if let Err(e) = crate::secrets::keyring(&self.secrets) {
             problems.push(e);
+        }
+        if let Err(e) = crate::oidc::Oidc::from_config(&self.sso) {
+            problems.push(format!("PGPLANE_OIDC_PROVIDERS_FILE: {e}"));
         }
         if self.auth.token_ttl_seconds < 60 || self.auth.token_ttl_seconds > 24 * 3600 {
             problems.push("PGPLANE_TOKEN_TTL_SECONDS: must be between 60 and 86400".into());

@@ -76,6 +76,7 @@ pub async fn run(config: DevConfig) -> anyhow::Result<()> {
         http,
         auth,
         secrets: dev_secrets_key(&config.secrets, &data_dir)?,
+        sso: config.sso.clone(),
         default_quota: config.default_quota.clone(),
         jobs: config.jobs.clone(),
     };

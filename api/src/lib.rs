@@ -17,6 +17,7 @@ pub mod embedded_pg;
 pub mod http;
 pub mod jobs;
 pub mod observability;
+pub mod oidc;
 pub mod openapi;
 pub mod openapi_links;
 pub mod platform;

@@ -228,6 +228,11 @@ impl ApiError {
         self
     }
 
+    /// What the problem says, for a place that shows text rather than a problem document.
+    pub fn detail_text(&self) -> String {
+        self.0.detail.clone()
+    }
+
     pub fn status_code(&self) -> StatusCode {
         self.0.status
     }

@@ -86,7 +86,9 @@ fn serve_config(database_url: &str, extra_args: &[&str]) -> ServeConfig {
     if !extra_args.contains(&"--secrets-key") {
         args.extend(["--secrets-key", SECRETS_KEY]);
     }
-    args.extend(["--listen", "127.0.0.1:0"]);
+    if !extra_args.contains(&"--listen") {
+        args.extend(["--listen", "127.0.0.1:0"]);
+    }
     args.extend_from_slice(extra_args);
     let config = ServeArgs::try_parse_from(args)
         .expect("valid test configuration")

@@ -6,6 +6,7 @@ pub mod app;
 pub mod bench;
 pub mod client;
 pub mod envtest;
+pub mod oidc;
 pub mod postgres;
 pub mod process;
 pub mod watch;

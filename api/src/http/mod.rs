@@ -17,6 +17,7 @@ pub use crate::problem as error;
 pub mod etag;
 pub mod extensions;
 pub mod extract;
+pub mod group_rules;
 pub mod health;
 pub mod idempotency;
 pub mod me;
@@ -30,6 +31,7 @@ pub mod principal;
 pub mod problems;
 pub mod quotas;
 pub mod session;
+pub mod sso;
 pub mod standby;
 pub mod switchover;
 pub mod tenants;
@@ -67,6 +69,8 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(auth_token::router())
         .merge(session::router())
+        .merge(sso::router())
+        .merge(group_rules::router())
         .merge(me::router())
         .merge(api_keys::router())
         .merge(tenants::router())

@@ -173,10 +173,41 @@ async fn resolve(state: &AppState, header: &str, client: &str) -> ApiResult<Prin
             .ok_or_else(|| ApiError::unauthorized("the API key is unknown, revoked or expired"))?;
         return principal_for_key(state, key).await;
     }
+    if let Some(issuer) = crate::oidc::unverified_issuer(credential)
+        && let Some(provider) = state.oidc.accepting_access_tokens_from(&issuer)
+    {
+        return provider_access_token(state, provider, credential).await;
+    }
     let (user_id, _claims) = state.jwt.verify(credential).map_err(|e| {
         tracing::debug!(error = %e, "token refused");
         ApiError::unauthorized("the access token is invalid or expired")
     })?;
+    principal_for_user(state, user_id, None).await
+}
+
+/// The user of an access token an identity provider issued for pgplane's API.
+async fn provider_access_token(
+    state: &AppState,
+    provider: &crate::oidc::Provider,
+    token: &str,
+) -> ApiResult<Principal> {
+    let audience = provider.config.audience.as_deref().unwrap_or_default();
+    let claims = provider
+        .verify(token, audience, None)
+        .await
+        .map_err(|error| match error {
+            crate::oidc::OidcError::Provider(_) => {
+                tracing::warn!(%error, "identity provider unavailable");
+                ApiError::unavailable(
+                    "the identity provider cannot be reached to check the token; retry shortly",
+                )
+            }
+            _ => {
+                tracing::debug!(%error, "provider token refused");
+                ApiError::unauthorized("the access token is invalid or expired")
+            }
+        })?;
+    let user_id = crate::service::sso::user_for(state, provider, &claims, false).await?;
     principal_for_user(state, user_id, None).await
 }
 

@@ -33,7 +33,7 @@ pub struct SessionOut {
 }
 
 /// Whether the request reached pgplane over TLS, as far as it can know.
-fn over_tls(state: &AppState, headers: &HeaderMap) -> bool {
+pub fn over_tls(state: &AppState, headers: &HeaderMap) -> bool {
     state.settings.session_cookie_secure
         || (state.settings.trust_forwarded_for
             && headers
@@ -86,7 +86,7 @@ async fn create_session(
 }
 
 /// Records a new session of `user_id`; returns its id and end.
-async fn start(
+pub async fn start(
     state: &AppState,
     user_id: uuid::Uuid,
     client: &str,

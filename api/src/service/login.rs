@@ -16,6 +16,11 @@ pub async fn verify(
     password: &str,
     client: &str,
 ) -> ApiResult<Uuid> {
+    if !state.oidc.password_login {
+        return Err(ApiError::forbidden(
+            "sign-in with a password is switched off here: sign in through your identity provider (or use an API key)",
+        ));
+    }
     let email = email.trim().to_lowercase();
     let account_key = format!("account:{email}");
     let keys = [account_key.clone(), format!("client:{client}")];

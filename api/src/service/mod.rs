@@ -14,6 +14,7 @@ pub mod extensions;
 pub mod login;
 pub mod operations;
 pub mod probe;
+pub mod sso;
 pub mod standby;
 pub mod tenants;
 pub mod upgrade;

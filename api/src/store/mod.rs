@@ -8,6 +8,7 @@ pub mod audit;
 pub mod backups;
 pub mod clusters;
 pub mod idempotency;
+pub mod identities;
 pub mod login_throttle;
 pub mod memberships;
 pub mod observability;

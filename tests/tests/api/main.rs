@@ -18,5 +18,6 @@ mod roles;
 mod sessions;
 mod spec_exactness;
 mod spec_sweep;
+mod sso;
 mod tenants;
 mod users;

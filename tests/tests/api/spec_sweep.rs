@@ -41,6 +41,7 @@ pub fn valid_path_value(name: &str) -> String {
         "role" => "reporting".into(),
         "user" => pgplane_tests::app::ADMIN_EMAIL.into(),
         "id" => uuid::Uuid::now_v7().to_string(),
+        "provider" => "corp".into(),
         other => panic!("no valid value for path parameter `{other}`: add one to the sweep"),
     }
 }

@@ -298,12 +298,17 @@ export async function startProvider({
   };
 }
 
-// CLI: node e2e/oidc/provider.mjs [--port N] [--config file.json]
-// Prints {"issuer": ..., "port": ...} as one line on stdout once listening; stops on SIGTERM or
-// SIGINT.
+// CLI: node e2e/oidc/provider.mjs [--port N] [--config file.json] [--expose-private-key]
+// Prints {"issuer": ..., "port": ...} as one line on stdout once listening (with
+// --expose-private-key also "privateJwk", for tests that forge tokens with the provider's own
+// key); stops on SIGTERM or SIGINT.
 async function main() {
   const { values } = parseArgs({
-    options: { port: { type: "string", default: "0" }, config: { type: "string" } },
+    options: {
+      port: { type: "string", default: "0" },
+      config: { type: "string" },
+      "expose-private-key": { type: "boolean", default: false },
+    },
   });
   const config = values.config ? JSON.parse(await readFile(values.config, "utf8")) : {};
   // stdout carries only the ready line; oidc-provider prints its notices with console.info.
@@ -312,7 +317,9 @@ async function main() {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error("bad --port");
 
   const running = await startProvider({ ...config, port });
-  process.stdout.write(`${JSON.stringify({ issuer: running.issuer, port: running.port })}\n`);
+  const ready = { issuer: running.issuer, port: running.port };
+  if (values["expose-private-key"]) ready.privateJwk = running.privateJwk;
+  process.stdout.write(`${JSON.stringify(ready)}\n`);
   const stop = () => running.close().then(() => process.exit(0));
   process.once("SIGTERM", stop);
   process.once("SIGINT", stop);
