@@ -172,13 +172,23 @@ impl Sso {
 #[tokio::test]
 async fn signing_in_through_the_provider_makes_the_user_with_the_roles_their_groups_give() {
     let sso = start(&[]).await;
-    let options = sso.app.anonymous().get("/v1/auth/providers").await.expect(200).json();
+    let options = sso
+        .app
+        .anonymous()
+        .get("/v1/auth/providers")
+        .await
+        .expect(200)
+        .json();
     assert_eq!(options["password"], true);
     assert_eq!(options["providers"][0]["display_name"], "Corp SSO");
     sso.app.create_tenant("acme").await;
-    let admin_rule = sso.rule(json!({"provider": "corp", "group": "dbas", "platform_admin": true})).await;
-    sso.rule(json!({"provider": "corp", "group": "acme-devs", "tenant": "acme", "role": "developer"}))
+    let admin_rule = sso
+        .rule(json!({"provider": "corp", "group": "dbas", "platform_admin": true}))
         .await;
+    sso.rule(
+        json!({"provider": "corp", "group": "acme-devs", "tenant": "acme", "role": "developer"}),
+    )
+    .await;
 
     let (landed, browser) = sso.sign_in("alice@example.com", "/t/acme/clusters").await;
     assert!(landed.ends_with("/t/acme/clusters"), "{landed}");
@@ -187,12 +197,18 @@ async fn signing_in_through_the_provider_makes_the_user_with_the_roles_their_gro
     let me = sso.me(&browser).await;
     assert_eq!(me["user"]["email"], "alice@example.com");
     assert_eq!(me["user"]["is_platform_admin"], true, "{me}");
-    assert_eq!(me["tenants"], json!([{"tenant": "acme", "tenant_id": me["tenants"][0]["tenant_id"], "role": "developer"}]));
+    assert_eq!(
+        me["tenants"],
+        json!([{"tenant": "acme", "tenant_id": me["tenants"][0]["tenant_id"], "role": "developer"}])
+    );
 
     // The rule goes: the next sign-in takes back what it gave, and only that.
     sso.app
         .admin()
-        .delete(&format!("/v1/group-rules/{}", admin_rule["id"].as_str().unwrap()))
+        .delete(&format!(
+            "/v1/group-rules/{}",
+            admin_rule["id"].as_str().unwrap()
+        ))
         .await
         .expect(204);
     let (_, again) = sso.sign_in("alice@example.com", "/").await;
@@ -201,10 +217,18 @@ async fn signing_in_through_the_provider_makes_the_user_with_the_roles_their_gro
     assert_eq!(me["tenants"][0]["role"], "developer");
 
     // Someone in no group gets an account and nothing else; another site is no place to land.
-    let (landed, bob) = sso.sign_in("bob@example.com", "https://evil.example/").await;
+    let (landed, bob) = sso
+        .sign_in("bob@example.com", "https://evil.example/")
+        .await;
     assert_eq!(url::Url::parse(&landed).unwrap().path(), "/");
     let me = sso.me(&bob).await;
-    assert_eq!((me["user"]["is_platform_admin"].clone(), me["tenants"].clone()), (json!(false), json!([])));
+    assert_eq!(
+        (
+            me["user"]["is_platform_admin"].clone(),
+            me["tenants"].clone()
+        ),
+        (json!(false), json!([]))
+    );
 }
 
 #[tokio::test]
@@ -214,37 +238,91 @@ async fn a_callback_that_is_not_this_browser_s_sign_in_is_refused() {
     let mut browser = Browser::default();
     let started = browser.send(Method::GET, &start_url, None).await;
     assert_eq!(started.status, 303);
-    let authorize = started.headers.get("location").unwrap().to_str().unwrap().to_string();
-    for param in ["code_challenge_method=S256", "state=", "nonce=", "code_challenge="] {
+    let authorize = started
+        .headers
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    for param in [
+        "code_challenge_method=S256",
+        "state=",
+        "nonce=",
+        "code_challenge=",
+    ] {
         assert!(authorize.contains(param), "{param} missing: {authorize}");
     }
     let callback = |query: &str| format!("{}/v1/auth/oidc/corp/callback?{query}", sso.app.base_url);
     // Another state than the one this browser holds (a login forced on someone else).
-    let forged = browser.send(Method::GET, &callback("code=x&state=forged"), None).await;
+    let forged = browser
+        .send(Method::GET, &callback("code=x&state=forged"), None)
+        .await;
     let to = forged.headers.get("location").unwrap().to_str().unwrap();
-    assert!(to.starts_with("/sign-in?sso_error=") && to.contains("state"), "{to}");
+    assert!(
+        to.starts_with("/sign-in?sso_error=") && to.contains("state"),
+        "{to}"
+    );
     // No sign-in cookie at all.
-    let stranger = request(Method::GET, &callback("code=x&state=y"), &[], Vec::new()).await.unwrap();
+    let stranger = request(Method::GET, &callback("code=x&state=y"), &[], Vec::new())
+        .await
+        .unwrap();
     let to = stranger.headers.get("location").unwrap().to_str().unwrap();
     assert!(to.contains("started+no+sign-in"), "{to}");
-    assert!(stranger.headers.get_all("set-cookie").iter().all(|c| !c.to_str().unwrap().starts_with("pgplane_session=")));
+    assert!(
+        stranger
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .all(|c| !c.to_str().unwrap().starts_with("pgplane_session="))
+    );
     // The provider's own refusal is passed on.
-    let refused = request(Method::GET, &callback("error=access_denied&error_description=no"), &[], Vec::new()).await.unwrap();
-    assert!(refused.headers.get("location").unwrap().to_str().unwrap().contains("access_denied"));
-    sso.app.anonymous().get("/v1/auth/oidc/nope/start").await.expect(404);
+    let refused = request(
+        Method::GET,
+        &callback("error=access_denied&error_description=no"),
+        &[],
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        refused
+            .headers
+            .get("location")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("access_denied")
+    );
+    sso.app
+        .anonymous()
+        .get("/v1/auth/oidc/nope/start")
+        .await
+        .expect(404);
 }
 
 #[tokio::test]
 async fn the_api_takes_the_providers_access_tokens_and_refuses_forgeries() {
     let sso = start(&[]).await;
     let token = sso.access_token("bob@example.com").await;
-    let me = sso.app.client(&token).get("/v1/me").await.expect(200).json();
+    let me = sso
+        .app
+        .client(&token)
+        .get("/v1/me")
+        .await
+        .expect(200)
+        .json();
     assert_eq!(me["user"]["email"], "bob@example.com");
 
     let claims: Value = {
         use base64::Engine;
         let payload = token.split('.').nth(1).unwrap();
-        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap()
     };
     let now = chrono::Utc::now().timestamp();
     let with = |key: &str, value: Value| {
@@ -264,8 +342,13 @@ async fn the_api_takes_the_providers_access_tokens_and_refuses_forgeries() {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
     };
     let public_x = {
-        let jwks = pgplane_tests::client::get(&format!("{}/jwks", sso.provider.issuer)).await.unwrap();
-        jwks.json().unwrap()["keys"][0]["x"].as_str().unwrap().to_string()
+        let jwks = pgplane_tests::client::get(&format!("{}/jwks", sso.provider.issuer))
+            .await
+            .unwrap();
+        jwks.json().unwrap()["keys"][0]["x"]
+            .as_str()
+            .unwrap()
+            .to_string()
     };
     let hs256_with_public_key = {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
@@ -274,14 +357,39 @@ async fn the_api_takes_the_providers_access_tokens_and_refuses_forgeries() {
         jsonwebtoken::encode(&header, &claims, &key).unwrap()
     };
     let attacks = [
-        ("expired", sso.provider.sign(&with("exp", json!(now - 3600)), Some(&kid))),
-        ("another audience", sso.provider.sign(&with("aud", json!("someone-else")), Some(&kid))),
-        ("another issuer", sso.provider.sign(&with("iss", json!("https://evil.example")), Some(&kid))),
-        ("unknown kid", sso.provider.sign(&claims, Some("rotated-away"))),
+        (
+            "expired",
+            sso.provider
+                .sign(&with("exp", json!(now - 3600)), Some(&kid)),
+        ),
+        (
+            "another audience",
+            sso.provider
+                .sign(&with("aud", json!("someone-else")), Some(&kid)),
+        ),
+        (
+            "another issuer",
+            sso.provider
+                .sign(&with("iss", json!("https://evil.example")), Some(&kid)),
+        ),
+        (
+            "unknown kid",
+            sso.provider.sign(&claims, Some("rotated-away")),
+        ),
         ("no kid", sso.provider.sign(&claims, None)),
-        ("alg none", format!("{}.{}.", encode(&json!({"alg": "none", "kid": kid})), encode(&claims))),
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                encode(&json!({"alg": "none", "kid": kid})),
+                encode(&claims)
+            ),
+        ),
         ("HS256 signed with the public key", hs256_with_public_key),
-        ("tampered payload", format!("{head}.{}.{sig}", encode(&with("sub", json!("alice"))))),
+        (
+            "tampered payload",
+            format!("{head}.{}.{sig}", encode(&with("sub", json!("alice")))),
+        ),
         ("another key under the real kid", {
             let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
             header.kid = Some(kid.clone());
@@ -291,7 +399,12 @@ async fn the_api_takes_the_providers_access_tokens_and_refuses_forgeries() {
     ];
     for (name, forged) in attacks {
         let call = sso.app.client(&forged).get("/v1/me").await;
-        assert_eq!(call.status, 401, "attack `{name}` was not refused: {}", String::from_utf8_lossy(&call.body));
+        assert_eq!(
+            call.status,
+            401,
+            "attack `{name}` was not refused: {}",
+            String::from_utf8_lossy(&call.body)
+        );
         call.expect_problem(401, None);
     }
 }
@@ -299,7 +412,13 @@ async fn the_api_takes_the_providers_access_tokens_and_refuses_forgeries() {
 #[tokio::test]
 async fn password_sign_in_can_be_switched_off() {
     let sso = start(&["--password-login", "false"]).await;
-    let options = sso.app.anonymous().get("/v1/auth/providers").await.expect(200).json();
+    let options = sso
+        .app
+        .anonymous()
+        .get("/v1/auth/providers")
+        .await
+        .expect(200)
+        .json();
     assert_eq!(options["password"], false);
     for path in ["/v1/auth/token", "/v1/auth/session"] {
         sso.app
