@@ -16,12 +16,13 @@ function serverBinary() {
   return join(target, "debug", "e2e-server");
 }
 
-export async function startServer() {
+/** `serveArgs`: more `pgplane serve` flags (e.g. an identity provider). */
+export async function startServer({ serveArgs = [] } = {}) {
   const bin = serverBinary();
   if (!existsSync(bin)) throw new Error(`${bin} not built: run \`cargo build -p pgplane-tests --bin e2e-server\``);
   const dist = join(repo, "web-client", "dist");
   if (!existsSync(join(dist, "index.html"))) throw new Error("web-client/dist not built: run `npm run build`");
-  const child = spawn(bin, [dist], { cwd: repo, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn" } });
+  const child = spawn(bin, [dist], { cwd: repo, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn", E2E_SERVE_ARGS: JSON.stringify(serveArgs) } });
   let stderr = "";
   child.stderr.on("data", (chunk) => {
     stderr = (stderr + chunk).slice(-4000);

@@ -13,6 +13,7 @@ import { AuditLog } from "./pages/AuditLog";
 import { ApiKeys } from "./pages/ApiKeys";
 import { AdminTenants } from "./pages/admin/Tenants";
 import { AdminUsers } from "./pages/admin/Users";
+import { AdminGroupRules } from "./pages/admin/GroupRules";
 import { NotFound } from "./pages/NotFound";
 import { useTenantChoices } from "./auth/me";
 import { NoTenant } from "./pages/NoTenant";
@@ -65,6 +66,7 @@ export function App() {
         <Route path="account/api-keys" element={<ApiKeys />} />
         <Route path="admin/tenants" element={<AdminTenants />} />
         <Route path="admin/users" element={<AdminUsers />} />
+        <Route path="admin/group-rules" element={<AdminGroupRules />} />
         <Route path="admin/audit" element={<AuditLog />} />
         <Route path="*" element={<NotFound />} />
       </Route>

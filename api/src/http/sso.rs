@@ -135,7 +135,8 @@ pub struct CallbackQuery {
 /// verifies the ID token, and starts a portal session.
 #[utoipa::path(get, path = "/v1/auth/oidc/{provider}/callback", operation_id = "auth.oidc.callback", tag = "auth", security(()),
     params(("provider" = String, Path), CallbackQuery),
-    responses((status = 303, description = "Signed in: to the portal path asked for, with the session cookie; or to the sign-in page with `sso_error`")))]
+    responses((status = 303, description = "Signed in: to the portal path asked for, with the session cookie; or to the sign-in page with `sso_error`"),
+        (status = 404, description = "No such identity provider", body = Problem, content_type = "application/problem+json")))]
 async fn finish_sign_in(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -143,25 +144,14 @@ async fn finish_sign_in(
     ApiPath(path): ApiPath<ProviderPath>,
     ApiQuery(query): ApiQuery<CallbackQuery>,
 ) -> Response {
-    let secure = over_tls(&state, &headers);
+    if state.oidc.by_name(&path.provider).is_none() {
+        return ApiError::not_found(format!("identity provider `{}`", path.provider))
+            .into_response();
+    }
     match sign_in(&state, &headers, &path.provider, query).await {
-        Ok((user_id, return_to)) => match start_session(
-            &state,
-            user_id,
-            &client(&headers, &extensions, &state),
-            user_agent(&headers),
-        )
-        .await
-        {
-            Ok((id, _)) => {
-                let ttl = state.settings.session_ttl.as_secs() as i64;
-                let mut response =
-                    redirect(&return_to, Some(session::set_cookie(&id, ttl, secure)));
-                append_cookie(&mut response, login::clear_cookie());
-                response
-            }
-            Err(error) => error.into_response(),
-        },
+        Ok((user_id, return_to)) => signed_in(&state, &headers, &extensions, user_id, &return_to)
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
         Err(why) => {
             tracing::warn!(provider = %path.provider, reason = %why, "single sign-on refused");
             let target = format!(
@@ -173,6 +163,23 @@ async fn finish_sign_in(
             response
         }
     }
+}
+
+/// A portal session for `user_id`, and on to `return_to`.
+async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    user_id: uuid::Uuid,
+    return_to: &str,
+) -> ApiResult<Response> {
+    let client = client(headers, extensions, state);
+    let (id, _) = start_session(state, user_id, &client, user_agent(headers)).await?;
+    let ttl = state.settings.session_ttl.as_secs() as i64;
+    let cookie = session::set_cookie(&id, ttl, over_tls(state, headers));
+    let mut response = redirect(return_to, Some(cookie));
+    append_cookie(&mut response, login::clear_cookie());
+    Ok(response)
 }
 
 /// The checks and exchanges of a callback; the user and where to go, or why not.

@@ -6,7 +6,8 @@
 //! runner dying never leaves it behind).
 //!
 //! Usage: `e2e-server [PORTAL_DIR]` (default `web-client/dist`). With
-//! `PGPLANE_DR_NAMESPACE_PREFIX` set, standbys go to a recovery site, as with `pgplane serve`.
+//! `PGPLANE_DR_NAMESPACE_PREFIX` set, standbys go to a recovery site, as with `pgplane serve`;
+//! `E2E_SERVE_ARGS` (a JSON list) adds `pgplane serve` flags.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,7 +60,16 @@ async fn main() -> anyhow::Result<()> {
     };
     let platform = Arc::new(KubernetesPlatform::new(kube.client(), options));
     let portal_arg = portal_dir.to_string_lossy().into_owned();
-    let app = TestApp::spawn_with_platform(platform, &["--portal-dir", &portal_arg]).await;
+    // More `pgplane serve` flags from the test (e.g. an identity provider), as a JSON list.
+    let extra: Vec<String> = match std::env::var("E2E_SERVE_ARGS") {
+        Ok(json) => {
+            serde_json::from_str(&json).context("E2E_SERVE_ARGS: a JSON list of strings")?
+        }
+        Err(_) => Vec::new(),
+    };
+    let mut args = vec!["--portal-dir", portal_arg.as_str()];
+    args.extend(extra.iter().map(String::as_str));
+    let app = TestApp::spawn_with_platform(platform, &args).await;
     seed(&app).await?;
     println!(
         "{}",

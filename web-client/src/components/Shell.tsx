@@ -9,6 +9,7 @@ import {
   IconListDetails,
   IconLogout,
   IconUsers,
+  IconUsersGroup,
   IconBuilding,
   IconUserCog,
   IconChevronDown,
@@ -144,6 +145,7 @@ export function Shell() {
               </Text>
               {link("/admin/tenants", "Tenants & quotas", <IconBuilding size={18} aria-hidden />)}
               {link("/admin/users", "Users", <IconUserCog size={18} aria-hidden />)}
+              {link("/admin/group-rules", "Group rules", <IconUsersGroup size={18} aria-hidden />)}
               {link("/admin/audit", "Platform audit", <IconListDetails size={18} aria-hidden />)}
             </>
           )}

@@ -7,9 +7,9 @@ import { SignIn } from "./SignIn";
 import { fakeApi, json, problem } from "../../test/render";
 import { loadSession } from "../auth/session";
 
-function renderSignIn() {
+function renderSignIn(at = "/sign-in") {
   return render(
-    <MemoryRouter initialEntries={["/sign-in"]}>
+    <MemoryRouter initialEntries={[at]}>
       <Providers queryClient={makeQueryClient()}>
         <Routes>
           <Route path="/sign-in" element={<SignIn />} />
@@ -45,5 +45,24 @@ describe("sign-in", () => {
     await signIn("nope");
     expect(await screen.findByRole("alert")).toHaveTextContent("email or password is wrong");
     expect(loadSession()).toBeNull();
+  });
+
+  it("offers the identity providers, and only them when passwords are off", async () => {
+    fakeApi({
+      "GET /v1/auth/providers": {
+        password: false,
+        providers: [{ name: "corp", display_name: "Corp SSO", sign_in_url: "/v1/auth/oidc/corp/start" }],
+      },
+    });
+    renderSignIn();
+    const link = await screen.findByRole("link", { name: "Sign in with Corp SSO" });
+    expect(link).toHaveAttribute("href", "/v1/auth/oidc/corp/start?return_to=%2F");
+    expect(screen.queryByLabelText(/^Password/, { selector: "input" })).not.toBeInTheDocument();
+  });
+
+  it("says why a sign-in through the provider failed", async () => {
+    fakeApi({});
+    renderSignIn("/sign-in?sso_error=this%20account%20is%20disabled");
+    expect(await screen.findByRole("alert")).toHaveTextContent("this account is disabled");
   });
 });

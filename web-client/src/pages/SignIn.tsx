@@ -1,6 +1,7 @@
-// Password sign-in: the server answers with the session cookie (see auth/session.ts); after
-// signing in the person lands where they were going.
-import { Alert, Button, Center, Paper, PasswordInput, Stack, TextInput, Title, Text } from "@mantine/core";
+// Sign-in: through the company's identity provider (a full-page trip to the provider and back,
+// which ends with the session cookie) or with a password (the server answers with the session
+// cookie; see auth/session.ts). Afterwards the person lands where they were going.
+import { Alert, Button, Center, Divider, Paper, PasswordInput, Stack, TextInput, Title, Text } from "@mantine/core";
 import { useState, type FormEvent } from "react";
 import { Navigate, useLocation, useNavigate } from "react-router";
 import { useAuth } from "../auth/AuthProvider";
@@ -8,10 +9,15 @@ import { describeError, fieldErrors } from "../api/problem";
 import { ErrorAlert } from "../components/ErrorAlert";
 
 export function SignIn() {
-  const { api, session, signIn, endedBecause } = useAuth();
+  const { api, $api, session, signIn, endedBecause } = useAuth();
   const navigate = useNavigate();
   const location = useLocation();
   const from = (location.state as { from?: string } | null)?.from ?? "/";
+  const ssoError = new URLSearchParams(location.search).get("sso_error");
+  const options = $api.useQuery("get", "/v1/auth/providers");
+  const providers = options.data?.providers ?? [];
+  // Until the server says otherwise, offer the password form (the usual case).
+  const passwordAllowed = options.data?.password ?? true;
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [error, setError] = useState<unknown>(null);
@@ -53,6 +59,23 @@ export function SignIn() {
                 Self-service PostgreSQL for your team
               </Text>
             </div>
+            {ssoError && (
+              <Alert color="red" role="alert" title="Could not sign in">
+                {ssoError}
+              </Alert>
+            )}
+            {providers.map((p) => (
+              <Button
+                key={p.name}
+                component="a"
+                href={`${p.sign_in_url}?return_to=${encodeURIComponent(from)}`}
+                variant={passwordAllowed ? "default" : "filled"}
+                fullWidth
+              >
+                Sign in with {p.display_name}
+              </Button>
+            ))}
+            {providers.length > 0 && passwordAllowed && <Divider label="or with a password" labelPosition="center" />}
             {endedBecause === "expired" && (
               <Alert color="yellow" title="Session ended" role="status">
                 Your session expired. Sign in again to continue.
@@ -65,27 +88,31 @@ export function SignIn() {
             ) : (
               !fields.email && !fields.password && <ErrorAlert error={error} title="Could not sign in" />
             )}
-            <TextInput
-              label="Email"
-              type="email"
-              autoComplete="username"
-              required
-              value={email}
-              onChange={(e) => setEmail(e.currentTarget.value)}
-              error={fields.email}
-              autoFocus
-            />
-            <PasswordInput
-              label="Password"
-              autoComplete="current-password"
-              required
-              value={password}
-              onChange={(e) => setPassword(e.currentTarget.value)}
-              error={fields.password}
-            />
-            <Button type="submit" loading={busy} fullWidth>
-              Sign in
-            </Button>
+            {passwordAllowed && (
+              <>
+              <TextInput
+                label="Email"
+                type="email"
+                autoComplete="username"
+                required
+                value={email}
+                onChange={(e) => setEmail(e.currentTarget.value)}
+                error={fields.email}
+                autoFocus
+              />
+              <PasswordInput
+                label="Password"
+                autoComplete="current-password"
+                required
+                value={password}
+                onChange={(e) => setPassword(e.currentTarget.value)}
+                error={fields.password}
+              />
+              <Button type="submit" loading={busy} fullWidth>
+                Sign in
+              </Button>
+              </>
+            )}
           </Stack>
         </form>
       </Paper>
