@@ -41,6 +41,23 @@ describe("the session in the portal", () => {
     expect(hasStoredSession()).toBe(false);
   });
 
+  it("still says the session expired after the tab is reloaded", async () => {
+    saveSession("old", Date.now() + 900_000);
+    fakeApi({ "GET /v1/me": () => problem(401, "session ended") });
+    const first = render(
+      <Providers queryClient={makeQueryClient()}>
+        <Probe />
+      </Providers>,
+    );
+    const user = userEvent.setup();
+    await user.click(screen.getByRole("button", { name: "Ask" }));
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("signed out: expired"));
+    first.unmount();
+    // A reload: a new provider, nothing in memory.
+    renderProbe();
+    await waitFor(() => expect(screen.getByRole("status")).toHaveTextContent("signed out: expired"));
+  });
+
   it("finds the session of a new tab through its cookie", async () => {
     const expires = new Date(Date.now() + 3_600_000).toISOString();
     const seen = fakeApi({ "GET /v1/auth/session": () => json({ csrf_token: "from-cookie", expires_at: expires }) });

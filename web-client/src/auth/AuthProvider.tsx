@@ -4,7 +4,17 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { createApi, createHooks, type FetchClient, type Hooks } from "../api/client";
-import { clearSession, hasStoredSession, loadSession, msUntilExpiry, saveSession, type Session } from "./session";
+import {
+  clearSession,
+  forgetEnded,
+  hasStoredSession,
+  lastSessionExpired,
+  loadSession,
+  msUntilExpiry,
+  rememberExpired,
+  saveSession,
+  type Session,
+} from "./session";
 
 export type SignOutReason = "signed_out" | "expired";
 
@@ -26,7 +36,7 @@ const AuthContext = createContext<AuthValue | null>(null);
 export function AuthProvider({ children }: { children: ReactNode }) {
   const queryClient = useQueryClient();
   const [session, setSession] = useState<Session | null>(() => loadSession());
-  const [endedBecause, setEndedBecause] = useState<SignOutReason | null>(null);
+  const [endedBecause, setEndedBecause] = useState<SignOutReason | null>(() => (lastSessionExpired() ? "expired" : null));
   const [checking, setChecking] = useState(() => loadSession() === null);
 
   // sessionStorage holds the session (signIn saves it, signOut clears it): signOut, which may run
@@ -44,6 +54,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
         })).catch(() => {});
       }
       clearSession();
+      if (reason === "expired") rememberExpired();
+      else forgetEnded();
       setSession(null);
       setEndedBecause(reason);
       // Nothing one person saw may show up for the next one on this tab.
@@ -54,6 +66,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   const signIn = useCallback((csrfToken: string, expiresAt: number) => {
     setSession(saveSession(csrfToken, expiresAt));
+    forgetEnded();
     setEndedBecause(null);
   }, []);
 

@@ -44,3 +44,22 @@ export function clearSession() {
 export function msUntilExpiry(session: Session, now = Date.now()): number {
   return Math.max(0, session.expiresAt - EXPIRY_MARGIN_MS - now);
 }
+
+const ENDED_KEY = "pgplane.session-ended";
+
+/**
+ * Remembers that the session expired (or was ended elsewhere), so the sign-in page can say so
+ * even after a reload of the tab: a request of the old page may have ended it just before.
+ */
+export function rememberExpired() {
+  sessionStorage.setItem(ENDED_KEY, "expired");
+}
+
+/** Whether the last session of this tab expired, and nobody signed in since. */
+export function lastSessionExpired(): boolean {
+  return sessionStorage.getItem(ENDED_KEY) === "expired";
+}
+
+export function forgetEnded() {
+  sessionStorage.removeItem(ENDED_KEY);
+}
