@@ -134,7 +134,7 @@ async fn get_session(
 
 /// Sign out: ends the session on the server and clears the cookie. Needs the CSRF token.
 #[utoipa::path(delete, path = "/v1/auth/session", operation_id = "auth.session.delete", tag = "auth", security(()),
-    params(("X-CSRF-Token" = String, Header, description = "The session's CSRF token")),
+    params(("X-CSRF-Token" = Option<String>, Header, description = "The session's CSRF token (required with the session cookie; without a session there is nothing to end)")),
     responses(
         (status = 204, description = "Signed out (also when the session had already ended)"),
         (status = 403, description = "Missing or wrong CSRF token", body = Problem, content_type = "application/problem+json"),
