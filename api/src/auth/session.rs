@@ -39,7 +39,12 @@ pub fn csrf_token(id: &str) -> String {
 
 /// Whether `presented` is the session's CSRF token, compared in constant time.
 pub fn csrf_matches(id: &str, presented: &str) -> bool {
-    let expected = csrf_token(id);
+    same_secret(&csrf_token(id), presented)
+}
+
+/// Whether two secrets are equal, compared in constant time (no early exit an attacker could
+/// time).
+pub fn same_secret(expected: &str, presented: &str) -> bool {
     expected.len() == presented.len()
         && expected
             .bytes()
@@ -48,14 +53,28 @@ pub fn csrf_matches(id: &str, presented: &str) -> bool {
             == 0
 }
 
+/// The session id in a request's `Cookie` headers, if any.
+pub fn id_in(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(id_from_cookies)
+        .map(str::to_string)
+}
+
 /// The session id in a `Cookie` header, if any.
 pub fn id_from_cookies(header: &str) -> Option<&str> {
+    cookie_value(header, COOKIE).filter(|value| !value.is_empty())
+}
+
+/// The value of cookie `name` in a `Cookie` header.
+pub fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
     header
         .split(';')
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(found, _)| *found == name)
         .map(|(_, value)| value.trim())
-        .filter(|value| !value.is_empty())
 }
 
 /// `Set-Cookie` for a new session lasting `max_age_seconds`.

@@ -7,7 +7,7 @@
 
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::Method;
-use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -113,7 +113,7 @@ pub async fn authenticate(
             );
             resolve(&state, header.to_str().unwrap_or_default(), &client).await
         }
-        None => match session_cookie(&request) {
+        None => match auth::session::id_in(request.headers()) {
             Some(id) => {
                 let changes = !matches!(
                     *request.method(),
@@ -209,16 +209,6 @@ async fn provider_access_token(
         })?;
     let user_id = crate::service::sso::user_for(state, provider, &claims, false).await?;
     principal_for_user(state, user_id, None).await
-}
-
-fn session_cookie(request: &Request) -> Option<String> {
-    request
-        .headers()
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(auth::session::id_from_cookies)
-        .map(str::to_string)
 }
 
 /// The user of a portal session cookie. A request that changes something (`csrf`: what it

@@ -42,15 +42,6 @@ pub fn over_tls(state: &AppState, headers: &HeaderMap) -> bool {
                 .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https")))
 }
 
-fn session_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(session::id_from_cookies)
-        .map(str::to_string)
-}
-
 /// Sign in to the portal with an email and password: sets the session cookie.
 #[utoipa::path(post, path = "/v1/auth/session", operation_id = "auth.session.create", tag = "auth", security(()),
     request_body = TokenIn,
@@ -122,7 +113,7 @@ async fn get_session(
     headers: HeaderMap,
 ) -> ApiResult<Json<SessionOut>> {
     let signed_out = || ApiError::unauthorized("not signed in (the session ended or never began)");
-    let id = session_id(&headers).ok_or_else(signed_out)?;
+    let id = session::id_in(&headers).ok_or_else(signed_out)?;
     let live = store::sessions::find_live(&state.db, &session::hash(&id))
         .await?
         .ok_or_else(signed_out)?;
@@ -140,7 +131,7 @@ async fn get_session(
         (status = 403, description = "Missing or wrong CSRF token", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn delete_session(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    if let Some(id) = session_id(&headers) {
+    if let Some(id) = session::id_in(&headers) {
         let presented = headers
             .get(session::CSRF_HEADER)
             .and_then(|v| v.to_str().ok())

@@ -65,11 +65,7 @@ impl Pending {
 
     /// The sign-in in a `Cookie` header, if any.
     pub fn from_cookies(header: &str) -> Option<Pending> {
-        let value = header
-            .split(';')
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == COOKIE)?
-            .1;
+        let value = crate::auth::session::cookie_value(header, COOKIE)?;
         let mut parts = value.split('.');
         let (provider, state, nonce, verifier, return_to) = (
             parts.next()?,
@@ -90,13 +86,7 @@ impl Pending {
 
     /// Whether the provider's answer carries this sign-in's `state` (constant time).
     pub fn state_matches(&self, presented: &str) -> bool {
-        self.state.len() == presented.len()
-            && self
-                .state
-                .bytes()
-                .zip(presented.bytes())
-                .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-                == 0
+        crate::auth::session::same_secret(&self.state, presented)
     }
 }
 
