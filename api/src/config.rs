@@ -259,6 +259,16 @@ pub struct JobsConfig {
     )]
     pub deleted_backups_retention_days: u32,
 
+    /// Seconds the server and replication certificates pgplane issues to clusters are valid
+    /// (10 to 31622400, a year at most); each is renewed, without a restart, once a third of
+    /// that remains. Default: 90 days.
+    #[arg(
+        long,
+        env = "PGPLANE_CERTIFICATE_VALIDITY_SECONDS",
+        default_value_t = 7_776_000
+    )]
+    pub certificate_validity_seconds: u64,
+
     /// Kubernetes: the namespace prefix of the disaster-recovery site (e.g. `dr-`).
     /// When set, a standby runs in `<prefix><tenant>`, away from its source in the tenant's
     /// namespace (and a standby of a cluster there comes back home). The namespaces must be
@@ -296,6 +306,7 @@ impl JobsConfig {
         crate::platform::kubernetes::KubernetesOptions {
             deleted_backups_retention: self.deleted_backups_retention(),
             recovery: self.recovery_site(),
+            certificates: self.certificate_policy(),
             ..crate::platform::kubernetes::KubernetesOptions::default()
         }
     }
@@ -318,6 +329,13 @@ impl JobsConfig {
                 peer_cidrs: self.dr_peer_cidrs.clone(),
             }),
         })
+    }
+
+    /// The lifetime of the certificates issued to clusters.
+    pub fn certificate_policy(&self) -> crate::platform::CertificatePolicy {
+        crate::platform::CertificatePolicy {
+            validity: std::time::Duration::from_secs(self.certificate_validity_seconds),
+        }
     }
 
     pub fn deleted_backups_retention(&self) -> std::time::Duration {
@@ -446,6 +464,10 @@ impl ServeConfig {
             && let Err(e) = crate::http::portal::check_dir(dir)
         {
             problems.push(format!("PGPLANE_PORTAL_DIR: {e}"));
+        }
+        if !(10..=31_622_400).contains(&self.jobs.certificate_validity_seconds) {
+            problems
+                .push("PGPLANE_CERTIFICATE_VALIDITY_SECONDS: from 10 to 31622400 (a year)".into());
         }
         if self.jobs.deleted_backups_retention_days > 3650 {
             problems.push("PGPLANE_DELETED_BACKUPS_RETENTION_DAYS: at most 3650".into());

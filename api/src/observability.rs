@@ -1,6 +1,7 @@
 //! Metrics of the background machinery, next to the per-route HTTP metrics of `http::metrics`.
 //! Labels come from closed sets (job outcome, phase, event kind, operation kind as constrained
-//! by the database); never an operation id, and a tenant or cluster only in backup health.
+//! by the database); never an operation id, and a tenant or cluster only in backup and
+//! certificate health.
 //!
 //! - Gauges sampled from the metadata database when `/metrics` is scraped ([`sample`]): jobs by
 //!   queue state, the age of the oldest queued job and of the oldest active operation, clusters
@@ -10,10 +11,13 @@
 //!   finished by kind and outcome. Per process: aggregate them with `sum`.
 //! - The status sync ([`sync_leading`], [`timed`], [`sync_event`]): whether this process leads,
 //!   events by kind, the lag from the platform watch to the database, the backlog.
-//! - Backup health per cluster ([`backup_health`]): the one place a cluster is a label, because
-//!   an overdue backup must say whose it is.
+//! - Backup health per cluster ([`backup_health`]) and certificate expiry per cluster
+//!   ([`certificate_health`]): the only places a cluster is a label, because an overdue backup
+//!   or a certificate about to expire must say whose it is.
 
 pub mod backup_health;
+pub mod certificate_health;
+mod exposition;
 
 use std::time::{Duration, Instant};
 

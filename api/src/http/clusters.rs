@@ -50,6 +50,31 @@ pub struct ClusterStatusOut {
     /// when pgplane can reach it: the local platform's exporter; null on Kubernetes, where
     /// PGO's exporter sidecar is scraped inside the cluster.
     pub metrics_url: Option<String>,
+    /// The server certificate clients verify (with the CA of `GET .../connection`), once the
+    /// platform reports it. pgplane renews it when a third of its lifetime remains, without a
+    /// restart; for a cluster with PGO's own certificates PGO renews it.
+    pub certificate: Option<CertificateOut>,
+}
+
+/// A cluster's server certificate.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CertificateOut {
+    pub expires_at: DateTime<Utc>,
+    /// Why the last renewal failed; null once a renewal succeeded. While set, the certificate
+    /// is past its renewal time and the platform team is alerted.
+    pub renewal_error: Option<String>,
+}
+
+impl CertificateOut {
+    /// From the connection facts the platform reported (`connection.certificate`).
+    fn from_connection(connection: &serde_json::Value) -> Option<CertificateOut> {
+        let facts: crate::domain::cluster::CertificateFacts =
+            serde_json::from_value(connection.get("certificate")?.clone()).ok()?;
+        Some(CertificateOut {
+            expires_at: facts.expires_at,
+            renewal_error: facts.renewal_error,
+        })
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -118,7 +143,7 @@ fn cluster_out(row: ClusterRow, allowed_actions: AllowedActions) -> ApiResult<Cl
         observed_generation,
         phase,
         status,
-        connection: _,
+        connection,
         created_at,
         updated_at,
         postgres_image,
@@ -145,6 +170,7 @@ fn cluster_out(row: ClusterRow, allowed_actions: AllowedActions) -> ApiResult<Cl
             message: serde_json::from_value(field("message")).ok().flatten(),
             postgres_image,
             metrics_url: serde_json::from_value(field("metrics_url")).ok().flatten(),
+            certificate: CertificateOut::from_connection(&connection.0),
         },
         site,
         created_at,

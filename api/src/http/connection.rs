@@ -55,6 +55,9 @@ pub struct ConnectionOut {
     pub sslmode: &'static str,
     /// PEM of the CA that signed the server certificates (save it and pass it as `sslrootcert`).
     pub ca_certificate: Option<String>,
+    /// When the server certificate expires. It is renewed before then under the same CA, so
+    /// the saved `ca_certificate` keeps working.
+    pub certificate_expires_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Present only with `?reveal=true`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
@@ -128,6 +131,7 @@ async fn get_connection(
         pooler: endpoint(facts.pooler, user, secret, database),
         sslmode: "verify-full",
         ca_certificate: facts.ca_certificate,
+        certificate_expires_at: facts.certificate.map(|c| c.expires_at),
         password: details.password,
         database: details.database,
         user: details.user,

@@ -41,8 +41,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
     (status, axum::Json(HealthOut { status: text })).into_response()
 }
 
-/// Prometheus metrics in the text exposition format. The per-cluster backup series (which name
-/// tenants and clusters) only with `Authorization: Bearer <PGPLANE_METRICS_TOKEN>`; any other
+/// Prometheus metrics in the text exposition format. The per-cluster backup and certificate
+/// series (which name tenants and clusters) only with `Authorization: Bearer <PGPLANE_METRICS_TOKEN>`; any other
 /// scrape gets every other series, none naming a tenant or cluster.
 #[utoipa::path(get, path = "/metrics", operation_id = "health.metrics", tag = "health", security(()),
     responses((status = 200, content_type = "text/plain", body = String)))]
@@ -53,15 +53,22 @@ async fn get_metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
     // The queue and cluster gauges are sampled from the metadata database at each scrape.
     crate::observability::sample(&state.db).await;
     let backups = crate::observability::backup_health::sample(&state.db).await;
+    let certificates = crate::observability::certificate_health::sample(&state.db).await;
     match crate::telemetry::prometheus() {
         Some(handle) => {
             let mut text = handle.render();
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
             if let Some(backups) = backups {
-                if !text.is_empty() && !text.ends_with('\n') {
-                    text.push('\n');
-                }
                 text.push_str(&crate::observability::backup_health::render(
                     &backups, named,
+                ));
+            }
+            if let Some(certificates) = certificates {
+                text.push_str(&crate::observability::certificate_health::render(
+                    &certificates,
+                    named,
                 ));
             }
             ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()

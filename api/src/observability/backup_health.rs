@@ -11,6 +11,7 @@ use std::fmt::Write;
 use chrono::Utc;
 use sqlx::PgPool;
 
+use super::exposition::{escape, family};
 use crate::domain::cluster::ClusterSpec;
 use crate::domain::cluster::backup_health::backup_health;
 use crate::store;
@@ -107,25 +108,12 @@ pub fn render(clusters: &[ClusterBackupHealth], named: bool) -> String {
     out
 }
 
-fn family(out: &mut String, name: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} gauge");
-}
-
 fn labels(c: &ClusterBackupHealth) -> String {
     format!(
         "tenant=\"{}\",cluster=\"{}\"",
         escape(&c.tenant),
         escape(&c.cluster)
     )
-}
-
-/// Label value escaping of the text format (names are DNS labels, but the format is the rule).
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -188,10 +176,5 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("pgplane_cluster_"), "{text}");
-    }
-
-    #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

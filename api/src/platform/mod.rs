@@ -6,8 +6,11 @@
 //! running it twice, late or after a crash is harmless. They never touch the metadata database;
 //! what they observe flows back as [`PlatformEvent`]s to the `sync` module.
 
+pub mod certificate_policy;
 pub mod kubernetes;
 pub mod local;
+
+pub use certificate_policy::CertificatePolicy;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -21,8 +24,8 @@ use crate::domain::cluster::ClusterSpec;
 // The vocabulary drivers share with the rest of pgplane lives in the domain; re-exported here
 // because every driver speaks it.
 pub use crate::domain::cluster::{
-    BackupFacts, BackupType, ClusterAction, ClusterTarget, ConnectionFacts, Endpoint,
-    InstalledExtension, TenantTarget,
+    BackupFacts, BackupType, CertificateFacts, ClusterAction, ClusterTarget, ConnectionFacts,
+    Endpoint, InstalledExtension, TenantTarget,
 };
 
 /// A boxed future, so drivers can sit behind `Arc<dyn Platform>`.
@@ -202,6 +205,20 @@ pub trait Platform: Send + Sync + 'static {
         Box::pin(async { Ok(0) })
     }
 
+    /// Renews the cluster certificates pgplane issued that are due under the configured
+    /// [`CertificatePolicy`]; returns how many it renewed. Run by the status sync leader every
+    /// [`CertificatePolicy::check_every`]; a failure is reported in the cluster's
+    /// [`CertificateFacts`] through the watch. Drivers that renew in their own loop (the local
+    /// supervisor) keep the default.
+    fn renew_certificates(&self) -> BoxFuture<'_, Result<usize, PlatformError>> {
+        Box::pin(async { Ok(0) })
+    }
+
+    /// How often [`Platform::renew_certificates`] is worth calling.
+    fn certificate_check_every(&self) -> std::time::Duration {
+        CertificatePolicy::default().check_every()
+    }
+
     /// Makes the tenant's space on the platform exist and match its quota (idempotent).
     fn ensure_tenant<'a>(
         &'a self,
@@ -253,8 +270,12 @@ pub async fn connect(
     };
     match kind {
         PlatformKind::Local => {
-            let platform =
-                local::LocalPlatform::start_with_retention(local_root, deleted_backups_retention)?;
+            let options = local::LocalOptions {
+                retention: deleted_backups_retention,
+                certificates: jobs.certificate_policy(),
+                ..local::LocalOptions::default()
+            };
+            let platform = local::LocalPlatform::start_with_options(local_root, options)?;
             tracing::info!(root = %local_root.display(), "platform: local (PostgreSQL processes on this host)");
             Ok(Some(platform))
         }

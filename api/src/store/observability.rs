@@ -81,3 +81,24 @@ pub async fn backup_facts(db: &PgPool) -> StoreResult<Vec<BackupFactsRow>> {
     .fetch_all(db)
     .await?)
 }
+
+/// What the certificate metrics need of one cluster whose platform reported its certificate.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CertificateFactsRow {
+    pub tenant: String,
+    pub cluster: String,
+    /// `connection.certificate` (`domain::cluster::CertificateFacts`).
+    pub certificate: sqlx::types::Json<serde_json::Value>,
+}
+
+/// Every cluster (not being deleted) with a reported certificate: one pass over `clusters`.
+pub async fn certificate_facts(db: &PgPool) -> StoreResult<Vec<CertificateFactsRow>> {
+    Ok(sqlx::query_as(
+        "select t.name as tenant, c.name as cluster, c.connection -> 'certificate' as certificate
+           from clusters c join tenants t on t.id = c.tenant_id
+          where c.connection ? 'certificate' and c.phase <> 'deleting'
+          order by t.name, c.name",
+    )
+    .fetch_all(db)
+    .await?)
+}

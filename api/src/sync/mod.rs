@@ -76,6 +76,10 @@ async fn lead(
         let (platform, token) = (platform.clone(), watch_cancel.clone());
         tokio::spawn(async move { expire_retained_backups(platform, token).await })
     };
+    let renewer = {
+        let (platform, token) = (platform.clone(), watch_cancel.clone());
+        tokio::spawn(async move { renew_certificates(platform, token).await })
+    };
     loop {
         tokio::select! {
             biased;
@@ -109,6 +113,7 @@ async fn lead(
     watch_cancel.cancel();
     let _ = watcher.await;
     let _ = sweeper.await;
+    let _ = renewer.await;
 }
 
 /// Deletes expired retained backups at once and then every [`EXPIRE_RETAINED_EVERY`].
@@ -122,6 +127,22 @@ async fn expire_retained_backups(platform: Arc<dyn Platform>, cancel: Cancellati
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(EXPIRE_RETAINED_EVERY) => {}
+        }
+    }
+}
+
+/// Renews the certificates that are due at once and then every
+/// [`Platform::certificate_check_every`].
+async fn renew_certificates(platform: Arc<dyn Platform>, cancel: CancellationToken) {
+    loop {
+        match platform.renew_certificates().await {
+            Ok(0) => {}
+            Ok(renewed) => tracing::info!(renewed, "renewed cluster certificates"),
+            Err(error) => tracing::warn!(%error, "could not look for certificates to renew"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(platform.certificate_check_every()) => {}
         }
     }
 }

@@ -12,6 +12,7 @@
 //! why it is skipped and passes.
 
 mod apply;
+mod certificates;
 mod data_safety;
 mod gc;
 mod lifecycle;

@@ -425,6 +425,23 @@ async fn metrics_report_jobs_operations_the_sync_and_clusters_and_the_alerts_use
         assert!(after.names().contains(name), "{name} is exposed");
     }
 
+    // What either scrape exposed: the per-cluster series (certificates) need a cluster that
+    // is still there.
+    let seen = Exposed(ready.0.iter().chain(&after.0).cloned().collect());
+    let orders = [("tenant", "acme"), ("cluster", "orders")];
+    let expiry = ready.value(
+        "pgplane_cluster_certificate_expiry_timestamp_seconds",
+        &orders,
+    );
+    let in_a_year = (chrono::Utc::now() + chrono::Duration::days(365)).timestamp() as f64;
+    assert!(
+        (expiry - in_a_year).abs() < 3.0 * 86400.0,
+        "PGO's certificate expires in a year: {expiry}"
+    );
+    assert_eq!(
+        ready.value("pgplane_cluster_certificate_renewal_failing", &orders),
+        0.0
+    );
     let mut problems = Vec::new();
     for (source, exprs) in [
         ("alert", alert_exprs()),
@@ -432,7 +449,7 @@ async fn metrics_report_jobs_operations_the_sync_and_clusters_and_the_alerts_use
     ] {
         assert!(!exprs.is_empty());
         for (name, expr) in exprs {
-            for p in check_expr(&expr, &after) {
+            for p in check_expr(&expr, &seen) {
                 problems.push(format!("{source} {name}: {p}\n    {expr}"));
             }
         }

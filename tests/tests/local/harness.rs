@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pgplane::platform::local::LocalPlatform;
+use pgplane::platform::local::{LocalOptions, LocalPlatform};
 use pgplane_tests::TestApp;
 use serde_json::{Value, json};
 use sqlx::postgres::PgConnectOptions;
@@ -36,13 +36,18 @@ impl LocalWorld {
     /// A world whose platform also runs the PostgreSQL servers in the bin directories
     /// `more_servers`.
     pub async fn start_with_servers(more_servers: &[PathBuf]) -> LocalWorld {
+        Self::start_with_options(LocalOptions {
+            more_servers: more_servers.to_vec(),
+            ..LocalOptions::default()
+        })
+        .await
+    }
+
+    /// A world whose platform is started with `options`.
+    pub async fn start_with_options(options: LocalOptions) -> LocalWorld {
         let root = tempfile::tempdir().expect("temporary directory");
-        let platform = LocalPlatform::start_with(
-            root.path(),
-            pgplane::platform::local::DEFAULT_RETENTION,
-            more_servers,
-        )
-        .expect("local platform");
+        let platform =
+            LocalPlatform::start_with_options(root.path(), options).expect("local platform");
         let app = TestApp::spawn_with_platform(platform.clone(), &[]).await;
         app.create_tenant(TENANT).await;
         LocalWorld {

@@ -2,6 +2,7 @@
 //! PostgreSQL processes on this host, and the `pgplane dev` command that puts it all together.
 
 mod backups;
+mod certificates;
 mod copies;
 mod dev_command;
 mod failover;

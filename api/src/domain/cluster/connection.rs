@@ -21,7 +21,19 @@ pub struct ConnectionFacts {
     pub database: Option<String>,
     /// The owner's password.
     pub password: Option<String>,
+    /// The server certificate clients see, when the platform reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateFacts>,
     /// The passwords of the cluster's other roles (`spec.users` after the owner), by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub role_passwords: BTreeMap<String, String>,
+}
+
+/// The cluster's server certificate: when it expires, and why its last renewal failed (cleared
+/// by the next renewal that succeeds).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CertificateFacts {
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_error: Option<String>,
 }

@@ -44,7 +44,7 @@ pub use actions::{
     check, require_running,
 };
 pub use actions::{BackupFacts, BackupType, ClusterAction};
-pub use connection::{ConnectionFacts, Endpoint};
+pub use connection::{CertificateFacts, ConnectionFacts, Endpoint};
 pub use extensions::InstalledExtension;
 pub use manifest::{
     API_VERSION, BACKUP_REPO_SIZE_FACTOR, KIND, ManifestInput, desired_postgrescluster,

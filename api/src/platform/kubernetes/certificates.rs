@@ -10,16 +10,17 @@
 //!   travels there, inside the cluster's Secrets (the key stays home).
 //! - Each cluster gets `<cluster>-tls` (server certificate for its Services and Pods) and
 //!   `<cluster>-replication-tls`, owned by the PostgresCluster so they go with it. They are
-//!   created after the cluster is applied (PGO retries until they exist) and never rewritten:
-//!   a new key would restart PostgreSQL for nothing.
+//!   created after the cluster is applied (PGO retries until they exist); an existing one is
+//!   left to [`super::renewal`], which replaces its certificate and key before it expires.
 //! - `<cluster>-tls` carries PGO's `cluster-certificate` label, so the status watch reads its
 //!   `ca.crt` as the CA clients verify against.
 //!
-//! The certificates are valid for [`VALIDITY_YEARS`]; pgplane does not rotate them yet.
+//! The CA is valid for [`CA_VALIDITY_YEARS`]; the certificates it signs live as the
+//! [`CertificatePolicy`] says (90 days by default).
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -37,14 +38,14 @@ use crate::domain::cluster::naming::{
     pgbouncer_service_name, primary_service_name, replica_service_name,
     replication_certificate_secret_name, server_certificate_secret_name,
 };
-use crate::platform::{ClusterTarget, PlatformError};
+use crate::platform::certificate_policy::apply_ca_validity;
+use crate::platform::{CertificatePolicy, ClusterTarget, PlatformError};
 
 /// The Secret holding the tenant's CA certificate and key.
 pub const TENANT_CA_SECRET: &str = "pgplane-tenant-ca";
 /// The user PGO's replication connections log in as (PGO `naming.ReplicationUser`).
 pub const REPLICATION_USER: &str = "_crunchyrepl";
-/// How long the CA and the certificates it signs are valid.
-pub const VALIDITY_YEARS: i32 = 10;
+pub use crate::platform::certificate_policy::CA_VALIDITY_YEARS;
 
 /// A certificate and its private key, PEM.
 #[derive(Debug, Clone)]
@@ -55,13 +56,6 @@ pub struct Issued {
 
 fn rcgen_error(e: rcgen::Error) -> PlatformError {
     PlatformError::Rejected(format!("issuing a certificate: {e}"))
-}
-
-fn valid_for_years(params: &mut CertificateParams) {
-    let today = Utc::now().date_naive();
-    let (month, day) = (today.month() as u8, today.day().min(28) as u8);
-    params.not_before = rcgen::date_time_ymd(today.year(), month, day);
-    params.not_after = rcgen::date_time_ymd(today.year() + VALIDITY_YEARS, month, day);
 }
 
 fn common_name(name: &str) -> DistinguishedName {
@@ -77,7 +71,7 @@ pub fn issue_ca(tenant: &str) -> Result<Issued, PlatformError> {
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     params.distinguished_name = common_name(&format!("pgplane CA of tenant {tenant}"));
-    valid_for_years(&mut params);
+    apply_ca_validity(&mut params, Utc::now());
     let certificate = params.self_signed(&key).map_err(rcgen_error)?;
     Ok(Issued {
         certificate: certificate.pem(),
@@ -109,10 +103,13 @@ fn issuer(ca: &Issued) -> Result<Issuer<'static, KeyPair>, PlatformError> {
     Issuer::from_ca_cert_pem(&ca.certificate, key).map_err(rcgen_error)
 }
 
-/// A new key and its certificate from `params`, signed by `ca` and valid for
-/// [`VALIDITY_YEARS`].
-fn signed(mut params: CertificateParams, ca: &Issued) -> Result<Issued, PlatformError> {
-    valid_for_years(&mut params);
+/// A new key and its certificate from `params`, signed by `ca` and valid as `policy` says.
+fn signed(
+    mut params: CertificateParams,
+    ca: &Issued,
+    policy: &CertificatePolicy,
+) -> Result<Issued, PlatformError> {
+    policy.apply_to(&mut params, Utc::now());
     let key = KeyPair::generate().map_err(rcgen_error)?;
     let certificate = params.signed_by(&key, &issuer(ca)?).map_err(rcgen_error)?;
     Ok(Issued {
@@ -122,7 +119,12 @@ fn signed(mut params: CertificateParams, ca: &Issued) -> Result<Issued, Platform
 }
 
 /// The server certificate of `cluster`, signed by `ca`.
-pub fn issue_server(ca: &Issued, cluster: &str, namespace: &str) -> Result<Issued, PlatformError> {
+pub fn issue_server(
+    ca: &Issued,
+    cluster: &str,
+    namespace: &str,
+    policy: &CertificatePolicy,
+) -> Result<Issued, PlatformError> {
     let names = server_names(cluster, namespace);
     let mut params = CertificateParams::new(names.clone()).map_err(rcgen_error)?;
     params.distinguished_name = common_name(&names[1]);
@@ -131,24 +133,24 @@ pub fn issue_server(ca: &Issued, cluster: &str, namespace: &str) -> Result<Issue
         KeyUsagePurpose::KeyEncipherment,
     ];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    signed(params, ca)
+    signed(params, ca, policy)
 }
 
 /// The replication client certificate (CN [`REPLICATION_USER`]), signed by `ca`.
-pub fn issue_replication(ca: &Issued) -> Result<Issued, PlatformError> {
+pub fn issue_replication(ca: &Issued, policy: &CertificatePolicy) -> Result<Issued, PlatformError> {
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(rcgen_error)?;
     params.distinguished_name = common_name(REPLICATION_USER);
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    signed(params, ca)
+    signed(params, ca, policy)
 }
 
-fn text(secret: &Secret, key: &str) -> Option<String> {
+pub(super) fn text(secret: &Secret, key: &str) -> Option<String> {
     let bytes = secret.data.as_ref()?.get(key)?;
     String::from_utf8(bytes.0.clone()).ok()
 }
 
-fn data(pairs: &[(&str, &str)]) -> BTreeMap<String, ByteString> {
+pub(super) fn data(pairs: &[(&str, &str)]) -> BTreeMap<String, ByteString> {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_string(), ByteString(v.as_bytes().to_vec())))
@@ -220,6 +222,7 @@ pub async fn ensure_cluster_certificates(
     ca_at: Place<'_>,
     target: &ClusterTarget,
     owner: OwnerReference,
+    policy: &CertificatePolicy,
 ) -> Result<(), PlatformError> {
     let namespace = at.namespace;
     let api: Api<Secret> = Api::namespaced(at.client.clone(), namespace);
@@ -257,12 +260,12 @@ pub async fn ensure_cluster_certificates(
         ..Secret::default()
     };
     if replication_exists.is_none() {
-        let issued = issue_replication(&ca)?;
+        let issued = issue_replication(&ca, policy)?;
         create_once(&api, secret(&replication_name, labels.clone(), &issued)).await?;
     }
     if server_exists.is_none() {
         labels.insert(PGO_CLUSTER_CERTIFICATE.to_string(), "tenant-ca".to_string());
-        let issued = issue_server(&ca, cluster, namespace)?;
+        let issued = issue_server(&ca, cluster, namespace, policy)?;
         create_once(&api, secret(&server_name, labels, &issued)).await?;
     }
     Ok(())
@@ -275,8 +278,9 @@ mod tests {
     #[test]
     fn both_certificates_chain_to_the_tenant_ca_with_the_names_pgo_needs() {
         let ca = issue_ca("acme").unwrap();
-        let server = issue_server(&ca, "orders", "pgplane-acme").unwrap();
-        let replication = issue_replication(&ca).unwrap();
+        let policy = CertificatePolicy::default();
+        let server = issue_server(&ca, "orders", "pgplane-acme", &policy).unwrap();
+        let replication = issue_replication(&ca, &policy).unwrap();
         let parse = |pem: &str| {
             let (_, pem) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap();
             pem.contents
@@ -314,7 +318,7 @@ mod tests {
         let a = issue_ca("acme").unwrap();
         let b = issue_ca("acme").unwrap();
         assert_ne!(a.certificate, b.certificate);
-        let server = issue_server(&a, "orders", "ns").unwrap();
+        let server = issue_server(&a, "orders", "ns", &CertificatePolicy::default()).unwrap();
         let parse = |pem: &str| {
             let (_, pem) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap();
             pem.contents

@@ -26,6 +26,7 @@ pub mod minor_upgrade;
 pub mod network;
 pub mod options;
 pub mod quota;
+pub mod renewal;
 pub mod resources;
 pub mod retained;
 pub mod rollout;
@@ -223,7 +224,8 @@ impl KubernetesPlatform {
                 client: &self.client,
                 namespace: &ca_namespace,
             };
-            certificates::ensure_cluster_certificates(at, ca_at, target, owner).await?;
+            let policy = &self.options.certificates;
+            certificates::ensure_cluster_certificates(at, ca_at, target, owner, policy).await?;
         }
         Ok(())
     }
@@ -427,6 +429,26 @@ impl Platform for KubernetesPlatform {
             }
             Ok(expired)
         })
+    }
+
+    fn renew_certificates(&self) -> BoxFuture<'_, Result<usize, PlatformError>> {
+        Box::pin(async move {
+            let now = chrono::Utc::now();
+            let mut renewed = 0;
+            for client in std::iter::once(&self.client).chain(&self.recovery_client) {
+                let renewal = renewal::Renewal {
+                    client,
+                    home: &self.client,
+                    options: &self.options,
+                };
+                renewed += renewal.run(now).await?;
+            }
+            Ok(renewed)
+        })
+    }
+
+    fn certificate_check_every(&self) -> std::time::Duration {
+        self.options.certificates.check_every()
     }
 
     fn watch(

@@ -38,6 +38,9 @@ pub struct KubernetesOptions {
     /// leaves at PGO's default, 10 s): Patroni takes up to one to load a new configuration and
     /// flag a restart it needs, the primary one more (see [`super::rollout`]).
     pub patroni_loop_wait: Duration,
+    /// How long the certificates pgplane issues (tenant-CA clusters) live and when they are
+    /// renewed (see [`super::renewal`]). Default 90 days.
+    pub certificates: crate::platform::CertificatePolicy,
 }
 
 /// Where clusters on the recovery site run.
@@ -82,6 +85,7 @@ impl Default for KubernetesOptions {
             deleted_backups_retention: Duration::from_secs(7 * 24 * 3600),
             recovery: None,
             patroni_loop_wait: Duration::from_secs(10),
+            certificates: crate::platform::CertificatePolicy::default(),
         }
     }
 }

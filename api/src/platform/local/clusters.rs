@@ -36,7 +36,8 @@ impl LocalPlatform {
                     instances: Vec::new(),
                     superuser_password: generate_password(),
                     passwords: BTreeMap::new(),
-                    tls: tls::issue(&target.spec.name).map_err(anyhow::Error::from)?,
+                    tls: tls::issue(&target.spec.name, &inner.certificates)
+                        .map_err(anyhow::Error::from)?,
                     failures: 0,
                     last_error: None,
                     repository: Default::default(),

@@ -216,10 +216,13 @@ impl Instance<'_> {
         }
         std::fs::write(self.dir.join(CONFIG_FILE), config)?;
         std::fs::write(self.dir.join("pg_hba.conf"), HBA)?;
-        std::fs::write(self.dir.join("ca.crt"), &tls.ca_certificate)?;
-        std::fs::write(self.dir.join("server.crt"), &tls.server_certificate)?;
-        write_private(&self.dir.join("server.key"), &tls.server_key)?;
+        self.write_tls(tls)?;
         self.bins.give_to_server_user(&self.dir)
+    }
+
+    /// Writes the TLS files, which the server reads when it starts and when it reloads.
+    pub fn write_tls(&self, tls: &ClusterTls) -> anyhow::Result<()> {
+        write_tls_files(&self.dir, tls, self.bins)
     }
 
     pub async fn start(&self) -> anyhow::Result<()> {
@@ -297,6 +300,22 @@ pub(super) async fn run(command: std::process::Command, what: &str) -> anyhow::R
             String::from_utf8_lossy(&output.stderr).trim(),
             String::from_utf8_lossy(&output.stdout).trim()
         );
+    }
+    Ok(())
+}
+
+/// Writes the CA, certificate and key PostgreSQL and PgBouncer are configured with into `dir`,
+/// owned by the server user.
+pub(super) fn write_tls_files(
+    dir: &Path,
+    tls: &ClusterTls,
+    bins: &PgBinaries,
+) -> anyhow::Result<()> {
+    std::fs::write(dir.join("ca.crt"), &tls.ca_certificate)?;
+    std::fs::write(dir.join("server.crt"), &tls.server_certificate)?;
+    write_private(&dir.join("server.key"), &tls.server_key)?;
+    for file in ["ca.crt", "server.crt", "server.key"] {
+        bins.give_to_server_user(&dir.join(file))?;
     }
     Ok(())
 }

@@ -17,7 +17,8 @@
 //!
 //! One module per job: `supervisor` (the convergence loop), `clusters` (desired state, delete,
 //! password rotation), `backups` (pgBackRest backups, point-in-time restore), `schedules`
-//! (backups on the cluster's cron schedules), `failover` (switchover, automatic failover, former
+//! (backups on the cluster's cron schedules), `renewal` (server certificates renewed before
+//! they expire), `failover` (switchover, automatic failover, former
 //! primaries rejoining), `copies` (clones and standbys from another cluster's repository),
 //! `upgrade` (major and minor upgrades), `sidecars` (PgBouncer and the exporter beside the
 //! servers), `retention` (backups kept after a delete), `driver` (the `Platform` interface over them), `observe` (the typed
@@ -41,6 +42,7 @@ mod layout;
 mod observe;
 mod pgbackrest;
 mod pooler;
+mod renewal;
 mod retention;
 mod roles;
 mod schedules;
@@ -107,6 +109,28 @@ struct Inner {
     resync: AtomicBool,
     /// How long a deleted cluster's kept backups stay (`deletion_policy: keep_backups`).
     retention: std::time::Duration,
+    /// How long server certificates live, and when they are renewed.
+    certificates: crate::platform::CertificatePolicy,
+}
+
+/// What a local platform is started with.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// How long a deleted cluster's kept backups stay.
+    pub retention: std::time::Duration,
+    /// PostgreSQL bin directories run before the installed ones.
+    pub more_servers: Vec<std::path::PathBuf>,
+    pub certificates: crate::platform::CertificatePolicy,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        LocalOptions {
+            retention: DEFAULT_RETENTION,
+            more_servers: Vec::new(),
+            certificates: crate::platform::CertificatePolicy::default(),
+        }
+    }
 }
 
 /// Kept backups' retention when none is configured.
@@ -133,7 +157,24 @@ impl LocalPlatform {
         retention: std::time::Duration,
         more_servers: &[std::path::PathBuf],
     ) -> anyhow::Result<Arc<Self>> {
-        let servers = PgBinaries::find_all_and(more_servers);
+        Self::start_with_options(
+            root,
+            LocalOptions {
+                retention,
+                more_servers: more_servers.to_vec(),
+                ..LocalOptions::default()
+            },
+        )
+    }
+
+    /// Starts the driver over the clusters kept under `root`, as `options` say.
+    pub fn start_with_options(root: &Path, options: LocalOptions) -> anyhow::Result<Arc<Self>> {
+        let LocalOptions {
+            retention,
+            more_servers,
+            certificates,
+        } = options;
+        let servers = PgBinaries::find_all_and(&more_servers);
         let bins = servers
             .last()
             .map(|(_, bins)| bins.clone())
@@ -180,6 +221,7 @@ impl LocalPlatform {
             watcher: Mutex::default(),
             resync: AtomicBool::new(false),
             retention,
+            certificates,
         });
         let cancel = CancellationToken::new();
         let supervisor = tokio::spawn(supervisor::supervise(inner.clone(), cancel.clone()));

@@ -13,7 +13,9 @@ use crate::domain::cluster::naming::BACKUP_REPO_NAME;
 use crate::domain::cluster::{
     InitialBackup, InstanceCounts, PoolerState, Report, RepositoryState, ScheduledBackup,
 };
-use crate::platform::{ConnectionFacts, Endpoint, ObservedCluster, PlatformEvent};
+use crate::platform::{
+    CertificateFacts, ConnectionFacts, Endpoint, ObservedCluster, PlatformEvent,
+};
 
 pub fn observe(
     state: &ClusterState,
@@ -138,6 +140,10 @@ pub fn connection(state: &ClusterState) -> ConnectionFacts {
                 port: p.port,
             }),
         ca_certificate: Some(state.tls.ca_certificate.clone()),
+        certificate: state.tls.expires_at().map(|expires_at| CertificateFacts {
+            expires_at,
+            renewal_error: state.tls.renewal_error.clone(),
+        }),
         user: Some(state.spec.owner.clone()),
         database: Some(state.spec.database.clone()),
         password: state.passwords.get(&state.spec.owner).cloned(),

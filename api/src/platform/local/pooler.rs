@@ -90,10 +90,13 @@ impl Pooler<'_> {
         std::fs::create_dir_all(&self.dir)?;
         write_private(&self.dir.join("pgbouncer.ini"), &files.ini)?;
         write_private(&self.dir.join("userlist.txt"), &files.users)?;
-        std::fs::write(self.dir.join("ca.crt"), &tls.ca_certificate)?;
-        std::fs::write(self.dir.join("server.crt"), &tls.server_certificate)?;
-        write_private(&self.dir.join("server.key"), &tls.server_key)?;
+        self.write_tls(tls)?;
         self.bins.give_to_server_user(&self.dir)
+    }
+
+    /// Writes its TLS files (read again at a reload), once it has a directory.
+    pub fn write_tls(&self, tls: &ClusterTls) -> anyhow::Result<()> {
+        super::instance::write_tls_files(&self.dir, tls, self.bins)
     }
 
     /// Starts it (as the server user: PgBouncer refuses to run as root) and waits until it

@@ -23,6 +23,7 @@ use crate::platform::PlatformEvent;
 impl Inner {
     /// Makes the cluster's processes match its state. Idempotent; cheap when nothing changed.
     async fn converge(&self, state: &mut ClusterState) -> anyhow::Result<()> {
+        self.renew_certificate_if_due(state).await;
         if state.spec.suspended {
             self.stop_pooler(state).await?;
             self.stop_exporter(state).await?;

@@ -261,14 +261,15 @@ pub(crate) fn cluster_cert_secret(c: &Cluster<'_>) -> Option<Value> {
     if c.spec.get("customTLSSecret").is_some() {
         return None;
     }
+    let [ca, certificate, key] = credentials::cluster_certificate(c.name, c.namespace);
     Some(json!({
         "apiVersion": "v1", "kind": "Secret",
         "metadata": c.metadata(&format!("{}-cluster-cert", c.name), &[(LABEL_CLUSTER_CERT, "postgres-tls")]),
         "type": "Opaque",
         "data": {
-            "ca.crt": b64(&credentials::placeholder_pem("CERTIFICATE")),
-            "tls.crt": b64(&credentials::placeholder_pem("CERTIFICATE")),
-            "tls.key": b64(&credentials::placeholder_pem("EC PRIVATE KEY")),
+            "ca.crt": b64(&ca),
+            "tls.crt": b64(&certificate),
+            "tls.key": b64(&key),
         },
     }))
 }

@@ -107,6 +107,39 @@ pub(crate) fn placeholder_pem(label: &str) -> String {
     pem
 }
 
+/// PEM of a CA, a server certificate it signed (valid for a year, as PGO's leaf certificates
+/// are: `internal/pki`'s `defaultCertificateExpiration`) and the server's key, as PGO's
+/// `reconcileClusterCertificate` writes into `<cluster>-cluster-cert`. The names are PGO's
+/// Services; clients of the simulation never verify them.
+pub(crate) fn cluster_certificate(cluster: &str, namespace: &str) -> [String; 3] {
+    use chrono::Datelike;
+    let issue = || -> Result<[String; 3], rcgen::Error> {
+        let ca_key = rcgen::KeyPair::generate()?;
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "postgres-operator-ca");
+        let ca_pem = ca.self_signed(&ca_key)?.pem();
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let key = rcgen::KeyPair::generate()?;
+        let mut leaf =
+            rcgen::CertificateParams::new(vec![format!("{cluster}-primary.{namespace}.svc")])?;
+        let today = chrono::Utc::now().date_naive();
+        let (month, day) = (today.month() as u8, today.day().min(28) as u8);
+        leaf.not_before = rcgen::date_time_ymd(today.year(), month, day);
+        leaf.not_after = rcgen::date_time_ymd(today.year() + 1, month, day);
+        let leaf_pem = leaf.signed_by(&key, &issuer)?.pem();
+        Ok([ca_pem, leaf_pem, key.serialize_pem()])
+    };
+    issue().unwrap_or_else(|_| {
+        [
+            placeholder_pem("CERTIFICATE"),
+            placeholder_pem("CERTIFICATE"),
+            placeholder_pem("EC PRIVATE KEY"),
+        ]
+    })
+}
+
 /// Percent-encodes a URI user or password as Go's `url.UserPassword` does (PGO builds `uri`
 /// with it): RFC 3986 unreserved characters and `$&+,;=` stay as they are.
 pub(crate) fn escape_userinfo(s: &str) -> String {

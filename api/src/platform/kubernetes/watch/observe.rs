@@ -25,8 +25,10 @@ use uuid::Uuid;
 use crate::domain::cluster::naming::{
     replica_service_name, server_certificate_secret_name, user_secret_name,
 };
+use crate::platform::certificate_policy::expiry_of;
 use crate::platform::kubernetes::labels::{CLUSTER_ID, GENERATION_ANNOTATION, TENANT_ID};
-use crate::platform::{ConnectionFacts, Endpoint, ObservedCluster};
+use crate::platform::kubernetes::renewal::RENEWAL_ERROR;
+use crate::platform::{CertificateFacts, ConnectionFacts, Endpoint, ObservedCluster};
 
 /// The Secret in which PGO publishes the cluster CA (`ca.crt`).
 pub fn cluster_cert_secret_name(cluster: &str) -> String {
@@ -94,7 +96,7 @@ pub fn observed(object: &DynamicObject, connection: ConnectionFacts) -> Option<O
 
 /// The Secret keys [`connection_facts`] reads; the watch keeps no other (no private keys,
 /// verifiers or URIs in memory).
-const SECRET_KEYS: [&str; 8] = [
+const SECRET_KEYS: [&str; 9] = [
     "host",
     "port",
     "pgbouncer-host",
@@ -103,11 +105,21 @@ const SECRET_KEYS: [&str; 8] = [
     "dbname",
     "password",
     "ca.crt",
+    CERTIFICATE_EXPIRY,
 ];
+
+/// Where a trimmed certificate Secret keeps, of its `tls.crt`, only the expiry (RFC 3339): a
+/// few bytes per cluster in the watch's memory instead of the whole certificate.
+const CERTIFICATE_EXPIRY: &str = "pgplane.tls.crt.expires-at";
 
 /// `secret` with only the data keys the connection facts come from.
 pub fn trim_secret(mut secret: Secret) -> Secret {
+    let expiry = field(&secret, "tls.crt").and_then(|pem| expiry_of(&pem));
     if let Some(data) = secret.data.as_mut() {
+        if let Some(expiry) = expiry {
+            let text = expiry.to_rfc3339().into_bytes();
+            data.insert(CERTIFICATE_EXPIRY.into(), k8s_openapi::ByteString(text));
+        }
         data.retain(|key, _| SECRET_KEYS.contains(&key.as_str()));
     }
     secret.string_data = None;
@@ -134,6 +146,22 @@ pub fn trim_cluster(mut cluster: DynamicObject) -> DynamicObject {
         }
     }
     cluster
+}
+
+/// When the Secret's certificate expires, and why pgplane's last renewal of it failed.
+fn certificate_facts(secret: &Secret) -> Option<CertificateFacts> {
+    let trimmed = field(secret, CERTIFICATE_EXPIRY).and_then(|at| at.parse().ok());
+    let expires_at = trimmed.or_else(|| expiry_of(&field(secret, "tls.crt")?))?;
+    let renewal_error = secret
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(RENEWAL_ERROR))
+        .cloned();
+    Some(CertificateFacts {
+        expires_at,
+        renewal_error,
+    })
 }
 
 fn field(secret: &Secret, key: &str) -> Option<String> {
@@ -188,6 +216,7 @@ pub fn connection_facts<'a>(
         .or_else(|| secret(&cluster_cert_secret_name(name)));
     if let Some(cert) = certificate {
         facts.ca_certificate = field(cert, "ca.crt");
+        facts.certificate = certificate_facts(cert);
     }
     if let Some(replicas) = service(&replica_service_name(name)) {
         facts.replicas = service_endpoint(replicas, namespace);

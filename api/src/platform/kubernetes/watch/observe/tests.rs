@@ -121,9 +121,13 @@ fn connection_facts_come_from_the_owner_secret_the_cert_secret_and_the_replica_s
             ("pgbouncer-port", "5432"),
         ],
     );
+    let issued = crate::platform::kubernetes::certificates::issue_ca("acme").unwrap();
     let cert = secret(
         "orders-cluster-cert",
-        &[("ca.crt", "-----BEGIN CERTIFICATE-----\n")],
+        &[
+            ("ca.crt", "-----BEGIN CERTIFICATE-----\n"),
+            ("tls.crt", &issued.certificate),
+        ],
     );
     let service = replicas_service();
     let secrets = [user, cert];
@@ -153,6 +157,11 @@ fn connection_facts_come_from_the_owner_secret_the_cert_secret_and_the_replica_s
             user: Some("app".into()),
             database: Some("appdb".into()),
             password: Some("s3cret".into()),
+            certificate: Some(crate::platform::CertificateFacts {
+                expires_at: crate::platform::certificate_policy::expiry_of(&issued.certificate)
+                    .unwrap(),
+                renewal_error: None,
+            }),
             role_passwords: Default::default(),
         }
     );
@@ -178,9 +187,14 @@ fn trimmed_objects_give_the_same_observation_and_facts_without_the_rest() {
             ("uri", "postgresql://app:s3cret@orders-primary/appdb"),
         ],
     );
+    let issued = crate::platform::kubernetes::certificates::issue_ca("acme").unwrap();
     let cert = secret(
         "orders-cluster-cert",
-        &[("ca.crt", "CA"), ("tls.crt", "CRT"), ("tls.key", "KEY")],
+        &[
+            ("ca.crt", "CA"),
+            ("tls.crt", &issued.certificate),
+            ("tls.key", "KEY"),
+        ],
     );
     let mut full = cluster(2, json!({ "observedGeneration": 2 }));
     full.data["spec"]["instances"] = json!([{ "name": "instance1", "replicas": 3 }]);
@@ -200,6 +214,7 @@ fn trimmed_objects_give_the_same_observation_and_facts_without_the_rest() {
     let trimmed = trim_cluster(full.clone());
     assert_eq!(facts(&trimmed, &[user.clone(), cert.clone()]), before);
     assert_eq!(before.password.as_deref(), Some("s3cret"));
+    assert!(before.certificate.is_some(), "the expiry survives trimming");
     assert_eq!(
         trimmed.data["spec"],
         json!({ "users": [{ "name": "app" }] })
@@ -209,7 +224,11 @@ fn trimmed_objects_give_the_same_observation_and_facts_without_the_rest() {
     assert!(o.caught_up && o.applied_generation == Some(5));
     let keys = |s: &Secret| s.data.as_ref().unwrap().keys().cloned().collect::<Vec<_>>();
     assert_eq!(keys(&user), ["dbname", "host", "password", "port", "user"]);
-    assert_eq!(keys(&cert), ["ca.crt"], "no private key kept in memory");
+    assert_eq!(
+        keys(&cert),
+        ["ca.crt", "pgplane.tls.crt.expires-at"],
+        "no private key kept in memory, of the certificate only its expiry"
+    );
 }
 
 #[test]
