@@ -291,6 +291,25 @@ describe("the cluster page", () => {
     expect(await screen.findByTestId("postgres-image")).toHaveTextContent("registry.example.com/crunchy-postgres:ubi9-18.1-0");
   });
 
+  it("shows when the server certificate expires, and says so when its renewal fails", async () => {
+    const certificate = { expires_at: "2027-03-01T12:00:00Z", renewal_error: null };
+    api("viewer", {
+      "GET /v1/tenants/acme/clusters/orders": cluster({ status: { ...cluster().status, certificate } }),
+    });
+    const { unmount } = renderAt(<ClusterDetail />, at);
+    const shown = await screen.findByTestId("certificate");
+    expect(shown).toHaveTextContent(/expires .*2027/);
+    expect(shown).toHaveTextContent("renewed automatically before then");
+    unmount();
+
+    const failing = { ...certificate, renewal_error: "reading the tenant CA: Secret lacks ca.key" };
+    api("viewer", {
+      "GET /v1/tenants/acme/clusters/orders": cluster({ status: { ...cluster().status, certificate: failing } }),
+    });
+    renderAt(<ClusterDetail />, at);
+    expect(await screen.findByTestId("certificate")).toHaveTextContent("renewal failing: reading the tenant CA: Secret lacks ca.key");
+  });
+
   it("asks for the newest minor version with no version, and shows why the API refuses", async () => {
     const seen = api("developer", {
       "POST /v1/tenants/acme/clusters/orders/upgrade": () => problem(409, "orders already runs the newest approved image"),

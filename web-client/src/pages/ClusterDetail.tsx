@@ -27,6 +27,7 @@ import { RolesPanel } from "../clusters/RolesPanel";
 import { ExtensionsPanel } from "../clusters/ExtensionsPanel";
 import { StandbyBanner } from "../clusters/StandbyBanner";
 import { standbySource } from "../clusters/standby";
+import { formatTime } from "../lib/time";
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -36,6 +37,25 @@ function Fact({ label, children }: { label: string; children: React.ReactNode })
       </Text>
       <Text size="sm">{children}</Text>
     </div>
+  );
+}
+
+/** The server certificate: when it expires, and whether renewing it fails. */
+function CertificateFact({ certificate }: { certificate: Cluster["status"]["certificate"] }) {
+  if (!certificate) return <>—</>;
+  return (
+    <span data-testid="certificate">
+      expires {formatTime(certificate.expires_at)}
+      {certificate.renewal_error ? (
+        <Text span size="sm" c="red" display="block">
+          renewal failing: {certificate.renewal_error}
+        </Text>
+      ) : (
+        <Text span size="xs" c="dimmed" display="block">
+          renewed automatically before then
+        </Text>
+      )}
+    </span>
   );
 }
 
@@ -67,6 +87,9 @@ function Overview({ cluster }: { cluster: Cluster }) {
         {spec.backups.enabled ? `on · ${spec.backups.retention_full} full kept` : "off"}
       </Fact>
       <Fact label="Pooler">{spec.pooler.enabled ? `PgBouncer × ${spec.pooler.replicas}` : "off"}</Fact>
+      <Fact label="TLS certificate">
+        <CertificateFact certificate={status.certificate} />
+      </Fact>
       <Fact label="Deletion protection">{spec.deletion_protection ? "on" : "off"}</Fact>
       <Fact label="Parameters">
         {params.length === 0 ? "defaults" : params.map(([k, v]) => `${k}=${v}`).join(", ")}
