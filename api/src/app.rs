@@ -45,6 +45,8 @@ pub struct Settings {
     pub postgres_images: crate::domain::cluster::images::ImageCatalog,
     /// The platform has a disaster-recovery site: standbys go to the site their source is not on.
     pub recovery_site: bool,
+    /// How long an index must go unused before the advisor says so.
+    pub unused_index_after: Duration,
 }
 
 /// Shared by every request.
@@ -125,6 +127,9 @@ impl AppState {
             postgres_images: config.jobs.image_catalog(),
             deleted_backups_retention_days: config.jobs.deleted_backups_retention_days,
             recovery_site: config.jobs.has_recovery_site(),
+            unused_index_after: Duration::from_secs(
+                config.jobs.insights_unused_index_after_seconds,
+            ),
         };
         let _ = crate::telemetry::prometheus();
         let spec = crate::http::openapi();
@@ -232,6 +237,8 @@ impl Server {
 pub struct Background {
     platform: Arc<dyn Platform>,
     workers: (CancellationToken, Option<tokio::task::JoinHandle<()>>),
+    /// The insights collector (stopped with the workers).
+    insights: Option<tokio::task::JoinHandle<()>>,
     sync: (CancellationToken, Option<tokio::task::JoinHandle<()>>),
 }
 
@@ -255,6 +262,17 @@ impl Background {
                 workers_cancel.clone(),
             ))
         });
+        let insights = config
+            .insights_settings()
+            .filter(|_| !config.no_workers)
+            .map(|settings| {
+                tokio::spawn(crate::insights::run(
+                    db.clone(),
+                    secrets.clone(),
+                    settings,
+                    workers_cancel.clone(),
+                ))
+            });
         let sync = (!config.no_sync).then(|| {
             tokio::spawn(crate::sync::run(
                 db.clone(),
@@ -267,6 +285,7 @@ impl Background {
         Self {
             platform,
             workers: (workers_cancel, workers),
+            insights,
             sync: (sync_cancel, sync),
         }
     }
@@ -276,8 +295,11 @@ impl Background {
     /// then stops the sync.
     pub async fn stop(mut self) {
         self.workers.0.cancel();
-        if let Some(workers) = self.workers.1.take() {
-            let _ = workers.await;
+        for task in [self.workers.1.take(), self.insights.take()]
+            .into_iter()
+            .flatten()
+        {
+            let _ = task.await;
         }
         self.platform.shutdown().await;
         self.sync.0.cancel();
@@ -288,9 +310,13 @@ impl Background {
 
     /// Kills the workers and the sync mid-flight, as a crash would (leases are left to expire).
     pub async fn abort(mut self) {
-        for task in [self.workers.1.take(), self.sync.1.take()]
-            .into_iter()
-            .flatten()
+        for task in [
+            self.workers.1.take(),
+            self.insights.take(),
+            self.sync.1.take(),
+        ]
+        .into_iter()
+        .flatten()
         {
             task.abort();
             let _ = task.await;

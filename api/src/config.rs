@@ -269,6 +269,27 @@ pub struct JobsConfig {
     )]
     pub certificate_validity_seconds: u64,
 
+    /// Seconds between two insights snapshots of a cluster (statement, table and index
+    /// statistics read by pgplane's monitoring role); 0 switches the collector off.
+    #[arg(long, env = "PGPLANE_INSIGHTS_INTERVAL_SECONDS", default_value_t = 900)]
+    pub insights_interval_seconds: u64,
+
+    /// Clusters one process collects at once.
+    #[arg(long, env = "PGPLANE_INSIGHTS_CONCURRENCY", default_value_t = 4)]
+    pub insights_concurrency: usize,
+
+    /// Seconds one cluster's snapshot may take before it fails (a slow cluster costs no more).
+    #[arg(long, env = "PGPLANE_INSIGHTS_BUDGET_SECONDS", default_value_t = 30)]
+    pub insights_budget_seconds: u64,
+
+    /// Seconds an index must be seen without a scan before the advisor calls it unused.
+    #[arg(
+        long,
+        env = "PGPLANE_INSIGHTS_UNUSED_INDEX_AFTER_SECONDS",
+        default_value_t = 604_800
+    )]
+    pub insights_unused_index_after_seconds: u64,
+
     /// Kubernetes: the namespace prefix of the disaster-recovery site (e.g. `dr-`).
     /// When set, a standby runs in `<prefix><tenant>`, away from its source in the tenant's
     /// namespace (and a standby of a cluster there comes back home). The namespaces must be
@@ -328,6 +349,16 @@ impl JobsConfig {
                 service_domain: self.dr_service_domain.clone(),
                 peer_cidrs: self.dr_peer_cidrs.clone(),
             }),
+        })
+    }
+
+    /// How the insights collector runs (`None`: switched off).
+    pub fn insights_settings(&self) -> Option<crate::insights::InsightsSettings> {
+        (self.insights_interval_seconds > 0).then(|| crate::insights::InsightsSettings {
+            every: std::time::Duration::from_secs(self.insights_interval_seconds),
+            concurrency: self.insights_concurrency,
+            budget: std::time::Duration::from_secs(self.insights_budget_seconds),
+            ..crate::insights::InsightsSettings::default()
         })
     }
 
@@ -464,6 +495,15 @@ impl ServeConfig {
             && let Err(e) = crate::http::portal::check_dir(dir)
         {
             problems.push(format!("PGPLANE_PORTAL_DIR: {e}"));
+        }
+        if !(1..=64).contains(&self.jobs.insights_concurrency) {
+            problems.push("PGPLANE_INSIGHTS_CONCURRENCY: from 1 to 64".into());
+        }
+        if self.jobs.insights_unused_index_after_seconds > 365 * 86_400 {
+            problems.push("PGPLANE_INSIGHTS_UNUSED_INDEX_AFTER_SECONDS: at most a year".into());
+        }
+        if !(1..=600).contains(&self.jobs.insights_budget_seconds) {
+            problems.push("PGPLANE_INSIGHTS_BUDGET_SECONDS: from 1 to 600".into());
         }
         if !(10..=31_622_400).contains(&self.jobs.certificate_validity_seconds) {
             problems

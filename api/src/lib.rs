@@ -4,7 +4,8 @@
 //! `service` (one function per use case, owning its transaction) → `domain` (pure rules:
 //! names, roles, quotas, which cluster actions are allowed) and `store` (sqlx, the only module
 //! that talks SQL). `problem` is the error document every layer above `store` answers with.
-//! Off the request path: `jobs` (durable workers) and `sync` (status) drive `platform`.
+//! Off the request path: `jobs` (durable workers) and `sync` (status) drive `platform`, and
+//! `insights` collects what each cluster's PostgreSQL says about itself.
 //! `auth` holds the credential mechanics (passwords, JWTs, API keys) shared by `http` and `cli`.
 
 pub mod app;
@@ -15,6 +16,7 @@ pub mod dev;
 pub mod domain;
 pub mod embedded_pg;
 pub mod http;
+pub mod insights;
 pub mod jobs;
 pub mod observability;
 pub mod oidc;

@@ -34,6 +34,7 @@ Authenticate with `Authorization: Bearer <token>` (from `POST /v1/auth/token`) o
         (name = "audit", description = "Audit log"),
         (name = "clusters", description = "PostgreSQL clusters"),
         (name = "backups", description = "Backups, backup health and point-in-time restore"),
+        (name = "insights", description = "The virtual DBA: top statements, findings and forecasts from each cluster's statistics"),
         (name = "operations", description = "Long-running operations (poll them)"),
         (name = "health", description = "Probes and metrics"),
     )

@@ -2,6 +2,7 @@
 //! every function takes plain values and is unit-tested without a database.
 
 pub mod cluster;
+pub mod insights;
 pub mod names;
 pub mod operation;
 pub mod permissions;

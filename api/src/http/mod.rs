@@ -20,6 +20,7 @@ pub mod extract;
 pub mod group_rules;
 pub mod health;
 pub mod idempotency;
+pub mod insights;
 pub mod me;
 pub mod members;
 pub mod metrics;
@@ -86,6 +87,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(standby::router())
         .merge(upgrade::router())
         .merge(extensions::router())
+        .merge(insights::router())
         .merge(users_of_cluster::router())
         .merge(operations::router())
         .merge(audit_events::router())

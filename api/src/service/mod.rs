@@ -11,6 +11,7 @@ pub mod backups;
 pub mod clusters;
 pub mod connection;
 pub mod extensions;
+pub mod insights;
 pub mod login;
 pub mod operations;
 pub mod probe;

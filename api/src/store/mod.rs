@@ -9,6 +9,7 @@ pub mod backups;
 pub mod clusters;
 pub mod idempotency;
 pub mod identities;
+pub mod insights;
 pub mod login_throttle;
 pub mod memberships;
 pub mod observability;

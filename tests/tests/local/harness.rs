@@ -45,10 +45,15 @@ impl LocalWorld {
 
     /// A world whose platform is started with `options`.
     pub async fn start_with_options(options: LocalOptions) -> LocalWorld {
+        Self::start_with(options, &[]).await
+    }
+
+    /// A world whose platform is started with `options` and pgplane with `args`.
+    pub async fn start_with(options: LocalOptions, args: &[&str]) -> LocalWorld {
         let root = tempfile::tempdir().expect("temporary directory");
         let platform =
             LocalPlatform::start_with_options(root.path(), options).expect("local platform");
-        let app = TestApp::spawn_with_platform(platform.clone(), &[]).await;
+        let app = TestApp::spawn_with_platform(platform.clone(), args).await;
         app.create_tenant(TENANT).await;
         LocalWorld {
             root,

@@ -7,6 +7,7 @@ mod copies;
 mod dev_command;
 mod failover;
 mod harness;
+mod insights;
 mod lifecycle;
 mod monitoring;
 mod order_of_checks;

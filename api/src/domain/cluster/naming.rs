@@ -15,6 +15,11 @@ pub const INSTANCE_SET_NAME: &str = "instance1";
 /// The name of the single pgBackRest repository (a PersistentVolumeClaim) pgplane configures.
 pub const BACKUP_REPO_NAME: &str = "repo1";
 
+/// The role pgplane's insights collector logs in as in every cluster: a member of `pg_monitor`
+/// (statistics and catalogs, never a tenant's rows). Its password is kept sealed among the
+/// cluster's role passwords; tenants cannot name a role so.
+pub const INSIGHTS_ROLE: &str = "pgplane-monitor";
+
 /// PGO's limit on `len(cluster name) + len(instance set name)` (PGO `PostgresInstanceSetSpec`).
 pub const PGO_CLUSTER_PLUS_SET_MAX: usize = 46;
 

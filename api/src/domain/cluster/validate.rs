@@ -21,6 +21,8 @@ const RESERVED_ROLES: &[&str] = &[
     "samerole",
     "samegroup",
     "replication",
+    // pgplane's insights collector.
+    super::naming::INSIGHTS_ROLE,
 ];
 
 /// Databases every cluster already has and tenants must not claim.

@@ -44,6 +44,7 @@ impl LocalPlatform {
                     last_switchover: None,
                     pooler: None,
                     exporter: None,
+                    insights: None,
                 }
             }
         };

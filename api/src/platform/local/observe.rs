@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::instance::ProcessState;
 use super::state::ClusterState;
-use crate::domain::cluster::naming::BACKUP_REPO_NAME;
+use crate::domain::cluster::naming::{BACKUP_REPO_NAME, INSIGHTS_ROLE};
 use crate::domain::cluster::{
     InitialBackup, InstanceCounts, PoolerState, Report, RepositoryState, ScheduledBackup,
 };
@@ -153,6 +153,13 @@ pub fn connection(state: &ClusterState) -> ConnectionFacts {
             .iter()
             .filter(|u| u.name != state.spec.owner)
             .filter_map(|u| Some((u.name.clone(), state.passwords.get(&u.name)?.clone())))
+            .chain(
+                state
+                    .insights
+                    .as_ref()
+                    .filter(|i| i.ready)
+                    .map(|i| (INSIGHTS_ROLE.to_string(), i.password.clone())),
+            )
             .collect(),
     }
 }

@@ -152,6 +152,21 @@ pub async fn ensure_monitoring(
     Ok(())
 }
 
+/// The insights collector's role (a member of `pg_monitor`), created or given `password`, and
+/// `pg_stat_statements` in the `postgres` database it reads statements from (`conn` is
+/// connected there), as PGO's `EnableExporterInPostgreSQL` creates it for its exporter.
+pub async fn ensure_insights(
+    conn: &mut PgConnection,
+    role: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    ensure_monitoring(conn, role, password).await?;
+    sqlx::raw_sql("create extension if not exists pg_stat_statements")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Closes a connection, ignoring errors (the server may be going away).
 pub async fn close(conn: PgConnection) {
     let _ = conn.close().await;

@@ -49,6 +49,20 @@ pub struct ClusterState {
     /// The metrics exporter, once it has a port and a role.
     #[serde(default)]
     pub exporter: Option<ExporterState>,
+    /// The insights collector's role ([`INSIGHTS_ROLE`]), once it has a password.
+    ///
+    /// [`INSIGHTS_ROLE`]: crate::domain::cluster::naming::INSIGHTS_ROLE
+    #[serde(default)]
+    pub insights: Option<InsightsRole>,
+}
+
+/// The insights collector's role in the cluster.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InsightsRole {
+    pub password: String,
+    /// The role and `pg_stat_statements` exist.
+    #[serde(default)]
+    pub ready: bool,
 }
 
 /// The cluster's metrics exporter (`monitoring.enabled`).

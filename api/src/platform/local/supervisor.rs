@@ -15,8 +15,9 @@ use uuid::Uuid;
 
 use super::instance::ProcessState;
 use super::pgbackrest::Primary;
-use super::state::{ClusterState, InstanceState};
+use super::state::{ClusterState, InsightsRole, InstanceState};
 use super::{FAILURES_BEFORE_FAILED, Inner, TICK, config, observe, roles, schedules};
+use crate::domain::cluster::naming::INSIGHTS_ROLE;
 use crate::embedded_pg::free_port;
 use crate::platform::PlatformEvent;
 
@@ -65,6 +66,10 @@ impl Inner {
         if state.reconciled_generation != Some(state.generation) && state.spec.standby.is_none() {
             self.ensure_roles(state).await?;
         }
+        // A standby's roles are its source's, replayed (it is read-only).
+        if state.spec.standby.is_none() && !state.insights.as_ref().is_some_and(|i| i.ready) {
+            self.ensure_insights_role(state).await?;
+        }
         self.create_stanza(state).await?;
         for index in 1..desired {
             if state.instances.len() <= index {
@@ -109,6 +114,30 @@ impl Inner {
         let result = roles::ensure(&mut conn, &state.spec, &state.passwords).await;
         roles::close(conn).await;
         result.context("creating roles and databases")
+    }
+
+    /// Creates the insights collector's role (with a new password the first time) and
+    /// `pg_stat_statements` on the primary.
+    async fn ensure_insights_role(&self, state: &mut ClusterState) -> anyhow::Result<()> {
+        let password = match &state.insights {
+            Some(known) => known.password.clone(),
+            None => super::clusters::generate_password(),
+        };
+        state.insights = Some(InsightsRole {
+            password: password.clone(),
+            ready: false,
+        });
+        let mut conn = roles::connect(state.instances[0].port, &state.superuser_password)
+            .await
+            .context("connecting to the primary")?;
+        let result = roles::ensure_insights(&mut conn, INSIGHTS_ROLE, &password).await;
+        roles::close(conn).await;
+        result.context("creating the insights role")?;
+        state.insights = Some(InsightsRole {
+            password,
+            ready: true,
+        });
+        Ok(())
     }
 
     /// Points the cluster's pgBackRest at its primary (and its retention), or, once backups are
