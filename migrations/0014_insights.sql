@@ -21,3 +21,15 @@ create table insight_schedule (
     cluster_id uuid primary key references clusters (id) on delete cascade,
     due_at     timestamptz not null
 );
+
+-- Each cluster's newest collection and what its findings came to, for /metrics and alerts:
+-- when the collector last tried, why it failed (null: it succeeded), and the findings of the
+-- last successful snapshot by severity.
+create table insight_status (
+    cluster_id   uuid primary key references clusters (id) on delete cascade,
+    attempted_at timestamptz not null,
+    error        text constraint insight_status_error_length check (char_length(error) <= 2000),
+    critical     integer not null default 0,
+    warning      integer not null default 0,
+    info         integer not null default 0
+);

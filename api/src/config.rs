@@ -358,6 +358,9 @@ impl JobsConfig {
             every: std::time::Duration::from_secs(self.insights_interval_seconds),
             concurrency: self.insights_concurrency,
             budget: std::time::Duration::from_secs(self.insights_budget_seconds),
+            unused_index_after: std::time::Duration::from_secs(
+                self.insights_unused_index_after_seconds,
+            ),
             ..crate::insights::InsightsSettings::default()
         })
     }

@@ -11,13 +11,15 @@
 //!   finished by kind and outcome. Per process: aggregate them with `sum`.
 //! - The status sync ([`sync_leading`], [`timed`], [`sync_event`]): whether this process leads,
 //!   events by kind, the lag from the platform watch to the database, the backlog.
-//! - Backup health per cluster ([`backup_health`]) and certificate expiry per cluster
-//!   ([`certificate_health`]): the only places a cluster is a label, because an overdue backup
-//!   or a certificate about to expire must say whose it is.
+//! - Backup health ([`backup_health`]), certificate expiry ([`certificate_health`]) and the
+//!   virtual DBA's findings ([`insight_health`]) per cluster: the only places a cluster is a
+//!   label, because an overdue backup, a certificate about to expire or a finding must say
+//!   whose it is.
 
 pub mod backup_health;
 pub mod certificate_health;
 mod exposition;
+pub mod insight_health;
 
 use std::time::{Duration, Instant};
 

@@ -41,8 +41,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
     (status, axum::Json(HealthOut { status: text })).into_response()
 }
 
-/// Prometheus metrics in the text exposition format. The per-cluster backup and certificate
-/// series (which name tenants and clusters) only with `Authorization: Bearer <PGPLANE_METRICS_TOKEN>`; any other
+/// Prometheus metrics in the text exposition format. The per-cluster backup, certificate and
+/// insight series (which name tenants and clusters) only with `Authorization: Bearer <PGPLANE_METRICS_TOKEN>`; any other
 /// scrape gets every other series, none naming a tenant or cluster.
 #[utoipa::path(get, path = "/metrics", operation_id = "health.metrics", tag = "health", security(()),
     responses((status = 200, content_type = "text/plain", body = String)))]
@@ -54,6 +54,7 @@ async fn get_metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
     crate::observability::sample(&state.db).await;
     let backups = crate::observability::backup_health::sample(&state.db).await;
     let certificates = crate::observability::certificate_health::sample(&state.db).await;
+    let insights = crate::observability::insight_health::sample(&state.db).await;
     match crate::telemetry::prometheus() {
         Some(handle) => {
             let mut text = handle.render();
@@ -63,6 +64,11 @@ async fn get_metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
             if let Some(backups) = backups {
                 text.push_str(&crate::observability::backup_health::render(
                     &backups, named,
+                ));
+            }
+            if let Some(insights) = insights {
+                text.push_str(&crate::observability::insight_health::render(
+                    &insights, named,
                 ));
             }
             if let Some(certificates) = certificates {

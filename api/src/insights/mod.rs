@@ -35,6 +35,8 @@ pub struct InsightsSettings {
     /// How long every snapshot is kept, and how long the first of each hour.
     pub keep_all: Duration,
     pub keep_hourly: Duration,
+    /// How long an index must go unused before it counts as a finding.
+    pub unused_index_after: Duration,
 }
 
 impl Default for InsightsSettings {
@@ -45,6 +47,7 @@ impl Default for InsightsSettings {
             budget: Duration::from_secs(30),
             keep_all: Duration::from_secs(7 * 24 * 3600),
             keep_hourly: Duration::from_secs(30 * 24 * 3600),
+            unused_index_after: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -181,6 +184,20 @@ async fn collect_one(
         settings.keep_hourly,
     )
     .await;
+    let status = match &outcome {
+        Ok(_) => findings_count(db, &due, settings).await,
+        Err(why) => Err(why.clone()),
+    };
+    let recorded = store::insights::record_status(
+        db,
+        due.cluster_id,
+        taken_at,
+        status.as_ref().map(|c| *c).map_err(String::as_str),
+    )
+    .await;
+    if let Err(error) = recorded {
+        tracing::warn!(cluster_id = %due.cluster_id, %error, "could not record the collection's status");
+    }
     match (&outcome, result) {
         (_, Err(error)) => {
             tracing::warn!(cluster_id = %due.cluster_id, %error, "could not store a snapshot");
@@ -190,6 +207,39 @@ async fn collect_one(
         }
         (Err(why), Ok(_)) => tracing::info!(cluster_id = %due.cluster_id, %why, "snapshot failed"),
     }
+}
+
+/// The findings of the cluster's last day, by severity (what `/metrics` reports).
+async fn findings_count(
+    db: &PgPool,
+    due: &store::insights::DueCluster,
+    settings: &InsightsSettings,
+) -> Result<store::insights::FindingCounts, String> {
+    let day = Duration::from_secs(86_400);
+    let view = crate::service::insights::evaluate(
+        db,
+        due.cluster_id,
+        &due.spec.0,
+        day,
+        settings.unused_index_after,
+        crate::domain::insights::StatementOrder::TotalTime,
+    )
+    .await
+    .map_err(|e| format!("evaluating the findings: {}", e.detail_text()))?;
+    let count = |severity| {
+        let n = view
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count();
+        i32::try_from(n).unwrap_or(i32::MAX)
+    };
+    use crate::domain::insights::Severity;
+    Ok(store::insights::FindingCounts {
+        critical: count(Severity::Critical),
+        warning: count(Severity::Warning),
+        info: count(Severity::Info),
+    })
 }
 
 /// Runs the collector until `cancel` fires.

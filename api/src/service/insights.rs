@@ -44,9 +44,8 @@ fn taken(row: SnapshotRow) -> ApiResult<Taken> {
 }
 
 /// What the findings need of the cluster's spec.
-fn facts(row: &ClusterRow) -> ApiResult<(ClusterFacts, ClusterSpec)> {
-    let spec: ClusterSpec =
-        serde_json::from_value(row.spec.0.clone()).map_err(ApiError::internal)?;
+fn facts(spec: &serde_json::Value) -> ApiResult<ClusterFacts> {
+    let spec: ClusterSpec = serde_json::from_value(spec.clone()).map_err(ApiError::internal)?;
     let bytes = |q: &str| {
         parse_bytes(q)
             .map(|b| i64::try_from(b).unwrap_or(i64::MAX))
@@ -57,7 +56,7 @@ fn facts(row: &ClusterRow) -> ApiResult<(ClusterFacts, ClusterSpec)> {
         memory_bytes: bytes(&spec.resources.memory),
         pooler_enabled: spec.pooler.enabled,
     };
-    Ok((facts, spec))
+    Ok(facts)
 }
 
 /// The share of block reads the databases found in shared buffers over the window.
@@ -83,11 +82,25 @@ pub async fn insights(
     window: Duration,
     order: StatementOrder,
 ) -> ApiResult<InsightsView> {
+    let unused_after = state.settings.unused_index_after;
+    evaluate(&state.db, row.id, &row.spec.0, window, unused_after, order).await
+}
+
+/// The insights of cluster `cluster_id` (with `spec`) over the `window` ending now: what the
+/// API answers, and what the collector counts for `/metrics` after each snapshot.
+pub async fn evaluate(
+    db: &sqlx::PgPool,
+    cluster_id: uuid::Uuid,
+    spec: &serde_json::Value,
+    window: Duration,
+    unused_index_after: Duration,
+    order: StatementOrder,
+) -> ApiResult<InsightsView> {
     let since = chrono::Duration::from_std(window)
         .ok()
         .and_then(|d| Utc::now().checked_sub_signed(d))
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    let last_attempt = store::insights::newest(&state.db, row.id)
+    let last_attempt = store::insights::newest(db, cluster_id)
         .await?
         .map(|r| (r.taken_at, r.error));
     let mut view = InsightsView {
@@ -100,18 +113,18 @@ pub async fn insights(
         connections: None,
         cache_hit_ratio: None,
     };
-    let Some((oldest, newest)) = store::insights::window(&state.db, row.id, since).await? else {
+    let Some((oldest, newest)) = store::insights::window(db, cluster_id, since).await? else {
         return Ok(view);
     };
     let (oldest, newest) = (taken(oldest)?, taken(newest)?);
-    let (cluster, _) = facts(row)?;
-    let points = store::insights::storage_points(&state.db, row.id, since).await?;
+    let cluster = facts(spec)?;
+    let points = store::insights::storage_points(db, cluster_id, since).await?;
     let points = points
         .into_iter()
         .map(|(taken_at, bytes)| StoragePoint { taken_at, bytes })
         .collect();
     let thresholds = Thresholds {
-        unused_index_after: state.settings.unused_index_after,
+        unused_index_after,
         ..Thresholds::default()
     };
     view.storage = storage_forecast(points, cluster.storage_bytes);
@@ -119,7 +132,7 @@ pub async fn insights(
         .ok()
         .and_then(|d| newest.taken_at.checked_sub_signed(d))
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-    let unused_since = store::insights::at_or_before(&state.db, row.id, unused_since)
+    let unused_since = store::insights::at_or_before(db, cluster_id, unused_since)
         .await?
         .map(taken)
         .transpose()?;

@@ -198,3 +198,43 @@ pub async fn storage_points(
     .fetch_all(db)
     .await?)
 }
+
+/// Findings of one snapshot by severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FindingCounts {
+    pub critical: i32,
+    pub warning: i32,
+    pub info: i32,
+}
+
+/// Records the cluster's newest collection: a success with its findings' counts, or a failure
+/// (the counts of the last success stay).
+pub async fn record_status(
+    db: impl PgExecutor<'_>,
+    cluster_id: Uuid,
+    attempted_at: DateTime<Utc>,
+    outcome: Result<FindingCounts, &str>,
+) -> StoreResult<()> {
+    let (error, counts) = match outcome {
+        Ok(counts) => (None, Some(counts)),
+        Err(error) => (Some(error.chars().take(2000).collect::<String>()), None),
+    };
+    sqlx::query(
+        "insert into insight_status (cluster_id, attempted_at, error, critical, warning, info)
+         values ($1, $2, $3, coalesce($4, 0), coalesce($5, 0), coalesce($6, 0))
+         on conflict (cluster_id) do update set
+             attempted_at = excluded.attempted_at, error = excluded.error,
+             critical = coalesce($4, insight_status.critical),
+             warning = coalesce($5, insight_status.warning),
+             info = coalesce($6, insight_status.info)",
+    )
+    .bind(cluster_id)
+    .bind(attempted_at)
+    .bind(error)
+    .bind(counts.map(|c| c.critical))
+    .bind(counts.map(|c| c.warning))
+    .bind(counts.map(|c| c.info))
+    .execute(db)
+    .await?;
+    Ok(())
+}

@@ -102,3 +102,31 @@ pub async fn certificate_facts(db: &PgPool) -> StoreResult<Vec<CertificateFactsR
     .fetch_all(db)
     .await?)
 }
+
+/// What the insights metrics need of one cluster (every cluster not being deleted; zeros until
+/// its first collection).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InsightFactsRow {
+    pub tenant: String,
+    pub cluster: String,
+    pub critical: i32,
+    pub warning: i32,
+    pub info: i32,
+    /// Its newest snapshot failed.
+    pub failing: bool,
+}
+
+/// Every cluster's findings by severity and whether its newest snapshot failed.
+pub async fn insight_facts(db: &PgPool) -> StoreResult<Vec<InsightFactsRow>> {
+    Ok(sqlx::query_as(
+        "select t.name as tenant, c.name as cluster,
+                coalesce(s.critical, 0) as critical, coalesce(s.warning, 0) as warning,
+                coalesce(s.info, 0) as info, s.error is not null as failing
+           from clusters c join tenants t on t.id = c.tenant_id
+           left join insight_status s on s.cluster_id = c.id
+          where c.phase <> 'deleting'
+          order by t.name, c.name",
+    )
+    .fetch_all(db)
+    .await?)
+}

@@ -22,7 +22,47 @@ const ARGS: &[&str] = &[
     "2",
     "--insights-unused-index-after-seconds",
     "4",
+    "--metrics-token",
+    METRICS_TOKEN,
 ];
+const METRICS_TOKEN: &str = "insights-scrape-token-0123456789";
+
+/// The value of one series on `/metrics` (scraped with the token), if exposed.
+async fn metric(world: &LocalWorld, series: &str) -> Option<f64> {
+    let bearer = format!("Bearer {METRICS_TOKEN}");
+    let call = world
+        .app
+        .anonymous()
+        .send(
+            http::Method::GET,
+            "/metrics",
+            None,
+            &[("authorization", &bearer)],
+        )
+        .await
+        .expect(200);
+    let text = String::from_utf8(call.body).expect("UTF-8");
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Polls `series` until `done` holds for its value (at most 60 s).
+async fn metric_until(world: &LocalWorld, series: &str, done: impl Fn(f64) -> bool) -> f64 {
+    let started = Instant::now();
+    loop {
+        if let Some(value) = metric(world, series).await
+            && done(value)
+        {
+            return value;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{series} is {:?}",
+            metric(world, series).await
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
 
 async fn run(conn: &mut PgConnection, sql: &str) {
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
@@ -207,6 +247,21 @@ async fn findings_appear_for_their_causes_with_the_right_numbers_and_not_on_a_he
     .await;
     assert_eq!(calm_seen["findings"], json!([]), "{calm_seen:#}");
 
+    // The findings reach /metrics: two warnings (the foreign key, the duplicate), two infos
+    // (both unused indexes); the healthy cluster has none.
+    let shop_series = |severity: &str| {
+        format!(
+            "pgplane_cluster_insight_findings{{tenant=\"{TENANT}\",cluster=\"shop\",severity=\"{severity}\"}}"
+        )
+    };
+    metric_until(&world, &shop_series("warning"), |v| v == 2.0).await;
+    metric_until(&world, &shop_series("info"), |v| v == 2.0).await;
+    assert_eq!(metric(&world, &shop_series("critical")).await, Some(0.0));
+    let calm_warnings = format!(
+        "pgplane_cluster_insight_findings{{tenant=\"{TENANT}\",cluster=\"calm\",severity=\"warning\"}}"
+    );
+    assert_eq!(metric(&world, &calm_warnings).await, Some(0.0));
+
     // The monitoring role reads statistics, never a tenant's rows.
     let mut monitor = connect_as_monitor(&world, "shop", "shop").await;
     let refused = sqlx::query("select * from orders")
@@ -260,6 +315,12 @@ async fn findings_appear_for_their_causes_with_the_right_numbers_and_not_on_a_he
         shop_later["last_attempt"]["error"].is_null(),
         "{shop_later}"
     );
+    let calm_failing =
+        format!("pgplane_cluster_insights_failing{{tenant=\"{TENANT}\",cluster=\"calm\"}}");
+    metric_until(&world, &calm_failing, |v| v == 1.0).await;
+    let shop_failing =
+        format!("pgplane_cluster_insights_failing{{tenant=\"{TENANT}\",cluster=\"shop\"}}");
+    assert_eq!(metric(&world, &shop_failing).await, Some(0.0));
 
     let (count, average, largest): (i64, Option<f64>, Option<i32>) = sqlx::query_as(
         "select count(*), avg(bytes)::float8, max(bytes) from insight_snapshots where data is not null",
