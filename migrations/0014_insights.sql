@@ -15,6 +15,10 @@ create table insight_snapshots (
 );
 create index insight_snapshots_cluster_taken_idx on insight_snapshots (cluster_id, taken_at desc);
 
+-- The clusters that have the monitoring role, which the collector scans for due ones (all
+-- clusters on a platform where it is not created yet: none).
+create index clusters_insights_idx on clusters (id) where role_passwords ? 'pgplane-monitor';
+
 -- When each cluster is next due for collection. Claimed by moving `due_at` forward in one
 -- statement (several replicas never collect the same cluster at once); a refresh sets it to now.
 create table insight_schedule (

@@ -56,8 +56,11 @@ impl Default for InsightsSettings {
 const STATEMENT_TIMEOUT: &str = "5s";
 /// Tenant databases visited per snapshot, at most.
 const DATABASES_VISITED: usize = 20;
-/// How long the collector rests when nothing was due.
-const IDLE: Duration = Duration::from_secs(2);
+/// How long the collector rests when nothing was due: a quarter of the interval, within a
+/// second and a minute (each look is one indexed query).
+fn rest(every: Duration) -> Duration {
+    (every / 4).clamp(Duration::from_secs(1), Duration::from_secs(60))
+}
 
 /// Where and as whom the collector connects.
 #[derive(Clone)]
@@ -269,7 +272,7 @@ pub async fn run(
         if idle {
             tokio::select! {
                 _ = cancel.cancelled() => break,
-                _ = tokio::time::sleep(IDLE) => {}
+                _ = tokio::time::sleep(rest(settings.every)) => {}
             }
         }
     }

@@ -23,7 +23,8 @@ pub struct DueCluster {
 
 /// Claims up to `limit` clusters due for collection (never collected, or due), moving each one's
 /// due time to `now + every`: one statement, so two replicas never claim the same cluster.
-/// Only clusters whose monitoring role exists (its password was reported) are collected.
+/// Only clusters whose monitoring role exists (its password was reported) are collected; the
+/// role's name is written out so the partial index `clusters_insights_idx` serves the scan.
 pub async fn claim_due(
     db: impl PgExecutor<'_>,
     limit: i64,
@@ -34,7 +35,7 @@ pub async fn claim_due(
              insert into insight_schedule (cluster_id, due_at)
              select c.id, now() + make_interval(secs => $2)
                from clusters c left join insight_schedule s on s.cluster_id = c.id
-              where c.role_passwords ? $3 and c.phase <> 'deleting'
+              where c.role_passwords ? 'pgplane-monitor' and c.phase <> 'deleting'
                 and (s.due_at is null or s.due_at <= now())
               order by s.due_at nulls first
               limit $1
@@ -237,4 +238,14 @@ pub async fn record_status(
     .execute(db)
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_claim_names_the_role_its_partial_index_covers() {
+        assert_eq!(super::INSIGHTS_ROLE, "pgplane-monitor");
+        let migration = include_str!("../../../migrations/0014_insights.sql");
+        assert!(migration.contains("where role_passwords ? 'pgplane-monitor'"));
+    }
 }
