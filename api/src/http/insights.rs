@@ -115,11 +115,11 @@ pub struct ConnectionsOut {
     pub by_state: BTreeMap<String, i64>,
     pub waiting_on_locks: i64,
     /// The oldest open transactions (`idle in transaction` among them), oldest first.
-    pub longest_transactions: Vec<SessionOut>,
+    pub longest_transactions: Vec<TransactionOut>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct SessionOut {
+pub struct TransactionOut {
     pub pid: i64,
     pub database: String,
     pub user: String,
@@ -128,9 +128,9 @@ pub struct SessionOut {
     pub query: String,
 }
 
-impl From<Session> for SessionOut {
+impl From<Session> for TransactionOut {
     fn from(s: Session) -> Self {
-        SessionOut {
+        TransactionOut {
             pid: s.pid,
             database: s.database,
             user: s.user,
@@ -188,7 +188,7 @@ fn insights_out(view: InsightsView, seconds: u64, (offset, size): (usize, usize)
             longest_transactions: c
                 .longest_transactions
                 .into_iter()
-                .map(SessionOut::from)
+                .map(TransactionOut::from)
                 .collect(),
         }),
         cache_hit_ratio: view.cache_hit_ratio,

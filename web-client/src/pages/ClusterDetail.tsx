@@ -25,6 +25,7 @@ import { CancelOperationButton } from "../clusters/CancelOperationButton";
 import { BackupsPanel } from "../clusters/BackupsPanel";
 import { RolesPanel } from "../clusters/RolesPanel";
 import { ExtensionsPanel } from "../clusters/ExtensionsPanel";
+import { AdvisorPanel } from "../clusters/AdvisorPanel";
 import { StandbyBanner } from "../clusters/StandbyBanner";
 import { standbySource } from "../clusters/standby";
 import { formatTime } from "../lib/time";
@@ -265,6 +266,12 @@ export function ClusterDetail() {
           </Stack>
         </Grid.Col>
       </Grid>
+      <Card withBorder padding="lg" mt="lg" component="section" aria-labelledby="advisor-title">
+        <Title order={2} size="h4" mb="md" id="advisor-title">
+          Advisor
+        </Title>
+        <AdvisorPanel tenant={tenant} cluster={name} canChange={mutate} />
+      </Card>
     </>
   );
 }
