@@ -117,12 +117,14 @@ type SessionRow = (
 type StatementRow = (i64, String, String, String, i64, f64, i64, i64, i64);
 
 async fn statements(conn: &mut PgConnection) -> sqlx::Result<Vec<Statement>> {
-    // pgplane's own statements (this role's) are left out.
+    // pgplane's own statements are left out: this role's, and the superuser's (the platform's
+    // own work: backups, archiving, roles; tenants never get a superuser).
     let rows: Vec<StatementRow> = sqlx::query_as(
         "select s.queryid, d.datname::text, pg_get_userbyid(s.userid)::text, left(s.query, $1),
                 s.calls, s.total_exec_time, s.rows, s.shared_blks_read, s.shared_blks_hit
            from pg_stat_statements s join pg_database d on d.oid = s.dbid
-          where s.queryid is not null and s.userid <> (select oid from pg_roles where rolname = current_user)
+          where s.queryid is not null
+            and s.userid not in (select oid from pg_roles where rolname = current_user or rolsuper)
           order by s.total_exec_time desc limit $2",
     )
     .bind(STATEMENT_TEXT_KEPT as i32)

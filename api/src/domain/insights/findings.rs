@@ -281,13 +281,14 @@ fn unused_indexes(db: &Database, before: &Database, observed: Duration, out: &mu
         }
         let object = qualified(&index.schema, &index.name);
         let days = observed.as_secs_f64() / 86400.0;
+        let span = span_text(observed);
         out.push(Finding {
             kind: FindingKind::UnusedIndex,
             severity: Severity::Info,
             database: Some(db.name.clone()),
             object: Some(object.clone()),
             title: format!(
-                "Index {object} on {} was not used in {days:.1} days",
+                "Index {object} on {} was not used in {span}",
                 qualified(&index.schema, &index.table)
             ),
             evidence: json!({"index_bytes": index.bytes, "scans": 0, "observed_days": days}),
@@ -300,6 +301,17 @@ fn unused_indexes(db: &Database, before: &Database, observed: Duration, out: &mu
             sql: Some(format!("DROP INDEX CONCURRENTLY {object};")),
             action: None,
         });
+    }
+}
+
+/// A duration as people say it: `45 s`, `12 min`, `5 h`, `7.0 days`.
+fn span_text(span: Duration) -> String {
+    let seconds = span.as_secs();
+    match seconds {
+        0..120 => format!("{seconds} s"),
+        120..7200 => format!("{} min", seconds / 60),
+        7200..172_800 => format!("{} h", seconds / 3600),
+        _ => format!("{:.1} days", span.as_secs_f64() / 86400.0),
     }
 }
 

@@ -371,3 +371,12 @@ fn identifiers_that_need_quotes_get_them() {
     assert_eq!(quote("Order Items"), "\"Order Items\"");
     assert_eq!(quote("a\"b"), "\"a\"\"b\"");
 }
+
+#[test]
+fn spans_read_as_people_say_them() {
+    let s = |secs| span_text(Duration::from_secs(secs));
+    assert_eq!(
+        [s(30), s(600), s(5 * 3600), s(7 * 86400)],
+        ["30 s", "10 min", "5 h", "7.0 days"]
+    );
+}
