@@ -11,7 +11,7 @@ use std::fmt::Write;
 use chrono::Utc;
 use sqlx::PgPool;
 
-use super::exposition::{escape, family};
+use super::exposition::{cluster_labels, family};
 use crate::domain::cluster::ClusterSpec;
 use crate::domain::cluster::backup_health::backup_health;
 use crate::store;
@@ -109,11 +109,7 @@ pub fn render(clusters: &[ClusterBackupHealth], named: bool) -> String {
 }
 
 fn labels(c: &ClusterBackupHealth) -> String {
-    format!(
-        "tenant=\"{}\",cluster=\"{}\"",
-        escape(&c.tenant),
-        escape(&c.cluster)
-    )
+    cluster_labels(&c.tenant, &c.cluster)
 }
 
 #[cfg(test)]

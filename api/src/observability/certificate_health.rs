@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use sqlx::PgPool;
 
-use super::exposition::{escape, family};
+use super::exposition::{cluster_labels, family};
 use crate::domain::cluster::CertificateFacts;
 use crate::store;
 
@@ -85,11 +85,7 @@ pub fn render(clusters: &[ClusterCertificate], named: bool) -> String {
 }
 
 fn labels(c: &ClusterCertificate) -> String {
-    format!(
-        "tenant=\"{}\",cluster=\"{}\"",
-        escape(&c.tenant),
-        escape(&c.cluster)
-    )
+    cluster_labels(&c.tenant, &c.cluster)
 }
 
 #[cfg(test)]

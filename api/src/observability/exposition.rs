@@ -8,6 +8,15 @@ pub fn family(out: &mut String, name: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} gauge");
 }
 
+/// The `tenant` and `cluster` labels of a per-cluster series.
+pub fn cluster_labels(tenant: &str, cluster: &str) -> String {
+    format!(
+        "tenant=\"{}\",cluster=\"{}\"",
+        escape(tenant),
+        escape(cluster)
+    )
+}
+
 /// Label value escaping of the text format (names are DNS labels, but the format is the rule).
 pub fn escape(value: &str) -> String {
     value

@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use sqlx::PgPool;
 
-use super::exposition::{escape, family};
+use super::exposition::{cluster_labels, family};
 use crate::store;
 
 /// One cluster's figures.
@@ -102,11 +102,7 @@ pub fn render(clusters: &[ClusterInsights], named: bool) -> String {
 }
 
 fn labels(c: &ClusterInsights) -> String {
-    format!(
-        "tenant=\"{}\",cluster=\"{}\"",
-        escape(&c.tenant),
-        escape(&c.cluster)
-    )
+    cluster_labels(&c.tenant, &c.cluster)
 }
 
 #[cfg(test)]

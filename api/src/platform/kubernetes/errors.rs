@@ -105,5 +105,20 @@ pub fn describe(status: &Status) -> String {
     text
 }
 
+/// Runs `call` within `limit`; past it the call is `Transient`, naming `what`. (kube sets no
+/// read timeout by itself.)
+pub async fn within<T>(
+    limit: std::time::Duration,
+    what: &str,
+    call: impl Future<Output = Result<T, PlatformError>>,
+) -> Result<T, PlatformError> {
+    tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+        Err(PlatformError::Transient(format!(
+            "{what} did not finish within {} ms",
+            limit.as_millis()
+        )))
+    })
+}
+
 #[cfg(test)]
 mod tests;

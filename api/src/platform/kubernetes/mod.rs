@@ -177,13 +177,7 @@ impl KubernetesPlatform {
         what: &str,
         call: impl Future<Output = Result<T, PlatformError>>,
     ) -> Result<T, PlatformError> {
-        let limit = self.options.request_timeout;
-        tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
-            Err(PlatformError::Transient(format!(
-                "{what} did not finish within {} ms",
-                limit.as_millis()
-            )))
-        })
+        errors::within(self.options.request_timeout, what, call).await
     }
 
     async fn apply(&self, target: &ClusterTarget) -> Result<(), PlatformError> {

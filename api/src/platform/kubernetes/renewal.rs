@@ -102,13 +102,7 @@ impl Renewal<'_> {
         &self,
         call: impl Future<Output = Result<T, PlatformError>>,
     ) -> Result<T, PlatformError> {
-        let limit = self.options.request_timeout;
-        tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
-            Err(PlatformError::Transient(format!(
-                "certificate renewal did not finish within {} ms",
-                limit.as_millis()
-            )))
-        })
+        super::errors::within(self.options.request_timeout, "certificate renewal", call).await
     }
 
     /// pgplane's certificate Secrets on this cluster, by namespace and cluster.
